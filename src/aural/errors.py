@@ -1,0 +1,69 @@
+"""Exceptions raised by aural.
+
+Every error aural raises on purpose derives from :class:`AuralError`. Each message
+names the offending input and says what to do about it, so the CLI and the server
+can show it to a user as it is.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuralError",
+    "AudioDecodeError",
+    "UnsupportedAudioError",
+    "EmptyAudioError",
+    "ConfigError",
+    "OptionConflictError",
+    "ModelNotFoundError",
+    "MissingDependencyError",
+    "EngineNotFoundError",
+    "DatasetError",
+]
+
+
+class AuralError(Exception):
+    """Base class for every error aural raises on purpose."""
+
+
+class AudioDecodeError(AuralError):
+    """The audio could not be read: missing, truncated or corrupt."""
+
+
+class UnsupportedAudioError(AudioDecodeError):
+    """The input is not audio in a format aural can decode."""
+
+
+class EmptyAudioError(AudioDecodeError):
+    """The input decoded to zero samples."""
+
+
+class ConfigError(AuralError):
+    """An option or configuration value is invalid."""
+
+
+class OptionConflictError(ConfigError, ValueError):
+    """Two options contradict each other."""
+
+
+class ModelNotFoundError(AuralError):
+    """A model name or path could not be resolved to weights on this machine."""
+
+
+class EngineNotFoundError(ConfigError):
+    """No engine is registered under the requested name."""
+
+
+class MissingDependencyError(AuralError):
+    """An optional dependency needed for this feature is not installed."""
+
+
+class DatasetError(AuralError):
+    """A dataset folder or manifest could not be read."""
+
+
+def missing_dependency(package: str, extra: str, feature: str) -> MissingDependencyError:
+    """Build the standard message for an optional dependency that is not installed."""
+    return MissingDependencyError(
+        f"{feature} needs the '{package}' package, which is not installed; "
+        f"install it with `pip install 'aural[{extra}]'`"
+    )

@@ -1,0 +1,1 @@
+"""aural.models."""

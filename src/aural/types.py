@@ -1,0 +1,183 @@
+"""The typed results every part of aural exchanges.
+
+All public results are frozen, slotted dataclasses. ``to_dict`` / ``from_dict`` are the
+only serialisation path and JSON output carries :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aural.audio.waveform import Waveform
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Waveform",
+    "Word",
+    "Segment",
+    "TranscriptionInfo",
+    "Transcript",
+    "Partial",
+    "Final",
+    "EndOfStream",
+    "StreamEvent",
+]
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word.
+
+    Attributes:
+        start: seconds from the start of the input.
+        end: seconds from the start of the input.
+        text: the word as the engine wrote it (may carry a leading space for Whisper).
+        probability: the engine's confidence in [0, 1].
+    """
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text,
+                "probability": self.probability}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Word:
+        return cls(float(d["start"]), float(d["end"]), str(d["text"]),
+                   float(d.get("probability", 1.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of speech with its text and words."""
+
+    start: float  # seconds from the start of the input
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_log_prob: float | None = None
+    no_speech_prob: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "words": [w.to_dict() for w in self.words],
+            "avg_log_prob": self.avg_log_prob,
+            "no_speech_prob": self.no_speech_prob,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Segment:
+        return cls(
+            start=float(d["start"]),
+            end=float(d["end"]),
+            text=str(d["text"]),
+            words=tuple(Word.from_dict(w) for w in d.get("words", ())),
+            avg_log_prob=d.get("avg_log_prob"),
+            no_speech_prob=d.get("no_speech_prob"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionInfo:
+    """What produced a transcript and from what input."""
+
+    language: str | None
+    language_probability: float | None
+    duration: float  # seconds of input audio
+    engine: str
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "duration": self.duration,
+            "engine": self.engine,
+            "model": self.model,
+            "options": dict(self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TranscriptionInfo:
+        return cls(
+            language=d.get("language"),
+            language_probability=d.get("language_probability"),
+            duration=float(d["duration"]),
+            engine=str(d["engine"]),
+            model=str(d["model"]),
+            options=dict(d.get("options") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A whole transcription: segments in time order plus how they were made."""
+
+    segments: tuple[Segment, ...]
+    info: TranscriptionInfo
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "text": self.text,
+            "segments": [s.to_dict() for s in self.segments],
+            "info": self.info.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Transcript:
+        return cls(
+            segments=tuple(Segment.from_dict(s) for s in d.get("segments", ())),
+            info=TranscriptionInfo.from_dict(d["info"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A streaming hypothesis that may still change."""
+
+    text: str
+    start: float
+    end: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "partial", "text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """A streaming segment that never changes again."""
+
+    segment: Segment
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "final", "text": self.segment.text, "segment": self.segment.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfStream:
+    """Sent once after the last :class:`Final`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "end"}
+
+
+StreamEvent = Partial | Final | EndOfStream

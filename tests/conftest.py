@@ -1,0 +1,61 @@
+"""Shared fixtures. Real recordings come from ../shared/data through `shared_data`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_shared_data() -> Path | None:
+    """The one place tests look for ../shared/data (override with AURAL_TEST_DATA)."""
+    env = os.environ.get("AURAL_TEST_DATA")
+    candidates = [Path(env)] if env else []
+    candidates += [REPO.parent / "shared" / "data"]
+    for c in candidates:
+        if (c / "LibriSpeech").is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = find_shared_data()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("../shared/data is missing under CI (set AURAL_TEST_DATA)")
+        pytest.skip("real recordings not found: set AURAL_TEST_DATA to shared/data")
+    return path
+
+
+@pytest.fixture(scope="session")
+def misc_dir(shared_data: Path) -> Path:
+    return shared_data / "misc"
+
+
+@pytest.fixture(scope="session")
+def dev_clean(shared_data: Path) -> Path:
+    return shared_data / "LibriSpeech" / "dev-clean"
+
+
+@pytest.fixture(scope="session")
+def jfk_flac(misc_dir: Path) -> Path:
+    return misc_dir / "jfk.flac"
+
+
+@pytest.fixture(scope="session")
+def goforward_raw(misc_dir: Path) -> Path:
+    return misc_dir / "goforward.raw"
+
+
+@pytest.fixture(scope="session")
+def libri_8k(misc_dir: Path) -> Path:
+    return misc_dir / "1272-128104-0004-8k.wav"
+
+
+@pytest.fixture(scope="session")
+def ldc_wav(misc_dir: Path) -> Path:
+    return misc_dir / "LDC93S1.wav"
