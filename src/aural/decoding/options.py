@@ -1,0 +1,76 @@
+"""Runtime decoding options shared by every entry point (CLI, API, batch, streaming, server)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from aural.errors import ConfigError, OptionConflictError
+
+
+@dataclass(frozen=True, slots=True)
+class VadOptions:
+    """Voice activity detection settings (Silero VAD, shipped with faster-whisper)."""
+
+    threshold: float = 0.5  # speech probability above which a frame counts as speech
+    min_speech_duration_ms: int = 250  # drop speech regions shorter than this
+    min_silence_duration_ms: int = 500  # silence needed to split two regions
+    speech_pad_ms: int = 200  # padding added on both sides of each region
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"VAD threshold must be in (0, 1), got {self.threshold}")
+        for name in ("min_speech_duration_ms", "min_silence_duration_ms", "speech_pad_ms"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"VAD {name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """How to decode. ``None`` always means "the engine's documented default"."""
+
+    language: str | None = None  # ISO 639-1 code; None = the model's language / detect
+    beam_size: int = 5  # 1 = greedy
+    temperature: float = 0.0  # first sampling temperature (fallback raises it)
+    vad: bool = True  # skip non-speech with VAD (guards against invented text)
+    vad_options: VadOptions = field(default_factory=VadOptions)
+    word_timestamps: bool = True  # word start/end/probability
+    hotwords: tuple[str, ...] = ()  # words/phrases the decoder should favour
+    initial_prompt: str | None = None  # text that conditions the first window
+    condition_on_previous_text: bool = False  # feed each window's text to the next
+    batch_size: int = 8  # windows decoded together in batched mode
+    task: str = "transcribe"  # "transcribe" or "translate" (Whisper)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.beam_size, int) or self.beam_size < 1:
+            raise ConfigError(f"beam_size must be an integer >= 1, got {self.beam_size!r}")
+        if not 0.0 <= self.temperature <= 1.0:
+            raise ConfigError(f"temperature must be in [0, 1], got {self.temperature}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.task not in ("transcribe", "translate"):
+            raise ConfigError(f"task must be 'transcribe' or 'translate', got {self.task!r}")
+        if self.language is not None and (
+            not isinstance(self.language, str) or not 2 <= len(self.language) <= 8
+        ):
+            raise ConfigError(f"language must be an ISO 639 code like 'en', got {self.language!r}")
+        if isinstance(self.hotwords, str):
+            raise OptionConflictError("hotwords must be a tuple of strings, not one string")
+        if any(not isinstance(h, str) or not h.strip() for h in self.hotwords):
+            raise ConfigError(f"hotwords must be non-empty strings, got {self.hotwords!r}")
+
+    def with_(self, **changes: Any) -> DecodeOptions:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hotwords"] = list(self.hotwords)
+        return d
+
+
+def parse_hotwords(text: str | None) -> tuple[str, ...]:
+    """Split a comma-separated hotword list ("word, a phrase, ...") into a tuple."""
+    if not text:
+        return ()
+    return tuple(p.strip() for p in text.split(",") if p.strip())
