@@ -49,11 +49,25 @@ class Engine(abc.ABC):
         """Transcribe many waveforms; engines override this to batch for throughput."""
         return [self.transcribe(w, options) for w in waveforms]
 
-    def stream(self, options: DecodeOptions | None = None) -> StreamingSession:
-        """Open a streaming session fed with PCM chunks (see :mod:`aural.streaming`)."""
+    def stream(
+        self,
+        options: DecodeOptions | None = None,
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        encoding: str = "pcm_s16le",
+    ) -> StreamingSession:
+        """Open a streaming session fed with PCM chunks (see :mod:`aural.streaming`).
+
+        Args:
+            options: decoding options (None = defaults).
+            sample_rate: rate of the PCM the caller will feed (Hz).
+            encoding: ``pcm_s16le`` or ``pcm_f32le`` for bytes chunks.
+        """
         from aural.streaming import open_session  # late: streaming builds on engines
 
-        return open_session(self, options or DecodeOptions())
+        return open_session(
+            self, options or DecodeOptions(), sample_rate=sample_rate, encoding=encoding
+        )
 
     def check_waveform(self, waveform: Waveform) -> Waveform:
         """Raise unless ``waveform`` is mono at the engine's rate."""
