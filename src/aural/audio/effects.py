@@ -28,9 +28,9 @@ __all__ = [
     "NoiseBank",
     "convolve_rir",
     "crop_or_tile",
+    "measure_snr_db",
     "mix_at_snr",
     "signal_power",
-    "measure_snr_db",
 ]
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class NoiseBank:
         DatasetError: the folder is missing, holds no audio, or a file cannot be decoded.
     """
 
-    __slots__ = ("directory", "sample_rate", "names", "_clips")
+    __slots__ = ("_clips", "directory", "names", "sample_rate")
 
     def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> None:
         from aural.audio import load  # late: aural.audio imports this module's package
