@@ -5,24 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from aural.audio.vad import VadOptions
 from aural.errors import ConfigError, OptionConflictError
 
-
-@dataclass(frozen=True, slots=True)
-class VadOptions:
-    """Voice activity detection settings (Silero VAD, shipped with faster-whisper)."""
-
-    threshold: float = 0.5  # speech probability above which a frame counts as speech
-    min_speech_duration_ms: int = 250  # drop speech regions shorter than this
-    min_silence_duration_ms: int = 500  # silence needed to split two regions
-    speech_pad_ms: int = 200  # padding added on both sides of each region
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold < 1.0:
-            raise ConfigError(f"VAD threshold must be in (0, 1), got {self.threshold}")
-        for name in ("min_speech_duration_ms", "min_silence_duration_ms", "speech_pad_ms"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"VAD {name} must be >= 0, got {getattr(self, name)}")
+__all__ = ["DecodeOptions", "VadOptions", "parse_hotwords"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,331 @@
+"""The one decoder and resampler: any source -> mono float32 :class:`Waveform`.
+
+soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3 block by block; PyAV (FFmpeg)
+reads everything else (M4A/AAC, WebM, MP4, ...). Resampling uses soxr in streaming mode, so an
+hour-long file never exists in memory at its original rate or channel count.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from aural.audio.waveform import SAMPLE_RATE, Waveform
+from aural.errors import (
+    AudioDecodeError,
+    ConfigError,
+    EmptyAudioError,
+    UnsupportedAudioError,
+)
+
+logger = logging.getLogger(__name__)
+
+AudioSource = str | os.PathLike[str] | bytes | bytearray | BinaryIO | Waveform
+RawEncoding = Literal["pcm_s16le", "pcm_s32le", "pcm_f32le", "pcm_u8"]
+RAW_SUFFIXES = (".raw", ".pcm")
+_RAW_DTYPES: dict[str, str] = {
+    "pcm_s16le": "<i2",
+    "pcm_s32le": "<i4",
+    "pcm_f32le": "<f4",
+    "pcm_u8": "u1",
+}
+_BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
+SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What a file holds, read from its header without decoding it all."""
+
+    duration: float  # seconds
+    sample_rate: int  # Hz, as stored
+    channels: int
+    format: str  # container/codec name as the decoder reports it
+
+
+def _name(source: object) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
+    return getattr(source, "name", None) or f"<{type(source).__name__}>"
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average the channels of ``(num_samples, num_channels)`` into ``(num_samples,)``."""
+    if samples.ndim == 1:
+        return samples.astype(np.float32, copy=False)
+    return samples.mean(axis=1, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Resample mono float32 samples with soxr (high quality).
+
+    The output has ``round(len(samples) * to_rate / from_rate)`` samples.
+    """
+    if from_rate == to_rate:
+        return samples.astype(np.float32, copy=False)
+    return soxr.resample(samples.astype(np.float32, copy=False), from_rate, to_rate, "HQ")
+
+
+def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
+    """Validate a path / bytes / file-like source; return something decoders accept."""
+    name = _name(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise AudioDecodeError(f"{name}: file not found")
+        if path.is_dir():
+            raise AudioDecodeError(f"{name}: is a directory, not an audio file")
+        if path.stat().st_size == 0:
+            raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
+        return str(path), name
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) == 0:
+            raise EmptyAudioError("audio data is empty (0 bytes)")
+        return io.BytesIO(bytes(source)), name
+    if hasattr(source, "read"):
+        return source, name
+    raise ConfigError(
+        f"cannot read audio from {type(source).__name__}; pass a path, bytes, a binary file "
+        "object, or Waveform(samples, sample_rate=...) (a bare array has no sample rate)"
+    )
+
+
+def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+    f = sf.SoundFile(src)
+    blocks = f.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
+    return blocks, f.samplerate, f.channels, f"{f.format}/{f.subtype}", f.frames
+
+
+def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+    import av
+
+    if not isinstance(src, str):
+        src.seek(0)
+    try:
+        container = av.open(src, mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, ValueError, OSError) as err:
+        raise UnsupportedAudioError(
+            f"{name}: not a recognised audio format ({SUPPORTED} are supported)"
+        ) from err
+    if not container.streams.audio:
+        container.close()
+        raise UnsupportedAudioError(f"{name}: contains no audio stream")
+    stream = container.streams.audio[0]
+    rate = stream.codec_context.sample_rate or stream.rate
+    channels = stream.codec_context.channels or 1
+    fmt = f"{container.format.name}/{stream.codec_context.name}"
+    frames = int(stream.duration * stream.time_base * rate) if stream.duration else -1
+
+    def gen() -> Iterator[np.ndarray]:
+        try:
+            for frame in container.decode(stream):
+                arr = frame.to_ndarray()
+                if arr.dtype.kind == "i":
+                    arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+                elif arr.dtype.kind == "u":
+                    arr = (arr.astype(np.float32) - 128.0) / 128.0
+                arr = arr.astype(np.float32, copy=False)
+                if frame.format.is_planar:
+                    yield arr.T  # (channels, n) -> (n, channels)
+                else:
+                    yield arr.reshape(-1, frame.layout.nb_channels if hasattr(
+                        frame.layout, "nb_channels") else len(frame.layout.channels))
+        finally:
+            container.close()
+
+    return gen(), int(rate), int(channels), fmt, frames
+
+
+def _iter_raw(
+    src: BinaryIO | str, name: str, encoding: str, channels: int
+) -> Iterator[np.ndarray]:
+    dtype = np.dtype(_RAW_DTYPES[encoding])
+    frame_bytes = dtype.itemsize * channels
+    fh = open(src, "rb") if isinstance(src, str) else src  # noqa: SIM115 - closed below
+    try:
+        leftover = b""
+        while True:
+            data = fh.read(_BLOCK_FRAMES * frame_bytes)
+            if not data:
+                break
+            data = leftover + data
+            usable = len(data) - len(data) % frame_bytes
+            leftover = data[usable:]
+            arr = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
+            if encoding == "pcm_u8":
+                yield (arr.astype(np.float32) - 128.0) / 128.0
+            elif dtype.kind == "i":
+                yield arr.astype(np.float32) / float(np.iinfo(dtype).max + 1)
+            else:
+                yield arr.astype(np.float32)
+        if leftover:
+            logger.warning("%s: ignored %d trailing byte(s) of a partial sample", name,
+                           len(leftover))
+    finally:
+        if isinstance(src, str):
+            fh.close()
+
+
+def _decode_blocks(
+    source: AudioSource,
+    raw_sample_rate: int | None,
+    raw_encoding: str,
+    raw_channels: int,
+) -> tuple[Iterator[np.ndarray], int, int, str, int, str]:
+    src, name = _open_source(source)
+    is_raw = raw_sample_rate is not None or name.lower().endswith(RAW_SUFFIXES)
+    if is_raw:
+        if raw_sample_rate is None:
+            raise ConfigError(
+                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate= "
+                "(CLI: --raw-sample-rate 16000 [--raw-encoding pcm_s16le])"
+            )
+        if raw_encoding not in _RAW_DTYPES:
+            raise ConfigError(
+                f"unknown raw encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}"
+            )
+        if raw_sample_rate <= 0 or raw_channels < 1:
+            raise ConfigError(
+                f"{name}: raw sample rate and channels must be positive, got "
+                f"{raw_sample_rate} Hz, {raw_channels} channel(s)"
+            )
+        blocks = _iter_raw(src, name, raw_encoding, raw_channels)
+        return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
+    try:
+        blocks, rate, channels, fmt, frames = _iter_soundfile(src)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
+    return blocks, rate, channels, fmt, frames, name
+
+
+def iter_load(
+    source: AudioSource,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    raw_sample_rate: int | None = None,
+    raw_encoding: str = "pcm_s16le",
+    raw_channels: int = 1,
+) -> Iterator[np.ndarray]:
+    """Decode ``source`` block by block into mono float32 at ``sample_rate``.
+
+    Memory stays bounded whatever the length of the input.
+
+    Raises:
+        AudioDecodeError: missing, truncated or corrupt input.
+        UnsupportedAudioError: not audio aural can decode.
+    """
+    blocks, rate, _channels, _fmt, _frames, name = _decode_blocks(
+        source, raw_sample_rate, raw_encoding, raw_channels
+    )
+    return _resampled(blocks, rate, sample_rate, name)
+
+
+def _resampled(
+    blocks: Iterator[np.ndarray], rate: int, sample_rate: int, name: str
+) -> Iterator[np.ndarray]:
+    stream = None if rate == sample_rate else soxr.ResampleStream(
+        rate, sample_rate, 1, dtype="float32", quality="HQ"
+    )
+    try:
+        for block in blocks:
+            mono = to_mono(block)
+            if not np.all(np.isfinite(mono)):
+                mono = np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0)
+            yield mono if stream is None else stream.resample_chunk(mono)
+        if stream is not None:
+            yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
+    except (sf.LibsndfileError, RuntimeError, EOFError, OSError, ValueError) as err:
+        raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
+    except Exception as err:  # PyAV's decode errors have no common public base besides this
+        if type(err).__module__.startswith("av"):
+            raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
+        raise
+
+
+def load(
+    source: AudioSource,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    raw_sample_rate: int | None = None,
+    raw_encoding: str = "pcm_s16le",
+    raw_channels: int = 1,
+) -> Waveform:
+    """Decode any supported source to mono float32 at ``sample_rate``.
+
+    Args:
+        source: a path, bytes, a binary file object, or a :class:`Waveform` (mixed to mono
+            and resampled). A bare numpy array is rejected: it carries no sample rate.
+        sample_rate: the output rate in Hz (16 kHz for every built-in engine).
+        raw_sample_rate: for headerless PCM (``.raw``/``.pcm`` or any source when given),
+            the rate it was recorded at.
+        raw_encoding: sample format of headerless PCM.
+        raw_channels: interleaved channels of headerless PCM.
+
+    Returns:
+        The decoded :class:`Waveform`, shape ``(num_samples,)``.
+
+    Raises:
+        AudioDecodeError, UnsupportedAudioError, EmptyAudioError, ConfigError.
+
+    Example:
+        >>> wav = load("talk.mp3")
+        >>> wav.sample_rate
+        16000
+    """
+    if isinstance(source, np.ndarray):
+        raise ConfigError(
+            "a bare numpy array has no sample rate; wrap it as "
+            "Waveform(samples, sample_rate=...)"
+        )
+    if isinstance(source, Waveform):
+        mono = to_mono(source.samples.astype(np.float32, copy=False))
+        out = resample(mono, source.sample_rate, sample_rate)
+        if out.size == 0:
+            raise EmptyAudioError("waveform has no samples")
+        return Waveform(out, sample_rate)
+    if not isinstance(sample_rate, int) or sample_rate <= 0:
+        raise ConfigError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
+    blocks, rate, _ch, _fmt, frames, name = _decode_blocks(
+        source, raw_sample_rate, raw_encoding, raw_channels
+    )
+    parts = list(_resampled(blocks, rate, sample_rate, name))
+    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise EmptyAudioError(f"{name}: contains no audio samples (zero length)")
+    return Waveform(samples, sample_rate)
+
+
+def probe(
+    source: AudioSource,
+    *,
+    raw_sample_rate: int | None = None,
+    raw_encoding: str = "pcm_s16le",
+    raw_channels: int = 1,
+) -> AudioInfo:
+    """Read duration, rate and channels from the header (decodes only if it must)."""
+    if isinstance(source, Waveform):
+        return AudioInfo(source.duration, source.sample_rate, source.num_channels, "waveform")
+    blocks, rate, channels, fmt, frames, name = _decode_blocks(
+        source, raw_sample_rate, raw_encoding, raw_channels
+    )
+    if fmt.startswith("raw/") and isinstance(source, (str, os.PathLike)):
+        size = Path(source).stat().st_size
+        frames = size // (np.dtype(_RAW_DTYPES[raw_encoding]).itemsize * raw_channels)
+    if frames < 0:
+        frames = sum(b.shape[0] for b in blocks)
+    else:
+        close = getattr(blocks, "close", None)
+        if close:
+            close()
+    return AudioInfo(frames / float(rate), rate, channels, fmt)

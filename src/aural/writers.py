@@ -1,0 +1,82 @@
+"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from aural.errors import ConfigError
+from aural.types import Transcript
+
+Format = Literal["txt", "json", "srt", "vtt", "tsv"]
+FORMATS: tuple[str, ...] = ("txt", "json", "srt", "vtt", "tsv")
+
+
+def format_timestamp(seconds: float, *, decimal: str = ".", always_hours: bool = True) -> str:
+    """``3723.5`` -> ``01:02:03.500`` (``,`` as decimal mark for SRT)."""
+    ms = max(0, int(round(seconds * 1000)))
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    secs, ms = divmod(ms, 1000)
+    head = f"{hours:02d}:" if always_hours or hours else ""
+    return f"{head}{minutes:02d}:{secs:02d}{decimal}{ms:03d}"
+
+
+def _srt(t: Transcript) -> str:
+    blocks = []
+    for i, s in enumerate(t.segments, 1):
+        blocks.append(
+            f"{i}\n{format_timestamp(s.start, decimal=',')} --> "
+            f"{format_timestamp(s.end, decimal=',')}\n{s.text.strip()}\n"
+        )
+    return "\n".join(blocks)
+
+
+def _vtt(t: Transcript) -> str:
+    blocks = ["WEBVTT\n"]
+    for s in t.segments:
+        blocks.append(
+            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n{s.text.strip()}\n"
+        )
+    return "\n".join(blocks)
+
+
+def _tsv(t: Transcript) -> str:
+    # Whisper's convention: integer milliseconds, tab-separated, tabs in text replaced.
+    rows = ["start\tend\ttext"]
+    for s in t.segments:
+        text = s.text.strip().replace("\t", " ")
+        rows.append(f"{int(round(s.start * 1000))}\t{int(round(s.end * 1000))}\t{text}")
+    return "\n".join(rows) + "\n"
+
+
+def render(transcript: Transcript, fmt: str) -> str:
+    """The transcript as text in ``fmt`` (txt, json, srt, vtt or tsv)."""
+    if fmt == "txt":
+        return transcript.text + "\n" if transcript.text else ""
+    if fmt == "json":
+        return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "srt":
+        return _srt(transcript)
+    if fmt == "vtt":
+        return _vtt(transcript)
+    if fmt == "tsv":
+        return _tsv(transcript)
+    raise ConfigError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: never a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
