@@ -1,0 +1,171 @@
+"""`aural transcribe` and `aural models`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from aural.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, err_console, exit_code_for, fail
+from aural.errors import AuralError
+
+FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
+
+
+def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[Path, list[Path]]:
+    """DIR/<stem>.<fmt> per input; inputs sharing a stem get their parent folder prefixed."""
+    stems: dict[str, int] = {}
+    for p in paths:
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    result = {}
+    for p in paths:
+        stem = p.stem if stems[p.stem] == 1 else f"{p.parent.name}__{p.stem}"
+        result[p] = [out_dir / f"{stem}.{fmt}" for fmt in formats]
+    return result
+
+
+def transcribe_command(
+    inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs.")],
+    engine: Annotated[str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")] = "whisper",
+    model: Annotated[Optional[str], typer.Option(help="Model name or path.")] = None,
+    language: Annotated[Optional[str], typer.Option(help="Language code, e.g. en.")] = None,
+    beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
+    vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")] = True,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
+    output_dir: Annotated[Optional[Path], typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
+    jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = 8,
+    overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
+    hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
+    initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
+    word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
+    raw_sample_rate: Annotated[Optional[int], typer.Option(help="Rate of headerless PCM.")] = None,
+    raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
+    compute_type: Annotated[Optional[str], typer.Option(help="CTranslate2 compute type.")] = None,
+    threads: Annotated[int, typer.Option(help="Engine CPU threads (0 = default).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Transcribe audio files; text to stdout, or files in --output-dir."""
+    from aural.batch import expand_inputs, transcribe_many
+    from aural.decoding.options import DecodeOptions, parse_hotwords
+    from aural.engines import create_engine
+    from aural.writers import FORMATS, render, write_atomic
+
+    formats = list(FORMATS) if fmt == "all" else [fmt]
+    if any(f not in FORMATS for f in formats):
+        fail(f"unknown --format {fmt!r}; use {FORMAT_HELP}")
+    paths = expand_inputs(inputs)
+    if not paths:
+        fail("no audio inputs found in " + ", ".join(inputs))
+    if output_dir is None and len(formats) > 1:
+        fail("--format all needs --output-dir")
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        fail(f"--output-dir {output_dir} exists and is not a folder")
+    try:
+        options = DecodeOptions(
+            language=language, beam_size=beam_size, vad=vad, hotwords=parse_hotwords(hotwords),
+            initial_prompt=initial_prompt, word_timestamps=word_timestamps or fmt in ("json", "all"),
+            batch_size=max(1, batch_size),
+        )
+        settings: dict[str, object] = {}
+        if engine == "whisper":
+            settings = {"cpu_threads": threads}
+            if compute_type:
+                settings["compute_type"] = compute_type
+        eng = create_engine(engine, model, **settings)
+        if options.hotwords and not eng.supports_hotwords:
+            fail(f"the {engine} engine does not support --hotwords")
+    except AuralError as err:
+        fail(str(err), exit_code_for(err))
+
+    outputs = _output_paths(paths, output_dir, formats) if output_dir else {}
+    todo = [p for p in paths if overwrite or not outputs or not all(o.exists() for o in outputs[p])]
+    skipped = len(paths) - len(todo)
+    if skipped:
+        err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
+
+    failed: list[tuple[Path, str]] = []
+    done, audio_s, t0 = 0, 0.0, time.perf_counter()
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[audio]:.0f} s audio"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, disable=quiet or len(todo) < 2, transient=False,
+    )
+    with progress:
+        task = progress.add_task("transcribing", total=len(todo), audio=0.0)
+        items = transcribe_many(
+            eng, todo, options, batch_size=batch_size, prefetch=max(1, jobs),
+            raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
+        )
+        try:
+            for item in items:
+                progress.advance(task)
+                if item.error is not None or item.transcript is None:
+                    failed.append((item.source, str(item.error)))
+                    err_console.print(f"[red]failed:[/] {escape(str(item.error))}")
+                    continue
+                done += 1
+                audio_s += item.duration
+                progress.update(task, audio=audio_s)
+                if output_dir is None:
+                    if len(paths) > 1:
+                        sys.stdout.write(f"==> {item.source} <==\n")
+                    sys.stdout.write(render(item.transcript, formats[0]))
+                    sys.stdout.flush()
+                else:
+                    for f, out in zip(formats, outputs[item.source]):
+                        write_atomic(out, render(item.transcript, f))
+        except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
+            fail(str(err), exit_code_for(err))
+
+    elapsed = time.perf_counter() - t0
+    if len(paths) > 1:
+        rtf = elapsed / audio_s if audio_s else 0.0
+        err_console.print(
+            f"done: {done} transcribed, {skipped} skipped, {len(failed)} failed; "
+            f"{audio_s:.1f} s of audio in {elapsed:.1f} s (RTF {rtf:.3f})"
+        )
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def models_list() -> None:
+    """List the models aural knows and whether they are installed."""
+    from aural.engines.whisper_models import list_models
+
+    for alias, where in list_models():
+        typer.echo(f"whisper:{alias}\t{where}")
+    typer.echo("sphinx:en-us\tinstalled (pocketsphinx)")
+
+
+def models_path(name: Annotated[str, typer.Argument(help="Whisper model alias, folder or hub id.")]) -> None:
+    """Print the local folder of a Whisper model (downloads it where there is a network)."""
+    from aural.engines.whisper_models import resolve_whisper_model
+
+    try:
+        typer.echo(str(resolve_whisper_model(name)))
+    except AuralError as err:
+        fail(str(err), exit_code_for(err))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("transcribe")(transcribe_command)
+    models = typer.Typer(help="List and locate models.", no_args_is_help=True)
+    models.command("list")(models_list)
+    models.command("path")(models_path)
+    app.add_typer(models, name="models")
+
+
+__all__ = ["register", "EXIT_USAGE"]
