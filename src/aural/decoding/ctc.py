@@ -1,0 +1,371 @@
+"""CTC decoding over log posteriors: greedy and prefix beam search.
+
+Every decoder here is a pure function of a ``(num_frames, vocab_size)`` array of log
+posteriors, a vocabulary (token strings indexed by id) and a blank index, so acoustic
+models of any kind (transformers wav2vec2/HuBERT, aural's own Conformer-CTC) share them.
+
+* :func:`ctc_greedy` / :func:`ctc_greedy_spans`: best token per frame, collapsed.
+* :class:`CtcGreedyDecoder` and :class:`CtcPrefixBeamSearch` return
+  :class:`Hypothesis` objects with text, tokens, scores and word spans (frames and
+  confidences from the posteriors; :meth:`Hypothesis.to_words` turns them into
+  :class:`aural.types.Word` with times ``frame_index * frame_duration``).
+* The beam search fuses a word n-gram LM (shallow fusion: ``lm_weight * ln P(word) +
+  word_insertion_bonus`` per completed word) and hotword boosting
+  (:class:`aural.decoding.hotwords.HotwordTrie`).
+
+Example:
+    >>> decoder = CtcPrefixBeamSearch(vocab, blank=0, beam_size=16, lm=NgramLM.from_arpa(p))
+    >>> best = decoder.decode(log_probs)[0]
+    >>> best.text, best.to_words(frame_duration=0.02)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aural.decoding.alignment import ctc_forced_align
+from aural.decoding.ctc_tokens import (
+    TokenSpan,
+    WordSpan,
+    check_log_probs,
+    token_texts,
+    word_spans_from_tokens,
+)
+from aural.decoding.hotwords import Hotword, HotwordState, HotwordTrie
+from aural.decoding.lm import LanguageModel
+from aural.errors import ConfigError
+from aural.types import Word
+
+__all__ = [
+    "CtcGreedyDecoder",
+    "CtcPrefixBeamSearch",
+    "Hypothesis",
+    "TokenSpan",
+    "WordSpan",
+    "ctc_greedy",
+    "ctc_greedy_spans",
+    "log_softmax",
+]
+
+_NEG = -math.inf
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log posteriors from logits along the last axis (float32)."""
+    x = np.asarray(logits, dtype=np.float32)
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def ctc_greedy(log_probs: np.ndarray, blank: int = 0) -> list[int]:
+    """Best path decoding: argmax per frame, repeats collapsed, blanks removed.
+
+    Args:
+        log_probs: ``(num_frames, vocab_size)`` log posteriors (or logits).
+        blank: the blank token id.
+
+    Returns:
+        The decoded token ids.
+    """
+    check_log_probs(log_probs, blank)
+    best = np.argmax(log_probs, axis=1)
+    if best.size == 0:
+        return []
+    keep = np.ones(best.shape[0], dtype=bool)
+    keep[1:] = best[1:] != best[:-1]
+    return [int(t) for t in best[keep] if t != blank]
+
+
+def ctc_greedy_spans(log_probs: np.ndarray, blank: int = 0) -> tuple[TokenSpan, ...]:
+    """Greedy decoding with the frames each emitted token covers.
+
+    Returns:
+        One :class:`TokenSpan` per decoded token: the run of frames whose argmax is that
+        token, with the mean log posterior over the run.
+    """
+    check_log_probs(log_probs, blank)
+    best = np.argmax(log_probs, axis=1)
+    spans: list[TokenSpan] = []
+    t, num_frames = 0, best.shape[0]
+    while t < num_frames:
+        tok = int(best[t])
+        u = t + 1
+        while u < num_frames and best[u] == tok:
+            u += 1
+        if tok != blank:
+            spans.append(TokenSpan(tok, t, u, float(log_probs[t:u, tok].mean())))
+        t = u
+    return tuple(spans)
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One decoding result.
+
+    Attributes:
+        text: the decoded text (words joined by single spaces).
+        tokens: the collapsed token ids.
+        score: the total score used for ranking (acoustic + fused LM + bonuses + hotwords).
+        acoustic_score: ln P(tokens | audio) under CTC (sum over paths; best path for greedy).
+        lm_score: the weighted LM contribution (``lm_weight * sum ln P``), 0 without an LM.
+        hotword_score: the hotword bonus kept by the final text.
+        word_spans: words with frame spans and confidences.
+        token_spans: frame spans of every token (best alignment of ``tokens``).
+    """
+
+    text: str
+    tokens: tuple[int, ...]
+    score: float
+    acoustic_score: float
+    lm_score: float = 0.0
+    hotword_score: float = 0.0
+    word_spans: tuple[WordSpan, ...] = ()
+    token_spans: tuple[TokenSpan, ...] = ()
+
+    def to_words(self, frame_duration: float, offset: float = 0.0) -> tuple[Word, ...]:
+        """The words with times in seconds.
+
+        Args:
+            frame_duration: seconds per posterior frame (0.02 for wav2vec2).
+            offset: seconds added to every time (where the posteriors start in the input).
+        """
+        return tuple(
+            Word(ws.start(frame_duration, offset), ws.end(frame_duration, offset), ws.text,
+                 ws.probability)
+            for ws in self.word_spans
+        )
+
+
+def _join_text(texts: Sequence[str], tokens: Sequence[int]) -> str:
+    return " ".join("".join(texts[t] for t in tokens).split())
+
+
+class CtcGreedyDecoder:
+    """Greedy (best path) decoding returning a :class:`Hypothesis` with word spans.
+
+    Args:
+        vocabulary: token strings indexed by id.
+        blank: the blank token id.
+        word_delimiter: the token standing for a space (wav2vec2 ``"|"``), if any.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], blank: int = 0,
+                 word_delimiter: str | None = "|"):
+        if not 0 <= blank < len(vocabulary):
+            raise ConfigError(f"blank index {blank} is outside the vocabulary of {len(vocabulary)}")
+        self.vocabulary = list(vocabulary)
+        self.blank = blank
+        self._texts = token_texts(self.vocabulary, word_delimiter)
+
+    def decode(self, log_probs: np.ndarray) -> list[Hypothesis]:
+        """Decode ``(num_frames, vocab_size)`` log posteriors; returns a one-item list."""
+        check_log_probs(log_probs, self.blank, len(self.vocabulary))
+        spans = ctc_greedy_spans(log_probs, self.blank)
+        tokens = tuple(s.token for s in spans)
+        acoustic = float(log_probs.max(axis=1).sum()) if log_probs.shape[0] else 0.0
+        return [Hypothesis(_join_text(self._texts, tokens), tokens, acoustic, acoustic,
+                           word_spans=word_spans_from_tokens(spans, self._texts),
+                           token_spans=spans)]
+
+
+def _lse(a: float, b: float) -> float:
+    if a < b:
+        a, b = b, a
+    if b == _NEG:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
+class _Context:
+    """Text-side state of a prefix: partial word, LM state, hotword state, fused bonus."""
+
+    __slots__ = ("partial", "lm_state", "hot_state", "lm_score", "hot_score", "bonus")
+
+    def __init__(self, partial: str, lm_state: object, hot_state: HotwordState,
+                 lm_score: float, hot_score: float, bonus: float):
+        self.partial = partial
+        self.lm_state = lm_state
+        self.hot_state = hot_state
+        self.lm_score = lm_score
+        self.hot_score = hot_score
+        self.bonus = bonus  # lm_score + hot_score + insertion bonuses
+
+
+class CtcPrefixBeamSearch:
+    """CTC prefix beam search with optional n-gram LM fusion and hotword boosting.
+
+    Args:
+        vocabulary: token strings indexed by id (characters with a ``"|"`` delimiter, or
+            sentencepiece pieces with ``"▁"``).
+        blank: the blank token id.
+        beam_size: prefixes kept after every frame.
+        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or None.
+        lm_weight: weight of ``ln P(word | history)`` added per completed word.
+        word_insertion_bonus: added per completed word; None = 1.0 with an LM, else 0.0.
+        hotwords: words/phrases to favour (``"word:2.5, a phrase"`` or a sequence).
+        hotword_weight: default bonus per matched hotword character (natural log).
+        word_delimiter: the token standing for a space, if any.
+        token_min_log_prob: tokens below this log posterior in a frame are not expanded
+            (the frame's best token always is).
+        num_hypotheses: how many results :meth:`decode` returns (<= beam_size).
+    """
+
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        blank: int = 0,
+        beam_size: int = 16,
+        lm: LanguageModel | None = None,
+        lm_weight: float = 0.5,
+        word_insertion_bonus: float | None = None,
+        hotwords: str | Sequence[str | Hotword] | None = None,
+        hotword_weight: float = 1.0,
+        word_delimiter: str | None = "|",
+        token_min_log_prob: float = -10.0,
+        num_hypotheses: int = 1,
+    ):
+        if not 0 <= blank < len(vocabulary):
+            raise ConfigError(f"blank index {blank} is outside the vocabulary of {len(vocabulary)}")
+        if not isinstance(beam_size, int) or beam_size < 1:
+            raise ConfigError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+        if not 1 <= num_hypotheses <= beam_size:
+            raise ConfigError(f"num_hypotheses must be in [1, beam_size], got {num_hypotheses}")
+        if lm_weight < 0:
+            raise ConfigError(f"lm_weight must be >= 0, got {lm_weight}")
+        self.vocabulary = list(vocabulary)
+        self.blank = blank
+        self.beam_size = beam_size
+        self.lm = lm
+        self.lm_weight = lm_weight
+        self.word_insertion_bonus = (
+            (1.0 if lm is not None else 0.0) if word_insertion_bonus is None
+            else float(word_insertion_bonus)
+        )
+        self.hotwords = HotwordTrie(hotwords, hotword_weight) if hotwords else None
+        self.token_min_log_prob = token_min_log_prob
+        self.num_hypotheses = num_hypotheses
+        self._texts = token_texts(self.vocabulary, word_delimiter)
+
+    # --------------------------------------------------------------- text-side scoring
+    def _root(self) -> _Context:
+        lm_state = self.lm.begin_state() if self.lm is not None else None
+        hot = self.hotwords.initial_state if self.hotwords is not None else (0, 0.0, True)
+        return _Context("", lm_state, hot, 0.0, 0.0, 0.0)
+
+    def _complete_word(self, ctx: _Context) -> tuple[object, float, float]:
+        """LM state, weighted LM score and bonus for finishing ``ctx.partial``."""
+        if self.lm is None:
+            return None, 0.0, self.word_insertion_bonus
+        ln_p, state = self.lm.score(ctx.lm_state, ctx.partial)
+        lm = self.lm_weight * ln_p
+        return state, lm, lm + self.word_insertion_bonus
+
+    def _extend(self, ctx: _Context, token: int) -> _Context:
+        text = self._texts[token]
+        if not text:
+            return ctx
+        partial, lm_state, hot = ctx.partial, ctx.lm_state, ctx.hot_state
+        lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
+        for ch in text:
+            if ch == " ":
+                if partial:
+                    probe = _Context(partial, lm_state, hot, 0.0, 0.0, 0.0)
+                    lm_state, lm_delta, delta = self._complete_word(probe)
+                    lm_score += lm_delta
+                    bonus += delta
+                    partial = ""
+                else:
+                    continue  # repeated delimiters: one space
+            else:
+                partial += ch
+            if self.hotwords is not None:
+                hot, h_delta = self.hotwords.step(hot, ch)
+                hot_score += h_delta
+                bonus += h_delta
+        return _Context(partial, lm_state, hot, lm_score, hot_score, bonus)
+
+    def _final(self, ctx: _Context) -> tuple[float, float, float]:
+        """(lm_score, hotword_score, bonus) once the text ends."""
+        lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
+        lm_state = ctx.lm_state
+        if ctx.partial:
+            lm_state, lm_delta, delta = self._complete_word(ctx)
+            lm_score += lm_delta
+            bonus += delta
+        if self.lm is not None:
+            end = self.lm_weight * self.lm.end_score(lm_state)
+            lm_score += end
+            bonus += end
+        if self.hotwords is not None:
+            h = self.hotwords.finish(ctx.hot_state)
+            hot_score += h
+            bonus += h
+        return lm_score, hot_score, bonus
+
+    # ---------------------------------------------------------------------- search
+    def decode(self, log_probs: np.ndarray) -> list[Hypothesis]:
+        """Decode ``(num_frames, vocab_size)`` log posteriors.
+
+        Returns:
+            Up to ``num_hypotheses`` hypotheses, best first, each with word spans.
+        """
+        check_log_probs(log_probs, self.blank, len(self.vocabulary))
+        lp = np.asarray(log_probs, dtype=np.float64)
+        beams: dict[tuple[int, ...], list[float]] = {(): [0.0, _NEG]}
+        contexts: dict[tuple[int, ...], _Context] = {(): self._root()}
+        for t in range(lp.shape[0]):
+            beams, contexts = self._step(lp[t], beams, contexts)
+        ranked = []
+        for prefix, (pb, pnb) in beams.items():
+            acoustic = _lse(pb, pnb)
+            lm_score, hot_score, bonus = self._final(contexts[prefix])
+            ranked.append((acoustic + bonus, prefix, acoustic, lm_score, hot_score))
+        ranked.sort(key=lambda r: r[0], reverse=True)
+        out = []
+        for score, prefix, acoustic, lm_score, hot_score in ranked[: self.num_hypotheses]:
+            spans = ctc_forced_align(log_probs, prefix, self.blank)[0] if prefix else ()
+            out.append(Hypothesis(
+                _join_text(self._texts, prefix), prefix, score, acoustic, lm_score, hot_score,
+                word_spans_from_tokens(spans, self._texts), spans,
+            ))
+        return out
+
+    def _step(
+        self,
+        frame: np.ndarray,
+        beams: dict[tuple[int, ...], list[float]],
+        contexts: dict[tuple[int, ...], _Context],
+    ) -> tuple[dict[tuple[int, ...], list[float]], dict[tuple[int, ...], _Context]]:
+        blank = self.blank
+        lp_blank = float(frame[blank])
+        cand = np.flatnonzero(frame >= self.token_min_log_prob)
+        best = int(np.argmax(frame))
+        candidates = [(int(c), float(frame[c])) for c in cand if c != blank]
+        if best != blank and best not in cand:
+            candidates.append((best, float(frame[best])))
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = _lse(pb, pnb)
+            entry = nxt.setdefault(prefix, [_NEG, _NEG])
+            entry[0] = _lse(entry[0], total + lp_blank)
+            last = prefix[-1] if prefix else -1
+            for c, lpc in candidates:
+                longer = prefix + (c,)
+                slot = nxt.setdefault(longer, [_NEG, _NEG])
+                if c == last:
+                    entry[1] = _lse(entry[1], pnb + lpc)  # repeat collapses into the prefix
+                    slot[1] = _lse(slot[1], pb + lpc)  # a blank separated the repeat
+                else:
+                    slot[1] = _lse(slot[1], total + lpc)
+                if longer not in contexts:
+                    contexts[longer] = self._extend(contexts[prefix], c)
+        scored = sorted(
+            nxt.items(), key=lambda kv: _lse(kv[1][0], kv[1][1]) + contexts[kv[0]].bonus,
+            reverse=True,
+        )[: self.beam_size]
+        kept = dict(scored)
+        return kept, {p: contexts[p] for p in kept}
