@@ -1,0 +1,307 @@
+"""Conformer encoder with a CTC head.
+
+The encoder maps features ``(batch, num_frames, num_features)`` plus their lengths to
+``(encoded (batch, num_frames // 4, d_model), encoded_lengths)``; the CTC head turns that
+into log-probabilities over the tokenizer's vocabulary. A transducer joiner can reuse the
+encoder unchanged.
+
+Blocks follow Gulati et al. 2020 (macaron feed-forward halves around self-attention and a
+convolution module), with absolute sinusoidal positions, pre-norm residuals and a
+LayerNorm in the convolution module (so small or uneven batches and DDP need no
+batch-norm statistics). Attention is written with plain matmuls so that it exports to
+ONNX and runs the same under onnxruntime.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from aural.errors import ConfigError
+
+__all__ = [
+    "ConformerCtc",
+    "ConformerEncoder",
+    "ConformerOptions",
+    "ConformerSize",
+    "conformer_preset",
+    "count_parameters",
+    "subsampled_lengths",
+]
+
+ConformerSize = Literal["tiny", "small", "medium", "large"]
+
+_PRESETS: dict[str, dict[str, int]] = {
+    # name: d_model, num_layers, num_heads, ff multiplier, conv kernel  (params @ 80 mels, 30 tokens)
+    "tiny": {"d_model": 96, "num_layers": 4, "num_heads": 4, "ff_mult": 4, "conv_kernel": 15},
+    "small": {"d_model": 144, "num_layers": 12, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
+    "medium": {"d_model": 224, "num_layers": 16, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
+    "large": {"d_model": 256, "num_layers": 18, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConformerOptions:
+    """Shape of a Conformer-CTC model.
+
+    Attributes:
+        num_features: input features per frame.
+        vocab_size: output tokens, CTC blank (id 0) included.
+        d_model: model width.
+        num_layers: Conformer blocks.
+        num_heads: attention heads (must divide ``d_model``).
+        ff_mult: feed-forward hidden size as a multiple of ``d_model``.
+        conv_kernel: depthwise convolution kernel (odd).
+        subsampling_channels: channels of the two stride-2 convolutions (None = d_model).
+        dropout: dropout in every residual branch.
+    """
+
+    num_features: int
+    vocab_size: int
+    d_model: int = 144
+    num_layers: int = 12
+    num_heads: int = 4
+    ff_mult: int = 4
+    conv_kernel: int = 31
+    subsampling_channels: int | None = None
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("num_features", "vocab_size", "d_model", "num_layers", "num_heads",
+                     "ff_mult", "conv_kernel"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"conformer {name} must be a positive integer, got {value!r}")
+        if self.d_model % self.num_heads:
+            raise ConfigError(
+                f"conformer d_model ({self.d_model}) must be divisible by num_heads "
+                f"({self.num_heads})"
+            )
+        if self.conv_kernel % 2 == 0:
+            raise ConfigError(f"conformer conv_kernel must be odd, got {self.conv_kernel}")
+        if self.num_features < 7:
+            raise ConfigError(f"conformer needs num_features >= 7, got {self.num_features}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"conformer dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ConformerOptions:
+        return cls(**d)
+
+
+def conformer_preset(size: ConformerSize, num_features: int, vocab_size: int,
+                     **overrides: Any) -> ConformerOptions:
+    """Options for a named size: tiny (~1 M), small (~6 M), medium (~20 M), large (~30 M).
+
+    ``overrides`` replace single fields of the preset (e.g. ``dropout=0.0``).
+    """
+    if size not in _PRESETS:
+        raise ConfigError(f"unknown conformer size {size!r}; choose one of {', '.join(_PRESETS)}")
+    base = ConformerOptions(num_features=num_features, vocab_size=vocab_size, **_PRESETS[size])
+    return replace(base, **overrides) if overrides else base
+
+
+def subsampled_lengths(lengths: torch.Tensor) -> torch.Tensor:
+    """Frames left after two unpadded stride-2, kernel-3 convolutions."""
+    return torch.div(torch.div(lengths - 1, 2, rounding_mode="floor") - 1, 2,
+                     rounding_mode="floor").clamp(min=0)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _padding_mask(lengths: torch.Tensor, total: int) -> torch.Tensor:
+    """True on valid frames, shape ``(batch, total)``."""
+    return torch.arange(total, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class Conv2dSubsampling(nn.Module):
+    """Two 3x3 stride-2 convolutions: time and frequency shrink by four."""
+
+    def __init__(self, num_features: int, channels: int, d_model: int) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, channels, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=2), nn.ReLU(),
+        )
+        freq = ((num_features - 1) // 2 - 1) // 2
+        self.out = nn.Linear(channels * freq, d_model)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.conv(x.unsqueeze(1))  # (batch, channels, time', freq')
+        b, c, t, f = x.shape
+        x = self.out(x.transpose(1, 2).reshape(b, t, c * f))
+        return x, subsampled_lengths(lengths)
+
+
+class SinusoidalPosition(nn.Module):
+    """Adds fixed sine/cosine positions (computed on the fly, so any length works)."""
+
+    def __init__(self, d_model: int, dropout: float) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.scale = math.sqrt(d_model)
+        self.dropout = nn.Dropout(dropout)
+        inv = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+        self.register_buffer("inv_freq", inv, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(x.shape[1], device=x.device, dtype=torch.float32)[:, None]
+        angles = pos * self.inv_freq[None, :]
+        pe = torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
+        return self.dropout(x * self.scale + pe[None, :, : self.d_model].to(x.dtype))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d_model: int, mult: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LayerNorm(d_model), nn.Linear(d_model, d_model * mult), nn.SiLU(),
+            nn.Dropout(dropout), nn.Linear(d_model * mult, d_model), nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class SelfAttention(nn.Module):
+    """Pre-norm multi-head self-attention that ignores padded keys."""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.num_heads = num_heads
+        self.attn_dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.num_heads
+        q, k, v = self.qkv(self.norm(x)).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // h)  # (b, h, t, t)
+        scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
+        weights = self.attn_dropout(torch.softmax(scores, dim=-1))
+        out = (weights @ v).transpose(1, 2).reshape(b, t, d)
+        return self.dropout(self.proj(out))
+
+
+class ConvModule(nn.Module):
+    """Pointwise conv + GLU, depthwise conv, LayerNorm, SiLU, pointwise conv."""
+
+    def __init__(self, d_model: int, kernel: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
+        self.depthwise = nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2, groups=d_model)
+        self.mid_norm = nn.LayerNorm(d_model)
+        self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        y = self.norm(x).transpose(1, 2)  # (b, d, t)
+        y = nn.functional.glu(self.pointwise_in(y), dim=1)
+        y = y * mask[:, None, :].to(y.dtype)  # padding must not leak into valid frames
+        y = self.depthwise(y)
+        y = nn.functional.silu(self.mid_norm(y.transpose(1, 2))).transpose(1, 2)
+        return self.dropout(self.pointwise_out(y).transpose(1, 2))
+
+
+class ConformerBlock(nn.Module):
+    def __init__(self, options: ConformerOptions) -> None:
+        super().__init__()
+        d, p = options.d_model, options.dropout
+        self.ff1 = FeedForward(d, options.ff_mult, p)
+        self.attn = SelfAttention(d, options.num_heads, p)
+        self.conv = ConvModule(d, options.conv_kernel, p)
+        self.ff2 = FeedForward(d, options.ff_mult, p)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + 0.5 * self.ff1(x)
+        x = x + self.attn(x, mask)
+        x = x + self.conv(x, mask)
+        x = x + 0.5 * self.ff2(x)
+        return self.norm(x)
+
+
+class ConformerEncoder(nn.Module):
+    """Features to encoded frames at a quarter of the frame rate.
+
+    Example:
+        >>> enc = ConformerEncoder(conformer_preset("tiny", num_features=80, vocab_size=30))
+        >>> out, n = enc(torch.zeros(2, 100, 80), torch.tensor([100, 60]))
+        >>> out.shape, n.tolist()
+        (torch.Size([2, 24, 96]), [24, 14])
+    """
+
+    def __init__(self, options: ConformerOptions) -> None:
+        super().__init__()
+        self.options = options
+        channels = options.subsampling_channels or options.d_model
+        self.subsampling = Conv2dSubsampling(options.num_features, channels, options.d_model)
+        self.position = SinusoidalPosition(options.d_model, options.dropout)
+        self.blocks = nn.ModuleList(ConformerBlock(options) for _ in range(options.num_layers))
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode a padded batch.
+
+        Args:
+            features: ``(batch, num_frames, num_features)``.
+            lengths: valid frames per row, ``(batch,)``.
+
+        Returns:
+            ``(encoded (batch, num_frames', d_model), encoded_lengths (batch,))`` with
+            ``num_frames' = ((num_frames - 1) // 2 - 1) // 2``.
+        """
+        x, out_lengths = self.subsampling(features, lengths)
+        x = self.position(x)
+        mask = _padding_mask(out_lengths, x.shape[1])
+        for block in self.blocks:
+            x = block(x, mask)
+        return x, out_lengths
+
+
+class FeatureNormalizer(nn.Module):
+    """Global mean/std normalisation kept inside the model (so exports carry it)."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(num_features))
+        self.register_buffer("std", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class ConformerCtc(nn.Module):
+    """Conformer encoder plus a linear CTC head over the vocabulary (blank = 0)."""
+
+    def __init__(self, options: ConformerOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.normalizer = FeatureNormalizer(options.num_features)
+        self.encoder = ConformerEncoder(options)
+        self.head = nn.Linear(options.d_model, options.vocab_size)
+
+    def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Install global CMVN statistics (identity by default)."""
+        with torch.no_grad():
+            self.normalizer.mean.copy_(mean)
+            self.normalizer.std.copy_(std)
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(log_probs (batch, frames', vocab), out_lengths (batch,))``."""
+        encoded, out_lengths = self.encoder(self.normalizer(features), lengths)
+        return torch.log_softmax(self.head(encoded).float(), dim=-1), out_lengths
