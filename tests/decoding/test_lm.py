@@ -1,0 +1,134 @@
+"""ARPA reading/writing, back-off arithmetic and modified Kneser-Ney estimation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from aural.decoding.lm import NgramLM, estimate_kneser_ney, load_lm
+from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
+
+HANDWRITTEN = """
+\\data\\
+ngram 1=5
+ngram 2=3
+
+\\1-grams:
+-1.0\t<unk>
+-99\t<s>\t-0.2
+-0.5\tcat\t-0.3
+-0.7\tdog\t-0.1
+-0.6\t</s>
+
+\\2-grams:
+-0.1\t<s> cat
+-0.2\tcat </s>
+-0.3\tdog cat
+
+\\end\\
+"""
+
+CORPUS = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog",
+    "the cat ate the fish",
+    "a dog ate a bone",
+    "the mat was on the floor",
+]
+
+
+@pytest.fixture(scope="module")
+def kn3() -> NgramLM:
+    return estimate_kneser_ney([s.split() for s in CORPUS], order=3)
+
+
+def test_arpa_backoff_arithmetic():
+    lm = NgramLM.from_arpa_lines(HANDWRITTEN.splitlines())
+    assert lm.order == 2
+    assert lm.log10_prob("cat", ["<s>"]) == pytest.approx(-0.1)  # stored bigram
+    assert lm.log10_prob("dog", ["cat"]) == pytest.approx(-0.3 + -0.7)  # backoff(cat) + p(dog)
+    assert lm.log10_prob("zebra", ["dog"]) == pytest.approx(-0.1 + -1.0)  # unknown -> <unk>
+    assert lm.log10_prob("CAT", ["<s>"]) == pytest.approx(-0.1)  # lower-case LM, any case query
+
+
+def test_sentence_probability_sums_the_chain():
+    lm = NgramLM.from_arpa_lines(HANDWRITTEN.splitlines())
+    # <s> cat </s>: -0.1 + -0.2 ; <s> dog cat </s>: (-0.2 - 0.7) + -0.3 + -0.2
+    assert lm.sentence_log10_prob(["cat"]) == pytest.approx(-0.3)
+    assert lm.sentence_log10_prob(["dog", "cat"]) == pytest.approx(-1.4)
+
+
+@pytest.mark.parametrize("context", [(), ("the",), ("<s>",), ("the", "cat"), ("on", "the"),
+                                     ("zebra", "the"), ("cat", "zebra"), ("<s>", "a")])
+def test_kneser_ney_distribution_sums_to_one(kn3, context):
+    total = sum(10 ** kn3.log10_prob(w, context) for w in kn3.vocabulary)
+    assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def test_arpa_round_trip_through_a_file(kn3, tmp_path):
+    path = tmp_path / "lm.arpa"
+    path.write_text(kn3.to_arpa(), encoding="utf-8")
+    back = load_lm(path)
+    assert isinstance(back, NgramLM) and back.order == 3
+    for context in [("the", "cat"), ("a",), ()]:
+        for word in ["sat", "dog", "</s>", "unseen"]:
+            assert back.log10_prob(word, context) == pytest.approx(
+                kn3.log10_prob(word, context), abs=1e-5)
+        assert sum(10 ** back.log10_prob(w, context) for w in back.vocabulary) == pytest.approx(
+            1.0, abs=1e-4)
+
+
+def test_kneser_ney_prefers_seen_continuations(kn3):
+    assert kn3.log10_prob("sat", ["the", "cat"]) > kn3.log10_prob("floor", ["the", "cat"])
+    train = [s.split() for s in CORPUS]
+    shuffled = [list(reversed(s)) for s in train]
+    assert kn3.perplexity(train) < kn3.perplexity(shuffled)
+
+
+def test_protocol_scores_are_natural_log(kn3):
+    state = kn3.begin_state()
+    ln_p, state2 = kn3.score(state, "the")
+    assert ln_p == pytest.approx(kn3.log10_prob("the", ["<s>"]) * math.log(10))
+    ln_p2, _ = kn3.score(state2, "cat")
+    assert ln_p2 == pytest.approx(kn3.log10_prob("cat", ["<s>", "the"]) * math.log(10))
+    assert kn3.end_score(state2) == pytest.approx(
+        kn3.log10_prob("</s>", ["<s>", "the"]) * math.log(10))
+
+
+def test_unigram_model():
+    lm = estimate_kneser_ney([["a", "b"], ["a"]], order=1)
+    assert sum(10 ** lm.log10_prob(w) for w in lm.vocabulary) == pytest.approx(1.0)
+    assert lm.log10_prob("a") > lm.log10_prob("b")
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="nope.arpa"):
+        load_lm(tmp_path / "nope.arpa")
+
+
+def test_not_arpa_raises_config_error(tmp_path):
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("hello world\n")
+    with pytest.raises(ConfigError, match="bad.arpa"):
+        NgramLM.from_arpa(bad)
+
+
+def test_empty_corpus_raises():
+    with pytest.raises(ConfigError, match="no words"):
+        estimate_kneser_ney([[], []], order=3)
+
+
+def test_binary_lm_without_kenlm_asks_to_install(tmp_path):
+    pytest.importorskip("importlib")
+    try:
+        import kenlm  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("kenlm is installed")
+    binary = tmp_path / "lm.bin"
+    binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
+    with pytest.raises(MissingDependencyError, match="pip install kenlm"):
+        load_lm(binary)
