@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -79,7 +81,7 @@ def test_tokenize_subword_vocabulary():
 def test_forced_alignment_spans_are_ordered_and_in_bounds(text, extra, seed):
     vocab = CHAR_VOCAB
     tokens = ids(text, vocab)
-    repeats = sum(a == b for a, b in zip(tokens, tokens[1:]))
+    repeats = sum(a == b for a, b in itertools.pairwise(tokens))
     num_frames = len(tokens) + repeats + extra
     rng = np.random.default_rng(seed)
     logits = rng.normal(size=(num_frames, len(vocab)))
@@ -87,8 +89,8 @@ def test_forced_alignment_spans_are_ordered_and_in_bounds(text, extra, seed):
     spans, total = ctc_forced_align(lp, tokens)
     assert [s.token for s in spans] == tokens
     assert all(s.start_frame < s.end_frame for s in spans)
-    assert all(a.end_frame <= b.start_frame for a, b in zip(spans, spans[1:]))
-    for a, b in zip(spans, spans[1:]):
+    assert all(a.end_frame <= b.start_frame for a, b in itertools.pairwise(spans))
+    for a, b in itertools.pairwise(spans):
         if a.token == b.token:
             assert a.end_frame < b.start_frame  # a blank frame separates equal tokens
     assert 0 <= spans[0].start_frame and spans[-1].end_frame <= num_frames

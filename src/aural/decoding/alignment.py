@@ -8,6 +8,7 @@ Pure numpy; times are frame indices (multiply by the model's frame duration).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,7 +112,7 @@ def ctc_forced_align(
     ends = [num_states - 1, num_states - 2]
     last = max(ends, key=lambda s: score[s])
     if score[last] <= _NEG / 2:
-        repeats = sum(1 for a, b in zip(toks, toks[1:]) if a == b)
+        repeats = sum(1 for a, b in itertools.pairwise(toks) if a == b)
         raise AlignmentError(
             f"cannot align {len(toks)} tokens to {num_frames} frames (needs at least "
             f"{len(toks) + repeats}); the transcript is too long for this audio"

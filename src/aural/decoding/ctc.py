@@ -183,7 +183,7 @@ def _lse(a: float, b: float) -> float:
 class _Context:
     """Text-side state of a prefix: partial word, LM state, hotword state, fused bonus."""
 
-    __slots__ = ("partial", "lm_state", "hot_state", "lm_score", "hot_score", "bonus")
+    __slots__ = ("bonus", "hot_score", "hot_state", "lm_score", "lm_state", "partial")
 
     def __init__(self, partial: str, lm_state: object, hot_state: HotwordState,
                  lm_score: float, hot_score: float, bonus: float):
