@@ -1,0 +1,235 @@
+"""The HTTP transcription endpoints: native, OpenAI-compatible and base64 JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+
+from aural import writers
+from aural.decoding.options import DecodeOptions
+from aural.serving.cache import LoadedEngine
+from aural.serving.errors import ApiError
+from aural.serving.jobs import JobResult, transcribe_file
+from aural.serving.pool import Slot
+from aural.serving.schemas import (
+    Base64Request,
+    OpenAIParams,
+    TranscribeParams,
+    base64_response,
+    describe_validation_error,
+    openai_verbose_json,
+    parse_params,
+)
+from aural.serving.state import ServerState, State, require_api_key
+from aural.serving.uploads import Upload, read_json_body, receive_upload
+from aural.types import Transcript
+
+__all__ = ["router"]
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+
+_MEDIA_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
+_OPENAI_DEFAULT_MODEL = "whisper-1"
+
+
+def _query(request: Request) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        out.setdefault(key, []).append(value)
+    return out
+
+
+async def _receive(request: Request, state: ServerState, slot: Slot) -> Upload:
+    """The upload, within the request timeout; the slot is released on failure."""
+    cfg = state.config
+    try:
+        return await asyncio.wait_for(
+            receive_upload(request, cfg.max_upload_bytes, cfg.tmp_dir), cfg.request_timeout_s
+        )
+    except asyncio.TimeoutError:
+        slot.release()
+        raise ApiError(
+            408, "timeout", f"the upload did not arrive within {cfg.request_timeout_s:g} s"
+        ) from None
+    except BaseException:
+        slot.release()
+        raise
+
+
+async def _run(
+    state: ServerState,
+    slot: Slot,
+    engine: LoadedEngine,
+    upload: Upload,
+    options: DecodeOptions,
+    route: str,
+) -> JobResult:
+    cfg = state.config
+    path = upload.path
+    assert path is not None
+    result = await state.pool.run(
+        slot,
+        lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename),
+        cfg.request_timeout_s,
+    )
+    state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
+    state.metrics.inference_seconds.labels(engine.name).observe(result.inference_time)
+    return result
+
+
+def _render(transcript: Transcript, fmt: str) -> Response:
+    if fmt == "json":
+        return JSONResponse(transcript.to_dict())
+    fmt = "txt" if fmt == "text" else fmt
+    return PlainTextResponse(writers.render(transcript, fmt), media_type=_MEDIA_TYPES[fmt])
+
+
+@router.post("/v1/transcribe", summary="Transcribe an uploaded file or a raw audio body")
+async def transcribe(request: Request, state: State) -> Response:
+    """Multipart ``file`` (or the raw body) plus options as form fields or query parameters.
+
+    Returns the Transcript JSON, or txt/srt/vtt with ``response_format``.
+    """
+    slot = state.pool.admit()
+    upload = await _receive(request, state, slot)
+    with upload:
+        try:
+            params: TranscribeParams = parse_params(
+                TranscribeParams, _query(request), upload.fields
+            )
+            engine = state.cache.get(params.engine, params.model)
+            options = params.decode_options(state.config.beam_size)
+        except BaseException:
+            slot.release()
+            raise
+        result = await _run(state, slot, engine, upload, options, "/v1/transcribe")
+    return _render(result.transcript, params.response_format)
+
+
+def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
+    if model == _OPENAI_DEFAULT_MODEL:
+        return state.cache.default
+    name, sep, variant = model.partition(":")
+    if sep:
+        return state.cache.get(name, variant or None)
+    for engine in state.cache.engines():
+        if model in (engine.name, engine.model_id):
+            return engine
+    raise ApiError(
+        422,
+        "model_not_found",
+        f"model {model!r} is not served here; use {_OPENAI_DEFAULT_MODEL!r} (the default) or "
+        f"one of: {', '.join(state.cache.describe())}",
+    )
+
+
+@router.post("/v1/audio/transcriptions", summary="OpenAI-compatible transcription")
+async def openai_transcriptions(request: Request, state: State) -> Response:
+    """The OpenAI audio API: ``file``, ``model``, ``language``, ``prompt``,
+    ``response_format``, ``temperature``, ``timestamp_granularities[]``."""
+    slot = state.pool.admit()
+    upload = await _receive(request, state, slot)
+    with upload:
+        try:
+            params: OpenAIParams = parse_params(OpenAIParams, _query(request), upload.fields)
+            engine = _openai_engine(state, params.model)
+            changes: dict[str, Any] = {
+                "beam_size": state.config.beam_size,
+                "word_timestamps": "word" in params.timestamp_granularities,
+            }
+            if params.language:
+                changes["language"] = params.language
+            if params.prompt:
+                changes["initial_prompt"] = params.prompt
+            if params.temperature is not None:
+                changes["temperature"] = params.temperature
+            options = DecodeOptions(**changes)
+        except BaseException:
+            slot.release()
+            raise
+        result = await _run(state, slot, engine, upload, options, "/v1/audio/transcriptions")
+    transcript = result.transcript
+    fmt = params.response_format
+    if fmt == "json":
+        return JSONResponse({"text": transcript.text})
+    if fmt == "verbose_json":
+        return JSONResponse(
+            openai_verbose_json(transcript, params.timestamp_granularities, options.temperature)
+        )
+    return _render(transcript, fmt)
+
+
+def _decode_base64(text: str) -> bytes:
+    if text.startswith("data:"):  # a data URL: data:audio/wav;base64,....
+        text = text.partition(",")[2]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise ApiError(400, "bad_request", f"audio_data is not valid base64: {err}") from err
+
+
+def _json_object(body: bytes) -> Mapping[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ApiError(400, "bad_request", f"the body is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object with 'audio_data'")
+    return data
+
+
+def _write_temp(data: bytes, tmp_dir: Path | None) -> Upload:
+    fd, name = tempfile.mkstemp(prefix="aural-upload-", dir=tmp_dir)
+    upload = Upload(path=Path(name), filename="audio_data", size=len(data))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except BaseException:
+        upload.cleanup()
+        raise
+    return upload
+
+
+@router.post("/v1/transcribe/base64", summary="Transcribe base64 audio in a JSON body")
+async def transcribe_base64(request: Request, state: State) -> Response:
+    """``{"audio_data": "<base64>", ...options}`` -> transcription, confidence,
+    inference_time, audio_duration, real_time_factor."""
+    cfg = state.config
+    slot = state.pool.admit()
+    try:
+        # base64 is 4/3 the size of the audio, plus some room for the other fields
+        body = await read_json_body(request, cfg.max_upload_bytes * 4 // 3 + 65_536)
+        data = _json_object(body)
+        del body
+        try:
+            params = Base64Request.model_validate(data)
+        except ValidationError as err:
+            raise ApiError(422, "invalid_options", describe_validation_error(err)) from err
+        audio_bytes = _decode_base64(params.audio_data)
+        if len(audio_bytes) > cfg.max_upload_bytes:
+            raise ApiError(
+                413, "too_large", f"the decoded audio is larger than {cfg.max_upload_mb:g} MiB"
+            )
+        if not audio_bytes:
+            raise ApiError(400, "no_audio", "audio_data is empty")
+        engine = state.cache.get(params.engine, params.model)
+        options = params.decode_options(cfg.beam_size)
+        upload = _write_temp(audio_bytes, cfg.tmp_dir)
+        del audio_bytes
+    except BaseException:
+        slot.release()
+        raise
+    with upload:
+        result = await _run(state, slot, engine, upload, options, "/v1/transcribe/base64")
+    return JSONResponse(base64_response(result.transcript, result.inference_time))

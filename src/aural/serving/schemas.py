@@ -1,0 +1,222 @@
+"""Request parameters and response shapes of the HTTP API.
+
+Parameters arrive as form fields, query parameters or JSON; each endpoint validates the
+merged values with one pydantic model (``extra="forbid"``, so a misspelt option is a 422
+naming it, never silently ignored) and turns them into :class:`DecodeOptions`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aural.decoding.options import DecodeOptions, parse_hotwords
+from aural.serving.errors import ApiError
+from aural.types import Transcript
+
+__all__ = [
+    "Base64Request",
+    "OpenAIParams",
+    "StreamParams",
+    "TranscribeParams",
+    "base64_response",
+    "confidence_of",
+    "describe_validation_error",
+    "openai_verbose_json",
+    "parse_params",
+]
+
+
+class _Options(BaseModel):
+    """Decoding options every endpoint accepts (None = the server's default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: str | None = None
+    model: str | None = None
+    language: str | None = None
+    beam_size: int | None = Field(None, ge=1, le=20)
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+    vad: bool | None = None
+    word_timestamps: bool | None = None
+    hotwords: str | None = None  # comma-separated
+    initial_prompt: str | None = Field(None, max_length=4000)
+    task: Literal["transcribe", "translate"] | None = None
+
+    def decode_options(self, default_beam_size: int) -> DecodeOptions:
+        """The :class:`DecodeOptions` for these values (raises ConfigError -> 422)."""
+        base = DecodeOptions(beam_size=default_beam_size)
+        changes: dict[str, Any] = {}
+        for name in (
+            "language",
+            "beam_size",
+            "temperature",
+            "vad",
+            "word_timestamps",
+            "initial_prompt",
+            "task",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                changes[name] = value
+        if self.hotwords:
+            changes["hotwords"] = parse_hotwords(self.hotwords)
+        return base.with_(**changes) if changes else base
+
+
+class TranscribeParams(_Options):
+    """``POST /v1/transcribe`` options (form fields or query parameters)."""
+
+    response_format: Literal["json", "txt", "text", "srt", "vtt"] = "json"
+
+
+class StreamParams(_Options):
+    """``WS /v1/listen`` query parameters."""
+
+    sample_rate: int = Field(16_000, ge=1000, le=192_000)
+    encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
+    api_key: str | None = None  # browsers cannot set headers on a WebSocket
+
+
+class Base64Request(_Options):
+    """``POST /v1/transcribe/base64`` JSON body."""
+
+    audio_data: str = Field(min_length=1)
+
+
+class OpenAIParams(BaseModel):
+    """``POST /v1/audio/transcriptions`` form fields (the OpenAI audio API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    model: str = "whisper-1"
+    language: str | None = None
+    prompt: str | None = Field(None, max_length=4000)
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] = "json"
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+    timestamp_granularities: tuple[Literal["word", "segment"], ...] = Field(
+        ("segment",), alias="timestamp_granularities[]"
+    )
+
+
+_LIST_FIELDS = {"timestamp_granularities[]", "timestamp_granularities"}
+
+
+def parse_params(model: type[BaseModel], *sources: Mapping[str, list[str]]) -> Any:
+    """Validate string values from forms/queries (later sources win) into ``model``.
+
+    Raises:
+        ApiError: 422 ``invalid_options`` naming each bad or unknown field.
+    """
+    merged: dict[str, Any] = {}
+    for source in sources:
+        for key, values in source.items():
+            if key in _LIST_FIELDS:
+                merged["timestamp_granularities[]"] = tuple(values)
+            else:
+                merged[key] = values[-1]
+    try:
+        return model.model_validate(merged)
+    except ValidationError as err:
+        raise ApiError(422, "invalid_options", describe_validation_error(err)) from err
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line naming each invalid or unknown field and the value it got."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "request"
+        msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
+        value = e.get("input")
+        shown = f" (got {value!r})" if isinstance(value, (str, int, float)) else ""
+        parts.append(f"{loc}: {msg}{shown}")
+    return "; ".join(parts)
+
+
+def confidence_of(transcript: Transcript) -> float | None:
+    """Mean word probability, else mean exp(avg_log_prob) of the segments, else None."""
+    words = transcript.words
+    if words:
+        return float(sum(w.probability for w in words) / len(words))
+    logs = [s.avg_log_prob for s in transcript.segments if s.avg_log_prob is not None]
+    if logs:
+        return float(sum(math.exp(v) for v in logs) / len(logs))
+    return None
+
+
+_LANGUAGE_NAMES = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "ru": "russian",
+    "zh": "chinese",
+    "ja": "japanese",
+    "ko": "korean",
+    "ar": "arabic",
+    "hi": "hindi",
+    "pl": "polish",
+    "tr": "turkish",
+    "sv": "swedish",
+    "uk": "ukrainian",
+    "cs": "czech",
+    "el": "greek",
+    "fi": "finnish",
+}
+
+
+def openai_verbose_json(
+    transcript: Transcript, granularities: tuple[str, ...], temperature: float
+) -> dict[str, Any]:
+    """The ``verbose_json`` body of the OpenAI audio API for ``transcript``."""
+    info = transcript.info
+    language = info.language or "en"
+    body: dict[str, Any] = {
+        "task": "transcribe",
+        "language": _LANGUAGE_NAMES.get(language, language),
+        "duration": info.duration,
+        "text": transcript.text,
+    }
+    if "segment" in granularities or not granularities:
+        body["segments"] = [
+            {
+                "id": i,
+                "seek": 0,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "tokens": [],
+                "temperature": temperature,
+                "avg_logprob": s.avg_log_prob if s.avg_log_prob is not None else 0.0,
+                "compression_ratio": 0.0,
+                "no_speech_prob": s.no_speech_prob if s.no_speech_prob is not None else 0.0,
+            }
+            for i, s in enumerate(transcript.segments)
+        ]
+    if "word" in granularities:
+        body["words"] = [
+            {"word": w.text.strip(), "start": w.start, "end": w.end} for w in transcript.words
+        ]
+    return body
+
+
+def base64_response(transcript: Transcript, inference_time: float) -> dict[str, Any]:
+    """The ``/v1/transcribe/base64`` body: text, confidence, timings and the segments."""
+    duration = transcript.info.duration
+    return {
+        "transcription": transcript.text,
+        "confidence": confidence_of(transcript),
+        "inference_time": inference_time,
+        "audio_duration": duration,
+        "real_time_factor": inference_time / duration if duration > 0 else None,
+        "language": transcript.info.language,
+        "engine": transcript.info.engine,
+        "model": transcript.info.model,
+        "segments": [s.to_dict() for s in transcript.segments],
+    }
