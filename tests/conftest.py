@@ -59,3 +59,33 @@ def libri_8k(misc_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def ldc_wav(misc_dir: Path) -> Path:
     return misc_dir / "LDC93S1.wav"
+
+
+@pytest.fixture(scope="session")
+def whisper_engine():
+    """Whisper tiny.en from the installed registry package, loaded once per session."""
+    from aural.engines import create_engine
+
+    return create_engine("whisper")
+
+
+@pytest.fixture(scope="session")
+def sphinx_engine():
+    """PocketSphinx en-us, loaded once per session."""
+    from aural.engines import create_engine
+
+    return create_engine("sphinx")
+
+
+def write_tone(path: Path, seconds: float = 1.0, sample_rate: int = 16000, channels: int = 1,
+               subtype: str = "PCM_16", fmt: str | None = None) -> Path:
+    """A 440 Hz tone fixture (generated, never committed)."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    x = 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    if channels > 1:
+        x = np.stack([x] * channels, axis=1)
+    sf.write(path, x, sample_rate, subtype=subtype, format=fmt)
+    return path

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 WINDOW_S = 30.0  # Whisper's input window
 NO_SPEECH_THRESHOLD = 0.6  # faster-whisper's default, applied to batched output too
 LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4  # gzip ratio above which text is a repetition loop
 FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
 
 
@@ -184,8 +185,12 @@ class WhisperEngine(Engine):
             k = int(np.searchsorted(offsets, seg.start + 1e-6, side="right")) - 1
             per_item[max(k, 0)].append(seg)
         for k, (i, w, _) in enumerate(items):
-            kept = [s for s in per_item[k] if not _is_no_speech(s)]
-            segs = tuple(_convert_segments(kept, offsets[k], w.duration))
+            if any(_needs_fallback(s) for s in per_item[k]):
+                # The batched path has no temperature fallback: decode doubtful clips
+                # (likely non-speech or a repetition loop) with the sequential decoder.
+                yield i, self.transcribe(w, options)
+                continue
+            segs = tuple(_convert_segments(per_item[k], offsets[k], w.duration))
             yield i, Transcript(
                 segs, self._info(w.duration, info.language, info.language_probability, options)
             )
@@ -198,11 +203,12 @@ def _speech_clip(w: Waveform, options: DecodeOptions) -> tuple[float, float] | N
     return max(0.0, regions[0][0]), min(w.duration, regions[-1][1])
 
 
-def _is_no_speech(seg: Any) -> bool:
-    return (
-        seg.no_speech_prob is not None
-        and seg.no_speech_prob > NO_SPEECH_THRESHOLD
-        and seg.avg_logprob < LOG_PROB_THRESHOLD
+def _needs_fallback(seg: Any) -> bool:
+    """faster-whisper's quality checks, applied to one batched segment."""
+    return bool(
+        (seg.no_speech_prob is not None and seg.no_speech_prob > NO_SPEECH_THRESHOLD)
+        or seg.avg_logprob < LOG_PROB_THRESHOLD
+        or seg.compression_ratio > COMPRESSION_RATIO_THRESHOLD
     )
 
 
