@@ -35,23 +35,23 @@ import numpy as np
 from aural.errors import ConfigError
 
 __all__ = [
-    "EditOp",
-    "OpKind",
-    "ErrorCounts",
     "Alignment",
-    "align_words",
-    "align_texts",
-    "corpus_wer",
-    "corpus_cer",
-    "char_counts",
-    "bootstrap_ci",
-    "top_confusions",
-    "OovStats",
-    "oov_stats",
-    "hyp_word_correctness",
     "CalibrationBin",
     "CalibrationResult",
+    "EditOp",
+    "ErrorCounts",
+    "OovStats",
+    "OpKind",
+    "align_texts",
+    "align_words",
+    "bootstrap_ci",
     "calibration",
+    "char_counts",
+    "corpus_cer",
+    "corpus_wer",
+    "hyp_word_correctness",
+    "oov_stats",
+    "top_confusions",
 ]
 
 OpKind = Literal["equal", "substitute", "delete", "insert"]

@@ -30,10 +30,10 @@ from aural.text.numbers import EnglishNumberNormalizer
 from aural.text.spelling import british_to_american
 
 __all__ = [
-    "NormalizerName",
     "NORMALIZER_NAMES",
-    "EnglishNormalizer",
     "BasicNormalizer",
+    "EnglishNormalizer",
+    "NormalizerName",
     "get_normalizer",
     "remove_symbols_and_diacritics",
 ]

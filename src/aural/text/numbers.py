@@ -23,14 +23,15 @@ from fractions import Fraction
 __all__ = ["EnglishNumberNormalizer"]
 
 _ONES_NAMES = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS_NAMES = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen",
+)
+_TENS_NAMES = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _MULTIPLIER_NAMES = (
-    "hundred thousand million billion trillion quadrillion quintillion sextillion "
-    "septillion octillion nonillion decillion"
-).split()
+    "hundred", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion",
+    "sextillion", "septillion", "octillion", "nonillion", "decillion",
+)
 
 ZEROS = frozenset({"o", "oh", "zero"})
 ONES = {name: value for value, name in enumerate(_ONES_NAMES, start=1)}

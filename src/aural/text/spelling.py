@@ -12,6 +12,10 @@ from functools import lru_cache
 
 __all__ = ["british_to_american"]
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
 # American stem ending in "or" -> British "our"; suffixes that form real words.
 _OR_WORDS: dict[str, tuple[str, ...]] = {
     "color": ("", "s", "ed", "ing", "ful", "less", "ation", "ist", "ists"),
@@ -53,7 +57,7 @@ _OR_EXTRA = {"savior": "saviour", "saviors": "saviours", "mold": "mould", "molds
 
 # American "-ize" verbs -> British "-ise"; each gets ize/izes/ized/izing and, where listed,
 # the -ization noun.
-_IZE_STEMS = (
+_IZE_STEMS = _words(
     "organ apolog real recogn critic emphas memor special civil character summar "
     "author util minim maxim optim priorit categor familiar fertil harmon hospital "
     "ideal industrial jeopard legal liberal material mobil modern natural neutral "
@@ -67,16 +71,17 @@ _IZE_STEMS = (
     "pasteur person plagiar polit pressur radical random rational reorgan revital "
     "romantic satir scandal secular signal solemn spiritual subsid summar "
     "temporal tenderiz textual vital vulgar"
-).split()
-_IZE_NOUN = frozenset(
+
+)
+_IZE_NOUN = frozenset(_words(
     "organ real civil character author util minim maxim optim priorit categor fertil "
     "harmon hospital ideal industrial legal liberal material mobil modern natural "
     "neutral normal polar popular private public rational sanit sensit standard stabil "
     "steril synchron urban visual vocal western colon custom dramat global human local "
     "magnet mechan capital central democrat digit formal general immun initial "
     "monopol motor national oxid person radical reorgan revital secular temporal "
-    "vulgar".split()
-)
+    "vulgar"
+))
 _ISE_EXCEPTIONS = frozenset({"baptiz", "tenderiz"})
 
 # American "-yze" -> British "-yse".
@@ -107,12 +112,12 @@ _ER_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 # Doubled "l" in British before a suffix.
-_LL_WORDS = (
+_LL_WORDS = _words(
     "travel cancel model label level marvel fuel jewel duel channel counsel dial "
     "equal funnel grovel libel panel pedal quarrel rival shovel signal snorkel "
     "spiral swivel total towel tunnel yodel unravel imperil initial pencil refuel "
     "enamel kennel gambol revel bevel chisel"
-).split()
+)
 _LL_SUFFIXES = ("ed", "ing", "er", "ers")
 
 _SINGLE_PAIRS: dict[str, str] = {

@@ -1,0 +1,131 @@
+"""One entry point for every dataset layout: :func:`load_dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aural.data.hf import is_hf_saved_dataset, read_hf_dataset
+from aural.data.manifest import Manifest
+from aural.data.readers import (
+    _FSDD_NAME,
+    _LAYOUTS_HELP,
+    DATASET_KINDS,
+    DatasetKind,
+    read_common_voice,
+    read_fsdd,
+    read_librispeech,
+    read_ljspeech,
+    read_manifest_file,
+    read_tedlium,
+    read_vctk,
+)
+from aural.errors import ConfigError, DatasetError
+
+__all__ = ["detect_layout", "load_dataset"]
+
+_MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv")
+_MANIFEST_NAMES = ("manifest.jsonl", "manifest.json", "manifest.csv", "manifest.tsv")
+
+
+def detect_layout(path: str | Path) -> str:
+    """The dataset kind stored at ``path`` (one of :data:`DATASET_KINDS`).
+
+    Raises:
+        DatasetError: the path does not exist or matches no known layout; the message
+            lists the layouts expected.
+    """
+    p = Path(path)
+    if p.is_file():
+        if p.suffix.lower() in _MANIFEST_SUFFIXES:
+            return "manifest"
+        raise DatasetError(f"{str(p)!r} is a file but not a .jsonl/.json/.csv/.tsv manifest")
+    if not p.is_dir():
+        raise DatasetError(f"dataset {str(p)!r} does not exist; expected a folder in one of "
+                           f"these layouts: {_LAYOUTS_HELP}")
+    checks = (
+        ("hf", lambda: is_hf_saved_dataset(p)),
+        ("ljspeech", lambda: (p / "metadata.csv").is_file() and (p / "wavs").is_dir()),
+        ("common_voice", lambda: (p / "clips").is_dir() and any(p.glob("*.tsv"))),
+        ("vctk", lambda: (p / "txt").is_dir() and any(p.glob("wav48*"))),
+        ("tedlium", lambda: (p / "stm").is_dir() or any(p.glob("*/stm"))),
+        ("librispeech", lambda: any(p.glob("*/*/*.trans.txt"))
+         or any(p.glob("*/*/*/*.trans.txt"))),
+        ("manifest", lambda: any((p / n).is_file() for n in _MANIFEST_NAMES)),
+        ("fsdd", lambda: any(_FSDD_NAME.match(f.name) for f in _first_wavs(p))),
+    )
+    for kind, check in checks:
+        if check():
+            return kind
+    raise DatasetError(f"{str(p)!r} matches no known dataset layout; expected one of: "
+                       f"{_LAYOUTS_HELP}")
+
+
+def _first_wavs(p: Path, limit: int = 20) -> list[Path]:
+    folder = p / "recordings" if (p / "recordings").is_dir() else p
+    wavs = []
+    for f in folder.glob("*.wav"):
+        wavs.append(f)
+        if len(wavs) >= limit:
+            break
+    return wavs
+
+
+def _looks_like_hub_name(source: str) -> bool:
+    parts = source.split("/")
+    return len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))
+
+
+def load_dataset(
+    path_or_name: str | Path,
+    kind: DatasetKind | str = "auto",
+    *,
+    split: str | None = None,
+) -> Manifest:
+    """Read a dataset in any supported layout into a :class:`Manifest`.
+
+    Args:
+        path_or_name: a corpus folder, a manifest file, a ``save_to_disk`` folder, or a
+            Hugging Face hub name (``"owner/name"``) when no such local path exists.
+        kind: ``"auto"`` (detect from the files) or one of :data:`DATASET_KINDS`.
+        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split under
+            a root folder, or a Hugging Face split.
+
+    Raises:
+        DatasetError: missing path, unknown layout (naming the layouts expected) or
+            unreadable files.
+        ConfigError: an unknown ``kind``.
+
+    Example:
+        >>> m = load_dataset("../shared/data/LibriSpeech/dev-clean")  # doctest: +SKIP
+        >>> len(m), m.speakers[:2]  # doctest: +SKIP
+        (12, ('1272', '1988'))
+    """
+    if kind != "auto" and kind not in DATASET_KINDS:
+        raise ConfigError(f"unknown dataset kind {kind!r}; choose auto or one of "
+                          f"{', '.join(DATASET_KINDS)}")
+    path = Path(path_or_name)
+    if kind == "auto":
+        if not path.exists() and _looks_like_hub_name(str(path_or_name)):
+            kind = "hf"
+        else:
+            kind = detect_layout(path)
+    if kind == "hf":
+        return read_hf_dataset(path_or_name, split=split)
+    if kind == "manifest":
+        if path.is_dir():
+            found = [path / n for n in _MANIFEST_NAMES if (path / n).is_file()]
+            if not found:
+                raise DatasetError(f"no manifest.jsonl/.csv/.tsv in {str(path)!r}")
+            path = found[0]
+        return read_manifest_file(path)
+    if kind == "librispeech":
+        return read_librispeech(path, split=split)
+    if kind == "ljspeech":
+        return read_ljspeech(path)
+    if kind == "common_voice":
+        return read_common_voice(path, split=split or "test")
+    if kind == "vctk":
+        return read_vctk(path)
+    if kind == "tedlium":
+        return read_tedlium(path, split=split)
+    return read_fsdd(path)
