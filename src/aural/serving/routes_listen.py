@@ -137,6 +137,9 @@ class _StreamPump:
                 chunk = bytes(self.pending[:usable])
                 del self.pending[:usable]
                 await self._send(await pool.call(functools.partial(self.session.feed, chunk)))
+                if len(self.pending) >= self.sample_bytes:
+                    self.wake.set()  # more audio came during the decode: feed it first
+                    continue
             if self.ended:
                 sent_end = await self._send(await pool.call(self.session.finish))
                 if not sent_end:
