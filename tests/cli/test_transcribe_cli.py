@@ -1,0 +1,95 @@
+"""`aural transcribe` as a user runs it: a real subprocess on real recordings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+AURAL = [sys.executable, "-m", "aural.cli"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([*AURAL, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)
+
+
+def assert_no_traceback(p: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in p.stderr and "Traceback" not in p.stdout
+
+
+def test_cli_single_file_to_stdout(ldc_wav: Path) -> None:
+    p = run("transcribe", str(ldc_wav), "--beam-size", "1")
+    assert p.returncode == 0, p.stderr
+    assert "greasy wash water" in p.stdout.lower()
+
+
+def test_cli_raw_pcm(goforward_raw: Path) -> None:
+    p = run("transcribe", str(goforward_raw), "--raw-sample-rate", "16000", "--engine", "sphinx")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "go forward ten meters"
+
+
+def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc_wav: Path) -> None:
+    bad = tmp_path / "in" / "broken.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    out = tmp_path / "out"
+    args = ["transcribe", str(dev_clean / "1272"), str(tmp_path / "in" / "*.wav"), str(ldc_wav),
+            "--output-dir", str(out), "--format", "all", "--beam-size", "1"]
+    p = run(*args)
+    assert_no_traceback(p)
+    assert p.returncode == 1, "a failed input must give exit code 1"
+    assert "broken.wav" in p.stderr
+    assert "done: 3 transcribed, 0 skipped, 1 failed" in p.stderr
+    names = sorted(f.name for f in out.iterdir())
+    assert len(names) == 15 and not any(n.endswith(".part") or n.startswith(".") for n in names)
+    assert not any(n.startswith("broken") for n in names)
+    d = json.loads((out / "LDC93S1.json").read_text())
+    assert "greasy" in d["text"].lower() and d["info"]["engine"] == "whisper"
+    mtime = (out / "LDC93S1.txt").stat().st_mtime_ns
+    args.remove(str(tmp_path / "in" / "*.wav"))
+    p2 = run(*args)
+    assert p2.returncode == 0, p2.stderr
+    assert "3 skipped" in p2.stderr
+    assert (out / "LDC93S1.txt").stat().st_mtime_ns == mtime
+    p3 = run(*args, "--overwrite")
+    assert p3.returncode == 0 and "done: 3 transcribed" in p3.stderr
+
+
+def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:
+    f = tmp_path / "silence.wav"
+    sf.write(f, np.zeros(16000 * 3, np.float32), 16000)
+    p = run("transcribe", str(f))
+    assert p.returncode == 0 and p.stdout.strip() == ""
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
+    cases = [
+        (["transcribe", str(tmp_path / "missing.wav")], 1, "missing.wav: file not found"),
+        (["transcribe", str(ldc_wav), "--engine", "nosuch"], 2, "unknown engine 'nosuch'"),
+        (["transcribe", str(ldc_wav), "--model", "nosuch"], 2, "unknown Whisper model 'nosuch'"),
+        (["transcribe", str(ldc_wav), "--format", "docx"], 2, "unknown --format 'docx'"),
+        (["transcribe", str(ldc_wav), "--beam-size", "0"], 2, "beam_size"),
+        (["transcribe", str(ldc_wav), "--language", "fr"], 1, "English-only"),
+        (["transcribe", str(ldc_wav), "--engine", "sphinx", "--hotwords", "x"], 2, "hotwords"),
+    ]
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    cases.append((["transcribe", str(empty)], 1, "empty.mp3: file is empty"))
+    for args, code, message in cases:
+        p = run(*args)
+        assert_no_traceback(p)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        assert message in p.stderr, (args, p.stderr)
+
+
+def test_cli_models_list() -> None:
+    p = run("models", "list")
+    assert p.returncode == 0 and "whisper:tiny.en\tinstalled" in p.stdout
