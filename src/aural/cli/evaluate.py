@@ -1,0 +1,202 @@
+"""`aural evaluate`: WER/CER of one or more engines on a dataset, with reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from aural.cli.common import (
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    err_console,
+    exit_code_for,
+    fail,
+    parse_engine_spec,
+)
+from aural.errors import AuralError, ConfigError, DatasetError
+
+__all__ = ["evaluate_command", "read_vocabulary", "register"]
+
+DEFAULT_OUTPUT_DIR = Path("aural-eval")
+
+
+def read_vocabulary(path: Path) -> frozenset[str]:
+    """Words of a word list: whitespace-separated, one or more per line (``#`` comments)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read --vocabulary {str(path)!r}: {err.strerror}") from err
+    words = frozenset(
+        w for line in text.splitlines() if not line.lstrip().startswith("#") for w in line.split()
+    )
+    if not words:
+        raise ConfigError(f"--vocabulary {str(path)!r} holds no words")
+    return words
+
+
+def _speakers(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [s.strip() for s in text.split(",") if s.strip()] or None
+
+
+def _build(
+    dataset: str, engines: list[str], normalizer: str, snr: list[str], noise_dir: Path | None,
+    rir_dir: Path | None, limit: int | None, speakers: str | None, max_duration: float | None,
+    beam_size: int, seed: int, vocabulary: Path | None, batch_size: int,
+) -> tuple[object, list[tuple[str, str | None]], object]:
+    """Validate everything before any decoding; raises AuralError on bad input."""
+    from aural.data import load_dataset
+    from aural.decoding.options import DecodeOptions
+    from aural.engines import available_engines
+    from aural.errors import EngineNotFoundError
+    from aural.evaluation.robustness import parse_snrs
+    from aural.evaluation.runner import EvalOptions
+
+    specs = [parse_engine_spec(e) for e in engines]
+    for name, _ in specs:
+        if not name or name not in available_engines():
+            raise EngineNotFoundError(
+                f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
+            )
+    for flag, folder in (("--noise-dir", noise_dir), ("--rir-dir", rir_dir)):
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"{flag} {str(folder)!r} is not a folder")
+    options = EvalOptions(
+        normalizer=normalizer,  # type: ignore[arg-type]  # validated in __post_init__
+        snrs=parse_snrs(snr) if snr else (None,),
+        noise_dir=noise_dir,
+        rir_dir=rir_dir,
+        seed=seed,
+        decode=DecodeOptions(beam_size=beam_size, batch_size=max(1, batch_size)),
+        vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
+        batch_size=max(1, batch_size),
+    )
+    path = Path(dataset).expanduser()
+    if not path.exists():
+        raise DatasetError(f"dataset {dataset!r} does not exist; pass a corpus folder or manifest")
+    manifest = load_dataset(path)
+    manifest = manifest.subset(limit=limit, speakers=_speakers(speakers),
+                               max_duration=max_duration)
+    if len(manifest) == 0:
+        raise DatasetError(
+            f"no utterances left in {dataset!r} after --limit/--speakers/--max-duration"
+        )
+    # durations drive the progress bar and ETA; headers are cheap to read
+    return manifest.with_durations(), specs, options
+
+
+def summary_table(results: object) -> Table:
+    """The summary (engines x conditions) as a rich table for the terminal."""
+    from aural.evaluation.report import SUMMARY_HEADER, summary_rows
+
+    table = Table(title="aural evaluate", show_lines=False)
+    for i, h in enumerate(SUMMARY_HEADER):
+        table.add_column(h, justify="left" if i < 2 else "right")
+    for row in summary_rows(results):  # type: ignore[arg-type]
+        table.add_row(*row)
+    return table
+
+
+def evaluate_command(
+    dataset: Annotated[str, typer.Argument(help="Corpus folder or manifest (LibriSpeech, "
+                                           "LJSpeech, JSONL, CSV, ...).")],
+    engine: Annotated[list[str] | None, typer.Option(
+        "--engine", "-e", help="NAME[:MODEL], repeatable (default: whisper).")] = None,
+    normalizer: Annotated[str, typer.Option(help="whisper, basic or none.")] = "whisper",
+    snr: Annotated[list[str] | None, typer.Option(
+        "--snr", help="SNR in dB or 'clean', repeatable (default: clean).")] = None,
+    noise_dir: Annotated[Path | None, typer.Option(help="Noise recordings to mix in.")] = None,
+    rir_dir: Annotated[Path | None, typer.Option(help="Room impulse responses.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate the first N utterances.")] = None,
+    speakers: Annotated[str | None, typer.Option(help="Only these speakers: a,b,c.")] = None,
+    max_duration: Annotated[float | None, typer.Option(
+        help="Skip utterances longer than S seconds.")] = None,
+    beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
+    output_dir: Annotated[Path, typer.Option(help="Results, reports and the cache.")] =
+        DEFAULT_OUTPUT_DIR,
+    seed: Annotated[int, typer.Option(help="Seed of the noise and room choices.")] = 0,
+    vocabulary: Annotated[Path | None, typer.Option(
+        help="Word list for out-of-vocabulary statistics.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Utterances per engine call.")] = 8,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="PNG plots in the HTML.")] =
+        True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Evaluate engines on a dataset: WER, CER, breakdowns, noise robustness, reports.
+
+    Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and keeps
+    the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or re-renders.
+    """
+    from aural.evaluation.report import render_markdown, write_report
+    from aural.evaluation.runner import EvalProgress, evaluate
+
+    if output_dir.exists() and not output_dir.is_dir():
+        fail(f"--output-dir {output_dir} exists and is not a folder")
+    try:
+        manifest, specs, options = _build(
+            dataset, engine or ["whisper"], normalizer, snr or [], noise_dir, rir_dir, limit,
+            speakers, max_duration, beam_size, seed, vocabulary, batch_size)
+    except AuralError as err:
+        fail(str(err), EXIT_USAGE)
+
+    total = sum(float(u.duration or 0.0) for u in manifest)  # type: ignore[attr-defined]
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        TextColumn("{task.fields[utts]}"), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, disable=quiet, transient=False,
+    )
+
+    with progress:
+        task = progress.add_task("evaluating", total=max(total, 1e-9),
+                                 utts=f"0/{len(manifest)} utts")  # type: ignore[arg-type]
+
+        def report(p: EvalProgress) -> None:
+            progress.update(task, completed=p.audio_seconds_done,
+                            utts=f"{p.utterances_done}/{p.utterances_total} utts "
+                                 f"({p.decoded} decoded, {p.cached} cached)")
+
+        try:
+            results = evaluate(manifest, specs, options, cache_dir=output_dir,  # type: ignore[arg-type]
+                               progress=report, dataset=dataset)
+        except AuralError as err:
+            progress.stop()
+            fail(str(err), exit_code_for(err))
+    try:
+        written = write_report(results, output_dir, plots=plots)
+    except AuralError as err:
+        fail(str(err), exit_code_for(err))
+
+    out = Console(highlight=False, soft_wrap=True)
+    if out.is_terminal:
+        out.print(summary_table(results))
+    else:  # piped: plain Markdown, easy to paste
+        sys.stdout.write(render_markdown(results))
+    t = results.timing
+    err_console.print(
+        f"{t.decoded} decodes ({t.cached} from cache) in {t.wall_seconds:.1f} s, "
+        f"{t.engine_seconds:.1f} s inside engines; wrote {escape(str(written['results.json']))}, "
+        f"{escape(str(written['report.md']))}, {escape(str(written['report.html']))}"
+    )
+    for utt, message in results.failures:
+        err_console.print(f"[red]failed:[/] {escape(utt)}: {escape(message)}")
+    if results.failures:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
