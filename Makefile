@@ -1,0 +1,55 @@
+# aural: two commands set everything up on a fresh machine.
+#   make transcribe AUDIO=talk.mp3   installs the core (offline default model included) and transcribes
+#   make test                        installs everything (torch CPU, extras, test tools) and runs the tests
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+AUDIO ?=
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install install-dev transcribe test test-fast system-deps bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core-installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+# torch goes first and pinned: the 2.13.0 CPU wheel; an unpinned torch pulls GBs of CUDA.
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[all,test]'
+	touch $(VENV)/.core-installed $@
+
+install: $(VENV)/.core-installed
+install-dev: $(VENV)/.dev-installed
+
+transcribe: $(VENV)/.core-installed
+	@test -n "$(AUDIO)" || { echo "usage: make transcribe AUDIO=path/to/audio [ARGS='--format srt']"; exit 2; }
+	$(VENV)/bin/aural transcribe $(AUDIO) $(ARGS)
+
+# Chromium for the web-page test (Debian package; Playwright drives it, no browser download).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will skip"; \
+	  else echo "note: chromium not installed; browser tests will skip outside CI"; fi; }
+
+test: $(VENV)/.dev-installed system-deps
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.dev-installed
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/transcribe_librispeech.py
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check src tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
