@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ class SphinxEngine(Engine):
         self._ps = pocketsphinx
         self.model_id = model or "en-us"
         self._config = self._build_config(model)
-        self._decoder = self.new_decoder()
+        self._local = threading.local()  # a Decoder is not thread-safe: one per thread
+        self.new_decoder()  # fail now, not on the first request, if the model is bad
 
     def _build_config(self, model: str | None) -> dict[str, Any]:
         if model in (None, "en-us", "default"):
@@ -74,6 +76,13 @@ class SphinxEngine(Engine):
     def new_decoder(self) -> Any:
         """A fresh ``pocketsphinx.Decoder`` with this engine's model (for streaming)."""
         return self._ps.Decoder(**self._config)
+
+    @property
+    def _decoder(self) -> Any:
+        decoder = getattr(self._local, "decoder", None)
+        if decoder is None:
+            decoder = self._local.decoder = self.new_decoder()
+        return decoder
 
     def _decode(self, samples: np.ndarray, offset: float) -> Segment | None:
         d = self._decoder

@@ -53,7 +53,7 @@ class WhisperEngine(Engine):
         cpu_threads: int = 0,
         num_workers: int = 1,
     ) -> None:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import WhisperModel
 
         path = resolve_whisper_model(model)
         try:
@@ -66,7 +66,6 @@ class WhisperEngine(Engine):
             )
         except ValueError as err:  # CTranslate2 rejects unknown devices/compute types
             raise ConfigError(f"cannot load Whisper {path}: {err}") from err
-        self._batched = BatchedInferencePipeline(self._model)
         self.model_id = model or DEFAULT_MODEL
         self.model_path = path
         self.compute_type = compute_type
@@ -171,7 +170,10 @@ class WhisperEngine(Engine):
             parts.append(w.samples.astype(np.float32, copy=False))
             pos += w.num_samples / SAMPLE_RATE
         audio = np.concatenate(parts)
-        segments, info = self._batched.transcribe(
+        from faster_whisper import BatchedInferencePipeline
+
+        # A pipeline per call: it keeps per-call state, and servers call from many threads.
+        segments, info = BatchedInferencePipeline(self._model).transcribe(
             audio,
             temperature=options.temperature,
             vad_filter=False,
