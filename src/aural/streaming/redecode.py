@@ -30,7 +30,13 @@ from aural.engines.base import Engine
 from aural.streaming.agreement import agreed_prefix, split_words
 from aural.streaming.options import StreamingOptions
 from aural.streaming.session import StreamingSession
-from aural.streaming.vad import Endpointer, SileroStream, SpeechEnd, SpeechStart
+from aural.streaming.vad import (
+    FRAME_SAMPLES,
+    Endpointer,
+    SileroStream,
+    SpeechEnd,
+    SpeechStart,
+)
 from aural.types import Final, Partial, Segment, StreamEvent, Transcript, Word
 
 __all__ = ["ReDecodeSession"]
@@ -117,7 +123,11 @@ class ReDecodeSession(StreamingSession):
             return []
         self._utt_open = False
         end = min(change.sample + self._pad, self.num_samples)
-        events = self._finalize(end) if change.is_speech else []
+        if change.is_speech and self.degrade_level >= 3:
+            self.skipped_s += (end - self._buf_start) / SAMPLE_RATE
+            logger.warning("stream %.1f s behind: skipped %.1f s of speech undecoded",
+                           self._lag_s, (end - self._buf_start) / SAMPLE_RATE)
+        events = self._finalize(end) if change.is_speech and self.degrade_level < 3 else []
         if not any(isinstance(e, Final) for e in events) and self._shown:
             events.append(Partial("", self._buf_start / SAMPLE_RATE, end / SAMPLE_RATE))
         self._shown = ""
@@ -125,7 +135,10 @@ class ReDecodeSession(StreamingSession):
         return events
 
     def _keep_preroll(self) -> None:
-        self._drop_before(max(self._buf_start, self.num_samples - self._pad))
+        # pad plus two VAD frames: a speech start found in the next push may lie up to
+        # one frame before the samples of that push, and must still get its full pad
+        keep = self._pad + 2 * FRAME_SAMPLES
+        self._drop_before(max(self._buf_start, self.num_samples - keep))
 
     def _drop_before(self, sample: int) -> None:
         cut = sample - self._buf_start
@@ -203,6 +216,12 @@ class ReDecodeSession(StreamingSession):
 
     def _trim_long_buffer(self) -> list[StreamEvent]:
         """Finalise the stable words of an over-long buffer and cut them off."""
+        if self.degrade_level >= 3:
+            cut = self.num_samples - int(STABLE_TAIL_S * SAMPLE_RATE)
+            self.skipped_s += max(0, cut - self._buf_start) / SAMPLE_RATE
+            self._drop_before(max(self._buf_start, cut))
+            self._committed, self._hypothesis = [], []
+            return []
         transcript = self._decode_final(self._buffer)
         horizon = self._buffer.size / SAMPLE_RATE - STABLE_TAIL_S
         if not self.options.word_timestamps or not transcript.words:

@@ -21,7 +21,9 @@ from aural.streaming.options import StreamingOptions
 from aural.streaming.pcm import PcmInput
 from aural.types import EndOfStream, StreamEvent
 
-__all__ = ["StreamingSession", "StreamingStats"]
+__all__ = ["StreamingSession", "StreamingStats", "SKIP_AHEAD_FACTOR"]
+
+SKIP_AHEAD_FACTOR = 4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class StreamingStats:
         finals: Final events emitted.
         degraded: True while the session is shedding work to catch up.
         degraded_s: seconds of audio processed while degraded.
+        skipped_s: seconds of speech dropped undecoded to catch up (skip-ahead, the
+            last resort when even finals cannot keep up).
     """
 
     audio_s: float
@@ -54,6 +58,7 @@ class StreamingStats:
     finals: int
     degraded: bool
     degraded_s: float
+    skipped_s: float
 
     @property
     def real_time_factor(self) -> float:
@@ -115,6 +120,7 @@ class StreamingSession(abc.ABC):
         self.partial_decodes = 0
         self.final_decodes = 0
         self.dropped_partials = 0
+        self.skipped_s = 0.0
         self._num_partials = 0
         self._num_finals = 0
 
@@ -148,11 +154,15 @@ class StreamingSession(abc.ABC):
             finals=self._num_finals,
             degraded=self.degrade_level > 0,
             degraded_s=round(self._degraded_s, 4),
+            skipped_s=round(self.skipped_s, 4),
         )
 
     @property
     def degrade_level(self) -> int:
-        """0 normal, 1 fewer partials, 2 no partials, shorter context, greedy finals."""
+        """0 normal, 1 fewer partials, 2 no partials, shorter context, greedy finals,
+        3 (backlog over four times the bound) skip ahead: drop speech undecoded."""
+        if self._lag_s > SKIP_AHEAD_FACTOR * self.streaming.max_lag_s:
+            return 3
         if self._lag_s > self.streaming.max_lag_s:
             return 2
         if self._lag_s > self.streaming.max_lag_s / 2:

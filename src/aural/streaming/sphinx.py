@@ -1,0 +1,181 @@
+"""Native incremental streaming for PocketSphinx.
+
+PocketSphinx searches frame by frame, so a stream needs no re-decoding: audio goes
+through PocketSphinx's own ``Endpointer`` (WebRTC-style VAD with a decision window);
+speech frames go straight into ``Decoder.process_raw`` between ``start_utt`` and
+``end_utt``. Partials come from ``Decoder.hyp()``; a final is emitted when the
+endpointer says the speech ended (or at the end of the stream).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from aural.audio.waveform import SAMPLE_RATE
+from aural.decoding.options import DecodeOptions
+from aural.engines.base import Engine
+from aural.errors import ConfigError
+from aural.streaming.options import StreamingOptions
+from aural.streaming.session import StreamingSession
+from aural.types import Final, Partial, Segment, StreamEvent, Word
+
+__all__ = ["SphinxSession"]
+
+FRAMES_PER_SECOND = 100  # PocketSphinx's 10 ms frame shift
+_NON_WORDS = ("<s>", "</s>", "<sil>")
+ENDPOINT_RATIO = 0.9  # fraction of the window that must agree to switch speech state
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+class SphinxSession(StreamingSession):
+    """Streaming with PocketSphinx's incremental search.
+
+    Args:
+        engine: a :class:`~aural.engines.sphinx.SphinxEngine` (anything with
+            ``new_decoder() -> pocketsphinx.Decoder``); each session gets its own decoder.
+        options: decoding options; hotwords and non-English languages are rejected.
+        sample_rate, encoding, streaming, clock: see :class:`StreamingSession`;
+            ``streaming.endpoint_silence_s`` is the endpointer's decision window.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        options: DecodeOptions,
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        encoding: str = "pcm_s16le",
+        streaming: StreamingOptions | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__(
+            options, sample_rate=sample_rate, encoding=encoding, streaming=streaming,
+            clock=clock,
+        )
+        if options.hotwords:
+            raise ConfigError("the sphinx engine does not support hotwords; use whisper")
+        if options.language not in (None, "en"):
+            raise ConfigError(
+                f"the sphinx en-us model is English-only; got language={options.language!r}"
+            )
+        from pocketsphinx import Endpointer
+
+        self.engine = engine
+        self._decoder: Any = engine.new_decoder()  # type: ignore[attr-defined]
+        self._endpointer = Endpointer(
+            window=self.streaming.endpoint_silence_s, ratio=ENDPOINT_RATIO,
+            sample_rate=SAMPLE_RATE,
+        )
+        self._frame_bytes = int(self._endpointer.frame_bytes)
+        self._pending = b""
+        self._in_utt = False
+        self._utt_start = 0.0
+        self._last_partial_frame = 0
+        self._shown = ""
+        self._last_final_end = 0.0
+
+    def _process(self, samples: np.ndarray) -> list[StreamEvent]:
+        data = self._pending + _pcm16(samples)
+        usable = len(data) - len(data) % self._frame_bytes
+        self._pending = data[usable:]
+        events: list[StreamEvent] = []
+        for i in range(0, usable, self._frame_bytes):
+            speech = self._endpointer.process(data[i:i + self._frame_bytes])
+            events += self._consume(speech)
+        events += self._maybe_partial()
+        return events
+
+    def _flush(self) -> list[StreamEvent]:
+        # end_stream needs a non-empty last frame; one silent sample stands in for none
+        speech = self._endpointer.end_stream(self._pending or b"\x00\x00")
+        self._pending = b""
+        events = self._consume(speech) if speech is not None else []
+        if self._in_utt:
+            events += self._end_utterance()
+        return events
+
+    def _consume(self, speech: bytes | None) -> list[StreamEvent]:
+        if speech is None:
+            return []
+        if not self._in_utt and self.degrade_level >= 3:
+            self.skipped_s += len(speech) / 2 / SAMPLE_RATE  # skip ahead: drop this speech
+            return []
+        if not self._in_utt:
+            self._decoder.start_utt()
+            self._in_utt = True
+            self._utt_start = max(float(self._endpointer.speech_start), self._last_final_end)
+            self._last_partial_frame = 0
+        self._decoder.process_raw(speech, False, False)
+        if not self._endpointer.in_speech:
+            return self._end_utterance()
+        return []
+
+    def _maybe_partial(self) -> list[StreamEvent]:
+        if not (self._in_utt and self.streaming.partials):
+            return []
+        frames = self._decoder.n_frames()
+        interval = self.streaming.partial_interval_s * (2 if self.degrade_level else 1)
+        if frames - self._last_partial_frame < interval * FRAMES_PER_SECOND:
+            return []
+        self._last_partial_frame = frames
+        if self.degrade_level >= 2:
+            self.dropped_partials += 1
+            return []
+        self.partial_decodes += 1
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr.strip() if hyp is not None else ""
+        if not text or text == self._shown:
+            return []
+        self._shown = text
+        end = self._utt_start + frames / FRAMES_PER_SECOND
+        return [Partial(text, round(self._utt_start, 3), round(end, 3))]
+
+    def _end_utterance(self) -> list[StreamEvent]:
+        self._decoder.end_utt()
+        self._in_utt = False
+        self.final_decodes += 1
+        segment = self._segment()
+        events: list[StreamEvent] = []
+        if segment is not None:
+            self._last_final_end = segment.end
+            events.append(Final(segment))
+        elif self._shown:
+            events.append(Partial("", round(self._utt_start, 3), round(self.time, 3)))
+        self._shown = ""
+        return events
+
+    def _segment(self) -> Segment | None:
+        d = self._decoder
+        hyp = d.hyp()
+        if hyp is None or not hyp.hypstr.strip():
+            return None
+        limit = self.time
+        words: list[Word] = []
+        last = self._last_final_end
+        for seg in d.seg():
+            token = seg.word
+            if token in _NON_WORDS or token.startswith("[") or token.startswith("++"):
+                continue
+            start = max(last, min(limit, self._utt_start + seg.start_frame / FRAMES_PER_SECOND))
+            end = max(start, min(limit, self._utt_start + (seg.end_frame + 1) / FRAMES_PER_SECOND))
+            prob = float(d.logmath.exp(seg.prob))
+            words.append(Word(round(start, 3), round(end, 3), token.split("(")[0],
+                              round(min(1.0, prob), 4)))
+            last = end
+        if not words:
+            return None
+        n_frames = max(1, d.n_frames())
+        return Segment(
+            start=words[0].start,
+            end=words[-1].end,
+            text=" ".join(w.text for w in words),
+            words=tuple(words),
+            avg_log_prob=float(hyp.score) / n_frames / 1000.0 if hyp.score else None,
+        )

@@ -1,0 +1,131 @@
+"""Whisper streaming (VAD + local agreement) on real recordings with tiny.en."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import soxr
+
+from aural.audio import load
+from aural.decoding.options import DecodeOptions
+from aural.errors import ConfigError
+from aural.streaming import StreamingOptions, open_session
+from aural.streaming.session import SKIP_AHEAD_FACTOR
+from aural.types import EndOfStream, Final, Partial
+
+from .conftest import check_invariants, final_text, finals, partials, run_stream, to_pcm16, wer
+
+# Streaming decodes each VAD utterance on its own; on these clips the concatenated finals
+# stay within this WER of the offline transcript of the whole file.
+MAX_WER_VS_OFFLINE = 0.15
+NO_DEGRADE = StreamingOptions(max_lag_s=600.0)  # deterministic schedule for comparisons
+
+
+@pytest.mark.slow
+def test_whisper_stream_partials_then_finals(whisper_engine, ldc_wav) -> None:
+    wave = load(ldc_wav, 16000)
+    session = open_session(whisper_engine, DecodeOptions(), streaming=NO_DEGRADE)
+    seen_finals: list[Final] = []
+    events = []
+    data = to_pcm16(wave.samples)
+    for i in range(0, len(data), 4000):
+        new = session.feed(data[i:i + 4000])
+        seen_finals += [e for e in new if isinstance(e, Final)]
+        events += new
+    events += session.finish()
+    check_invariants(events, wave.duration)
+    # each final is emitted once; nothing after it covers its time again
+    spans = [(f.segment.start, f.segment.end) for f in finals(events)]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert finals(events)[: len(seen_finals)] == seen_finals
+    assert [p for p in partials(events) if p.text], "no partial before the final"
+    first_partial = next(i for i, e in enumerate(events) if isinstance(e, Partial))
+    first_final = next(i for i, e in enumerate(events) if isinstance(e, Final))
+    assert first_partial < first_final
+    assert all(w for f in finals(events) for w in f.segment.words)
+    offline = whisper_engine.transcribe(wave, DecodeOptions()).text
+    assert wer(offline, final_text(events)) <= MAX_WER_VS_OFFLINE
+    assert session.stats.partial_decodes >= 2
+
+
+@pytest.mark.slow
+def test_whisper_stream_chunk_sizes_agree(whisper_engine, ldc_wav) -> None:
+    wave = load(ldc_wav, 16000)
+    data = to_pcm16(wave.samples)
+    quiet = StreamingOptions(max_lag_s=600.0, partials=False)
+    results = {}
+    for chunk in (37, 4000, len(data)):
+        session = open_session(whisper_engine, DecodeOptions(), streaming=quiet)
+        events = run_stream(session, data, chunk)
+        check_invariants(events, wave.duration)
+        results[chunk] = [(f.segment.start, f.segment.end, f.segment.text) for f in finals(events)]
+    assert results[37] == results[4000] == results[len(data)]
+    assert results[37]
+    offline = whisper_engine.transcribe(wave, DecodeOptions()).text
+    assert wer(offline, " ".join(t for _, _, t in results[37])) <= MAX_WER_VS_OFFLINE
+
+
+@pytest.mark.slow
+def test_whisper_stream_resamples_other_rates(whisper_engine, ldc_wav) -> None:
+    wave = load(ldc_wav, 16000)
+    at_44k = soxr.resample(wave.samples, 16000, 44100).astype(np.float32)
+    session = open_session(whisper_engine, DecodeOptions(), sample_rate=44100,
+                           streaming=StreamingOptions(partials=False))
+    events = run_stream(session, at_44k, 4410)
+    check_invariants(events, wave.duration + 0.01)
+    offline = whisper_engine.transcribe(wave, DecodeOptions()).text
+    assert wer(offline, final_text(events)) <= MAX_WER_VS_OFFLINE
+
+
+def test_whisper_stream_silence_gives_no_finals(whisper_engine) -> None:
+    rng = np.random.default_rng(1)
+    quiet = to_pcm16((rng.standard_normal(4 * 16000) * 1e-3).astype(np.float32))
+    session = whisper_engine.stream()
+    events = run_stream(session, quiet, 3200)
+    assert events == [EndOfStream()]
+    assert session.stats.final_decodes == session.stats.partial_decodes == 0
+
+
+@pytest.mark.slow
+def test_whisper_stream_degrades_when_behind(whisper_engine, dev_clean_clip) -> None:
+    """A deliberately heavy setting (a partial every 0.1 s) fed as fast as possible."""
+    wave = load(dev_clean_clip, 16000)
+    heavy = StreamingOptions(partial_interval_s=0.1, first_partial_s=0.1, max_lag_s=0.3)
+    session = open_session(whisper_engine, DecodeOptions(beam_size=1), streaming=heavy)
+    data = to_pcm16(wave.samples)
+    events, longest_step = [], 0.0
+    for i in range(0, len(data), 3200):
+        began = time.perf_counter()
+        events += session.feed(data[i:i + 3200])
+        longest_step = max(longest_step, time.perf_counter() - began)
+    events += session.finish()
+    stats = session.stats
+    check_invariants(events, wave.duration)
+    assert stats.dropped_partials > 0
+    assert stats.degraded and stats.degraded_s > 0
+    assert stats.partial_decodes < wave.duration / heavy.partial_interval_s / 2
+    # past the skip-ahead bound nothing is decoded, so the backlog overshoots it by at
+    # most the one step that crossed it: it cannot grow without bound
+    assert stats.max_lag_s <= SKIP_AHEAD_FACTOR * heavy.max_lag_s + longest_step + 0.05
+    if stats.skipped_s == 0:  # the machine kept up with finals: they are all there
+        assert final_text(events)
+
+
+def test_stream_rejects_bad_input(whisper_engine) -> None:
+    session = whisper_engine.stream()
+    with pytest.raises(ConfigError, match="chunk"):
+        session.feed("not audio")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="float32"):
+        session.feed(np.zeros(160, dtype=np.int16))
+    for rate in (0, 3000, 400_000):
+        with pytest.raises(ConfigError, match=str(rate)):
+            whisper_engine.stream(sample_rate=rate)
+    with pytest.raises(ConfigError, match="encoding"):
+        whisper_engine.stream(encoding="ulaw")
+    with pytest.raises(ConfigError, match="StreamingOptions"):
+        StreamingOptions(partial_interval_s=0)
+    assert session.finish() == [EndOfStream()]
+    with pytest.raises(ConfigError, match="finished"):
+        session.feed(b"\x00\x00")
