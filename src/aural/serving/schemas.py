@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aural.decoding.options import DecodeOptions, parse_hotwords
 from aural.serving.errors import ApiError
@@ -100,6 +100,14 @@ class OpenAIParams(BaseModel):
     timestamp_granularities: tuple[Literal["word", "segment"], ...] = Field(
         ("segment",), alias="timestamp_granularities[]"
     )
+    stream: bool = False
+
+    @field_validator("stream")
+    @classmethod
+    def _no_streamed_response(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("streamed responses are not supported here; use WS /v1/listen")
+        return value
 
 
 _LIST_FIELDS = {"timestamp_granularities[]", "timestamp_granularities"}
