@@ -304,17 +304,23 @@ def corpus_wer(refs: Sequence[str], hyps: Sequence[str]) -> ErrorCounts:
 
 
 def _chars(text: str) -> list[str]:
-    # Like jiwer's cer: collapse runs of whitespace, strip, keep the spaces as units.
-    return list(" ".join(text.split()))
+    # Like jiwer's cer: strip the ends, keep every inner character (spaces included).
+    return list(text.strip())
 
 
 def char_counts(ref: str, hyp: str) -> ErrorCounts:
-    """Character error counts of one utterance (spaces count, whitespace runs collapse)."""
+    """Character error counts of one utterance.
+
+    Like ``jiwer.cer``: leading and trailing whitespace is stripped and every other
+    character, spaces included, is a unit (normalise first to collapse whitespace runs).
+    """
     return align_words(_chars(ref), _chars(hyp)).counts
 
 
 def corpus_cer(refs: Sequence[str], hyps: Sequence[str]) -> ErrorCounts:
     """Character error counts over a corpus, spaces included as in ``jiwer.cer``.
+
+    See :func:`char_counts` for what counts as a character.
 
     Raises:
         ConfigError: when the two lists differ in length.

@@ -65,6 +65,8 @@ def remove_symbols_and_diacritics(text: str, keep: str = "") -> str:
     return "".join(out)
 
 
+_MAX_PASSES = 4  # extra passes until a fixed point; two suffice in every case we know
+
 _FILLERS = re.compile(r"\b(hmm|mm|mhm|mmm|uh|um)\b")
 
 # (pattern, replacement), applied in order after lower-casing.
@@ -135,10 +137,16 @@ class EnglishNormalizer:
     """The English normaliser used for leaderboard-comparable WER.
 
     Equivalent in behaviour to Whisper's ``EnglishTextNormalizer`` (checked against it in
-    the tests), with three differences: the result is stripped of leading and trailing
-    spaces; digit strings with leading zeros keep them (so the function is idempotent);
-    and the spelling table is aural's own (about 1,300 British -> American pairs derived
-    from spelling rules).
+    the tests), with three differences:
+
+    - the result has no leading or trailing space;
+    - the rules are applied again until the text stops changing. Whisper's rules are not
+      idempotent in a few corners (``"minus five"`` -> ``"-5"``, whose second pass drops
+      the sign; ``"zero one"`` -> ``"01"`` -> ``"one"``), so a reference spelled out and a
+      hypothesis in digits could normalise differently. Where Whisper's own output is
+      stable, which is the case for every shared transcript, the result is identical;
+    - the British -> American spelling table is aural's own (about 1,300 pairs derived
+      from spelling rules, see :mod:`aural.text.spelling`).
 
     Example:
         >>> EnglishNormalizer()("He's got twenty-one (21) apples, hmm.")
@@ -146,6 +154,16 @@ class EnglishNormalizer:
     """
 
     def __call__(self, text: str) -> str:
+        result = self._once(text)
+        for _ in range(_MAX_PASSES):
+            again = self._once(result)
+            if again == result:
+                break
+            result = again
+        return result
+
+    @staticmethod
+    def _once(text: str) -> str:
         s = text.lower()
         s = re.sub(r"[<\[][^>\]]*[>\]]", "", s)  # [noise], <unk>
         s = re.sub(r"\(([^)]+?)\)", "", s)  # (parenthesised asides)

@@ -6,11 +6,8 @@
 behaviour of the Whisper English normaliser (the one the Open ASR leaderboard uses) so that
 WER numbers are comparable with published ones; the implementation is aural's own.
 
-Deliberate differences, so that normalising twice gives the same text:
-
-- digit strings with leading zeros (``"007"``) stay as written instead of becoming ``"7"``;
-- where Whisper's rules would hit an internal assertion (a digit after a non-round number
-  written partly in digits), the words are kept as a digit string instead.
+One deliberate difference: where Whisper's rules would hit an internal assertion (a digit
+word after a number that does not end in zero), the digit is appended instead.
 """
 
 from __future__ import annotations
@@ -233,9 +230,7 @@ class EnglishNumberNormalizer:
         if has_prefix:
             s.prefix = current[0]
         number = _fraction(bare)
-        if number is not None and number.denominator == 1 and not (
-            len(bare) > 1 and bare.startswith("0")
-        ):
+        if number is not None and number.denominator == 1:
             s.value = number.numerator
         else:
             s.value = bare
