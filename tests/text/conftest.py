@@ -22,7 +22,7 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "normalizers"
+    folder = Path(next(iter(spec.submodule_search_locations))) / "normalizers"
     if not (folder / "english.py").is_file():
         return None
     if importlib.util.find_spec("more_itertools") is None:
