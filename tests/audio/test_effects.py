@@ -87,7 +87,7 @@ def test_crop_or_tile_tiles_short_noise(noise_bank: NoiseBank):
 
 
 def test_mix_rejects_silent_noise_and_nonfinite_snr(speech: np.ndarray):
-    with pytest.raises(ConfigError, match="silent"):
+    with pytest.raises(ConfigError, match="silent"):  # everywhere it is sampled
         mix_at_snr(speech, np.zeros(1000, np.float32), 10.0, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="snr_db"):
         mix_at_snr(speech, np.ones(1000, np.float32), float("nan"), np.random.default_rng(0))

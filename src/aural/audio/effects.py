@@ -39,6 +39,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".
 """File name endings :class:`NoiseBank` treats as audio."""
 
 _EPS = 1e-20
+_SILENT_RETRIES = 20
 
 
 def _as_mono_float32(samples: np.ndarray, name: str) -> np.ndarray:
@@ -93,8 +94,8 @@ def mix_at_snr(
 
     The SNR is measured over the whole utterance: ``10 log10(P_speech / P_scaled_noise)``
     with ``P`` the mean square. A random stretch of the noise is used (tiled when the
-    noise is shorter than the speech); the offset comes from ``rng``, so the same seed
-    gives the same mixture. The result is not clipped, so ``mix - speech`` is exactly
+    noise is shorter than the speech; another offset is drawn when a stretch is all
+    zeros); the offset comes from ``rng``, so the same seed gives the same mixture. The result is not clipped, so ``mix - speech`` is exactly
     the scaled noise and the SNR holds; callers that need [-1, 1] can scale the whole
     mixture, which leaves the SNR unchanged.
 
@@ -114,15 +115,19 @@ def mix_at_snr(
     speech = _as_mono_float32(speech, "speech")
     if not np.isfinite(snr_db):
         raise ConfigError(f"snr_db must be a finite number of dB, got {snr_db!r}")
-    segment = crop_or_tile(noise, speech.size, rng).astype(np.float64)
     p_speech = signal_power(speech)
     if p_speech <= 0.0 or speech.size == 0:
         return speech.copy()
-    p_noise = signal_power(segment)
-    if p_noise <= 0.0:
+    # Recordings with silent gaps can yield an all-zero stretch: draw another offset.
+    for _ in range(_SILENT_RETRIES):
+        segment = crop_or_tile(noise, speech.size, rng).astype(np.float64)
+        p_noise = signal_power(segment)
+        if p_noise > 0.0:
+            break
+    else:
         raise ConfigError(
-            "the noise stretch is silent (all zeros), so no SNR can be reached; "
-            "use a noise recording with audible content"
+            "the noise is silent (all zeros) wherever it was sampled, so no SNR can be "
+            "reached; use a noise recording with audible content"
         )
     gain = np.sqrt(p_speech / (p_noise * 10.0 ** (snr_db / 10.0)))
     return (speech.astype(np.float64) + gain * segment).astype(np.float32)

@@ -116,14 +116,20 @@ class EvalOptions:
         """The condition reported at the top level (clean when evaluated)."""
         return None if None in self.snrs else self.snrs[0]
 
-    def decode_key(self) -> dict[str, Any]:
-        """Everything besides engine and condition that changes a hypothesis."""
-        return {
-            "decode": self.decode.to_dict(),
-            "noise_dir": _resolved(self.noise_dir),
-            "rir_dir": _resolved(self.rir_dir),
-            "seed": self.seed,
-        }
+    def decode_key(self, condition: Condition) -> dict[str, Any]:
+        """Everything besides the engine that changes a hypothesis in ``condition``.
+
+        The noise folder matters only to noisy conditions and the seed only where noise
+        or room responses are drawn, so changing them keeps clean hypotheses cached.
+        """
+        key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition}
+        if condition is not None:
+            key["noise_dir"] = _resolved(self.noise_dir)
+        if self.rir_dir is not None:
+            key["rir_dir"] = _resolved(self.rir_dir)
+        if condition is not None or self.rir_dir is not None:
+            key["seed"] = self.seed
+        return key
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -346,8 +352,7 @@ class _EngineSlot:
 
 
 def _condition_key(slot: _EngineSlot, condition: Condition, options: EvalOptions) -> str:
-    payload = {"engine": slot.name, "model": slot.model_key, "snr": condition,
-               **options.decode_key()}
+    payload = {"engine": slot.name, "model": slot.model_key, **options.decode_key(condition)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
