@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -38,7 +39,7 @@ def test_whisper_stream_partials_then_finals(whisper_engine, ldc_wav) -> None:
     check_invariants(events, wave.duration)
     # each final is emitted once; nothing after it covers its time again
     spans = [(f.segment.start, f.segment.end) for f in finals(events)]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert finals(events)[: len(seen_finals)] == seen_finals
     assert [p for p in partials(events) if p.text], "no partial before the final"
     first_partial = next(i for i, e in enumerate(events) if isinstance(e, Partial))

@@ -25,7 +25,7 @@ from aural.streaming.session import StreamingSession, StreamingStats
 if TYPE_CHECKING:
     from aural.engines.base import Engine
 
-__all__ = ["open_session", "StreamingSession", "StreamingStats", "StreamingOptions"]
+__all__ = ["StreamingOptions", "StreamingSession", "StreamingStats", "open_session"]
 
 
 def open_session(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalize_word", "agreed_prefix", "split_words"]
+__all__ = ["agreed_prefix", "normalize_word", "split_words"]
 
 _STRIP = re.compile(r"[^\w']+")
 

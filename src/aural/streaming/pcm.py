@@ -9,7 +9,7 @@ import numpy as np
 from aural.audio.waveform import SAMPLE_RATE
 from aural.errors import ConfigError
 
-__all__ = ["PcmEncoding", "PcmInput", "ENCODINGS", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE"]
+__all__ = ["ENCODINGS", "MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "PcmEncoding", "PcmInput"]
 
 PcmEncoding = Literal["pcm_s16le", "pcm_f32le"]
 ENCODINGS: dict[str, np.dtype] = {

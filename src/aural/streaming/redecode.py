@@ -19,14 +19,15 @@ Policy (per utterance found by the streaming VAD):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
+from aural.errors import ConfigError
 from aural.streaming.agreement import agreed_prefix, split_words
 from aural.streaming.options import StreamingOptions
 from aural.streaming.session import StreamingSession
@@ -37,7 +38,8 @@ from aural.streaming.vad import (
     SpeechEnd,
     SpeechStart,
 )
-from aural.types import Final, Partial, Segment, StreamEvent, Transcript, Word
+from aural.streaming.whisper_window import WhisperWindowDecoder
+from aural.types import Final, Partial, Segment, StreamEvent, Word
 
 __all__ = ["ReDecodeSession"]
 
@@ -75,6 +77,14 @@ class ReDecodeSession(StreamingSession):
             clock=clock,
         )
         self.engine = engine
+        self._window = WhisperWindowDecoder.for_engine(engine, options.language, options.task)
+        if self._window is not None and options.language not in (None, "en") and not (
+            getattr(engine, "is_multilingual", True)
+        ):
+            raise ConfigError(
+                f"model {engine.model_id!r} is English-only; language={options.language!r} "
+                "needs a multilingual model such as --model base"
+            )
         vad = options.vad_options
         self._vad = SileroStream()
         self._endpointer = Endpointer(
@@ -182,6 +192,13 @@ class ReDecodeSession(StreamingSession):
         return [Partial(text, round(start, 3), round(now / SAMPLE_RATE, 3))]
 
     def _decode_partial(self) -> str:
+        if self._window is not None:
+            result = self._window.decode(
+                self._buffer, beam_size=1, prompt=self._prompt(), hotwords=self._hotwords()
+            )
+            if result.is_suspect:  # a repetition loop on a cut-off word: keep the last
+                return " ".join(self._hypothesis)
+            return "" if result.is_no_speech else result.text
         options = self.options.with_(
             beam_size=1, word_timestamps=False, vad=False, initial_prompt=self._prompt()
         )
@@ -207,12 +224,30 @@ class ReDecodeSession(StreamingSession):
         audio = self._buffer[: max(0, end - self._buf_start)]
         if audio.size < MIN_DECODE_S * SAMPLE_RATE:
             return []
-        transcript = self._decode_final(audio)
-        return self._emit(list(transcript.segments), end)
+        return self._emit(list(self._decode_final(audio)), end)
 
-    def _decode_final(self, audio: np.ndarray) -> Transcript:
+    def _hotwords(self) -> str | None:
+        return ", ".join(self.options.hotwords) if self.options.hotwords else None
+
+    def _decode_final(self, audio: np.ndarray) -> tuple[Segment, ...]:
+        """Segments of ``audio`` (times from its start) decoded with the final options."""
         self.final_decodes += 1
-        return self.engine.transcribe(Waveform(audio, SAMPLE_RATE), self._final_options())
+        options = self._final_options()
+        if self._window is not None:
+            result = self._window.decode(
+                audio, beam_size=options.beam_size, prompt=options.initial_prompt,
+                hotwords=self._hotwords(), word_timestamps=options.word_timestamps,
+            )
+            if result.is_no_speech or not result.text:
+                return ()
+            if not result.is_suspect:
+                words = result.words
+                start = words[0].start if words else 0.0
+                end = words[-1].end if words else audio.size / SAMPLE_RATE
+                return (Segment(start, end, result.text, words, result.avg_log_prob,
+                                result.no_speech_prob),)
+            logger.debug("short-window decode looks degenerate; using the full decoder")
+        return self.engine.transcribe(Waveform(audio, SAMPLE_RATE), options).segments
 
     def _trim_long_buffer(self) -> list[StreamEvent]:
         """Finalise the stable words of an over-long buffer and cut them off."""
@@ -222,15 +257,14 @@ class ReDecodeSession(StreamingSession):
             self._drop_before(max(self._buf_start, cut))
             self._committed, self._hypothesis = [], []
             return []
-        transcript = self._decode_final(self._buffer)
+        segments = self._decode_final(self._buffer)
         horizon = self._buffer.size / SAMPLE_RATE - STABLE_TAIL_S
-        if not self.options.word_timestamps or not transcript.words:
+        if not any(seg.words for seg in segments):
             # no word times to cut at: keep the segments that end early enough
-            stable = [s for s in transcript.segments if s.end <= horizon]
-            cut = stable[-1].end if stable else horizon
+            stable = [seg for seg in segments if seg.end <= horizon]
         else:
-            stable = _segments_before(transcript.segments, horizon)
-            cut = stable[-1].end if stable else horizon
+            stable = _segments_before(segments, horizon)
+        cut = stable[-1].end if stable else horizon
         cut_sample = self._buf_start + int(cut * SAMPLE_RATE)
         events = self._emit(stable, cut_sample)
         self._utt_prompt += [e.segment.text for e in events if isinstance(e, Final)]

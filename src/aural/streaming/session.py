@@ -21,7 +21,7 @@ from aural.streaming.options import StreamingOptions
 from aural.streaming.pcm import PcmInput
 from aural.types import EndOfStream, StreamEvent
 
-__all__ = ["StreamingSession", "StreamingStats", "SKIP_AHEAD_FACTOR"]
+__all__ = ["SKIP_AHEAD_FACTOR", "StreamingSession", "StreamingStats"]
 
 SKIP_AHEAD_FACTOR = 4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
 

@@ -161,7 +161,7 @@ class SphinxSession(StreamingSession):
         last = self._last_final_end
         for seg in d.seg():
             token = seg.word
-            if token in _NON_WORDS or token.startswith("[") or token.startswith("++"):
+            if token in _NON_WORDS or token.startswith(("[", "++")):
                 continue
             start = max(last, min(limit, self._utt_start + seg.start_frame / FRAMES_PER_SECOND))
             end = max(start, min(limit, self._utt_start + (seg.end_frame + 1) / FRAMES_PER_SECOND))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FRAME_SAMPLES", "SileroStream", "Endpointer", "SpeechStart", "SpeechEnd"]
+__all__ = ["FRAME_SAMPLES", "Endpointer", "SileroStream", "SpeechEnd", "SpeechStart"]
 
 FRAME_SAMPLES = 512  # Silero VAD v5/v6 frame at 16 kHz (32 ms)
 _CONTEXT_SAMPLES = 64  # samples of the previous frame the model sees with each frame
