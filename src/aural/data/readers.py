@@ -125,7 +125,7 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
             utts.extend(_librispeech_chapter(trans, split_dir.name, missing))
     if missing:
         raise _missing_audio(str(root), missing)
-    return Manifest(root.name, tuple(utts))
+    return Manifest(splits[0].name if len(splits) == 1 else root.name, tuple(utts))
 
 
 def _librispeech_chapter(trans: Path, split: str, missing: list[Path]) -> list[Utterance]:
@@ -317,7 +317,7 @@ def read_tedlium(path: str | Path, split: str | None = None) -> Manifest:
             utts.extend(_stm_file(stm, d, missing))
     if missing:
         raise _missing_audio(str(root), sorted(set(missing)))
-    return Manifest(root.name, tuple(utts))
+    return Manifest(dirs[0].name if len(dirs) == 1 else root.name, tuple(utts))
 
 
 def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
