@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 import soundfile
+
 from aural.data import (
     DATASET_KINDS,
     Manifest,
