@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aural.data.hf import is_hf_saved_dataset, read_hf_dataset
@@ -42,7 +43,7 @@ def detect_layout(path: str | Path) -> str:
     if not p.is_dir():
         raise DatasetError(f"dataset {str(p)!r} does not exist; expected a folder in one of "
                            f"these layouts: {_LAYOUTS_HELP}")
-    checks = (
+    checks: tuple[tuple[str, Callable[[], bool]], ...] = (
         ("hf", lambda: is_hf_saved_dataset(p)),
         ("ljspeech", lambda: (p / "metadata.csv").is_file() and (p / "wavs").is_dir()),
         ("common_voice", lambda: (p / "clips").is_dir() and any(p.glob("*.tsv"))),

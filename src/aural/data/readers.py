@@ -469,7 +469,8 @@ def _manifest_utterance(
     speaker_key, speaker = _first(row, _SPEAKER_KEYS)
     duration = row.get("duration")
     start, end = row.get("start"), row.get("end")
-    used = used | {id_key, speaker_key, "duration", "start", "end", "extra"}
+    used = used | {k for k in (id_key, speaker_key) if k} | {
+        "duration", "start", "end", "extra"}
     extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
     if isinstance(row.get("extra"), dict):
         extra.update(row["extra"])
