@@ -1,0 +1,260 @@
+"""The typed training recipe: pydantic models loaded from YAML, unknown keys rejected.
+
+A recipe holds values only; components are picked by registered name (``model.size:
+small``, ``tokenizer.kind: bpe``). :func:`load_config` turns any validation problem into
+one :class:`~aural.errors.ConfigError` that names the offending key, e.g.
+``recipes/x.yaml: optim.lr_peak: extra inputs are not permitted``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aural.audio.features import FeatureOptions
+from aural.errors import ConfigError
+
+__all__ = [
+    "AugmentConfig",
+    "DataConfig",
+    "DataSource",
+    "FeatureConfig",
+    "ModelConfig",
+    "NoiseConfig",
+    "OptimConfig",
+    "PitchConfig",
+    "RirConfig",
+    "SpecAugmentConfig",
+    "SpeedConfig",
+    "TokenizerConfig",
+    "TrackingConfig",
+    "TrainConfig",
+    "TrainingConfig",
+    "load_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSource(_Strict):
+    """One dataset folder or manifest read with :func:`aural.data.load_dataset`."""
+
+    path: str
+    kind: str = "auto"
+    limit: int | None = Field(default=None, ge=1)  # first N utterances (after sorting by id)
+
+    def resolved_path(self) -> Path:
+        """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the CWD)."""
+        return Path(os.path.expanduser(os.path.expandvars(self.path)))
+
+
+class DataConfig(_Strict):
+    train: list[DataSource] = Field(min_length=1)
+    dev: list[DataSource] = Field(default_factory=list)
+    dev_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)  # held out of train when no dev
+    min_duration: float = Field(default=0.2, ge=0.0)  # seconds
+    max_duration: float = Field(default=20.0, gt=0.0)
+    dev_limit: int | None = Field(default=None, ge=1)  # cap on dev utterances per evaluation
+
+
+class FeatureConfig(_Strict):
+    kind: Literal["fbank", "mfcc"] = "fbank"
+    num_mels: int = Field(default=80, ge=8)
+    num_ceps: int = Field(default=13, ge=2)
+    deltas: bool = False
+    cmvn: Literal["none", "utterance", "global"] = "global"
+    n_fft: int = 400
+    hop_length: int = 160
+
+    def options(self, sample_rate: int) -> FeatureOptions:
+        try:
+            return FeatureOptions(kind=self.kind, sample_rate=sample_rate, n_fft=self.n_fft,
+                                  hop_length=self.hop_length, num_mels=self.num_mels,
+                                  num_ceps=self.num_ceps, deltas=self.deltas, cmvn=self.cmvn)
+        except ConfigError as err:
+            raise ConfigError(f"features: {err}") from err
+
+
+class TokenizerConfig(_Strict):
+    kind: Literal["char", "bpe"] = "char"
+    vocab_size: int = Field(default=256, ge=8)  # BPE only
+
+
+class ModelConfig(_Strict):
+    """A size preset, with any field overridden."""
+
+    size: Literal["tiny", "small", "medium", "large"] = "small"
+    d_model: int | None = Field(default=None, ge=8)
+    num_layers: int | None = Field(default=None, ge=1)
+    num_heads: int | None = Field(default=None, ge=1)
+    ff_mult: int | None = Field(default=None, ge=1)
+    conv_kernel: int | None = Field(default=None, ge=1)
+    subsampling_channels: int | None = Field(default=None, ge=1)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+
+    def overrides(self) -> dict[str, Any]:
+        keys = ("d_model", "num_layers", "num_heads", "ff_mult", "conv_kernel",
+                "subsampling_channels")
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        out["dropout"] = self.dropout
+        return out
+
+
+class NoiseConfig(_Strict):
+    enabled: bool = False
+    directory: str = "../shared/data/noise"
+    probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    snr_db: tuple[float, float] = (5.0, 20.0)  # sampled uniformly
+
+
+class RirConfig(_Strict):
+    enabled: bool = False
+    directory: str = "../shared/data/rir"
+    probability: float = Field(default=0.3, ge=0.0, le=1.0)
+
+
+class SpeedConfig(_Strict):
+    enabled: bool = False
+    factors: tuple[float, ...] = (0.9, 1.0, 1.1)
+
+
+class PitchConfig(_Strict):
+    enabled: bool = False
+    probability: float = Field(default=0.3, ge=0.0, le=1.0)
+    semitones: tuple[float, float] = (-2.0, 2.0)
+
+
+class SpecAugmentConfig(_Strict):
+    enabled: bool = False
+    freq_masks: int = Field(default=2, ge=0)
+    freq_width: int = Field(default=15, ge=0)  # mel bins, at most
+    time_masks: int = Field(default=2, ge=0)
+    time_width: float = Field(default=0.05, ge=0.0, le=0.5)  # fraction of the utterance
+
+
+class AugmentConfig(_Strict):
+    seed_offset: int = 0
+    noise: NoiseConfig = NoiseConfig()
+    rir: RirConfig = RirConfig()
+    speed: SpeedConfig = SpeedConfig()
+    pitch: PitchConfig = PitchConfig()
+    spec_augment: SpecAugmentConfig = SpecAugmentConfig()
+
+
+class OptimConfig(_Strict):
+    lr: float = Field(default=1e-3, gt=0.0)  # peak learning rate
+    weight_decay: float = Field(default=1e-3, ge=0.0)
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = Field(default=500, ge=0)
+    schedule: Literal["cosine", "inverse_sqrt", "constant", "linear"] = "cosine"
+    min_lr_ratio: float = Field(default=0.05, ge=0.0, le=1.0)  # floor of the decay
+    grad_clip: float | None = Field(default=5.0, gt=0.0)
+    accumulate_steps: int = Field(default=1, ge=1)
+
+
+class TrainingConfig(_Strict):
+    max_steps: int = Field(default=1000, ge=1)  # optimizer steps
+    max_epochs: int | None = Field(default=None, ge=1)
+    max_minutes: float | None = Field(default=None, gt=0.0)  # wall-clock budget (rank 0 clock)
+    batch_seconds: float = Field(default=60.0, gt=0.0)  # padded audio seconds per batch
+    max_batch_size: int = Field(default=32, ge=1)
+    curriculum_epochs: int = Field(default=0, ge=0)  # first epochs sorted short to long
+    amp: Literal["auto", "off", "fp16", "bf16"] = "auto"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    num_threads: int | None = Field(default=None, ge=1)
+    eval_every: int = Field(default=200, ge=1)
+    checkpoint_every: int = Field(default=200, ge=1)
+    keep_checkpoints: int = Field(default=2, ge=1)
+    log_every: int = Field(default=10, ge=1)
+    early_stopping_patience: int | None = Field(default=None, ge=1)  # evaluations
+    decode_beam_size: int = Field(default=1, ge=1)  # dev decoding: 1 = greedy
+
+
+class TrackingConfig(_Strict):
+    mlflow: bool = True
+    mlflow_dir: str | None = None  # None = <output_dir>/mlruns (SQLite db + artifacts)
+    mlflow_uri: str | None = None  # another tracking server / store; None = the local db
+    experiment: str = "aural"
+    run_name: str | None = None
+    wandb: bool = False
+    wandb_project: str = "aural"
+    num_sample_predictions: int = Field(default=5, ge=0)
+
+
+class TrainConfig(_Strict):
+    """A whole recipe (see ``recipes/*.yaml``)."""
+
+    name: str
+    output_dir: str
+    seed: int = 0
+    sample_rate: int = 16_000
+    data: DataConfig
+    features: FeatureConfig = FeatureConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    model: ModelConfig = ModelConfig()
+    augment: AugmentConfig = AugmentConfig()
+    optim: OptimConfig = OptimConfig()
+    training: TrainingConfig = TrainingConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.data.max_duration <= self.data.min_duration:
+            raise ValueError("data.max_duration must be greater than data.min_duration")
+        self.features.options(self.sample_rate)  # raises on inconsistent features
+        return self
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def with_changes(self, changes: dict[str, Any]) -> TrainConfig:
+        """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
+        return parse_config(_merge(self.model_dump(mode="json"), changes), "<changes>")
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    problems = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "<top level>"
+        problems.append(f"{where}: {e['msg'].lower()}")
+    return f"{source}: " + "; ".join(problems)
+
+
+def parse_config(data: Any, source: str = "<config>") -> TrainConfig:
+    """Validate a mapping as a :class:`TrainConfig`.
+
+    Raises:
+        ConfigError: naming every offending key (``optim.lr: input should be greater...``).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a training config must be a mapping, got "
+                          f"{type(data).__name__}")
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from err
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read and validate a YAML recipe."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read training config {path}: {err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    return parse_config(data, str(path))
