@@ -87,6 +87,8 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
         summary="Speech recognition over HTTP and WebSocket",
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        redoc_url=None,
     )
     app.state.aural = state
     install_error_handlers(app)
