@@ -253,3 +253,22 @@ def test_manifest_round_trip(tmp_path: Path, dev_clean: Path) -> None:
     back = Manifest.from_jsonl(tmp_path / "m.jsonl", name="dev-clean")
     assert back == m
     assert isinstance(back, Manifest)
+
+
+def test_vctk_release_080_layout(tmp_path: Path, dev_clips: list[Clip]) -> None:
+    """VCTK 0.80: wav48/<spk>/<spk>_<n>.wav without a microphone suffix."""
+    root = tmp_path / "VCTK-Corpus"
+    (root / "txt" / "p300").mkdir(parents=True)
+    (root / "wav48" / "p300").mkdir(parents=True)
+    clip = dev_clips[0]
+    (root / "txt" / "p300" / "p300_001.txt").write_text(clip.text + "\n")
+    soundfile.write(root / "wav48" / "p300" / "p300_001.wav", clip.samples, clip.sample_rate)
+    m = load_dataset(root)
+    assert [(u.id, u.speaker, u.text) for u in m] == [("p300_001", "p300", clip.text)]
+    assert m[0].audio.suffix == ".wav" and "mic" not in m[0].extra
+
+
+def test_mistyped_local_path_is_not_sent_to_the_hub(shared_data: Path, monkeypatch) -> None:
+    monkeypatch.chdir(shared_data)
+    with pytest.raises(DatasetError, match="LibriSpeech/dev-dirty.*does not exist"):
+        load_dataset("LibriSpeech/dev-dirty")

@@ -72,8 +72,10 @@ def _first_wavs(p: Path, limit: int = 20) -> list[Path]:
 
 
 def _looks_like_hub_name(source: str) -> bool:
+    """``owner/name`` with no local folder ``owner`` (a mistyped local path stays local)."""
     parts = source.split("/")
-    return len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))
+    return (len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))
+            and not Path(parts[0]).exists())
 
 
 def load_dataset(
