@@ -9,6 +9,7 @@ one :class:`~aural.errors.ConfigError` that names the offending key, e.g.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +48,17 @@ class DataSource(_Strict):
 
     path: str
     kind: str = "auto"
+    id_pattern: str | None = None  # keep ids matching this regular expression (whole id)
     limit: int | None = Field(default=None, ge=1)  # first N utterances (after sorting by id)
+
+    @model_validator(mode="after")
+    def _check_pattern(self) -> DataSource:
+        if self.id_pattern is not None:
+            try:
+                re.compile(self.id_pattern)
+            except re.error as err:
+                raise ValueError(f"id_pattern {self.id_pattern!r} is not a regex: {err}") from err
+        return self
 
     def resolved_path(self) -> Path:
         """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the CWD)."""

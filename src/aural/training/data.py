@@ -7,6 +7,7 @@ dataset readers (LibriSpeech, LJSpeech, FSDD, JSONL) live in :mod:`aural.data`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,9 @@ def read_sources(sources: Sequence[DataSource], min_duration: float = 0.0,
     for src in sources:
         manifest = _load_manifest(src)
         items = sorted(manifest, key=lambda u: str(u.id))
+        if src.id_pattern is not None:
+            pattern = re.compile(src.id_pattern)
+            items = [u for u in items if pattern.fullmatch(str(u.id))]
         if src.limit is not None:
             items = items[: src.limit]
         for u in items:
