@@ -197,7 +197,7 @@ def _distance_matrix(ref_ids: np.ndarray, hyp_ids: np.ndarray) -> np.ndarray:
 
 
 def _backtrace(
-    d: list[list[int]], ref_ids: np.ndarray, hyp_ids: np.ndarray,
+    table: np.ndarray, ref_ids: np.ndarray, hyp_ids: np.ndarray,
     ref: Sequence[str], hyp: Sequence[str],
 ) -> tuple[list[EditOp], tuple[int, int, int, int]]:
     """Walk the DP table back from the end; returns the ops in reverse order and counts.
@@ -206,22 +206,23 @@ def _backtrace(
     rapidfuzz: delete when the cell above is one cheaper; else insert when, one column
     back, the cell above is one dearer; else step diagonally.
     """
+    at = table.item  # reads one cell as a Python int; the table is never copied
     i, j = len(ref), len(hyp)
     ops: list[EditOp] = []
     hits = subs = dels = ins = 0
     while i > 0 and j > 0:
-        if d[i][j] == d[i - 1][j] + 1:
+        if at(i, j) == at(i - 1, j) + 1:
             i -= 1
             ops.append(EditOp("delete", ref[i], None))
             dels += 1
             continue
         j -= 1
-        if j > 0 and d[i][j] == d[i - 1][j] - 1:
+        if j > 0 and at(i, j) == at(i - 1, j) - 1:
             ops.append(EditOp("insert", None, hyp[j]))
             ins += 1
             continue
         i -= 1
-        if ref_ids[i] == hyp_ids[j]:
+        if ref_ids.item(i) == hyp_ids.item(j):
             ops.append(EditOp("equal", ref[i], hyp[j]))
             hits += 1
         else:
@@ -262,7 +263,7 @@ def align_words(ref: Sequence[str], hyp: Sequence[str]) -> Alignment:
     hyp_ids = np.array(hyp_all[prefix:len(hyp_all) - suffix], dtype=np.int64)
     ops = [EditOp("equal", ref[len(ref) - 1 - k], hyp[len(hyp) - 1 - k]) for k in range(suffix)]
     middle, (hits, subs, dels, ins) = _backtrace(
-        _distance_matrix(ref_ids, hyp_ids).tolist(), ref_ids, hyp_ids,
+        _distance_matrix(ref_ids, hyp_ids), ref_ids, hyp_ids,
         ref[prefix:len(ref) - suffix], hyp[prefix:len(hyp) - suffix])
     ops.extend(middle)
     ops.extend(EditOp("equal", ref[k], hyp[k]) for k in reversed(range(prefix)))
