@@ -272,3 +272,13 @@ def test_mistyped_local_path_is_not_sent_to_the_hub(shared_data: Path, monkeypat
     monkeypatch.chdir(shared_data)
     with pytest.raises(DatasetError, match="LibriSpeech/dev-dirty.*does not exist"):
         load_dataset("LibriSpeech/dev-dirty")
+
+
+def test_librispeech_speaker_or_chapter_folder(dev_clean: Path) -> None:
+    speaker = load_dataset(dev_clean / "1272")
+    assert speaker.speakers == ("1272",) and speaker.name == "1272"
+    assert [u.id for u in speaker] == [u.id for u in load_dataset(dev_clean)
+                                       if u.speaker == "1272"]
+    chapter = next(p for p in (dev_clean / "1272").iterdir() if p.is_dir())
+    assert all(u.extra["chapter"] == chapter.name for u in load_dataset(chapter))
+    assert {u.extra["split"] for u in load_dataset(chapter)} == {"dev-clean"}

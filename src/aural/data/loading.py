@@ -49,8 +49,9 @@ def detect_layout(path: str | Path) -> str:
         ("common_voice", lambda: (p / "clips").is_dir() and any(p.glob("*.tsv"))),
         ("vctk", lambda: (p / "txt").is_dir() and any(p.glob("wav48*"))),
         ("tedlium", lambda: (p / "stm").is_dir() or any(p.glob("*/stm"))),
-        ("librispeech", lambda: any(p.glob("*/*/*.trans.txt"))
-         or any(p.glob("*/*/*/*.trans.txt"))),
+        ("librispeech", lambda: any(
+            any(p.glob(pattern)) for pattern in
+            ("*.trans.txt", "*/*.trans.txt", "*/*/*.trans.txt", "*/*/*/*.trans.txt"))),
         ("manifest", lambda: any((p / n).is_file() for n in _MANIFEST_NAMES)),
         ("fsdd", lambda: any(_FSDD_NAME.match(f.name) for f in _first_wavs(p))),
     )

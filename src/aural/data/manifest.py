@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
+import soundfile
 
 from aural.audio import SAMPLE_RATE, Waveform, load, probe
 from aural.errors import AudioDecodeError, ConfigError, DatasetError
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 MANIFEST_SCHEMA_VERSION = "1.0"
+_SEEKABLE = frozenset({".wav", ".flac", ".sph", ".nist", ".aiff", ".aif"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,10 @@ def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Wave
             utterance id added as a note.
     """
     try:
+        if utt.is_segment:
+            part = _read_segment(utt)
+            if part is not None:
+                return load(part, sample_rate)
         wav = load(utterance_audio(utt), sample_rate, raw_sample_rate=_raw_rate(utt))
     except AudioDecodeError as err:
         err.add_note(f"while loading utterance {utt.id!r}")
@@ -259,6 +265,25 @@ def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Wave
     if utt.is_segment:
         wav = wav.slice(utt.start or 0.0, utt.end if utt.end is not None else wav.duration)
     return wav
+
+
+def _read_segment(utt: Utterance) -> Waveform | None:
+    """Read only the segment's frames (long TED-LIUM talks); None if the format can't seek."""
+    source = utterance_audio(utt)
+    if not isinstance(source, Path) or source.suffix.lower() not in _SEEKABLE:
+        return None
+    try:
+        info = soundfile.info(str(source))
+        first = max(0, round((utt.start or 0.0) * info.samplerate))
+        last = info.frames if utt.end is None else min(info.frames,
+                                                       round(utt.end * info.samplerate))
+        samples, rate = soundfile.read(str(source), start=first, stop=max(first, last),
+                                       dtype="float32")
+    except (RuntimeError, OSError, soundfile.LibsndfileError):
+        return None  # let aural.audio.load report the problem
+    if samples.shape[0] == 0:
+        return None
+    return Waveform(samples, int(rate))
 
 
 def utterance_duration(utt: Utterance) -> float:

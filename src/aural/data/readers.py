@@ -93,39 +93,42 @@ def _missing_audio(name: str, missing: list[Path]) -> DatasetError:
 # --- LibriSpeech -----------------------------------------------------------------------
 
 
-def _librispeech_split_dirs(root: Path) -> list[Path]:
-    if any(root.glob("*/*/*.trans.txt")):
-        return [root]
-    return sorted({t.parents[2] for t in root.glob("*/*/*/*.trans.txt")})
+def _librispeech_transcripts(root: Path) -> list[Path]:
+    """``*.trans.txt`` files under a chapter, speaker, split or corpus root folder."""
+    for pattern in ("*.trans.txt", "*/*.trans.txt", "*/*/*.trans.txt", "*/*/*/*.trans.txt"):
+        found = sorted(root.glob(pattern))
+        if found:
+            return found
+    return []
 
 
 def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
-    """Read a LibriSpeech split folder, or a root holding several splits.
+    """Read LibriSpeech: a split folder, a root holding several splits, or one speaker
+    or chapter folder inside a split.
 
     Args:
-        path: e.g. ``LibriSpeech/dev-clean`` or ``LibriSpeech``.
-        split: with a root folder, read only this split (e.g. ``"dev-clean"``).
+        path: e.g. ``LibriSpeech/dev-clean``, ``LibriSpeech`` or ``dev-clean/1272``.
+        split: read only this split (e.g. ``"dev-clean"``); useful with a root folder.
 
     Raises:
         DatasetError: no ``*.trans.txt`` under ``path``, a malformed line, or missing audio.
     """
     root = _require_dir(Path(path), "LibriSpeech")
-    splits = _librispeech_split_dirs(root)
+    transcripts = _librispeech_transcripts(root)
     if split is not None:
-        splits = [s for s in splits if s.name == split]
-    if not splits:
+        transcripts = [t for t in transcripts if t.parents[1].parent.name == split]
+    if not transcripts:
         raise DatasetError(
             f"no LibriSpeech transcripts (<spk>/<chapter>/<spk>-<chapter>.trans.txt) under "
             f"{str(root)!r}" + (f" for split {split!r}" if split else "")
         )
     utts: list[Utterance] = []
     missing: list[Path] = []
-    for split_dir in splits:
-        for trans in sorted(split_dir.glob("*/*/*.trans.txt")):
-            utts.extend(_librispeech_chapter(trans, split_dir.name, missing))
+    for trans in transcripts:
+        utts.extend(_librispeech_chapter(trans, trans.parents[1].parent.name, missing))
     if missing:
         raise _missing_audio(str(root), missing)
-    return Manifest(splits[0].name if len(splits) == 1 else root.name, tuple(utts))
+    return Manifest(split or root.name, tuple(utts))
 
 
 def _librispeech_chapter(trans: Path, split: str, missing: list[Path]) -> list[Utterance]:
