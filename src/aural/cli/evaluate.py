@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -16,7 +15,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from aural.cli.common import (
     EXIT_SOME_FAILED,
@@ -95,20 +93,7 @@ def _build(
         raise DatasetError(
             f"no utterances left in {dataset!r} after --limit/--speakers/--max-duration"
         )
-    # durations drive the progress bar and ETA; headers are cheap to read
-    return manifest.with_durations(), specs, options
-
-
-def summary_table(results: object) -> Table:
-    """The summary (engines x conditions) as a rich table for the terminal."""
-    from aural.evaluation.report import SUMMARY_HEADER, summary_rows
-
-    table = Table(title="aural evaluate", show_lines=False)
-    for i, h in enumerate(SUMMARY_HEADER):
-        table.add_column(h, justify="left" if i < 2 else "right")
-    for row in summary_rows(results):  # type: ignore[arg-type]
-        table.add_row(*row)
-    return table
+    return manifest, specs, options
 
 
 def evaluate_command(
@@ -153,22 +138,27 @@ def evaluate_command(
     except AuralError as err:
         fail(str(err), EXIT_USAGE)
 
-    total = sum(float(u.duration or 0.0) for u in manifest)  # type: ignore[attr-defined]
+    durations = [u.duration for u in manifest]  # type: ignore[attr-defined]
+    # The bar runs on audio seconds when every duration is known (a better ETA), else on
+    # utterances; unreadable files are reported per utterance later, not here.
+    by_seconds = all(d is not None for d in durations)
+    total = sum(float(d or 0.0) for d in durations)
     progress = Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
-        TextColumn("{task.fields[utts]}"), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
         console=err_console, disable=quiet, transient=False,
     )
 
     with progress:
-        task = progress.add_task("evaluating", total=max(total, 1e-9),
-                                 utts=f"0/{len(manifest)} utts")  # type: ignore[arg-type]
+        task = progress.add_task("evaluating", total=max(total, 1e-9) if by_seconds
+                                 else len(durations), detail=f"0/{len(durations)} utts")
 
         def report(p: EvalProgress) -> None:
-            progress.update(task, completed=p.audio_seconds_done,
-                            utts=f"{p.utterances_done}/{p.utterances_total} utts "
-                                 f"({p.decoded} decoded, {p.cached} cached)")
+            progress.update(
+                task, completed=p.audio_seconds_done if by_seconds else p.utterances_done,
+                detail=f"{p.utterances_done}/{p.utterances_total} utts, "
+                       f"{p.audio_seconds_done:.0f}/{p.audio_seconds_total:.0f} s audio "
+                       f"({p.decoded} decoded, {p.cached} cached)")
 
         try:
             results = evaluate(manifest, specs, options, cache_dir=output_dir,  # type: ignore[arg-type]
@@ -181,11 +171,8 @@ def evaluate_command(
     except AuralError as err:
         fail(str(err), exit_code_for(err))
 
-    out = Console(highlight=False, soft_wrap=True)
-    if out.is_terminal:
-        out.print(summary_table(results))
-    else:  # piped: plain Markdown, easy to paste
-        sys.stdout.write(render_markdown(results))
+    sys.stdout.write(render_markdown(results))
+    sys.stdout.flush()
     t = results.timing
     err_console.print(
         f"{t.decoded} decodes ({t.cached} from cache) in {t.wall_seconds:.1f} s, "

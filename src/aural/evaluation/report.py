@@ -317,7 +317,9 @@ def _summarise(condition: Condition, items: Sequence[UtteranceResult], options: 
         wer_ci95=ci,
         by_speaker=_group(items, lambda u: u.speaker),
         by_duration=_group(items, lambda u: duration_bin(u.duration), DURATION_BINS),
-        calibration=calibration(pairs, bins=options.calibration_bins) if pairs else None,
+        # Word.probability defaults to 1.0, so all-1.0 means "no confidences", not certainty.
+        calibration=(calibration(pairs, bins=options.calibration_bins)
+                     if any(p < 1.0 for p, _ in pairs) else None),
         confusions=top_confusions((u.alignment for u in items), k=options.top_k),
         oov=None if vocabulary is None else oov_stats((u.alignment for u in items), vocabulary),
         utterances=len(items),
