@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 STABLE_TAIL_S = 2.0  # words ending this close to the buffer's end are not trimmed off
 PROMPT_CHARS = 200  # text of earlier finals used as a prompt (as Whisper does)
 MIN_DECODE_S = 0.1  # shorter audio is not worth a decode
+PAUSE_S = 0.15  # silence after which a partial re-decode would only repeat the last one
 
 
 class ReDecodeSession(StreamingSession):
@@ -173,6 +174,8 @@ class ReDecodeSession(StreamingSession):
             due = now - self._last_decode >= interval * SAMPLE_RATE
         if not due:
             return []
+        if self._endpointer.trailing_silence_s >= PAUSE_S and self._hypothesis:
+            return []  # nothing new was said since the last decode; the final is coming
         self._last_decode = now
         if self.degrade_level >= 2:
             self.dropped_partials += 1

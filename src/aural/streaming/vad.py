@@ -96,6 +96,7 @@ class Endpointer:
         sample_rate: int = 16_000,
     ) -> None:
         self.threshold = threshold
+        self._sample_rate = sample_rate
         self.neg_threshold = max(threshold - 0.15, 0.01)
         self._silence_frames = max(1, round(endpoint_silence_s * sample_rate / FRAME_SAMPLES))
         self._min_speech = int(min_speech_s * sample_rate)
@@ -104,6 +105,11 @@ class Endpointer:
         self._start = 0
         self._last_speech_end = 0
         self._silent_run = 0
+
+    @property
+    def trailing_silence_s(self) -> float:
+        """Seconds of silence since the last speech frame of the open region."""
+        return self._silent_run * FRAME_SAMPLES / self._sample_rate
 
     @property
     def speech_start(self) -> int:

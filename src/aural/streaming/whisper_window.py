@@ -24,6 +24,7 @@ FRAMES_PER_SECOND = 100  # Whisper's log-mel frame rate
 PAD_FRAMES = 100  # silence frames appended after the audio (Whisper expects trailing padding)
 MAX_FRAMES = 3000  # Whisper's 30-second window
 MAX_NEW_TOKENS = 224
+MAX_PROMPT_TOKENS = 100  # total length (prompt + output) must stay under 448
 TOKENS_PER_SECOND = 10  # English speech is 3-5 tokens a second
 MAX_WORDS_PER_SECOND = 4.5  # more words than this per second of audio is a repetition loop
 COMPRESSION_RATIO_THRESHOLD = 2.4  # faster-whisper's defaults for "this decode failed"
@@ -122,10 +123,13 @@ class WhisperWindowDecoder:
         padded[0, :, :num_frames] = features[:, :num_frames]
         encoded = model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=False)
         previous = tok.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
+        previous = previous[-MAX_PROMPT_TOKENS:]
         tokens_in = model.get_prompt(tok, previous, without_timestamps=True, hotwords=hotwords)
         result = model.model.generate(
             encoded, [tokens_in], beam_size=beam_size,
-            max_length=min(MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * audio.size / 16000)),
+            max_length=len(tokens_in) + min(
+                MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * audio.size / 16000)
+            ),
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=self._suppress,
         )[0]
