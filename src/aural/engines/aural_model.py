@@ -1,0 +1,208 @@
+"""aural's own Conformer-CTC checkpoints as an engine (torch or ONNX Runtime).
+
+``create_engine("aural", model="runs/x")`` accepts a run folder (its ``best/``), a
+checkpoint folder, a ``model.pt`` file, or a folder written by ``aural export`` (ONNX).
+Audio is cut into fixed windows (``window_seconds``), each decoded with greedy CTC
+(``beam_size == 1``) or the CTC prefix beam search with hotword boosting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from aural.audio.features import FeatureOptions, extract
+from aural.audio.waveform import Waveform
+from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, Hypothesis
+from aural.decoding.options import DecodeOptions
+from aural.engines.base import Engine
+from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
+from aural.text.tokenizers import load_tokenizer
+from aural.types import Segment, Transcript, TranscriptionInfo
+
+__all__ = ["AuralModelEngine", "FEATURES_FILE", "SUBSAMPLING"]
+
+logger = logging.getLogger(__name__)
+
+FEATURES_FILE = "features.json"
+SUBSAMPLING = 4  # encoder frames per feature frame (two stride-2 convolutions)
+_SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds")
+Runtime = Literal["auto", "torch", "onnx"]
+
+
+class _TorchRunner:
+    def __init__(self, folder: Path, device: str) -> None:
+        from aural.models.checkpoint import load_model
+
+        loaded = load_model(folder, device=device)
+        self.model = loaded.model
+        self.device = torch.device(device)
+        self.feature_options = loaded.feature_options
+
+    @torch.inference_mode()
+    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        log_probs, out = self.model(feats.to(self.device), lengths.to(self.device))
+        return log_probs.float().cpu().numpy(), out.cpu().numpy()
+
+
+class _OnnxRunner:
+    def __init__(self, path: Path, num_threads: int | None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise MissingDependencyError(
+                "the aural engine's ONNX runtime needs 'onnxruntime'; install it with "
+                "`pip install 'aural[train]'`"
+            ) from err
+        opts = ort.SessionOptions()
+        if num_threads:
+            opts.intra_op_num_threads = num_threads
+            opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        spec = path.parent / FEATURES_FILE
+        if not spec.is_file():
+            raise ModelNotFoundError(f"{path.parent} has {path.name} but no {FEATURES_FILE}; "
+                                     "re-export it with `aural export`")
+        self.feature_options = FeatureOptions.from_dict(json.loads(spec.read_text()))
+
+    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        log_probs, out = self.session.run(
+            None, {"features": feats.numpy().astype(np.float32), "lengths": lengths.numpy()})
+        return log_probs, out
+
+
+class AuralModelEngine(Engine):
+    """Transcribes with a checkpoint trained by ``aural train``.
+
+    Args:
+        model: checkpoint folder / ``model.pt`` / run folder / ``aural export`` folder.
+        **settings: ``device`` ("cpu", "cuda"), ``runtime`` ("auto", "torch", "onnx"),
+            ``onnx_file`` ("model.onnx" or "model.int8.onnx"), ``num_threads`` (ONNX
+            Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s).
+
+    Raises:
+        ModelNotFoundError: no model given or nothing loadable at the path.
+        ConfigError: an unknown setting or value.
+    """
+
+    name = "aural"
+    supports_hotwords = True
+
+    def __init__(self, model: str | None = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(_SETTINGS))
+        if unknown:
+            raise ConfigError(f"aural engine: unknown setting(s) {unknown}; "
+                              f"known: {', '.join(_SETTINGS)}")
+        if model is None:
+            raise ModelNotFoundError(
+                "the aural engine needs a checkpoint: --model path/to/run_or_checkpoint "
+                "(train one with `aural train --config recipes/overfit_tiny.yaml`)")
+        self.window_seconds = float(settings.get("window_seconds", 20.0))
+        if not 1.0 <= self.window_seconds <= 600.0:
+            raise ConfigError(f"window_seconds must be in [1, 600], got {self.window_seconds}")
+        path = Path(model).expanduser()
+        runtime = settings.get("runtime", "auto")
+        if runtime not in ("auto", "torch", "onnx"):
+            raise ConfigError(f"aural engine runtime must be auto, torch or onnx, got {runtime!r}")
+        onnx_file = path / str(settings.get("onnx_file", "model.onnx")) if path.is_dir() else path
+        if runtime == "onnx" or (runtime == "auto" and onnx_file.suffix == ".onnx"
+                                 and onnx_file.is_file() and not (path / "model.pt").exists()):
+            if not onnx_file.is_file():
+                raise ModelNotFoundError(f"no ONNX model at {onnx_file}; run `aural export`")
+            self._runner: _TorchRunner | _OnnxRunner = _OnnxRunner(
+                onnx_file, settings.get("num_threads"))
+            folder = onnx_file.parent
+        else:
+            self._runner = _TorchRunner(path, str(settings.get("device", "cpu")))
+            folder = self._runner_folder(path)
+        self.runtime = "onnx" if isinstance(self._runner, _OnnxRunner) else "torch"
+        self.tokenizer = load_tokenizer(folder)
+        self.features = self._runner.feature_options
+        if self.features.cmvn == "global":  # statistics live inside the model
+            raise ModelNotFoundError(f"{folder}: features say cmvn='global' outside the model")
+        self.sample_rate = self.features.sample_rate
+        self.model_id = str(path)
+        self.frame_duration = SUBSAMPLING * self.features.hop_length / self.sample_rate
+        self._vocab = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+        self._greedy = CtcGreedyDecoder(self._vocab, blank=0, word_delimiter=None)
+
+    @staticmethod
+    def _runner_folder(path: Path) -> Path:
+        from aural.models.checkpoint import resolve_model_dir
+
+        return resolve_model_dir(path)
+
+    def _windows(self, waveform: Waveform) -> list[tuple[float, np.ndarray]]:
+        step = int(self.window_seconds * self.sample_rate)
+        samples = waveform.samples
+        return [(start / self.sample_rate, samples[start:start + step])
+                for start in range(0, max(1, len(samples)), step)
+                if len(samples[start:start + step]) >= int(0.1 * self.sample_rate)]
+
+    def _posteriors(self, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one batch."""
+        if not chunks:
+            return []
+        lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
+        audio = torch.zeros(len(chunks), int(lengths.max()))
+        for i, c in enumerate(chunks):
+            audio[i, : len(c)] = torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32))
+        with torch.inference_mode():
+            feats, frame_lengths = extract(audio, lengths, self.features)
+        log_probs, out_lengths = self._runner(feats, frame_lengths)
+        return [log_probs[i, : int(out_lengths[i])] for i in range(len(chunks))]
+
+    def _decode(self, log_probs: np.ndarray, options: DecodeOptions) -> Hypothesis:
+        if options.beam_size <= 1 and not options.hotwords:
+            return self._greedy.decode(log_probs)[0]
+        beam = CtcPrefixBeamSearch(self._vocab, blank=0, beam_size=options.beam_size,
+                                   hotwords=list(options.hotwords) or None,
+                                   word_delimiter=None)
+        return beam.decode(log_probs)[0]
+
+    def _transcript(self, waveform: Waveform,
+                    pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
+                    options: DecodeOptions) -> Transcript:
+        segments = []
+        for (offset, chunk), log_probs in pieces:
+            if log_probs.shape[0] == 0:
+                continue
+            hyp = self._decode(log_probs, options)
+            text = " ".join(hyp.text.split())
+            if not text:
+                continue
+            words = hyp.to_words(self.frame_duration, offset) if options.word_timestamps else ()
+            end = min(waveform.duration, offset + len(chunk) / self.sample_rate)
+            words = tuple(w for w in words if w.start <= end)
+            segments.append(Segment(offset, end, text, words,
+                                    avg_log_prob=hyp.acoustic_score / max(1, log_probs.shape[0])))
+        info = TranscriptionInfo("en", None, waveform.duration, self.name, self.model_id,
+                                 {**options.to_dict(), "runtime": self.runtime})
+        return Transcript(tuple(segments), info)
+
+    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
+        return self.transcribe_batch([waveform], options)[0]
+
+    def transcribe_batch(self, waveforms: Sequence[Waveform],
+                         options: DecodeOptions | None = None) -> list[Transcript]:
+        """All windows of all waveforms go through the model as one padded batch."""
+        options = options or DecodeOptions(beam_size=1)
+        if options.language not in (None, "en"):
+            raise ConfigError(f"the aural engine's models are English; got language "
+                              f"{options.language!r}")
+        windows = [self._windows(self.check_waveform(w)) for w in waveforms]
+        flat = [chunk for ws in windows for _, chunk in ws]
+        posteriors = iter(self._posteriors(flat))
+        out = []
+        for wave, ws in zip(waveforms, windows):
+            pieces = [((offset, chunk), next(posteriors)) for offset, chunk in ws]
+            out.append(self._transcript(wave, pieces, options))
+        return out
