@@ -8,6 +8,8 @@ Example:
     >>> write_report(results, Path("out"))
 """
 
+from typing import Any
+
 from aural.evaluation.metrics import (
     Alignment,
     ErrorCounts,
@@ -20,24 +22,35 @@ from aural.evaluation.metrics import (
     oov_stats,
     top_confusions,
 )
-from aural.evaluation.report import (
-    ConditionSummary,
-    EngineResults,
-    UtteranceResult,
-    results_to_dict,
-    score_engine,
-    write_report,
-)
-from aural.evaluation.robustness import Degrader, parse_snrs
-from aural.evaluation.runner import (
-    EvalOptions,
-    EvalProgress,
-    EvalResults,
-    EvalTiming,
-    Hypothesis,
-    HypothesisCache,
-    evaluate,
-)
+
+# The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load on
+# first use so that `aural.evaluation.metrics` stays a light import (training uses it).
+_LAZY = {
+    "ConditionSummary": "aural.evaluation.report",
+    "EngineResults": "aural.evaluation.report",
+    "UtteranceResult": "aural.evaluation.report",
+    "results_to_dict": "aural.evaluation.report",
+    "score_engine": "aural.evaluation.report",
+    "write_report": "aural.evaluation.report",
+    "Degrader": "aural.evaluation.robustness",
+    "parse_snrs": "aural.evaluation.robustness",
+    "EvalOptions": "aural.evaluation.runner",
+    "EvalProgress": "aural.evaluation.runner",
+    "EvalResults": "aural.evaluation.runner",
+    "EvalTiming": "aural.evaluation.runner",
+    "Hypothesis": "aural.evaluation.runner",
+    "HypothesisCache": "aural.evaluation.runner",
+    "evaluate": "aural.evaluation.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'aural.evaluation' has no attribute {name!r}")
+
 
 __all__ = [
     "Alignment",
