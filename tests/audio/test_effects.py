@@ -120,3 +120,12 @@ def test_noise_bank_missing_or_empty_folder(tmp_path: Path):
         NoiseBank(tmp_path / "nope")
     with pytest.raises(DatasetError, match="no usable audio"):
         NoiseBank(tmp_path)
+
+
+def test_convolve_rir_matches_direct_convolution(speech: np.ndarray, rir_bank: NoiseBank):
+    rir = rir_bank[0]
+    direct = np.convolve(speech[:4000].astype(np.float64), rir.astype(np.float64))
+    peak = int(np.argmax(np.abs(rir)))
+    expected = direct[peak:peak + 4000]
+    expected *= np.sqrt(np.mean(speech[:4000].astype(np.float64) ** 2) / np.mean(expected**2))
+    assert np.allclose(convolve_rir(speech[:4000], rir), expected, atol=1e-5)

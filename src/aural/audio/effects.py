@@ -1,7 +1,7 @@
 """Reproducible acoustic degradations: additive noise at a chosen SNR and room reverberation.
 
 The evaluator uses these to measure robustness, and training augmentation reuses them, so
-the mixing functions are pure: float32 arrays in, a new float32 array out, randomness only
+the mixing functions are pure numpy: float32 arrays in, a new float32 array out, randomness only
 through the ``numpy.random.Generator`` the caller passes. :class:`NoiseBank` is the only
 part that touches files; it loads a folder of noise or impulse-response recordings once.
 
@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from aural.audio.waveform import SAMPLE_RATE
 from aural.errors import AuralError, ConfigError, DatasetError
@@ -133,6 +132,14 @@ def mix_at_snr(
     return (speech.astype(np.float64) + gain * segment).astype(np.float32)
 
 
+def _fft_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Full linear convolution of two 1-D float64 arrays through the real FFT."""
+    n = a.size + b.size - 1
+    size = 1 << (n - 1).bit_length()  # a power of two >= n: fast FFT sizes
+    out = np.fft.irfft(np.fft.rfft(a, size) * np.fft.rfft(b, size), size)
+    return out[:n]
+
+
 def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """Reverberate ``speech`` with a room impulse response.
 
@@ -157,7 +164,7 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     if speech.size == 0:
         return speech.copy()
     direct = int(np.argmax(np.abs(rir)))
-    wet = fftconvolve(speech.astype(np.float64), rir.astype(np.float64), mode="full")
+    wet = _fft_convolve(speech.astype(np.float64), rir.astype(np.float64))
     wet = wet[direct:direct + speech.size]
     p_in, p_out = signal_power(speech), signal_power(wet)
     if p_out > 0.0:
