@@ -16,10 +16,9 @@ import torch
 
 from aural.audio import resample
 from aural.audio.effects import NoiseBank, convolve_rir, mix_at_snr
-from aural.errors import MissingDependencyError
 from aural.training.config import AugmentConfig, SpecAugmentConfig
 
-__all__ = ["WaveformAugmenter", "spec_augment", "speed_perturb", "pitch_shift"]
+__all__ = ["WaveformAugmenter", "pitch_shift", "spec_augment", "speed_perturb", "time_stretch"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +34,46 @@ def speed_perturb(samples: np.ndarray, factor: float, sample_rate: int) -> np.nd
     return resample(samples, int(round(sample_rate * factor)), sample_rate).astype(np.float32)
 
 
+def time_stretch(samples: np.ndarray, length_factor: float, n_fft: int = 512,
+                 hop_length: int = 128) -> np.ndarray:
+    """Make audio ``length_factor`` times longer without changing its pitch (phase vocoder).
+
+    Magnitudes are interpolated between STFT frames; phases advance by each bin's measured
+    instantaneous frequency, so partials stay continuous.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    window = torch.hann_window(n_fft)
+    spec = torch.stft(x, n_fft, hop_length, window=window, return_complex=True)
+    spec = torch.cat([spec, torch.zeros_like(spec[:, :1])], dim=1)  # (bins, frames + 1)
+    steps = torch.arange(0, spec.shape[1] - 1, 1.0 / length_factor, dtype=torch.float64)
+    idx = steps.floor().long()
+    alpha = (steps - idx).float()[None, :]
+    left, right = spec[:, idx], spec[:, idx + 1]
+    magnitude = (1 - alpha) * left.abs() + alpha * right.abs()
+    expected = torch.linspace(0, np.pi * hop_length, spec.shape[0])[:, None]
+    delta = right.angle() - left.angle() - expected
+    delta = delta - 2 * np.pi * torch.round(delta / (2 * np.pi))
+    advance = torch.cumsum(expected + delta, dim=1)
+    phase = spec[:, :1].angle() + torch.cat([torch.zeros_like(advance[:, :1]),
+                                            advance[:, :-1]], dim=1)
+    out = torch.istft(torch.polar(magnitude, phase), n_fft, hop_length, window=window,
+                      length=int(round(len(samples) * length_factor)))
+    return out.numpy().astype(np.float32)
+
+
 def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.ndarray:
-    """Shift the pitch by ``semitones`` keeping the duration (librosa's phase vocoder)."""
-    try:
-        import librosa
-    except ImportError as err:
-        raise MissingDependencyError(
-            "pitch-shift augmentation needs the 'librosa' package; install it with "
-            "`pip install librosa` or set augment.pitch.enabled: false"
-        ) from err
-    out = librosa.effects.pitch_shift(samples.astype(np.float32), sr=sample_rate,
-                                      n_steps=float(semitones), res_type="soxr_hq")
-    return np.asarray(out, dtype=np.float32)
+    """Shift the pitch by ``semitones`` keeping the number of samples.
+
+    Stretch by the pitch ratio (phase vocoder), then resample back to the original length.
+    """
+    ratio = 2.0 ** (semitones / 12.0)
+    if len(samples) < 1024 or semitones == 0:
+        return np.asarray(samples, dtype=np.float32)
+    stretched = time_stretch(samples, ratio)
+    out = resample(stretched, int(round(sample_rate * ratio)), sample_rate)
+    fixed = np.zeros(len(samples), dtype=np.float32)
+    fixed[: min(len(out), len(samples))] = out[: len(samples)]
+    return fixed
 
 
 class WaveformAugmenter:
