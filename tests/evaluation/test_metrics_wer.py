@@ -152,6 +152,7 @@ def test_alignment_ops_and_serialisation() -> None:
     assert a.ops[4] == EditOp("substitute", "the", "a")
     assert a.ops[-1] == EditOp("insert", None, "today")
     assert (a.counts.substitutions, a.counts.insertions) == (1, 1)
+    assert (a.hits, a.substitutions, a.deletions, a.insertions) == (5, 1, 0, 1)
     assert Alignment.from_dict(a.to_dict()) == a
     assert ErrorCounts.from_dict(a.counts.to_dict()) == a.counts
 

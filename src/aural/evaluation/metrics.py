@@ -162,11 +162,29 @@ class Alignment:
     counts: ErrorCounts
 
     @property
+    def hits(self) -> int:
+        return self.counts.hits
+
+    @property
+    def substitutions(self) -> int:
+        return self.counts.substitutions
+
+    @property
+    def deletions(self) -> int:
+        return self.counts.deletions
+
+    @property
+    def insertions(self) -> int:
+        return self.counts.insertions
+
+    @property
     def ref(self) -> tuple[str, ...]:
+        """The reference units, in order."""
         return tuple(o.ref for o in self.ops if o.ref is not None)
 
     @property
     def hyp(self) -> tuple[str, ...]:
+        """The hypothesis units, in order."""
         return tuple(o.hyp for o in self.ops if o.hyp is not None)
 
     def to_dict(self) -> dict[str, Any]:
