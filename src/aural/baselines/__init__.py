@@ -11,6 +11,16 @@
 Imports of hmmlearn and torch are deferred to the functions that need them.
 """
 
-from aural.baselines.features import MfccOptions, mfcc_with_deltas, splice_frames
+from aural.baselines.features import (
+    digit_feature_options,
+    mfcc_with_deltas,
+    speech_feature_options,
+    splice_frames,
+)
 
-__all__ = ["MfccOptions", "mfcc_with_deltas", "splice_frames"]
+__all__ = [
+    "digit_feature_options",
+    "mfcc_with_deltas",
+    "speech_feature_options",
+    "splice_frames",
+]

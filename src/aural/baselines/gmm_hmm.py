@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from aural.baselines.corpora import DigitRecording, load_samples
-from aural.baselines.features import MfccOptions, mfcc_with_deltas
+from aural.audio.features import FeatureOptions
+from aural.baselines.features import digit_feature_options, mfcc_with_deltas
 from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "WordHmmRecognizer",
     "FoldResult",
     "DigitEvaluation",
-    "digit_feature_options",
     "extract_digit_features",
     "evaluate_speaker_folds",
 ]
@@ -79,11 +79,6 @@ class GmmHmmOptions:
             raise ConfigError(f"self_loop_prob must be in (0, 1), got {self.self_loop_prob}")
         if self.min_covar <= 0:
             raise ConfigError(f"min_covar must be positive, got {self.min_covar}")
-
-
-def digit_feature_options() -> MfccOptions:
-    """MFCC settings for 8 kHz digit recordings (23 mel filters up to 3.8 kHz)."""
-    return MfccOptions(sample_rate=8000, num_mels=23, high_freq=3800.0)
 
 
 def _gmmhmm_class() -> Any:
@@ -176,7 +171,7 @@ class WordHmmRecognizer:
         self,
         models: Mapping[str, Any],
         options: GmmHmmOptions,
-        feature_options: MfccOptions,
+        feature_options: FeatureOptions,
     ) -> None:
         if not models:
             raise ConfigError("a WordHmmRecognizer needs at least one word model")
@@ -193,7 +188,7 @@ class WordHmmRecognizer:
         cls,
         examples: Mapping[str, Sequence[np.ndarray]],
         options: GmmHmmOptions | None = None,
-        feature_options: MfccOptions | None = None,
+        feature_options: FeatureOptions | None = None,
     ) -> WordHmmRecognizer:
         """Train one model per word.
 
@@ -262,7 +257,7 @@ class WordHmmRecognizer:
             "version": MODEL_VERSION,
             "words": list(self._models),
             "options": asdict(self.options),
-            "feature_options": asdict(self.feature_options),
+            "feature_options": self.feature_options.to_dict(),
         }
         (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         return out
@@ -289,7 +284,7 @@ class WordHmmRecognizer:
                 f"{root / 'model.json'} is not an {MODEL_FORMAT} v{MODEL_VERSION} model"
             )
         options = GmmHmmOptions(**meta["options"])
-        feature_options = MfccOptions(**meta["feature_options"])
+        feature_options = FeatureOptions.from_dict(meta["feature_options"])
         gmmhmm = _gmmhmm_class()
         models = {}
         with params:
@@ -312,12 +307,27 @@ class WordHmmRecognizer:
 
 @dataclass(frozen=True, slots=True)
 class FoldResult:
-    """Accuracy on one held-out speaker."""
+    """Results on one held-out speaker.
+
+    Attributes:
+        speaker: the held-out speaker.
+        num_train: training recordings (all other speakers).
+        references: the spoken word of each test recording.
+        hypotheses: the recognised word of each test recording.
+    """
 
     speaker: str
     num_train: int
-    num_test: int
-    num_correct: int
+    references: tuple[str, ...]
+    hypotheses: tuple[str, ...]
+
+    @property
+    def num_test(self) -> int:
+        return len(self.references)
+
+    @property
+    def num_correct(self) -> int:
+        return sum(r == h for r, h in zip(self.references, self.hypotheses))
 
     @property
     def accuracy(self) -> float:
@@ -341,7 +351,7 @@ class DigitEvaluation:
     folds: tuple[FoldResult, ...]
     confusion: np.ndarray
     options: GmmHmmOptions
-    feature_options: MfccOptions
+    feature_options: FeatureOptions
 
     @property
     def num_test(self) -> int:
@@ -354,14 +364,24 @@ class DigitEvaluation:
         return sum(f.num_correct for f in self.folds) / total if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready results; ``wer`` comes from :func:`aural.evaluation.metrics.corpus_wer`
+        (for isolated words it equals the error rate)."""
+        from aural.evaluation.metrics import corpus_wer
+
+        def _wer(folds: Sequence[FoldResult]) -> float:
+            refs = [r for f in folds for r in f.references]
+            hyps = [h for f in folds for h in f.hypotheses]
+            return corpus_wer(refs, hyps).wer if refs else 0.0
+
         return {
             "task": "isolated digits, speaker-independent (train on the other speakers)",
             "accuracy": self.accuracy,
-            "error_rate": 1.0 - self.accuracy,
+            "wer": _wer(self.folds),
             "num_test": self.num_test,
             "by_speaker": {
                 f.speaker: {
                     "accuracy": f.accuracy,
+                    "wer": _wer([f]),
                     "num_test": f.num_test,
                     "num_correct": f.num_correct,
                     "num_train": f.num_train,
@@ -371,13 +391,13 @@ class DigitEvaluation:
             "labels": list(self.labels),
             "confusion": self.confusion.tolist(),
             "options": asdict(self.options),
-            "feature_options": asdict(self.feature_options),
+            "feature_options": self.feature_options.to_dict(),
         }
 
 
 def extract_digit_features(
     recordings: Sequence[DigitRecording],
-    feature_options: MfccOptions | None = None,
+    feature_options: FeatureOptions | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[np.ndarray]:
     """MFCC + deltas of each recording, in order; ``progress(1)`` after each one."""
@@ -395,7 +415,7 @@ def evaluate_speaker_folds(
     features: Sequence[np.ndarray],
     options: GmmHmmOptions | None = None,
     *,
-    feature_options: MfccOptions | None = None,
+    feature_options: FeatureOptions | None = None,
     held_out_speakers: Sequence[str] | None = None,
     on_fold: Callable[[FoldResult], None] | None = None,
 ) -> DigitEvaluation:
@@ -438,13 +458,14 @@ def evaluate_speaker_folds(
             else:
                 train.setdefault(rec.digit, []).append(feats)
         recognizer = WordHmmRecognizer.train(train, opts, feature_options)
-        correct = 0
-        for reference, feats in test:
-            hypothesis = recognizer.predict(feats)
+        hypotheses = recognizer.predict_batch([feats for _, feats in test])
+        references = [reference for reference, _ in test]
+        for reference, hypothesis in zip(references, hypotheses):
             confusion[index[reference], index[hypothesis]] += 1
-            correct += hypothesis == reference
-        fold = FoldResult(speaker, sum(len(v) for v in train.values()), len(test), correct)
-        logger.info("held-out %s: %d/%d correct", speaker, correct, len(test))
+        fold = FoldResult(
+            speaker, sum(len(v) for v in train.values()), tuple(references), tuple(hypotheses)
+        )
+        logger.info("held-out %s: %d/%d correct", speaker, fold.num_correct, fold.num_test)
         results.append(fold)
         if on_fold is not None:
             on_fold(fold)
