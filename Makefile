@@ -22,6 +22,8 @@ $(VENV)/.core-installed: pyproject.toml | $(PY)
 $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[all,test]'
+	# reference implementation for the normaliser tests only; its own deps (triton...) are not needed
+	$(PIP) install -q --no-deps openai-whisper==20250625
 	touch $(VENV)/.core-installed $@
 
 install: $(VENV)/.core-installed
