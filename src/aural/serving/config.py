@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,8 +19,6 @@ from aural.errors import ConfigError
 __all__ = ["ENV_PREFIX", "ServeConfig", "load_serve_config"]
 
 ENV_PREFIX = "AURAL_SERVE_"
-
-_LIST_FIELDS = ("cors_origins", "extra_engines")
 
 
 class ServeConfig(BaseModel):
@@ -41,7 +39,8 @@ class ServeConfig(BaseModel):
         max_streams: concurrent WebSocket streams; beyond that the stream is refused.
         stream_workers: threads that run streaming decoders (None = ``workers``).
         engine_threads: CPU threads per decode inside the engine (None = engine default).
-        request_timeout_s: wall-clock limit for one request (upload + queue + decode).
+        request_timeout_s: wall-clock limit for one request (upload + queue + decode);
+            for a stream, the longest wait for the next frame.
         retry_after_s: the Retry-After value sent with 429/503.
         api_key: when set, ``/v1/*`` needs ``Authorization: Bearer <key>``.
         cors_origins: origins allowed by CORS (empty = no CORS headers).
@@ -71,7 +70,7 @@ class ServeConfig(BaseModel):
     cors_origins: tuple[str, ...] = ()
     tmp_dir: Path | None = None
     shutdown_timeout_s: float = Field(30.0, ge=0)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
     @field_validator("api_key")
     @classmethod

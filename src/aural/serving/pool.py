@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -26,11 +27,16 @@ T = TypeVar("T")
 class Slot:
     """One admitted request's claim on the pool; release it exactly once."""
 
-    __slots__ = ("_pool", "_released")
+    __slots__ = ("_pool", "_released", "admitted_at")
 
     def __init__(self, pool: WorkerPool) -> None:
         self._pool = pool
         self._released = False
+        self.admitted_at = time.monotonic()
+
+    def remaining(self, limit_s: float) -> float:
+        """Seconds left of ``limit_s`` counted from admission (at least a millisecond)."""
+        return max(0.001, limit_s - (time.monotonic() - self.admitted_at))
 
     def release(self) -> None:
         if not self._released:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from aural import writers
 from aural.decoding.options import DecodeOptions
@@ -41,6 +41,20 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 
 _MEDIA_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 _OPENAI_DEFAULT_MODEL = "whisper-1"
+
+
+def _multipart_body(params: type[BaseModel], raw_body: bool) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` for an endpoint that parses its multipart body itself."""
+    schema = params.model_json_schema(by_alias=True)
+    properties = {"file": {"type": "string", "format": "binary"}, **schema["properties"]}
+    content: dict[str, Any] = {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": properties, "required": ["file"]}
+        }
+    }
+    if raw_body:
+        content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _query(request: Request) -> dict[str, list[str]]:
@@ -81,7 +95,7 @@ async def _run(
     result = await state.pool.run(
         slot,
         lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename),
-        cfg.request_timeout_s,
+        slot.remaining(cfg.request_timeout_s),  # one limit for upload + queue + decode
     )
     state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
     state.metrics.inference_seconds.labels(engine.name).observe(result.inference_time)
@@ -95,7 +109,11 @@ def _render(transcript: Transcript, fmt: str) -> Response:
     return PlainTextResponse(writers.render(transcript, fmt), media_type=_MEDIA_TYPES[fmt])
 
 
-@router.post("/v1/transcribe", summary="Transcribe an uploaded file or a raw audio body")
+@router.post(
+    "/v1/transcribe",
+    summary="Transcribe an uploaded file or a raw audio body",
+    openapi_extra=_multipart_body(TranscribeParams, raw_body=True),
+)
 async def transcribe(request: Request, state: State) -> Response:
     """Multipart ``file`` (or the raw body) plus options as form fields or query parameters.
 
@@ -134,7 +152,11 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
     )
 
 
-@router.post("/v1/audio/transcriptions", summary="OpenAI-compatible transcription")
+@router.post(
+    "/v1/audio/transcriptions",
+    summary="OpenAI-compatible transcription",
+    openapi_extra=_multipart_body(OpenAIParams, raw_body=False),
+)
 async def openai_transcriptions(request: Request, state: State) -> Response:
     """The OpenAI audio API: ``file``, ``model``, ``language``, ``prompt``,
     ``response_format``, ``temperature``, ``timestamp_granularities[]``."""
@@ -209,7 +231,15 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     slot = state.pool.admit()
     try:
         # base64 is 4/3 the size of the audio, plus some room for the other fields
-        body = await read_json_body(request, cfg.max_upload_bytes * 4 // 3 + 65_536)
+        try:
+            body = await asyncio.wait_for(
+                read_json_body(request, cfg.max_upload_bytes * 4 // 3 + 65_536),
+                cfg.request_timeout_s,
+            )
+        except asyncio.TimeoutError:
+            raise ApiError(
+                408, "timeout", f"the body did not arrive within {cfg.request_timeout_s:g} s"
+            ) from None
         data = _json_object(body)
         del body
         try:

@@ -171,7 +171,7 @@ async def _fail(ws: WebSocket, type: str, message: str, code: int) -> None:
         try:
             await ws.send_json({"type": "error", "error": type, "message": message})
             await ws.close(code)
-        except (RuntimeError, WebSocketDisconnect):  # the client went away meanwhile
+        except (RuntimeError, OSError, WebSocketDisconnect):  # the client went away meanwhile
             pass
 
 
@@ -209,7 +209,7 @@ async def listen(ws: WebSocket) -> None:
         await _StreamPump(ws, state, session, params).run()
         await ws.close(_CLOSE_NORMAL)
         outcome = "completed"
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, OSError):  # OSError: uvicorn's ClientDisconnected on send
         outcome = "disconnected"
     except ApiError as err:
         code = _CLOSE_POLICY if err.status == 401 else _CLOSE_UNSUPPORTED

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 from typing_extensions import Self
 
 from aural.serving.errors import ApiError
@@ -84,12 +85,17 @@ def _check_declared_length(request: Request, limit: int) -> None:
 async def _limited_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
     _check_declared_length(request, limit)
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > limit:
-            raise _too_large(limit)
-        if chunk:
-            yield chunk
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise ApiError(
+            400, "client_disconnected", f"the client went away after {received} bytes of the body"
+        ) from None
 
 
 def _safe_suffix(filename: str | None) -> str:
