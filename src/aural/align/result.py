@@ -68,7 +68,7 @@ class Alignment:
 
 
 def _timestamp(seconds: float, sep: str) -> str:
-    ms = max(0, int(round(seconds * 1000)))
+    ms = max(0, round(seconds * 1000))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)

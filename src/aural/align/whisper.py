@@ -28,6 +28,7 @@ __all__ = ["WhisperAligner"]
 
 WINDOW_S = 30.0
 _MARGIN_S = 1.0  # keep each piece this far inside its window
+_VAD_PAD_MS = 50  # speech padding kept around the VAD span when trimming silence
 
 
 def _norm(word: str) -> str:
@@ -52,12 +53,16 @@ class WhisperAligner:
         compute_type: CTranslate2 compute type.
         cpu_threads: intra-op threads (0 = CTranslate2's default).
         median_filter_width: smoothing of the attention weights before DTW.
+        trim_silence: align only between the first and last speech detected by Silero VAD.
+            Whisper's DTW path starts at the window's first frame, so without this the
+            first word absorbs any leading silence.
     """
 
     name = "whisper"
 
     def __init__(self, model: str | None = None, *, compute_type: str = "int8",
-                 cpu_threads: int = 0, median_filter_width: int = 7) -> None:
+                 cpu_threads: int = 0, median_filter_width: int = 7,
+                 trim_silence: bool = True) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 
@@ -71,6 +76,7 @@ class WhisperAligner:
                                     task="transcribe", language="en")
         self.model_id = model or DEFAULT_MODEL
         self.median_filter_width = median_filter_width
+        self.trim_silence = trim_silence
 
     def align(self, waveform: Waveform, transcript: str) -> Alignment:
         """Word times of ``transcript`` in ``waveform`` (mono, 16 kHz).
@@ -89,7 +95,7 @@ class WhisperAligner:
         frames_per_s = 1.0 / self._model.feature_extractor.time_per_frame
         out: list[Word] = []
         for first, last, start, end in self._pieces(waveform, words):
-            a, b = int(round(start * frames_per_s)), int(round(end * frames_per_s))
+            a, b = round(start * frames_per_s), round(end * frames_per_s)
             out += self._align_window(features[:, a:b], words[first:last], start)
         return Alignment(tuple(out), (), waveform.duration, self.name, self.model_id, transcript)
 
@@ -105,12 +111,12 @@ class WhisperAligner:
 
     def _pieces(self, waveform: Waveform, words: list[str]) -> list[tuple[int, int, float, float]]:
         """(first word, end word, start s, end s) of each piece that fits one window."""
-        duration = waveform.duration
-        if duration <= WINDOW_S:
-            return [(0, len(words), 0.0, duration)]
+        start, duration = self._speech_span(waveform)
+        if duration - start <= WINDOW_S:
+            return [(0, len(words), start, duration)]
         anchors = self._anchors(waveform, words)
         pieces = []
-        first, start = 0, 0.0
+        first = 0
         while first < len(words):
             if duration - start <= WINDOW_S:
                 pieces.append((first, len(words), start, duration))
@@ -129,6 +135,16 @@ class WhisperAligner:
             pieces.append((first, j + 1, start, cut))
             first, start = j + 1, cut
         return pieces
+
+    def _speech_span(self, waveform: Waveform) -> tuple[float, float]:
+        if not self.trim_silence:
+            return 0.0, waveform.duration
+        from aural.audio.vad import VadOptions, speech_regions
+
+        regions = speech_regions(waveform, VadOptions(speech_pad_ms=_VAD_PAD_MS))
+        if not regions:
+            return 0.0, waveform.duration
+        return max(0.0, regions[0][0]), min(waveform.duration, regions[-1][1])
 
     def _anchors(self, waveform: Waveform, words: list[str]) -> dict[int, tuple[float, float]]:
         segments, _ = self._model.transcribe(waveform.samples.astype(np.float32), language="en",

@@ -21,8 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,7 +226,7 @@ class CtcPrefixBeamSearch:
         hotwords: str | Sequence[str | Hotword] | None = None,
         hotword_weight: float = 1.0,
         word_delimiter: str | None = "|",
-        token_min_log_prob: float = -10.0,
+        token_min_log_prob: float = -8.0,
         num_hypotheses: int = 1,
     ):
         if not 0 <= blank < len(vocabulary):
@@ -315,18 +316,21 @@ class CtcPrefixBeamSearch:
         """
         check_log_probs(log_probs, self.blank, len(self.vocabulary))
         lp = np.asarray(log_probs, dtype=np.float64)
-        beams: dict[tuple[int, ...], list[float]] = {(): [0.0, _NEG]}
-        contexts: dict[tuple[int, ...], _Context] = {(): self._root()}
+        # Prefixes live in a trie of integer ids (0 = empty), so extending and hashing a
+        # prefix costs O(1) however long it is.
+        trie = _PrefixTrie(self._root())
+        beams: dict[int, list[float]] = {0: [0.0, _NEG]}
         for t in range(lp.shape[0]):
-            beams, contexts = self._step(lp[t], beams, contexts)
+            beams = self._step(lp[t], beams, trie)
         ranked = []
-        for prefix, (pb, pnb) in beams.items():
+        for node, (pb, pnb) in beams.items():
             acoustic = _lse(pb, pnb)
-            lm_score, hot_score, bonus = self._final(contexts[prefix])
-            ranked.append((acoustic + bonus, prefix, acoustic, lm_score, hot_score))
+            lm_score, hot_score, bonus = self._final(trie.context[node])
+            ranked.append((acoustic + bonus, node, acoustic, lm_score, hot_score))
         ranked.sort(key=lambda r: r[0], reverse=True)
         out = []
-        for score, prefix, acoustic, lm_score, hot_score in ranked[: self.num_hypotheses]:
+        for score, node, acoustic, lm_score, hot_score in ranked[: self.num_hypotheses]:
+            prefix = trie.tokens(node)
             spans = ctc_forced_align(log_probs, prefix, self.blank)[0] if prefix else ()
             out.append(Hypothesis(
                 _join_text(self._texts, prefix), prefix, score, acoustic, lm_score, hot_score,
@@ -335,37 +339,62 @@ class CtcPrefixBeamSearch:
         return out
 
     def _step(
-        self,
-        frame: np.ndarray,
-        beams: dict[tuple[int, ...], list[float]],
-        contexts: dict[tuple[int, ...], _Context],
-    ) -> tuple[dict[tuple[int, ...], list[float]], dict[tuple[int, ...], _Context]]:
-        blank = self.blank
-        lp_blank = float(frame[blank])
+        self, frame: np.ndarray, beams: dict[int, list[float]], trie: _PrefixTrie
+    ) -> dict[int, list[float]]:
+        lp_blank = float(frame[self.blank])
         cand = np.flatnonzero(frame >= self.token_min_log_prob)
         best = int(np.argmax(frame))
-        candidates = [(int(c), float(frame[c])) for c in cand if c != blank]
-        if best != blank and best not in cand:
+        candidates = [(int(c), float(frame[c])) for c in cand if c != self.blank]
+        if best != self.blank and best not in cand:
             candidates.append((best, float(frame[best])))
-        nxt: dict[tuple[int, ...], list[float]] = {}
-        for prefix, (pb, pnb) in beams.items():
+        nxt: dict[int, list[float]] = {}
+        last_of, children = trie.last, trie.children
+        for node, (pb, pnb) in beams.items():
             total = _lse(pb, pnb)
-            entry = nxt.setdefault(prefix, [_NEG, _NEG])
+            entry = nxt.setdefault(node, [_NEG, _NEG])
             entry[0] = _lse(entry[0], total + lp_blank)
-            last = prefix[-1] if prefix else -1
+            last = last_of[node]
             for c, lpc in candidates:
-                longer = prefix + (c,)
-                slot = nxt.setdefault(longer, [_NEG, _NEG])
+                child = children.get((node, c))
+                if child is None:
+                    child = trie.add(node, c, self._extend)
+                slot = nxt.setdefault(child, [_NEG, _NEG])
                 if c == last:
                     entry[1] = _lse(entry[1], pnb + lpc)  # repeat collapses into the prefix
                     slot[1] = _lse(slot[1], pb + lpc)  # a blank separated the repeat
                 else:
                     slot[1] = _lse(slot[1], total + lpc)
-                if longer not in contexts:
-                    contexts[longer] = self._extend(contexts[prefix], c)
-        scored = sorted(
-            nxt.items(), key=lambda kv: _lse(kv[1][0], kv[1][1]) + contexts[kv[0]].bonus,
-            reverse=True,
-        )[: self.beam_size]
-        kept = dict(scored)
-        return kept, {p: contexts[p] for p in kept}
+        if len(nxt) <= self.beam_size:
+            return nxt
+        context = trie.context
+        kept = heapq.nlargest(self.beam_size, nxt.items(),
+                              key=lambda kv: _lse(kv[1][0], kv[1][1]) + context[kv[0]].bonus)
+        return dict(kept)
+
+
+class _PrefixTrie:
+    """Token prefixes as integer ids with their parent, last token and text context."""
+
+    __slots__ = ("children", "context", "last", "parent")
+
+    def __init__(self, root: _Context):
+        self.parent: list[int] = [-1]
+        self.last: list[int] = [-1]
+        self.context: list[_Context] = [root]
+        self.children: dict[tuple[int, int], int] = {}
+
+    def add(self, node: int, token: int, extend: Callable[[_Context, int], _Context]) -> int:
+        """Create the child of ``node`` by ``token`` (it must not exist yet)."""
+        found = len(self.parent)
+        self.children[(node, token)] = found
+        self.parent.append(node)
+        self.last.append(token)
+        self.context.append(extend(self.context[node], token))
+        return found
+
+    def tokens(self, node: int) -> tuple[int, ...]:
+        out = []
+        while node > 0:
+            out.append(self.last[node])
+            node = self.parent[node]
+        return tuple(reversed(out))

@@ -1,0 +1,50 @@
+"""`aural align`: word (and character) times for a known transcript."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aural.cli.common import exit_code_for, fail
+
+FORMAT_HELP = "json, tsv (TextGrid-like tiers), srt or vtt"
+
+
+def align_command(
+    audio: Annotated[Path, typer.Argument(help="The recording.")],
+    transcript_file: Annotated[Path, typer.Argument(help="A text file with what is said.")],
+    engine: Annotated[str, typer.Option(help="Aligner: whisper, ctc or sphinx.")] = "whisper",
+    model: Annotated[str | None, typer.Option(help="Model name, folder or hub id.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "json",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """Align TRANSCRIPT_FILE to AUDIO; JSON (or tsv/srt/vtt) to stdout or --output."""
+    from aural.align import FORMATS, create_aligner, render_alignment
+    from aural.audio import load
+    from aural.errors import AuralError
+
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    try:
+        transcript = transcript_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        fail(f"cannot read transcript {str(transcript_file)!r}: {err}")
+    try:
+        waveform = load(audio)
+        result = create_aligner(engine, model).align(waveform, transcript)
+        text = render_alignment(result, fmt)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            from aural.writers import write_atomic
+
+            write_atomic(output, text)
+    except AuralError as err:
+        fail(str(err) if str(audio) in str(err) else f"{audio}: {err}", exit_code_for(err))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("align")(align_command)
