@@ -96,6 +96,13 @@ def run_gmm_hmm(
     opts = options or GmmHmmOptions()
     started = time.perf_counter()
     recordings = select_digit_recordings(scan_fsdd(data), per_speaker_limit)
+    speakers = sorted({r.speaker for r in recordings})
+    unknown = sorted(set(held_out_speakers or ()) - set(speakers))
+    if unknown:
+        raise DatasetError(
+            f"held-out speakers {', '.join(unknown)} have no recordings in {data}; "
+            f"speakers found: {', '.join(speakers)}"
+        )
     feature_options = digit_feature_options()
     done = [0]
 
@@ -104,11 +111,10 @@ def run_gmm_hmm(
         report("features", done[0], len(recordings))
 
     features = extract_digit_features(recordings, feature_options, _feature_step)
-    speakers = sorted({r.speaker for r in recordings})
     folds = list(held_out_speakers) if held_out_speakers else speakers
     finished = [0]
 
-    def _fold_step(_: object) -> None:
+    def _fold_step(*_: object) -> None:
         finished[0] += 1
         report("folds", finished[0], len(folds))
 
