@@ -13,6 +13,7 @@ catches up with bigger chunks instead of falling further behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_f32le": 4}
+# Audio (seconds) buffered ahead of a slow decoder before the server stops reading the
+# socket; TCP flow control then slows the client down instead of the server's memory growing.
+_MAX_PENDING_S = 30.0
 # WebSocket close codes (RFC 6455 section 7.4.1)
 _CLOSE_NORMAL = 1000
 _CLOSE_UNSUPPORTED = 1003
@@ -69,14 +73,19 @@ class _StreamPump:
         self.sample_bytes = _BYTES_PER_SAMPLE[params.encoding]
         self.bytes_per_second = params.sample_rate * self.sample_bytes
         self.max_bytes = int(state.config.max_duration_s * self.bytes_per_second)
+        self.max_pending = int(_MAX_PENDING_S * self.bytes_per_second)
         self.pending = bytearray()
         self.received = 0
         self.ended = False
         self.wake = asyncio.Event()
+        self.drained = asyncio.Event()
 
     async def read(self) -> None:
         idle = self.state.config.request_timeout_s
         while True:
+            while len(self.pending) > self.max_pending:  # backpressure
+                self.drained.clear()
+                await self.drained.wait()
             try:
                 message = await asyncio.wait_for(self.ws.receive(), idle)
             except asyncio.TimeoutError:
@@ -136,6 +145,7 @@ class _StreamPump:
             if usable:
                 chunk = bytes(self.pending[:usable])
                 del self.pending[:usable]
+                self.drained.set()
                 await self._send(await pool.call(functools.partial(self.session.feed, chunk)))
                 if len(self.pending) >= self.sample_bytes:
                     self.wake.set()  # more audio came during the decode: feed it first
@@ -207,8 +217,9 @@ async def listen(ws: WebSocket) -> None:
     try:
         session, params = await _open_session(ws, state)
         await _StreamPump(ws, state, session, params).run()
-        await ws.close(_CLOSE_NORMAL)
         outcome = "completed"
+        with contextlib.suppress(RuntimeError, OSError):  # the client may close first
+            await ws.close(_CLOSE_NORMAL)
     except (WebSocketDisconnect, OSError):  # OSError: uvicorn's ClientDisconnected on send
         outcome = "disconnected"
     except ApiError as err:
