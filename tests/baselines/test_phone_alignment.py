@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +50,7 @@ def test_alignment_is_monotonic_contiguous_and_covers_the_audio(dev_alignments, 
     duration = len(load_samples(utt.path, 16_000)) / 16_000
     phones = alignment.phones
     assert phones[0].start_frame == 0
-    for before, after in zip(phones, phones[1:]):
+    for before, after in itertools.pairwise(phones):
         assert after.start_frame == before.start_frame + before.num_frames  # no gap, no overlap
     assert all(p.num_frames >= 3 for p in phones if p.phone != SILENCE)  # 3-state HMMs
     assert abs(alignment.num_frames - duration * 100) <= 3
@@ -63,7 +63,7 @@ def test_alignment_is_monotonic_contiguous_and_covers_the_audio(dev_alignments, 
 def test_alignment_follows_the_transcript_and_its_dictionary_pronunciations(dev_alignments):
     alignment = dev_alignments[0][UTT]
     words = [w.word for w in alignment.words]
-    assert words == "captain frere says that the scenery is delightful".split()
+    assert words == ["captain", "frere", "says", "that", "the", "scenery", "is", "delightful"]
     prons = _dictionary_pronunciations(set(words))
     for word in alignment.words:
         assert not word.is_guessed

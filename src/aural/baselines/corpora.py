@@ -13,9 +13,9 @@ from aural.errors import DatasetError
 __all__ = [
     "DigitRecording",
     "LibriUtterance",
+    "load_samples",
     "scan_fsdd",
     "scan_librispeech",
-    "load_samples",
 ]
 
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")

@@ -23,20 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.audio.features import FeatureOptions
+from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.baselines.features import mfcc_with_deltas, speech_feature_options
 from aural.baselines.phone_alignment import PHONES, PhoneAlignment
 from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
 
 __all__ = [
     "DnnOptions",
-    "FrameSet",
-    "FrameEvaluation",
     "EpochStats",
+    "FrameEvaluation",
+    "FrameSet",
+    "PhoneClassifier",
     "build_frame_set",
     "split_by_speaker",
-    "PhoneClassifier",
     "train_phone_classifier",
 ]
 
@@ -122,7 +122,7 @@ class FrameSet:
 
     @property
     def num_frames(self) -> int:
-        return int(len(self.labels))
+        return len(self.labels)
 
     @property
     def input_size(self) -> int:

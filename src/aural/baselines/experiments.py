@@ -17,12 +17,12 @@ from aural.baselines.features import digit_feature_options, speech_feature_optio
 from aural.errors import ConfigError, DatasetError
 
 __all__ = [
-    "ProgressCallback",
-    "GmmHmmRun",
     "DnnRun",
-    "select_digit_recordings",
-    "run_gmm_hmm",
+    "GmmHmmRun",
+    "ProgressCallback",
     "run_dnn",
+    "run_gmm_hmm",
+    "select_digit_recordings",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]

@@ -15,8 +15,8 @@ from aural.errors import ConfigError
 
 __all__ = [
     "digit_feature_options",
-    "speech_feature_options",
     "mfcc_with_deltas",
+    "speech_feature_options",
     "splice_frames",
 ]
 

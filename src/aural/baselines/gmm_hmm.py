@@ -28,18 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from aural.baselines.corpora import DigitRecording, load_samples
 from aural.audio.features import FeatureOptions
+from aural.baselines.corpora import DigitRecording, load_samples
 from aural.baselines.features import digit_feature_options, mfcc_with_deltas
 from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
 
 __all__ = [
+    "DigitEvaluation",
+    "FoldResult",
     "GmmHmmOptions",
     "WordHmmRecognizer",
-    "FoldResult",
-    "DigitEvaluation",
-    "extract_digit_features",
     "evaluate_speaker_folds",
+    "extract_digit_features",
 ]
 
 logger = logging.getLogger(__name__)

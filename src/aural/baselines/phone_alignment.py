@@ -29,16 +29,16 @@ from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.errors import AuralError, ConfigError, MissingDependencyError
 
 __all__ = [
+    "FRAME_RATE",
     "PHONES",
     "SILENCE",
-    "FRAME_RATE",
     "AlignmentFailedError",
-    "WordSegment",
-    "PhoneSegment",
-    "PhoneAlignment",
     "PhoneAligner",
-    "guess_pronunciation",
+    "PhoneAlignment",
+    "PhoneSegment",
+    "WordSegment",
     "align_corpus",
+    "guess_pronunciation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ def _collect(
     for entry in alignment:
         name = re.sub(r"\(\d+\)$", "", entry.name)
         children = [(p.name, int(p.start), int(p.duration)) for p in entry]
-        if name.startswith("<") or name.startswith("["):
+        if name.startswith(("<", "[")):
             phone_segments.extend(PhoneSegment(SILENCE, s, d, -1) for _, s, d in children)
             continue
         index = len(word_segments)

@@ -24,12 +24,12 @@ if TYPE_CHECKING:
     from aural.baselines.gmm_hmm import DigitEvaluation
 
 __all__ = [
-    "plot_confusion",
-    "plot_bars",
-    "write_gmm_hmm_report",
-    "write_dnn_report",
-    "gmm_hmm_markdown",
     "dnn_markdown",
+    "gmm_hmm_markdown",
+    "plot_bars",
+    "plot_confusion",
+    "write_dnn_report",
+    "write_gmm_hmm_report",
 ]
 
 
@@ -120,14 +120,14 @@ def gmm_hmm_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> st
     lines = [
         "# GMM-HMM isolated-digit baseline",
         "",
-        f"One left-to-right HMM per digit ({opts['num_states']} states x "
+        (f"One left-to-right HMM per digit ({opts['num_states']} states x "
         f"{opts['num_mixtures']} diagonal Gaussians, {opts['num_iterations']} Baum-Welch "
         "iterations at most) on 13 MFCC + delta + delta-delta with per-utterance CMVN. "
         "Speaker-independent: each fold trains on every other speaker and tests on the "
-        "held-out one.",
+        "held-out one."),
         "",
-        f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} test recordings "
-        f"(WER {_pct(results['wer'])}; for isolated words WER is the error rate).",
+        (f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} test recordings "
+        f"(WER {_pct(results['wer'])}; for isolated words WER is the error rate)."),
         "",
         "| held-out speaker | train | test | correct | accuracy |",
         "|---|---:|---:|---:|---:|",
@@ -150,20 +150,20 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     lines = [
         "# DNN frame-level phone classifier baseline",
         "",
-        f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} spliced "
+        (f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} spliced "
         f"frames of 13 MFCC + delta + delta-delta predicts one of {len(test['labels'])} "
         "classes (39 ARPAbet phones without stress, plus silence). Targets are PocketSphinx "
         "en-us forced alignments computed by aural; frames of out-of-dictionary words are "
-        "left out. Test speakers never appear in training.",
+        "left out. Test speakers never appear in training."),
         "",
-        f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** over "
+        (f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** over "
         f"{test['num_frames']} frames (always answering the most frequent class, "
-        f"{test['majority_class']}, gives {_pct(test['majority_class_accuracy'])}).",
+        f"{test['majority_class']}, gives {_pct(test['majority_class_accuracy'])})."),
         "",
-        f"Training: {data['train_utterances']} utterances from {data['train_speakers']} "
+        (f"Training: {data['train_utterances']} utterances from {data['train_speakers']} "
         f"speakers, {data['train_frames']} frames; test: {data['test_utterances']} utterances "
         f"from {data['test_speakers']} speakers. Alignment failures skipped: "
-        f"{len(data['alignment_failures'])}.",
+        f"{len(data['alignment_failures'])}."),
         "",
         "| held-out speaker | frame accuracy |",
         "|---|---:|",

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from aural.cli.common import EXIT_USAGE, err_console, exit_code_for, fail
 from aural.errors import AuralError, DatasetError
 
-__all__ = ["baseline_app", "gmm_hmm_command", "dnn_command", "register"]
+__all__ = ["baseline_app", "dnn_command", "gmm_hmm_command", "register"]
 
 baseline_app = typer.Typer(
     name="baseline",
