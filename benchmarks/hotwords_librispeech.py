@@ -157,10 +157,11 @@ def constructed_posteriors(ref: str, common: set[str], vocab: list[str],
     rows = []
 
     def frame(best: int, p: float, second: int | None = None, q: float = 0.0) -> np.ndarray:
-        row = np.full(len(vocab), (1.0 - p - q) / (len(vocab) - 2))
+        row = np.full(len(vocab), 2e-5)  # other tokens far below the pruning threshold
         row[best] = p
         if second is not None:
             row[second] = q
+        row[0 if best else 1] += 1.0 - row.sum()  # the rest of the mass: blank (or "|")
         return row
 
     for k, word in enumerate(ref.split()):

@@ -39,12 +39,11 @@ def boundary_differences(a: Alignment, b: Alignment) -> np.ndarray:
     rows = []
     j = 0
     for w in a.words:
-        while j < len(b.words) and b.words[j].text != w.text:
-            j += 1
-        if j == len(b.words):
-            break
-        rows.append((abs(w.start - b.words[j].start), abs(w.end - b.words[j].end)))
-        j += 1
+        k = next((k for k in range(j, len(b.words)) if b.words[k].text == w.text), None)
+        if k is None:
+            continue  # the other aligner skipped this word
+        rows.append((abs(w.start - b.words[k].start), abs(w.end - b.words[k].end)))
+        j = k + 1
     return np.array(rows, dtype=float).reshape(-1, 2)
 
 
