@@ -10,9 +10,9 @@ Phases:
      throughput, p50/p95/p99 latency, errors.
   2. overload: 4x the sustainable concurrency (workers + queue) against --workers 2
      --queue 2: counts of 200 / 429 / 503 / other 5xx (5xx must be 0).
-  3. memory: 1,000 requests after 50 warm-up requests: every 5th transcribes a short real
-     clip (whisper tiny.en), the others take error paths that still spool the upload
-     (corrupt audio, invalid option, not audio); resident memory (VmRSS of the server
+  3. memory: 1,000 requests after 50 warm-up requests, a repeating mix of five: two
+     short real clips and one noise WAV transcribed (whisper tiny.en), one upload that is
+     not audio (415) and one invalid option (422); resident memory (VmRSS of the server
      process) before and after. (Two shared CPU cores cannot transcribe 1,000 clips in a
      few minutes; the mix keeps every code path that allocates per request.)
   4. streams: 1, 2 and 4 concurrent WebSocket streams at real-time pace: first-result
@@ -175,20 +175,25 @@ async def http_load(
     }
 
 
-def mixed_plan(clips: list[tuple[bytes, float]], every: int) -> Plan:
-    """Every ``every``-th request transcribes a real clip; the others take the error paths
-    a server meets in the wild (each spools its upload to a temp file first): corrupt
-    audio (415), an invalid option (422) and a file that is not audio at all (415)."""
+MIX = (
+    "of every 5 requests: 2 transcribe a short real clip, 1 transcribes a WAV header "
+    "followed by 1.5 s of random bytes (decodes as white noise), 1 is refused as not audio "
+    "(415) and 1 carries an invalid option (422); every upload is spooled to disk first"
+)
+
+
+def mixed_plan(clips: list[tuple[bytes, float]]) -> Plan:
+    """Requests in a repeating pattern of five (see :data:`MIX`)."""
     junk = os.urandom(48_000)
 
     def plan(i: int) -> tuple[dict[str, Any], float]:
         data, duration = clips[i % len(clips)]
-        kind = i % every
-        if kind == 0:
+        kind = i % 5
+        if kind in (0, 3):
             return {"files": {"file": ("clip.wav", data, "audio/wav")}}, duration
-        if kind % 3 == 1:
-            return {"files": {"file": ("bad.wav", data[:44] + junk, "audio/wav")}}, 0.0
-        if kind % 3 == 2:
+        if kind == 1:  # a 16-bit WAV header (from the clip) over random bytes: noise
+            return {"files": {"file": ("noise.wav", data[:44] + junk, "audio/wav")}}, 1.5
+        if kind == 2:
             return {"files": {"file": ("clip.wav", data)}, "data": {"beam_size": "0"}}, 0.0
         return {"files": {"file": ("notes.txt", junk[:4000], "text/plain")}}, 0.0
 
@@ -335,12 +340,12 @@ def phase_overload(clips, count: int, limit_s: float) -> dict[str, Any]:
     return result
 
 
-def phase_memory(clips, count: int, limit_s: float, every: int) -> dict[str, Any]:
+def phase_memory(clips, count: int, limit_s: float) -> dict[str, Any]:
     with aural_serve(engine="whisper", beam_size=1, workers=2, queue=16, engine_threads=1) as (
         url,
         proc,
     ):
-        plan = mixed_plan(clips, every)
+        plan = mixed_plan(clips)
         warm = asyncio.run(http_load(url, plan, 4, 50, 300))
         before = rss_mb(proc.pid)
         run = asyncio.run(http_load(url, plan, 4, count, limit_s))
@@ -348,7 +353,7 @@ def phase_memory(clips, count: int, limit_s: float, every: int) -> dict[str, Any
         after = rss_mb(proc.pid)
     result = {
         "engine": "whisper tiny.en",
-        "transcription_every": every,
+        "mix": MIX,
         "warmup_requests": warm["requests"],
         "run": run,
         "rss_before_mb": round(before, 1),
@@ -477,8 +482,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "",
         "## Memory over 1,000 requests after 50 warm-up requests (whisper tiny.en)",
         "",
-        "Every 5th request transcribes a short real clip; the others are refused after their",
-        "upload was spooled to disk (corrupt audio 415, invalid option 422, not audio 415).",
+        f"Requests: {m.get('mix', MIX)}.",
         "",
         "| requests | transcribed | statuses | RSS before MB | RSS after MB | growth % |",
         "|---|---|---|---|---|---|",
@@ -522,7 +526,14 @@ def main() -> None:
         default=",".join(ALL_PHASES),
         help="comma-separated subset of: " + ", ".join(ALL_PHASES),
     )
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the .md from the existing .json"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        name = "serve_load_quick" if args.quick else "serve_load"
+        write_markdown(json.loads((RESULTS / f"{name}.json").read_text()), RESULTS / f"{name}.md")
+        return
     data = shared_data()
     short = sorted((data / "misc").glob("speechcommands_*.wav")) + sorted(
         (data / "misc").glob("00[1-5].wav")
@@ -543,7 +554,7 @@ def main() -> None:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "scaling": lambda: phase_scaling(load_clips(short), 4, 2 if q else 4, 6 if q else 10),
         "overload": lambda: phase_overload(load_clips(short), 300 if q else 1500, 20 if q else 60),
-        "memory": lambda: phase_memory(load_clips(short), 100 if q else 1000, 60 if q else 720, 5),
+        "memory": lambda: phase_memory(load_clips(short), 100 if q else 1000, 60 if q else 720),
         "streams": lambda: phase_streams(pcm, (1, 2) if q else (1, 2, 4)),
     }
     for name in ALL_PHASES:
