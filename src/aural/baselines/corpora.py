@@ -106,22 +106,7 @@ def scan_librispeech(folder: str | Path, subsets: tuple[str, ...] | None = None)
 
 def load_samples(path: Path, sample_rate: int) -> np.ndarray:
     """Mono float32 samples of ``path`` at ``sample_rate`` through :func:`aural.audio.load`."""
-    try:
-        from aural.audio import load
-    except ImportError:  # aural.audio.load not landed yet: read files at their own rate
-        return _load_with_soundfile(Path(path), sample_rate)
-    return np.asarray(load(path, sample_rate=sample_rate).samples, dtype=np.float32)
+    from aural.audio import load
 
-
-def _load_with_soundfile(path: Path, sample_rate: int) -> np.ndarray:
-    import soundfile
-
-    from aural.errors import AudioDecodeError
-
-    try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, OSError) as err:
-        raise AudioDecodeError(f"could not read audio {path}: {err}") from err
-    if rate != sample_rate:
-        raise AudioDecodeError(f"{path} is {rate} Hz, expected {sample_rate} Hz")
-    return data.mean(axis=1).astype(np.float32)
+    samples: np.ndarray = np.asarray(load(path, sample_rate=sample_rate).samples, dtype=np.float32)
+    return samples

@@ -131,7 +131,7 @@ class FrameSet:
     def splice(self, rows: np.ndarray) -> np.ndarray:
         """Spliced inputs of the labelled frames at ``rows``: ``(len(rows), input_size)``."""
         offsets = np.arange(-self.context, self.context + 1)
-        window = self.features[self.centers[rows][:, None] + offsets[None, :]]
+        window: np.ndarray = self.features[self.centers[rows][:, None] + offsets[None, :]]
         return window.reshape(len(rows), -1)
 
 

@@ -93,8 +93,8 @@ def _gmmhmm_class() -> Any:
     the M-step and the model format stay hmmlearn's.
     """
     try:
-        from hmmlearn.base import BaseHMM
-        from hmmlearn.hmm import GMMHMM
+        from hmmlearn.base import BaseHMM  # type: ignore[import-untyped]
+        from hmmlearn.hmm import GMMHMM  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(
             "the GMM-HMM baseline needs the 'hmmlearn' package, which is not installed; "
@@ -105,7 +105,8 @@ def _gmmhmm_class() -> Any:
         peak = np.max(a, axis=-1, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0.0)
         with np.errstate(under="ignore", divide="ignore"):
-            return (peak + np.log(np.exp(a - peak).sum(axis=-1, keepdims=True)))[..., 0]
+            total: np.ndarray = peak + np.log(np.exp(a - peak).sum(axis=-1, keepdims=True))
+        return total[..., 0]
 
     class DiagGMMHMM(GMMHMM):  # type: ignore[misc]
         def _log_weighted_densities(self, X: np.ndarray) -> np.ndarray:
@@ -120,13 +121,14 @@ def _gmmhmm_class() -> Any:
             flat_mp = (self.means_ * precision).reshape(-1, dim)
             quad = (X**2) @ flat_p.T - 2.0 * (X @ flat_mp.T)
             quad += (self.means_**2 * precision).sum(axis=-1).reshape(-1)
-            return (const.reshape(-1) - 0.5 * quad).reshape(len(X), num_states, num_mix)
+            out: np.ndarray = (const.reshape(-1) - 0.5 * quad).reshape(len(X), num_states, num_mix)
+            return out
 
         def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
             return _logsumexp(self._log_weighted_densities(X))
 
         def _accumulate_sufficient_statistics(
-            self, stats: dict, X: np.ndarray, lattice: np.ndarray, post_comp: np.ndarray,
+            self, stats: dict[str, Any], X: np.ndarray, lattice: np.ndarray, post_comp: np.ndarray,
             fwdlattice: np.ndarray, bwdlattice: np.ndarray,
         ) -> None:
             BaseHMM._accumulate_sufficient_statistics(
@@ -161,7 +163,7 @@ def _flat_start(
     sequences: Sequence[np.ndarray], options: GmmHmmOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights, means and diagonal covariances from an equal split of each example."""
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans  # type: ignore[import-untyped]
 
     per_state: list[list[np.ndarray]] = [[] for _ in range(options.num_states)]
     for seq in sequences:

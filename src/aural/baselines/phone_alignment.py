@@ -235,7 +235,10 @@ class PhoneAligner:
 
     def __init__(self, model_dir: str | Path | None = None, dictionary: str | Path | None = None):
         try:
-            from pocketsphinx import Decoder, get_model_path
+            from pocketsphinx import (  # type: ignore[import-untyped]
+                Decoder,
+                get_model_path,
+            )
         except ImportError as err:
             raise MissingDependencyError(
                 "phone alignment needs the 'pocketsphinx' package, which is not installed; "
