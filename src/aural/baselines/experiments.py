@@ -206,6 +206,9 @@ def run_dnn(
                             _step("train features", len(train_utts)))
     test = build_frame_set(test_utts, alignments, feature_options, opts.context,
                            _step("test features", len(test_utts)))
+    overlap = set(test.speakers.tolist()) & set(train.speakers.tolist())
+    if overlap:  # split_by_speaker guarantees this; a report must never mix them
+        raise DatasetError(f"speakers {sorted(overlap)} are in both training and test frames")
     report("epochs", 0, opts.num_epochs)
     classifier, history = train_phone_classifier(
         train, opts, feature_options,
@@ -214,8 +217,6 @@ def run_dnn(
     evaluation = classifier.evaluate(test)
     if save_model is not None:
         classifier.save(save_model)
-    if not set(test.speakers.tolist()).isdisjoint(set(train.speakers.tolist())):
-        raise DatasetError("internal error: a test speaker is also in the training frames")
     extra: dict[str, Any] = {
         "options": asdict(opts),
         "feature_options": feature_options.to_dict(),
