@@ -20,10 +20,11 @@ transformers = pytest.importorskip("transformers")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
 
 
-@pytest.fixture(scope="module")
-def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Save a seeded, randomly initialised Wav2Vec2ForCTC and its processor."""
-    folder = tmp_path_factory.mktemp("tiny_ctc")
+def save_tiny_ctc(folder: Path, group_norm: bool = False) -> Path:
+    """Save a seeded, randomly initialised Wav2Vec2ForCTC and its processor.
+
+    ``group_norm`` builds the wav2vec2-base flavour, whose feature extractor takes no
+    attention mask."""
     vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
     vocab.update({c: 5 + i for i, c in enumerate(LETTERS)})
     (folder / "vocab.json").write_text(json.dumps(vocab))
@@ -32,14 +33,14 @@ def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         word_delimiter_token="|")
     extractor = transformers.Wav2Vec2FeatureExtractor(
         feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-        return_attention_mask=True)
+        return_attention_mask=not group_norm)
     processor = transformers.Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer)
     torch.manual_seed(0)
     config = transformers.Wav2Vec2Config(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2, feat_extract_norm="layer", do_stable_layer_norm=True,
-        pad_token_id=0)
+        num_conv_pos_embedding_groups=2, feat_extract_norm="group" if group_norm else "layer",
+        do_stable_layer_norm=not group_norm, pad_token_id=0)
     model = transformers.Wav2Vec2ForCTC(config)
     with torch.no_grad():  # spread the logits, favour blank and "|" so outputs look like words
         model.lm_head.weight *= 60.0
@@ -48,6 +49,11 @@ def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_ctc(tmp_path_factory.mktemp("tiny_ctc"))
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +99,14 @@ def test_batch_equals_one_by_one(engine, noise):
     options = DecodeOptions(beam_size=4)
     assert [t.text for t in engine.transcribe_batch(noise, options)] == [
         engine.transcribe(w, options).text for w in noise]
+
+
+def test_group_norm_model_batches_only_equal_lengths(tmp_path, noise):
+    engine = create_engine("ctc", str(save_tiny_ctc(tmp_path, group_norm=True)))
+    inputs = [*noise, noise[0]]  # two inputs of equal length may share a batch
+    batched = engine.posteriors_batch(inputs, batch_size=8)
+    for w, post in zip(inputs, batched):
+        assert np.allclose(post.log_probs, engine.posteriors(w).log_probs, atol=1e-4)
 
 
 def test_long_audio_is_windowed_and_stitched(tiny_ctc_dir, noise):

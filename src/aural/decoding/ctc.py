@@ -257,11 +257,11 @@ class CtcPrefixBeamSearch:
         hot = self.hotwords.initial_state if self.hotwords is not None else (0, 0.0, True)
         return _Context("", lm_state, hot, 0.0, 0.0, 0.0)
 
-    def _complete_word(self, ctx: _Context) -> tuple[object, float, float]:
-        """LM state, weighted LM score and bonus for finishing ``ctx.partial``."""
+    def _complete_word(self, word: str, lm_state: object) -> tuple[object, float, float]:
+        """Next LM state, weighted LM score and total bonus for finishing ``word``."""
         if self.lm is None:
             return None, 0.0, self.word_insertion_bonus
-        ln_p, state = self.lm.score(ctx.lm_state, ctx.partial)
+        ln_p, state = self.lm.score(lm_state, word)
         lm = self.lm_weight * ln_p
         return state, lm, lm + self.word_insertion_bonus
 
@@ -274,8 +274,7 @@ class CtcPrefixBeamSearch:
         for ch in text:
             if ch == " ":
                 if partial:
-                    probe = _Context(partial, lm_state, hot, 0.0, 0.0, 0.0)
-                    lm_state, lm_delta, delta = self._complete_word(probe)
+                    lm_state, lm_delta, delta = self._complete_word(partial, lm_state)
                     lm_score += lm_delta
                     bonus += delta
                     partial = ""
@@ -294,7 +293,7 @@ class CtcPrefixBeamSearch:
         lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
         lm_state = ctx.lm_state
         if ctx.partial:
-            lm_state, lm_delta, delta = self._complete_word(ctx)
+            lm_state, lm_delta, delta = self._complete_word(ctx.partial, lm_state)
             lm_score += lm_delta
             bonus += delta
         if self.lm is not None:

@@ -134,9 +134,7 @@ class CtcEngine(Engine):
             jobs += [(i, k, samples[win.start_sample:win.end_sample])
                      for k, win in enumerate(windows)]
         outputs: dict[tuple[int, int], np.ndarray] = {}
-        order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][2]), reverse=True)
-        for b in range(0, len(order), batch_size):
-            chunk = [jobs[j] for j in order[b:b + batch_size]]
+        for chunk in self._batches(jobs, batch_size):
             for (i, k, _), lp in zip(chunk, self._forward([c[2] for c in chunk])):
                 outputs[(i, k)] = lp
         return [
@@ -144,6 +142,21 @@ class CtcEngine(Engine):
                        self.frame_duration)
             for i, windows in enumerate(plans)
         ]
+
+    def _batches(self, jobs: list[tuple[int, int, np.ndarray]],
+                 batch_size: int) -> list[list[tuple[int, int, np.ndarray]]]:
+        """Longest first. Without an attention mask (group-norm models such as
+        wav2vec2-base) padding would change the outputs, so only equal lengths share a batch."""
+        ordered = sorted(jobs, key=lambda j: len(j[2]), reverse=True)
+        batches: list[list[tuple[int, int, np.ndarray]]] = []
+        for job in ordered:
+            last = batches[-1] if batches else None
+            if last is not None and len(last) < batch_size and (
+                    self._use_mask or len(last[0][2]) == len(job[2])):
+                last.append(job)
+            else:
+                batches.append([job])
+        return batches
 
     def _stitch(self, windows: list[Window], pieces: list[np.ndarray]) -> np.ndarray:
         if len(pieces) == 1:
