@@ -70,7 +70,8 @@ def test_listen_serves_concurrent_streams(server, auth, ldc_pcm16: bytes):
         kinds = [e["type"] for _, e in events]
         assert kinds[-1] == "end", kinds
         text = " ".join(e["text"] for _, e in events if e["type"] == "final").lower()
-        assert "wash water" in text
+        # a loaded server degrades to greedy finals, so check words every decode keeps
+        assert "greasy" in text and "year" in text
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'aural_streams_total{outcome="completed"}' in metrics
     assert "aural_active_streams 0.0" in metrics
