@@ -70,6 +70,8 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if config.tmp_dir is not None:
+            config.tmp_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(load_engines, config, cache)
         state.ready.set()
         try:
