@@ -448,7 +448,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "## Throughput and latency (whisper tiny.en, beam 1, Speech Commands + card-game clips)",
         "",
         "The pool (`--workers 2`, one engine thread each) against a one-request-at-a-time",
-        "server (`--workers 1`, the engine's default threads), both running, measured in",
+        "server (`--workers 1`, engine threads at the server default), both running, measured in",
         "alternating rounds so that outside load hits both alike.",
         "",
         (

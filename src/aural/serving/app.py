@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,8 +31,10 @@ def _engine_settings(config: ServeConfig, name: str) -> dict[str, Any]:
     if name != "whisper":
         return {}
     settings: dict[str, Any] = {"num_workers": max(config.workers, config.stream_workers or 1)}
-    if config.engine_threads is not None:
-        settings["cpu_threads"] = config.engine_threads
+    # the cores shared out between the workers, so parallel decodes do not oversubscribe
+    settings["cpu_threads"] = config.engine_threads or max(
+        1, (os.cpu_count() or 1) // config.workers
+    )
     return settings
 
 

@@ -38,7 +38,8 @@ class ServeConfig(BaseModel):
         queue: requests allowed to wait for a worker; beyond ``workers + queue`` -> 429.
         max_streams: concurrent WebSocket streams; beyond that the stream is refused.
         stream_workers: threads that run streaming decoders (None = ``workers``).
-        engine_threads: CPU threads per decode inside the engine (None = engine default).
+        engine_threads: CPU threads per decode inside the engine (None = the machine's
+            cores divided by ``workers``, at least 1).
         request_timeout_s: wall-clock limit for one request (upload + queue + decode);
             for a stream, the longest wait for the next frame.
         retry_after_s: the Retry-After value sent with 429/503.
