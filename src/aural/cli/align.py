@@ -33,8 +33,12 @@ def align_command(
     except (OSError, UnicodeDecodeError) as err:
         fail(f"cannot read transcript {str(transcript_file)!r}: {err}")
     try:
+        aligner = create_aligner(engine, model)
+    except AuralError as err:
+        fail(str(err), exit_code_for(err))
+    try:
         waveform = load(audio)
-        result = create_aligner(engine, model).align(waveform, transcript)
+        result = aligner.align(waveform, transcript)
         text = render_alignment(result, fmt)
         if output is None:
             sys.stdout.write(text)

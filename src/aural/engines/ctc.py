@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,10 +259,14 @@ def _load(model: str, device: str, local_files_only: bool | None) -> tuple[Any, 
                         else os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"))
     source = str(Path(model).expanduser()) if local else model
     try:
-        net = transformers.AutoModelForCTC.from_pretrained(source, local_files_only=offline)
-        processor = transformers.AutoProcessor.from_pretrained(source, local_files_only=offline)
+        try:  # the local hub cache first: no network round trip when it is there
+            net, processor = _from_pretrained(transformers, source, local_files_only=True)
+        except (OSError, ValueError):
+            if offline or not _hub_reachable():
+                raise
+            net, processor = _from_pretrained(transformers, source, local_files_only=False)
     except (OSError, ValueError) as err:
-        where = "folder" if local else "hub id"
+        where = "folder" if local else "hub id (not in the local cache, hub unreachable)"
         raise ModelNotFoundError(
             f"cannot load CTC model {model!r} ({where}): {err.__class__.__name__}; pass a local "
             "folder with config.json, weights and processor files, or a hub id such as "
@@ -279,6 +284,25 @@ def _load(model: str, device: str, local_files_only: bool | None) -> tuple[Any, 
     except (RuntimeError, AssertionError) as err:
         raise ConfigError(f"cannot move the CTC model to device {device!r}: {err}") from err
     return torch, net, extractor, tokenizer
+
+
+def _from_pretrained(transformers: Any, source: str, local_files_only: bool) -> tuple[Any, Any]:
+    net = transformers.AutoModelForCTC.from_pretrained(source, local_files_only=local_files_only)
+    processor = transformers.AutoProcessor.from_pretrained(source,
+                                                           local_files_only=local_files_only)
+    return net, processor
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers at all (avoids minutes of download retries)."""
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        with socket.create_connection((host or "huggingface.co", 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def _vocabulary(tokenizer: Any, size: int) -> list[str]:
