@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import pytest
@@ -121,14 +122,25 @@ def test_empty_corpus_raises():
 
 
 def test_binary_lm_without_kenlm_asks_to_install(tmp_path):
-    pytest.importorskip("importlib")
-    try:
-        import kenlm  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    if importlib.util.find_spec("kenlm") is not None:
         pytest.skip("kenlm is installed")
     binary = tmp_path / "lm.bin"
     binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
     with pytest.raises(MissingDependencyError, match="pip install kenlm"):
         load_lm(binary)
+
+
+def test_kenlm_binding_scores_like_the_python_reader(kn3, tmp_path):
+    pytest.importorskip("kenlm")
+    from aural.decoding.lm import KenLM
+
+    path = tmp_path / "lm.arpa"
+    path.write_text(kn3.to_arpa(), encoding="utf-8")
+    ken = KenLM(path)
+    assert ken.order == 3
+    ours, theirs = kn3.begin_state(), ken.begin_state()
+    for word in ["the", "cat", "sat", "unseen", "on"]:
+        a, ours = kn3.score(ours, word)
+        b, theirs = ken.score(theirs, word)
+        assert a == pytest.approx(b, abs=1e-4)
+    assert kn3.end_score(ours) == pytest.approx(ken.end_score(theirs), abs=1e-4)
