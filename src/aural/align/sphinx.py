@@ -7,6 +7,7 @@ Words missing from the dictionary get a rough letter-by-letter pronunciation.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from aural.types import Word
 __all__ = ["SphinxAligner"]
 
 FRAMES_PER_SECOND = 100
+_LOG_BASE = math.log(1.0001)  # PocketSphinx's logmath base
 # crude letter -> CMU phone map for words the dictionary lacks
 _LETTER_PHONES = {
     "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
@@ -86,7 +88,9 @@ def _to_words(segs: list[Any], kept: list[tuple[str, str]]) -> tuple[Word, ...]:
     for seg in segs:
         name = re.sub(r"\(\d+\)$", "", seg.word)
         if k < len(kept) and name == kept[k][1]:
-            prob = float(min(1.0, max(0.0, 10 ** (seg.prob / 1e5)))) if seg.prob else 1.0
+            # seg.prob is a posterior in PocketSphinx's log base 1.0001; alignment mode
+            # leaves it at 0 (probability 1.0): treat it as "no confidence available"
+            prob = min(1.0, math.exp(seg.prob * _LOG_BASE)) if seg.prob else 1.0
             out.append(Word(seg.start_frame / FRAMES_PER_SECOND,
                             (seg.end_frame + 1) / FRAMES_PER_SECOND, kept[k][0], prob))
             k += 1
