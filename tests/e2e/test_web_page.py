@@ -104,7 +104,9 @@ def page(chromium: Path, mic_wav: Path, tmp_path: Path) -> Iterator[object]:
 def _open(page, url: str) -> None:
     from playwright.sync_api import expect
 
-    page.goto(url)
+    # streaming knobs on the page URL reach the WebSocket: never skip partials, even
+    # when other jobs starve the server of CPU
+    page.goto(f"{url}/?max_lag_s=600&partial_interval_s=1.0")
     expect(page.locator("#key-panel")).to_be_visible()  # /v1/info says a key is needed
     page.fill("#api-key", API_KEY)
     expect(page.locator("#engine-info")).to_contain_text("whisper:tiny.en")

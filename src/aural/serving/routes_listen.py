@@ -26,6 +26,7 @@ from aural.errors import AuralError
 from aural.serving.errors import ApiError, type_for
 from aural.serving.schemas import StreamParams, parse_params
 from aural.serving.state import ServerState, check_api_key, get_state
+from aural.streaming import open_session
 
 __all__ = ["router"]
 
@@ -191,9 +192,14 @@ async def _open_session(ws: WebSocket, state: ServerState) -> tuple[Any, StreamP
     check_api_key(state, ws.headers.get("authorization"), params.api_key)
     engine = state.cache.get(params.engine, params.model)
     options = params.decode_options(state.config.beam_size)
+    streaming = params.streaming_options()
     session = await state.stream_pool.call(
-        lambda: engine.primary.stream(
-            options, sample_rate=params.sample_rate, encoding=params.encoding
+        lambda: open_session(
+            engine.primary,
+            options,
+            sample_rate=params.sample_rate,
+            encoding=params.encoding,
+            streaming=streaming,
         )
     )
     return session, params

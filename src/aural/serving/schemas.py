@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from aural.decoding.options import DecodeOptions, parse_hotwords
 from aural.serving.errors import ApiError
+from aural.streaming import StreamingOptions
 from aural.types import Transcript
 
 __all__ = [
@@ -74,11 +75,26 @@ class TranscribeParams(_Options):
 
 
 class StreamParams(_Options):
-    """``WS /v1/listen`` query parameters."""
+    """``WS /v1/listen`` query parameters.
+
+    The latency knobs (``partials``, ``partial_interval_s``, ``endpoint_silence_s``,
+    ``max_lag_s``) map one-to-one to :class:`aural.streaming.StreamingOptions` fields;
+    None keeps the streaming defaults.
+    """
 
     sample_rate: int = Field(16_000, ge=1000, le=192_000)
     encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
     api_key: str | None = None  # browsers cannot set headers on a WebSocket
+    partials: bool | None = None
+    partial_interval_s: float | None = None
+    endpoint_silence_s: float | None = None
+    max_lag_s: float | None = None
+
+    def streaming_options(self) -> StreamingOptions | None:
+        """The session's latency policy (raises ConfigError for values out of range)."""
+        names = ("partials", "partial_interval_s", "endpoint_silence_s", "max_lag_s")
+        given = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        return StreamingOptions(**given) if given else None
 
 
 class Base64Request(_Options):

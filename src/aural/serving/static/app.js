@@ -12,6 +12,10 @@ const state = {
 };
 
 const FRAME_SECONDS = 0.1; // PCM sent every 100 ms
+const STREAM_KNOBS = [
+  "engine", "model", "language", "partials", "partial_interval_s", "endpoint_silence_s",
+  "max_lag_s",
+];
 
 function setStatus(text, isError = false) {
   const el = $("status");
@@ -156,6 +160,11 @@ function listenUrl(sampleRate) {
   const params = new URLSearchParams({ sample_rate: String(sampleRate), encoding: "pcm_s16le" });
   const key = $("api-key").value.trim();
   if (key) params.set("api_key", key);
+  // streaming knobs given to the page (e.g. /?partial_interval_s=1) go to the stream
+  const page = new URLSearchParams(location.search);
+  for (const name of STREAM_KNOBS) {
+    if (page.has(name)) params.set(name, page.get(name));
+  }
   return `${scheme}://${location.host}/v1/listen?${params}`;
 }
 
