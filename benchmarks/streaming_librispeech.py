@@ -262,12 +262,13 @@ def run_concurrent(engine, streams: list[np.ndarray], options: DecodeOptions,
 
 
 class _VirtualClock:
-    """The clock a session sees inside one simulated feed(): arrival, then completion.
+    """The clock a session sees inside one simulated feed(): entry, then completion.
 
-    The session reads its clock twice per feed (entry and exit); the simulator sets the
-    chunk's arrival time and the virtual start of its processing, and the exit reading
-    adds the CPU time the feed really took. So the session's compute accounting includes
-    queueing behind other streams on the shared cores, as with real threads.
+    The session reads its clock twice per feed. Entry is when a live producer thread
+    would call feed(): when the chunk has arrived and the stream's previous feed has
+    returned. Exit adds the wait for a free core and the CPU time the feed really took,
+    so the session's compute accounting includes queueing behind other streams on the
+    shared cores, as a thread preempted by the OS would see it.
     """
 
     def __init__(self) -> None:
@@ -306,7 +307,8 @@ def simulate_streams(engine, streams: list[np.ndarray], cores: int, options: Dec
         core = int(np.argmin(core_free))
         start = max(arrival, core_free[core], stream_done[k])
         clock = clocks[k]
-        clock.arrival, clock.start, clock.cpu_at_start = arrival, start, time.process_time()
+        entry = max(arrival, stream_done[k])
+        clock.arrival, clock.start, clock.cpu_at_start = entry, start, time.process_time()
         samples = streams[k]
         last = i >= samples.size
         events = sessions[k].finish() if last else sessions[k].feed(samples[i:i + step])
