@@ -122,7 +122,10 @@ class EvalOptions:
         The noise folder matters only to noisy conditions and the seed only where noise
         or room responses are drawn, so changing them keeps clean hypotheses cached.
         """
-        key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition}
+        # batch_size is part of the key: batched decoding may change hypotheses (Whisper's
+        # batched pipeline decodes without timestamps).
+        key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition,
+                               "batch_size": self.batch_size}
         if condition is not None:
             key["noise_dir"] = _resolved(self.noise_dir)
         if self.rir_dir is not None:
