@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from aural.cli.common import parse_engine_spec
 from aural.data import Manifest, load_dataset
 from aural.decoding.options import DecodeOptions
 from aural.evaluation import EvalOptions, evaluate, write_report
@@ -68,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beam-size", type=int, default=5)
     ap.add_argument("--snr", action="append", default=None, help="default: clean, 10, 0")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engine", action="append", default=None,
+                    help="NAME[:MODEL], repeatable (default: whisper and sphinx)")
+    ap.add_argument("--batch-size", type=int, default=8, help="utterances per engine call")
+    ap.add_argument("--results-name", default="evaluate_librispeech",
+                    help="file stem of the results in --results-dir")
     ap.add_argument("--work-dir", type=Path, default=Path("/tmp/aural-eval-librispeech"))
     ap.add_argument("--results-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = ap.parse_args(argv)
@@ -82,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         noise_dir=data / "noise",
         seed=args.seed,
         decode=DecodeOptions(beam_size=args.beam_size),
+        batch_size=args.batch_size,
     )
-    results = evaluate(manifest, [("whisper", None), ("sphinx", None)], options,
+    engines = [parse_engine_spec(e) for e in (args.engine or ["whisper", "sphinx"])]
+    results = evaluate(manifest, engines, options,
                        cache_dir=args.work_dir, dataset=str(data / "LibriSpeech"))
     t_report = time.perf_counter()
     write_report(results, args.work_dir)
@@ -116,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "aural evaluate on shared LibriSpeech (dev-clean + train-clean-100)",
         "command": command,
         "equivalent_cli": (
-            "aural evaluate ../shared/data/LibriSpeech --engine whisper --engine sphinx "
-            f"--snr clean --snr 10 --snr 0 --noise-dir ../shared/data/noise --seed {args.seed} "
+            "aural evaluate ../shared/data/LibriSpeech "
+            + " ".join(f"--engine {e}" for e in (args.engine or ["whisper", "sphinx"]))
+            + f" --batch-size {args.batch_size} --snr clean --snr 10 --snr 0 --noise-dir ../shared/data/noise --seed {args.seed} "
             f"--beam-size {args.beam_size}"
             + ("" if args.train_limit is None else "  (on the subset below)")
         ),
@@ -154,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "failures": [{"id": i, "error": m} for i, m in results.failures],
     }
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "evaluate_librispeech.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (args.results_dir / f"{args.results_name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     table = ["| " + " | ".join(SUMMARY_HEADER) + " |",
              "|" + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER))) + "|"]
     table += ["| " + " | ".join(r) + " |" for r in summary_rows(results)]
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "utterance 1272-128104-0001 (\"NOR IS MISTER QUILTER'S MANNER ...\"), so both engines",
         "score errors on it against the 0000 transcript; it is kept as the shared data ships it.",
     ])
-    (args.results_dir / "evaluate_librispeech.md").write_text(md + "\n")
+    (args.results_dir / f"{args.results_name}.md").write_text(md + "\n")
     print(md)
     return 0
 
