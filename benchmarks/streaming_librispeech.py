@@ -451,7 +451,7 @@ def markdown(r: dict) -> str:
             "(first come, first served), and every session sees the resulting "
             "queueing in its own lag accounting, so it degrades as it would live."), "",
             ("| streams | lag p50 | lag p95 | lag max | dropped partials | skipped speech "
-            "| CPU s per audio s | sustained |"),
+            "| session busy s per audio s (CPU + waiting for a core) | sustained |"),
             "|---|---|---|---|---|---|---|---|",
         ]
         for lv in sim["levels"]:
@@ -462,6 +462,8 @@ def markdown(r: dict) -> str:
         lines += ["", (f"Largest sustained (p95 lag <= max_lag_s and no speech skipped): "
                       f"{sim['max_sustained_streams']} streams (target >= 4)."), ""]
     c = r["concurrency"]
+    if r.get("notes"):
+        lines += ["## Notes", "", *[f"- {n}" for n in r["notes"]], ""]
     lines += ["## Concurrent real-time streams, threads on the shared machine", "",
               f"{c['engine_settings']}; each stream {c['stream_seconds']} s of speech and pauses.", "",
               "| streams | lag p50 | lag p95 | lag max | dropped partials | skipped speech | sustained |",
