@@ -409,9 +409,9 @@ class Trainer:
             params["world_size"] = self.dist.world_size
             self.tracker.log_params(params)
             self.tracker.log_artifact(self.output_dir / "config.yaml")
-        logger.info("training %s: %d parameters, %d train / %d dev utterances, device %s",
-                    self.config.name, count_parameters(self.model), len(self.train_utts),
-                    len(self.dev_utts), self.device)
+        logger.info("training %s: %d parameters, %d train / %d dev utterances, device %s, "
+                    "world size %d", self.config.name, count_parameters(self.model),
+                    len(self.train_utts), len(self.dev_utts), self.device, self.dist.world_size)
 
     def _out_of_time(self, started: float) -> bool:
         """True once training.max_minutes have passed (rank 0's clock decides for all)."""
