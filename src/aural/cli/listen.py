@@ -20,6 +20,11 @@ from aural.types import Final, Partial, Segment, StreamEvent
 
 SAMPLE_RATE = 16_000
 SHOWN_FINALS = 8  # finals kept on screen above the partial
+_BEHIND = {  # what the session sheds at each degradation level
+    1: "  (behind: fewer partials)",
+    2: "  (behind: no partials, greedy finals)",
+    3: "  (far behind: skipping speech)",
+}
 
 
 class LiveView:
@@ -75,6 +80,7 @@ def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
             "libportaudio2`), or use `aural listen --file AUDIO`"
         ) from err
     blocks: queue.Queue[bytes] = queue.Queue()
+    selected: int | str | None = int(device) if device and device.isdigit() else device
 
     def callback(data: Any, frames: int, when: Any, status: Any) -> None:
         blocks.put(bytes(data))
@@ -82,7 +88,7 @@ def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
     try:
         stream = sd.RawInputStream(
             samplerate=SAMPLE_RATE, channels=1, dtype="int16",
-            blocksize=int(chunk_s * SAMPLE_RATE), device=device, callback=callback,
+            blocksize=int(chunk_s * SAMPLE_RATE), device=selected, callback=callback,
         )
     except (sd.PortAudioError, ValueError) as err:
         raise MissingDependencyError(
@@ -174,8 +180,8 @@ def _run(session: Any, chunks: Iterator[Any], live: bool) -> list[Segment]:
         view.update(events)
         finals.extend(e.segment for e in events if isinstance(e, Final))
         stats = session.stats
-        view.status = f"{stats.audio_s:6.1f} s  lag {stats.lag_s:4.1f} s" + (
-            "  (behind: skipping partials)" if stats.degraded else ""
+        view.status = f"{stats.audio_s:6.1f} s  lag {stats.lag_s:4.1f} s" + _BEHIND.get(
+            session.degrade_level, ""
         )
 
     with Live(view.render(), console=err_console, refresh_per_second=10,
