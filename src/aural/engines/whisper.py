@@ -71,6 +71,11 @@ class WhisperEngine(Engine):
         self.compute_type = compute_type
         self.is_multilingual = bool(self._model.model.is_multilingual)
 
+    @property
+    def faster_whisper_model(self) -> Any:
+        """The loaded ``faster_whisper.WhisperModel`` (for streaming and alignment)."""
+        return self._model
+
     # -- options ---------------------------------------------------------------------
     def _language(self, options: DecodeOptions) -> str | None:
         if not self.is_multilingual:

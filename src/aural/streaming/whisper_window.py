@@ -93,7 +93,7 @@ class WhisperWindowDecoder:
             from faster_whisper import WhisperModel
         except ImportError:
             return None
-        model = getattr(engine, "_model", None)
+        model = getattr(engine, "faster_whisper_model", None)
         if not isinstance(model, WhisperModel):
             return None
         if model.model.is_multilingual and language is None:
