@@ -10,7 +10,7 @@ the time spent inside the engines. Overhead = (wall - engine - model loading) / 
 The hypothesis cache lives in --work-dir, so an interrupted benchmark resumes; every run
 is logged to WORK_DIR/runs.jsonl and the overhead is computed over all logged runs.
 
-Writes benchmarks/results/evaluate_librispeech.{json,md}.
+Writes benchmarks/results/<--results-name>.{json,md} (default evaluate_librispeech).
 
 Usage:
     python benchmarks/evaluate_librispeech.py [--train-limit 60] [--beam-size 5]
@@ -172,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         (f"- subset: {subset}; {doc['audio_seconds_per_condition'] / 60:.1f} min of audio "
         "per condition"),
-        (f"- engines: whisper tiny.en (faster-whisper, int8, beam {args.beam_size}) and "
-        "PocketSphinx en-us; Whisper English normaliser"),
+        (f"- engines: {', '.join(e.label for e in results.engines)} (whisper = tiny.en via "
+         f"faster-whisper int8, beam {args.beam_size}; sphinx = PocketSphinx en-us); "
+         f"{args.batch_size} utterance(s) per engine call; Whisper English normaliser"),
         (f"- noise: ../shared/data/noise, seed {args.seed}, SNR per utterance over the whole "
         "utterance"),
         (f"- command: `{command}` (commit {doc['commit']}); equivalent CLI: "
