@@ -470,6 +470,11 @@ class Trainer:
             status = "FINISHED"
         finally:
             self.tracker.close(status)
+            if self.dist.world_size > 1:
+                import torch.distributed as dist
+
+                if dist.is_initialized():
+                    dist.destroy_process_group()
         model_dir = (self.output_dir / "best" if st.best_step is not None
                      else find_latest(self.output_dir) or self.output_dir)
         return TrainResult(self.output_dir, st.step, st.best_wer, st.best_step, last_eval,
