@@ -50,3 +50,16 @@ def test_degrader_without_noise_refuses_noisy_conditions():
     with pytest.raises(ConfigError, match="noise"):
         Degrader().check([None, 10.0])
     Degrader().check([None])  # clean needs no noise
+
+
+def test_reverberation_is_seeded_per_utterance_and_keeps_length(shared_data):
+    from aural.audio import load
+    from aural.audio.effects import NoiseBank
+
+    clean = load(next((shared_data / "LibriSpeech" / "dev-clean").rglob("*.flac")))
+    degrader = Degrader(seed=0, rirs=NoiseBank(shared_data / "rir"))
+    a = degrader.reverberate(clean, "utt-1")
+    assert a.num_samples == clean.num_samples and a.sample_rate == clean.sample_rate
+    assert np.array_equal(a.samples, degrader.reverberate(clean, "utt-1").samples)
+    assert not np.allclose(a.samples, clean.samples, atol=1e-3)
+    assert Degrader(seed=0).reverberate(clean, "utt-1") is clean  # no room responses given
