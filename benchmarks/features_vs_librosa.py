@@ -93,7 +93,7 @@ def main() -> None:
                      ("aural MFCC+deltas (one padded batch)", ours_mfcc_batch)]:
         sec = best_of(fn, args.repeats)
         rows[name] = {"seconds": round(sec, 4), "audio_seconds_per_second": round(audio_s / sec, 1)}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     result = {
         "command": f"python benchmarks/features_vs_librosa.py --num-files {args.num_files} "
@@ -115,8 +115,9 @@ def main() -> None:
              f"Audio: {result['audio']}  ", f"Commit: {commit}", "",
              "| pipeline | seconds | audio s / s |", "|---|---|---|"]
     lines += [f"| {k} | {v['seconds']} | {v['audio_seconds_per_second']} |" for k, v in rows.items()]
-    lines += ["", f"Speed-up per file: log-mel x{result['speedup_log_mel_per_file']}, "
-              f"MFCC+deltas x{result['speedup_mfcc_per_file']}.", ""]
+    speedup = (f"Speed-up per file: log-mel x{result['speedup_log_mel_per_file']}, "
+               f"MFCC+deltas x{result['speedup_mfcc_per_file']}.")
+    lines += ["", speedup, ""]
     (out / "features.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -79,7 +79,7 @@ def main() -> None:
     sizes = {"pytorch": (Path(args.model) / "best" / "model.pt").stat().st_size
              if (Path(args.model) / "best").is_dir() else None,
              "onnx fp32": onnx_path.stat().st_size, "onnx int8": int8_path.stat().st_size}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     result = {
         "command": f"python benchmarks/train_export.py --model {args.model} --threads "

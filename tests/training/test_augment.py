@@ -22,7 +22,7 @@ from aural.training.config import AugmentConfig, SpecAugmentConfig
 
 @pytest.fixture(scope="module")
 def speech(dev_clean: Path) -> np.ndarray:
-    path = sorted(dev_clean.rglob("*.flac"))[0]
+    path = min(dev_clean.rglob("*.flac"))
     return load(path, sample_rate=16_000).samples[: 16_000 * 3]
 
 

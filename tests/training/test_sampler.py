@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -57,5 +59,5 @@ def test_lr_schedule_warms_up_then_decays(schedule: str) -> None:
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
     assert all(f(i) <= f(i + 1) for i in range(9))
     tail = [f(i) for i in range(10, 100)]
-    assert all(x >= y - 1e-12 for x, y in zip(tail, tail[1:]))
+    assert all(x >= y - 1e-12 for x, y in itertools.pairwise(tail))
     assert min(tail) >= 0.1 - 1e-12

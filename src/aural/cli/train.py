@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,9 +15,9 @@ from aural.errors import AuralError
 def train_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Recipe YAML (recipes/*.yaml).")],
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = False,
-    output_dir: Annotated[Optional[Path], typer.Option(help="Override output_dir.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Override training.max_steps.")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option(
+    output_dir: Annotated[Path | None, typer.Option(help="Override output_dir.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Override training.max_steps.")] = None,
+    max_minutes: Annotated[float | None, typer.Option(
         help="Override training.max_minutes (wall-clock budget).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:

@@ -26,7 +26,7 @@ from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
 from aural.types import Segment, Transcript, TranscriptionInfo
 
-__all__ = ["AuralModelEngine", "FEATURES_FILE", "SUBSAMPLING"]
+__all__ = ["FEATURES_FILE", "SUBSAMPLING", "AuralModelEngine"]
 
 logger = logging.getLogger(__name__)
 

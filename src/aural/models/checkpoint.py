@@ -18,7 +18,7 @@ from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
 from aural.models.conformer import ConformerCtc, ConformerOptions
 
-__all__ = ["MODEL_FILE", "FORMAT", "LoadedModel", "load_model", "resolve_model_dir", "save_model"]
+__all__ = ["FORMAT", "MODEL_FILE", "LoadedModel", "load_model", "resolve_model_dir", "save_model"]
 
 MODEL_FILE = "model.pt"
 FORMAT = "aural-conformer-ctc/1"

@@ -31,7 +31,7 @@ def speed_perturb(samples: np.ndarray, factor: float, sample_rate: int) -> np.nd
     """
     if factor == 1.0:
         return samples
-    return resample(samples, int(round(sample_rate * factor)), sample_rate).astype(np.float32)
+    return resample(samples, round(sample_rate * factor), sample_rate).astype(np.float32)
 
 
 def time_stretch(samples: np.ndarray, length_factor: float, n_fft: int = 512,
@@ -57,7 +57,7 @@ def time_stretch(samples: np.ndarray, length_factor: float, n_fft: int = 512,
     phase = spec[:, :1].angle() + torch.cat([torch.zeros_like(advance[:, :1]),
                                             advance[:, :-1]], dim=1)
     out = torch.istft(torch.polar(magnitude, phase), n_fft, hop_length, window=window,
-                      length=int(round(len(samples) * length_factor)))
+                      length=round(len(samples) * length_factor))
     return out.numpy().astype(np.float32)
 
 
@@ -70,7 +70,7 @@ def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.n
     if len(samples) < 1024 or semitones == 0:
         return np.asarray(samples, dtype=np.float32)
     stretched = time_stretch(samples, ratio)
-    out = resample(stretched, int(round(sample_rate * ratio)), sample_rate)
+    out = resample(stretched, round(sample_rate * ratio), sample_rate)
     fixed = np.zeros(len(samples), dtype=np.float32)
     fixed[: min(len(out), len(samples))] = out[: len(samples)]
     return fixed

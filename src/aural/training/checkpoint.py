@@ -28,7 +28,7 @@ from aural.errors import ModelNotFoundError
 from aural.models.checkpoint import MODEL_FILE, save_model
 from aural.models.conformer import ConformerCtc
 
-__all__ = ["LoopState", "find_latest", "load_train_state", "save_checkpoint", "save_best"]
+__all__ = ["LoopState", "find_latest", "load_train_state", "save_best", "save_checkpoint"]
 
 STATE_FILE = "train_state.pt"
 LATEST_FILE = "latest.txt"

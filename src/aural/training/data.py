@@ -77,7 +77,7 @@ def split_dev(utterances: list[TrainUtterance], fraction: float, seed: int
         return utterances, []
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(utterances))
-    num_dev = max(1, int(round(fraction * len(utterances))))
+    num_dev = max(1, round(fraction * len(utterances)))
     dev_idx = set(order[:num_dev].tolist())
     train = [u for i, u in enumerate(utterances) if i not in dev_idx]
     dev = [u for i, u in enumerate(utterances) if i in dev_idx]
