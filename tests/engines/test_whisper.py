@@ -82,6 +82,27 @@ def test_whisper_batch_matches_sequential(whisper_engine, dev_clean: Path) -> No
         assert jiwer.wer(o.text.lower(), b.text.lower()) < 0.15
 
 
+def test_whisper_batch_assigns_each_text_to_its_input(whisper_engine, shared_data: Path) -> None:
+    """Packed clips at arbitrary offsets (not multiples of 10 ms) keep their own text."""
+    pairs = librispeech_pairs(shared_data / "LibriSpeech" / "train-clean-100", 6)
+    waves = [load(p) for p, _ in pairs]
+    # Start each input at its speech onset (so its clip starts right at its packed offset)
+    # and end it 159 samples past a 10 ms step: offsets then sit just before the next step,
+    # where faster-whisper's 10 ms-rounded segment times fall into the previous input.
+    from aural.audio.vad import speech_regions
+
+    cut = []
+    for w in waves:
+        onset = int(speech_regions(w)[0][0] * 16000) + 3200
+        x = w.samples[onset:]
+        cut.append(Waveform(x[: (len(x) // 160 - 1) * 160 + 159], 16000))
+    waves = cut
+    batch = whisper_engine.transcribe_batch(waves, DecodeOptions(beam_size=1, batch_size=6))
+    for (_, ref), t in zip(pairs, batch):
+        assert t.text, "an input came back empty: its text went to a neighbour"
+        assert jiwer.wer(ref.lower(), t.text.lower().replace(",", "").replace(".", "")) < 0.5
+
+
 def test_whisper_silence_gives_nothing(whisper_engine) -> None:
     silence = Waveform(np.zeros(16000 * 10, np.float32), 16000)
     assert whisper_engine.transcribe(silence).segments == ()

@@ -189,8 +189,11 @@ class WhisperEngine(Engine):
         )
         per_item: list[list[Any]] = [[] for _ in items]
         for seg in segments:
-            k = int(np.searchsorted(offsets, seg.start + 1e-6, side="right")) - 1
-            per_item[max(k, 0)].append(seg)
+            # By midpoint: faster-whisper rounds segment times to 10 ms, so a start can fall
+            # just before its clip's offset and land on the previous input.
+            mid = (seg.start + seg.end) / 2
+            k = int(np.searchsorted(offsets, mid, side="right")) - 1
+            per_item[min(max(k, 0), len(items) - 1)].append(seg)
         for k, (i, w, _) in enumerate(items):
             if any(_needs_fallback(s) for s in per_item[k]):
                 # The batched path has no temperature fallback: decode doubtful clips
