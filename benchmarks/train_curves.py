@@ -3,8 +3,8 @@
 Usage:
     python benchmarks/train_curves.py runs/librispeech_ljspeech_tiny_cpu/metrics.jsonl [more...]
 
-Each file is one run; the plot has training loss (per utterance, smoothed), dev loss and
-dev WER against the optimizer step. A copy of each metrics file is kept next to the plot
+Each file is one run; the plot has training loss (per utterance, smoothed), dev loss,
+dev CER and dev WER against the optimizer step. A copy of each metrics file is kept next to the plot
 (benchmarks/results/train_curves_<run>.jsonl) and a summary in train_curves.json.
 """
 
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("metrics", nargs="+", type=Path)
     parser.add_argument("--labels", nargs="*", default=None)
     args = parser.parse_args()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
     summary = {}
     for n, path in enumerate(args.metrics):
         label = args.labels[n] if args.labels and n < len(args.labels) else path.parent.name
@@ -43,7 +43,9 @@ def main() -> None:
         dev = [r for r in records if "dev_loss" in r]
         axes[0].plot([r["step"] for r in train], _smooth([r["loss"] for r in train]), label=label)
         axes[1].plot([r["step"] for r in dev], [r["dev_loss"] for r in dev], "o-", label=label)
-        axes[2].plot([r["step"] for r in dev], [100 * r["dev_wer"] for r in dev], "o-",
+        axes[2].plot([r["step"] for r in dev], [100 * r["dev_cer"] for r in dev], "o-",
+                     label=label)
+        axes[3].plot([r["step"] for r in dev], [100 * r["dev_wer"] for r in dev], "o-",
                      label=label)
         summary[label] = {
             "steps": train[-1]["step"] if train else 0,
@@ -53,7 +55,7 @@ def main() -> None:
         if path.resolve() != copy.resolve():
             shutil.copyfile(path, copy)
     for ax, title in zip(axes, ("training CTC loss / utterance (smoothed)",
-                                "dev CTC loss / utterance", "dev WER (%)")):
+                                "dev CTC loss / utterance", "dev CER (%)", "dev WER (%)")):
         ax.set_title(title)
         ax.set_xlabel("optimizer step")
         ax.grid(alpha=0.3)
