@@ -30,7 +30,8 @@ def _with_data(shared_data: Path, recipe: str, output_dir: Path) -> object:
 
 @pytest.mark.slow
 def test_overfit_50_digits_then_transcribe_with_cli(shared_data: Path, tmp_path: Path) -> None:
-    torch.set_num_threads(2)
+    # one thread: on a shared 2-core machine two OpenMP threads contend and run ~5x slower
+    torch.set_num_threads(1)
     cfg = _with_data(shared_data, "overfit_tiny.yaml", tmp_path / "run")
     result = Trainer(cfg).run()  # type: ignore[arg-type]
     assert result.last_eval is not None and result.last_eval.num_utterances == 50
