@@ -145,7 +145,7 @@ def run_whisper(utts, lists, normalize) -> dict[str, Any]:
             if len(examples) < 6 and cond == "with list" and rows[cond][-1]["b_err"] \
                     != rows["without list"][-1]["b_err"]:
                 examples.append({"utt": uid, "list": lists[uid], "ref": ref, "hyp_with": hyp})
-    return {"conditions": {k: summarize(v) for k, v in rows.items()},
+    return {"conditions": {k: summarize(v) for k, v in rows.items()}, "utterances": len(utts),
             "audio_s": round(audio_s, 1), "seconds": round(time.time() - t0, 1),
             "examples": examples}
 
@@ -206,7 +206,7 @@ def run_ctc(utts, lists, common, normalize, beam_size: int, weight: float) -> di
             hyp = dec.decode(lp)[0].text
             timing[cond] += time.perf_counter() - t
             rows[cond].append(biased_errors(ref, hyp, biased))
-    return {"conditions": {k: summarize(v) for k, v in rows.items()},
+    return {"conditions": {k: summarize(v) for k, v in rows.items()}, "utterances": len(utts),
             "frames": frames, "beam_size": beam_size, "hotword_weight": weight,
             "decode_seconds": {k: round(v, 2) for k, v in timing.items()}}
 
@@ -262,9 +262,11 @@ def main() -> None:
     if args.part in ("all", "ctc"):
         result["ctc"] = run_ctc(utts, lists, common, normalize, args.beam_size,
                                 args.hotword_weight)
+        result["ctc"]["command"] = result["command"]
         print("ctc", json.dumps(result["ctc"]["conditions"], indent=1))
     if args.part in ("all", "whisper"):
         result["whisper"] = run_whisper(utts, lists, normalize)
+        result["whisper"]["command"] = result["command"]
         print("whisper", json.dumps(result["whisper"]["conditions"], indent=1))
     RESULTS.mkdir(exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
