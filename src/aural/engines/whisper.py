@@ -15,6 +15,7 @@ import numpy as np
 
 from aural.audio.vad import speech_regions
 from aural.audio.waveform import SAMPLE_RATE, Waveform
+from aural.decoding.hotwords import parse_hotwords
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.engines.whisper_models import DEFAULT_MODEL, resolve_whisper_model
@@ -94,7 +95,9 @@ class WhisperEngine(Engine):
             "beam_size": options.beam_size,
             "word_timestamps": options.word_timestamps,
             "initial_prompt": options.initial_prompt,
-            "hotwords": ", ".join(options.hotwords) if options.hotwords else None,
+            # faster-whisper takes plain text: drop CTC-style ":weight" suffixes
+            "hotwords": ", ".join(h.text for h in parse_hotwords(options.hotwords))
+            if options.hotwords else None,
         }
 
     def _info(self, duration: float, language: str | None, prob: float | None,
