@@ -98,3 +98,17 @@ def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
 def test_cli_models_list() -> None:
     p = run("models", "list")
     assert p.returncode == 0 and "whisper:tiny.en\tinstalled" in p.stdout
+
+
+def test_cli_missing_optional_dependency_is_one_line(tmp_path: Path) -> None:
+    """On a core install (no torch), `aural train` says which extra to install."""
+    code = (
+        "import sys; sys.modules['torch'] = None; "  # makes `import torch` fail as if absent
+        f"sys.argv = ['aural', 'train', '--config', {str(Path(__file__).parents[2] / 'recipes' / 'overfit_tiny.yaml')!r}, "
+        f"'--output-dir', {str(tmp_path / 'run')!r}]; "
+        "from aural.cli import main; main()"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert_no_traceback(p)
+    assert p.returncode == 2
+    assert "needs the 'torch' package" in p.stderr and "aural[train]" in p.stderr
