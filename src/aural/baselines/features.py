@@ -21,38 +21,32 @@ __all__ = [
 ]
 
 
-def digit_feature_options() -> FeatureOptions:
-    """MFCC + deltas for 8 kHz recordings: 25 ms windows every 10 ms, 23 mel bands."""
+def _mfcc_options(sample_rate: int, num_mels: int) -> FeatureOptions:
+    """13 MFCC + deltas with utterance CMVN: 25 ms windows every 10 ms at ``sample_rate``."""
+    win_length = sample_rate // 40
     return FeatureOptions(
         kind="mfcc",
-        sample_rate=8000,
-        n_fft=256,
-        win_length=200,
-        hop_length=80,
-        num_mels=23,
+        sample_rate=sample_rate,
+        n_fft=1 << (win_length - 1).bit_length(),
+        win_length=win_length,
+        hop_length=sample_rate // 100,
+        num_mels=num_mels,
         f_min=20.0,
         num_ceps=13,
         deltas=True,
         delta_width=5,
         cmvn="utterance",
     )
+
+
+def digit_feature_options() -> FeatureOptions:
+    """MFCC + deltas for 8 kHz recordings: 25 ms windows every 10 ms, 23 mel bands."""
+    return _mfcc_options(8000, 23)
 
 
 def speech_feature_options() -> FeatureOptions:
     """MFCC + deltas for 16 kHz speech: 25 ms windows every 10 ms, 40 mel bands."""
-    return FeatureOptions(
-        kind="mfcc",
-        sample_rate=16_000,
-        n_fft=512,
-        win_length=400,
-        hop_length=160,
-        num_mels=40,
-        f_min=20.0,
-        num_ceps=13,
-        deltas=True,
-        delta_width=5,
-        cmvn="utterance",
-    )
+    return _mfcc_options(16_000, 40)
 
 
 def mfcc_with_deltas(samples: np.ndarray, options: FeatureOptions) -> np.ndarray:
