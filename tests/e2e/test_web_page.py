@@ -121,7 +121,7 @@ def test_upload_shows_transcript_and_downloads_srt(
     page.set_input_files("#file-input", str(ldc_wav))
     page.click("#upload-button")
     expect(page.locator("#final-text")).to_contain_text(
-        "wash water", ignore_case=True, timeout=LONG_S
+        "greasy wash", ignore_case=True, timeout=LONG_S
     )
     expect(page.locator("#status")).to_contain_text("Done")
     expect(page.locator("#segments li")).not_to_have_count(0)
@@ -129,7 +129,7 @@ def test_upload_shows_transcript_and_downloads_srt(
         page.click("#download-srt")
     srt = Path(info.value.path()).read_text()
     assert info.value.suggested_filename == "transcript.srt"
-    assert "-->" in srt and "wash water" in srt.lower()
+    assert "-->" in srt and "greasy wash" in srt.lower()
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
     assert (tmp_path / "upload.png").stat().st_size > 0
 

@@ -175,3 +175,57 @@ def test_base_model_joined_verified_and_detects_language(
     t = e.transcribe(load(jfk_flac), DecodeOptions(beam_size=1))
     assert t.info.language == "en" and t.info.language_probability > 0.5
     assert "your country" in t.text.lower()
+
+
+@pytest.mark.slow
+def test_short_form_as_accurate_as_long_form(whisper_engine, shared_data: Path) -> None:
+    """The trimmed-window path and faster-whisper's padded window score alike."""
+    from aural.text.normalizers import get_normalizer
+
+    norm = get_normalizer("whisper")
+    pairs = librispeech_pairs(shared_data / "LibriSpeech" / "train-clean-100", 16)
+    waves = [load(p) for p, _ in pairs]
+    refs = [norm(r) for _, r in pairs]
+    short = [whisper_engine.transcribe(w) for w in waves]
+    long = [whisper_engine.transcribe(w, DecodeOptions(short_form=False)) for w in waves]
+    for t in short:
+        check_invariants(t)
+        assert t.info.options["short_form"] is True
+    assert long[0].info.options["short_form"] is False
+    wer_short = jiwer.wer(refs, [norm(t.text) for t in short])
+    wer_long = jiwer.wer(refs, [norm(t.text) for t in long])
+    assert wer_short <= wer_long + 0.02, (wer_short, wer_long)
+
+
+def test_short_form_splits_sentences_and_drops_words_on_request(
+    whisper_engine, shared_data: Path
+) -> None:
+    # two LibriSpeech sentences (with the pause between them) in one 20 s input
+    pairs = librispeech_pairs(shared_data / "LibriSpeech" / "dev-clean", 3)
+    a, b = (load(p).samples for p, _ in pairs[1:3])
+    gap = np.zeros(8000, np.float32)
+    both = Waveform(np.concatenate([a, gap, b]), 16000)
+    t = whisper_engine.transcribe(both)
+    check_invariants(t)
+    assert len(t.segments) >= 2
+    assert all(s.text.rstrip().endswith((".", "?", "!")) for s in t.segments[:-1])
+    boundary = (len(a) + len(gap)) / 16000  # where the second recording starts
+    assert any(abs(s.start - boundary) < 1.0 for s in t.segments[1:])
+    bare = whisper_engine.transcribe(both, DecodeOptions(word_timestamps=False))
+    assert bare.words == () and bare.text == t.text
+
+
+def test_short_form_redoes_decodes_that_stop_early(whisper_engine) -> None:
+    """A decode whose last word ends long before the speech does goes to the long form."""
+    from aural.engines.whisper_window import WindowResult
+    from aural.types import Word
+
+    words = (Word(0.0, 0.5, "Chapter", 0.9), Word(0.6, 1.0, "34.", 0.9))
+    early = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 5.3)
+    opts = DecodeOptions()
+    assert whisper_engine._from_window(early, (0.2, 5.5), 5.5, opts) is None
+    complete = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.2)
+    t = whisper_engine._from_window(complete, (0.2, 1.4), 5.5, opts)
+    assert t is not None and t.words[0].start == pytest.approx(0.2)
+    silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
+    assert whisper_engine._from_window(silence, (0.0, 1.0), 1.0, opts).segments == ()

@@ -19,13 +19,13 @@ def oai(server, auth) -> openai.OpenAI:
 def test_openai_json_and_text(oai: openai.OpenAI, ldc_wav: Path):
     with ldc_wav.open("rb") as f:
         result = oai.audio.transcriptions.create(model="whisper-1", file=f)
-    assert "greasy wash water" in result.text.lower()
+    assert "greasy wash" in result.text.lower()
     with ldc_wav.open("rb") as f:
         text = oai.audio.transcriptions.create(
             model="whisper-1", file=f, response_format="text", language="en"
         )
     assert isinstance(text, str)
-    assert "wash water" in text.lower()
+    assert "greasy wash" in text.lower()
 
 
 def test_openai_verbose_json_with_words_and_segments(oai: openai.OpenAI, jfk_flac: Path):
@@ -53,13 +53,13 @@ def test_openai_vtt(oai: openai.OpenAI, ldc_wav: Path):
     with ldc_wav.open("rb") as f:
         vtt = oai.audio.transcriptions.create(model="whisper-1", file=f, response_format="vtt")
     assert vtt.startswith("WEBVTT")
-    assert "-->" in vtt and "wash water" in vtt.lower()
+    assert "-->" in vtt and "greasy wash" in vtt.lower()
 
 
 def test_openai_engine_model_names(oai: openai.OpenAI, ldc_wav: Path):
     with ldc_wav.open("rb") as f:  # a loaded engine:model spec works like whisper-1
         result = oai.audio.transcriptions.create(model="whisper:tiny.en", file=f)
-    assert "wash water" in result.text.lower()
+    assert "greasy wash" in result.text.lower()
     with ldc_wav.open("rb") as f, pytest.raises(openai.UnprocessableEntityError) as err:
         oai.audio.transcriptions.create(model="gpt-4o-transcribe", file=f)
     assert "gpt-4o-transcribe" in str(err.value)

@@ -25,6 +25,9 @@ class DecodeOptions:
     initial_prompt: str | None = None  # text that conditions the first window
     condition_on_previous_text: bool = False  # feed each window's text to the next
     batch_size: int = 8  # windows decoded together in batched mode
+    # Whisper: decode inputs whose speech fits one window with the encoder on the speech
+    # plus 8 s of silence instead of a padded 30 s window (False = faster-whisper's way)
+    short_form: bool = True
     task: str = "transcribe"  # "transcribe" or "translate" (Whisper)
 
     def __post_init__(self) -> None:

@@ -1,12 +1,22 @@
 """The default engine: Whisper on faster-whisper / CTranslate2.
 
-``transcribe`` runs faster-whisper's sequential long-form decoder (temperature fallback,
-VAD). ``transcribe_batch`` packs short inputs (<= 30 s each) into one batched CTranslate2
-call so that each utterance does not pay for a padded 30-second window alone.
+Two paths:
+
+* short form (``DecodeOptions.short_form``, the default): an input of at most 30 s whose
+  speech (found by VAD) spans at most 29 s is decoded in one window whose encoder runs on
+  the speech plus 8 s of silence, not on a padded 30 s window
+  (:mod:`aural.engines.whisper_window`). ``transcribe_batch`` decodes such inputs in
+  groups of similar length with one batched encoder and decoder call per group. A
+  decode that fails faster-whisper's quality checks (repetition, low log probability)
+  is redone on the long-form path; one that looks like silence gives no text.
+* long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
+  VAD), for longer inputs, sampling temperatures, and multilingual models without a
+  language (language detection).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,6 +29,7 @@ from aural.decoding.hotwords import parse_hotwords
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.engines.whisper_models import DEFAULT_MODEL, resolve_whisper_model
+from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder, WindowResult
 from aural.errors import ConfigError
 from aural.types import Segment, Transcript, TranscriptionInfo, Word
 
@@ -29,6 +40,9 @@ NO_SPEECH_THRESHOLD = 0.6  # faster-whisper's default, applied to batched output
 LOG_PROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4  # gzip ratio above which text is a repetition loop
 FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
+SHORT_FORM_MAX_S = 29.0  # speech spans up to this long are decoded in one trimmed window
+MAX_UNDECODED_S = 1.0  # speech before the first / after the last decoded word (see _from_window)
+SENTENCE_END = (".", "?", "!", "。", "？", "！")
 
 
 class WhisperEngine(Engine):
@@ -71,6 +85,7 @@ class WhisperEngine(Engine):
         self.model_path = path
         self.compute_type = compute_type
         self.is_multilingual = bool(self._model.model.is_multilingual)
+        self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
 
     @property
     def faster_whisper_model(self) -> Any:
@@ -113,10 +128,81 @@ class WhisperEngine(Engine):
             options=opts,
         )
 
-    # -- single input ----------------------------------------------------------------
+    # -- decoding ----------------------------------------------------------------------
     def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
         options = options or DecodeOptions()
-        waveform = self.check_waveform(waveform)
+        return self._transcribe_many([self.check_waveform(waveform)], options)[0]
+
+    def transcribe_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
+    ) -> list[Transcript]:
+        """Transcribe many inputs; short ones of similar length share encoder/decoder calls."""
+        options = options or DecodeOptions()
+        return self._transcribe_many([self.check_waveform(w) for w in waveforms], options)
+
+    def _transcribe_many(self, waves: list[Waveform], options: DecodeOptions) -> list[Transcript]:
+        results: list[Transcript | None] = [None] * len(waves)
+        decoder = self._short_form_decoder(options)
+        short: list[tuple[int, float, float]] = []
+        for i, w in enumerate(waves):
+            if decoder is None or w.duration > WINDOW_S:
+                continue
+            clip = _speech_clip(w, options) if options.vad else (0.0, w.duration)
+            if clip is None:
+                results[i] = Transcript((), self._info(w.duration, self._language(options),
+                                                       None, options))
+            elif clip[1] - clip[0] <= SHORT_FORM_MAX_S:
+                short.append((i, *clip))
+        if decoder is not None and short:
+            # similar lengths together: each shares the window width of its longest
+            short.sort(key=lambda item: item[2] - item[1])
+            for k in range(0, len(short), options.batch_size):
+                group = short[k:k + options.batch_size]
+                windows = decoder.decode_many(
+                    [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
+                     .astype(np.float32, copy=False) for i, a, b in group],
+                    beam_size=options.beam_size,
+                    prompt=options.initial_prompt,
+                    hotwords=self._common_kwargs(options)["hotwords"],
+                    word_timestamps=True,  # also for the completeness check
+                    pad_frames=FINAL_PAD_FRAMES,
+                )
+                for (i, a, b), window in zip(group, windows, strict=True):
+                    results[i] = self._from_window(window, (a, b), waves[i].duration, options)
+        return [r if r is not None else self._long_form(w, options)
+                for r, w in zip(results, waves, strict=True)]
+
+    def _short_form_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
+        """The trimmed-window decoder for these options, or None for the long-form path."""
+        if not options.short_form or options.temperature > 0 or self._language(options) is None:
+            return None
+        key = (self._language(options), options.task)
+        if key not in self._decoders:
+            self._decoders[key] = WhisperWindowDecoder(self._model, key[0], options.task)
+        return self._decoders[key]
+
+    def _from_window(self, window: WindowResult, clip: tuple[float, float], duration: float,
+                     options: DecodeOptions) -> Transcript | None:
+        """A Transcript from a short-form decode; None = redo it on the long-form path."""
+        info = self._info(duration, self._language(options), 1.0, options)
+        if window.is_no_speech:  # what faster-whisper skips as silence
+            return Transcript((), info)
+        if window.is_suspect or not window.text:
+            return None  # the long-form path has the temperature fallback
+        if window.words and (
+            window.words[0].start > MAX_UNDECODED_S
+            or (clip[1] - clip[0]) - window.words[-1].end > MAX_UNDECODED_S
+        ):
+            # Whisper ended (or began) far from where the VAD heard speech end (begin):
+            # without timestamp tokens it sometimes stops after a first short sentence.
+            return None
+        segments = _window_segments(window, clip[0], duration)
+        if not options.word_timestamps:
+            segments = (dataclasses.replace(s, words=()) for s in segments)
+        return Transcript(tuple(segments), info)
+
+    def _long_form(self, waveform: Waveform, options: DecodeOptions) -> Transcript:
+        """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD."""
         temperatures = tuple(
             round(t, 2) for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
         )
@@ -142,72 +228,6 @@ class WhisperEngine(Engine):
             self._info(waveform.duration, info.language, info.language_probability, options),
         )
 
-    # -- many inputs -----------------------------------------------------------------
-    def transcribe_batch(
-        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
-    ) -> list[Transcript]:
-        """Transcribe many inputs, batching the short ones into shared decoder calls."""
-        options = options or DecodeOptions()
-        results: list[Transcript | None] = [None] * len(waveforms)
-        short: list[tuple[int, Waveform, tuple[float, float]]] = []
-        for i, w in enumerate(waveforms):
-            w = self.check_waveform(w)
-            if w.duration > WINDOW_S:
-                results[i] = self.transcribe(w, options)
-                continue
-            clip = _speech_clip(w, options) if options.vad else (0.0, w.duration)
-            if clip is None:
-                results[i] = Transcript((), self._info(w.duration, "en" if not
-                                        self.is_multilingual else options.language, None,
-                                        options))
-            else:
-                short.append((i, w, clip))
-        for i, transcript in self._decode_packed(short, options):
-            results[i] = transcript
-        return [r for r in results if r is not None]
-
-    def _decode_packed(
-        self, items: list[tuple[int, Waveform, tuple[float, float]]], options: DecodeOptions
-    ) -> Iterable[tuple[int, Transcript]]:
-        if not items:
-            return
-        offsets, clips, parts, pos = [], [], [], 0.0
-        for _, w, (a, b) in items:
-            offsets.append(pos)
-            clips.append({"start": pos + a, "end": pos + b})
-            parts.append(w.samples.astype(np.float32, copy=False))
-            pos += w.num_samples / SAMPLE_RATE
-        audio = np.concatenate(parts)
-        from faster_whisper import BatchedInferencePipeline
-
-        # A pipeline per call: it keeps per-call state, and servers call from many threads.
-        segments, info = BatchedInferencePipeline(self._model).transcribe(
-            audio,
-            temperature=options.temperature,
-            vad_filter=False,
-            clip_timestamps=clips,
-            batch_size=options.batch_size,
-            without_timestamps=True,
-            **self._common_kwargs(options),
-        )
-        per_item: list[list[Any]] = [[] for _ in items]
-        for seg in segments:
-            # By midpoint: faster-whisper rounds segment times to 10 ms, so a start can fall
-            # just before its clip's offset and land on the previous input.
-            mid = (seg.start + seg.end) / 2
-            k = int(np.searchsorted(offsets, mid, side="right")) - 1
-            per_item[min(max(k, 0), len(items) - 1)].append(seg)
-        for k, (i, w, _) in enumerate(items):
-            if any(_needs_fallback(s) for s in per_item[k]):
-                # The batched path has no temperature fallback: decode doubtful clips
-                # (likely non-speech or a repetition loop) with the sequential decoder.
-                yield i, self.transcribe(w, options)
-                continue
-            segs = tuple(_convert_segments(per_item[k], offsets[k], w.duration))
-            yield i, Transcript(
-                segs, self._info(w.duration, info.language, info.language_probability, options)
-            )
-
 
 def _speech_clip(w: Waveform, options: DecodeOptions) -> tuple[float, float] | None:
     regions = speech_regions(w, options.vad_options)
@@ -216,13 +236,34 @@ def _speech_clip(w: Waveform, options: DecodeOptions) -> tuple[float, float] | N
     return max(0.0, regions[0][0]), min(w.duration, regions[-1][1])
 
 
-def _needs_fallback(seg: Any) -> bool:
-    """faster-whisper's quality checks, applied to one batched segment."""
-    return bool(
-        (seg.no_speech_prob is not None and seg.no_speech_prob > NO_SPEECH_THRESHOLD)
-        or seg.avg_logprob < LOG_PROB_THRESHOLD
-        or seg.compression_ratio > COMPRESSION_RATIO_THRESHOLD
-    )
+def _window_segments(window: WindowResult, offset: float, duration: float) -> Iterable[Segment]:
+    """Segments of a short-form decode, split after sentence-final words (for subtitles).
+
+    Words are shifted by ``offset`` (where the decoded clip starts). Without words, or
+    when the words do not spell the text exactly (scripts written without spaces), the
+    decode is one segment.
+    """
+
+    def shift(t: float) -> float:
+        return round(min(max(t + offset, 0.0), duration), 3)
+
+    words = [Word(shift(w.start), max(shift(w.start), shift(w.end)), w.text, w.probability)
+             for w in window.words]
+    common = {"avg_log_prob": window.avg_log_prob, "no_speech_prob": window.no_speech_prob}
+    if not words or " ".join(w.text for w in words) != " ".join(window.text.split()):
+        start = words[0].start if words else shift(0.0)
+        end = words[-1].end if words else shift(window.duration)
+        yield Segment(start=start, end=max(start, end), text=window.text, words=tuple(words),
+                      **common)
+        return
+    sentence: list[Word] = []
+    for k, word in enumerate(words):
+        sentence.append(word)
+        if word.text.endswith(SENTENCE_END) or k == len(words) - 1:
+            yield Segment(start=sentence[0].start, end=max(sentence[0].start, sentence[-1].end),
+                          text=" ".join(w.text for w in sentence), words=tuple(sentence),
+                          **common)
+            sentence = []
 
 
 def _convert_segments(segments: Iterable[Any], offset: float, duration: float) -> Iterable[Segment]:

@@ -38,7 +38,7 @@ from aural.streaming.vad import (
     SpeechEnd,
     SpeechStart,
 )
-from aural.streaming.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
+from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
 from aural.types import Final, Partial, Segment, StreamEvent, Word
 
 __all__ = ["ReDecodeSession"]
