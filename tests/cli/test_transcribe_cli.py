@@ -53,6 +53,7 @@ def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc
     assert not any(n.startswith("broken") for n in names)
     d = json.loads((out / "LDC93S1.json").read_text())
     assert "greasy" in d["text"].lower() and d["info"]["engine"] == "whisper"
+    assert d["info"]["options"]["short_form"] is True
     mtime = (out / "LDC93S1.txt").stat().st_mtime_ns
     args.remove(str(tmp_path / "in" / "*.wav"))
     p2 = run(*args)
@@ -61,6 +62,13 @@ def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc
     assert (out / "LDC93S1.txt").stat().st_mtime_ns == mtime
     p3 = run(*args, "--overwrite")
     assert p3.returncode == 0 and "done: 3 transcribed" in p3.stderr
+
+
+def test_cli_full_window_is_faster_whispers_path(tmp_path: Path, ldc_wav: Path) -> None:
+    p = run("transcribe", str(ldc_wav), "--full-window", "--format", "json", "--beam-size", "1")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["info"]["options"]["short_form"] is False and "greasy" in d["text"].lower()
 
 
 def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:

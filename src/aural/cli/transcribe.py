@@ -51,6 +51,9 @@ def transcribe_command(
     hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
     word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
+    short_form: Annotated[bool, typer.Option(
+        "--short-form/--full-window",
+        help="Whisper: encode short inputs' speech + 8 s, not a padded 30 s window.")] = True,
     raw_sample_rate: Annotated[Optional[int], typer.Option(help="Rate of headerless PCM.")] = None,
     raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
     compute_type: Annotated[Optional[str], typer.Option(help="CTranslate2 compute type.")] = None,
@@ -77,7 +80,7 @@ def transcribe_command(
         options = DecodeOptions(
             language=language, beam_size=beam_size, vad=vad, hotwords=parse_hotwords(hotwords),
             initial_prompt=initial_prompt, word_timestamps=word_timestamps or fmt in ("json", "all"),
-            batch_size=max(1, batch_size),
+            batch_size=max(1, batch_size), short_form=short_form,
         )
         settings: dict[str, object] = {}
         if engine == "whisper":
