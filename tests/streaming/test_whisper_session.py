@@ -110,7 +110,9 @@ def test_whisper_stream_degrades_when_behind(whisper_engine, dev_clean_clip) -> 
         began = clock()
         events += session.feed(data[i:i + 3200])
         longest_step = max(longest_step, clock() - began)
-    events += session.finish()
+    began = clock()
+    events += session.finish()  # a step too: it decodes the open utterance
+    longest_step = max(longest_step, clock() - began)
     stats = session.stats
     check_invariants(events, wave.duration)
     assert stats.dropped_partials > 0
@@ -141,3 +143,24 @@ def test_stream_rejects_bad_input(whisper_engine) -> None:
     assert session.finish() == [EndOfStream()]
     with pytest.raises(ConfigError, match="finished"):
         session.feed(b"\x00\x00")
+
+
+def test_speculative_finals_equal_confirmed_ones(whisper_engine, long_clip) -> None:
+    """A final decoded during the endpoint's silence is the final the endpoint would get."""
+    from dataclasses import replace
+
+    wave = load(long_clip, 16000)
+    data = to_pcm16(wave.samples)
+    # two seconds of silence at the end so the endpoint (not finish()) closes the last one
+    data += b"\x00\x00" * 32000
+    runs = {}
+    for speculate in (True, False):
+        session = open_session(whisper_engine, DecodeOptions(beam_size=1),
+                               streaming=replace(NO_DEGRADE, speculative_final=speculate))
+        events = run_stream(session, data, 3200)
+        check_invariants(events, len(data) / 32000)
+        runs[speculate] = (finals(events), session.stats)
+    (with_spec, stats), (without, plain) = runs[True], runs[False]
+    assert [f.segment for f in with_spec] == [f.segment for f in without]
+    assert stats.speculative_hits >= 1 and plain.speculative_hits == 0
+    assert stats.speculative_hits <= stats.final_decodes

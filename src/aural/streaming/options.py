@@ -31,6 +31,10 @@ class StreamingOptions:
             are skipped, the buffer is shortened and finals are decoded greedily. Half of
             it already halves the partial rate.
         partials: emit partial hypotheses at all (False = finals only, least compute).
+        speculative_final: start the final decode after half of ``endpoint_silence_s``
+            (at least the VAD's speech padding) of silence, so that the final is ready
+            when the endpoint confirms; a pause that turns out to be mid-utterance wastes
+            that decode. Off when the session is behind real time.
     """
 
     partial_interval_s: float = 0.5
@@ -39,6 +43,7 @@ class StreamingOptions:
     max_buffer_s: float = 12.0
     max_lag_s: float = 2.0
     partials: bool = True
+    speculative_final: bool = True
 
     def __post_init__(self) -> None:
         checks = {

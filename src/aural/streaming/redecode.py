@@ -104,6 +104,8 @@ class ReDecodeSession(StreamingSession):
         self._final_text: list[str] = []  # texts of the finals so far
         self._utt_prompt: list[str] = []  # finals of the open utterance (after trims)
         self._last_final_end = 0.0
+        # (end sample, buffer start, segments) of a final decoded ahead of its endpoint
+        self._speculative: tuple[int, int, tuple[Segment, ...]] | None = None
 
     # -- audio in --------------------------------------------------------------------
     def _process(self, samples: np.ndarray) -> list[StreamEvent]:
@@ -116,8 +118,26 @@ class ReDecodeSession(StreamingSession):
             return events
         if self._buffer.size > self._buffer_limit() * SAMPLE_RATE:
             events += self._trim_long_buffer()
+        self._maybe_speculate()
         events += self._maybe_partial()
         return events
+
+    def _maybe_speculate(self) -> None:
+        """Decode the final of a pause that may be the utterance's end before it is sure."""
+        silence = self._endpointer.trailing_silence_s
+        if (
+            not self.streaming.speculative_final
+            or self.degrade_level > 0
+            or silence < max(self._pad / SAMPLE_RATE, self.streaming.endpoint_silence_s / 2)
+        ):
+            return
+        end = min(self._endpointer.last_speech_end + self._pad, self.num_samples)
+        if self._speculative is not None and self._speculative[:2] == (end, self._buf_start):
+            return
+        audio = self._buffer[: max(0, end - self._buf_start)]
+        if audio.size < MIN_DECODE_S * SAMPLE_RATE:
+            return
+        self._speculative = (end, self._buf_start, self._decode_final(audio))
 
     def _flush(self) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -229,8 +249,12 @@ class ReDecodeSession(StreamingSession):
     def _finalize(self, end: int) -> list[StreamEvent]:
         """Decode the buffer up to stream sample ``end`` and emit it as finals."""
         audio = self._buffer[: max(0, end - self._buf_start)]
+        speculative, self._speculative = self._speculative, None
         if audio.size < MIN_DECODE_S * SAMPLE_RATE:
             return []
+        if speculative is not None and speculative[:2] == (end, self._buf_start):
+            self.speculative_hits += 1
+            return self._emit(list(speculative[2]), end)
         return self._emit(list(self._decode_final(audio)), end)
 
     def _hotwords(self) -> str | None:

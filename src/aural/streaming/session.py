@@ -37,7 +37,9 @@ class StreamingStats:
             source (every second of audio earns one second of compute; 0 = keeping up).
         max_lag_s: the largest ``lag_s`` seen.
         partial_decodes: decodes made for partial hypotheses.
-        final_decodes: decodes made for final segments.
+        final_decodes: decodes made for final segments (speculative ones included).
+        speculative_hits: finals whose speculative decode was used as it was (the other
+            speculative decodes were wasted on pauses inside an utterance).
         dropped_partials: partial decodes skipped because the session was behind.
         partials: Partial events emitted.
         finals: Final events emitted.
@@ -53,6 +55,7 @@ class StreamingStats:
     max_lag_s: float
     partial_decodes: int
     final_decodes: int
+    speculative_hits: int
     dropped_partials: int
     partials: int
     finals: int
@@ -119,6 +122,7 @@ class StreamingSession(abc.ABC):
         self._degraded_s = 0.0
         self.partial_decodes = 0
         self.final_decodes = 0
+        self.speculative_hits = 0
         self.dropped_partials = 0
         self.skipped_s = 0.0
         self._num_partials = 0
@@ -149,6 +153,7 @@ class StreamingSession(abc.ABC):
             max_lag_s=round(self._max_lag_s, 4),
             partial_decodes=self.partial_decodes,
             final_decodes=self.final_decodes,
+            speculative_hits=self.speculative_hits,
             dropped_partials=self.dropped_partials,
             partials=self._num_partials,
             finals=self._num_finals,

@@ -112,6 +112,11 @@ class Endpointer:
         return self._silent_run * FRAME_SAMPLES / self._sample_rate
 
     @property
+    def last_speech_end(self) -> int:
+        """Sample just after the last speech frame of the current (or last) region."""
+        return self._last_speech_end
+
+    @property
     def speech_start(self) -> int:
         """Sample where the current (or last) speech region began."""
         return self._start
