@@ -27,6 +27,7 @@ import numpy as np
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
+from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
 from aural.errors import ConfigError
 from aural.streaming.agreement import agreed_prefix, split_words
 from aural.streaming.options import StreamingOptions
@@ -38,7 +39,6 @@ from aural.streaming.vad import (
     SpeechEnd,
     SpeechStart,
 )
-from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
 from aural.types import Final, Partial, Segment, StreamEvent, Word
 
 __all__ = ["ReDecodeSession"]
