@@ -38,7 +38,7 @@ class StreamingOptions:
     """
 
     partial_interval_s: float = 0.5
-    first_partial_s: float = 0.3
+    first_partial_s: float = 0.2
     endpoint_silence_s: float = 0.4
     max_buffer_s: float = 12.0
     max_lag_s: float = 2.0

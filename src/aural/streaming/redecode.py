@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 STABLE_TAIL_S = 2.0  # words ending this close to the buffer's end are not trimmed off
 PROMPT_CHARS = 200  # text of earlier finals used as a prompt (as Whisper does)
 MIN_DECODE_S = 0.1  # shorter audio is not worth a decode
-FAST_START_INTERVAL_S = 0.2  # partial interval until an utterance shows its first words
+FAST_START_INTERVAL_S = 0.1  # partial interval until an utterance shows its first words
 PAUSE_S = 0.15  # silence after which a partial re-decode would only repeat the last one
 
 
