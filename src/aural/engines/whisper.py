@@ -110,9 +110,7 @@ class WhisperEngine(Engine):
             "beam_size": options.beam_size,
             "word_timestamps": options.word_timestamps,
             "initial_prompt": options.initial_prompt,
-            # faster-whisper takes plain text: drop CTC-style ":weight" suffixes
-            "hotwords": ", ".join(h.text for h in parse_hotwords(options.hotwords))
-            if options.hotwords else None,
+            "hotwords": _hotwords_text(options),
         }
 
     def _info(self, duration: float, language: str | None, prob: float | None,
@@ -163,7 +161,7 @@ class WhisperEngine(Engine):
                      .astype(np.float32, copy=False) for i, a, b in group],
                     beam_size=options.beam_size,
                     prompt=options.initial_prompt,
-                    hotwords=self._common_kwargs(options)["hotwords"],
+                    hotwords=_hotwords_text(options),
                     word_timestamps=True,  # also for the completeness check
                     pad_frames=FINAL_PAD_FRAMES,
                 )
@@ -227,6 +225,13 @@ class WhisperEngine(Engine):
             converted,
             self._info(waveform.duration, info.language, info.language_probability, options),
         )
+
+
+def _hotwords_text(options: DecodeOptions) -> str | None:
+    """faster-whisper takes plain text: CTC-style ":weight" suffixes are dropped."""
+    if not options.hotwords:
+        return None
+    return ", ".join(h.text for h in parse_hotwords(options.hotwords))
 
 
 def _speech_clip(w: Waveform, options: DecodeOptions) -> tuple[float, float] | None:
