@@ -9,9 +9,11 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from aural.audio.load import load
@@ -28,6 +30,8 @@ AUDIO_SUFFIXES = (
     ".wma", ".aiff", ".aif", ".raw", ".pcm", ".sph",
 )
 BATCH_MAX_S = 30.0  # inputs up to this long are packed into shared decoder calls
+CHUNK_GROUPS = 4  # batched calls per worker in one chunk: room to sort inputs by length
+CHUNK_MAX_S = 1800.0  # audio held for one transcribe_batch call (30 min = 115 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +89,20 @@ def transcribe_many(
     paths: Iterable[Path],
     options: DecodeOptions,
     *,
-    batch_size: int = 8,
+    batch_size: int = 4,
     prefetch: int = 2,
     raw_sample_rate: int | None = None,
     raw_encoding: str = "pcm_s16le",
 ) -> Iterator[BatchItem]:
     """Transcribe ``paths`` in order, yielding one :class:`BatchItem` per input.
+
+    Decoded inputs go to the engine's ``transcribe_batch`` in chunks of ``batch_size`` x
+    ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several workers
+    has groups of similar length to spread over them; such an engine gets the next chunk
+    before the last one is done, so its workers never wait for the slowest group. Inputs
+    longer than :data:`BATCH_MAX_S` join a chunk only when the engine runs decodes in
+    parallel (else they go alone), and a chunk never holds more than :data:`CHUNK_MAX_S`
+    of audio.
 
     Args:
         engine: a loaded engine.
@@ -100,29 +112,47 @@ def transcribe_many(
         prefetch: audio decoding threads running ahead of the engine.
     """
     paths = list(paths)
-    with ThreadPoolExecutor(max_workers=max(1, prefetch)) as pool:
-        futures: list[Future[Waveform | AuralError]] = [
-            pool.submit(_load, p, engine.sample_rate, raw_sample_rate, raw_encoding)
-            for p in paths
-        ]
+    parallel = engine.concurrency > 1
+    chunk = max(1, batch_size) * engine.concurrency * CHUNK_GROUPS if batch_size > 1 or parallel \
+        else 1
+    depth = 2 if parallel else 1  # engine calls at once: only engines that allow it
+    with ThreadPoolExecutor(max(1, prefetch)) as loader, ThreadPoolExecutor(depth) as caller:
+        in_flight: deque[Future[list[BatchItem]]] = deque()
+
+        def hand_over(work: Callable[[], list[BatchItem]]) -> Iterator[BatchItem]:
+            in_flight.append(caller.submit(work))
+            while len(in_flight) >= depth:
+                yield from in_flight.popleft().result()
+
+        ahead = max(1, prefetch) + chunk  # decoded inputs held at most: bounded memory
+        loads: dict[int, Future[Waveform | AuralError]] = {}
+        submitted = 0
         pending: list[tuple[Path, Waveform]] = []
-        for path, fut in zip(paths, futures):
-            loaded = fut.result()
+        for k, path in enumerate(paths):
+            while submitted < min(len(paths), k + ahead):
+                loads[submitted] = loader.submit(_load, paths[submitted], engine.sample_rate,
+                                                 raw_sample_rate, raw_encoding)
+                submitted += 1
+            loaded = loads.pop(k).result()
+            alone: BatchItem | tuple[Path, Waveform] | None = None
             if isinstance(loaded, AuralError):
-                yield from _flush(engine, pending, options)
+                alone = BatchItem(path, error=loaded)
+            elif loaded.duration > BATCH_MAX_S and not parallel:
+                alone = (path, loaded)
+            else:
+                pending.append((path, loaded))
+            full = len(pending) >= chunk or sum(w.duration for _, w in pending) >= CHUNK_MAX_S
+            if pending and (full or alone is not None):
+                yield from hand_over(partial(_transcribe_chunk, engine, pending, options))
                 pending = []
-                yield BatchItem(path, error=loaded)
-                continue
-            if loaded.duration > BATCH_MAX_S or batch_size <= 1:
-                yield from _flush(engine, pending, options)
-                pending = []
-                yield _one(engine, path, loaded, options)
-                continue
-            pending.append((path, loaded))
-            if len(pending) >= batch_size:
-                yield from _flush(engine, pending, options)
-                pending = []
-        yield from _flush(engine, pending, options)
+            if isinstance(alone, BatchItem):
+                yield from hand_over(partial(list, [alone]))
+            elif alone is not None:
+                yield from hand_over(partial(_transcribe_chunk, engine, [alone], options))
+        if pending:
+            yield from hand_over(partial(_transcribe_chunk, engine, pending, options))
+        while in_flight:
+            yield from in_flight.popleft().result()
 
 
 def _one(engine: Engine, path: Path, w: Waveform, options: DecodeOptions) -> BatchItem:
@@ -132,23 +162,18 @@ def _one(engine: Engine, path: Path, w: Waveform, options: DecodeOptions) -> Bat
         return BatchItem(path, error=err, duration=w.duration)
 
 
-def _flush(
+def _transcribe_chunk(
     engine: Engine, pending: list[tuple[Path, Waveform]], options: DecodeOptions
-) -> Iterator[BatchItem]:
-    if not pending:
-        return
+) -> list[BatchItem]:
     if len(pending) == 1:
-        yield _one(engine, *pending[0], options)
-        return
+        return [_one(engine, *pending[0], options)]
     try:
         results = engine.transcribe_batch([w for _, w in pending], options)
     except AuralError:
         # One bad input must not sink the batch: fall back to one by one.
-        for path, w in pending:
-            yield _one(engine, path, w, options)
-        return
-    for (path, w), t in zip(pending, results):
-        yield BatchItem(path, t, duration=w.duration)
+        return [_one(engine, path, w, options) for path, w in pending]
+    return [BatchItem(path, t, duration=w.duration)
+            for (path, w), t in zip(pending, results, strict=True)]
 
 
 __all__ = ["BatchItem", "expand_inputs", "transcribe_many"]

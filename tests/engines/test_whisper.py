@@ -229,3 +229,54 @@ def test_short_form_redoes_decodes_that_stop_early(whisper_engine) -> None:
     assert t is not None and t.words[0].start == pytest.approx(0.2)
     silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
     assert whisper_engine._from_window(silence, (0.0, 1.0), 1.0, opts).segments == ()
+
+
+@pytest.fixture(scope="module")
+def parallel_engine():
+    """Two single-threaded decodes side by side, as `aural transcribe` uses for many files."""
+    from aural.engines.whisper import parallel_settings
+
+    engine = create_engine("whisper", **parallel_settings(2, 1))
+    yield engine
+    engine.close()
+
+
+def test_parallel_settings_share_the_cores() -> None:
+    import os
+
+    from aural.engines.whisper import parallel_settings
+
+    cores = os.cpu_count() or 1
+    assert parallel_settings(2, 1) == {"num_workers": 2, "cpu_threads": 1}
+    auto = parallel_settings()
+    assert 1 <= auto["num_workers"] <= 4
+    assert auto["num_workers"] * auto["cpu_threads"] <= max(cores, auto["num_workers"])
+
+
+def test_whisper_parallel_batch_keeps_each_text_with_its_input(
+    parallel_engine, whisper_engine, shared_data: Path
+) -> None:
+    """Groups and a long input run on two workers; results come back in input order."""
+    from aural.text.normalizers import get_normalizer
+
+    norm = get_normalizer("whisper")
+    pairs = librispeech_pairs(shared_data / "LibriSpeech" / "train-clean-100", 7)
+    waves = [load(p) for p, _ in pairs]
+    long = Waveform(np.concatenate([w.samples for w in waves[:3]]), 16000)
+    assert long.duration > 30  # takes the long-form path, in parallel with the groups
+    silence = Waveform(np.zeros(16000 * 3, np.float32), 16000)
+    inputs = [waves[0], long, *waves[1:4], silence, *waves[4:]]
+    refs = [pairs[0][1], " ".join(r for _, r in pairs[:3]), *(r for _, r in pairs[1:4]), "",
+            *(r for _, r in pairs[4:])]
+    assert parallel_engine.concurrency == 2
+    out = parallel_engine.transcribe_batch(inputs, DecodeOptions(beam_size=1, batch_size=2))
+    assert len(out) == len(inputs)
+    assert out[5].text == ""
+    for ref, t in zip(refs, out):
+        check_invariants(t)
+        if ref:
+            assert jiwer.wer(norm(ref), norm(t.text)) < 0.5, (ref, t.text)  # not a neighbour
+    # one input per call: each decode is the one a sequential engine makes
+    one = parallel_engine.transcribe_batch(waves[:4], DecodeOptions(beam_size=1, batch_size=1))
+    seq = [whisper_engine.transcribe(w, DecodeOptions(beam_size=1)) for w in waves[:4]]
+    assert [t.text for t in one] == [t.text for t in seq]

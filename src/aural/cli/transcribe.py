@@ -46,7 +46,10 @@ def transcribe_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
     output_dir: Annotated[Optional[Path], typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
     jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
-    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = 4,
+    workers: Annotated[int, typer.Option(
+        min=0, help="Whisper: files decoded at once (0 = one per core, up to 4, with several inputs)."
+    )] = 0,
     overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
     hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
@@ -64,6 +67,7 @@ def transcribe_command(
     from aural.batch import expand_inputs, transcribe_many
     from aural.decoding.options import DecodeOptions, parse_hotwords
     from aural.engines import create_engine
+    from aural.engines.whisper import parallel_settings
     from aural.writers import FORMATS, render, write_atomic
 
     formats = list(FORMATS) if fmt == "all" else [fmt]
@@ -82,14 +86,6 @@ def transcribe_command(
             initial_prompt=initial_prompt, word_timestamps=word_timestamps or fmt in ("json", "all"),
             batch_size=max(1, batch_size), short_form=short_form,
         )
-        settings: dict[str, object] = {}
-        if engine == "whisper":
-            settings = {"cpu_threads": threads}
-            if compute_type:
-                settings["compute_type"] = compute_type
-        eng = create_engine(engine, model, **settings)
-        if options.hotwords and not eng.supports_hotwords:
-            fail(f"the {engine} engine does not support --hotwords")
     except AuralError as err:
         fail(str(err), exit_code_for(err))
 
@@ -98,6 +94,20 @@ def transcribe_command(
     skipped = len(paths) - len(todo)
     if skipped:
         err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
+    try:
+        settings: dict[str, object] = {}
+        if engine == "whisper":
+            settings = {"cpu_threads": threads}
+            if workers > 1 or (workers == 0 and len(todo) > 1):
+                # several files: single-threaded decodes side by side beat one wide decode
+                settings = dict(parallel_settings(workers, threads))
+            if compute_type:
+                settings["compute_type"] = compute_type
+        eng = create_engine(engine, model, **settings)
+        if options.hotwords and not eng.supports_hotwords:
+            fail(f"the {engine} engine does not support --hotwords")
+    except AuralError as err:
+        fail(str(err), exit_code_for(err))
 
     failed: list[tuple[Path, str]] = []
     done, audio_s, t0 = 0, 0.0, time.perf_counter()

@@ -38,6 +38,9 @@ class Engine(abc.ABC):
     sample_rate: int = SAMPLE_RATE
     #: True when the engine can honour DecodeOptions.hotwords
     supports_hotwords: bool = False
+    #: decodes one instance runs at the same time (its transcribe_batch spreads work over
+    #: them, and its transcribe may be called from that many threads at once)
+    concurrency: int = 1
 
     @abc.abstractmethod
     def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 import numpy as np
 
@@ -52,8 +54,9 @@ class WhisperEngine(Engine):
         model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id; None = tiny.en.
         device: ``cpu``, ``cuda`` or ``auto``.
         compute_type: CTranslate2 compute type (``int8`` is fastest on CPU).
-        cpu_threads: intra-op threads (0 = CTranslate2's default).
-        num_workers: parallel decodes the model accepts (for servers).
+        cpu_threads: intra-op threads per decode (0 = CTranslate2's default).
+        num_workers: decodes that run at the same time: a server's parallel requests, and
+            the groups ``transcribe_batch`` spreads over them (see :func:`parallel_settings`).
     """
 
     name = "whisper"
@@ -85,7 +88,14 @@ class WhisperEngine(Engine):
         self.model_path = path
         self.compute_type = compute_type
         self.is_multilingual = bool(self._model.model.is_multilingual)
+        self.concurrency = max(1, num_workers)
         self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
+        self._executor: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     @property
     def faster_whisper_model(self) -> Any:
@@ -151,24 +161,53 @@ class WhisperEngine(Engine):
                                                        None, options))
             elif clip[1] - clip[0] <= SHORT_FORM_MAX_S:
                 short.append((i, *clip))
+        # jobs: (seconds of audio, work); groups of similar length share one call
+        jobs: list[tuple[float, Callable[[], None]]] = []
         if decoder is not None and short:
-            # similar lengths together: each shares the window width of its longest
             short.sort(key=lambda item: item[2] - item[1])
             for k in range(0, len(short), options.batch_size):
                 group = short[k:k + options.batch_size]
-                windows = decoder.decode_many(
-                    [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
-                     .astype(np.float32, copy=False) for i, a, b in group],
-                    beam_size=options.beam_size,
-                    prompt=options.initial_prompt,
-                    hotwords=_hotwords_text(options),
-                    word_timestamps=True,  # also for the completeness check
-                    pad_frames=FINAL_PAD_FRAMES,
-                )
-                for (i, a, b), window in zip(group, windows, strict=True):
-                    results[i] = self._from_window(window, (a, b), waves[i].duration, options)
-        return [r if r is not None else self._long_form(w, options)
-                for r, w in zip(results, waves, strict=True)]
+                jobs.append((sum(b - a for _, a, b in group),
+                             lambda g=group: self._decode_group(decoder, waves, g, options,
+                                                                results)))
+        done = {i for i, _, _ in short} | {i for i, r in enumerate(results) if r is not None}
+
+        def long_form(i: int) -> None:
+            results[i] = self._long_form(waves[i], options)
+
+        jobs += [(waves[i].duration, lambda i=i: long_form(i))
+                 for i in range(len(waves)) if i not in done]
+        self._run(jobs)
+        return cast(list[Transcript], results)  # every job filled its inputs
+
+    def _decode_group(self, decoder: WhisperWindowDecoder, waves: list[Waveform],
+                      group: list[tuple[int, float, float]], options: DecodeOptions,
+                      results: list[Transcript | None]) -> None:
+        """Decode ``group`` (index, speech start, end) in one call; redo failures long form."""
+        windows = decoder.decode_many(
+            [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
+             .astype(np.float32, copy=False) for i, a, b in group],
+            beam_size=options.beam_size,
+            prompt=options.initial_prompt,
+            hotwords=_hotwords_text(options),
+            word_timestamps=True,  # also for the completeness check
+            pad_frames=FINAL_PAD_FRAMES,
+        )
+        for (i, a, b), window in zip(group, windows, strict=True):
+            result = self._from_window(window, (a, b), waves[i].duration, options)
+            results[i] = result if result is not None else self._long_form(waves[i], options)
+
+    def _run(self, jobs: list[tuple[float, Callable[[], None]]]) -> None:
+        """Run ``jobs``, longest first, on up to :attr:`concurrency` threads."""
+        jobs = sorted(jobs, key=lambda job: -job[0])  # longest first: the least idle tail
+        if self.concurrency == 1 or len(jobs) < 2:
+            for _, job in jobs:
+                job()
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="whisper")
+        for future in [self._executor.submit(job) for _, job in jobs]:
+            future.result()
 
     def _short_form_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
         """The trimmed-window decoder for these options, or None for the long-form path."""
@@ -225,6 +264,18 @@ class WhisperEngine(Engine):
             converted,
             self._info(waveform.duration, info.language, info.language_probability, options),
         )
+
+
+def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
+    """Engine settings for ``workers`` decodes at once sharing the machine's cores.
+
+    On a CPU, several single-threaded decodes get more done than one decode spread over
+    all cores: Whisper's decoder steps are too small to keep many threads busy. 0 workers
+    = one per core, at most 4; 0 threads = the cores divided between the workers.
+    """
+    cores = os.cpu_count() or 1
+    workers = workers or min(4, cores)
+    return {"num_workers": workers, "cpu_threads": threads or max(1, cores // workers)}
 
 
 def _hotwords_text(options: DecodeOptions) -> str | None:
