@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,58 @@ def test_kenlm_binding_scores_like_the_python_reader(kn3, tmp_path):
         b, theirs = ken.score(theirs, word)
         assert a == pytest.approx(b, abs=1e-4)
     assert kn3.end_score(ours) == pytest.approx(ken.end_score(theirs), abs=1e-4)
+
+
+KENLM_DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["kn3.probing.bin", "kn3.trie.bin"])
+def test_kenlm_binary_scores_like_its_arpa(name):
+    """Binaries made by KenLM's build_binary from kn3.arpa (see data/README.md)."""
+    pytest.importorskip("kenlm")
+    from aural.decoding.lm import KenLM
+
+    arpa = NgramLM.from_arpa(KENLM_DATA / "kn3.arpa")
+    binary = load_lm(KENLM_DATA / name)
+    assert isinstance(binary, KenLM) and binary.order == 3
+    ours, theirs = arpa.begin_state(), binary.begin_state()
+    for word in ["the", "cat", "sat", "unseen", "on", "the", "mat"]:
+        a, ours = arpa.score(ours, word)
+        b, theirs = binary.score(theirs, word)
+        assert a == pytest.approx(b, abs=1e-3)
+    assert arpa.end_score(ours) == pytest.approx(binary.end_score(theirs), abs=1e-3)
+
+
+def test_kenlm_matches_words_in_another_case():
+    """An upper-case acoustic vocabulary (wav2vec2) against a lower-case LM."""
+    pytest.importorskip("kenlm")
+    binary = load_lm(KENLM_DATA / "kn3.probing.bin")
+    upper, lower = binary.begin_state(), binary.begin_state()
+    for word in ["THE", "CAT", "SAT"]:
+        a, upper = binary.score(upper, word)
+        b, lower = binary.score(lower, word.lower())
+        assert a == pytest.approx(b)
+    unk, _ = binary.score(binary.begin_state(), "ZEBRA")
+    assert unk < a - 1.0
+
+
+def test_kenlm_binary_in_ctc_beam_search(char_vocab):
+    """The LM steers the beam the same way from a binary as from the ARPA it came from."""
+    pytest.importorskip("kenlm")
+    from aural.decoding.ctc import CtcPrefixBeamSearch
+
+    from .test_ctc import _cab_or_cat
+
+    lp = _cab_or_cat(char_vocab)
+    texts = [CtcPrefixBeamSearch(char_vocab, beam_size=8, lm=load_lm(KENLM_DATA / f),
+                                 lm_weight=1.0).decode(lp)[0].text
+             for f in ("kn3.arpa", "kn3.probing.bin", "kn3.trie.bin")]
+    assert texts == ["CAT SAT"] * 3
+
+
+def test_corrupt_binary_lm_is_a_config_error(tmp_path):
+    pytest.importorskip("kenlm")
+    bad = tmp_path / "lm.bin"
+    bad.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
+    with pytest.raises(ConfigError, match="lm.bin"):
+        load_lm(bad)

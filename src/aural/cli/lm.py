@@ -46,20 +46,21 @@ def build_command(
 
 
 def score_command(
-    lm_path: Annotated[Path, typer.Argument(help="ARPA file.")],
+    lm_path: Annotated[Path, typer.Argument(help="ARPA file or KenLM binary.")],
     text: Annotated[Path, typer.Argument(help="Text, one sentence per line.")],
     lowercase: Annotated[bool, typer.Option("--lowercase/--keep-case")] = True,
 ) -> None:
     """Print the perplexity of TEXT under the LM."""
-    from aural.decoding.lm import NgramLM
+    from aural.decoding.lm import load_lm, perplexity
     from aural.errors import AuralError
 
     try:
-        lm = NgramLM.from_arpa(lm_path)
+        lm = load_lm(lm_path)
     except AuralError as err:
         fail(f"{lm_path}: {err}", exit_code_for(err))
     sentences = _sentences(text, lowercase)
-    sys.stdout.write(f"perplexity {lm.perplexity(sentences):.2f} over {len(sentences)} sentences\n")
+    sys.stdout.write(f"perplexity {perplexity(lm, sentences):.2f} over {len(sentences)} "
+                     "sentences\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "NgramLM",
     "estimate_kneser_ney",
     "load_lm",
+    "perplexity",
     "tokenize_corpus_line",
 ]
 
@@ -104,8 +105,12 @@ class NgramLM:
         if not p.is_file():
             raise ModelNotFoundError(f"language model {str(p)!r} does not exist")
         opener = gzip.open if p.suffix == ".gz" else open
-        with opener(p, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-            return cls.from_arpa_lines(fh, source=str(p))
+        try:
+            with opener(p, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+                return cls.from_arpa_lines(fh, source=str(p))
+        except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
+            raise ConfigError(f"{p} is not an ARPA language model (not UTF-8 text: {err})"
+                              ) from err
 
     @classmethod
     def from_arpa_lines(cls, lines: Iterable[str], source: str = "<text>") -> NgramLM:
@@ -214,11 +219,7 @@ class NgramLM:
 
     def perplexity(self, sentences: Iterable[Sequence[str]]) -> float:
         """Per-word perplexity (``</s>`` counted as a word, as SRILM and KenLM do)."""
-        total, count = 0.0, 0
-        for words in sentences:
-            total += self.sentence_log10_prob(words)
-            count += len(words) + 1
-        return 10.0 ** (-total / max(count, 1))
+        return perplexity(self, sentences)
 
     # -------------------------------------------------------- LanguageModel protocol
     def begin_state(self) -> tuple[str, ...]:
@@ -256,8 +257,27 @@ class KenLM:
         if not Path(path).is_file():
             raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
         self._kenlm = kenlm
-        self._model = kenlm.Model(str(path))
+        try:
+            self._model = kenlm.Model(str(path))
+        except (OSError, RuntimeError) as err:  # kenlm raises OSError on a bad file
+            raise ConfigError(
+                f"cannot read the language model {str(path)!r}: not an ARPA file or a KenLM "
+                f"binary ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+            ) from err
         self.order = int(self._model.order)
+        self._spelling: dict[str, str] = {}
+
+    def _word(self, word: str) -> str:
+        """``word`` as the model spells it: acoustic vocabularies are often upper case
+        (wav2vec2) while ``aural lm build`` lower-cases, as NgramLM also allows."""
+        known = self._spelling.get(word)
+        if known is None:
+            known = next((w for w in (word, word.lower(), word.upper()) if w in self._model),
+                         word)
+            if len(self._spelling) > 100_000:  # beam search invents many one-off words
+                self._spelling.clear()
+            self._spelling[word] = known
+        return known
 
     def begin_state(self) -> Any:
         state = self._kenlm.State()
@@ -266,12 +286,25 @@ class KenLM:
 
     def score(self, state: Any, word: str) -> tuple[float, Any]:
         out = self._kenlm.State()
-        log10 = self._model.BaseScore(state, word, out)
+        log10 = self._model.BaseScore(state, self._word(word), out)
         return log10 * LN10, out
 
     def end_score(self, state: Any) -> float:
         out = self._kenlm.State()
         return self._model.BaseScore(state, EOS, out) * LN10
+
+
+def perplexity(lm: LanguageModel, sentences: Iterable[Sequence[str]]) -> float:
+    """Per-word perplexity of any :class:`LanguageModel` (``</s>`` counts as a word)."""
+    total, count = 0.0, 0
+    for words in sentences:
+        state = lm.begin_state()
+        for word in words:
+            ln_p, state = lm.score(state, word)
+            total += ln_p
+        total += lm.end_score(state)
+        count += len(words) + 1
+    return math.exp(-total / max(count, 1))
 
 
 def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM:
