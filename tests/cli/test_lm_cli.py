@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parents[1] / "decoding" / "data"
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", "aural.cli", "lm", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=env, timeout=120, check=False)
 
 
 def perplexity(p: subprocess.CompletedProcess[str]) -> float:
