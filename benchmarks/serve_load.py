@@ -129,6 +129,7 @@ async def http_load(
     audio_s = 0.0
     next_index = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     deadline = started + time_limit_s
 
     async def client(c: httpx.AsyncClient) -> None:
@@ -153,6 +154,7 @@ async def http_load(
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as c:
         await asyncio.gather(*(client(c) for _ in range(concurrency)))
     wall = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_started  # the load generator shares the cores
     ok = len(latencies)
     return {
         "concurrency": concurrency,
@@ -165,6 +167,7 @@ async def http_load(
         "wall_s": round(wall, 2),
         "throughput_rps": round(ok / wall, 3) if wall else None,
         "audio_s_per_s": round(audio_s / wall, 3) if wall else None,
+        "client_cpu_s_per_request": round(client_cpu / max(1, ok), 4),
         "latency_s": {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
@@ -274,6 +277,8 @@ def merge_runs(runs: list[dict[str, Any]], latencies: list[float], cpu_s: float)
         "audio_s_per_s": round(audio / wall, 3),
         "server_cpu_s_per_request": round(cpu_s / max(ok, 1), 3),
         "server_cores_busy": round(cpu_s / wall, 2),
+        "client_cpu_s_per_request": round(
+            sum(r["client_cpu_s_per_request"] * r["ok"] for r in runs) / max(ok, 1), 4),
         "latency_s": {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),

@@ -29,7 +29,7 @@ from aural.audio.vad import speech_regions
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.hotwords import parse_hotwords
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine
+from aural.engines.base import Engine, single_threaded_blas
 from aural.engines.whisper_models import DEFAULT_MODEL, resolve_whisper_model
 from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder, WindowResult
 from aural.errors import ConfigError
@@ -74,6 +74,7 @@ class WhisperEngine(Engine):
         from faster_whisper import WhisperModel
 
         path = resolve_whisper_model(model)
+        single_threaded_blas()
         try:
             self._model = WhisperModel(
                 str(path),
