@@ -212,12 +212,24 @@ class WhisperEngine(Engine):
 
     def _short_form_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
         """The trimmed-window decoder for these options, or None for the long-form path."""
-        if not options.short_form or options.temperature > 0 or self._language(options) is None:
+        if not options.short_form or options.temperature > 0:
             return None
-        key = (self._language(options), options.task)
-        if key not in self._decoders:
-            self._decoders[key] = WhisperWindowDecoder(self._model, key[0], options.task)
-        return self._decoders[key]
+        return self.window_decoder(self._language(options), options.task)
+
+    def window_decoder(self, language: str | None, task: str = "transcribe"
+                       ) -> WhisperWindowDecoder | None:
+        """The engine's short-window decoder (one per language and task, shared with its
+        streaming sessions); None when a multilingual model has no language to force."""
+        if language is None:
+            if self.is_multilingual:
+                return None
+            language = "en"
+        key = (language, task)
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            decoder = self._decoders.setdefault(
+                key, WhisperWindowDecoder(self._model, language, task))
+        return decoder
 
     def _from_window(self, window: WindowResult, clip: tuple[float, float], duration: float,
                      options: DecodeOptions) -> Transcript | None:

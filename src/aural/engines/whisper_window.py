@@ -90,6 +90,9 @@ class WhisperWindowDecoder:
         Multilingual models without a fixed language need language detection, which
         the engine's full path does; they get None too.
         """
+        shared = getattr(engine, "window_decoder", None)
+        if callable(shared):  # a WhisperEngine keeps one per language and task
+            return shared(language, task)
         try:
             from faster_whisper import WhisperModel
         except ImportError:
