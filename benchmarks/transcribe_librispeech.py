@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--system", help=argparse.SUPPRESS)
     ap.add_argument("--only", nargs="*", help="subset of systems (internal names)")
+    ap.add_argument("--results", default="transcribe_librispeech",
+                    help="results file stem under benchmarks/results/")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over the systems, alternating; each keeps its fastest round")
     args = ap.parse_args()
@@ -134,7 +136,7 @@ def main() -> None:
     items = corpus(args.limit)
     refs = [norm(t) for _, _, t in items]
     rows = {}
-    previous = RESULTS / "transcribe_librispeech.json"
+    previous = RESULTS / f"{args.results}.json"
     if args.only and previous.exists():  # re-measure some systems, keep the others' rows
         rows = json.loads(previous.read_text())["systems"]
     chosen = {label: system for label, system in SYSTEMS.items()
@@ -188,7 +190,7 @@ def main() -> None:
         "ratios": ratios,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "transcribe_librispeech.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.results}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         f"# Transcription: accuracy and speed ({result['audio_set']})", "",
         f"Command: `{result['command']}` at {result['commit']}; {result['machine']}.", "",
@@ -199,7 +201,7 @@ def main() -> None:
                      f"{r['deletions']} / {r['insertions']} | {r['rtf']:.4f} | {r['peak_rss_mb']} |")
     for k, v in ratios.items():
         lines.append(f"\n- {k}: {v}")
-    (RESULTS / "transcribe_librispeech.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.results}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
