@@ -91,7 +91,10 @@ class WhisperEngine(Engine):
         self.is_multilingual = bool(self._model.model.is_multilingual)
         self.concurrency = max(1, num_workers)
         self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        # its threads start on first use; created here so that concurrent calls share it
+        self._executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="whisper")
+            if self.concurrency > 1 else None)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -201,12 +204,10 @@ class WhisperEngine(Engine):
     def _run(self, jobs: list[tuple[float, Callable[[], None]]]) -> None:
         """Run ``jobs``, longest first, on up to :attr:`concurrency` threads."""
         jobs = sorted(jobs, key=lambda job: -job[0])  # longest first: the least idle tail
-        if self.concurrency == 1 or len(jobs) < 2:
+        if self._executor is None or len(jobs) < 2:
             for _, job in jobs:
                 job()
             return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="whisper")
         for future in [self._executor.submit(job) for _, job in jobs]:
             future.result()
 
