@@ -174,13 +174,13 @@ class WhisperEngine(Engine):
                 jobs.append((sum(b - a for _, a, b in group),
                              lambda g=group: self._decode_group(decoder, waves, g, options,
                                                                 results)))
-        done = {i for i, _, _ in short} | {i for i, r in enumerate(results) if r is not None}
+        grouped = {i for i, _, _ in short}
 
         def long_form(i: int) -> None:
             results[i] = self._long_form(waves[i], options)
 
-        jobs += [(waves[i].duration, lambda i=i: long_form(i))
-                 for i in range(len(waves)) if i not in done]
+        jobs += [(w.duration, lambda i=i: long_form(i)) for i, w in enumerate(waves)
+                 if results[i] is None and i not in grouped]
         self._run(jobs)
         return cast(list[Transcript], results)  # every job filled its inputs
 

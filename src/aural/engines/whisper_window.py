@@ -85,24 +85,11 @@ class WhisperWindowDecoder:
 
     @classmethod
     def for_engine(cls, engine: Any, language: str | None, task: str) -> WhisperWindowDecoder | None:
-        """A decoder on ``engine``'s faster-whisper model, or None when it has none.
-
-        Multilingual models without a fixed language need language detection, which
-        the engine's full path does; they get None too.
-        """
+        """``engine``'s shared decoder (:meth:`WhisperEngine.window_decoder`), or None for
+        engines without one and for multilingual models without a fixed language, which
+        need the engine's full path (language detection)."""
         shared = getattr(engine, "window_decoder", None)
-        if callable(shared):  # a WhisperEngine keeps one per language and task
-            return shared(language, task)
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            return None
-        model = getattr(engine, "faster_whisper_model", None)
-        if not isinstance(model, WhisperModel):
-            return None
-        if model.model.is_multilingual and language is None:
-            return None
-        return cls(model, language or "en", task)
+        return shared(language, task) if callable(shared) else None
 
     def decode(
         self,

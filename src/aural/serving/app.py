@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,12 +29,13 @@ def _engine_settings(config: ServeConfig, name: str) -> dict[str, Any]:
     """Settings passed to ``create_engine``: let whisper decode requests in parallel."""
     if name != "whisper":
         return {}
-    settings: dict[str, Any] = {"num_workers": max(config.workers, config.stream_workers or 1)}
-    # the cores shared out between the workers, so parallel decodes do not oversubscribe
-    settings["cpu_threads"] = config.engine_threads or max(
-        1, (os.cpu_count() or 1) // config.workers
-    )
-    return settings
+    from aural.engines.whisper import parallel_settings
+
+    # the cores shared out between the request workers, so parallel decodes do not
+    # oversubscribe; streaming threads may hold further decodes of the same model
+    settings = parallel_settings(config.workers, config.engine_threads or 0)
+    settings["num_workers"] = max(config.workers, config.stream_workers or 1)
+    return dict(settings)
 
 
 def load_engines(config: ServeConfig, cache: ModelCache) -> None:
