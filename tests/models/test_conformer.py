@@ -43,6 +43,20 @@ def test_encoder_shapes_and_lengths() -> None:
     assert encoded.shape == (2, 24, 96) and enc_lengths.tolist() == [24, 14]
 
 
+def test_no_subsampling_keeps_every_frame() -> None:
+    model = _tiny(subsampling=1).eval()
+    lengths = torch.tensor([50, 31])
+    feats = torch.randn(2, 50, 80)
+    with torch.no_grad():
+        log_probs, out_lengths = model(feats, lengths)
+        alone, _ = model(feats[1:, :31], torch.tensor([31]))
+    assert log_probs.shape == (2, 50, 30) and out_lengths.tolist() == [50, 31]
+    assert torch.allclose(alone[0], log_probs[1, :31], atol=1e-4)  # padding is masked
+    assert subsampled_lengths(lengths, 1).tolist() == [50, 31]
+    with pytest.raises(ConfigError, match="subsampling"):
+        conformer_preset("tiny", num_features=80, vocab_size=30, subsampling=2)
+
+
 def test_padding_does_not_change_valid_outputs() -> None:
     model = _tiny().eval()
     torch.manual_seed(1)

@@ -43,7 +43,7 @@ __all__ = [
     "utterance_cmvn",
 ]
 
-FeatureKind = Literal["fbank", "mfcc"]
+FeatureKind = Literal["fbank", "mfcc", "whisper"]
 CmvnKind = Literal["none", "utterance", "global"]
 
 
@@ -52,7 +52,9 @@ class FeatureOptions:
     """How to turn audio into features.
 
     Attributes:
-        kind: ``fbank`` (log-mel) or ``mfcc``.
+        kind: ``fbank`` (log-mel), ``mfcc``, or ``whisper``: the frames of a pretrained
+            Whisper encoder (see :mod:`aural.audio.whisper_encoder`; 20 ms hop, mel and
+            cepstral options unused).
         sample_rate: rate of the input audio (Hz).
         n_fft: FFT size in samples (400 = 25 ms at 16 kHz).
         win_length: analysis window in samples (None = ``n_fft``).
@@ -67,6 +69,7 @@ class FeatureOptions:
         top_db: MFCC only: clip the dB mel spectrum this far below its maximum (None = off).
         cmvn: ``none``, ``utterance`` (per-utterance mean and variance) or ``global``
             (statistics gathered over the training set, see :class:`GlobalCmvn`).
+        encoder: ``whisper`` only: the Whisper model (name or folder) whose encoder runs.
     """
 
     kind: FeatureKind = "fbank"
@@ -83,10 +86,20 @@ class FeatureOptions:
     log_floor: float = 1e-10
     top_db: float | None = 80.0
     cmvn: CmvnKind = "utterance"
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("fbank", "mfcc"):
-            raise ConfigError(f"feature kind must be 'fbank' or 'mfcc', got {self.kind!r}")
+        if self.kind not in ("fbank", "mfcc", "whisper"):
+            raise ConfigError(
+                f"feature kind must be 'fbank', 'mfcc' or 'whisper', got {self.kind!r}")
+        if self.kind == "whisper":
+            from aural.audio.whisper_encoder import HOP_LENGTH
+
+            if not self.encoder:
+                raise ConfigError("whisper features need an encoder model, e.g. 'tiny.en'")
+            if (self.sample_rate, self.hop_length) != (16_000, HOP_LENGTH):
+                raise ConfigError(f"whisper features are 16 kHz with hop_length {HOP_LENGTH}, "
+                                  f"got {self.sample_rate} Hz, hop {self.hop_length}")
         if self.cmvn not in ("none", "utterance", "global"):
             raise ConfigError(
                 f"cmvn must be 'none', 'utterance' or 'global', got {self.cmvn!r}"
@@ -116,7 +129,12 @@ class FeatureOptions:
     @property
     def num_features(self) -> int:
         """Features per frame, deltas included."""
-        base = self.num_ceps if self.kind == "mfcc" else self.num_mels
+        if self.kind == "whisper":
+            from aural.audio.whisper_encoder import frontend
+
+            base = frontend(str(self.encoder)).dim
+        else:
+            base = self.num_ceps if self.kind == "mfcc" else self.num_mels
         return base * (3 if self.deltas else 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -406,7 +424,7 @@ def extract(
     options: FeatureOptions,
     global_cmvn: GlobalCmvn | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The full feature pipeline: fbank or MFCC, optional deltas, then CMVN.
+    """The full feature pipeline: fbank, MFCC or Whisper encoder, optional deltas, then CMVN.
 
     Args:
         samples: ``(batch, num_samples)`` audio at ``options.sample_rate``, zero-padded.
@@ -420,7 +438,11 @@ def extract(
     Raises:
         ConfigError: bad shapes, or ``cmvn="global"`` without statistics.
     """
-    if options.kind == "mfcc":
+    if options.kind == "whisper":
+        from aural.audio.whisper_encoder import whisper_features
+
+        feats, frame_lengths = whisper_features(samples, lengths, str(options.encoder))
+    elif options.kind == "mfcc":
         feats, frame_lengths = mfcc(samples, lengths, options)
     else:
         feats, frame_lengths = log_mel(samples, lengths, options)

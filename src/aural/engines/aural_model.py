@@ -26,12 +26,12 @@ from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
 from aural.types import Segment, Transcript, TranscriptionInfo
 
-__all__ = ["FEATURES_FILE", "SUBSAMPLING", "AuralModelEngine"]
+__all__ = ["FEATURES_FILE", "MODEL_OPTIONS_FILE", "AuralModelEngine"]
 
 logger = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.json"
-SUBSAMPLING = 4  # encoder frames per feature frame (two stride-2 convolutions)
+MODEL_OPTIONS_FILE = "model.json"  # beside an ONNX export: the model's shape options
 _SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds")
 Runtime = Literal["auto", "torch", "onnx"]
 
@@ -44,6 +44,7 @@ class _TorchRunner:
         self.model = loaded.model
         self.device = torch.device(device)
         self.feature_options = loaded.feature_options
+        self.subsampling = loaded.model.options.subsampling
 
     @torch.inference_mode()
     def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
@@ -71,6 +72,9 @@ class _OnnxRunner:
             raise ModelNotFoundError(f"{path.parent} has {path.name} but no {FEATURES_FILE}; "
                                      "re-export it with `aural export`")
         self.feature_options = FeatureOptions.from_dict(json.loads(spec.read_text()))
+        shape = path.parent / MODEL_OPTIONS_FILE  # absent in exports older than it: 4
+        self.subsampling = (int(json.loads(shape.read_text()).get("subsampling", 4))
+                            if shape.is_file() else 4)
 
     def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +134,9 @@ class AuralModelEngine(Engine):
             raise ModelNotFoundError(f"{folder}: features say cmvn='global' outside the model")
         self.sample_rate = self.features.sample_rate
         self.model_id = str(path)
-        self.frame_duration = SUBSAMPLING * self.features.hop_length / self.sample_rate
+        # seconds per output frame: feature hop times the model's subsampling
+        self.frame_duration = (self._runner.subsampling * self.features.hop_length
+                               / self.sample_rate)
         self._vocab = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         self._greedy = CtcGreedyDecoder(self._vocab, blank=0, word_delimiter=None)
 

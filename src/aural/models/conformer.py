@@ -57,6 +57,8 @@ class ConformerOptions:
         ff_mult: feed-forward hidden size as a multiple of ``d_model``.
         conv_kernel: depthwise convolution kernel (odd).
         subsampling_channels: channels of the two stride-2 convolutions (None = d_model).
+        subsampling: 4 (two stride-2 convolutions, for 10 ms features) or 1 (a linear
+            projection, for features that already come at 20 ms such as Whisper's).
         dropout: dropout in every residual branch.
     """
 
@@ -68,6 +70,7 @@ class ConformerOptions:
     ff_mult: int = 4
     conv_kernel: int = 31
     subsampling_channels: int | None = None
+    subsampling: int = 4
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
@@ -85,6 +88,8 @@ class ConformerOptions:
             raise ConfigError(f"conformer conv_kernel must be odd, got {self.conv_kernel}")
         if self.num_features < 7:
             raise ConfigError(f"conformer needs num_features >= 7, got {self.num_features}")
+        if self.subsampling not in (1, 4):
+            raise ConfigError(f"conformer subsampling must be 1 or 4, got {self.subsampling!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"conformer dropout must be in [0, 1), got {self.dropout}")
 
@@ -108,8 +113,11 @@ def conformer_preset(size: ConformerSize, num_features: int, vocab_size: int,
     return replace(base, **overrides) if overrides else base
 
 
-def subsampled_lengths(lengths: torch.Tensor) -> torch.Tensor:
-    """Frames left after two unpadded stride-2, kernel-3 convolutions."""
+def subsampled_lengths(lengths: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """Frames left after two unpadded stride-2, kernel-3 convolutions (``factor`` 4), or
+    ``lengths`` unchanged (``factor`` 1)."""
+    if factor == 1:
+        return lengths
     return torch.div(torch.div(lengths - 1, 2, rounding_mode="floor") - 1, 2,
                      rounding_mode="floor").clamp(min=0)
 
@@ -140,6 +148,17 @@ class Conv2dSubsampling(nn.Module):
         b, c, t, f = x.shape
         x = self.out(x.transpose(1, 2).reshape(b, t, c * f))
         return x, subsampled_lengths(lengths)
+
+
+class LinearInput(nn.Module):
+    """No subsampling: each feature frame is projected to ``d_model``."""
+
+    def __init__(self, num_features: int, d_model: int) -> None:
+        super().__init__()
+        self.out = nn.Linear(num_features, d_model)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.out(x), lengths
 
 
 class SinusoidalPosition(nn.Module):
@@ -235,7 +254,8 @@ class ConformerBlock(nn.Module):
 
 
 class ConformerEncoder(nn.Module):
-    """Features to encoded frames at a quarter of the frame rate.
+    """Features to encoded frames at a quarter of the frame rate (or the same rate with
+    ``subsampling=1``).
 
     Example:
         >>> enc = ConformerEncoder(conformer_preset("tiny", num_features=80, vocab_size=30))
@@ -248,7 +268,9 @@ class ConformerEncoder(nn.Module):
         super().__init__()
         self.options = options
         channels = options.subsampling_channels or options.d_model
-        self.subsampling = Conv2dSubsampling(options.num_features, channels, options.d_model)
+        self.subsampling: nn.Module = (
+            Conv2dSubsampling(options.num_features, channels, options.d_model)
+            if options.subsampling == 4 else LinearInput(options.num_features, options.d_model))
         self.position = SinusoidalPosition(options.d_model, options.dropout)
         self.blocks = nn.ModuleList(ConformerBlock(options) for _ in range(options.num_layers))
 
@@ -262,7 +284,8 @@ class ConformerEncoder(nn.Module):
 
         Returns:
             ``(encoded (batch, num_frames', d_model), encoded_lengths (batch,))`` with
-            ``num_frames' = ((num_frames - 1) // 2 - 1) // 2``.
+            ``num_frames' = ((num_frames - 1) // 2 - 1) // 2`` (``num_frames`` when
+            ``subsampling`` is 1).
         """
         x, out_lengths = self.subsampling(features, lengths)
         x = self.position(x)

@@ -75,19 +75,28 @@ class DataConfig(_Strict):
 
 
 class FeatureConfig(_Strict):
-    kind: Literal["fbank", "mfcc"] = "fbank"
+    """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper encoder
+    (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are unused."""
+
+    kind: Literal["fbank", "mfcc", "whisper"] = "fbank"
     num_mels: int = Field(default=80, ge=8)
     num_ceps: int = Field(default=13, ge=2)
     deltas: bool = False
     cmvn: Literal["none", "utterance", "global"] = "global"
     n_fft: int = 400
     hop_length: int = 160
+    encoder: str = "tiny.en"  # kind: whisper only
 
     def options(self, sample_rate: int) -> FeatureOptions:
+        whisper = self.kind == "whisper"
+        if whisper:
+            from aural.audio.whisper_encoder import HOP_LENGTH
         try:
             return FeatureOptions(kind=self.kind, sample_rate=sample_rate, n_fft=self.n_fft,
-                                  hop_length=self.hop_length, num_mels=self.num_mels,
-                                  num_ceps=self.num_ceps, deltas=self.deltas, cmvn=self.cmvn)
+                                  hop_length=HOP_LENGTH if whisper else self.hop_length,
+                                  num_mels=self.num_mels, num_ceps=self.num_ceps,
+                                  deltas=self.deltas, cmvn=self.cmvn,
+                                  encoder=self.encoder if whisper else None)
         except ConfigError as err:
             raise ConfigError(f"features: {err}") from err
 
@@ -107,11 +116,12 @@ class ModelConfig(_Strict):
     ff_mult: int | None = Field(default=None, ge=1)
     conv_kernel: int | None = Field(default=None, ge=1)
     subsampling_channels: int | None = Field(default=None, ge=1)
+    subsampling: Literal[1, 4] | None = None  # 1 for 20 ms frames (whisper features)
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
 
     def overrides(self) -> dict[str, Any]:
         keys = ("d_model", "num_layers", "num_heads", "ff_mult", "conv_kernel",
-                "subsampling_channels")
+                "subsampling_channels", "subsampling")
         out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
         out["dropout"] = self.dropout
         return out
@@ -185,6 +195,8 @@ class TrainingConfig(_Strict):
     log_every: int = Field(default=10, ge=1)
     early_stopping_patience: int | None = Field(default=None, ge=1)  # evaluations
     decode_beam_size: int = Field(default=1, ge=1)  # dev decoding: 1 = greedy
+    # whisper features: encoder outputs kept for utterances seen again (0 = off)
+    feature_cache_mb: int = Field(default=2048, ge=0)
 
 
 class TrackingConfig(_Strict):

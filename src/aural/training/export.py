@@ -48,7 +48,7 @@ def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17)
         raise MissingDependencyError(
             "ONNX export needs the 'onnx' package; install it with `pip install 'aural[train]'`"
         ) from err
-    from aural.engines.aural_model import FEATURES_FILE
+    from aural.engines.aural_model import FEATURES_FILE, MODEL_OPTIONS_FILE
 
     loaded = load_model(model_path)
     out = Path(output_dir)
@@ -66,6 +66,7 @@ def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17)
                           "log_probs": {0: "batch", 1: "out_frames"},
                           "out_lengths": {0: "batch"}})
     (out / FEATURES_FILE).write_text(json.dumps(loaded.feature_options.to_dict(), indent=1))
+    (out / MODEL_OPTIONS_FILE).write_text(json.dumps(model.options.to_dict(), indent=1))
     load_tokenizer(loaded.folder).save(out)
     logger.info("exported %s", path)
     return path

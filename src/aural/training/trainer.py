@@ -349,9 +349,17 @@ class Trainer:
         self.tokenizer = self._tokenizer([u.text for u in self.train_utts], resume_dir)
         self.token_ids = [self.tokenizer.encode(u.text) for u in self.train_utts]
         self.features = self._model_features()
+        if self.features.kind == "whisper":
+            from aural.audio.whisper_encoder import frontend
+
+            frontend(str(self.features.encoder)).cache_bytes = (
+                cfg.training.feature_cache_mb * 2**20)
         torch.manual_seed(cfg.seed)
+        overrides = cfg.model.overrides()
+        # Whisper encoder frames come at 20 ms already: no further subsampling by default
+        overrides.setdefault("subsampling", 1 if self.features.kind == "whisper" else 4)
         options = conformer_preset(cfg.model.size, self.features.num_features,
-                                   self.tokenizer.vocab_size, **cfg.model.overrides())
+                                   self.tokenizer.vocab_size, **overrides)
         self.model = ConformerCtc(options).to(self.device)
         if cfg.features.cmvn == "global" and resume_dir is None:
             stats = self._global_stats(self.train_utts, self.features)
