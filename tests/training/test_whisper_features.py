@@ -4,6 +4,7 @@ loads as the aural engine with 20 ms word timings, and exports to ONNX with the 
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
     for wave, r in zip(waves, results, strict=True):
         words = [w for s in r.segments for w in s.words]
         assert words and words[-1].end <= wave.duration + 0.05
-        assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+        assert all(a.start <= b.start for a, b in pairwise(words))
 
     from aural.training.export import export_onnx
 
