@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aural.decoding.lm import NgramLM, estimate_kneser_ney, load_lm
+from aural.decoding.lm import NgramLM, estimate_kneser_ney, load_lm, perplexity
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 
 HANDWRITTEN = """
@@ -198,4 +198,73 @@ def test_corrupt_binary_lm_is_a_config_error(tmp_path):
     bad = tmp_path / "lm.bin"
     bad.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
     with pytest.raises(ConfigError, match="lm.bin"):
+        load_lm(bad)
+
+
+# ---------------------------------------------------------------- CMU Sphinx models
+def _sphinx_en_us() -> Path:
+    ps = pytest.importorskip("pocketsphinx")
+    return Path(ps.get_model_path()) / "en-us" / "en-us.lm.bin"
+
+
+def test_sphinx_lm_is_a_normalised_3_gram():
+    """pocketsphinx's general English LM: unigrams over its dictionary plus </s> sum to 1."""
+    import re
+
+    from aural.decoding.lm import SphinxLM
+
+    path = _sphinx_en_us()
+    lm = load_lm(path)
+    assert isinstance(lm, SphinxLM) and lm.order == 3
+    words = {re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0])
+             for line in (path.parent / "cmudict-en-us.dict").read_text(errors="replace")
+             .splitlines() if line.strip()}
+    start = ()  # no history: plain unigram probabilities
+    total = sum(math.exp(p) for p in (lm.score(start, w)[0] for w in words) if p > -20)
+    assert total + math.exp(lm.end_score(start)) == pytest.approx(1.0, abs=0.02)
+    # context matters, trigrams included; case does not; unknown words get the floor
+    after_united = lm.score(("<s>", "united"), "states")[0]
+    assert after_united > lm.score(("<s>", "the"), "states")[0] + 3
+    assert lm.score(("the", "united"), "states")[0] > after_united
+    assert lm.score(("<s>",), "The")[0] == lm.score(("<s>",), "the")[0]
+    assert lm.score(("<s>",), "qwzxv")[0] == pytest.approx(-10.0 * math.log(10))
+    natural = "he said that the united states would not agree".split()
+    assert perplexity(lm, [natural]) < perplexity(lm, [natural[::-1]]) / 10
+
+
+def test_sphinx_lm_in_ctc_beam_search(char_vocab):
+    from aural.decoding.ctc import CtcPrefixBeamSearch
+
+    from .test_ctc import _cab_or_cat
+
+    plain = CtcPrefixBeamSearch(char_vocab, beam_size=8).decode(_cab_or_cat(char_vocab))[0]
+    lm = load_lm(_sphinx_en_us())
+    fused = CtcPrefixBeamSearch(char_vocab, beam_size=8, lm=lm,
+                                lm_weight=0.5).decode(_cab_or_cat(char_vocab))[0]
+    assert (plain.text, fused.text) == ("CAB SAT", "CAT SAT")
+    assert "cabs" in lm.word_prefixes() and "cabsa" not in lm.word_prefixes()
+
+
+def test_look_ahead_charges_impossible_words_at_once(char_vocab):
+    """A partial word no LM word starts with pays <unk> when it appears, once in total."""
+    from aural.decoding.ctc import CtcPrefixBeamSearch
+
+    lm = estimate_kneser_ney([s.split() for s in CORPUS], order=2)
+    search = CtcPrefixBeamSearch(char_vocab, beam_size=4, lm=lm, lm_weight=1.0)
+    ctx = search._root()
+    for token in [char_vocab.index(c) for c in "CA"]:
+        ctx = search._extend(ctx, token)
+    assert ctx.pending == 0.0 and ctx.lm_score == 0.0  # "ca" starts "cat"
+    ctx = search._extend(ctx, char_vocab.index("G"))
+    assert ctx.pending == pytest.approx(lm.oov_score) and ctx.lm_score == ctx.pending
+    ctx = search._extend(search._extend(ctx, char_vocab.index("E")), char_vocab.index("|"))
+    assert ctx.pending == 0.0  # the word ended: the look-ahead became the real score
+    assert ctx.lm_score == pytest.approx(lm.score(lm.begin_state(), "cage")[0])
+
+
+def test_unreadable_sphinx_lm_is_a_config_error(tmp_path):
+    pytest.importorskip("pocketsphinx")
+    bad = tmp_path / "x.lm.bin"
+    bad.write_bytes(b"Trie Language Model" + bytes(40))
+    with pytest.raises(ConfigError, match="x.lm.bin"):
         load_lm(bad)

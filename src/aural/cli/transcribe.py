@@ -52,6 +52,10 @@ def transcribe_command(
     )] = 0,
     overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
     hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
+    lm: Annotated[Optional[Path], typer.Option(
+        help="Word n-gram LM (ARPA or KenLM binary) for the ctc / aural engines' beam search.",
+    )] = None,
+    lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
     word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
     short_form: Annotated[bool, typer.Option(
@@ -103,6 +107,10 @@ def transcribe_command(
                 settings = dict(parallel_settings(workers, threads))
             if compute_type:
                 settings["compute_type"] = compute_type
+        if lm is not None:
+            if engine not in ("ctc", "aural"):
+                fail(f"--lm is for the CTC engines (ctc, aural), not {engine}")
+            settings.update(lm=str(lm), lm_weight=lm_weight)
         eng = create_engine(engine, model, **settings)
         if options.hotwords and not eng.supports_hotwords:
             fail(f"the {engine} engine does not support --hotwords")

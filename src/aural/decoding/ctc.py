@@ -38,7 +38,7 @@ from aural.decoding.ctc_tokens import (
 )
 from aural.decoding.hotwords import Hotword, HotwordState, HotwordTrie
 from aural.decoding.lm import LanguageModel
-from aural.errors import ConfigError
+from aural.errors import ConfigError, OptionConflictError
 from aural.types import Word
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Hypothesis",
     "TokenSpan",
     "WordSpan",
+    "ctc_decoder",
     "ctc_greedy",
     "ctc_greedy_spans",
     "log_softmax",
@@ -184,16 +185,18 @@ def _lse(a: float, b: float) -> float:
 class _Context:
     """Text-side state of a prefix: partial word, LM state, hotword state, fused bonus."""
 
-    __slots__ = ("bonus", "hot_score", "hot_state", "lm_score", "lm_state", "partial")
+    __slots__ = ("bonus", "hot_score", "hot_state", "lm_score", "lm_state", "partial",
+                 "pending")
 
     def __init__(self, partial: str, lm_state: object, hot_state: HotwordState,
-                 lm_score: float, hot_score: float, bonus: float):
+                 lm_score: float, hot_score: float, bonus: float, pending: float = 0.0):
         self.partial = partial
         self.lm_state = lm_state
         self.hot_state = hot_state
         self.lm_score = lm_score
         self.hot_score = hot_score
         self.bonus = bonus  # lm_score + hot_score + insertion bonuses
+        self.pending = pending  # look-ahead charge for the partial word, inside lm_score
 
 
 class CtcPrefixBeamSearch:
@@ -250,6 +253,14 @@ class CtcPrefixBeamSearch:
         self.token_min_log_prob = token_min_log_prob
         self.num_hypotheses = num_hypotheses
         self._texts = token_texts(self.vocabulary, word_delimiter)
+        # Look-ahead: a partial word that no LM word starts with pays the LM's unknown-word
+        # score at once, not when the word ends. Without it, hypotheses that skip the word
+        # delimiter defer their LM cost and push the right ones out of the beam ("CABSAT"
+        # beats "CAT SAT"). Needs an LM that lists its words (ARPA, Sphinx; not KenLM).
+        prefixes = getattr(lm, "word_prefixes", None)
+        self._prefixes: frozenset[str] | None = prefixes() if callable(prefixes) else None
+        self._oov_charge = (lm_weight * float(getattr(lm, "oov_score", 0.0))
+                            if self._prefixes is not None else 0.0)
 
     # --------------------------------------------------------------- text-side scoring
     def _root(self) -> _Context:
@@ -271,9 +282,11 @@ class CtcPrefixBeamSearch:
             return ctx
         partial, lm_state, hot = ctx.partial, ctx.lm_state, ctx.hot_state
         lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
+        pending = ctx.pending
         for ch in text:
             if ch == " ":
                 if partial:
+                    lm_score, bonus, pending = lm_score - pending, bonus - pending, 0.0
                     lm_state, lm_delta, delta = self._complete_word(partial, lm_state)
                     lm_score += lm_delta
                     bonus += delta
@@ -282,15 +295,19 @@ class CtcPrefixBeamSearch:
                     continue  # repeated delimiters: one space
             else:
                 partial += ch
+                if self._prefixes is not None and not pending \
+                        and partial.lower() not in self._prefixes:
+                    pending = self._oov_charge
+                    lm_score, bonus = lm_score + pending, bonus + pending
             if self.hotwords is not None:
                 hot, h_delta = self.hotwords.step(hot, ch)
                 hot_score += h_delta
                 bonus += h_delta
-        return _Context(partial, lm_state, hot, lm_score, hot_score, bonus)
+        return _Context(partial, lm_state, hot, lm_score, hot_score, bonus, pending)
 
     def _final(self, ctx: _Context) -> tuple[float, float, float]:
         """(lm_score, hotword_score, bonus) once the text ends."""
-        lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
+        lm_score, hot_score, bonus = ctx.lm_score - ctx.pending, ctx.hot_score, ctx.bonus - ctx.pending
         lm_state = ctx.lm_state
         if ctx.partial:
             lm_state, lm_delta, delta = self._complete_word(ctx.partial, lm_state)
@@ -397,3 +414,37 @@ class _PrefixTrie:
             out.append(self.last[node])
             node = self.parent[node]
         return tuple(reversed(out))
+
+
+def ctc_decoder(
+    vocabulary: Sequence[str],
+    blank: int,
+    beam_size: int,
+    hotwords: Sequence[str] = (),
+    *,
+    lm: LanguageModel | None = None,
+    lm_name: str | None = None,
+    lm_weight: float = 0.5,
+    word_insertion_bonus: float | None = None,
+    hotword_weight: float = 1.0,
+    word_delimiter: str | None = None,
+) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
+    """The decoder a CTC engine's options ask for: greedy for ``beam_size == 1``, else the
+    prefix beam search with ``lm`` and ``hotwords``.
+
+    Raises:
+        OptionConflictError: hotwords or an LM with ``beam_size == 1`` (they need the beam).
+    """
+    if beam_size <= 1:
+        if hotwords:
+            raise OptionConflictError(
+                f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1")
+        if lm is not None:
+            raise OptionConflictError(
+                f"the language model {lm_name!r} needs beam search; use beam_size > 1")
+        return CtcGreedyDecoder(vocabulary, blank, word_delimiter)
+    return CtcPrefixBeamSearch(
+        vocabulary, blank, beam_size=beam_size, lm=lm, lm_weight=lm_weight,
+        word_insertion_bonus=word_insertion_bonus, hotwords=list(hotwords) or None,
+        hotword_weight=hotword_weight, word_delimiter=word_delimiter,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "KenLM",
     "LanguageModel",
     "NgramLM",
+    "SphinxLM",
     "estimate_kneser_ney",
     "load_lm",
     "perplexity",
@@ -56,6 +58,15 @@ class LanguageModel(Protocol):
     def end_score(self, state: Any) -> float:
         """``ln P(</s> | state)``."""
         ...
+
+
+def _prefixes(words: Iterable[str]) -> frozenset[str]:
+    """Every non-empty prefix of every word, lower-cased (the CTC search's look-ahead)."""
+    out: set[str] = set()
+    for word in words:
+        w = word.lower()
+        out.update(w[:i] for i in range(1, len(w) + 1))
+    return frozenset(out)
 
 
 def tokenize_corpus_line(line: str, lowercase: bool = True) -> list[str]:
@@ -91,6 +102,15 @@ class NgramLM:
         else:
             self._case = "mixed"
         self._cache: dict[tuple[tuple[str, ...], str], tuple[float, tuple[str, ...]]] = {}
+        self._words = words
+        self._word_prefixes: frozenset[str] | None = None
+        self.oov_score = self._unk_log10 * LN10  # ln P(<unk>), before back-off
+
+    def word_prefixes(self) -> frozenset[str]:
+        """Lower-cased prefixes of the model's words (see the CTC beam search)."""
+        if self._word_prefixes is None:
+            self._word_prefixes = _prefixes(self._words)
+        return self._word_prefixes
 
     # ----------------------------------------------------------------- loading / saving
     @classmethod
@@ -294,6 +314,73 @@ class KenLM:
         return self._model.BaseScore(state, EOS, out) * LN10
 
 
+class SphinxLM:
+    """A CMU Sphinx n-gram model read by pocketsphinx, behind the :class:`LanguageModel`
+    protocol: the Sphinx binary ("Trie Language Model", ``.lm.bin``) and DMP formats, such
+    as the general English 3-gram LM that ships with pocketsphinx (``en-us.lm.bin``).
+
+    Sphinx models spell words in lower case; queries are lower-cased. Words the model
+    lacks (it has no ``<unk>``) score ``oov_log10`` (log10), not Sphinx's log-zero.
+
+    Raises:
+        MissingDependencyError: ``pocketsphinx`` is not installed.
+        ModelNotFoundError: the file does not exist.
+        ConfigError: pocketsphinx cannot read the file.
+    """
+
+    _LOG_BASE = math.log(1.0001)  # pocketsphinx scores are integer logs in base 1.0001
+    _LOG_ZERO = -536870912
+
+    def __init__(self, path: str | os.PathLike[str], oov_log10: float = -10.0):
+        try:
+            import pocketsphinx
+        except ImportError as err:
+            raise MissingDependencyError(
+                f"reading the Sphinx LM {str(path)!r} needs 'pocketsphinx'; install it with "
+                "`pip install pocketsphinx`") from err
+        if not Path(path).is_file():
+            raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
+        try:
+            self._model = pocketsphinx.NGramModel.readfile(str(path))
+        except (OSError, RuntimeError, ValueError) as err:
+            raise ConfigError(f"cannot read the Sphinx language model {str(path)!r}: {err}"
+                              ) from err
+        self.order = int(self._model.size())
+        self._oov = self.oov_score = oov_log10 * LN10
+        self._path = Path(path)
+        self._word_prefixes: frozenset[str] | None = None
+
+    def word_prefixes(self) -> frozenset[str] | None:
+        """Prefixes of the dictionary words (a ``*.dict`` file beside the model, as
+        pocketsphinx ships) that the model knows; None without a dictionary."""
+        if self._word_prefixes is None:
+            words: set[str] = set()
+            for dic in sorted(self._path.parent.glob("*.dict")):
+                for line in dic.read_text(encoding="utf-8", errors="replace").splitlines():
+                    if line.strip():
+                        words.add(re.sub(r"\(\d+\)$", "", line.split()[0]).lower())
+            known = [w for w in words if self._model.prob([w]) > self._LOG_ZERO]
+            if not known:
+                return None
+            self._word_prefixes = _prefixes(known)
+        return self._word_prefixes
+
+    def _ln_prob(self, words: list[str]) -> float:
+        raw = self._model.prob(words)  # [word, previous word, the one before, ...]
+        return self._oov if raw <= self._LOG_ZERO else raw * self._LOG_BASE
+
+    def begin_state(self) -> tuple[str, ...]:
+        return (BOS,)
+
+    def score(self, state: tuple[str, ...], word: str) -> tuple[float, tuple[str, ...]]:
+        word = word.lower()
+        ln_p = self._ln_prob([word, *reversed(state)])
+        return ln_p, (*state, word)[-(self.order - 1):] if self.order > 1 else ()
+
+    def end_score(self, state: tuple[str, ...]) -> float:
+        return self._ln_prob([EOS, *reversed(state)])
+
+
 def perplexity(lm: LanguageModel, sentences: Iterable[Sequence[str]]) -> float:
     """Per-word perplexity of any :class:`LanguageModel` (``</s>`` counts as a word)."""
     total, count = 0.0, 0
@@ -307,8 +394,9 @@ def perplexity(lm: LanguageModel, sentences: Iterable[Sequence[str]]) -> float:
     return math.exp(-total / max(count, 1))
 
 
-def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM:
-    """Load an ARPA file with :class:`NgramLM`, anything else (KenLM binary) with :class:`KenLM`.
+def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM | SphinxLM:
+    """Load an ARPA file with :class:`NgramLM`, a Sphinx binary / DMP model with
+    :class:`SphinxLM`, anything else (KenLM binary) with :class:`KenLM`.
 
     Raises:
         ModelNotFoundError: the file does not exist.
@@ -326,6 +414,8 @@ def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM:
         head = fh.read(64)
     if b"\\data\\" in head:
         return NgramLM.from_arpa(p)
+    if head.startswith(b"Trie Language Model") or b"Darpa Trigram LM" in head[:32]:
+        return SphinxLM(p)  # Sphinx binary / DMP
     return KenLM(p)
 
 

@@ -3,13 +3,15 @@
 ``create_engine("aural", model="runs/x")`` accepts a run folder (its ``best/``), a
 checkpoint folder, a ``model.pt`` file, or a folder written by ``aural export`` (ONNX).
 Audio is cut into fixed windows (``window_seconds``), each decoded with greedy CTC
-(``beam_size == 1``) or the CTC prefix beam search with hotword boosting.
+(``beam_size == 1``) or the CTC prefix beam search with hotword boosting and an optional
+n-gram LM (settings ``lm``, ``lm_weight``), the same decoders as the ``ctc`` engine.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +21,8 @@ import torch
 
 from aural.audio.features import FeatureOptions, extract
 from aural.audio.waveform import Waveform
-from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, Hypothesis
+from aural.decoding.ctc import CtcGreedyDecoder, Hypothesis, ctc_decoder
+from aural.decoding.lm import load_lm
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
@@ -32,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.json"
 MODEL_OPTIONS_FILE = "model.json"  # beside an ONNX export: the model's shape options
-_SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds")
+_SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds", "lm",
+             "lm_weight", "word_insertion_bonus", "hotword_weight")
 Runtime = Literal["auto", "torch", "onnx"]
 
 
@@ -90,7 +94,9 @@ class AuralModelEngine(Engine):
         model: checkpoint folder / ``model.pt`` / run folder / ``aural export`` folder.
         **settings: ``device`` ("cpu", "cuda"), ``runtime`` ("auto", "torch", "onnx"),
             ``onnx_file`` ("model.onnx" or "model.int8.onnx"), ``num_threads`` (ONNX
-            Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s).
+            Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s),
+            ``lm`` (ARPA or KenLM binary word LM for the beam search), ``lm_weight`` (0.5),
+            ``word_insertion_bonus`` (None = 1.0 with an LM), ``hotword_weight`` (1.0).
 
     Raises:
         ModelNotFoundError: no model given or nothing loadable at the path.
@@ -139,6 +145,16 @@ class AuralModelEngine(Engine):
                                / self.sample_rate)
         self._vocab = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         self._greedy = CtcGreedyDecoder(self._vocab, blank=0, word_delimiter=None)
+        lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
+        if lm is None or isinstance(lm, (str, os.PathLike)):
+            self.lm_path = str(lm) if lm else None
+            self.lm = load_lm(lm) if lm else None
+        else:
+            self.lm_path, self.lm = type(lm).__name__, lm
+        self.lm_weight = float(settings.get("lm_weight", 0.5))
+        bonus = settings.get("word_insertion_bonus")
+        self.word_insertion_bonus = float(bonus) if bonus is not None else None
+        self.hotword_weight = float(settings.get("hotword_weight", 1.0))
 
     @staticmethod
     def _runner_folder(path: Path) -> Path:
@@ -167,11 +183,12 @@ class AuralModelEngine(Engine):
         return [log_probs[i, : int(out_lengths[i])] for i in range(len(chunks))]
 
     def _decode(self, log_probs: np.ndarray, options: DecodeOptions) -> Hypothesis:
-        if options.beam_size <= 1 and not options.hotwords:
+        if options.beam_size <= 1 and not options.hotwords and self.lm is None:
             return self._greedy.decode(log_probs)[0]
-        beam = CtcPrefixBeamSearch(self._vocab, blank=0, beam_size=options.beam_size,
-                                   hotwords=list(options.hotwords) or None,
-                                   word_delimiter=None)
+        beam = ctc_decoder(self._vocab, 0, options.beam_size, options.hotwords, lm=self.lm,
+                           lm_name=self.lm_path, lm_weight=self.lm_weight,
+                           word_insertion_bonus=self.word_insertion_bonus,
+                           hotword_weight=self.hotword_weight)
         return beam.decode(log_probs)[0]
 
     def _transcript(self, waveform: Waveform,
@@ -191,7 +208,8 @@ class AuralModelEngine(Engine):
             segments.append(Segment(offset, end, text, words,
                                     avg_log_prob=hyp.acoustic_score / max(1, log_probs.shape[0])))
         info = TranscriptionInfo("en", None, waveform.duration, self.name, self.model_id,
-                                 {**options.to_dict(), "runtime": self.runtime})
+                                 {**options.to_dict(), "runtime": self.runtime,
+                                  "lm": self.lm_path, "lm_weight": self.lm_weight})
         return Transcript(tuple(segments), info)
 
     def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
@@ -200,7 +218,7 @@ class AuralModelEngine(Engine):
     def transcribe_batch(self, waveforms: Sequence[Waveform],
                          options: DecodeOptions | None = None) -> list[Transcript]:
         """All windows of all waveforms go through the model as one padded batch."""
-        options = options or DecodeOptions(beam_size=1)
+        options = options or DecodeOptions(beam_size=8 if self.lm is not None else 1)
         if options.language not in (None, "en"):
             raise ConfigError(f"the aural engine's models are English; got language "
                               f"{options.language!r}")

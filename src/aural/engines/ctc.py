@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from aural.audio.waveform import SAMPLE_RATE, Waveform
-from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, Hypothesis, log_softmax
+from aural.decoding.ctc import (
+    CtcGreedyDecoder,
+    CtcPrefixBeamSearch,
+    Hypothesis,
+    ctc_decoder,
+    log_softmax,
+)
 from aural.decoding.ctc_windows import Window, plan_windows, stitch_log_probs
 from aural.decoding.lm import load_lm
 from aural.decoding.options import DecodeOptions
@@ -31,7 +37,6 @@ from aural.engines.base import Engine
 from aural.errors import (
     ConfigError,
     ModelNotFoundError,
-    OptionConflictError,
     missing_dependency,
 )
 from aural.types import Segment, Transcript, TranscriptionInfo, Word
@@ -189,18 +194,10 @@ class CtcEngine(Engine):
     # ------------------------------------------------------------------- decoding
     def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
         """The decoder ``options`` ask for (greedy for ``beam_size == 1``)."""
-        if options.beam_size == 1:
-            if options.hotwords:
-                raise OptionConflictError(
-                    f"hotwords {list(options.hotwords)!r} need beam search; use beam_size > 1")
-            if self.lm is not None:
-                raise OptionConflictError(
-                    f"the language model {self.lm_path!r} needs beam search; use beam_size > 1")
-            return CtcGreedyDecoder(self.vocabulary, self.blank, self.word_delimiter)
-        return CtcPrefixBeamSearch(
-            self.vocabulary, self.blank, beam_size=options.beam_size, lm=self.lm,
-            lm_weight=self.lm_weight, word_insertion_bonus=self.word_insertion_bonus,
-            hotwords=options.hotwords or None, hotword_weight=self.hotword_weight,
+        return ctc_decoder(
+            self.vocabulary, self.blank, options.beam_size, options.hotwords, lm=self.lm,
+            lm_name=self.lm_path, lm_weight=self.lm_weight,
+            word_insertion_bonus=self.word_insertion_bonus, hotword_weight=self.hotword_weight,
             word_delimiter=self.word_delimiter,
         )
 
