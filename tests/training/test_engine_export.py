@@ -111,3 +111,32 @@ def test_engine_runs_exported_onnx(exported: Path, checkpoint: Path, dev_clean: 
     t0 = time.perf_counter()
     assert isinstance(int8.transcribe(wave).text, str)
     assert time.perf_counter() - t0 < 30
+
+
+def test_engine_with_a_word_lm(checkpoint: Path, dev_clean: Path, tmp_path: Path) -> None:
+    """The aural engine fuses an n-gram LM like the ctc engine; the CLI passes --lm."""
+    from typer.testing import CliRunner
+
+    from aural.cli import app
+    from aural.decoding.lm import estimate_kneser_ney
+    from aural.errors import OptionConflictError
+
+    arpa = tmp_path / "lm.arpa"
+    arpa.write_text(estimate_kneser_ney([["one", "two"], ["two", "three"]], order=2).to_arpa())
+    flac = min(dev_clean.rglob("*.flac"))
+    wave = load(flac, sample_rate=16_000)
+    engine = create_engine("aural", model=str(checkpoint), lm=str(arpa), lm_weight=0.7)
+    result = engine.transcribe(wave)  # no options: a beam, since there is an LM
+    assert result.info.options["lm"] == str(arpa) and result.info.options["lm_weight"] == 0.7
+    assert result.info.options["beam_size"] == 8
+    with pytest.raises(OptionConflictError, match="beam"):
+        engine.transcribe(wave, DecodeOptions(beam_size=1))
+    runner = CliRunner()
+    out = runner.invoke(app, ["transcribe", str(flac), "--engine", "aural", "--model",
+                              str(checkpoint), "--lm", str(arpa), "--beam-size", "4", "-q"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["transcribe", str(flac), "--lm", str(arpa)])
+    assert out.exit_code == 2 and "--lm is for the CTC engines" in out.output
+    out = runner.invoke(app, ["transcribe", str(flac), "--engine", "aural", "--model",
+                              str(checkpoint), "--lm", str(tmp_path / "missing.arpa")])
+    assert out.exit_code != 0 and "missing.arpa" in out.output and "Traceback" not in out.output

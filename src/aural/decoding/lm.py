@@ -102,14 +102,13 @@ class NgramLM:
         else:
             self._case = "mixed"
         self._cache: dict[tuple[tuple[str, ...], str], tuple[float, tuple[str, ...]]] = {}
-        self._words = words
         self._word_prefixes: frozenset[str] | None = None
         self.oov_score = self._unk_log10 * LN10  # ln P(<unk>), before back-off
 
     def word_prefixes(self) -> frozenset[str]:
         """Lower-cased prefixes of the model's words (see the CTC beam search)."""
         if self._word_prefixes is None:
-            self._word_prefixes = _prefixes(self._words)
+            self._word_prefixes = _prefixes(w for w in self.vocabulary if w not in (EOS, UNK))
         return self._word_prefixes
 
     # ----------------------------------------------------------------- loading / saving
