@@ -6,7 +6,13 @@ of ../shared/data LibriSpeech dev-clean and misc clips (LibriVox, ARCTIC, TIMIT,
 VOiCES, card-game commands). A clip whose reference Whisper does not hear (WER > 50 %)
 is reported and left out: its transcript does not belong to the audio.
 
-    python benchmarks/align_agreement.py  ->  benchmarks/results/align_agreement.{json,md}
+When a checkpoint of aural's own CTC model exists (``--aural-model``, default the run of
+``recipes/librispeech_ljspeech_whisper_ctc.yaml``), its CTC Viterbi alignment
+(``--engine aural``) is compared with both as well. That model reads Whisper's encoder
+frames, so only its agreement with PocketSphinx is between fully independent methods.
+
+    python benchmarks/align_agreement.py [--aural-model DIR]
+        ->  benchmarks/results/align_agreement.{json,md}
 """
 
 from __future__ import annotations
@@ -47,6 +53,12 @@ def clips(root: Path) -> list[tuple[str, Path, str]]:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--aural-model", type=Path,
+                        default=HERE.parent / "runs" / "librispeech_ljspeech_whisper_ctc")
+    args = parser.parse_args()
     from aural.align import create_aligner
     from aural.align.compare import boundary_differences, summarize_differences
     from aural.audio import load
@@ -58,6 +70,8 @@ def main() -> None:
     whisper = create_aligner("whisper", cpu_threads=2)
     sphinx = create_aligner("sphinx")
     recognizer = create_engine("whisper", cpu_threads=2)
+    own = create_aligner("aural", str(args.aural_model)) if args.aural_model.exists() else None
+    own_diffs: dict[str, list[np.ndarray]] = {"whisper": [], "sphinx": []}
     per_clip, diffs, skipped, signed_rows = [], [], [], []
     t0 = time.time()
     for name, path, text in clips(shared_data()):
@@ -69,6 +83,10 @@ def main() -> None:
             continue
         a, b = whisper.align(w, text), sphinx.align(w, text)
         d = boundary_differences(a, b)
+        if own is not None:
+            c = own.align(w, text)
+            own_diffs["whisper"].append(boundary_differences(c, a))
+            own_diffs["sphinx"].append(boundary_differences(c, b))
         signed_rows.append(np.array([(x.start - y.start, x.end - y.end)
                                      for x, y in zip(a.words, b.words) if x.text == y.text]))
         diffs.append(d)
@@ -95,6 +113,9 @@ def main() -> None:
         "median_signed_end_s": float(np.median(signed[:, 1])),
         "clips": per_clip, "skipped": skipped, "seconds": round(time.time() - t0, 1),
     }
+    if own is not None:
+        result["aural_ctc"] = {"model": str(args.aural_model), **{
+            f"vs_{k}": asdict(summarize_differences(v)) for k, v in own_diffs.items()}}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "align_agreement.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
@@ -113,6 +134,18 @@ def main() -> None:
         "(Whisper's cross-attention times lag PocketSphinx's by about this much)."), "",
         "| clip | s | words | median | p95 |", "|---|---|---|---|---|",
     ]
+    if own is not None:
+        lines[lines.index("| clip | s | words | median | p95 |"):lines.index(
+            "| clip | s | words | median | p95 |")] = [
+            ("aural's own CTC model (Conformer-CTC on Whisper tiny.en encoder frames, "
+             f"`{args.aural_model.name}`), CTC Viterbi, against each:"), "",
+            "| pair | boundaries | median | p90 | p95 | within 0.1 s | within 0.2 s |",
+            "|---|---|---|---|---|---|---|",
+            *[(f"| aural CTC vs {k} | {r['num_boundaries']} | {r['median']:.3f} s | "
+               f"{r['p90']:.3f} s | {r['p95']:.3f} s | {r['within_100ms']:.0%} | "
+               f"{r['within_200ms']:.0%} |")
+              for k, r in ((k[3:], v) for k, v in result["aural_ctc"].items() if k != "model")],
+            ""]
     lines += [f"| {c['clip']} | {c['duration']} | {c['words']} | {c['median_abs_diff_s']} | "
               f"{c['p95_abs_diff_s']} |" for c in per_clip]
     if skipped:

@@ -1,5 +1,6 @@
 """A Conformer-CTC on Whisper tiny.en encoder frames: trains on real LibriSpeech speech,
-loads as the aural engine with 20 ms word timings, and exports to ONNX with the same text."""
+loads as the aural engine with 20 ms word timings, aligns known text, and exports to ONNX
+with the same text."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aural.audio.waveform import Waveform
@@ -61,6 +63,17 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
         words = [w for s in r.segments for w in s.words]
         assert words and words[-1].end <= wave.duration + 0.05
         assert all(a.start <= b.start for a, b in pairwise(words))
+
+    # CTC forced alignment with the checkpoint agrees with Whisper's cross-attention times
+    from aural.align import create_aligner
+    from aural.align.compare import boundary_differences
+
+    text = trainer.dev_utts[0].text
+    own = create_aligner("aural", str(tmp_path / "run")).align(waves[0], text)
+    assert [w.text for w in own.words] == text.split()
+    assert len(own.chars) == len(text.replace(" ", ""))
+    whisper = create_aligner("whisper").align(waves[0], text)
+    assert float(np.median(boundary_differences(own, whisper))) < 0.2
 
     from aural.training.export import export_onnx
 

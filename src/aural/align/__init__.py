@@ -18,7 +18,7 @@ from aural.decoding.alignment import AlignmentError
 from aural.errors import EngineNotFoundError
 
 if TYPE_CHECKING:
-    from aural.align.ctc import CtcAligner
+    from aural.align.ctc import AuralAligner, CtcAligner
     from aural.align.sphinx import SphinxAligner
     from aural.align.whisper import WhisperAligner
 
@@ -32,13 +32,13 @@ __all__ = [
     "render_alignment",
 ]
 
-AlignerName = Literal["whisper", "ctc", "sphinx"]
-ALIGNERS: tuple[str, ...] = ("whisper", "ctc", "sphinx")
+AlignerName = Literal["whisper", "ctc", "aural", "sphinx"]
+ALIGNERS: tuple[str, ...] = ("whisper", "ctc", "aural", "sphinx")
 
 
 def create_aligner(
     engine: str = "whisper", model: str | None = None, **settings: Any
-) -> WhisperAligner | CtcAligner | SphinxAligner:
+) -> WhisperAligner | CtcAligner | AuralAligner | SphinxAligner:
     """Load an aligner by name (models load once; reuse it for many files).
 
     Raises:
@@ -53,6 +53,10 @@ def create_aligner(
         from aural.align.ctc import CtcAligner
 
         return CtcAligner(model, **settings)
+    if engine == "aural":
+        from aural.align.ctc import AuralAligner
+
+        return AuralAligner(model, **settings)
     if engine == "sphinx":
         from aural.align.sphinx import SphinxAligner
 

@@ -16,7 +16,7 @@ FORMAT_HELP = "json, tsv (TextGrid-like tiers), srt or vtt"
 def align_command(
     audio: Annotated[Path, typer.Argument(help="The recording.")],
     transcript_file: Annotated[Path, typer.Argument(help="A text file with what is said.")],
-    engine: Annotated[str, typer.Option(help="Aligner: whisper, ctc or sphinx.")] = "whisper",
+    engine: Annotated[str, typer.Option(help="Aligner: whisper, ctc, aural (own checkpoint) or sphinx.")] = "whisper",
     model: Annotated[str | None, typer.Option(help="Model name, folder or hub id.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "json",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,

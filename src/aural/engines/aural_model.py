@@ -144,6 +144,9 @@ class AuralModelEngine(Engine):
         self.frame_duration = (self._runner.subsampling * self.features.hop_length
                                / self.sample_rate)
         self._vocab = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+        self.vocabulary = self._vocab
+        # characters: the space token separates words; BPE pieces carry "▁" instead
+        self.word_delimiter: str | None = " " if " " in self._vocab else None
         self._greedy = CtcGreedyDecoder(self._vocab, blank=0, word_delimiter=None)
         lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
         if lm is None or isinstance(lm, (str, os.PathLike)):
@@ -181,6 +184,12 @@ class AuralModelEngine(Engine):
             feats, frame_lengths = extract(audio, lengths, self.features)
         log_probs, out_lengths = self._runner(feats, frame_lengths)
         return [log_probs[i, : int(out_lengths[i])] for i in range(len(chunks))]
+
+    def posteriors(self, waveform: Waveform) -> np.ndarray:
+        """Log posteriors ``(frames, vocab)`` of the whole input (its windows joined)."""
+        windows = self._windows(self.check_waveform(waveform))
+        parts = self._posteriors([chunk for _, chunk in windows])
+        return np.concatenate(parts) if parts else np.zeros((0, len(self._vocab)), np.float32)
 
     def _decode(self, log_probs: np.ndarray, options: DecodeOptions) -> Hypothesis:
         if options.beam_size <= 1 and not options.hotwords and self.lm is None:
