@@ -60,8 +60,8 @@ def main() -> None:
         ax.set_xlabel("optimizer step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("Conformer-CTC tiny on shared LibriSpeech + LJSpeech (CPU, 1 thread); "
-                 "dev = LibriSpeech dev-clean (12 utterances)")
+    fig.suptitle("Conformer-CTC on shared LibriSpeech + LJSpeech (CPU); fbank runs from scratch, "
+                 "whisper runs on Whisper tiny.en encoder frames; dev = dev-clean (12 utterances)")
     fig.tight_layout()
     fig.savefig(OUT / "train_curves.png", dpi=110)
     (OUT / "train_curves.json").write_text(json.dumps(summary, indent=2) + "\n")
