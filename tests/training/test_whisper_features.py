@@ -37,16 +37,17 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
                  "max_duration": 16.0},
         "features": {"kind": "whisper", "encoder": "tiny.en", "cmvn": "global"},
         "tokenizer": {"kind": "char"},
-        "model": {"size": "tiny", "d_model": 96, "num_layers": 1, "dropout": 0.0},
-        "optim": {"lr": 0.004, "warmup_steps": 10},
-        "training": {"max_steps": 100, "batch_seconds": 200.0, "max_batch_size": 5,
-                     "eval_every": 40, "checkpoint_every": 40, "log_every": 20},
+        "model": {"size": "tiny", "d_model": 64, "num_layers": 1, "num_heads": 2,
+                  "ff_mult": 2, "conv_kernel": 7, "dropout": 0.0},
+        "optim": {"lr": 0.006, "warmup_steps": 8},
+        "training": {"max_steps": 70, "batch_seconds": 200.0, "max_batch_size": 5,
+                     "eval_every": 35, "checkpoint_every": 35, "log_every": 10},
         "tracking": {"mlflow": False},
     }, "<test recipe>")
     trainer = Trainer(cfg)
     result = trainer.run()
     # the dev set is the first 3 training utterances: this is memorisation, well under the
-    # 100 % a from-scratch model of this size reaches in 100 steps
+    # 100 % a from-scratch model of this size reaches in 70 steps
     assert result.best_dev_wer is not None and result.best_dev_wer < 0.5, result.last_eval
 
     loaded = load_model(tmp_path / "run")
@@ -64,16 +65,25 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
         assert words and words[-1].end <= wave.duration + 0.05
         assert all(a.start <= b.start for a, b in pairwise(words))
 
-    # CTC forced alignment with the checkpoint agrees with Whisper's cross-attention times
+    # CTC forced alignment with the checkpoint: every word, in order, on the same 20 ms clock
+    # as the engine's own word times (how close to the true times a model this small gets
+    # is in benchmarks/align_agreement.py, with the recipe's model)
     from aural.align import create_aligner
-    from aural.align.compare import boundary_differences
 
     text = trainer.dev_utts[0].text
     own = create_aligner("aural", str(tmp_path / "run")).align(waves[0], text)
     assert [w.text for w in own.words] == text.split()
     assert len(own.chars) == len(text.replace(" ", ""))
-    whisper = create_aligner("whisper").align(waves[0], text)
-    assert float(np.median(boundary_differences(own, whisper))) < 0.2
+    assert all(0 <= w.start <= w.end <= waves[0].duration + 0.02 for w in own.words)
+    assert all(a.end <= b.start + 1e-6 for a, b in pairwise(own.words))
+    decoded = iter([w for s in results[0].segments for w in s.words])
+    diffs = []
+    for w in own.words:  # pair each aligned word with the next decoded word spelled alike
+        for d in decoded:
+            if d.text.lower() == w.text.lower():
+                diffs.append(abs(d.start - w.start))
+                break
+    assert len(diffs) >= len(own.words) // 2 and float(np.median(diffs)) <= 0.1, diffs
 
     from aural.training.export import export_onnx
 
