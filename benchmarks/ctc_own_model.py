@@ -59,12 +59,6 @@ def dev_utterances() -> list[tuple[str, Path, str]]:
     return rows
 
 
-def sphinx_lm_path() -> Path:
-    import pocketsphinx
-
-    return Path(pocketsphinx.get_model_path()) / "en-us" / "en-us.lm.bin"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=str(HERE.parent / "runs" /
@@ -94,7 +88,7 @@ def main() -> None:
     posts = [engine._posteriors([w.samples])[0] for w in waves]
     acoustic_s = time.perf_counter() - t0
 
-    lm = load_lm(sphinx_lm_path())
+    lm = load_lm("sphinx-en-us")
 
     def run(name: str, lm_weight: float | None, beam: int, hot: bool) -> dict[str, Any]:
         eng = engine if lm_weight is None else create_engine(

@@ -216,6 +216,7 @@ def test_sphinx_lm_is_a_normalised_3_gram():
     path = _sphinx_en_us()
     lm = load_lm(path)
     assert isinstance(lm, SphinxLM) and lm.order == 3
+    assert isinstance(load_lm("sphinx-en-us"), SphinxLM)  # the packaged name
     words = {re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0])
              for line in (path.parent / "cmudict-en-us.dict").read_text(errors="replace")
              .splitlines() if line.strip()}
@@ -228,7 +229,7 @@ def test_sphinx_lm_is_a_normalised_3_gram():
     assert lm.score(("the", "united"), "states")[0] > after_united
     assert lm.score(("<s>",), "The")[0] == lm.score(("<s>",), "the")[0]
     assert lm.score(("<s>",), "qwzxv")[0] == pytest.approx(-10.0 * math.log(10))
-    natural = "he said that the united states would not agree".split()
+    natural = ["he", "said", "that", "the", "united", "states", "would", "not", "agree"]
     assert perplexity(lm, [natural]) < perplexity(lm, [natural[::-1]]) / 10
 
 

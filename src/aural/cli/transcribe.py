@@ -53,7 +53,8 @@ def transcribe_command(
     overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
     hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
     lm: Annotated[Optional[Path], typer.Option(
-        help="Word n-gram LM (ARPA or KenLM binary) for the ctc / aural engines' beam search.",
+        help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
+             "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
     )] = None,
     lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,

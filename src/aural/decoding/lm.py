@@ -393,15 +393,31 @@ def perplexity(lm: LanguageModel, sentences: Iterable[Sequence[str]]) -> float:
     return math.exp(-total / max(count, 1))
 
 
+SPHINX_EN_US = "sphinx-en-us"  # the general English 3-gram that ships with pocketsphinx
+
+
+def packaged_lm_path(name: str) -> Path | None:
+    """The file behind a packaged LM name (``sphinx-en-us``), or None for other names."""
+    if name != SPHINX_EN_US:
+        return None
+    try:
+        import pocketsphinx
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"the {SPHINX_EN_US} LM ships with pocketsphinx; `pip install pocketsphinx`") from err
+    return Path(pocketsphinx.get_model_path()) / "en-us" / "en-us.lm.bin"
+
+
 def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM | SphinxLM:
     """Load an ARPA file with :class:`NgramLM`, a Sphinx binary / DMP model with
-    :class:`SphinxLM`, anything else (KenLM binary) with :class:`KenLM`.
+    :class:`SphinxLM`, anything else (KenLM binary) with :class:`KenLM`. The name
+    ``sphinx-en-us`` loads pocketsphinx's general English 3-gram.
 
     Raises:
         ModelNotFoundError: the file does not exist.
         MissingDependencyError: a binary model was given and ``kenlm`` is not installed.
     """
-    p = Path(path)
+    p = packaged_lm_path(str(path)) or Path(path)
     if not p.is_file():
         raise ModelNotFoundError(
             f"language model {str(p)!r} does not exist; build one with "
