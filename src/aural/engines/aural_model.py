@@ -95,7 +95,8 @@ class AuralModelEngine(Engine):
         **settings: ``device`` ("cpu", "cuda"), ``runtime`` ("auto", "torch", "onnx"),
             ``onnx_file`` ("model.onnx" or "model.int8.onnx"), ``num_threads`` (ONNX
             Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s),
-            ``lm`` (ARPA or KenLM binary word LM for the beam search), ``lm_weight`` (0.5),
+            ``lm`` (word LM for the beam search: a path or name as for
+            :func:`aural.decoding.lm.load_lm`, or a loaded LM), ``lm_weight`` (0.5),
             ``word_insertion_bonus`` (None = 1.0 with an LM), ``hotword_weight`` (1.0).
 
     Raises:
@@ -143,11 +144,10 @@ class AuralModelEngine(Engine):
         # seconds per output frame: feature hop times the model's subsampling
         self.frame_duration = (self._runner.subsampling * self.features.hop_length
                                / self.sample_rate)
-        self._vocab = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
-        self.vocabulary = self._vocab
+        self.vocabulary = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         # characters: the space token separates words; BPE pieces carry "▁" instead
-        self.word_delimiter: str | None = " " if " " in self._vocab else None
-        self._greedy = CtcGreedyDecoder(self._vocab, blank=0, word_delimiter=None)
+        self.word_delimiter: str | None = " " if " " in self.vocabulary else None
+        self._greedy = CtcGreedyDecoder(self.vocabulary, blank=0, word_delimiter=None)
         lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
         if lm is None or isinstance(lm, (str, os.PathLike)):
             self.lm_path = str(lm) if lm else None
@@ -189,12 +189,12 @@ class AuralModelEngine(Engine):
         """Log posteriors ``(frames, vocab)`` of the whole input (its windows joined)."""
         windows = self._windows(self.check_waveform(waveform))
         parts = self._posteriors([chunk for _, chunk in windows])
-        return np.concatenate(parts) if parts else np.zeros((0, len(self._vocab)), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.vocabulary)), np.float32)
 
     def _decode(self, log_probs: np.ndarray, options: DecodeOptions) -> Hypothesis:
         if options.beam_size <= 1 and not options.hotwords and self.lm is None:
             return self._greedy.decode(log_probs)[0]
-        beam = ctc_decoder(self._vocab, 0, options.beam_size, options.hotwords, lm=self.lm,
+        beam = ctc_decoder(self.vocabulary, 0, options.beam_size, options.hotwords, lm=self.lm,
                            lm_name=self.lm_path, lm_weight=self.lm_weight,
                            word_insertion_bonus=self.word_insertion_bonus,
                            hotword_weight=self.hotword_weight)
