@@ -193,11 +193,16 @@ def test_kenlm_binary_in_ctc_beam_search(char_vocab):
     assert texts == ["CAT SAT"] * 3
 
 
-def test_corrupt_binary_lm_is_a_config_error(tmp_path):
-    pytest.importorskip("kenlm")
-    bad = tmp_path / "lm.bin"
-    bad.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
-    with pytest.raises(ConfigError, match="lm.bin"):
+@pytest.mark.parametrize(("module", "name", "head"), [
+    ("kenlm", "lm.bin", b"mmap lm http://kheafield.com/code format version 5\x00"),
+    ("pocketsphinx", "x.lm.bin", b"Trie Language Model"),
+])
+def test_corrupt_binary_lm_is_a_config_error(tmp_path, module, name, head):
+    """A KenLM or Sphinx binary that its reader cannot parse: one error naming the file."""
+    pytest.importorskip(module)
+    bad = tmp_path / name
+    bad.write_bytes(head + bytes(64))
+    with pytest.raises(ConfigError, match=name):
         load_lm(bad)
 
 
@@ -261,11 +266,3 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
     ctx = search._extend(search._extend(ctx, char_vocab.index("E")), char_vocab.index("|"))
     assert ctx.pending == 0.0  # the word ended: the look-ahead became the real score
     assert ctx.lm_score == pytest.approx(lm.score(lm.begin_state(), "cage")[0])
-
-
-def test_unreadable_sphinx_lm_is_a_config_error(tmp_path):
-    pytest.importorskip("pocketsphinx")
-    bad = tmp_path / "x.lm.bin"
-    bad.write_bytes(b"Trie Language Model" + bytes(40))
-    with pytest.raises(ConfigError, match="x.lm.bin"):
-        load_lm(bad)

@@ -17,8 +17,9 @@ from aural.engines import create_engine
 from aural.evaluation.metrics import corpus_cer
 from aural.models.checkpoint import load_model
 from aural.text.tokenizers import normalize_transcript
-from aural.training.config import parse_config
 from aural.training.trainer import Trainer
+
+from .conftest import tiny_recipe
 
 pytest.importorskip("faster_whisper")
 pytest.importorskip("onnxruntime")
@@ -28,22 +29,17 @@ pytest.importorskip("onnxruntime")
 def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_path: Path
                                                          ) -> None:
     libri = str(shared_data / "LibriSpeech" / "train-clean-100")
-    cfg = parse_config({
-        "name": "whisper_features_test",
-        "output_dir": str(tmp_path / "run"),
+    cfg = tiny_recipe(shared_data, tmp_path / "run", {
         "seed": 0,
         "data": {"train": [{"path": libri, "kind": "librispeech", "limit": 5}],
                  "dev": [{"path": libri, "kind": "librispeech", "limit": 3}],
                  "max_duration": 16.0},
-        "features": {"kind": "whisper", "encoder": "tiny.en", "cmvn": "global"},
-        "tokenizer": {"kind": "char"},
-        "model": {"size": "tiny", "d_model": 64, "num_layers": 1, "num_heads": 2,
-                  "ff_mult": 2, "conv_kernel": 7, "dropout": 0.0},
+        "features": {"kind": "whisper", "encoder": "tiny.en"},
+        "model": {"d_model": 64, "ff_mult": 2, "dropout": 0.0},
         "optim": {"lr": 0.006, "warmup_steps": 8},
         "training": {"max_steps": 70, "batch_seconds": 200.0, "max_batch_size": 5,
                      "eval_every": 35, "checkpoint_every": 35, "log_every": 10},
-        "tracking": {"mlflow": False},
-    }, "<test recipe>")
+    })
     trainer = Trainer(cfg)
     result = trainer.run()
     # the dev set is the first 3 training utterances: this is memorisation, well under the
