@@ -94,10 +94,10 @@ def main() -> None:
         eng = engine if lm_weight is None else create_engine(
             "aural", model=args.model, lm=lm, lm_weight=lm_weight)
         hyps, rows = [], []
-        t = time.perf_counter()
+        t = time.perf_counter()  # (a decoder per utterance: the hotword list changes)
         for (uid, _, _), ref, lp in zip(utts, refs, posts, strict=True):
             options = DecodeOptions(beam_size=beam, hotwords=tuple(lists[uid]) if hot else ())
-            hyp = normalize(eng._decode(lp, options).text)
+            hyp = normalize(eng.decoder(options).decode(lp)[0].text)
             hyps.append(hyp)
             rows.append(biased_errors(ref, hyp, set(lists[uid])))
         seconds = time.perf_counter() - t

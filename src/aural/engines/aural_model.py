@@ -21,7 +21,7 @@ import torch
 
 from aural.audio.features import FeatureOptions, extract
 from aural.audio.waveform import Waveform
-from aural.decoding.ctc import CtcGreedyDecoder, Hypothesis, ctc_decoder
+from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, ctc_decoder
 from aural.decoding.lm import load_lm
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
@@ -147,7 +147,6 @@ class AuralModelEngine(Engine):
         self.vocabulary = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         # characters: the space token separates words; BPE pieces carry "▁" instead
         self.word_delimiter: str | None = " " if " " in self.vocabulary else None
-        self._greedy = CtcGreedyDecoder(self.vocabulary, blank=0, word_delimiter=None)
         lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
         if lm is None or isinstance(lm, (str, os.PathLike)):
             self.lm_path = str(lm) if lm else None
@@ -191,23 +190,22 @@ class AuralModelEngine(Engine):
         parts = self._posteriors([chunk for _, chunk in windows])
         return np.concatenate(parts) if parts else np.zeros((0, len(self.vocabulary)), np.float32)
 
-    def _decode(self, log_probs: np.ndarray, options: DecodeOptions) -> Hypothesis:
-        if options.beam_size <= 1 and not options.hotwords and self.lm is None:
-            return self._greedy.decode(log_probs)[0]
-        beam = ctc_decoder(self.vocabulary, 0, options.beam_size, options.hotwords, lm=self.lm,
+    def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
+        """The decoder ``options`` ask for, with this engine's LM and hotword weight."""
+        return ctc_decoder(self.vocabulary, 0, options.beam_size, options.hotwords, lm=self.lm,
                            lm_name=self.lm_path, lm_weight=self.lm_weight,
                            word_insertion_bonus=self.word_insertion_bonus,
                            hotword_weight=self.hotword_weight)
-        return beam.decode(log_probs)[0]
 
     def _transcript(self, waveform: Waveform,
                     pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
-                    options: DecodeOptions) -> Transcript:
+                    options: DecodeOptions,
+                    decoder: CtcGreedyDecoder | CtcPrefixBeamSearch) -> Transcript:
         segments = []
         for (offset, chunk), log_probs in pieces:
             if log_probs.shape[0] == 0:
                 continue
-            hyp = self._decode(log_probs, options)
+            hyp = decoder.decode(log_probs)[0]
             text = " ".join(hyp.text.split())
             if not text:
                 continue
@@ -231,11 +229,12 @@ class AuralModelEngine(Engine):
         if options.language not in (None, "en"):
             raise ConfigError(f"the aural engine's models are English; got language "
                               f"{options.language!r}")
+        decoder = self.decoder(options)  # option conflicts fail before any model work
         windows = [self._windows(self.check_waveform(w)) for w in waveforms]
         flat = [chunk for ws in windows for _, chunk in ws]
         posteriors = iter(self._posteriors(flat))
         out = []
         for wave, ws in zip(waveforms, windows):
             pieces = [((offset, chunk), next(posteriors)) for offset, chunk in ws]
-            out.append(self._transcript(wave, pieces, options))
+            out.append(self._transcript(wave, pieces, options, decoder))
         return out
