@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aural.audio.level import condition
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.errors import ConfigError, EngineNotFoundError
@@ -74,7 +75,12 @@ class Engine(abc.ABC):
         )
 
     def check_waveform(self, waveform: Waveform) -> Waveform:
-        """Raise unless ``waveform`` is mono at the engine's rate."""
+        """Raise unless ``waveform`` is mono at the engine's rate; return it conditioned.
+
+        Ordinary audio comes back as it is. Non-finite samples, a DC offset, float samples
+        beyond full scale and very quiet recordings are fixed first
+        (:func:`aural.audio.level.condition`).
+        """
         if not isinstance(waveform, Waveform):
             raise ConfigError(
                 f"{self.name} engine needs a Waveform, got {type(waveform).__name__}; "
@@ -86,7 +92,8 @@ class Engine(abc.ABC):
                 f"{waveform.num_channels} channel(s) at {waveform.sample_rate} Hz; "
                 f"load it with aural.audio.load(source, sample_rate={self.sample_rate})"
             )
-        return waveform
+        samples = condition(waveform.samples, self.name)
+        return waveform if samples is waveform.samples else Waveform(samples, waveform.sample_rate)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release native resources (optional)."""

@@ -236,8 +236,8 @@ class WhisperEngine(Engine):
                      options: DecodeOptions) -> Transcript | None:
         """A Transcript from a short-form decode; None = redo it on the long-form path."""
         info = self._info(duration, self._language(options), 1.0, options)
-        if window.is_no_speech:  # what faster-whisper skips as silence
-            return Transcript((), info)
+        if window.is_no_speech or (window.text and not _has_words(window.text)):
+            return Transcript((), info)  # silence, or noise Whisper heard as a lone "."
         if window.is_suspect or not window.text:
             return None  # the long-form path has the temperature fallback
         if window.words and (
@@ -336,6 +336,11 @@ def _window_segments(window: WindowResult, offset: float, duration: float) -> It
             sentence = []
 
 
+def _has_words(text: str) -> bool:
+    """True when ``text`` has a letter or digit in any script."""
+    return any(ch.isalnum() for ch in text)
+
+
 def _convert_segments(segments: Iterable[Any], offset: float, duration: float) -> Iterable[Segment]:
     """faster-whisper segments -> aural Segments, shifted by ``offset`` and clamped."""
 
@@ -350,8 +355,8 @@ def _convert_segments(segments: Iterable[Any], offset: float, duration: float) -
             for w in (seg.words or ())
             if w.word.strip()
         )
-        if not text:
-            continue
+        if not _has_words(text):
+            continue  # empty, or punctuation alone: Whisper's reading of noise
         start = words[0].start if words else clamp(seg.start)
         end = words[-1].end if words else clamp(seg.end)
         yield Segment(

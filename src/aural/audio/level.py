@@ -1,0 +1,57 @@
+"""Input conditioning: make hostile-but-valid recordings look like the audio models expect.
+
+Every engine runs its input through :func:`condition` (``Engine.check_waveform``). Ordinary
+recordings come back untouched, the same array, so results stay bit-identical to the raw
+engines. Only inputs far outside the usual range change:
+
+- non-finite samples (NaN, +-inf in float files) become silence, not full-scale clicks;
+- a DC offset (cheap microphones, some USB interfaces) is removed: Silero VAD hears nothing
+  in speech riding on a large offset;
+- float samples beyond full scale (unnormalised DSP output) are scaled back to it: Whisper's
+  log-mel features leave their trained range and it returns nothing;
+- very quiet recordings (peak under -26 dBFS) are raised towards a normal level, by at most
+  40 dB: Silero VAD misses speech peaking under about -50 dBFS. The cap keeps 16-bit dither
+  and digital near-silence quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+__all__ = ["MAX_GAIN", "QUIET_PEAK", "TARGET_PEAK", "condition"]
+
+logger = logging.getLogger(__name__)
+
+DC_LIMIT = 1e-3  # |mean| above this is an offset, not the mean of speech (about 1e-5)
+QUIET_PEAK = 0.05  # -26 dBFS: recordings peaking below this are raised
+TARGET_PEAK = 0.5  # -6 dBFS: where quiet recordings are raised to
+MAX_GAIN = 100.0  # +40 dB at most
+
+
+def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
+    """``samples`` (mono float) ready for a recogniser: see the module docstring.
+
+    Returns ``samples`` itself when nothing needs changing, else a new float32 array.
+    """
+    out = samples
+    if out.size == 0:
+        return out
+    if not np.isfinite(out).all():
+        out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        logger.info("%s: non-finite samples replaced by silence", name)
+    mean = float(np.mean(out, dtype=np.float64))
+    if abs(mean) > DC_LIMIT:
+        out = out - np.float32(mean)
+        logger.info("%s: removed a DC offset of %.3g", name, mean)
+    peak = float(np.max(np.abs(out)))
+    if peak > 1.0:
+        out = out * np.float32(1.0 / peak)
+        logger.info("%s: samples beyond full scale (peak %.3g) scaled into [-1, 1]", name, peak)
+    elif 0.0 < peak < QUIET_PEAK:
+        gain = min(TARGET_PEAK / peak, MAX_GAIN)
+        out = out * np.float32(gain)
+        logger.info("%s: quiet recording (peak %.1f dBFS) raised by %.1f dB", name,
+                    20 * np.log10(peak), 20 * np.log10(gain))
+    return out if out is samples else out.astype(np.float32, copy=False)
