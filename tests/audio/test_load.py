@@ -119,6 +119,50 @@ def test_header_only_wav_is_empty(tmp_path: Path) -> None:
         load(p)
 
 
+def _wav_header(rate: int, riff_size: int, data_size: int) -> bytes:
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
+            + b"data" + struct.pack("<I", data_size))
+
+
+@pytest.mark.parametrize("size", [0, 0xFFFFFFFF])
+def test_wav_with_unfilled_sizes_reads_every_sample(tmp_path: Path, ldc_wav: Path,
+                                                   size: int) -> None:
+    # what a crashed recorder (0) or a piped `ffmpeg -f wav` (0xFFFFFFFF) leaves behind
+    pcm, rate = sf.read(ldc_wav, dtype="int16")
+    p = tmp_path / "unfinished.wav"
+    p.write_bytes(_wav_header(rate, size, size) + pcm.tobytes())
+    expected = len(pcm) / rate
+    _check(load(p), expected)
+    _check(load(io.BytesIO(p.read_bytes())), expected)
+
+
+def test_gsm_wav_that_libsndfile_cannot_seek(tmp_path: Path, ldc_wav: Path) -> None:
+    x, rate = sf.read(ldc_wav, dtype="float32")
+    p = tmp_path / "phone.wav"
+    sf.write(p, resample(x, rate, 8000), 8000, subtype="GSM610")
+    _check(load(p), len(x) / rate, tol=0.05)
+
+
+def test_infinite_samples_become_silence(tmp_path: Path) -> None:
+    x = np.full(16000, 0.1, np.float32)
+    x[::400] = np.inf
+    x[200::400] = -np.inf
+    p = tmp_path / "inf.wav"
+    sf.write(p, x, 16000, subtype="FLOAT")
+    y = load(p).samples
+    assert y[0] == 0 and y[200] == 0 and np.abs(y).max() <= 0.1 + 1e-6
+
+
+def test_too_short_to_hold_audio(tmp_path: Path) -> None:
+    p = tmp_path / "blip.wav"
+    sf.write(p, np.full(1, 0.5, np.float32), 44100)
+    with pytest.raises(EmptyAudioError, match="blip.wav: too short"):
+        load(p)
+
+
 def test_not_audio(tmp_path: Path) -> None:
     p = tmp_path / "notes.wav"
     p.write_text("this is not audio at all\n" * 50)

@@ -78,6 +78,29 @@ def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:
     assert p.returncode == 0 and p.stdout.strip() == ""
 
 
+def test_cli_inputs_sharing_a_stem_get_distinct_outputs(tmp_path: Path, ldc_wav: Path) -> None:
+    from aural.cli.transcribe import _output_paths
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    x, rate = sf.read(ldc_wav, dtype="float32")
+    inputs = [tmp_path / "x" / "talk.wav", tmp_path / "x" / "talk.flac",
+              tmp_path / "y" / "talk.wav", tmp_path / "x" / "other.wav"]
+    for path in inputs:
+        sf.write(path, x, rate)
+    names = {p: [o.name for o in outs]
+             for p, outs in _output_paths(inputs, tmp_path, ["txt"]).items()}
+    assert names == {inputs[0]: ["talk.wav.txt"], inputs[1]: ["talk.flac.txt"],
+                     inputs[2]: ["y__talk.wav.txt"], inputs[3]: ["other.txt"]}
+    # and through the CLI: four inputs, four transcripts, none overwritten
+    out = tmp_path / "out"
+    p = run("transcribe", *map(str, inputs), "--output-dir", str(out), "--beam-size", "1")
+    assert p.returncode == 0, p.stderr
+    written = sorted(f.name for f in out.iterdir())
+    assert written == ["other.txt", "talk.flac.txt", "talk.wav.txt", "y__talk.wav.txt"]
+    assert all("greasy" in (out / f).read_text().lower() for f in written)
+
+
 def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
     cases = [
         (["transcribe", str(tmp_path / "missing.wav")], 1, "missing.wav: file not found"),

@@ -7,6 +7,7 @@ hour-long file never exists in memory at its original rate or channel count.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -38,6 +39,7 @@ _RAW_DTYPES: dict[str, str] = {
     "pcm_f32le": "<f4",
     "pcm_u8": "u1",
 }
+_HEADER_BYTES = 1024  # more than a WAV/AIFF header with its usual chunks
 _BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
 SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
 
@@ -103,8 +105,18 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
 
 def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
     f = sf.SoundFile(src)
-    blocks = f.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
-    return blocks, f.samplerate, f.channels, f"{f.format}/{f.subtype}", f.frames
+
+    def gen() -> Iterator[np.ndarray]:
+        # read() rather than blocks(): it also works on formats libsndfile cannot seek in
+        # (GSM 6.10 WAV, for one)
+        with f:
+            while True:
+                block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if not len(block):
+                    return
+                yield block
+
+    return gen(), f.samplerate, f.channels, f"{f.format}/{f.subtype}", f.frames
 
 
 def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
@@ -177,6 +189,16 @@ def _iter_raw(
             fh.close()
 
 
+def _has_data_after_header(src: BinaryIO | str) -> bool:
+    """True when ``src`` is longer than any audio header (a few hundred bytes)."""
+    if isinstance(src, str):
+        return os.path.getsize(src) > _HEADER_BYTES
+    try:
+        return src.seek(0, io.SEEK_END) > _HEADER_BYTES
+    except (OSError, ValueError):
+        return False
+
+
 def _decode_blocks(
     source: AudioSource,
     raw_sample_rate: int | None,
@@ -206,6 +228,13 @@ def _decode_blocks(
         blocks, rate, channels, fmt, frames = _iter_soundfile(src)
     except (sf.LibsndfileError, RuntimeError, TypeError):
         blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
+    else:
+        if frames == 0 and _has_data_after_header(src):
+            # a WAV whose writer never filled in its sizes (a crashed recorder): libsndfile
+            # trusts the header and sees nothing, FFmpeg reads the samples that are there
+            blocks.close()
+            with contextlib.suppress(UnsupportedAudioError):
+                blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     return blocks, rate, channels, fmt, frames, name
 
 
@@ -241,7 +270,7 @@ def _resampled(
         for block in blocks:
             mono = to_mono(block)
             if not np.all(np.isfinite(mono)):
-                mono = np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0)
+                mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)  # not clicks
             yield mono if stream is None else stream.resample_chunk(mono)
         if stream is not None:
             yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
@@ -302,6 +331,9 @@ def load(
     parts = list(_resampled(blocks, rate, sample_rate, name))
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
+        if frames > 0:
+            raise EmptyAudioError(f"{name}: too short to hold audio ({frames} sample(s) at "
+                                  f"{rate} Hz)")
         raise EmptyAudioError(f"{name}: contains no audio samples (zero length)")
     return Waveform(samples, sample_rate)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -25,15 +26,29 @@ FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
 
 
 def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[Path, list[Path]]:
-    """DIR/<stem>.<fmt> per input; inputs sharing a stem get their parent folder prefixed."""
-    stems: dict[str, int] = {}
+    """DIR/<stem>.<fmt> per input, never one name for two inputs.
+
+    Inputs whose stems clash (``a.wav`` and ``a.flac``, or ``x/a.wav`` and ``y/a.wav``) keep
+    their suffix (``a.flac.txt``), then get their parent folder prefixed
+    (``y__a.wav.txt``), then a number. Names are compared ignoring case, for file systems
+    that do.
+    """
+    counts: dict[str, int] = {}
     for p in paths:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
-    result = {}
+        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + 1
+    names = {p: p.stem for p in paths if counts[p.stem.lower()] == 1}
+    taken = {name.lower() for name in names.values()}
     for p in paths:
-        stem = p.stem if stems[p.stem] == 1 else f"{p.parent.name}__{p.stem}"
-        result[p] = [out_dir / f"{stem}.{fmt}" for fmt in formats]
-    return result
+        if p in names:
+            continue
+        for k in itertools.count(1):
+            name = (p.name if k == 1 else f"{p.parent.name}__{p.name}" if k == 2
+                    else f"{p.parent.name}__{p.name}__{k - 1}")
+            if name.lower() not in taken:
+                break
+        names[p] = name
+        taken.add(name.lower())
+    return {p: [out_dir / f"{names[p]}.{fmt}" for fmt in formats] for p in paths}
 
 
 def transcribe_command(
