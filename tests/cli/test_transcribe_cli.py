@@ -110,6 +110,9 @@ def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
         (["transcribe", str(ldc_wav), "--beam-size", "0"], 2, "beam_size"),
         (["transcribe", str(ldc_wav), "--language", "fr"], 1, "English-only"),
         (["transcribe", str(ldc_wav), "--engine", "sphinx", "--hotwords", "x"], 2, "hotwords"),
+        (["transcribe", str(ldc_wav), "--threads", "-1"], 2, "--threads must be >= 0"),
+        (["transcribe", str(ldc_wav), "--batch-size", "0"], 2, "--batch-size must be >= 1"),
+        (["transcribe", str(ldc_wav), "--jobs", "0"], 2, "--jobs must be >= 1"),
     ]
     empty = tmp_path / "empty.mp3"
     empty.write_bytes(b"")

@@ -196,6 +196,7 @@ def test_kenlm_binary_in_ctc_beam_search(char_vocab):
 @pytest.mark.parametrize(("module", "name", "head"), [
     ("kenlm", "lm.bin", b"mmap lm http://kheafield.com/code format version 5\x00"),
     ("pocketsphinx", "x.lm.bin", b"Trie Language Model"),
+    ("kenlm", "noise.lm", bytes(range(128, 256)) * 4),  # not text: kenlm's decoder fails
 ])
 def test_corrupt_binary_lm_is_a_config_error(tmp_path, module, name, head):
     """A KenLM or Sphinx binary that its reader cannot parse: one error naming the file."""

@@ -96,6 +96,10 @@ def transcribe_command(
     paths = expand_inputs(inputs)
     if not paths:
         fail("no audio inputs found in " + ", ".join(inputs))
+    for flag, value, low in (("--threads", threads, 0), ("--workers", workers, 0),
+                             ("--jobs", jobs, 1), ("--batch-size", batch_size, 1)):
+        if value < low:
+            fail(f"{flag} must be >= {low}, got {value}")
     if output_dir is None and len(formats) > 1:
         fail("--format all needs --output-dir")
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
@@ -104,7 +108,7 @@ def transcribe_command(
         options = DecodeOptions(
             language=language, beam_size=beam_size, vad=vad, hotwords=parse_hotwords(hotwords),
             initial_prompt=initial_prompt, word_timestamps=word_timestamps or fmt in ("json", "all"),
-            batch_size=max(1, batch_size), short_form=short_form,
+            batch_size=batch_size, short_form=short_form,
         )
     except AuralError as err:
         fail(str(err), exit_code_for(err))
@@ -143,7 +147,7 @@ def transcribe_command(
     with progress:
         task = progress.add_task("transcribing", total=len(todo), audio=0.0)
         items = transcribe_many(
-            eng, todo, options, batch_size=batch_size, prefetch=max(1, jobs),
+            eng, todo, options, batch_size=batch_size, prefetch=jobs,
             raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
         )
         try:

@@ -278,7 +278,7 @@ class KenLM:
         self._kenlm = kenlm
         try:
             self._model = kenlm.Model(str(path))
-        except (OSError, RuntimeError) as err:  # kenlm raises OSError on a bad file
+        except (OSError, RuntimeError, ValueError) as err:  # OSError, UnicodeDecodeError..
             raise ConfigError(
                 f"cannot read the language model {str(path)!r}: not an ARPA file or a KenLM "
                 f"binary ({str(err).splitlines()[0] if str(err) else type(err).__name__})"

@@ -73,6 +73,9 @@ class WhisperEngine(Engine):
     ) -> None:
         from faster_whisper import WhisperModel
 
+        if cpu_threads < 0 or num_workers < 1:
+            raise ConfigError(f"cpu_threads must be >= 0 (0 = default) and num_workers >= 1, "
+                              f"got {cpu_threads} and {num_workers}")
         path = resolve_whisper_model(model)
         single_threaded_blas()
         try:
