@@ -209,6 +209,17 @@ def test_csv_manifest_with_other_column_names(tmp_path: Path, dev_clips: list[Cl
     assert m[0].duration == pytest.approx(len(dev_clips[0].samples) / 16000)
 
 
+def test_manifest_empty_transcript_is_kept(tmp_path: Path, dev_clips: list[Clip]) -> None:
+    # silence or noise with nothing said: an utterance whose reference is empty
+    soundfile.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
+    soundfile.write(tmp_path / "talk.wav", dev_clips[0].samples, dev_clips[0].sample_rate)
+    (tmp_path / "m.jsonl").write_text(
+        '{"audio": "quiet.wav", "text": ""}\n'
+        f'{{"audio": "talk.wav", "text": "{dev_clips[0].text}"}}\n')
+    m = read_manifest_file(tmp_path / "m.jsonl")
+    assert [u.text for u in m] == ["", dev_clips[0].text]
+
+
 def test_manifest_file_errors_name_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"audio": "x.wav"}\n')

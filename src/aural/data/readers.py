@@ -443,6 +443,9 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
     for index, row in enumerate(_manifest_rows(path)):
         audio_key, audio_value = _first(row, _AUDIO_KEYS)
         text_key, text = _first(row, _TEXT_KEYS)
+        if text_key is None:  # an empty transcript is one: silence or noise, nothing said
+            text_key = next((k for k in _TEXT_KEYS if row.get(k) == ""), None)
+            text = ""
         if audio_key is None or text_key is None:
             raise DatasetError(
                 f"{str(path)!r} row {index + 1} needs an audio column ({'/'.join(_AUDIO_KEYS)}) "
