@@ -129,6 +129,13 @@ def test_upload_over_limit_is_413_when_streamed_without_length(client: httpx.Cli
     assert r.json()["error"]["type"] == "too_large"
 
 
+def test_two_files_in_one_request_is_400(client: httpx.Client, ldc_wav: Path):
+    data = ldc_wav.read_bytes()
+    r = client.post("/v1/transcribe", files=[("file", ("a.wav", data)), ("file", ("b.wav", data))])
+    assert r.status_code == 400
+    assert "exactly one audio file" in r.json()["error"]["message"]
+
+
 def test_audio_longer_than_limit_is_413(client: httpx.Client, tmp_path: Path, ldc_wav: Path):
     w = audio.load(ldc_wav)
     path = tmp_path / "long.flac"  # FLAC keeps 45 s under the 2 MiB size limit

@@ -170,6 +170,8 @@ class _MultipartSink:
             self._out = os.fdopen(fd, "wb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.error is not None:
+            return  # the request is refused already: keep the first reason
         if self._out is not None:
             self._out.write(data[start:end])  # type: ignore[attr-defined]
             self.upload.size += end - start
