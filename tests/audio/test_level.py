@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aural.audio import Waveform, load
-from aural.audio.level import MAX_GAIN, QUIET_PEAK, TARGET_PEAK, condition
+from aural.audio.level import MAX_GAIN, QUIET_PEAK, TARGET_PEAK, StreamConditioner, condition
 from aural.decoding.options import DecodeOptions
 
 
@@ -74,3 +74,44 @@ def test_quiet_noise_stays_empty(whisper_engine, shared_data: Path) -> None:
         x = load(shared_data / "noise" / name).samples
         w = Waveform((x * (0.002 / np.abs(x).max())).astype(np.float32), 16000)
         assert whisper_engine.transcribe(w, DecodeOptions()).text == "", name
+
+
+# --- streams ---------------------------------------------------------------------------
+
+
+def _chunks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
+    return [x[i:i + n] for i in range(0, x.size, n)]
+
+
+def test_stream_conditioner_passes_ordinary_speech_untouched(speech: np.ndarray) -> None:
+    cond = StreamConditioner(16000)
+    assert all(cond(c) is c for c in _chunks(speech))
+
+
+def test_stream_conditioner_removes_dc_and_scales_causally(speech: np.ndarray) -> None:
+    cond = StreamConditioner(16000)
+    out = np.concatenate([cond(c) for c in _chunks(speech * 0.1 + 0.8)])
+    assert abs(float(out[:1600].mean())) < 0.02  # the first chunk sets the estimate
+    assert abs(float(out.mean())) < 1e-3
+    cond = StreamConditioner(16000)
+    loud = np.concatenate([cond(c) for c in _chunks(speech * 1000)])
+    assert np.abs(loud).max() <= 1.0 + 1e-6
+    bad = speech.copy()
+    bad[::500] = np.nan
+    assert np.isfinite(np.concatenate([StreamConditioner(16000)(c) for c in _chunks(bad)])).all()
+
+
+@pytest.mark.parametrize("transform", [lambda x: x * 1000, lambda x: x * 0.1 + 0.8])
+def test_streaming_session_hears_hostile_levels(whisper_engine, speech: np.ndarray,
+                                                transform) -> None:
+    from aural.streaming import StreamingOptions, open_session
+    from aural.types import Final
+
+    session = open_session(whisper_engine, DecodeOptions(), encoding="pcm_f32le",
+                           streaming=StreamingOptions(max_lag_s=600.0, partials=False))
+    events = []
+    for chunk in _chunks(transform(speech).astype(np.float32), 4000):
+        events += session.feed(chunk)
+    events += session.finish()
+    text = " ".join(e.segment.text for e in events if isinstance(e, Final)).lower()
+    assert "your country can do for you" in text, text

@@ -12,6 +12,10 @@ engines. Only inputs far outside the usual range change:
 - very quiet recordings (peak under -26 dBFS) are raised towards a normal level, by at most
   40 dB: Silero VAD misses speech peaking under about -50 dBFS. The cap keeps 16-bit dither
   and digital near-silence quiet.
+
+Streams (:class:`StreamConditioner`) get the first three, causally. They do not get the
+quiet-recording gain: before speech starts a stream's level is its room noise, which that gain
+would raise to speech level.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 
 import numpy as np
 
-__all__ = ["MAX_GAIN", "QUIET_PEAK", "TARGET_PEAK", "condition"]
+__all__ = ["MAX_GAIN", "QUIET_PEAK", "TARGET_PEAK", "StreamConditioner", "condition"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,7 @@ DC_LIMIT = 1e-3  # |mean| above this is an offset, not the mean of speech (about
 QUIET_PEAK = 0.05  # -26 dBFS: recordings peaking below this are raised
 TARGET_PEAK = 0.5  # -6 dBFS: where quiet recordings are raised to
 MAX_GAIN = 100.0  # +40 dB at most
+DC_TIME_S = 2.0  # streams: time constant of the running DC estimate
 
 
 def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
@@ -55,3 +60,40 @@ def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
         logger.info("%s: quiet recording (peak %.1f dBFS) raised by %.1f dB", name,
                     20 * np.log10(peak), 20 * np.log10(gain))
     return out if out is samples else out.astype(np.float32, copy=False)
+
+
+class StreamConditioner:
+    """:func:`condition` for audio that arrives in chunks, without looking ahead.
+
+    The DC offset is tracked as a running mean (time constant :data:`DC_TIME_S`) and taken
+    out once it passes :data:`DC_LIMIT`; samples beyond full scale are scaled by the
+    loudest peak seen so far. Ordinary streams pass through untouched (the same arrays).
+    """
+
+    def __init__(self, sample_rate: int, name: str = "stream") -> None:
+        self._time_samples = DC_TIME_S * sample_rate
+        self._mean = 0.0
+        self._seen = 0
+        self._peak = 1.0
+        self._name = name
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        if samples.size == 0:
+            return samples
+        out = samples
+        if not np.isfinite(out).all():
+            out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+        # running mean: the first second sets it, later chunks move it with weight n / T
+        weight = min(1.0, samples.size / min(self._time_samples, self._seen + samples.size))
+        self._mean += weight * (float(np.mean(out, dtype=np.float64)) - self._mean)
+        self._seen += samples.size
+        if abs(self._mean) > DC_LIMIT:
+            out = out - np.float32(self._mean)
+        peak = float(np.max(np.abs(out)))
+        if peak > self._peak:
+            if self._peak == 1.0:
+                logger.info("%s: samples beyond full scale (peak %.3g) scaled", self._name, peak)
+            self._peak = peak
+        if self._peak > 1.0:
+            out = out * np.float32(1.0 / self._peak)
+        return out if out is samples else out.astype(np.float32, copy=False)

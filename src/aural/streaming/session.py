@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aural.audio.level import StreamConditioner
 from aural.audio.waveform import SAMPLE_RATE
 from aural.decoding.options import DecodeOptions
 from aural.errors import ConfigError
@@ -113,6 +114,7 @@ class StreamingSession(abc.ABC):
         self.options = options
         self.streaming = streaming or StreamingOptions()
         self._input = PcmInput(sample_rate, encoding, SAMPLE_RATE)
+        self._condition = StreamConditioner(SAMPLE_RATE)
         self._clock = clock
         self._finished = False
         self.num_samples = 0  # 16 kHz samples received so far
@@ -188,7 +190,7 @@ class StreamingSession(abc.ABC):
         if self._finished:
             raise ConfigError("this streaming session is finished; open a new one to feed audio")
         began = self._clock()
-        samples = self._input.push(chunk)
+        samples = self._condition(self._input.push(chunk))
         events = self._advance(samples) if samples.size else []
         self._account(samples.size / SAMPLE_RATE, self._clock() - began)
         return self._count(events)
@@ -201,7 +203,7 @@ class StreamingSession(abc.ABC):
         if self._finished:
             return [EndOfStream()]
         began = self._clock()
-        tail = self._input.flush()
+        tail = self._condition(self._input.flush())
         events = self._advance(tail) if tail.size else []
         events += self._flush()
         self._finished = True
