@@ -5,8 +5,10 @@ recordings come back untouched, the same array, so results stay bit-identical to
 engines. Only inputs far outside the usual range change:
 
 - non-finite samples (NaN, +-inf in float files) become silence, not full-scale clicks;
-- a DC offset (cheap microphones, some USB interfaces) is removed: Silero VAD hears nothing
-  in speech riding on a large offset;
+- a DC offset larger than twice the signal's rms (cheap microphones, some USB interfaces)
+  is removed: speech riding on such an offset gives Whisper and Silero VAD little or nothing.
+  Smaller offsets are left alone: LibriVox recordings carry offsets up to 1.6x their rms,
+  and Whisper, trained on such audio, transcribes them as well with the offset as without;
 - float samples beyond full scale (unnormalised DSP output) are scaled back to it: Whisper's
   log-mel features leave their trained range and it returns nothing;
 - very quiet recordings (peak under -26 dBFS) are raised towards a normal level, by at most
@@ -28,7 +30,8 @@ __all__ = ["MAX_GAIN", "QUIET_PEAK", "TARGET_PEAK", "StreamConditioner", "condit
 
 logger = logging.getLogger(__name__)
 
-DC_LIMIT = 1e-3  # |mean| above this is an offset, not the mean of speech (about 1e-5)
+DC_LIMIT = 1e-3  # |mean| at most this is never treated as an offset
+DC_RATIO = 2.0  # an offset is removed when it exceeds this many times the signal's rms
 QUIET_PEAK = 0.05  # -26 dBFS: recordings peaking below this are raised
 TARGET_PEAK = 0.5  # -6 dBFS: where quiet recordings are raised to
 MAX_GAIN = 100.0  # +40 dB at most
@@ -47,7 +50,7 @@ def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
         out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         logger.info("%s: non-finite samples replaced by silence", name)
     mean = float(np.mean(out, dtype=np.float64))
-    if abs(mean) > DC_LIMIT:
+    if abs(mean) > DC_LIMIT and abs(mean) > DC_RATIO * float(np.std(out, dtype=np.float64)):
         out = out - np.float32(mean)
         logger.info("%s: removed a DC offset of %.3g", name, mean)
     peak = float(np.max(np.abs(out)))
@@ -66,13 +69,15 @@ class StreamConditioner:
     """:func:`condition` for audio that arrives in chunks, without looking ahead.
 
     The DC offset is tracked as a running mean (time constant :data:`DC_TIME_S`) and taken
-    out once it passes :data:`DC_LIMIT`; samples beyond full scale are scaled by the
+    out from the moment it passes the rule :func:`condition` uses; samples beyond full scale are scaled by the
     loudest peak seen so far. Ordinary streams pass through untouched (the same arrays).
     """
 
     def __init__(self, sample_rate: int, name: str = "stream") -> None:
         self._time_samples = DC_TIME_S * sample_rate
         self._mean = 0.0
+        self._var = 0.0  # running variance around the chunk means
+        self._dc = False
         self._seen = 0
         self._peak = 1.0
         self._name = name
@@ -85,9 +90,15 @@ class StreamConditioner:
             out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         # running mean: the first second sets it, later chunks move it with weight n / T
         weight = min(1.0, samples.size / min(self._time_samples, self._seen + samples.size))
-        self._mean += weight * (float(np.mean(out, dtype=np.float64)) - self._mean)
+        chunk_mean = float(np.mean(out, dtype=np.float64))
+        self._mean += weight * (chunk_mean - self._mean)
+        self._var += weight * (float(np.mean(np.square(out - chunk_mean), dtype=np.float64))
+                               - self._var)
         self._seen += samples.size
-        if abs(self._mean) > DC_LIMIT:
+        if not self._dc and abs(self._mean) > DC_LIMIT and \
+                abs(self._mean) > DC_RATIO * self._var ** 0.5:
+            self._dc = True  # latched: switching back and forth would add steps
+        if self._dc:
             out = out - np.float32(self._mean)
         peak = float(np.max(np.abs(out)))
         if peak > self._peak:
