@@ -101,6 +101,23 @@ def test_cli_inputs_sharing_a_stem_get_distinct_outputs(tmp_path: Path, ldc_wav:
     assert all("greasy" in (out / f).read_text().lower() for f in written)
 
 
+def test_cli_reads_piped_audio_from_stdin(tmp_path: Path, ldc_wav: Path) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+    def pipe(data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*AURAL, "transcribe", "-", "--beam-size", "1", *args],
+                              input=data, capture_output=True, env=env, timeout=300)
+
+    p = pipe(ldc_wav.read_bytes(), "--output-dir", str(tmp_path), "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert "greasy" in json.loads((tmp_path / "stdin.json").read_text())["text"].lower()
+    bad = pipe(b"this is not audio" * 100)
+    assert bad.returncode == 1
+    assert b"stdin: not a recognised audio format" in bad.stderr
+    assert b"aural-stdin" not in bad.stderr and b"Traceback" not in bad.stderr
+    assert pipe(b"").returncode == 1
+
+
 def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
     cases = [
         (["transcribe", str(tmp_path / "missing.wav")], 1, "missing.wav: file not found"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -51,8 +53,28 @@ def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[
     return {p: [out_dir / f"{names[p]}.{fmt}" for fmt in formats] for p in paths}
 
 
+def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirectory | None]:
+    """``-`` among ``inputs`` -> the audio piped on stdin, spooled to a file named ``stdin``.
+
+    The spool lives as long as the returned folder object (its finaliser removes it).
+    """
+    if "-" not in inputs:
+        return inputs, None
+    if inputs.count("-") > 1:
+        fail("'-' (standard input) can be given once")
+    if sys.stdin is None or sys.stdin.isatty():
+        fail("'-' reads audio from standard input, but nothing is piped in; "
+             "e.g. `ffmpeg -i talk.mp4 -f wav - | aural transcribe -`")
+    folder = tempfile.TemporaryDirectory(prefix="aural-stdin-")
+    path = Path(folder.name) / "stdin"
+    with path.open("wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    return [str(path) if item == "-" else item for item in inputs], folder
+
+
 def transcribe_command(
-    inputs: Annotated[list[str], typer.Argument(help="Audio files, folders or globs.")],
+    inputs: Annotated[list[str], typer.Argument(
+        help="Audio files, folders or globs; - reads audio piped on standard input.")],
     engine: Annotated[str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")] = "whisper",
     model: Annotated[Optional[str], typer.Option(help="Model name or path.")] = None,
     language: Annotated[Optional[str], typer.Option(help="Language code, e.g. en.")] = None,
@@ -93,6 +115,7 @@ def transcribe_command(
     formats = list(FORMATS) if fmt == "all" else [fmt]
     if any(f not in FORMATS for f in formats):
         fail(f"unknown --format {fmt!r}; use {FORMAT_HELP}")
+    inputs, spool = _stdin_input(inputs)  # the spool is removed when this returns
     paths = expand_inputs(inputs)
     if not paths:
         fail("no audio inputs found in " + ", ".join(inputs))
@@ -154,8 +177,11 @@ def transcribe_command(
             for item in items:
                 progress.advance(task)
                 if item.error is not None or item.transcript is None:
-                    failed.append((item.source, str(item.error)))
-                    err_console.print(f"[red]failed:[/] {escape(str(item.error))}")
+                    message = str(item.error)
+                    if spool is not None:  # name piped audio as the user knows it
+                        message = message.replace(str(Path(spool.name) / "stdin"), "stdin")
+                    failed.append((item.source, message))
+                    err_console.print(f"[red]failed:[/] {escape(message)}")
                     continue
                 done += 1
                 audio_s += item.duration
