@@ -64,6 +64,18 @@ def test_load_waveform_resamples_and_mixes() -> None:
     assert w.sample_rate == 16000 and w.samples.shape == (16000,)
 
 
+def test_waveform_from_integer_pcm(ldc_wav: Path) -> None:
+    pcm, rate = sf.read(ldc_wav, dtype="int16")
+    floats, _ = sf.read(ldc_wav, dtype="float32")
+    np.testing.assert_allclose(Waveform(pcm, rate).samples, floats, atol=1e-6)
+    wide = Waveform(pcm.astype(np.int32) << 16, rate).samples
+    np.testing.assert_allclose(wide, floats, atol=1e-6)
+    u8 = Waveform(np.array([0, 128, 255], np.uint8), 8000).samples
+    np.testing.assert_allclose(u8, [-1.0, 0.0, 127 / 128])
+    with pytest.raises(ConfigError, match="float or integer PCM"):
+        Waveform(np.array([1j, 2j]), 16000)
+
+
 def test_bare_array_rejected() -> None:
     with pytest.raises(ConfigError, match="sample rate"):
         load(np.zeros(16000, np.float32))  # type: ignore[arg-type]

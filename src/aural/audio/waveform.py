@@ -18,7 +18,8 @@ class Waveform:
 
     Args:
         samples: float32 array, shape ``(num_samples,)`` (mono) or
-            ``(num_samples, num_channels)``, values in [-1, 1].
+            ``(num_samples, num_channels)``, values in [-1, 1]. Integer PCM (int16,
+            int32, uint8...) is converted to that scale.
         sample_rate: samples per second (Hz).
     """
 
@@ -29,6 +30,18 @@ class Waveform:
         if not isinstance(self.samples, np.ndarray):
             raise ConfigError(
                 f"Waveform samples must be a numpy array, got {type(self.samples).__name__}"
+            )
+        kind = self.samples.dtype.kind
+        if kind in "iu":  # integer PCM: to floats in [-1, 1), the scale the engines expect
+            info = np.iinfo(self.samples.dtype)
+            middle = (int(info.max) + int(info.min) + 1) / 2  # 0, or 128 for uint8
+            scale = (int(info.max) - int(info.min) + 1) / 2
+            object.__setattr__(self, "samples",
+                               ((self.samples.astype(np.float64) - middle) / scale)
+                               .astype(np.float32))
+        elif kind != "f":
+            raise ConfigError(
+                f"Waveform samples must be float or integer PCM, got dtype {self.samples.dtype}"
             )
         if self.samples.ndim not in (1, 2):
             raise ConfigError(
