@@ -14,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aural.audio import Waveform, load, probe, resample
-from aural.errors import AudioDecodeError, ConfigError, EmptyAudioError, UnsupportedAudioError
+from aural.errors import (
+    AudioDecodeError,
+    AuralError,
+    ConfigError,
+    EmptyAudioError,
+    UnsupportedAudioError,
+)
 
 
 def _check(w: Waveform, duration: float, tol: float = 0.02) -> None:
@@ -206,6 +212,43 @@ def test_corrupt_header(tmp_path: Path, ldc_wav: Path) -> None:
 def test_directory_rejected(tmp_path: Path) -> None:
     with pytest.raises(AudioDecodeError, match="directory"):
         load(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def encoded_samples(tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path) -> list[bytes]:
+    """The same real recording as float WAV, u8 WAV, FLAC, OGG Vorbis and MP3 bytes."""
+    x, rate = sf.read(ldc_wav, dtype="float32")
+    d = tmp_path_factory.mktemp("fuzz")
+    out = []
+    for name, kw in [("f.wav", {"subtype": "FLOAT"}), ("u.wav", {"subtype": "PCM_U8"}),
+                     ("x.flac", {}), ("x.ogg", {"format": "OGG", "subtype": "VORBIS"}),
+                     ("x.mp3", {"format": "MP3"})]:
+        sf.write(d / name, x[:16000], rate, **kw)
+        out.append((d / name).read_bytes())
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_damaged_files_load_or_fail_cleanly(encoded_samples: list[bytes], data) -> None:
+    """Flipped header bytes, truncation or spliced noise in real encoded audio: ``load``
+    returns finite samples or raises an AuralError, never anything else."""
+    raw = bytearray(data.draw(st.sampled_from(encoded_samples)))
+    how = data.draw(st.sampled_from(["header", "anywhere", "truncate", "splice"]))
+    if how == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    elif how == "splice":
+        at = data.draw(st.integers(0, len(raw)))
+        raw[at:at + 400] = data.draw(st.binary(min_size=400, max_size=400))
+    else:
+        limit = min(len(raw), 200) if how == "header" else len(raw)
+        for at in data.draw(st.lists(st.integers(0, limit - 1), min_size=1, max_size=20)):
+            raw[at] = data.draw(st.integers(0, 255))
+    try:
+        w = load(io.BytesIO(bytes(raw)))
+    except AuralError:
+        return
+    assert np.isfinite(w.samples).all()
 
 
 @settings(max_examples=25, deadline=None)

@@ -134,10 +134,15 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
         container.close()
         raise UnsupportedAudioError(f"{name}: contains no audio stream")
     stream = container.streams.audio[0]
-    rate = stream.codec_context.sample_rate or stream.rate
-    channels = stream.codec_context.channels or 1
-    fmt = f"{container.format.name}/{stream.codec_context.name}"
-    frames = int(stream.duration * stream.time_base * rate) if stream.duration else -1
+    codec = stream.codec_context
+    if codec is None:  # FFmpeg found an audio stream but has no decoder for it
+        container.close()
+        raise UnsupportedAudioError(f"{name}: its audio codec is not supported")
+    rate = codec.sample_rate or stream.rate or 0
+    channels = codec.channels or 1
+    fmt = f"{container.format.name}/{codec.name}"
+    frames = (int(stream.duration * stream.time_base * rate)
+              if stream.duration and stream.time_base else -1)
 
     def gen() -> Iterator[np.ndarray]:
         try:
@@ -235,6 +240,10 @@ def _decode_blocks(
             blocks.close()
             with contextlib.suppress(UnsupportedAudioError):
                 blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
+    if rate <= 0 or channels <= 0:  # FFmpeg guessed a format from bytes that hold none
+        raise AudioDecodeError(
+            f"{name}: truncated or corrupt audio (no valid sample rate or channel count)"
+        )
     return blocks, rate, channels, fmt, frames, name
 
 
@@ -260,6 +269,14 @@ def iter_load(
     return _resampled(blocks, rate, sample_rate, name)
 
 
+def _finite(samples: np.ndarray) -> np.ndarray:
+    """NaN and +-inf (corrupt float files, or their overflow in the resampler) -> silence,
+    not full-scale clicks."""
+    if np.isfinite(samples).all():
+        return samples
+    return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _resampled(
     blocks: Iterator[np.ndarray], rate: int, sample_rate: int, name: str
 ) -> Iterator[np.ndarray]:
@@ -269,11 +286,9 @@ def _resampled(
     try:
         for block in blocks:
             mono = to_mono(block)
-            if not np.all(np.isfinite(mono)):
-                mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)  # not clicks
-            yield mono if stream is None else stream.resample_chunk(mono)
+            yield _finite(mono if stream is None else stream.resample_chunk(_finite(mono)))
         if stream is not None:
-            yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
+            yield _finite(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except (sf.LibsndfileError, RuntimeError, EOFError, OSError, ValueError) as err:
         raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
     except Exception as err:  # PyAV's decode errors have no common public base besides this
