@@ -280,3 +280,41 @@ def test_whisper_parallel_batch_keeps_each_text_with_its_input(
     one = parallel_engine.transcribe_batch(waves[:4], DecodeOptions(beam_size=1, batch_size=1))
     seq = [whisper_engine.transcribe(w, DecodeOptions(beam_size=1)) for w in waves[:4]]
     assert [t.text for t in one] == [t.text for t in seq]
+
+
+def test_pieces_cut_in_pauses_and_cover_everything() -> None:
+    from aural.engines.whisper import _pieces
+
+    rng = np.random.default_rng(0)
+    speech = rng.standard_normal(16000 * 95).astype(np.float32) * 0.3
+    speech[16000 * 35:16000 * 36] = 0  # the one pause in the 30 s before the 40 s mark
+    pieces = _pieces(speech, 40.0)
+    assert pieces[0][0] == 0 and pieces[-1][1] == speech.size
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(b - a <= 40 * 16000 for a, b in pieces)
+    assert 35 * 16000 <= pieces[0][1] <= 36 * 16000  # cut inside the pause
+    assert _pieces(speech[:16000 * 43], 40.0) == [(0, 16000 * 43)]  # no tiny last piece
+
+
+def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Path,
+                                                   monkeypatch) -> None:
+    """Long inputs go through faster-whisper in pieces (flat memory): the same words,
+    with times on the input's clock."""
+    import aural.engines.whisper as whisper_module
+
+    files = sorted(dev_clean.rglob("*.flac"))[:12]
+    gap = np.zeros(8000, np.float32)
+    samples = np.concatenate([p for f in files for p in (load(f).samples, gap)])
+    wave = Waveform(samples, 16000)  # over a minute: long form
+    options = DecodeOptions(short_form=False)
+    whole = whisper_engine.transcribe(wave, options)
+    monkeypatch.setattr(whisper_module, "PIECE_S", 25.0)
+    assert len(whisper_module._pieces(samples)) >= 3
+    pieced = whisper_engine.transcribe(wave, options)
+    assert jiwer.wer(whole.text.lower(), pieced.text.lower()) < 0.08
+    starts = [s.start for s in pieced.segments]
+    assert starts == sorted(starts)
+    assert 0 <= pieced.segments[0].start < 5 and pieced.segments[-1].end <= wave.duration
+    assert pieced.segments[-1].end > wave.duration - 10  # the last piece sits at the end
+    words = [w for s in pieced.segments for w in s.words]
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))

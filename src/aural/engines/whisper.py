@@ -45,6 +45,8 @@ FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality ch
 SHORT_FORM_MAX_S = 29.0  # speech spans up to this long are decoded in one trimmed window
 MAX_UNDECODED_S = 1.0  # speech before the first / after the last decoded word (see _from_window)
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
+PIECE_S = 300.0  # long inputs are decoded in pieces of at most this many seconds
+CUT_SEARCH_S = 30.0  # each cut goes at the quietest moment in this stretch before it
 
 
 class WhisperEngine(Engine):
@@ -119,16 +121,6 @@ class WhisperEngine(Engine):
                 )
             return "en"
         return options.language
-
-    def _common_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
-        return {
-            "language": self._language(options),
-            "task": options.task,
-            "beam_size": options.beam_size,
-            "word_timestamps": options.word_timestamps,
-            "initial_prompt": options.initial_prompt,
-            "hotwords": _hotwords_text(options),
-        }
 
     def _info(self, duration: float, language: str | None, prob: float | None,
               options: DecodeOptions) -> TranscriptionInfo:
@@ -256,31 +248,72 @@ class WhisperEngine(Engine):
         return Transcript(tuple(segments), info)
 
     def _long_form(self, waveform: Waveform, options: DecodeOptions) -> Transcript:
-        """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD."""
+        """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD.
+
+        Inputs longer than :data:`PIECE_S` go in pieces cut at their quietest moment near
+        each boundary: faster-whisper computes the features of its whole input at once
+        (about 2 GB for 30 minutes), so pieces keep memory flat whatever the length. With
+        ``condition_on_previous_text``, each piece is prompted with the end of the last.
+        """
+        segments: list[Segment] = []
+        language, probability = self._language(options), None
+        prompt = options.initial_prompt
+        for k, (a, b) in enumerate(_pieces(waveform.samples)):
+            found, info = self._model.transcribe(
+                np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32),
+                **self._long_form_kwargs(options, prompt),
+            )
+            segments += _convert_segments(found, -a / SAMPLE_RATE, waveform.duration)
+            if k == 0:
+                language, probability = info.language, info.language_probability
+            if options.condition_on_previous_text and segments:
+                prompt = " ".join(seg.text for seg in segments[-3:])
+        return Transcript(
+            tuple(segments),
+            self._info(waveform.duration, language, probability, options),
+        )
+
+    def _long_form_kwargs(self, options: DecodeOptions, prompt: str | None) -> dict[str, Any]:
         temperatures = tuple(
             round(t, 2) for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
         )
         vad = options.vad_options
-        segments, info = self._model.transcribe(
-            np.ascontiguousarray(waveform.samples, dtype=np.float32),
-            temperature=temperatures,
-            condition_on_previous_text=options.condition_on_previous_text,
-            vad_filter=options.vad,
-            vad_parameters={
+        return {
+            "language": self._language(options),
+            "task": options.task,
+            "beam_size": options.beam_size,
+            "word_timestamps": options.word_timestamps,
+            "hotwords": _hotwords_text(options),
+            "initial_prompt": prompt,
+            "temperature": temperatures,
+            "condition_on_previous_text": options.condition_on_previous_text,
+            "vad_filter": options.vad,
+            "vad_parameters": {
                 "threshold": vad.threshold,
                 "min_speech_duration_ms": vad.min_speech_duration_ms,
                 "min_silence_duration_ms": vad.min_silence_duration_ms,
                 "speech_pad_ms": vad.speech_pad_ms,
             },
-            no_speech_threshold=NO_SPEECH_THRESHOLD,
-            log_prob_threshold=LOG_PROB_THRESHOLD,
-            **self._common_kwargs(options),
-        )
-        converted = tuple(_convert_segments(segments, 0.0, waveform.duration))
-        return Transcript(
-            converted,
-            self._info(waveform.duration, info.language, info.language_probability, options),
-        )
+            "no_speech_threshold": NO_SPEECH_THRESHOLD,
+            "log_prob_threshold": LOG_PROB_THRESHOLD,
+        }
+
+
+def _pieces(samples: np.ndarray, piece_s: float = 0.0) -> list[tuple[int, int]]:
+    """Sample ranges covering ``samples``, each at most ``piece_s`` (default
+    :data:`PIECE_S`) long, cut at the quietest 50 ms in the last :data:`CUT_SEARCH_S`
+    before each boundary (a pause between sentences, where one is near)."""
+    piece = int((piece_s or PIECE_S) * SAMPLE_RATE)
+    search, frame = min(int(CUT_SEARCH_S * SAMPLE_RATE), piece // 2), SAMPLE_RATE // 20
+    cuts, start = [], 0
+    while samples.size - start > piece + piece // 10:  # no tiny last piece
+        region = samples[start + piece - search:start + piece]
+        usable = region[: region.size // frame * frame].reshape(-1, frame)
+        energy = np.square(usable, dtype=np.float64).mean(axis=1)
+        cut = start + piece - search + int(np.argmin(energy)) * frame + frame // 2
+        cuts.append((start, cut))
+        start = cut
+    return [*cuts, (start, samples.size)]
 
 
 def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
