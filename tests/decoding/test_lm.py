@@ -267,3 +267,40 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
     ctx = search._extend(search._extend(ctx, char_vocab.index("E")), char_vocab.index("|"))
     assert ctx.pending == 0.0  # the word ended: the look-ahead became the real score
     assert ctx.lm_score == pytest.approx(lm.score(lm.begin_state(), "cage")[0])
+
+
+# ------------------------------------------------------- KenLM with a vocabulary
+@pytest.mark.parametrize("source", ["arpa", "word list"])
+def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
+    """A KenLM binary cannot list its words; its ARPA file or a word list can, and then the
+    search charges impossible partial words at once, as with ARPA models."""
+    pytest.importorskip("kenlm")
+    from aural.decoding.ctc import CtcPrefixBeamSearch
+
+    arpa = NgramLM.from_arpa(KENLM_DATA / "kn3.arpa")
+    vocab = KENLM_DATA / "kn3.arpa"
+    if source == "word list":
+        vocab = tmp_path / "words.txt"
+        vocab.write_text("".join(f"{w}\t7\n" for w in arpa.vocabulary) + "zebra 1\n")
+    plain = load_lm(KENLM_DATA / "kn3.probing.bin")
+    lm = load_lm(KENLM_DATA / "kn3.probing.bin", vocabulary=vocab)
+    assert plain.word_prefixes() is None
+    assert lm.word_prefixes() == arpa.word_prefixes()  # "zebra": not in the model, ignored
+    assert lm.oov_score == pytest.approx(arpa.oov_score, abs=1e-4)
+    search = CtcPrefixBeamSearch(char_vocab, beam_size=4, lm=lm, lm_weight=1.0)
+    ctx = search._root()
+    for c in "CAG":
+        ctx = search._extend(ctx, char_vocab.index(c))
+    assert ctx.pending == pytest.approx(lm.oov_score)  # no word starts with "cag"
+
+
+def test_kenlm_vocabulary_errors(tmp_path):
+    pytest.importorskip("kenlm")
+    with pytest.raises(ModelNotFoundError, match="nowhere.txt"):
+        load_lm(KENLM_DATA / "kn3.probing.bin", vocabulary=tmp_path / "nowhere.txt")
+    with pytest.raises(ConfigError, match="lists its own words"):
+        load_lm(KENLM_DATA / "kn3.arpa", vocabulary=KENLM_DATA / "kn3.arpa")
+    strangers = tmp_path / "strangers.txt"
+    strangers.write_text("qwerty\nzxcvb\n")
+    with pytest.raises(ConfigError, match="no word the language model knows"):
+        load_lm(KENLM_DATA / "kn3.probing.bin", vocabulary=strangers).word_prefixes()

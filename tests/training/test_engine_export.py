@@ -137,6 +137,11 @@ def test_engine_with_a_word_lm(checkpoint: Path, dev_clean: Path, tmp_path: Path
     assert out.exit_code == 0, out.output
     out = runner.invoke(app, ["transcribe", str(flac), "--lm", str(arpa)])
     assert out.exit_code == 2 and "--lm is for the CTC engines" in out.output
+    out = runner.invoke(app, ["transcribe", str(flac), "--lm-vocabulary", str(arpa)])
+    assert out.exit_code == 2 and "goes with a KenLM binary --lm" in out.output
+    out = runner.invoke(app, ["transcribe", str(flac), "--engine", "aural", "--model",
+                              str(checkpoint), "--lm", str(arpa), "--lm-vocabulary", str(arpa)])
+    assert out.exit_code == 2 and "lists its own words" in out.output
     out = runner.invoke(app, ["transcribe", str(flac), "--engine", "aural", "--model",
                               str(checkpoint), "--lm", str(tmp_path / "missing.arpa")])
     assert out.exit_code != 0 and "missing.arpa" in out.output and "Traceback" not in out.output

@@ -93,6 +93,10 @@ def transcribe_command(
         help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
              "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
     )] = None,
+    lm_vocabulary: Annotated[Optional[Path], typer.Option(
+        help="For a KenLM binary --lm: its ARPA file or a word list (one per line), so the "
+             "beam search can tell partial words no LM word starts with.",
+    )] = None,
     lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
     word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
@@ -154,6 +158,10 @@ def transcribe_command(
             if engine not in ("ctc", "aural"):
                 fail(f"--lm is for the CTC engines (ctc, aural), not {engine}")
             settings.update(lm=str(lm), lm_weight=lm_weight)
+            if lm_vocabulary is not None:
+                settings["lm_vocabulary"] = str(lm_vocabulary)
+        elif lm_vocabulary is not None:
+            fail("--lm-vocabulary goes with a KenLM binary --lm")
         eng = create_engine(engine, model, **settings)
         if options.hotwords and not eng.supports_hotwords:
             fail(f"the {engine} engine does not support --hotwords")

@@ -17,7 +17,7 @@ import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -260,12 +260,18 @@ class NgramLM:
 class KenLM:
     """The optional ``kenlm`` module behind the :class:`LanguageModel` protocol.
 
+    KenLM's Python API cannot list a model's words, so the CTC search's unknown-word
+    look-ahead needs them from elsewhere: ``vocabulary`` is the ARPA file the binary was
+    built from, or a word list (the first token of each line), as pyctcdecode's
+    ``unigrams``. Without it the look-ahead is off.
+
     Raises:
         MissingDependencyError: ``kenlm`` is not installed.
-        ModelNotFoundError: the file does not exist.
+        ModelNotFoundError: the file (or the vocabulary file) does not exist.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str],
+                 vocabulary: str | os.PathLike[str] | None = None):
         try:
             import kenlm  # type: ignore[import-not-found]
         except ImportError as err:
@@ -285,6 +291,26 @@ class KenLM:
             ) from err
         self.order = int(self._model.order)
         self._spelling: dict[str, str] = {}
+        self._vocabulary = Path(vocabulary) if vocabulary is not None else None
+        if self._vocabulary is not None and not self._vocabulary.is_file():
+            raise ModelNotFoundError(f"LM vocabulary {str(vocabulary)!r} does not exist")
+        self._word_prefixes: frozenset[str] | None = None
+        state, out = kenlm.State(), kenlm.State()
+        self._model.NullContextWrite(state)
+        self.oov_score = self._model.BaseScore(state, UNK, out) * LN10
+
+    def word_prefixes(self) -> frozenset[str] | None:
+        """Prefixes of the vocabulary's words that the model knows; None without one."""
+        if self._vocabulary is None:
+            return None
+        if self._word_prefixes is None:
+            known = [w for w in _vocabulary_words(self._vocabulary)
+                     if w not in (BOS, EOS, UNK) and self._word(w) in self._model]
+            if not known:
+                raise ConfigError(f"the LM vocabulary {str(self._vocabulary)!r} has no word "
+                                  "the language model knows")
+            self._word_prefixes = _prefixes(known)
+        return self._word_prefixes
 
     def _word(self, word: str) -> str:
         """``word`` as the model spells it: acoustic vocabularies are often upper case
@@ -311,6 +337,32 @@ class KenLM:
     def end_score(self, state: Any) -> float:
         out = self._kenlm.State()
         return self._model.BaseScore(state, EOS, out) * LN10
+
+
+def _vocabulary_words(path: Path) -> Iterator[str]:
+    """Words of an ARPA file's 1-gram section, or the first token of each line."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        lines = iter(fh)
+        for line in lines:
+            if line.strip():
+                break
+        else:
+            return
+        if line.strip() != "\\data\\":
+            yield line.split()[0]
+            yield from (ln.split()[0] for ln in lines if ln.strip())
+            return
+        for line in lines:
+            if line.strip() == "\\1-grams:":
+                break
+        for line in lines:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0].startswith("\\"):
+                return
+            if len(parts) >= 2:
+                yield parts[1]
 
 
 class SphinxLM:
@@ -408,14 +460,17 @@ def packaged_lm_path(name: str) -> Path | None:
     return Path(pocketsphinx.get_model_path()) / "en-us" / "en-us.lm.bin"
 
 
-def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM | SphinxLM:
+def load_lm(path: str | os.PathLike[str],
+            vocabulary: str | os.PathLike[str] | None = None) -> NgramLM | KenLM | SphinxLM:
     """Load an ARPA file with :class:`NgramLM`, a Sphinx binary / DMP model with
     :class:`SphinxLM`, anything else (KenLM binary) with :class:`KenLM`. The name
-    ``sphinx-en-us`` loads pocketsphinx's general English 3-gram.
+    ``sphinx-en-us`` loads pocketsphinx's general English 3-gram. ``vocabulary`` (KenLM
+    binaries only: the others list their words) turns on the CTC search's look-ahead.
 
     Raises:
         ModelNotFoundError: the file does not exist.
         MissingDependencyError: a binary model was given and ``kenlm`` is not installed.
+        ConfigError: a vocabulary for a model that is not a KenLM binary.
     """
     p = packaged_lm_path(str(path)) or Path(path)
     if not p.is_file():
@@ -423,15 +478,20 @@ def load_lm(path: str | os.PathLike[str]) -> NgramLM | KenLM | SphinxLM:
             f"language model {str(p)!r} does not exist; build one with "
             "`aural lm build CORPUS.txt -o lm.arpa`"
         )
-    if p.name.endswith((".arpa", ".arpa.gz")):
-        return NgramLM.from_arpa(p)
     with open(p, "rb") as fh:
         head = fh.read(64)
-    if b"\\data\\" in head:
+    kind = ("arpa" if p.name.endswith((".arpa", ".arpa.gz")) or b"\\data\\" in head
+            else "sphinx" if head.startswith(b"Trie Language Model")
+            or b"Darpa Trigram LM" in head[:32] else "kenlm")
+    if vocabulary is not None and kind != "kenlm":
+        raise ConfigError(f"an LM vocabulary is for KenLM binaries; {p.name} is an "
+                          f"{'ARPA' if kind == 'arpa' else 'Sphinx'} model, which lists its "
+                          "own words")
+    if kind == "arpa":
         return NgramLM.from_arpa(p)
-    if head.startswith(b"Trie Language Model") or b"Darpa Trigram LM" in head[:32]:
+    if kind == "sphinx":
         return SphinxLM(p)  # Sphinx binary / DMP
-    return KenLM(p)
+    return KenLM(p, vocabulary)
 
 
 # ------------------------------------------------------------------------- estimation

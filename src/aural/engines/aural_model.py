@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 FEATURES_FILE = "features.json"
 MODEL_OPTIONS_FILE = "model.json"  # beside an ONNX export: the model's shape options
 _SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds", "lm",
-             "lm_weight", "word_insertion_bonus", "hotword_weight")
+             "lm_vocabulary", "lm_weight", "word_insertion_bonus", "hotword_weight")
 Runtime = Literal["auto", "torch", "onnx"]
 
 
@@ -96,7 +96,8 @@ class AuralModelEngine(Engine):
             ``onnx_file`` ("model.onnx" or "model.int8.onnx"), ``num_threads`` (ONNX
             Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s),
             ``lm`` (word LM for the beam search: a path or name as for
-            :func:`aural.decoding.lm.load_lm`, or a loaded LM), ``lm_weight`` (0.5),
+            :func:`aural.decoding.lm.load_lm`, or a loaded LM), ``lm_vocabulary`` (for a
+            KenLM binary: its ARPA file or a word list, for the look-ahead), ``lm_weight`` (0.5),
             ``word_insertion_bonus`` (None = 1.0 with an LM), ``hotword_weight`` (1.0).
 
     Raises:
@@ -148,9 +149,12 @@ class AuralModelEngine(Engine):
         # characters: the space token separates words; BPE pieces carry "▁" instead
         self.word_delimiter: str | None = " " if " " in self.vocabulary else None
         lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
+        vocabulary = settings.get("lm_vocabulary")
+        if vocabulary is not None and not isinstance(lm, (str, os.PathLike)):
+            raise ConfigError("lm_vocabulary is the word list of a KenLM binary given as lm")
         if lm is None or isinstance(lm, (str, os.PathLike)):
             self.lm_path = str(lm) if lm else None
-            self.lm = load_lm(lm) if lm else None
+            self.lm = load_lm(lm, vocabulary) if lm else None
         else:
             self.lm_path, self.lm = type(lm).__name__, lm
         self.lm_weight = float(settings.get("lm_weight", 0.5))

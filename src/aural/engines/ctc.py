@@ -95,6 +95,7 @@ class CtcEngine(Engine):
         *,
         device: str = "cpu",
         lm: str | os.PathLike[str] | None = None,
+        lm_vocabulary: str | os.PathLike[str] | None = None,
         lm_weight: float = 0.5,
         word_insertion_bonus: float | None = None,
         hotword_weight: float = 1.0,
@@ -117,7 +118,9 @@ class CtcEngine(Engine):
         self.window_samples = int(window_s * SAMPLE_RATE)
         self.overlap_samples = int(overlap_s * SAMPLE_RATE)
         self.lm_path = str(lm) if lm is not None else None
-        self.lm = load_lm(lm) if lm is not None else None
+        if lm_vocabulary is not None and lm is None:
+            raise ConfigError("lm_vocabulary is the word list of a KenLM binary: give lm too")
+        self.lm = load_lm(lm, lm_vocabulary) if lm is not None else None
         self.lm_weight = lm_weight
         self.word_insertion_bonus = word_insertion_bonus
         self.hotword_weight = hotword_weight
