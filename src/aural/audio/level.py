@@ -69,8 +69,9 @@ class StreamConditioner:
     """:func:`condition` for audio that arrives in chunks, without looking ahead.
 
     The DC offset is tracked as a running mean (time constant :data:`DC_TIME_S`) and taken
-    out from the moment it passes the rule :func:`condition` uses; samples beyond full scale are scaled by the
-    loudest peak seen so far. Ordinary streams pass through untouched (the same arrays).
+    out from the moment it passes the rule :func:`condition` uses; samples beyond full
+    scale are scaled by the loudest peak seen so far. Ordinary streams pass through
+    untouched (the same arrays).
     """
 
     def __init__(self, sample_rate: int, name: str = "stream") -> None:

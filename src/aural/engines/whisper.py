@@ -300,9 +300,10 @@ class WhisperEngine(Engine):
 
 
 def _pieces(samples: np.ndarray, piece_s: float = 0.0) -> list[tuple[int, int]]:
-    """Sample ranges covering ``samples``, each at most ``piece_s`` (default
-    :data:`PIECE_S`) long, cut at the quietest 50 ms in the last :data:`CUT_SEARCH_S`
-    before each boundary (a pause between sentences, where one is near)."""
+    """Sample ranges covering ``samples``, about ``piece_s`` (default :data:`PIECE_S`)
+    long: each cut is at the quietest 50 ms in the last :data:`CUT_SEARCH_S` before the
+    boundary (a pause between sentences, where one is near); the last piece may run 10 %
+    over rather than leave a tiny one."""
     piece = int((piece_s or PIECE_S) * SAMPLE_RATE)
     search, frame = min(int(CUT_SEARCH_S * SAMPLE_RATE), piece // 2), SAMPLE_RATE // 20
     cuts, start = [], 0
