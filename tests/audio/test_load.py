@@ -82,6 +82,16 @@ def test_waveform_from_integer_pcm(ldc_wav: Path) -> None:
         Waveform(np.array([1j, 2j]), 16000)
 
 
+def test_stereo_with_an_inverted_channel_is_not_cancelled(tmp_path: Path, ldc_wav: Path) -> None:
+    x, rate = sf.read(ldc_wav, dtype="float32")
+    sf.write(tmp_path / "inverted.wav", np.stack([x, -x], 1), rate)
+    np.testing.assert_allclose(load(tmp_path / "inverted.wav").samples, x, atol=1e-4)
+    sf.write(tmp_path / "half.wav", np.stack([x, np.zeros_like(x)], 1), rate)
+    np.testing.assert_allclose(load(tmp_path / "half.wav").samples, x / 2, atol=1e-4)  # averaged
+    inverted = Waveform(np.stack([x, -x], 1), rate)
+    np.testing.assert_allclose(load(inverted).samples, x, atol=1e-4)
+
+
 def test_bare_array_rejected() -> None:
     with pytest.raises(ConfigError, match="sample rate"):
         load(np.zeros(16000, np.float32))  # type: ignore[arg-type]

@@ -63,10 +63,19 @@ def _name(source: object) -> str:
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
-    """Average the channels of ``(num_samples, num_channels)`` into ``(num_samples,)``."""
+    """Average the channels of ``(num_samples, num_channels)`` into ``(num_samples,)``.
+
+    Channels that cancel out (one wired in reverse polarity: the average holds under a
+    tenth of the channels' energy) give the loudest channel instead, not near-silence.
+    """
     if samples.ndim == 1:
         return samples.astype(np.float32, copy=False)
-    return samples.mean(axis=1, dtype=np.float32)
+    mono = samples.mean(axis=1, dtype=np.float32)
+    if samples.shape[1] > 1:
+        energy = np.square(samples, dtype=np.float64).mean(axis=0)
+        if energy.max() > 0 and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean():
+            return samples[:, int(np.argmax(energy))].astype(np.float32)
+    return mono
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
