@@ -318,3 +318,14 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     assert pieced.segments[-1].end > wave.duration - 10  # the last piece sits at the end
     words = [w for s in pieced.segments for w in s.words]
     assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    # an engine with two workers decodes the pieces side by side: the same result
+    from aural.engines.whisper import parallel_settings
+
+    parallel = create_engine("whisper", **parallel_settings(2, 1))
+    try:
+        side_by_side = parallel.transcribe(wave, options)
+    finally:
+        parallel.close()
+    # (one thread per decode here, against the fixture's engine: float rounding may differ)
+    assert jiwer.wer(pieced.text.lower(), side_by_side.text.lower()) <= 0.02
+    assert side_by_side.segments[-1].end == pytest.approx(pieced.segments[-1].end, abs=0.5)

@@ -72,6 +72,20 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
     return [str(path) if item == "-" else item for item in inputs], folder
 
 
+def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str) -> bool:
+    """True when the one input is long enough for Whisper to decode in several pieces."""
+    from aural import audio
+    from aural.engines.whisper import PIECE_S
+
+    if len(paths) != 1:
+        return False
+    try:
+        info = audio.probe(paths[0], raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
+    except AuralError:
+        return False  # reported when the batch loads it
+    return info.duration > 2 * PIECE_S
+
+
 def transcribe_command(
     inputs: Annotated[list[str], typer.Argument(
         help="Audio files, folders or globs; - reads audio piped on standard input.")],
@@ -149,8 +163,10 @@ def transcribe_command(
         settings: dict[str, object] = {}
         if engine == "whisper":
             settings = {"cpu_threads": threads}
-            if workers > 1 or (workers == 0 and len(todo) > 1):
-                # several files: single-threaded decodes side by side beat one wide decode
+            if workers > 1 or (workers == 0 and (len(todo) > 1 or _is_long(
+                    todo, raw_sample_rate, raw_encoding))):
+                # several files, or one long one in pieces: single-threaded decodes side by
+                # side beat one wide decode
                 settings = dict(parallel_settings(workers, threads))
             if compute_type:
                 settings["compute_type"] = compute_type

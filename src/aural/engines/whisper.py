@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -45,6 +46,7 @@ FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality ch
 SHORT_FORM_MAX_S = 29.0  # speech spans up to this long are decoded in one trimmed window
 MAX_UNDECODED_S = 1.0  # speech before the first / after the last decoded word (see _from_window)
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
+_WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
 PIECE_S = 300.0  # long inputs are decoded in pieces of at most this many seconds
 CUT_SEARCH_S = 30.0  # each cut goes at the quietest moment in this stretch before it
 
@@ -98,7 +100,7 @@ class WhisperEngine(Engine):
         self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
         # its threads start on first use; created here so that concurrent calls share it
         self._executor: ThreadPoolExecutor | None = (
-            ThreadPoolExecutor(self.concurrency, thread_name_prefix="whisper")
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix=_WORKER_PREFIX)
             if self.concurrency > 1 else None)
 
     def close(self) -> None:
@@ -252,26 +254,40 @@ class WhisperEngine(Engine):
 
         Inputs longer than :data:`PIECE_S` go in pieces cut at their quietest moment near
         each boundary: faster-whisper computes the features of its whole input at once
-        (about 2 GB for 30 minutes), so pieces keep memory flat whatever the length. With
-        ``condition_on_previous_text``, each piece is prompted with the end of the last.
+        (about 2 GB for 30 minutes), so pieces keep memory flat whatever the length. An
+        engine with several workers decodes the pieces side by side, unless
+        ``condition_on_previous_text`` chains them (each piece is then prompted with the
+        end of the last).
         """
-        segments: list[Segment] = []
-        language, probability = self._language(options), None
-        prompt = options.initial_prompt
-        for k, (a, b) in enumerate(_pieces(waveform.samples)):
-            found, info = self._model.transcribe(
-                np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32),
-                **self._long_form_kwargs(options, prompt),
-            )
-            segments += _convert_segments(found, -a / SAMPLE_RATE, waveform.duration)
-            if k == 0:
-                language, probability = info.language, info.language_probability
-            if options.condition_on_previous_text and segments:
-                prompt = " ".join(seg.text for seg in segments[-3:])
-        return Transcript(
-            tuple(segments),
-            self._info(waveform.duration, language, probability, options),
+        pieces = _pieces(waveform.samples)
+        if (len(pieces) > 1 and self._executor is not None
+                and not options.condition_on_previous_text
+                and not threading.current_thread().name.startswith(_WORKER_PREFIX)):
+            decoded = list(self._executor.map(
+                lambda piece: self._decode_piece(waveform, piece, options, None), pieces))
+        else:
+            decoded, prompt = [], options.initial_prompt
+            for piece in pieces:
+                decoded.append(self._decode_piece(waveform, piece, options, prompt))
+                if options.condition_on_previous_text and decoded[-1][0]:
+                    prompt = " ".join(seg.text for seg in decoded[-1][0][-3:])
+        segments = tuple(seg for found, _ in decoded for seg in found)
+        language, probability = decoded[0][1]
+        return Transcript(segments, self._info(waveform.duration, language, probability, options))
+
+    def _decode_piece(self, waveform: Waveform, piece: tuple[int, int], options: DecodeOptions,
+                      prompt: str | None) -> tuple[list[Segment], tuple[str | None, float | None]]:
+        """One piece through faster-whisper: its segments on the input's clock, and the
+        language it detected."""
+        a, b = piece
+        if prompt is None:
+            prompt = options.initial_prompt
+        found, info = self._model.transcribe(
+            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32),
+            **self._long_form_kwargs(options, prompt),
         )
+        segments = list(_convert_segments(found, -a / SAMPLE_RATE, waveform.duration))
+        return segments, (info.language, info.language_probability)
 
     def _long_form_kwargs(self, options: DecodeOptions, prompt: str | None) -> dict[str, Any]:
         temperatures = tuple(
