@@ -78,5 +78,5 @@ class AuralAligner:
         """Word and character times of ``transcript`` (see :meth:`CtcAligner.align`)."""
         log_probs = self._engine.posteriors(waveform)
         return _alignment(log_probs, self._engine.frame_duration, waveform, transcript,
-                          self._engine.vocabulary, 0, self._engine.word_delimiter, self.name,
-                          self.model_id)
+                          self._engine.vocabulary, self._engine.blank,
+                          self._engine.word_delimiter, self.name, self.model_id)

@@ -38,6 +38,11 @@ MAX_GAIN = 100.0  # +40 dB at most
 DC_TIME_S = 2.0  # streams: time constant of the running DC estimate
 
 
+def _is_offset(mean: float, rms: float) -> bool:
+    """True when a signal's ``mean`` is a DC offset to remove (see the module docstring)."""
+    return abs(mean) > DC_LIMIT and abs(mean) > DC_RATIO * rms
+
+
 def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
     """``samples`` (mono float) ready for a recogniser: see the module docstring.
 
@@ -50,7 +55,7 @@ def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
         out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         logger.info("%s: non-finite samples replaced by silence", name)
     mean = float(np.mean(out, dtype=np.float64))
-    if abs(mean) > DC_LIMIT and abs(mean) > DC_RATIO * float(np.std(out, dtype=np.float64)):
+    if _is_offset(mean, float(np.std(out, dtype=np.float64))):
         out = out - np.float32(mean)
         logger.info("%s: removed a DC offset of %.3g", name, mean)
     peak = float(np.max(np.abs(out)))
@@ -96,8 +101,7 @@ class StreamConditioner:
         self._var += weight * (float(np.mean(np.square(out - chunk_mean), dtype=np.float64))
                                - self._var)
         self._seen += samples.size
-        if not self._dc and abs(self._mean) > DC_LIMIT and \
-                abs(self._mean) > DC_RATIO * self._var ** 0.5:
+        if not self._dc and _is_offset(self._mean, self._var ** 0.5):
             self._dc = True  # latched: switching back and forth would add steps
         if self._dc:
             out = out - np.float32(self._mean)

@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from aural.audio.waveform import SAMPLE_RATE, Waveform
+from aural.audio.waveform import SAMPLE_RATE, Waveform, pcm_to_float
 from aural.errors import (
     AudioDecodeError,
     ConfigError,
@@ -156,12 +156,7 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
     def gen() -> Iterator[np.ndarray]:
         try:
             for frame in container.decode(stream):
-                arr = frame.to_ndarray()
-                if arr.dtype.kind == "i":
-                    arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
-                elif arr.dtype.kind == "u":
-                    arr = (arr.astype(np.float32) - 128.0) / 128.0
-                arr = arr.astype(np.float32, copy=False)
+                arr = pcm_to_float(frame.to_ndarray()).astype(np.float32, copy=False)
                 if frame.format.is_planar:
                     yield arr.T  # (channels, n) -> (n, channels)
                 else:
@@ -189,12 +184,7 @@ def _iter_raw(
             usable = len(data) - len(data) % frame_bytes
             leftover = data[usable:]
             arr = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
-            if encoding == "pcm_u8":
-                yield (arr.astype(np.float32) - 128.0) / 128.0
-            elif dtype.kind == "i":
-                yield arr.astype(np.float32) / float(np.iinfo(dtype).max + 1)
-            else:
-                yield arr.astype(np.float32)
+            yield pcm_to_float(arr).astype(np.float32)
         if leftover:
             logger.warning("%s: ignored %d trailing byte(s) of a partial sample", name,
                            len(leftover))

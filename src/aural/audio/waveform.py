@@ -12,6 +12,16 @@ SAMPLE_RATE = 16_000
 """The rate (Hz) every engine consumes; :func:`aural.audio.load` resamples to it."""
 
 
+def pcm_to_float(samples: np.ndarray) -> np.ndarray:
+    """Integer PCM (int16, int32, uint8...) as float32 in [-1, 1); floats as they are."""
+    if samples.dtype.kind not in "iu":
+        return samples
+    info = np.iinfo(samples.dtype)
+    middle = (int(info.max) + int(info.min) + 1) / 2  # 0, or 128 for uint8
+    scale = (int(info.max) - int(info.min) + 1) / 2
+    return ((samples.astype(np.float64) - middle) / scale).astype(np.float32)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Waveform:
     """Audio samples with their sample rate.
@@ -33,12 +43,7 @@ class Waveform:
             )
         kind = self.samples.dtype.kind
         if kind in "iu":  # integer PCM: to floats in [-1, 1), the scale the engines expect
-            info = np.iinfo(self.samples.dtype)
-            middle = (int(info.max) + int(info.min) + 1) / 2  # 0, or 128 for uint8
-            scale = (int(info.max) - int(info.min) + 1) / 2
-            object.__setattr__(self, "samples",
-                               ((self.samples.astype(np.float64) - middle) / scale)
-                               .astype(np.float32))
+            object.__setattr__(self, "samples", pcm_to_float(self.samples))
         elif kind != "f":
             raise ConfigError(
                 f"Waveform samples must be float or integer PCM, got dtype {self.samples.dtype}"

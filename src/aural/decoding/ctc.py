@@ -256,7 +256,8 @@ class CtcPrefixBeamSearch:
         # Look-ahead: a partial word that no LM word starts with pays the LM's unknown-word
         # score at once, not when the word ends. Without it, hypotheses that skip the word
         # delimiter defer their LM cost and push the right ones out of the beam ("CABSAT"
-        # beats "CAT SAT"). Needs an LM that lists its words (ARPA, Sphinx; not KenLM).
+        # beats "CAT SAT"). Needs an LM that lists its words (ARPA, Sphinx, KenLM given
+        # its vocabulary).
         prefixes = getattr(lm, "word_prefixes", None)
         self._prefixes: frozenset[str] | None = prefixes() if callable(prefixes) else None
         self._oov_charge = (lm_weight * float(getattr(lm, "oov_score", 0.0))

@@ -31,6 +31,7 @@ __all__ = [
     "LanguageModel",
     "NgramLM",
     "SphinxLM",
+    "engine_lm",
     "estimate_kneser_ney",
     "load_lm",
     "perplexity",
@@ -458,6 +459,28 @@ def packaged_lm_path(name: str) -> Path | None:
         raise MissingDependencyError(
             f"the {SPHINX_EN_US} LM ships with pocketsphinx; `pip install pocketsphinx`") from err
     return Path(pocketsphinx.get_model_path()) / "en-us" / "en-us.lm.bin"
+
+
+def engine_lm(lm: str | os.PathLike[str] | LanguageModel | None,
+              vocabulary: str | os.PathLike[str] | None = None
+              ) -> tuple[str | None, LanguageModel | None]:
+    """A CTC engine's ``lm`` setting -> (its name for results, the loaded LM).
+
+    ``lm`` is a path or packaged name (:func:`load_lm`, with ``vocabulary``), an LM
+    already loaded (shared between engines), or None.
+
+    Raises:
+        ConfigError: a ``vocabulary`` without an LM file to go with it.
+    """
+    if lm is None or lm == "":
+        if vocabulary is not None:
+            raise ConfigError("lm_vocabulary is the word list of a KenLM binary: give lm too")
+        return None, None
+    if isinstance(lm, (str, os.PathLike)):
+        return str(lm), load_lm(lm, vocabulary)
+    if vocabulary is not None:
+        raise ConfigError("lm_vocabulary goes with an LM file, not an LM already loaded")
+    return type(lm).__name__, lm
 
 
 def load_lm(path: str | os.PathLike[str],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +21,7 @@ import torch
 from aural.audio.features import FeatureOptions, extract
 from aural.audio.waveform import Waveform
 from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, ctc_decoder
-from aural.decoding.lm import load_lm
+from aural.decoding.lm import engine_lm
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
@@ -148,15 +147,8 @@ class AuralModelEngine(Engine):
         self.vocabulary = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
         # characters: the space token separates words; BPE pieces carry "▁" instead
         self.word_delimiter: str | None = " " if " " in self.vocabulary else None
-        lm = settings.get("lm")  # a path, or an already loaded LM (shared between engines)
-        vocabulary = settings.get("lm_vocabulary")
-        if vocabulary is not None and not isinstance(lm, (str, os.PathLike)):
-            raise ConfigError("lm_vocabulary is the word list of a KenLM binary given as lm")
-        if lm is None or isinstance(lm, (str, os.PathLike)):
-            self.lm_path = str(lm) if lm else None
-            self.lm = load_lm(lm, vocabulary) if lm else None
-        else:
-            self.lm_path, self.lm = type(lm).__name__, lm
+        self.blank = 0  # aural's tokenizers put CTC's blank first
+        self.lm_path, self.lm = engine_lm(settings.get("lm"), settings.get("lm_vocabulary"))
         self.lm_weight = float(settings.get("lm_weight", 0.5))
         bonus = settings.get("word_insertion_bonus")
         self.word_insertion_bonus = float(bonus) if bonus is not None else None
@@ -196,8 +188,8 @@ class AuralModelEngine(Engine):
 
     def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
         """The decoder ``options`` ask for, with this engine's LM and hotword weight."""
-        return ctc_decoder(self.vocabulary, 0, options.beam_size, options.hotwords, lm=self.lm,
-                           lm_name=self.lm_path, lm_weight=self.lm_weight,
+        return ctc_decoder(self.vocabulary, self.blank, options.beam_size, options.hotwords,
+                           lm=self.lm, lm_name=self.lm_path, lm_weight=self.lm_weight,
                            word_insertion_bonus=self.word_insertion_bonus,
                            hotword_weight=self.hotword_weight)
 

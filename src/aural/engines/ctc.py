@@ -31,7 +31,7 @@ from aural.decoding.ctc import (
     log_softmax,
 )
 from aural.decoding.ctc_windows import Window, plan_windows, stitch_log_probs
-from aural.decoding.lm import load_lm
+from aural.decoding.lm import LanguageModel, engine_lm
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.errors import (
@@ -94,7 +94,7 @@ class CtcEngine(Engine):
         model: str | None = None,
         *,
         device: str = "cpu",
-        lm: str | os.PathLike[str] | None = None,
+        lm: str | os.PathLike[str] | LanguageModel | None = None,
         lm_vocabulary: str | os.PathLike[str] | None = None,
         lm_weight: float = 0.5,
         word_insertion_bonus: float | None = None,
@@ -117,10 +117,7 @@ class CtcEngine(Engine):
         self.frame_duration = self.frame_samples / SAMPLE_RATE
         self.window_samples = int(window_s * SAMPLE_RATE)
         self.overlap_samples = int(overlap_s * SAMPLE_RATE)
-        self.lm_path = str(lm) if lm is not None else None
-        if lm_vocabulary is not None and lm is None:
-            raise ConfigError("lm_vocabulary is the word list of a KenLM binary: give lm too")
-        self.lm = load_lm(lm, lm_vocabulary) if lm is not None else None
+        self.lm_path, self.lm = engine_lm(lm, lm_vocabulary)
         self.lm_weight = lm_weight
         self.word_insertion_bonus = word_insertion_bonus
         self.hotword_weight = hotword_weight

@@ -260,36 +260,34 @@ class WhisperEngine(Engine):
         end of the last).
         """
         pieces = _pieces(waveform.samples)
+        kwargs = self._long_form_kwargs(options)
         if (len(pieces) > 1 and self._executor is not None
                 and not options.condition_on_previous_text
                 and not threading.current_thread().name.startswith(_WORKER_PREFIX)):
             decoded = list(self._executor.map(
-                lambda piece: self._decode_piece(waveform, piece, options, None), pieces))
+                lambda piece: self._decode_piece(waveform, piece, kwargs), pieces))
         else:
-            decoded, prompt = [], options.initial_prompt
+            decoded = []
             for piece in pieces:
-                decoded.append(self._decode_piece(waveform, piece, options, prompt))
+                decoded.append(self._decode_piece(waveform, piece, kwargs))
                 if options.condition_on_previous_text and decoded[-1][0]:
-                    prompt = " ".join(seg.text for seg in decoded[-1][0][-3:])
+                    kwargs = {**kwargs, "initial_prompt": " ".join(
+                        seg.text for seg in decoded[-1][0][-3:])}
         segments = tuple(seg for found, _ in decoded for seg in found)
         language, probability = decoded[0][1]
         return Transcript(segments, self._info(waveform.duration, language, probability, options))
 
-    def _decode_piece(self, waveform: Waveform, piece: tuple[int, int], options: DecodeOptions,
-                      prompt: str | None) -> tuple[list[Segment], tuple[str | None, float | None]]:
-        """One piece through faster-whisper: its segments on the input's clock, and the
-        language it detected."""
+    def _decode_piece(self, waveform: Waveform, piece: tuple[int, int], kwargs: dict[str, Any]
+                      ) -> tuple[list[Segment], tuple[str | None, float | None]]:
+        """One piece through faster-whisper (``kwargs``: :meth:`_long_form_kwargs`): its
+        segments on the input's clock, and the language it detected."""
         a, b = piece
-        if prompt is None:
-            prompt = options.initial_prompt
         found, info = self._model.transcribe(
-            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32),
-            **self._long_form_kwargs(options, prompt),
-        )
+            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs)
         segments = list(_convert_segments(found, -a / SAMPLE_RATE, waveform.duration))
         return segments, (info.language, info.language_probability)
 
-    def _long_form_kwargs(self, options: DecodeOptions, prompt: str | None) -> dict[str, Any]:
+    def _long_form_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
         temperatures = tuple(
             round(t, 2) for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
         )
@@ -300,7 +298,7 @@ class WhisperEngine(Engine):
             "beam_size": options.beam_size,
             "word_timestamps": options.word_timestamps,
             "hotwords": _hotwords_text(options),
-            "initial_prompt": prompt,
+            "initial_prompt": options.initial_prompt,
             "temperature": temperatures,
             "condition_on_previous_text": options.condition_on_previous_text,
             "vad_filter": options.vad,
