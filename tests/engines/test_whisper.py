@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import jiwer
@@ -329,3 +330,141 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     # (one thread per decode here, against the fixture's engine: float rounding may differ)
     assert jiwer.wer(pieced.text.lower(), side_by_side.text.lower()) <= 0.02
     assert side_by_side.segments[-1].end == pytest.approx(pieced.segments[-1].end, abs=0.5)
+
+
+def _tiled(files: list[Path], gaps_s: list[float]) -> tuple[Waveform, list[tuple[float, float]]]:
+    """Recordings laid end to end with the given silences after each; their time spans."""
+    parts, spans, t = [], [], 0.0
+    for f, gap_s in zip(files, gaps_s, strict=True):
+        samples = load(f).samples
+        spans.append((t, t + samples.size / 16000))
+        parts += [samples, np.zeros(round(gap_s * 16000), np.float32)]
+        t += samples.size / 16000 + gap_s
+    return Waveform(np.concatenate(parts), 16000), spans
+
+
+def test_chunks_stay_in_one_window_and_cover_the_speech(dev_clean: Path) -> None:
+    from aural.engines.whisper import MAX_GAP_S, SHORT_FORM_MAX_S, _chunks
+
+    files = sorted(dev_clean.rglob("*.flac"))[:8]
+    gaps = [0.6, 3.0] * 4  # short pauses may be bridged; 3 s of silence never is
+    wave, spans = _tiled(files, gaps)
+    chunks = _chunks(wave, DecodeOptions())
+    assert all(0 < b - a <= SHORT_FORM_MAX_S for a, b, _ in chunks)
+    assert all(a[1] <= b[0] for a, b in pairwise(chunks))
+    for a, b, regions in chunks:  # a chunk runs from its first region to its last
+        assert regions[0][0] == a and regions[-1][1] == b
+        assert all(x < y <= z for (x, y), (z, _) in pairwise(regions))
+    for (a, b), gap in zip(spans, gaps, strict=True):
+        # every recording's speech lies inside the chunks...
+        inside = sum(max(0.0, min(b, y) - max(a, x)) for x, y, _ in chunks)
+        assert inside >= 0.9 * (b - a), (a, b, chunks)
+        if gap > MAX_GAP_S:  # ...and no chunk runs across the long silence after it
+            assert not any(x < b + 0.5 < y and x < b + gap - 0.5 < y for x, y, _ in chunks)
+    # without VAD the whole input is cut into windows, at its quietest moments
+    bare = _chunks(wave, DecodeOptions(vad=False))
+    assert bare[0][0] == 0 and bare[-1][1] == pytest.approx(wave.duration)
+    assert all(a[1] == pytest.approx(b[0]) for a, b in pairwise(bare))
+    assert all(b - a <= SHORT_FORM_MAX_S for a, b, _ in bare)
+
+
+@pytest.mark.slow
+def test_chunked_long_form_keeps_each_recording_at_its_time(whisper_engine,
+                                                            dev_clean: Path) -> None:
+    """A long input decodes in chunks: each recording's words are found at its own time,
+    as the recording alone is transcribed."""
+    files = sorted(dev_clean.rglob("*.flac"))[:12]
+    wave, spans = _tiled(files, [0.5, 1.2, 2.5] * 4)
+    assert wave.duration > 60
+    t = whisper_engine.transcribe(wave)
+    check_invariants(t)
+    assert t.info.options["short_form"] is True and t.info.duration == wave.duration
+    alone = whisper_engine.transcribe_batch([load(f) for f in files])
+    norm = str.lower
+    for (a, b), single in zip(spans, alone, strict=True):
+        here = " ".join(w.text for w in t.words if a - 0.5 <= (w.start + w.end) / 2 <= b + 0.5)
+        assert jiwer.wer(norm(single.text), norm(here)) < 0.3, (a, b, single.text, here)
+    assert jiwer.wer(norm(" ".join(s.text for s in alone)), norm(t.text)) < 0.1
+    bare = whisper_engine.transcribe(wave, DecodeOptions(word_timestamps=False))
+    assert bare.words == () and bare.text == t.text
+
+
+def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
+                                                                 dev_clean: Path,
+                                                                 monkeypatch) -> None:
+    """A chunk whose decode ends long before its speech does is decoded on from its last
+    word; what was decoded is kept (Whisper's early stops forced here at the first
+    sentence end)."""
+    from aural.engines.whisper import WhisperEngine
+    from aural.engines.whisper_window import WindowResult
+
+    files = sorted(dev_clean.rglob("*.flac"))[1:5]
+    wave, _ = _tiled(files, [0.8] * 4)
+    assert wave.duration > 30
+    expected = whisper_engine.transcribe(wave)
+    real = WhisperEngine._chunk_segments
+    resumed: list[float] = []
+
+    def stop_after_first_sentence(self, window: WindowResult, chunk, duration):
+        found, todo = real(self, window, chunk, duration)
+        if todo == [] and len(found) > 1 and not resumed:
+            resumed.append(found[0].end)
+            return found[:1], [(found[0].end, chunk[1], ((found[0].end, chunk[1]),))]
+        return found, todo
+
+    monkeypatch.setattr(WhisperEngine, "_chunk_segments", stop_after_first_sentence)
+    t = whisper_engine.transcribe(wave)
+    assert resumed, "no chunk held two sentences"
+    check_invariants(t)
+    assert jiwer.wer(expected.text.lower(), t.text.lower()) < 0.1
+    assert any(abs(s.start - resumed[0]) < 1.5 for s in t.segments)
+
+
+def test_chunk_segments_classify_decodes(whisper_engine) -> None:
+    from aural.engines.whisper_window import WindowResult
+    from aural.types import Word
+
+    words = (Word(0.3, 0.8, "Chapter", 0.9), Word(0.9, 1.4, "34.", 0.9))
+    one = ((40.0, 49.0),)
+    early = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 9.0)
+    found, todo = whisper_engine._chunk_segments(early, (40.0, 49.0, one), 100.0)
+    assert [s.text for s in found] == ["Chapter 34."] and found[0].start == pytest.approx(40.3)
+    assert todo == [(pytest.approx(41.4), 49.0, ((pytest.approx(41.4), 49.0),))]  # go on
+    done = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.8)
+    assert whisper_engine._chunk_segments(done, (40.0, 41.8, ((40.0, 41.8),)), 100.0)[1] == []
+    # a region passed over before the last word: the chunk is redone one region per window
+    three = ((40.0, 41.8), (42.5, 45.0), (45.5, 48.0))
+    skipped = WindowResult("Chapter 34.", (words[0], Word(6.0, 7.5, "34.", 0.9)), -0.2, 0.01,
+                           1.0, 8.0)
+    assert whisper_engine._chunk_segments(skipped, (40.0, 48.0, three), 100.0) == (
+        [], [(a, b, ((a, b),)) for a, b in three])
+    # speech left after the last word is an early stop: decoding goes on from there
+    two = ((40.0, 41.8), (42.5, 48.0))
+    found, todo = whisper_engine._chunk_segments(done, (40.0, 48.0, two), 100.0)
+    assert found and todo == [(pytest.approx(41.4), 48.0,
+                               ((pytest.approx(41.4), 41.8), (42.5, 48.0)))]
+    stretched = WindowResult("Chapter 34.", (words[0], Word(0.9, 7.9, "34.", 0.9)), -0.2, 0.01,
+                             1.0, 8.0)
+    assert whisper_engine._chunk_segments(stretched, (40.0, 48.0, two), 100.0)[0] == []
+    # one region that fails the checks goes to faster-whisper
+    late = WindowResult("34.", (Word(2.5, 3.0, "34.", 0.9),), -0.2, 0.01, 1.0, 3.2)
+    assert whisper_engine._chunk_segments(late, (40.0, 43.2, ((40.0, 43.2),)), 100.0) == (
+        [], None)
+    loop = WindowResult("the the the the the the the the the the the the", words, -0.2, 0.01,
+                        5.0, 2.0)
+    assert whisper_engine._chunk_segments(loop, (40.0, 42.0, ((40.0, 42.0),)), 100.0)[1] is None
+    silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
+    assert whisper_engine._chunk_segments(silence, (40.0, 41.0, ((40.0, 41.0),)), 100.0) == (
+        [], [])
+
+
+def test_long_silence_and_noise_give_no_text(whisper_engine, shared_data: Path) -> None:
+    """Minutes without speech give no invented text on the chunked path either."""
+    rng = np.random.default_rng(1)
+    quiet = Waveform((rng.standard_normal(16000 * 75) * 1e-3).astype(np.float32), 16000)
+    assert whisper_engine.transcribe(quiet).segments == ()
+    noise = sorted((shared_data / "noise").rglob("*.wav"))
+    assert noise, "../shared/data/noise is missing"
+    long_noise = Waveform(np.concatenate([load(f).samples for f in noise]), 16000)
+    assert long_noise.duration > 60
+    assert whisper_engine.transcribe(long_noise).text == ""

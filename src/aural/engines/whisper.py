@@ -9,9 +9,16 @@ Two paths:
   groups of similar length with one batched encoder and decoder call per group. A
   decode that fails faster-whisper's quality checks (repetition, low log probability)
   is redone on the long-form path; one that looks like silence gives no text.
+* chunked long form (longer inputs, same conditions): VAD finds the speech; its regions,
+  split at pauses where longer than :data:`CHUNK_S`, are merged into chunks of at most
+  :data:`SHORT_FORM_MAX_S` (never across :data:`MAX_GAP_S` of silence) that are decoded
+  like short inputs, batched and side by side, each on its own window (no text carried
+  from one to the next). A chunk whose decode stops early is continued from its last
+  word; one that fails the quality checks or passes over a speech region is redone one
+  region per window, and a single region that fails, by faster-whisper.
 * long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
-  VAD), for longer inputs, sampling temperatures, and multilingual models without a
-  language (language detection).
+  VAD), for ``short_form=False``, ``condition_on_previous_text``, sampling
+  temperatures, and multilingual models without a language (language detection).
 """
 
 from __future__ import annotations
@@ -48,7 +55,16 @@ MAX_UNDECODED_S = 1.0  # speech before the first / after the last decoded word (
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
 PIECE_S = 300.0  # long inputs are decoded in pieces of at most this many seconds
+CHUNK_S = 26.0  # chunked long form: longer speech regions are split at a pause
+MAX_GAP_S = 2.0  # chunked long form: regions further apart than this are not merged
+MAX_CONTINUATIONS = 3  # chunked long form: rounds that continue decodes that stopped early
+MAX_WORD_S = 3.0  # a word aligned over longer than this covers audio the text skipped
+MIN_REGION_S = 1.0  # a speech region this long must hold a decoded word
 CUT_SEARCH_S = 30.0  # each cut goes at the quietest moment in this stretch before it
+
+_Regions = tuple[tuple[float, float], ...]  # speech regions (start, end), seconds
+_Chunk = tuple[float, float, _Regions]  # chunked long form: start, end, its speech regions
+_Span = tuple[int, float, float, "_Regions | None"]  # input, start, end, regions (chunks)
 
 
 class WhisperEngine(Engine):
@@ -152,51 +168,123 @@ class WhisperEngine(Engine):
     def _transcribe_many(self, waves: list[Waveform], options: DecodeOptions) -> list[Transcript]:
         results: list[Transcript | None] = [None] * len(waves)
         decoder = self._short_form_decoder(options)
-        short: list[tuple[int, float, float]] = []
+        # spans decoded in trimmed windows: (input, start s, end s, None for a whole input
+        # or the speech regions of one of its chunks)
+        spans: list[_Span] = []
+        chunked: dict[int, list[Segment]] = {}  # the segments found in each chunked input
         for i, w in enumerate(waves):
-            if decoder is None or w.duration > WINDOW_S:
+            if decoder is None:
                 continue
-            clip = _speech_clip(w, options) if options.vad else (0.0, w.duration)
-            if clip is None:
-                results[i] = Transcript((), self._info(w.duration, self._language(options),
-                                                       None, options))
-            elif clip[1] - clip[0] <= SHORT_FORM_MAX_S:
-                short.append((i, *clip))
-        # jobs: (seconds of audio, work); groups of similar length share one call
+            if w.duration <= WINDOW_S:
+                clip = _speech_clip(w, options) if options.vad else (0.0, w.duration)
+                if clip is None:
+                    results[i] = self._empty(w, options)
+                    continue
+                if clip[1] - clip[0] <= SHORT_FORM_MAX_S:
+                    spans.append((i, *clip, None))
+                    continue
+            if options.condition_on_previous_text:
+                continue  # windows chained by their text: faster-whisper's long form
+            chunks = _chunks(w, options)
+            if not chunks:
+                results[i] = self._empty(w, options)
+                continue
+            chunked[i] = []
+            spans += [(i, *chunk) for chunk in chunks]
+        # jobs: (seconds of audio, work); spans of similar length share one call
         jobs: list[tuple[float, Callable[[], None]]] = []
-        if decoder is not None and short:
-            short.sort(key=lambda item: item[2] - item[1])
-            for k in range(0, len(short), options.batch_size):
-                group = short[k:k + options.batch_size]
-                jobs.append((sum(b - a for _, a, b in group),
+        if decoder is not None and spans:
+            spans.sort(key=lambda item: item[2] - item[1])
+            for k in range(0, len(spans), options.batch_size):
+                group = spans[k:k + options.batch_size]
+                jobs.append((sum(b - a for _, a, b, _ in group),
                              lambda g=group: self._decode_group(decoder, waves, g, options,
-                                                                results)))
-        grouped = {i for i, _, _ in short}
+                                                                results, chunked)))
+        windowed = {item[0] for item in spans}
 
         def long_form(i: int) -> None:
             results[i] = self._long_form(waves[i], options)
 
         jobs += [(w.duration, lambda i=i: long_form(i)) for i, w in enumerate(waves)
-                 if results[i] is None and i not in grouped]
+                 if results[i] is None and i not in windowed]
         self._run(jobs)
+        for i, found in chunked.items():
+            found.sort(key=lambda seg: seg.start)
+            if not options.word_timestamps:
+                found = [dataclasses.replace(seg, words=()) for seg in found]
+            results[i] = Transcript(tuple(found), self._info(
+                waves[i].duration, self._language(options), 1.0, options))
         return cast(list[Transcript], results)  # every job filled its inputs
 
+    def _empty(self, w: Waveform, options: DecodeOptions) -> Transcript:
+        """The transcript of an input in which VAD found no speech."""
+        return Transcript((), self._info(w.duration, self._language(options), None, options))
+
     def _decode_group(self, decoder: WhisperWindowDecoder, waves: list[Waveform],
-                      group: list[tuple[int, float, float]], options: DecodeOptions,
-                      results: list[Transcript | None]) -> None:
-        """Decode ``group`` (index, speech start, end) in one call; redo failures long form."""
-        windows = decoder.decode_many(
-            [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
-             .astype(np.float32, copy=False) for i, a, b in group],
-            beam_size=options.beam_size,
-            prompt=options.initial_prompt,
-            hotwords=_hotwords_text(options),
-            word_timestamps=True,  # also for the completeness check
-            pad_frames=FINAL_PAD_FRAMES,
-        )
-        for (i, a, b), window in zip(group, windows, strict=True):
-            result = self._from_window(window, (a, b), waves[i].duration, options)
-            results[i] = result if result is not None else self._long_form(waves[i], options)
+                      group: list[_Span], options: DecodeOptions,
+                      results: list[Transcript | None],
+                      chunked: dict[int, list[Segment]]) -> None:
+        """Decode ``group`` (see :meth:`_transcribe_many`) in one call.
+
+        A whole input that fails is redone on the long-form path. What a chunk leaves to
+        do (:meth:`_chunk_segments`) is decoded in further rounds, batched with the rest of
+        the group's; after :data:`MAX_CONTINUATIONS` rounds, or for a single speech region
+        that fails, faster-whisper decodes it.
+        """
+        rounds = 0
+        while group:
+            windows = decoder.decode_many(
+                [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
+                 .astype(np.float32, copy=False) for i, a, b, _ in group],
+                beam_size=options.beam_size,
+                prompt=options.initial_prompt,
+                hotwords=_hotwords_text(options),
+                word_timestamps=True,  # also for the completeness check
+                pad_frames=FINAL_PAD_FRAMES,
+            )
+            rest: list[_Span] = []
+            for (i, a, b, regions), window in zip(group, windows, strict=True):
+                if regions is None:
+                    result = self._from_window(window, (a, b), waves[i].duration, options)
+                    results[i] = (result if result is not None
+                                  else self._long_form(waves[i], options))
+                    continue
+                found, todo = self._chunk_segments(window, (a, b, regions), waves[i].duration)
+                chunked[i].extend(found)
+                if todo is not None and rounds < MAX_CONTINUATIONS:
+                    rest += [(i, *chunk) for chunk in todo]
+                    continue
+                for x, y, _ in todo or [(a, b, regions)]:
+                    chunked[i].extend(self._decode_piece(
+                        waves[i], (round(x * SAMPLE_RATE), round(y * SAMPLE_RATE)),
+                        self._long_form_kwargs(options))[0])
+            group, rounds = rest, rounds + 1
+
+    def _chunk_segments(self, window: WindowResult, chunk: _Chunk, duration: float
+                        ) -> tuple[list[Segment], list[_Chunk] | None]:
+        """Segments of one chunk's decode, and the chunks still to decode in windows
+        (None: faster-whisper decodes the whole chunk).
+
+        A decode that fails the quality checks, starts far after the speech or leaves a
+        speech region without words (Whisper skipped a sentence) is redone one speech
+        region per window; one that stops early is continued from its last word.
+        """
+        start, end, regions = chunk
+        if window.is_no_speech or (window.text and not _has_words(window.text)):
+            return [], []
+        words = window.words
+        if (window.is_suspect or not window.text or not words
+                or words[0].start > MAX_UNDECODED_S
+                or (len(regions) > 1 and _skips_speech(words, start, regions))):
+            if len(regions) > 1:
+                return [], [(a, b, ((a, b),)) for a, b in regions]
+            return [], None
+        found = list(_window_segments(window, start, duration))
+        resume = start + words[-1].end
+        if end - resume > MAX_UNDECODED_S:
+            left = tuple((max(a, resume), b) for a, b in regions if b > resume)
+            return found, [(resume, end, left or ((resume, end),))]
+        return found, []
 
     def _run(self, jobs: list[tuple[float, Callable[[], None]]]) -> None:
         """Run ``jobs``, longest first, on up to :attr:`concurrency` threads."""
@@ -355,6 +443,49 @@ def _speech_clip(w: Waveform, options: DecodeOptions) -> tuple[float, float] | N
     if not regions:
         return None
     return max(0.0, regions[0][0]), min(w.duration, regions[-1][1])
+
+
+def _chunks(w: Waveform, options: DecodeOptions) -> list[_Chunk]:
+    """The chunks the chunked long form decodes, (start, end, speech regions) in seconds:
+    speech regions merged into spans of at most :data:`SHORT_FORM_MAX_S`, never across
+    :data:`MAX_GAP_S` of silence. VAD runs on :func:`_pieces` of the input, so memory
+    stays flat; without VAD the whole input is cut at its quietest moments."""
+    regions: list[tuple[float, float]] = []
+    for a, b in _pieces(w.samples):
+        piece = Waveform(w.samples[a:b], SAMPLE_RATE)
+        if options.vad:
+            found = speech_regions(piece, options.vad_options, max_speech_s=CHUNK_S)
+        else:
+            found = [(0.0, piece.duration)]
+        for start, end in found:
+            start, end = start + a / SAMPLE_RATE, end + a / SAMPLE_RATE
+            if end - start <= SHORT_FORM_MAX_S:
+                regions.append((start, end))
+                continue  # else: no pause to split at (or no VAD): cut at the quietest moments
+            first = round(start * SAMPLE_RATE)
+            regions += [((first + x) / SAMPLE_RATE, (first + y) / SAMPLE_RATE) for x, y in
+                        _pieces(w.samples[first:round(end * SAMPLE_RATE)], CHUNK_S)]
+    chunks: list[_Chunk] = []
+    for start, end in regions:
+        if (chunks and end - chunks[-1][0] <= SHORT_FORM_MAX_S
+                and start - chunks[-1][1] <= MAX_GAP_S):
+            chunks[-1] = (chunks[-1][0], end, (*chunks[-1][2], (start, end)))
+        else:
+            chunks.append((start, end, ((start, end),)))
+    return chunks
+
+
+def _skips_speech(words: Sequence[Word], offset: float, regions: Sequence[tuple[float, float]]
+                  ) -> bool:
+    """True when a decode (``words`` timed from ``offset``) passed over speech before its
+    last word: a region of at least :data:`MIN_REGION_S` in which no word is centred, or
+    a word stretched over more than :data:`MAX_WORD_S` (the alignment's way of covering
+    audio the text skipped). Speech after the last word is an early stop, not a skip."""
+    if any(w.end - w.start > MAX_WORD_S for w in words[1:]):
+        return True  # (the first word may absorb leading silence)
+    centres = [offset + (w.start + w.end) / 2 for w in words]
+    return any(b - a >= MIN_REGION_S and b < centres[-1]
+               and not any(a <= c <= b for c in centres) for a, b in regions)
 
 
 def _window_segments(window: WindowResult, offset: float, duration: float) -> Iterable[Segment]:
