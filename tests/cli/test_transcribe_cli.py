@@ -163,3 +163,24 @@ def test_cli_missing_optional_dependency_is_one_line(tmp_path: Path) -> None:
     assert_no_traceback(p)
     assert p.returncode == 2
     assert "needs the 'torch' package" in p.stderr and "aural[train]" in p.stderr
+
+
+def test_one_long_input_gets_decodes_side_by_side(tmp_path: Path) -> None:
+    """One input with several windows' worth of chunks (or, full-window, several 5-minute
+    pieces) is decoded with the parallel settings; a short one, or a broken one, is not."""
+    from aural.cli.transcribe import _is_long
+
+    def wav(name: str, seconds: float) -> Path:
+        path = tmp_path / name
+        sf.write(path, np.zeros(int(8000 * seconds), np.int16), 8000)
+        return path
+
+    minutes = wav("minutes.wav", 150)
+    assert _is_long([minutes], None, "pcm_s16le", short_form=True)
+    assert not _is_long([minutes], None, "pcm_s16le", short_form=False)  # one piece
+    assert _is_long([wav("hour.wav", 700)], None, "pcm_s16le", short_form=False)
+    assert not _is_long([wav("short.wav", 40)], None, "pcm_s16le", short_form=True)
+    assert not _is_long([minutes, minutes], None, "pcm_s16le", short_form=True)  # a batch
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEfmt junk")
+    assert not _is_long([broken], None, "pcm_s16le", short_form=True)

@@ -72,10 +72,12 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
     return [str(path) if item == "-" else item for item in inputs], folder
 
 
-def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str) -> bool:
-    """True when the one input is long enough for Whisper to decode in several pieces."""
+def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
+             short_form: bool) -> bool:
+    """True when the one input is long enough for Whisper to decode several parts of it
+    side by side: chunks (a few groups of them) or, with ``--full-window``, pieces."""
     from aural import audio
-    from aural.engines.whisper import PIECE_S
+    from aural.engines.whisper import PIECE_S, WINDOW_S
 
     if len(paths) != 1:
         return False
@@ -83,7 +85,7 @@ def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str) 
         info = audio.probe(paths[0], raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
     except AuralError:
         return False  # reported when the batch loads it
-    return info.duration > 2 * PIECE_S
+    return info.duration > (4 * WINDOW_S if short_form else 2 * PIECE_S)
 
 
 def transcribe_command(
@@ -164,8 +166,8 @@ def transcribe_command(
         if engine == "whisper":
             settings = {"cpu_threads": threads}
             if workers > 1 or (workers == 0 and (len(todo) > 1 or _is_long(
-                    todo, raw_sample_rate, raw_encoding))):
-                # several files, or one long one in pieces: single-threaded decodes side by
+                    todo, raw_sample_rate, raw_encoding, short_form))):
+                # several files, or one long one in parts: single-threaded decodes side by
                 # side beat one wide decode
                 settings = dict(parallel_settings(workers, threads))
             if compute_type:
