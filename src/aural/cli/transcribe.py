@@ -118,7 +118,8 @@ def transcribe_command(
     word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
     short_form: Annotated[bool, typer.Option(
         "--short-form/--full-window",
-        help="Whisper: encode short inputs' speech + 8 s, not a padded 30 s window.")] = True,
+        help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
+             "padded 30 s windows; --full-window = faster-whisper's sequential decoder.")] = True,
     raw_sample_rate: Annotated[Optional[int], typer.Option(help="Rate of headerless PCM.")] = None,
     raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
     compute_type: Annotated[Optional[str], typer.Option(help="CTranslate2 compute type.")] = None,
