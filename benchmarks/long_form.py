@@ -29,7 +29,10 @@ SYSTEMS = {
     "aural_chunked": "aural default (chunked long form), 1 decode x 2 threads",
     "aural_chunked_parallel": "aural default (chunked long form), 2 decodes x 1 thread "
                               "(what `aural transcribe long.wav` uses)",
-    "aural_sequential": "aural --full-window (faster-whisper's sequential decoder, in pieces)",
+    "aural_sequential": "aural --full-window (faster-whisper's sequential decoder, in pieces), "
+                        "1 decode x 2 threads",
+    "aural_sequential_parallel": "aural --full-window, 2 decodes x 1 thread (5-minute pieces "
+                                 "side by side)",
     "fw_sequential": "faster-whisper transcribe, beam 5, VAD, word timestamps",
     "fw_batched": "faster-whisper BatchedInferencePipeline, batch 4, beam 5, word timestamps",
 }
@@ -83,10 +86,10 @@ def run_system(system: str, name: str, threads: int) -> dict:
         from aural.engines import create_engine
         from aural.engines.whisper import parallel_settings
 
-        settings = (parallel_settings(threads, 1) if system == "aural_chunked_parallel"
+        settings = (parallel_settings(threads, 1) if system.endswith("_parallel")
                     else {"cpu_threads": threads})
         engine = create_engine("whisper", **settings)
-        options = DecodeOptions(short_form=system != "aural_sequential")
+        options = DecodeOptions(short_form=not system.startswith("aural_sequential"))
         t0 = time.perf_counter()
         text = engine.transcribe(Waveform(samples, 16000), options).text
     else:
@@ -96,9 +99,9 @@ def run_system(system: str, name: str, threads: int) -> dict:
 
         model = WhisperModel(str(resolve_whisper_model("tiny.en")), device="cpu",
                              compute_type="int8", cpu_threads=threads)
-        kw = dict(language="en", beam_size=5, vad_filter=True, word_timestamps=True,
-                  vad_parameters={"threshold": 0.5, "min_speech_duration_ms": 250,
-                                  "min_silence_duration_ms": 500, "speech_pad_ms": 200})
+        kw = {"language": "en", "beam_size": 5, "vad_filter": True, "word_timestamps": True,
+              "vad_parameters": {"threshold": 0.5, "min_speech_duration_ms": 250,
+                                 "min_silence_duration_ms": 500, "speech_pad_ms": 200}}
         t0 = time.perf_counter()
         if system == "fw_batched":
             segments, _ = BatchedInferencePipeline(model).transcribe(samples, batch_size=4, **kw)
@@ -154,16 +157,20 @@ def main() -> None:
             }
             print(f"  WER {m.wer:.4f}  RTF {rows[f'{name}/{system}']['rtf']}", file=sys.stderr)
     ratios = {}
+    pairs = [("aural_chunked", "fw_sequential", "1 decode x 2 threads each"),
+             ("aural_chunked", "aural_sequential", "1 decode x 2 threads each"),
+             ("aural_chunked_parallel", "aural_sequential_parallel", "2 decodes x 1 thread each"),
+             ("aural_chunked_parallel", "fw_batched", "aural 2 x 1 thread, faster-whisper 1 x 2")]
     for name in args.sets:
-        for peer in ("aural_sequential", "fw_sequential", "fw_batched"):
-            a, b = rows.get(f"{name}/aural_chunked_parallel"), rows.get(f"{name}/{peer}")
+        for ours, peer, how in pairs:
+            a, b = rows.get(f"{name}/{ours}"), rows.get(f"{name}/{peer}")
             if a and b:
-                ratios[f"{name}: speed of aural (2 x 1 thread) over {peer}"] = round(
+                ratios[f"{name}: speed of {ours} over {peer} ({how})"] = round(
                     b["elapsed_s"] / a["elapsed_s"], 2)
     result = {
         "command": " ".join(["python", "benchmarks/long_form.py"] + sys.argv[1:]),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, cwd=HERE).stdout.strip(),
+                                 text=True, cwd=HERE, check=False).stdout.strip(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
         "rows": rows, "ratios": ratios,
@@ -172,11 +179,11 @@ def main() -> None:
     (RESULTS / "long_form.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Long recordings (whisper tiny.en)", "",
-        "LibriSpeech: the 263 shared utterances end to end (a new speaker every ~12 s); "
-        "LJSpeech: the 200 shared clips end to end (one speaker). 0.5 s of silence between "
-        "recordings. One transcript per input, scored whole (Whisper English normaliser).", "",
-        f"Command: `{result['command']}` at {result['commit']}; {result['machine']}; "
-        f"finished {result['finished']}.", "",
+        ("LibriSpeech: the 263 shared utterances end to end (a new speaker every ~12 s); "
+         "LJSpeech: the 200 shared clips end to end (one speaker). 0.5 s of silence between "
+         "recordings. One transcript per input, scored whole (Whisper English normaliser)."), "",
+        (f"Command: `{result['command']}` at {result['commit']}; {result['machine']}; "
+         f"finished {result['finished']}."), "",
         "| input | system | WER | S / D / I | seconds | RTF | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
