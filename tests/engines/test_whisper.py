@@ -418,6 +418,15 @@ def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
     check_invariants(t)
     assert jiwer.wer(expected.text.lower(), t.text.lower()) < 0.1
     assert any(abs(s.start - resumed[0]) < 1.5 for s in t.segments)
+    # out of rounds: faster-whisper decodes what is left, and nothing else twice
+    import aural.engines.whisper as whisper_module
+
+    monkeypatch.setattr(whisper_module, "MAX_CONTINUATIONS", 0)
+    resumed.clear()
+    last = whisper_engine.transcribe(wave)
+    assert resumed
+    check_invariants(last)
+    assert jiwer.wer(expected.text.lower(), last.text.lower()) < 0.1
 
 
 def test_chunk_segments_classify_decodes(whisper_engine) -> None:

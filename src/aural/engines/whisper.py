@@ -251,10 +251,12 @@ class WhisperEngine(Engine):
                     continue
                 found, todo = self._chunk_segments(window, (a, b, regions), waves[i].duration)
                 chunked[i].extend(found)
+                if todo == []:
+                    continue  # done
                 if todo is not None and rounds < MAX_CONTINUATIONS:
                     rest += [(i, *chunk) for chunk in todo]
                     continue
-                for x, y, _ in todo or [(a, b, regions)]:
+                for x, y, _ in todo if todo is not None else [(a, b, regions)]:
                     chunked[i].extend(self._decode_piece(
                         waves[i], (round(x * SAMPLE_RATE), round(y * SAMPLE_RATE)),
                         self._long_form_kwargs(options))[0])
