@@ -18,9 +18,7 @@ frames, so only its agreement with PocketSphinx is between fully independent met
 from __future__ import annotations
 
 import json
-import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -28,15 +26,11 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+from _common import git_commit, shared_data
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SKIP_MISC = ("speechcommands_", "goforward.raw")  # one-word clips; headerless PCM
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else HERE.parent.parent / "shared" / "data"
 
 
 def clips(root: Path) -> list[tuple[str, Path, str]]:
@@ -99,8 +93,7 @@ def main() -> None:
     signed = np.vstack([r for r in signed_rows if r.size])
     starts = np.concatenate([d[:, 0] for d in diffs])
     ends = np.concatenate([d[:, 1] for d in diffs])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, check=False,
-                            text=True, cwd=HERE).stdout.strip()
+    commit = git_commit()
     result = {
         "command": "python benchmarks/align_agreement.py",
         "commit": commit, "device": f"CPU {platform.processor() or platform.machine()}",

@@ -23,7 +23,6 @@ import argparse
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,23 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _common import git_commit, shared_data
 
 from aural.baselines.dnn import DnnOptions
 from aural.baselines.experiments import run_dnn, run_gmm_hmm
 from aural.baselines.gmm_hmm import GmmHmmOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = shared_data()
 RESULTS = ROOT / "benchmarks" / "results"
 SIDECARS = RESULTS / "baselines_parts"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _log(stage: str, done: int, total: int) -> None:
@@ -132,7 +124,7 @@ def main() -> None:
     summary: dict[str, Any] = {
         "command": "OMP_NUM_THREADS=1 nice python benchmarks/baselines_fsdd_librispeech.py "
                    + " ".join(sys.argv[1:]),
-        "commit": _commit(),
+        "commit": git_commit(),
         "device": f"cpu ({platform.machine()}), torch threads={args.threads}",
     }
     with tempfile.TemporaryDirectory() as tmp:

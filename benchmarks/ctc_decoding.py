@@ -19,25 +19,19 @@ posteriors.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import jiwer
 import numpy as np
+from _common import git_commit, shared_data
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 LETTERS = "abcdefghijklmnopqrstuvwxyz'"
 VOCAB = ["<pad>", "|", *LETTERS]
 FRAME_S = 0.02
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else HERE.parent.parent / "shared" / "data"
 
 
 def transcripts(split: str) -> list[str]:
@@ -108,8 +102,7 @@ def main() -> None:
                       "seconds_per_audio_second": round(elapsed / audio_s, 5),
                       "wer": round(jiwer.wer(refs, [h or "<empty>" for h in hyps]), 4)}
         print(name, rows[name])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, check=False,
-                            text=True, cwd=HERE).stdout.strip()
+    commit = git_commit()
     result = {"command": "OMP_NUM_THREADS=1 python benchmarks/ctc_decoding.py", "commit": commit,
               "device": f"CPU {platform.machine()} (1 thread; 2 cores shared with other jobs)",
               "utterances": len(refs), "audio_seconds": round(audio_s, 1),

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
+from _common import git_commit  # noqa: E402 (sibling modules, after sys.path)
 from hotwords_librispeech import (  # a sibling benchmark script
     bias_lists,
     biased_errors,
@@ -157,8 +157,7 @@ def main() -> None:
         "reference_example": refs[1], "rows": rows, "runtimes": runtimes,
         "onnx_sizes_mb": sizes,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, cwd=HERE, check=False).stdout.strip(),
+        "commit": git_commit(),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ctc_own_model.json").write_text(json.dumps(result, indent=1))

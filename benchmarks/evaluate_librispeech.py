@@ -22,10 +22,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import git_commit, shared_data
 
 from aural.cli.common import parse_engine_spec
 from aural.data import Manifest, load_dataset
@@ -35,19 +36,6 @@ from aural.evaluation.report import SUMMARY_HEADER, summary_rows
 from aural.evaluation.robustness import parse_snrs
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _subset(corpus: Manifest, train_limit: int | None) -> tuple[Manifest, str]:
@@ -78,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = ap.parse_args(argv)
 
-    data = _shared_data()
+    data = shared_data()
     start = time.perf_counter()
     load_avg_start = os.getloadavg()
     manifest, subset = _subset(load_dataset(data / "LibriSpeech"), args.train_limit)
@@ -130,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--beam-size {args.beam_size}"
             + ("" if args.train_limit is None else "  (on the subset below)")
         ),
-        "commit": _commit(),
+        "commit": git_commit(),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version(),
                     "note": "2 CPU cores shared with other jobs; see load averages per run"},

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,11 +19,12 @@ import librosa
 import numpy as np
 import soundfile as sf
 import torch
+from _common import git_commit, shared_data
 
 from aural.audio.features import FeatureOptions, add_deltas, log_mel, mfcc
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "LibriSpeech" / "train-clean-100"
+DATA = shared_data() / "LibriSpeech" / "train-clean-100"
 
 
 def best_of(fn, repeats: int) -> float:
@@ -93,8 +93,7 @@ def main() -> None:
                      ("aural MFCC+deltas (one padded batch)", ours_mfcc_batch)]:
         sec = best_of(fn, args.repeats)
         rows[name] = {"seconds": round(sec, 4), "audio_seconds_per_second": round(audio_s / sec, 1)}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = git_commit()
     result = {
         "command": f"python benchmarks/features_vs_librosa.py --num-files {args.num_files} "
                    f"--threads {args.threads} --repeats {args.repeats}",

@@ -31,26 +31,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import random
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import jiwer
 import numpy as np
+from _common import git_commit, shared_data
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 LETTERS = "abcdefghijklmnopqrstuvwxyz'"
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else HERE.parent.parent / "shared" / "data"
 
 
 def utterances(limit: int | None) -> list[tuple[str, Path, str]]:
@@ -253,8 +247,7 @@ def main() -> None:
     result.update({
         "command": "python benchmarks/hotwords_librispeech.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, check=False,
-                                 text=True, cwd=HERE).stdout.strip(),
+        "commit": git_commit(),
         "device": f"CPU {platform.machine()}, 2 cores shared", "utterances": len(utts),
         "common_words": args.common, "distractors": args.distractors,
         "mean_list_length": float(np.mean([len(v) for v in lists.values()])),

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import git_commit, shared_data
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 GAP_S = 0.5
@@ -36,11 +38,6 @@ SYSTEMS = {
     "fw_sequential": "faster-whisper transcribe, beam 5, VAD, word timestamps",
     "fw_batched": "faster-whisper BatchedInferencePipeline, batch 4, beam 5, word timestamps",
 }
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else HERE.parent.parent / "shared" / "data"
 
 
 def corpus(name: str) -> list[tuple[Path, str]]:
@@ -169,8 +166,7 @@ def main() -> None:
                     b["elapsed_s"] / a["elapsed_s"], 2)
     result = {
         "command": " ".join(["python", "benchmarks/long_form.py"] + sys.argv[1:]),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, cwd=HERE, check=False).stdout.strip(),
+        "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
         "rows": rows, "ratios": ratios,

@@ -42,16 +42,12 @@ from typing import Any
 
 import httpx
 import numpy as np
+from _common import git_commit, shared_data
 
 ALL_PHASES = ("scaling", "overload", "memory", "streams")
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 REPO = HERE.parent
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
 
 
 def free_port() -> int:
@@ -398,13 +394,7 @@ def phase_streams(pcm: bytes, counts: tuple[int, ...]) -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=REPO,
-        check=False,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    commit = git_commit()
     return {
         "commit": commit,
         "python": platform.python_version(),

@@ -31,13 +31,13 @@ import itertools
 import json
 import os
 import platform
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _common import git_commit, shared_data
 
 from aural.audio import load
 from aural.audio.vad import VadOptions, speech_regions
@@ -48,7 +48,7 @@ from aural.text.normalizers import get_normalizer
 from aural.types import Final, Partial
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("AURAL_TEST_DATA", ROOT.parent / "shared" / "data"))
+DATA = Path(os.environ.get("AURAL_TEST_DATA", shared_data()))
 CHUNK_S = 0.1
 TRAILING_SILENCE_S = 1.5
 SR = 16000
@@ -363,8 +363,7 @@ def main() -> None:
         "command": "OMP_NUM_THREADS=1 python benchmarks/streaming_librispeech.py "
                    + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                               if v not in (None, False) and k != "out"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                 capture_output=True, text=True, check=False).stdout.strip(),
+        "commit": git_commit(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
                    "shared with other engineers' jobs during the run",

@@ -15,11 +15,11 @@ import argparse
 import json
 import platform
 import re
-import subprocess
 import time
 from pathlib import Path
 
 import torch
+from _common import git_commit, shared_data
 
 from aural.audio import load
 from aural.data import load_dataset
@@ -30,7 +30,7 @@ from aural.text.tokenizers import normalize_transcript
 from aural.training.export import export_onnx, quantize_int8
 
 ROOT = Path(__file__).resolve().parents[1]
-FSDD = ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+FSDD = shared_data() / "fsdd" / "recordings"
 TRAIN = re.compile(r"[0-9]_(george|jackson|lucas|nicolas|theo)_0")
 HELD_OUT = re.compile(r"[0-9]_(george|jackson|lucas|nicolas|theo)_([1-9]|[1-4][0-9])")
 
@@ -79,8 +79,7 @@ def main() -> None:
     sizes = {"pytorch": (Path(args.model) / "best" / "model.pt").stat().st_size
              if (Path(args.model) / "best").is_dir() else None,
              "onnx fp32": onnx_path.stat().st_size, "onnx int8": int8_path.stat().st_size}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = git_commit()
     result = {
         "command": f"python benchmarks/train_export.py --model {args.model} --threads "
                    f"{args.threads} --held-out {args.held_out}",

@@ -15,17 +15,17 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import torch
+from _common import git_commit, shared_data
 
 from aural.training.config import parse_config
 from aural.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRI = ROOT.parent / "shared" / "data" / "LibriSpeech" / "train-clean-100"
+LIBRI = shared_data() / "LibriSpeech" / "train-clean-100"
 
 
 def measure(size: str, steps: int, threads: int, workdir: Path) -> dict[str, float]:
@@ -61,8 +61,7 @@ def main() -> None:
         rows = {s: measure(s, args.steps, args.threads, workdir) for s in args.sizes.split(",")}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                            text=True, cwd=ROOT).stdout.strip()
+    commit = git_commit()
     out = {
         "command": f"python benchmarks/train_throughput.py --steps {args.steps} "
                    f"--threads {args.threads} --sizes {args.sizes}",

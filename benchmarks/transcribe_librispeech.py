@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import git_commit, shared_data
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SYSTEMS = {
@@ -31,11 +33,6 @@ SYSTEMS = {
     "faster-whisper tiny.en beam 1 (its defaults)": "fw_beam1_default",
     "PocketSphinx en-us (aural sphinx engine)": "sphinx",
 }
-
-
-def shared_data() -> Path:
-    env = os.environ.get("AURAL_TEST_DATA")
-    return Path(env) if env else HERE.parent.parent / "shared" / "data"
 
 
 def corpus(limit: int | None) -> list[tuple[str, Path, str]]:
@@ -180,8 +177,7 @@ def main() -> None:
             rows["aural_default"]["elapsed_s"] / rows["aural_batch"]["elapsed_s"], 3)
     result = {
         "command": " ".join(["python", "benchmarks/transcribe_librispeech.py"] + sys.argv[1:]),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True, cwd=HERE).stdout.strip(),
+        "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "audio_set": f"LibriSpeech dev-clean + train-clean-100 from ../shared/data, "
                      f"{len(items)} utterances",

@@ -18,7 +18,6 @@ import os
 import time
 
 import numpy as np
-
 from transcribe_librispeech import RESULTS, corpus
 
 from aural.audio import load
