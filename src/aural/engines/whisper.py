@@ -232,6 +232,7 @@ class WhisperEngine(Engine):
         that fails, faster-whisper decodes it.
         """
         rounds = 0
+        fallback: dict[str, Any] | None = None  # faster-whisper's settings, built when needed
         while group:
             windows = decoder.decode_many(
                 [waves[i].samples[round(a * SAMPLE_RATE):round(b * SAMPLE_RATE)]
@@ -256,10 +257,11 @@ class WhisperEngine(Engine):
                 if todo is not None and rounds < MAX_CONTINUATIONS:
                     rest += [(i, *chunk) for chunk in todo]
                     continue
+                fallback = fallback or self._long_form_kwargs(options)
                 for x, y, _ in todo if todo is not None else [(a, b, regions)]:
                     chunked[i].extend(self._decode_piece(
                         waves[i], (round(x * SAMPLE_RATE), round(y * SAMPLE_RATE)),
-                        self._long_form_kwargs(options))[0])
+                        fallback)[0])
             group, rounds = rest, rounds + 1
 
     def _chunk_segments(self, window: WindowResult, chunk: _Chunk, duration: float
