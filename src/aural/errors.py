@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AuralError",
     "AudioDecodeError",
+    "AudioTooLongError",
     "UnsupportedAudioError",
     "EmptyAudioError",
     "ConfigError",
@@ -35,6 +36,18 @@ class UnsupportedAudioError(AudioDecodeError):
 
 class EmptyAudioError(AudioDecodeError):
     """The input decoded to zero samples."""
+
+
+class AudioTooLongError(AudioDecodeError):
+    """The input lasts longer than the caller's limit (decoding stopped at the limit).
+
+    Attributes:
+        limit: the limit in seconds.
+    """
+
+    def __init__(self, message: str, limit: float) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ConfigError(AuralError):

@@ -69,3 +69,17 @@ def test_lm_build_then_score(tmp_path):
     assert float(scored.stdout.split()[1]) < 10
     bad = runner.invoke(app, ["lm", "build", str(corpus), "-o", str(arpa), "--order", "0"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("engine", ["whisper", "sphinx"])
+def test_align_audio_too_short_for_a_word(transcript_file, tmp_path, engine):
+    import numpy as np
+    import soundfile as sf
+
+    _, tfile, _ = transcript_file
+    short = tmp_path / "short.wav"  # 100 samples: faster-whisper's alignment crashed on it
+    sf.write(short, np.random.default_rng(0).uniform(-0.3, 0.3, 100), 16000)
+    result = runner.invoke(app, ["align", str(short), str(tfile), "--engine", engine])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "short.wav" in result.output and "Traceback" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from aural.audio import Waveform, load, probe, resample
 from aural.errors import (
     AudioDecodeError,
+    AudioTooLongError,
     AuralError,
     ConfigError,
     EmptyAudioError,
@@ -165,6 +167,69 @@ def test_wav_with_unfilled_sizes_reads_every_sample(tmp_path: Path, ldc_wav: Pat
     expected = len(pcm) / rate
     _check(load(p), expected)
     _check(load(io.BytesIO(p.read_bytes())), expected)
+
+
+@pytest.mark.parametrize("rate", [1, 100, 1_000_000])
+def test_implausible_header_rate_refused_before_decoding(tmp_path: Path, rate: int) -> None:
+    # a 1 Hz header made the resampler produce 16000 samples per stored sample (GBs)
+    p = tmp_path / "rate.wav"
+    p.write_bytes(_wav_header(rate, 36 + 32_000, 32_000) + bytes(32_000))
+    with pytest.raises(AudioDecodeError, match=f"rate.wav: .*{rate} Hz"):
+        load(p)
+
+
+@pytest.mark.parametrize("rate", [0, 1, 1999, 800_000])
+def test_implausible_raw_rate_is_a_usage_error(goforward_raw: Path, rate: int) -> None:
+    with pytest.raises(ConfigError, match="2000-768000 Hz"):
+        load(goforward_raw, raw_sample_rate=rate)
+
+
+def test_raw_rate_leaves_files_with_headers_alone(goforward_raw: Path, jfk_flac: Path,
+                                                  tmp_path: Path) -> None:
+    # one --raw-sample-rate for a mixed batch: the FLAC is still read from its header,
+    # by name or (bytes, a file without a suffix) by its first bytes
+    expected = sf.info(str(jfk_flac)).duration
+    _check(load(jfk_flac, raw_sample_rate=16000), expected)
+    _check(load(jfk_flac.read_bytes(), raw_sample_rate=16000), expected)
+    bare = tmp_path / "recording"
+    shutil.copy(jfk_flac, bare)
+    _check(load(bare, raw_sample_rate=16000), expected)
+    raw = load(goforward_raw, raw_sample_rate=16000)
+    assert raw.duration == pytest.approx(goforward_raw.stat().st_size / 2 / 16000, abs=1e-3)
+
+
+def test_max_duration_stops_decoding(jfk_flac: Path) -> None:
+    duration = sf.info(str(jfk_flac)).duration  # 11 s
+    with pytest.raises(AudioTooLongError, match="longer than the limit of 5 s") as info:
+        load(jfk_flac, max_duration=5)
+    assert info.value.limit == 5
+    _check(load(jfk_flac, max_duration=duration + 0.5), duration)
+
+
+def test_file_name_that_is_not_utf8(tmp_path: Path, jfk_flac: Path, ldc_wav: Path) -> None:
+    # Python keeps such names as surrogates, which libsndfile's path encoding refused
+    flac = tmp_path / os.fsdecode(b"bad\xff name.flac")
+    shutil.copy(jfk_flac, flac)
+    _check(load(flac), sf.info(str(jfk_flac)).duration)
+    assert probe(flac).sample_rate == 44100
+    m4a = tmp_path / os.fsdecode(b"bad\xfe.m4a")
+    _encode_m4a(ldc_wav, m4a)
+    assert load(m4a).duration == pytest.approx(sf.info(str(ldc_wav)).duration, abs=0.1)
+
+
+def _encode_m4a(src: Path, dst: Path) -> None:
+    import av
+
+    samples, rate = sf.read(src, dtype="float32")
+    with av.open(str(dst), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
 
 
 def test_gsm_wav_that_libsndfile_cannot_seek(tmp_path: Path, ldc_wav: Path) -> None:

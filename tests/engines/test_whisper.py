@@ -110,6 +110,16 @@ def test_whisper_silence_gives_nothing(whisper_engine) -> None:
     assert whisper_engine.transcribe_batch([silence, silence])[1].segments == ()
 
 
+@pytest.mark.parametrize("vad", [True, False])
+def test_whisper_input_of_a_few_samples_gives_nothing(whisper_engine, vad: bool) -> None:
+    # 100 samples (6 ms): without VAD this reached faster-whisper's alignment and crashed
+    rng = np.random.default_rng(0)
+    for n in (1, 100, 161, 1599):
+        tiny = Waveform((0.3 * rng.standard_normal(n)).astype(np.float32), 16000)
+        assert whisper_engine.transcribe(tiny, DecodeOptions(vad=vad)).text == ""
+        assert whisper_engine.transcribe_batch([tiny], DecodeOptions(vad=vad))[0].text == ""
+
+
 def test_whisper_noise_recordings_give_no_text(whisper_engine, shared_data: Path) -> None:
     noises = [load(p) for p in sorted((shared_data / "noise").glob("*.wav"))]
     short = [w for w in noises if w.duration <= 30]

@@ -20,6 +20,7 @@ import numpy as np
 from aural.align.result import Alignment
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.alignment import AlignmentError
+from aural.engines.whisper import MIN_AUDIO_S
 from aural.engines.whisper_models import DEFAULT_MODEL, resolve_whisper_model
 from aural.errors import ConfigError
 from aural.types import Word
@@ -91,6 +92,9 @@ class WhisperAligner:
         words = transcript.split()
         if not words:
             raise AlignmentError("the transcript is empty: nothing to align")
+        if waveform.duration < MIN_AUDIO_S:
+            raise AlignmentError(f"the audio lasts {waveform.duration:.3f} s, too short to hold "
+                                 f"a word (under {MIN_AUDIO_S:g} s)")
         features = self._model.feature_extractor(waveform.samples.astype(np.float32))
         frames_per_s = 1.0 / self._model.feature_extractor.time_per_frame
         out: list[Word] = []

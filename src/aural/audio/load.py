@@ -23,6 +23,7 @@ import soxr
 from aural.audio.waveform import SAMPLE_RATE, Waveform, pcm_to_float
 from aural.errors import (
     AudioDecodeError,
+    AudioTooLongError,
     ConfigError,
     EmptyAudioError,
     UnsupportedAudioError,
@@ -41,6 +42,13 @@ _RAW_DTYPES: dict[str, str] = {
 }
 _HEADER_BYTES = 1024  # more than a WAV/AIFF header with its usual chunks
 _BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
+MIN_SAMPLE_RATE = 2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
+MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at
+# the first bytes of the containers aural decodes: such a file is never read as headerless PCM
+_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff",
+          b"\x1aE\xdf\xa3", b".snd", b"wvpk", b"MAC ", b"#!AMR")
+_CONTAINER_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm",
+                       ".mp4", ".mka", ".wma", ".aiff", ".aif", ".caf")
 SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
 
 
@@ -113,7 +121,8 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
 
 
 def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
-    f = sf.SoundFile(src)
+    # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates) open too
+    f = sf.SoundFile(os.fsencode(src) if isinstance(src, str) else src)
 
     def gen() -> Iterator[np.ndarray]:
         # read() rather than blocks(): it also works on formats libsndfile cannot seek in
@@ -210,7 +219,8 @@ def _decode_blocks(
     raw_channels: int,
 ) -> tuple[Iterator[np.ndarray], int, int, str, int, str]:
     src, name = _open_source(source)
-    is_raw = raw_sample_rate is not None or name.lower().endswith(RAW_SUFFIXES)
+    is_raw = name.lower().endswith(RAW_SUFFIXES) or (
+        raw_sample_rate is not None and not _has_container_header(src, name))
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
@@ -221,10 +231,11 @@ def _decode_blocks(
             raise ConfigError(
                 f"unknown raw encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}"
             )
-        if raw_sample_rate <= 0 or raw_channels < 1:
+        if not MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE or raw_channels < 1:
             raise ConfigError(
-                f"{name}: raw sample rate and channels must be positive, got "
-                f"{raw_sample_rate} Hz, {raw_channels} channel(s)"
+                f"{name}: the raw sample rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz "
+                f"and the channels at least 1, got {raw_sample_rate} Hz, {raw_channels} "
+                "channel(s)"
             )
         blocks = _iter_raw(src, name, raw_encoding, raw_channels)
         return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
@@ -240,10 +251,43 @@ def _decode_blocks(
             with contextlib.suppress(UnsupportedAudioError):
                 blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     if rate <= 0 or channels <= 0:  # FFmpeg guessed a format from bytes that hold none
+        _close(blocks)
         raise AudioDecodeError(
             f"{name}: truncated or corrupt audio (no valid sample rate or channel count)"
         )
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        _close(blocks)
+        raise AudioDecodeError(
+            f"{name}: its header gives a sample rate of {rate} Hz; aural reads "
+            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz (a corrupt or mislabelled file?)"
+        )
     return blocks, rate, channels, fmt, frames, name
+
+
+def _close(blocks: Iterator[np.ndarray]) -> None:
+    close = getattr(blocks, "close", None)
+    if close:
+        close()
+
+
+def _has_container_header(src: BinaryIO | str, name: str) -> bool:
+    """True when ``src`` starts like an audio container or is named like one: it is
+    decoded from its header even when a raw sample rate was given for other inputs."""
+    if name.lower().endswith(_CONTAINER_SUFFIXES):
+        return True
+    try:
+        if isinstance(src, str):
+            with open(src, "rb") as fh:
+                head = fh.read(12)
+        else:
+            start = src.tell()
+            head = src.read(12)
+            src.seek(start)
+    except (OSError, ValueError, AttributeError):
+        return False  # not seekable: a pipe; the caller said it is raw
+    if head[4:8] == b"ftyp":  # MP4 / M4A
+        return True
+    return bool(head) and any(head.startswith(m) for m in _MAGIC)
 
 
 def iter_load(
@@ -303,6 +347,7 @@ def load(
     raw_sample_rate: int | None = None,
     raw_encoding: str = "pcm_s16le",
     raw_channels: int = 1,
+    max_duration: float | None = None,
 ) -> Waveform:
     """Decode any supported source to mono float32 at ``sample_rate``.
 
@@ -314,12 +359,16 @@ def load(
             the rate it was recorded at.
         raw_encoding: sample format of headerless PCM.
         raw_channels: interleaved channels of headerless PCM.
+        max_duration: stop decoding and raise :class:`AudioTooLongError` once the audio
+            passes this many seconds (None = no limit). Unlike a check of the header's
+            duration, a file that lies about its length cannot get past it.
 
     Returns:
         The decoded :class:`Waveform`, shape ``(num_samples,)``.
 
     Raises:
-        AudioDecodeError, UnsupportedAudioError, EmptyAudioError, ConfigError.
+        AudioDecodeError, UnsupportedAudioError, EmptyAudioError, AudioTooLongError,
+        ConfigError.
 
     Example:
         >>> wav = load("talk.mp3")
@@ -342,7 +391,18 @@ def load(
     blocks, rate, _ch, _fmt, frames, name = _decode_blocks(
         source, raw_sample_rate, raw_encoding, raw_channels
     )
-    parts = list(_resampled(blocks, rate, sample_rate, name))
+    limit = None if max_duration is None else int(max_duration * sample_rate)
+    parts: list[np.ndarray] = []
+    total = 0
+    resampled = _resampled(blocks, rate, sample_rate, name)
+    for part in resampled:
+        parts.append(part)
+        total += part.size
+        if limit is not None and total > limit:
+            resampled.close()
+            _close(blocks)
+            raise AudioTooLongError(
+                f"{name}: longer than the limit of {max_duration:g} s", float(max_duration))
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
         if frames > 0:
@@ -371,7 +431,5 @@ def probe(
     if frames < 0:
         frames = sum(b.shape[0] for b in blocks)
     else:
-        close = getattr(blocks, "close", None)
-        if close:
-            close()
+        _close(blocks)
     return AudioInfo(frames / float(rate), rate, channels, fmt)

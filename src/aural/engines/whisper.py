@@ -60,6 +60,7 @@ MAX_GAP_S = 2.0  # chunked long form: regions further apart than this are not me
 MAX_CONTINUATIONS = 3  # chunked long form: rounds that continue decodes that stopped early
 MAX_WORD_S = 3.0  # a word aligned over longer than this covers audio the text skipped
 MIN_REGION_S = 1.0  # a speech region this long must hold a decoded word
+MIN_AUDIO_S = 0.1  # shorter inputs hold no word: an empty transcript, never a decode
 CUT_SEARCH_S = 30.0  # each cut goes at the quietest moment in this stretch before it
 
 _Regions = tuple[tuple[float, float], ...]  # speech regions (start, end), seconds
@@ -173,6 +174,9 @@ class WhisperEngine(Engine):
         spans: list[_Span] = []
         chunked: dict[int, list[Segment]] = {}  # the segments found in each chunked input
         for i, w in enumerate(waves):
+            if w.duration < MIN_AUDIO_S:  # Whisper's alignment fails on a frame or two
+                results[i] = self._empty(w, options)
+                continue
             if decoder is None:
                 continue
             if w.duration <= WINDOW_S:

@@ -25,6 +25,7 @@ FRAMES_PER_SECOND = 100  # Whisper's log-mel frame rate
 PAD_FRAMES = 200  # silence frames after the audio in partial decodes (Whisper expects padding)
 FINAL_PAD_FRAMES = 800  # for finals: enough that Whisper ends instead of repeating itself
 MAX_FRAMES = 3000  # Whisper's 30-second window
+MIN_ALIGN_FRAMES = 10  # shorter inputs get no word times
 MAX_NEW_TOKENS = 224
 MAX_PROMPT_TOKENS = 100  # total length (prompt + output) must stay under 448
 TOKENS_PER_SECOND = 10  # English speech is 3-5 tokens a second
@@ -165,7 +166,8 @@ class WhisperWindowDecoder:
             outputs.append((tokens, text, avg_log_prob, result.no_speech_prob, n, audio.size))
         aligned: list[tuple[Word, ...]] = [()] * len(audios)
         if word_timestamps:
-            todo = [i for i, o in enumerate(outputs) if o[0]]
+            # a frame or two of audio cannot be aligned (faster-whisper fails on it)
+            todo = [i for i, o in enumerate(outputs) if o[0] and o[4] >= MIN_ALIGN_FRAMES]
             if todo:
                 alignments = self._model.find_alignment(
                     tok, [outputs[i][0] for i in todo],
