@@ -223,7 +223,7 @@ def test_manifest_empty_transcript_is_kept(tmp_path: Path, dev_clips: list[Clip]
 def test_manifest_file_errors_name_the_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"audio": "x.wav"}\n')
-    with pytest.raises(DatasetError, match=r"row 1 needs .*text column"):
+    with pytest.raises(DatasetError, match=r"line 1 needs .*text column"):
         read_manifest_file(bad)
     bad.write_text('{"audio": "x.wav", "text": "hi"}\n')
     with pytest.raises(DatasetError, match=r"missing, e.g. .*x\.wav"):

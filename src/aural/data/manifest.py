@@ -19,7 +19,7 @@ import numpy as np
 import soundfile
 
 from aural.audio import SAMPLE_RATE, Waveform, load, probe
-from aural.errors import AudioDecodeError, ConfigError, DatasetError
+from aural.errors import AudioDecodeError, ConfigError, DatasetError, EmptyAudioError
 
 __all__ = [
     "Manifest",
@@ -66,8 +66,10 @@ class Utterance:
             raise ConfigError(
                 f"utterance {self.id!r}: end ({self.end}) is before start ({self.start})"
             )
-        if self.duration is not None and (self.duration < 0 or math.isnan(self.duration)):
-            raise ConfigError(f"utterance {self.id!r}: invalid duration {self.duration!r}")
+        for name in ("duration", "start", "end"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"utterance {self.id!r}: invalid {name} {value!r}")
 
     @property
     def is_segment(self) -> bool:
@@ -264,6 +266,12 @@ def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Wave
         raise
     if utt.is_segment:
         wav = wav.slice(utt.start or 0.0, utt.end if utt.end is not None else wav.duration)
+        if wav.num_samples == 0:
+            end = "its end" if utt.end is None else f"{utt.end} s"
+            raise EmptyAudioError(
+                f"utterance {utt.id!r}: the segment from {utt.start or 0.0} s to {end} lies "
+                f"outside its audio {str(utt.audio)!r}; fix start/end in the manifest"
+            )
     return wav
 
 

@@ -21,9 +21,12 @@ audio headers where that is cheap (WAV, FLAC, NIST) and are otherwise left ``Non
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -75,6 +78,37 @@ def _header_duration(path: Path) -> float | None:
     except (RuntimeError, OSError, soundfile.LibsndfileError):
         return None
     return info.frames / float(info.samplerate) if info.samplerate else None
+
+
+# A byte-order mark picks the encoding; anything else must be UTF-8. UTF-32 comes first
+# because its little-endian mark starts with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+
+
+def _read_text(path: Path) -> str:
+    """A transcript or manifest as text: UTF-8, or UTF-8/16/32 with a byte-order mark.
+
+    Raises:
+        DatasetError: the file cannot be read or does not decode, naming the line.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DatasetError(f"cannot read {str(path)!r}: {err.strerror}") from err
+    encoding, label = next(((enc, label) for bom, enc, label in _BOMS if raw.startswith(bom)),
+                           ("utf-8", "UTF-8"))
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].decode(encoding, errors="replace").count("\n") + 1
+        raise DatasetError(
+            f"{str(path)!r} line {line} is not {label} text (byte {raw[err.start]:#04x}); "
+            "it may be Latin-1 or another legacy encoding: save the file as UTF-8"
+        ) from err
 
 
 def _require_dir(path: Path, what: str) -> Path:
@@ -133,7 +167,7 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
 
 def _librispeech_chapter(trans: Path, split: str, missing: list[Path]) -> list[Utterance]:
     utts = []
-    for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(_read_text(trans).splitlines(), 1):
         if not line.strip():
             continue
         utt_id, _, text = line.strip().partition(" ")
@@ -170,7 +204,7 @@ def read_ljspeech(path: str | Path) -> Manifest:
         raise DatasetError(f"LJSpeech folder {str(root)!r} has no metadata.csv")
     utts: list[Utterance] = []
     missing: list[Path] = []
-    for lineno, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(_read_text(meta).splitlines(), 1):
         if not line.strip():
             continue
         fields = line.split("|")
@@ -193,8 +227,8 @@ def read_ljspeech(path: str | Path) -> Manifest:
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    text = io.StringIO(_read_text(path), newline="")
+    return list(csv.DictReader(text, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
 def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
@@ -220,8 +254,9 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     if clip_durations.is_file():
         for row in _read_tsv(clip_durations):
             ms = row.get("duration[ms]") or row.get("duration")
-            if row.get("clip") and ms:
-                durations[row["clip"]] = float(ms) / 1000.0
+            seconds = _seconds(ms, "duration[ms]", repr(str(clip_durations)), "milliseconds")
+            if row.get("clip") and seconds is not None:
+                durations[row["clip"]] = seconds / 1000.0
     utts: list[Utterance] = []
     missing: list[Path] = []
     for row in _read_tsv(tsv):
@@ -325,7 +360,7 @@ def read_tedlium(path: str | Path, split: str | None = None) -> Manifest:
 
 def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
     utts = []
-    for lineno, line in enumerate(stm.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(_read_text(stm).splitlines(), 1):
         if not line.strip() or line.startswith(";;"):
             continue
         fields = line.split(maxsplit=5)
@@ -345,7 +380,11 @@ def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
         if not audio.exists():
             missing.append(audio)
             continue
-        start, end = float(start_s), float(end_s)
+        where = f"{str(stm)!r} line {lineno}"
+        start = _seconds(start_s, "start", where) or 0.0
+        end = _seconds(end_s, "end", where) or 0.0
+        if end < start:
+            raise DatasetError(f"{where}: end ({end} s) is before start ({start} s)")
         extra: dict[str, Any] = {"channel": channel, "recording": name}
         if label:
             extra["label"] = label
@@ -393,6 +432,8 @@ _AUDIO_KEYS = ("audio", "path", "audio_filepath", "audio_path", "file", "filenam
 _TEXT_KEYS = ("text", "sentence", "transcript", "transcription", "normalized_text")
 _SPEAKER_KEYS = ("speaker", "speaker_id", "client_id")
 _ID_KEYS = ("id", "utt_id", "utterance_id", "key")
+_END_TOLERANCE = 0.1
+"""Seconds a segment's ``end`` may overshoot the audio (rounding in the tool that wrote it)."""
 
 
 def _first(row: Mapping[str, Any], keys: Iterable[str]) -> tuple[str | None, Any]:
@@ -402,13 +443,30 @@ def _first(row: Mapping[str, Any], keys: Iterable[str]) -> tuple[str | None, Any
     return None, None
 
 
-def _manifest_rows(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        with path.open(encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ","))
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _seconds(value: Any, key: str, where: str, unit: str = "seconds") -> float | None:
+    """A ``duration``/``start``/``end`` field as a finite number >= 0 (None when absent)."""
+    if value is None or value == "":
+        return None
+    problem = f"{where}: field {key!r} must be a number of {unit} >= 0, got {_shown(value)}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise DatasetError(problem)
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError) as err:
+        raise DatasetError(problem) from err
+    if not math.isfinite(seconds) or seconds < 0:
+        raise DatasetError(problem)
+    return seconds
+
+
+def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -416,9 +474,48 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as err:
             raise DatasetError(f"{str(path)!r} line {lineno} is not JSON: {err.msg}") from err
         if not isinstance(row, dict):
-            raise DatasetError(f"{str(path)!r} line {lineno} is not a JSON object")
-        rows.append(row)
+            raise DatasetError(f"{str(path)!r} line {lineno} is not a JSON object (a manifest "
+                               "holds one object per line)")
+        rows.append((lineno, row))
     return rows
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows keyed by the header; a row with another number of fields is an error."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None) or []
+    rows = []
+    start = reader.line_num + 1
+    for fields in reader:
+        lineno, start = start, reader.line_num + 1
+        if not fields:
+            continue
+        if len(fields) != len(header):
+            raise _field_count_error(path, lineno, reader.line_num, fields, header, delimiter)
+        rows.append((lineno, dict(zip(header, fields, strict=True))))
+    return rows
+
+
+def _field_count_error(path: Path, lineno: int, last: int, fields: list[str],
+                       header: list[str], delimiter: str) -> DatasetError:
+    message = (f"{str(path)!r} line {lineno} has {len(fields)} field(s) but the header has "
+               f"{len(header)} ({', '.join(header)})")
+    if any(delimiter in f or "\n" in f or "\r" in f for f in fields):
+        through = "the end of the file" if last == lineno else f"line {last}"
+        return DatasetError(
+            f"{message}: a quote (\") opens a field that runs through {through}, "
+            "swallowing the separators; close the quote or remove it")
+    sep = "tab" if delimiter == "\t" else "comma"
+    return DatasetError(f"{message}; quote fields that contain a {sep}")
+
+
+def _manifest_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` for every row of a JSONL, CSV or TSV manifest."""
+    text = _read_text(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return _csv_rows(path, text, "\t" if suffix == ".tsv" else ",")
+    return _jsonl_rows(path, text)
 
 
 def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
@@ -429,9 +526,12 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
     ``client_id``, ``duration``, ``id``, ``start``/``end``, and ``extra`` (a JSON object);
     other columns go to ``extra``. Relative audio paths resolve against the manifest's
     folder; a missing id becomes the audio file's stem (or ``<stem>-<line>`` if repeated).
+    The file is UTF-8, or UTF-16/32 with a byte-order mark.
 
     Raises:
-        DatasetError: a missing file, a row without audio or text, or missing audio files.
+        DatasetError: a missing or undecodable file, a row without audio or text, a field
+            of the wrong type or out of range (naming the line and field), or missing
+            audio files.
     """
     path = Path(path)
     if not path.is_file():
@@ -440,23 +540,30 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
     utts: list[Utterance] = []
     missing: list[Path] = []
     stems: dict[str, int] = {}
-    for index, row in enumerate(_manifest_rows(path)):
+    for index, (lineno, row) in enumerate(_manifest_rows(path)):
+        where = f"{str(path)!r} line {lineno}"
         audio_key, audio_value = _first(row, _AUDIO_KEYS)
         text_key, text = _first(row, _TEXT_KEYS)
         if text_key is None:  # an empty transcript is one: silence or noise, nothing said
             text_key = next((k for k in _TEXT_KEYS if row.get(k) == ""), None)
             text = ""
         if audio_key is None or text_key is None:
+            present = sorted(str(k) for k, v in row.items() if v not in (None, ""))
             raise DatasetError(
-                f"{str(path)!r} row {index + 1} needs an audio column ({'/'.join(_AUDIO_KEYS)}) "
-                f"and a text column ({'/'.join(_TEXT_KEYS)}); it has {sorted(row)}"
+                f"{where} needs an audio column ({'/'.join(_AUDIO_KEYS)}) and a text column "
+                f"({'/'.join(_TEXT_KEYS)}); it has {present}"
             )
-        audio = Path(str(audio_value))
+        for key, value in ((audio_key, audio_value), (text_key, text)):
+            if not isinstance(value, str):
+                raise DatasetError(f"{where}: field {key!r} must be a string, got {_shown(value)}")
+        audio = Path(audio_value)
         audio = audio if audio.is_absolute() else base / audio
+        if audio.is_dir():
+            raise DatasetError(f"{where}: audio {audio_value!r} is a folder, not an audio file")
         if not audio.exists():
             missing.append(audio)
             continue
-        utts.append(_manifest_utterance(row, audio, str(text), index, stems,
+        utts.append(_manifest_utterance(row, audio, text, index, stems, where,
                                         used={audio_key, text_key}))
     if missing:
         raise _missing_audio(str(path), missing)
@@ -464,27 +571,65 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
                     tuple(utts))
 
 
+def _name_field(row: Mapping[str, Any], keys: Iterable[str], where: str,
+                ) -> tuple[str | None, str | None]:
+    """An id or speaker column: a string or a whole number (``1272``)."""
+    key, value = _first(row, keys)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        raise DatasetError(f"{where}: field {key!r} must be a string, got {_shown(value)}")
+    return key, None if value is None else str(value)
+
+
+def _extra_field(value: Any, where: str) -> dict[str, Any]:
+    """The ``extra`` column: a JSON object (in a CSV, its JSON text)."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+    if not isinstance(value, dict):
+        raise DatasetError(f"{where}: field 'extra' must be a JSON object, got {_shown(value)}")
+    return value
+
+
+def _segment(row: Mapping[str, Any], audio: Path, where: str,
+             ) -> tuple[float | None, float | None, float | None]:
+    """``(duration, start, end)``, checked against each other and the audio header."""
+    duration = _seconds(row.get("duration"), "duration", where)
+    start = _seconds(row.get("start"), "start", where)
+    end = _seconds(row.get("end"), "end", where)
+    if start is not None and end is not None and end <= start:
+        raise DatasetError(f"{where}: segment end ({end} s) must be after its start ({start} s)")
+    length = _header_duration(audio)
+    if length is not None and start is not None and start >= length:
+        raise DatasetError(f"{where}: segment start ({start} s) is at or past the end of "
+                           f"{audio.name!r} ({length:.2f} s)")
+    if length is not None and end is not None and end > length + _END_TOLERANCE:
+        raise DatasetError(f"{where}: segment end ({end} s) is past the end of "
+                           f"{audio.name!r} ({length:.2f} s)")
+    if duration is None and (start is not None or end is not None):
+        last = end if end is not None else length
+        duration = None if last is None else last - (start or 0.0)
+    elif duration is None:
+        duration = length
+    return duration, start, end
+
+
 def _manifest_utterance(
     row: Mapping[str, Any], audio: Path, text: str, index: int, stems: dict[str, int],
-    used: set[str],
+    where: str, used: set[str],
 ) -> Utterance:
-    id_key, utt_id = _first(row, _ID_KEYS)
+    id_key, utt_id = _name_field(row, _ID_KEYS, where)
     if utt_id is None:
         stems[audio.stem] = stems.get(audio.stem, 0) + 1
         utt_id = audio.stem if stems[audio.stem] == 1 else f"{audio.stem}-{index + 1}"
-    speaker_key, speaker = _first(row, _SPEAKER_KEYS)
-    duration = row.get("duration")
-    start, end = row.get("start"), row.get("end")
+    speaker_key, speaker = _name_field(row, _SPEAKER_KEYS, where)
+    duration, start, end = _segment(row, audio, where)
     used = used | {k for k in (id_key, speaker_key) if k} | {
         "duration", "start", "end", "extra"}
     extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
-    if isinstance(row.get("extra"), dict):
-        extra.update(row["extra"])
-    return Utterance(
-        id=str(utt_id), audio=audio, text=text.strip(),
-        speaker=None if speaker is None else str(speaker),
-        duration=float(duration) if duration not in (None, "") else _header_duration(audio),
-        start=float(start) if start not in (None, "") else None,
-        end=float(end) if end not in (None, "") else None,
-        extra=extra,
-    )
+    extra.update(_extra_field(row.get("extra"), where))
+    return Utterance(id=utt_id, audio=audio, text=text.strip(), speaker=speaker,
+                     duration=duration, start=start, end=end, extra=extra)
