@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from aural.serving import routes_http, routes_listen, routes_system
 from aural.serving.cache import ModelCache
 from aural.serving.config import ServeConfig
-from aural.serving.errors import install_error_handlers
+from aural.serving.errors import UnexpectedErrorMiddleware, install_error_handlers
 from aural.serving.metrics import MetricsMiddleware, ServerMetrics
 from aural.serving.pool import WorkerPool
 from aural.serving.state import ServerState
@@ -101,6 +101,7 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
     app.include_router(routes_http.router)
     app.include_router(routes_listen.router)
     app.mount("/static", StaticFiles(packages=[("aural.serving", "static")]), name="static")
+    app.add_middleware(UnexpectedErrorMiddleware)  # innermost: its 500s get CORS headers
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,

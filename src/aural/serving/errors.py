@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aural.errors import (
     AudioDecodeError,
@@ -28,6 +29,7 @@ from aural.errors import (
 
 __all__ = [
     "ApiError",
+    "UnexpectedErrorMiddleware",
     "error_body",
     "install_error_handlers",
     "status_for",
@@ -126,6 +128,42 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error on %s", request.url.path, exc_info=exc)
     return _json_error(500, "internal_error", "the server failed; see its log for details")
+
+
+class UnexpectedErrorMiddleware:
+    """Answer an unexpected exception with the JSON 500 and keep the connection.
+
+    Starlette's outermost handler re-raises after it responds, and uvicorn then closes
+    the connection, so a keep-alive client's next request fails with a reset. This
+    middleware logs the error and ends the response itself instead; when a response had
+    already started it re-raises (the connection cannot be saved then).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if started:
+                raise
+            logger.error("unexpected error on %s", scope.get("path", ""), exc_info=exc)
+            response = _json_error(
+                500, "internal_error", "the server failed; see its log for details"
+            )
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -201,11 +201,22 @@ def _decode_base64(text: str) -> bytes:
         raise ApiError(400, "bad_request", f"audio_data is not valid base64: {err}") from err
 
 
+def _no_constants(name: str) -> Any:
+    raise ApiError(400, "bad_request", f"the body is not valid JSON: {name} is not a JSON value")
+
+
 def _json_object(body: bytes) -> Mapping[str, Any]:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ApiError(400, "bad_request", f"the body is not valid JSON: {err}") from err
+    except RecursionError:
+        raise ApiError(
+            400,
+            "bad_request",
+            "the body is not acceptable JSON: it is nested too deeply; send a flat object "
+            "with 'audio_data' and the options",
+        ) from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object with 'audio_data'")
     return data

@@ -157,7 +157,15 @@ class _MultipartSink:
         name = params.get(b"name", b"").decode("utf-8", "replace")
         self._name = name
         filename = params.get(b"filename")
-        if name in _FILE_FIELDS or filename is not None:
+        if filename is not None and name not in _FILE_FIELDS:
+            self.error = ApiError(
+                400,
+                "bad_request",
+                f"form field {name!r} carries a file ({_shown(filename)!r}); send the audio "
+                "in the field 'file'",
+            )
+            return
+        if name in _FILE_FIELDS:
             if self.upload.path is not None:
                 self.error = ApiError(
                     400, "bad_request", "send exactly one audio file per request (field 'file')"
@@ -195,6 +203,11 @@ class _MultipartSink:
         if self._out is not None:
             self._out.close()  # type: ignore[attr-defined]
             self._out = None
+
+
+def _shown(filename: bytes) -> str:
+    text = filename.decode("utf-8", "replace")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 async def _receive_multipart(
@@ -238,7 +251,8 @@ async def receive_upload(request: Request, limit: int, tmp_dir: Path | None) -> 
 
     Raises:
         ApiError: 413 when the body passes ``limit``; 400 when the multipart body is
-            malformed or holds no file, or the body is empty.
+            malformed, holds no file or a file in another field than ``file``, or the body
+            is empty.
     """
     upload = Upload()
     content_type = request.headers.get("content-type", "")
