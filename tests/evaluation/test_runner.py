@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from aural.audio.effects import NoiseBank, measure_snr_db
 from aural.data import Manifest, load_utterance_audio
 from aural.decoding.options import DecodeOptions
-from aural.errors import ConfigError, EngineNotFoundError
+from aural.errors import ConfigError, DatasetError, EngineNotFoundError
 from aural.evaluation import EvalOptions, EvalResults, evaluate, write_report
 from aural.evaluation.robustness import Degrader
 from aural.evaluation.runner import CACHE_FILE
@@ -231,3 +232,38 @@ def test_evaluate_rejects_bad_configurations(short_manifest: Manifest, noise_dir
         evaluate(short_manifest, [("sphinx", None), ("sphinx", None)], EvalOptions())
     with pytest.raises(ConfigError, match="no engine"):
         evaluate(short_manifest, [], EvalOptions())
+
+
+def test_corrupt_cache_lines_are_skipped_kept_and_decoded_again(
+    tmp_path: Path, short_manifest: Manifest, counting_sphinx, caplog: pytest.LogCaptureFixture
+):
+    manifest = short_manifest.subset(limit=1)
+    cache = tmp_path / CACHE_FILE
+    garbage = b"\xff\xfe\x00not utf-8 \xe9\n" + b'{"cond": 1}\n'
+    cache.write_bytes(garbage)
+    engines = [("sphinx", counting_sphinx)]
+    with caplog.at_level(logging.WARNING, logger="aural.evaluation.runner"):
+        results = evaluate(manifest, engines, EvalOptions(decode=GREEDY), cache_dir=tmp_path)
+    assert "ignoring 2 unreadable line(s)" in caplog.text and "line 1 and more" in caplog.text
+    assert results.timing.decoded == 1 and results.engines[0].primary.utterances == 1
+    assert cache.read_bytes().startswith(garbage)  # the file's other bytes are not lost
+    again = evaluate(manifest, engines, EvalOptions(decode=GREEDY), cache_dir=tmp_path)
+    assert (again.timing.decoded, counting_sphinx.decoded) == (0, 1)
+
+
+def test_cache_path_that_is_a_folder_is_a_config_error(tmp_path: Path, short_manifest: Manifest):
+    (tmp_path / CACHE_FILE).mkdir()
+    with pytest.raises(ConfigError, match="is not a file"):
+        evaluate(short_manifest, [("sphinx", None)], EvalOptions(), cache_dir=tmp_path)
+
+
+def test_rir_folder_errors_name_the_room_response_folder(
+    tmp_path: Path, short_manifest: Manifest
+):
+    (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not audio")
+    with pytest.raises(DatasetError, match=r"from the room-response folder \(--rir-dir\)"):
+        evaluate(short_manifest, [("sphinx", None)], EvalOptions(rir_dir=tmp_path))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match=r"^room-response folder \(--rir-dir\) .* holds no"):
+        evaluate(short_manifest, [("sphinx", None)], EvalOptions(rir_dir=empty))

@@ -32,7 +32,7 @@ from aural.audio.effects import NoiseBank
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
-from aural.errors import AuralError, ConfigError
+from aural.errors import AuralError, ConfigError, DatasetError
 from aural.evaluation.report import EngineResults, score_engine
 from aural.evaluation.robustness import Condition, Degrader
 
@@ -195,17 +195,31 @@ class HypothesisCache:
         self.path = path
         self._entries: dict[tuple[str, str], Hypothesis] = {}
         self._file: IO[str] | None = None
-        if path is not None and path.is_file():
+        if path is not None and path.exists():
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        with path.open("r", encoding="utf-8") as f:
-            for line in f:
-                try:
-                    d = json.loads(line)
-                    self._entries[(d["cond"], d["utt"])] = Hypothesis.from_dict(d)
-                except (ValueError, KeyError, TypeError):
-                    logger.warning("ignoring an unreadable line in %s", path)
+        """Read the hypotheses; unreadable lines (torn, corrupt, not UTF-8) stay in the file
+        but are skipped, so those utterances are decoded again."""
+        if not path.is_file():
+            raise ConfigError(f"hypothesis cache {str(path)!r} is not a file; move it away")
+        bad: list[int] = []
+        try:
+            with path.open("rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    try:
+                        d = json.loads(raw.decode("utf-8"))
+                        self._entries[(d["cond"], d["utt"])] = Hypothesis.from_dict(d)
+                    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError included
+                        if raw.strip():
+                            bad.append(lineno)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read the hypothesis cache {str(path)!r}: {err.strerror}") from err
+        if bad:
+            logger.warning("ignoring %d unreadable line(s) of %s (line %s%s); those "
+                           "hypotheses are decoded again", len(bad), path, bad[0],
+                           " and more" if len(bad) > 1 else "")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -393,10 +407,18 @@ class _Counters:
 def _banks(options: EvalOptions) -> Degrader:
     noisy = any(s is not None for s in options.snrs)
     noise = NoiseBank(options.noise_dir) if noisy and options.noise_dir is not None else None
-    rirs = NoiseBank(options.rir_dir) if options.rir_dir is not None else None
+    rirs = _rir_bank(options.rir_dir) if options.rir_dir is not None else None
     degrader = Degrader(seed=options.seed, noise=noise, rirs=rirs)
     degrader.check(options.snrs)
     return degrader
+
+
+def _rir_bank(folder: Path) -> NoiseBank:
+    try:
+        return NoiseBank(folder)
+    except DatasetError as err:  # NoiseBank's messages speak of a noise folder
+        raise DatasetError(
+            str(err).replace("noise folder", "room-response folder (--rir-dir)")) from err
 
 
 def _load_utterance(utt: Any) -> Waveform:
