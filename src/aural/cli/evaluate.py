@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,12 @@ def read_vocabulary(path: Path) -> frozenset[str]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read --vocabulary {str(path)!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        line = err.object[:err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"--vocabulary {str(path)!r} line {line} is not UTF-8 text (byte "
+            f"{err.object[err.start]:#04x}); pass a word list saved as UTF-8"
+        ) from err
     words = frozenset(
         w for line in text.splitlines() if not line.lstrip().startswith("#") for w in line.split()
     )
@@ -70,6 +77,8 @@ def _build(
             raise EngineNotFoundError(
                 f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
             )
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be 1 or more, got {batch_size}")
     for flag, folder in (("--noise-dir", noise_dir), ("--rir-dir", rir_dir)):
         if folder is not None and not folder.is_dir():
             raise ConfigError(f"{flag} {str(folder)!r} is not a folder")
@@ -79,14 +88,16 @@ def _build(
         noise_dir=noise_dir,
         rir_dir=rir_dir,
         seed=seed,
-        decode=DecodeOptions(beam_size=beam_size, batch_size=max(1, batch_size)),
+        decode=DecodeOptions(beam_size=beam_size, batch_size=batch_size),
         vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
-        batch_size=max(1, batch_size),
+        batch_size=batch_size,
     )
     path = Path(dataset).expanduser()
     if not path.exists():
         raise DatasetError(f"dataset {dataset!r} does not exist; pass a corpus folder or manifest")
     manifest = load_dataset(path)
+    if len(manifest) == 0:
+        raise DatasetError(f"dataset {dataset!r} holds no utterances")
     manifest = manifest.subset(limit=limit, speakers=_speakers(speakers),
                                max_duration=max_duration)
     if len(manifest) == 0:
@@ -127,7 +138,7 @@ def evaluate_command(
     the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or re-renders.
     """
     from aural.evaluation.report import render_markdown, write_report
-    from aural.evaluation.runner import EvalProgress, evaluate
+    from aural.evaluation.runner import CACHE_FILE, EvalProgress, evaluate
 
     if output_dir.exists() and not output_dir.is_dir():
         fail(f"--output-dir {output_dir} exists and is not a folder")
@@ -137,6 +148,12 @@ def evaluate_command(
             speakers, max_duration, beam_size, seed, vocabulary, batch_size)
     except AuralError as err:
         fail(str(err), EXIT_USAGE)
+    try:  # before any decoding: the cache is written as utterances finish
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        fail(f"cannot create --output-dir {output_dir}: {err.strerror}")
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        fail(f"--output-dir {output_dir} is not writable; pass a folder you can write to")
 
     durations = [u.duration for u in manifest]  # type: ignore[attr-defined]
     # The bar runs on audio seconds when every duration is known (a better ETA), else on
@@ -170,6 +187,9 @@ def evaluate_command(
         written = write_report(results, output_dir, plots=plots)
     except AuralError as err:
         fail(str(err), exit_code_for(err))
+    except OSError as err:
+        fail(f"cannot write the reports in {output_dir}: {err.strerror}; the hypotheses are "
+             f"kept in {output_dir / CACHE_FILE}, rerun to render them", EXIT_SOME_FAILED)
 
     sys.stdout.write(render_markdown(results))
     sys.stdout.flush()
