@@ -19,6 +19,7 @@ from aural.serving.errors import UnexpectedErrorMiddleware, install_error_handle
 from aural.serving.metrics import MetricsMiddleware, ServerMetrics
 from aural.serving.pool import WorkerPool
 from aural.serving.state import ServerState
+from aural.serving.uploads import UploadLimiter
 
 __all__ = ["create_app", "load_engines"]
 
@@ -68,7 +69,12 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
     )
     metrics = ServerMetrics(lambda: pool.queue_depth, lambda: pool.admitted)
     state = ServerState(
-        config=config, cache=cache, pool=pool, stream_pool=stream_pool, metrics=metrics
+        config=config,
+        cache=cache,
+        pool=pool,
+        stream_pool=stream_pool,
+        metrics=metrics,
+        uploads=UploadLimiter(config.max_uploads, config.retry_after_s),
     )
 
     @asynccontextmanager

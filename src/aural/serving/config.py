@@ -42,6 +42,11 @@ class ServeConfig(BaseModel):
             cores divided by ``workers``, at least 1).
         request_timeout_s: wall-clock limit for one request (upload + queue + decode);
             for a stream, the longest wait for the next frame.
+        upload_idle_timeout_s: the longest pause allowed while a request body arrives;
+            an upload that stalls longer gets 408.
+        max_uploads: request bodies received at the same time; beyond that -> 429. An
+            upload holds no decode capacity while it arrives (a slot is claimed once it
+            is complete), so this bounds the disk and memory used by slow uploads.
         retry_after_s: the Retry-After value sent with 429/503.
         api_key: when set, ``/v1/*`` needs ``Authorization: Bearer <key>``.
         cors_origins: origins allowed by CORS (empty = no CORS headers).
@@ -66,6 +71,8 @@ class ServeConfig(BaseModel):
     stream_workers: int | None = Field(None, ge=1, le=256)
     engine_threads: int | None = Field(None, ge=1, le=256)
     request_timeout_s: float = Field(300.0, gt=0)
+    upload_idle_timeout_s: float = Field(30.0, gt=0)
+    max_uploads: int = Field(32, ge=1, le=10_000)
     retry_after_s: int = Field(1, ge=0)
     api_key: str | None = None
     cors_origins: tuple[str, ...] = ()

@@ -4,7 +4,8 @@ Transcription is CPU work in native code that releases the GIL (CTranslate2,
 PocketSphinx), so threads give real parallelism without copying models into processes.
 Capacity is ``workers + queue`` *admitted* requests; the next one is refused at once
 (429 with Retry-After) instead of piling up until the server runs out of memory or time.
-A slot is held from admission until the work really finishes in its thread, so a request
+A request is admitted once its upload has fully arrived, so a slow client never holds
+decode capacity. A slot is held from admission until the work really finishes in its thread, so a request
 that timed out does not free capacity its thread is still using.
 """
 
@@ -65,7 +66,7 @@ class WorkerPool:
 
     @property
     def admitted(self) -> int:
-        """Requests admitted and not yet finished (waiting, uploading or running)."""
+        """Requests admitted and not yet finished (waiting or running)."""
         return self._admitted
 
     @property
@@ -78,6 +79,29 @@ class WorkerPool:
         """Admitted requests not yet running."""
         return max(0, self._admitted - self._running)
 
+    def _overloaded(self) -> ApiError:
+        return ApiError(
+            429,
+            "overloaded",
+            f"the server is busy ({self._admitted} requests in progress, limit "
+            f"{self.capacity}); retry after {self.retry_after_s} s",
+            headers={"Retry-After": str(self.retry_after_s)},
+        )
+
+    def check_room(self) -> None:
+        """Raise 429 when the pool is full now, without claiming anything.
+
+        Handlers call it before receiving an upload, so a client is refused at once
+        rather than after sending its whole file; the slot itself is claimed with
+        :meth:`admit` once the upload is complete.
+
+        Raises:
+            ApiError: 429 ``overloaded`` with a Retry-After header.
+        """
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise self._overloaded()
+
     def admit(self) -> Slot:
         """Claim a slot or raise 429 when ``workers + queue`` requests are already in.
 
@@ -86,13 +110,7 @@ class WorkerPool:
         """
         with self._lock:
             if self._admitted >= self.capacity:
-                raise ApiError(
-                    429,
-                    "overloaded",
-                    f"the server is busy ({self._admitted} requests in progress, limit "
-                    f"{self.capacity}); retry after {self.retry_after_s} s",
-                    headers={"Retry-After": str(self.retry_after_s)},
-                )
+                raise self._overloaded()
             self._admitted += 1
         return Slot(self)
 

@@ -8,6 +8,7 @@ import binascii
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from aural.decoding.options import DecodeOptions
 from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError
 from aural.serving.jobs import JobResult, transcribe_file
-from aural.serving.pool import Slot
 from aural.serving.schemas import (
     Base64Request,
     OpenAIParams,
@@ -64,38 +64,48 @@ def _query(request: Request) -> dict[str, list[str]]:
     return out
 
 
-async def _receive(request: Request, state: ServerState, slot: Slot) -> Upload:
-    """The upload, within the request timeout; the slot is released on failure."""
+async def _receive(request: Request, state: ServerState) -> Upload:
+    """The upload, within the request timeout, counted against ``max_uploads``.
+
+    It holds no pool slot while it arrives: a full pool refuses the request at once, but
+    the slot is claimed only once the body is complete (see :func:`_run`), so slow or
+    stalled clients cannot lock real ones out of decoding.
+    """
     cfg = state.config
-    try:
-        return await asyncio.wait_for(
-            receive_upload(request, cfg.max_upload_bytes, cfg.tmp_dir), cfg.request_timeout_s
-        )
-    except asyncio.TimeoutError:
-        slot.release()
-        raise ApiError(
-            408, "timeout", f"the upload did not arrive within {cfg.request_timeout_s:g} s"
-        ) from None
-    except BaseException:
-        slot.release()
-        raise
+    state.pool.check_room()
+    with state.uploads.claim():
+        try:
+            return await asyncio.wait_for(
+                receive_upload(
+                    request, cfg.max_upload_bytes, cfg.tmp_dir, cfg.upload_idle_timeout_s
+                ),
+                cfg.request_timeout_s,
+            )
+        except asyncio.TimeoutError:
+            raise ApiError(
+                408, "timeout", f"the upload did not arrive within {cfg.request_timeout_s:g} s"
+            ) from None
 
 
 async def _run(
     state: ServerState,
-    slot: Slot,
+    started: float,
     engine: LoadedEngine,
     upload: Upload,
     options: DecodeOptions,
     route: str,
 ) -> JobResult:
+    """Claim a pool slot (429 when full) and transcribe the complete upload in it."""
     cfg = state.config
     path = upload.path
     assert path is not None
+    slot = state.pool.admit()
+    # one limit for upload + queue + decode, counted from the request's start
+    remaining = max(0.001, cfg.request_timeout_s - (time.monotonic() - started))
     result = await state.pool.run(
         slot,
         lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename),
-        slot.remaining(cfg.request_timeout_s),  # one limit for upload + queue + decode
+        remaining,
     )
     state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
     state.metrics.inference_seconds.labels(engine.name).observe(result.inference_time)
@@ -119,19 +129,13 @@ async def transcribe(request: Request, state: State) -> Response:
 
     Returns the Transcript JSON, or txt/srt/vtt with ``response_format``.
     """
-    slot = state.pool.admit()
-    upload = await _receive(request, state, slot)
+    started = time.monotonic()
+    upload = await _receive(request, state)
     with upload:
-        try:
-            params: TranscribeParams = parse_params(
-                TranscribeParams, _query(request), upload.fields
-            )
-            engine = state.cache.get(params.engine, params.model)
-            options = params.decode_options(state.config.beam_size)
-        except BaseException:
-            slot.release()
-            raise
-        result = await _run(state, slot, engine, upload, options, "/v1/transcribe")
+        params: TranscribeParams = parse_params(TranscribeParams, _query(request), upload.fields)
+        engine = state.cache.get(params.engine, params.model)
+        options = params.decode_options(state.config.beam_size)
+        result = await _run(state, started, engine, upload, options, "/v1/transcribe")
     return _render(result.transcript, params.response_format)
 
 
@@ -160,27 +164,23 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
 async def openai_transcriptions(request: Request, state: State) -> Response:
     """The OpenAI audio API: ``file``, ``model``, ``language``, ``prompt``,
     ``response_format``, ``temperature``, ``timestamp_granularities[]``."""
-    slot = state.pool.admit()
-    upload = await _receive(request, state, slot)
+    started = time.monotonic()
+    upload = await _receive(request, state)
     with upload:
-        try:
-            params: OpenAIParams = parse_params(OpenAIParams, _query(request), upload.fields)
-            engine = _openai_engine(state, params.model)
-            changes: dict[str, Any] = {
-                "beam_size": state.config.beam_size,
-                "word_timestamps": "word" in params.timestamp_granularities,
-            }
-            if params.language:
-                changes["language"] = params.language
-            if params.prompt:
-                changes["initial_prompt"] = params.prompt
-            if params.temperature is not None:
-                changes["temperature"] = params.temperature
-            options = DecodeOptions(**changes)
-        except BaseException:
-            slot.release()
-            raise
-        result = await _run(state, slot, engine, upload, options, "/v1/audio/transcriptions")
+        params: OpenAIParams = parse_params(OpenAIParams, _query(request), upload.fields)
+        engine = _openai_engine(state, params.model)
+        changes: dict[str, Any] = {
+            "beam_size": state.config.beam_size,
+            "word_timestamps": "word" in params.timestamp_granularities,
+        }
+        if params.language:
+            changes["language"] = params.language
+        if params.prompt:
+            changes["initial_prompt"] = params.prompt
+        if params.temperature is not None:
+            changes["temperature"] = params.temperature
+        options = DecodeOptions(**changes)
+        result = await _run(state, started, engine, upload, options, "/v1/audio/transcriptions")
     transcript = result.transcript
     fmt = params.response_format
     if fmt == "json":
@@ -239,38 +239,38 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     """``{"audio_data": "<base64>", ...options}`` -> transcription, confidence,
     inference_time, audio_duration, real_time_factor."""
     cfg = state.config
-    slot = state.pool.admit()
-    try:
+    started = time.monotonic()
+    state.pool.check_room()  # refuse at once when full; the slot is claimed in _run
+    with state.uploads.claim():
         # base64 is 4/3 the size of the audio, plus some room for the other fields
         try:
             body = await asyncio.wait_for(
-                read_json_body(request, cfg.max_upload_bytes * 4 // 3 + 65_536),
+                read_json_body(
+                    request, cfg.max_upload_bytes * 4 // 3 + 65_536, cfg.upload_idle_timeout_s
+                ),
                 cfg.request_timeout_s,
             )
         except asyncio.TimeoutError:
             raise ApiError(
                 408, "timeout", f"the body did not arrive within {cfg.request_timeout_s:g} s"
             ) from None
-        data = _json_object(body)
-        del body
-        try:
-            params = Base64Request.model_validate(data)
-        except ValidationError as err:
-            raise ApiError(422, "invalid_options", describe_validation_error(err)) from err
-        audio_bytes = _decode_base64(params.audio_data)
-        if len(audio_bytes) > cfg.max_upload_bytes:
-            raise ApiError(
-                413, "too_large", f"the decoded audio is larger than {cfg.max_upload_mb:g} MiB"
-            )
-        if not audio_bytes:
-            raise ApiError(400, "no_audio", "audio_data is empty")
-        engine = state.cache.get(params.engine, params.model)
-        options = params.decode_options(cfg.beam_size)
-        upload = _write_temp(audio_bytes, cfg.tmp_dir)
-        del audio_bytes
-    except BaseException:
-        slot.release()
-        raise
+    data = _json_object(body)
+    del body
+    try:
+        params = Base64Request.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(422, "invalid_options", describe_validation_error(err)) from err
+    audio_bytes = _decode_base64(params.audio_data)
+    if len(audio_bytes) > cfg.max_upload_bytes:
+        raise ApiError(
+            413, "too_large", f"the decoded audio is larger than {cfg.max_upload_mb:g} MiB"
+        )
+    if not audio_bytes:
+        raise ApiError(400, "no_audio", "audio_data is empty")
+    engine = state.cache.get(params.engine, params.model)
+    options = params.decode_options(cfg.beam_size)
+    upload = _write_temp(audio_bytes, cfg.tmp_dir)
+    del audio_bytes
     with upload:
-        result = await _run(state, slot, engine, upload, options, "/v1/transcribe/base64")
+        result = await _run(state, started, engine, upload, options, "/v1/transcribe/base64")
     return JSONResponse(base64_response(result.transcript, result.inference_time))

@@ -15,6 +15,7 @@ from aural.serving.config import ServeConfig
 from aural.serving.errors import ApiError
 from aural.serving.metrics import ServerMetrics
 from aural.serving.pool import WorkerPool
+from aural.serving.uploads import UploadLimiter
 
 __all__ = ["ServerState", "State", "check_api_key", "get_state", "require_api_key"]
 
@@ -29,6 +30,7 @@ class ServerState:
         pool: the bounded worker pool for file transcription.
         stream_pool: threads that run streaming decoders.
         metrics: the app's Prometheus metrics.
+        uploads: bounds the request bodies received at the same time.
         ready: set once every configured engine is loaded.
     """
 
@@ -37,6 +39,7 @@ class ServerState:
     pool: WorkerPool
     stream_pool: WorkerPool
     metrics: ServerMetrics
+    uploads: UploadLimiter
     ready: threading.Event = field(default_factory=threading.Event)
     active_streams: int = 0
     _streams_lock: threading.Lock = field(default_factory=threading.Lock)

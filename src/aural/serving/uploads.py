@@ -2,16 +2,20 @@
 
 A body is never held whole in memory: chunks go to a temporary file as they arrive and
 the limit is checked on every chunk (and up front against ``Content-Length``), so an
-oversized upload is refused with 413 after at most ``limit`` bytes. :class:`Upload` is a
-context manager that always deletes its file.
+oversized upload is refused with 413 after at most ``limit`` bytes. A body that stops
+arriving for ``idle_timeout_s`` is refused with 408, and :class:`UploadLimiter` bounds how
+many bodies are received at once (429 beyond). :class:`Upload` is a context manager that
+always deletes its file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +27,7 @@ from typing_extensions import Self
 
 from aural.serving.errors import ApiError
 
-__all__ = ["Upload", "read_json_body", "receive_upload"]
+__all__ = ["Upload", "UploadLimiter", "read_json_body", "receive_upload"]
 
 _MAX_FIELD_BYTES = 64 * 1024  # a form field (not the file) larger than this is refused
 _FILE_FIELDS = ("file",)
@@ -67,6 +71,49 @@ class Upload:
         self.cleanup()
 
 
+class UploadLimiter:
+    """Counts request bodies being received; refuses one beyond ``max_uploads`` with 429.
+
+    Args:
+        max_uploads: bodies allowed to arrive at the same time.
+        retry_after_s: the Retry-After hint sent when full.
+    """
+
+    def __init__(self, max_uploads: int, retry_after_s: int) -> None:
+        self.max_uploads = max_uploads
+        self.retry_after_s = retry_after_s
+        self._lock = threading.Lock()
+        self._active = 0
+
+    @property
+    def active(self) -> int:
+        """Bodies being received now."""
+        return self._active
+
+    @contextlib.contextmanager
+    def claim(self) -> Iterator[None]:
+        """Hold one of the ``max_uploads`` places while a body arrives.
+
+        Raises:
+            ApiError: 429 ``overloaded`` with a Retry-After header when all are taken.
+        """
+        with self._lock:
+            if self._active >= self.max_uploads:
+                raise ApiError(
+                    429,
+                    "overloaded",
+                    f"the server is receiving {self._active} uploads already (limit "
+                    f"{self.max_uploads}); retry after {self.retry_after_s} s",
+                    headers={"Retry-After": str(self.retry_after_s)},
+                )
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+
 def _too_large(limit: int) -> ApiError:
     return ApiError(
         413,
@@ -82,11 +129,29 @@ def _check_declared_length(request: Request, limit: int) -> None:
         raise _too_large(limit)
 
 
-async def _limited_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
+def _stalled(idle_timeout_s: float, received: int) -> ApiError:
+    return ApiError(
+        408,
+        "timeout",
+        f"the upload stalled: no data for {idle_timeout_s:g} s after {received} bytes of the "
+        "body; send the body without pauses",
+    )
+
+
+async def _limited_chunks(
+    request: Request, limit: int, idle_timeout_s: float
+) -> AsyncIterator[bytes]:
     _check_declared_length(request, limit)
     received = 0
+    stream = request.stream()
     try:
-        async for chunk in request.stream():
+        while True:
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), idle_timeout_s)
+            except StopAsyncIteration:
+                break
+            except asyncio.TimeoutError:
+                raise _stalled(idle_timeout_s, received) from None
             received += len(chunk)
             if received > limit:
                 raise _too_large(limit)
@@ -111,12 +176,14 @@ def _new_temp(tmp_dir: Path | None, filename: str | None = None) -> tuple[Path, 
     return Path(name), fd
 
 
-async def _receive_raw(request: Request, upload: Upload, limit: int, tmp_dir: Path | None) -> None:
+async def _receive_raw(
+    request: Request, upload: Upload, limit: int, idle_timeout_s: float, tmp_dir: Path | None
+) -> None:
     path, fd = _new_temp(tmp_dir)
     upload.path = path
     upload.content_type = request.headers.get("content-type")
     with os.fdopen(fd, "wb") as out:
-        async for chunk in _limited_chunks(request, limit):
+        async for chunk in _limited_chunks(request, limit, idle_timeout_s):
             out.write(chunk)
             upload.size += len(chunk)
 
@@ -211,7 +278,12 @@ def _shown(filename: bytes) -> str:
 
 
 async def _receive_multipart(
-    request: Request, upload: Upload, boundary: bytes, limit: int, tmp_dir: Path | None
+    request: Request,
+    upload: Upload,
+    boundary: bytes,
+    limit: int,
+    idle_timeout_s: float,
+    tmp_dir: Path | None,
 ) -> None:
     sink = _MultipartSink(upload, tmp_dir)
     parser = MultipartParser(
@@ -227,7 +299,7 @@ async def _receive_multipart(
         },
     )
     try:
-        async for chunk in _limited_chunks(request, limit):
+        async for chunk in _limited_chunks(request, limit, idle_timeout_s):
             parser.write(chunk)
             if sink.error is not None:
                 raise sink.error
@@ -238,21 +310,24 @@ async def _receive_multipart(
         sink.close()
 
 
-async def receive_upload(request: Request, limit: int, tmp_dir: Path | None) -> Upload:
+async def receive_upload(
+    request: Request, limit: int, tmp_dir: Path | None, idle_timeout_s: float = 30.0
+) -> Upload:
     """Stream the request's audio (multipart ``file`` or the raw body) to a temp file.
 
     Args:
         request: the incoming request.
         limit: the most body bytes accepted.
         tmp_dir: where to put the temporary file (None = system default).
+        idle_timeout_s: the longest wait for the next piece of the body.
 
     Returns:
         The upload; use it as a context manager so its file is always deleted.
 
     Raises:
-        ApiError: 413 when the body passes ``limit``; 400 when the multipart body is
-            malformed, holds no file or a file in another field than ``file``, or the body
-            is empty.
+        ApiError: 413 when the body passes ``limit``; 408 when it stalls for
+            ``idle_timeout_s``; 400 when the multipart body is malformed, holds no file
+            or a file in another field than ``file``, or the body is empty.
     """
     upload = Upload()
     content_type = request.headers.get("content-type", "")
@@ -262,7 +337,7 @@ async def receive_upload(request: Request, limit: int, tmp_dir: Path | None) -> 
             boundary = params.get(b"boundary")
             if not boundary:
                 raise ApiError(400, "bad_request", "multipart body without a boundary")
-            await _receive_multipart(request, upload, boundary, limit, tmp_dir)
+            await _receive_multipart(request, upload, boundary, limit, idle_timeout_s, tmp_dir)
         elif media == b"application/x-www-form-urlencoded":
             raise ApiError(
                 400,
@@ -270,7 +345,7 @@ async def receive_upload(request: Request, limit: int, tmp_dir: Path | None) -> 
                 "send audio as multipart/form-data (field 'file') or as a raw body",
             )
         else:
-            await _receive_raw(request, upload, limit, tmp_dir)
+            await _receive_raw(request, upload, limit, idle_timeout_s, tmp_dir)
         if upload.path is None or upload.size == 0:
             raise ApiError(
                 400,
@@ -284,9 +359,10 @@ async def receive_upload(request: Request, limit: int, tmp_dir: Path | None) -> 
     return upload
 
 
-async def read_json_body(request: Request, limit: int) -> bytes:
-    """The request body for JSON endpoints, refused with 413 once it passes ``limit``."""
+async def read_json_body(request: Request, limit: int, idle_timeout_s: float = 30.0) -> bytes:
+    """The request body for JSON endpoints: 413 once it passes ``limit``, 408 when it
+    stalls for ``idle_timeout_s``."""
     parts = bytearray()
-    async for chunk in _limited_chunks(request, limit):
+    async for chunk in _limited_chunks(request, limit, idle_timeout_s):
         parts += chunk
     return bytes(parts)
