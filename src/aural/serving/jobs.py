@@ -5,15 +5,53 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aural import audio
+from aural.audio.load import RAW_SUFFIXES
 from aural.decoding.options import DecodeOptions
-from aural.errors import AudioDecodeError
+from aural.errors import (
+    AudioDecodeError,
+    AudioTooLongError,
+    ConfigError,
+    UnsupportedAudioError,
+)
 from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError, status_for, type_for
 from aural.types import Transcript
 
-__all__ = ["JobResult", "transcribe_file"]
+__all__ = ["JobResult", "RawAudio", "transcribe_file"]
+
+_RAW_HINT = (
+    "send raw_sample_rate with the request (a form field, query parameter or JSON key, "
+    "e.g. raw_sample_rate=16000) and, unless it is 16-bit little-endian mono, raw_encoding "
+    "(pcm_s16le, pcm_s32le, pcm_f32le or pcm_u8) and raw_channels"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawAudio:
+    """How to read an upload that is headerless PCM (the loader's ``raw_*`` arguments).
+
+    Attributes:
+        sample_rate: its sample rate in Hz (None = the upload has a header).
+        encoding: its sample format.
+        channels: its interleaved channels.
+    """
+
+    sample_rate: int | None = None
+    encoding: str = "pcm_s16le"
+    channels: int = 1
+
+    def load_args(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`aural.audio.load` and :func:`aural.audio.probe`."""
+        if self.sample_rate is None:
+            return {}
+        return {
+            "raw_sample_rate": self.sample_rate,
+            "raw_encoding": self.encoding,
+            "raw_channels": self.channels,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +76,22 @@ def _too_long(duration: float, limit: float) -> ApiError:
     )
 
 
+def _too_long_decoded(limit: float) -> ApiError:
+    return ApiError(
+        413,
+        "audio_too_long",
+        f"the audio lasts longer than the server's limit of {limit:g} s (its header said "
+        "less); split it into shorter files",
+    )
+
+
 def transcribe_file(
     engine: LoadedEngine,
     path: Path,
     options: DecodeOptions,
     max_duration_s: float,
     display_name: str | None = None,
+    raw: RawAudio | None = None,
 ) -> JobResult:
     """Decode ``path``, check its duration and transcribe it with ``engine``.
 
@@ -56,22 +104,38 @@ def transcribe_file(
         max_duration_s: the longest audio accepted (seconds).
         display_name: the client's name for the file, shown in error messages instead of
             the temporary path.
+        raw: how to read headerless PCM (None = the upload has a header).
 
     Raises:
-        ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded (the
-            message names the client's file, not the server's temporary path).
+        ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded and
+            422 for raw PCM without its sample rate or with bad raw settings (the message
+            names the client's file, not the server's temporary path).
     """
     started = time.perf_counter()
+    name = display_name or "the uploaded audio"
+    raw_args = (raw or RawAudio()).load_args()
+    if not raw_args and path.suffix.lower() in RAW_SUFFIXES:
+        raise ApiError(
+            422,
+            "invalid_options",
+            f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
+        )
     try:
-        info = audio.probe(path)
+        info = audio.probe(path, **raw_args)
         if info.duration > max_duration_s:
             raise _too_long(info.duration, max_duration_s)
-        waveform = audio.load(path, sample_rate=engine.sample_rate)
-    except AudioDecodeError as err:
-        message = str(err).replace(str(path), display_name or "the uploaded audio")
+        # the limit again while decoding: a header can understate the length
+        waveform = audio.load(
+            path, sample_rate=engine.sample_rate, max_duration=max_duration_s, **raw_args
+        )
+    except AudioTooLongError as err:
+        raise _too_long_decoded(max_duration_s) from err
+    except (AudioDecodeError, ConfigError) as err:
+        # the server's temporary path and the CLI's flags mean nothing to an HTTP client
+        message = str(err).replace(str(path), name).split(" (CLI: ")[0]
+        if isinstance(err, UnsupportedAudioError) and "headerless PCM" in message:
+            message += f"; if it is headerless PCM, {_RAW_HINT}"
         raise ApiError(status_for(err), type_for(err), message) from err
-    if waveform.duration > max_duration_s:
-        raise _too_long(waveform.duration, max_duration_s)
     with engine.lease() as instance:
         transcript = instance.transcribe(waveform, options)
     return JobResult(transcript, time.perf_counter() - started)

@@ -21,7 +21,7 @@ from aural import writers
 from aural.decoding.options import DecodeOptions
 from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError
-from aural.serving.jobs import JobResult, transcribe_file
+from aural.serving.jobs import JobResult, RawAudio, transcribe_file
 from aural.serving.schemas import (
     Base64Request,
     OpenAIParams,
@@ -94,6 +94,7 @@ async def _run(
     upload: Upload,
     options: DecodeOptions,
     route: str,
+    raw: RawAudio | None = None,
 ) -> JobResult:
     """Claim a pool slot (429 when full) and transcribe the complete upload in it."""
     cfg = state.config
@@ -104,7 +105,7 @@ async def _run(
     remaining = max(0.001, cfg.request_timeout_s - (time.monotonic() - started))
     result = await state.pool.run(
         slot,
-        lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename),
+        lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename, raw),
         remaining,
     )
     state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
@@ -135,7 +136,9 @@ async def transcribe(request: Request, state: State) -> Response:
         params: TranscribeParams = parse_params(TranscribeParams, _query(request), upload.fields)
         engine = state.cache.get(params.engine, params.model)
         options = params.decode_options(state.config.beam_size)
-        result = await _run(state, started, engine, upload, options, "/v1/transcribe")
+        result = await _run(
+            state, started, engine, upload, options, "/v1/transcribe", params.raw_audio()
+        )
     return _render(result.transcript, params.response_format)
 
 
@@ -180,7 +183,15 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
         if params.temperature is not None:
             changes["temperature"] = params.temperature
         options = DecodeOptions(**changes)
-        result = await _run(state, started, engine, upload, options, "/v1/audio/transcriptions")
+        result = await _run(
+            state,
+            started,
+            engine,
+            upload,
+            options,
+            "/v1/audio/transcriptions",
+            params.raw_audio(),
+        )
     transcript = result.transcript
     fmt = params.response_format
     if fmt == "json":
@@ -272,5 +283,7 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     upload = _write_temp(audio_bytes, cfg.tmp_dir)
     del audio_bytes
     with upload:
-        result = await _run(state, started, engine, upload, options, "/v1/transcribe/base64")
+        result = await _run(
+            state, started, engine, upload, options, "/v1/transcribe/base64", params.raw_audio()
+        )
     return JSONResponse(base64_response(result.transcript, result.inference_time))

@@ -11,10 +11,12 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aural.audio.load import RawEncoding
 from aural.decoding.options import DecodeOptions, parse_hotwords
 from aural.serving.errors import ApiError
+from aural.serving.jobs import RawAudio
 from aural.streaming import StreamingOptions
 from aural.types import Transcript
 
@@ -68,7 +70,37 @@ class _Options(BaseModel):
         return base.with_(**changes) if changes else base
 
 
-class TranscribeParams(_Options):
+class _RawOptions(BaseModel):
+    """How to read an upload that is headerless PCM (every endpoint that takes a file).
+
+    ``raw_sample_rate``, ``raw_encoding`` and ``raw_channels`` map one-to-one to the
+    loader's arguments of the same names; the last two need the first.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    raw_sample_rate: int | None = Field(None, ge=1, le=768_000)
+    raw_encoding: RawEncoding | None = None
+    raw_channels: int | None = Field(None, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _raw_needs_rate(self) -> _RawOptions:
+        if self.raw_sample_rate is None and (
+            self.raw_encoding is not None or self.raw_channels is not None
+        ):
+            raise ValueError(
+                "raw_encoding and raw_channels describe headerless PCM and need raw_sample_rate too"
+            )
+        return self
+
+    def raw_audio(self) -> RawAudio:
+        """How to read the upload if it is headerless PCM."""
+        return RawAudio(
+            self.raw_sample_rate, self.raw_encoding or "pcm_s16le", self.raw_channels or 1
+        )
+
+
+class TranscribeParams(_Options, _RawOptions):
     """``POST /v1/transcribe`` options (form fields or query parameters)."""
 
     response_format: Literal["json", "txt", "text", "srt", "vtt"] = "json"
@@ -97,14 +129,15 @@ class StreamParams(_Options):
         return StreamingOptions(**given) if given else None
 
 
-class Base64Request(_Options):
+class Base64Request(_Options, _RawOptions):
     """``POST /v1/transcribe/base64`` JSON body."""
 
     audio_data: str = Field(min_length=1)
 
 
-class OpenAIParams(BaseModel):
-    """``POST /v1/audio/transcriptions`` form fields (the OpenAI audio API)."""
+class OpenAIParams(_RawOptions):
+    """``POST /v1/audio/transcriptions`` form fields: the OpenAI audio API, plus the
+    ``raw_*`` fields for headerless PCM (an aural extension)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
