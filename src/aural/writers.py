@@ -68,14 +68,36 @@ def render(transcript: Transcript, fmt: str) -> str:
     raise ConfigError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
+def _file_mode(path: Path) -> int:
+    """The mode ``path`` should get: its current one when it exists, else what a plain
+    ``open(path, "w")`` gives under the process umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # Linux reports the umask without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: never a partial file."""
+    """Write ``text`` to ``path`` via a temporary file and rename: never a partial file.
+
+    The file gets the mode an ordinary write would give (the temporary file alone would
+    be private to its owner), or keeps the mode of the file it replaces.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -125,7 +125,12 @@ def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
         (["transcribe", str(ldc_wav), "--model", "nosuch"], 2, "unknown Whisper model 'nosuch'"),
         (["transcribe", str(ldc_wav), "--format", "docx"], 2, "unknown --format 'docx'"),
         (["transcribe", str(ldc_wav), "--beam-size", "0"], 2, "beam_size"),
-        (["transcribe", str(ldc_wav), "--language", "fr"], 1, "English-only"),
+        (["transcribe", str(ldc_wav), "--language", "fr"], 2, "English-only"),
+        (["transcribe", str(ldc_wav), "--raw-sample-rate", "1"], 2,
+         "--raw-sample-rate must be 2000-768000 Hz, got 1"),
+        (["transcribe", str(ldc_wav), "--raw-encoding", "mulaw"], 2, "unknown --raw-encoding"),
+        (["transcribe", str(ldc_wav), "--output-dir", str(ldc_wav / "sub")], 2,
+         "cannot write there"),
         (["transcribe", str(ldc_wav), "--engine", "sphinx", "--hotwords", "x"], 2, "hotwords"),
         (["transcribe", str(ldc_wav), "--threads", "-1"], 2, "--threads must be >= 0"),
         (["transcribe", str(ldc_wav), "--batch-size", "0"], 2, "--batch-size must be >= 1"),
@@ -184,3 +189,56 @@ def test_one_long_input_gets_decodes_side_by_side(tmp_path: Path) -> None:
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEfmt junk")
     assert not _is_long([broken], None, "pcm_s16le", short_form=True)
+
+
+def test_cli_never_replaces_or_hides_a_users_files(tmp_path: Path, ldc_wav: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    notes = out / "LDC93S1.json"
+    notes.write_text("MY NOTES\n")  # not ours: -f all must leave it alone
+    p = run("transcribe", str(ldc_wav), str(tmp_path / "LDC93S1.flac"), "-f", "all",
+            "--output-dir", str(out), "--beam-size", "1")  # the .flac is missing
+    assert p.returncode == 1 and "LDC93S1.flac: file not found" in p.stderr
+    assert notes.read_text() == "MY NOTES\n"
+    # a missing input with the same stem does not rename the real one's outputs
+    assert sorted(f.name for f in out.iterdir()) == [
+        "LDC93S1.json", "LDC93S1.srt", "LDC93S1.tsv", "LDC93S1.txt", "LDC93S1.vtt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "LDC93S1.txt").stat().st_mode & 0o777 == 0o666 & ~umask  # not 0600
+    # --overwrite replaces ours and the user's, keeping the mode of what it replaces
+    os.chmod(out / "LDC93S1.txt", 0o640)
+    p = run("transcribe", str(ldc_wav), "-f", "all", "--output-dir", str(out),
+            "--beam-size", "1", "--overwrite")
+    assert p.returncode == 0, p.stderr
+    assert "greasy" in json.loads(notes.read_text())["text"].lower()
+    assert (out / "LDC93S1.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_cli_piped_audio_never_skipped_or_overwritten(tmp_path: Path, ldc_wav: Path,
+                                                       jfk_flac: Path) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for audio in (ldc_wav, jfk_flac):  # the second must not be "already transcribed"
+        p = subprocess.run([*AURAL, "transcribe", "-", "--beam-size", "1", "--output-dir",
+                            str(tmp_path)], input=audio.read_bytes(), capture_output=True,
+                           env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+    assert "greasy" in (tmp_path / "stdin.txt").read_text().lower()
+    assert "fellow americans" in (tmp_path / "stdin-2.txt").read_text().lower()
+
+
+def test_cli_one_long_input_shows_progress_in_seconds(tmp_path: Path, shared_data: Path) -> None:
+    pieces: list[np.ndarray] = []
+    for flac in sorted((shared_data / "LibriSpeech").rglob("*.flac")):
+        if sum(map(len, pieces)) > 125 * 16000:
+            break
+        pieces += [sf.read(flac, dtype="float32")[0], np.zeros(8000, np.float32)]
+    long = np.concatenate(pieces)
+    path = tmp_path / "lecture.wav"
+    sf.write(path, long, 16000)
+    p = run("transcribe", str(path), "--beam-size", "1")
+    assert p.returncode == 0, p.stderr
+    total = round(len(long) / 16000)
+    assert "transcribing lecture.wav" in p.stderr
+    assert f"{total}/{total} s audio" in p.stderr, p.stderr
+    assert len(p.stdout.split()) > 200

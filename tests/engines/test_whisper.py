@@ -186,6 +186,11 @@ def test_base_model_joined_verified_and_detects_language(
     t = e.transcribe(load(jfk_flac), DecodeOptions(beam_size=1))
     assert t.info.language == "en" and t.info.language_probability > 0.5
     assert "your country" in t.text.lower()
+    e.check_options(DecodeOptions(language="de"))
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):  # was faster-whisper's
+        e.check_options(DecodeOptions(language="xx"))                # ValueError, mid-batch
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):
+        e.transcribe(load(jfk_flac), DecodeOptions(language="xx"))
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ _RAW_DTYPES: dict[str, str] = {
     "pcm_f32le": "<f4",
     "pcm_u8": "u1",
 }
+RAW_ENCODINGS: tuple[str, ...] = tuple(_RAW_DTYPES)
 _HEADER_BYTES = 1024  # more than a WAV/AIFF header with its usual chunks
 _BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
 MIN_SAMPLE_RATE = 2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)

@@ -36,9 +36,9 @@ def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[
     that do.
     """
     counts: dict[str, int] = {}
-    for p in paths:
-        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + 1
-    names = {p: p.stem for p in paths if counts[p.stem.lower()] == 1}
+    for p in paths:  # a missing input (reported as such) takes no name from the others
+        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + p.exists()
+    names = {p: p.stem for p in paths if counts[p.stem.lower()] <= 1 and p.exists()}
     taken = {name.lower() for name in names.values()}
     for p in paths:
         if p in names:
@@ -51,6 +51,26 @@ def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[
         names[p] = name
         taken.add(name.lower())
     return {p: [out_dir / f"{names[p]}.{fmt}" for fmt in formats] for p in paths}
+
+
+def _fresh_name(outputs: list[Path]) -> list[Path]:
+    """``outputs`` renamed ``stdin-2.txt``, ``stdin-3.txt``... until none of them exists:
+    piped audio has no identity to skip on, and an earlier transcript must not be lost."""
+    for k in itertools.count(2):
+        if not any(o.exists() for o in outputs):
+            return outputs
+        outputs = [o.with_name(f"stdin-{k}{o.suffix}") for o in outputs]
+    raise AssertionError("unreachable")
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` and prove a file can be written there, before any decoding."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".aural-write-test-"):
+            pass
+    except OSError as err:
+        fail(f"--output-dir {output_dir}: cannot write there ({err.strerror or err})")
 
 
 def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirectory | None]:
@@ -72,20 +92,28 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
     return [str(path) if item == "-" else item for item in inputs], folder
 
 
+def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> float:
+    """``path``'s duration from its header (0.0 when it cannot be read: the batch reports
+    why when it loads it)."""
+    from aural import audio
+
+    try:
+        return audio.probe(path, raw_sample_rate=raw_sample_rate,
+                           raw_encoding=raw_encoding).duration
+    except AuralError:
+        return 0.0
+
+
 def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
              short_form: bool) -> bool:
     """True when the one input is long enough for Whisper to decode several parts of it
     side by side: chunks (a few groups of them) or, with ``--full-window``, pieces."""
-    from aural import audio
     from aural.engines.whisper import PIECE_S, WINDOW_S
 
     if len(paths) != 1:
         return False
-    try:
-        info = audio.probe(paths[0], raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
-    except AuralError:
-        return False  # reported when the batch loads it
-    return info.duration > (4 * WINDOW_S if short_form else 2 * PIECE_S)
+    duration = _duration(paths[0], raw_sample_rate, raw_encoding)
+    return duration > (4 * WINDOW_S if short_form else 2 * PIECE_S)
 
 
 def transcribe_command(
@@ -127,6 +155,7 @@ def transcribe_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
 ) -> None:
     """Transcribe audio files; text to stdout, or files in --output-dir."""
+    from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RAW_ENCODINGS
     from aural.batch import expand_inputs, transcribe_many
     from aural.decoding.options import DecodeOptions, parse_hotwords
     from aural.engines import create_engine
@@ -148,6 +177,14 @@ def transcribe_command(
         fail("--format all needs --output-dir")
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         fail(f"--output-dir {output_dir} exists and is not a folder")
+    if raw_sample_rate is not None and not (
+            MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE):
+        fail(f"--raw-sample-rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
+             f"got {raw_sample_rate}")
+    if raw_encoding not in RAW_ENCODINGS:
+        fail(f"unknown --raw-encoding {raw_encoding!r}; use {', '.join(RAW_ENCODINGS)}")
+    if output_dir is not None:
+        _check_output_dir(output_dir)
     try:
         options = DecodeOptions(
             language=language, beam_size=beam_size, vad=vad, hotwords=parse_hotwords(hotwords),
@@ -158,16 +195,22 @@ def transcribe_command(
         fail(str(err), exit_code_for(err))
 
     outputs = _output_paths(paths, output_dir, formats) if output_dir else {}
-    todo = [p for p in paths if overwrite or not outputs or not all(o.exists() for o in outputs[p])]
+    stdin_path = Path(spool.name) / "stdin" if spool is not None else None
+    if stdin_path in outputs and not overwrite:
+        outputs[stdin_path] = _fresh_name(outputs[stdin_path])
+    if not overwrite:  # only what is missing: a user's file is never replaced unasked
+        outputs = {p: [o for o in outs if not o.exists()] for p, outs in outputs.items()}
+    todo = [p for p in paths if not outputs or outputs[p]]
     skipped = len(paths) - len(todo)
     if skipped:
         err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
+    # one input long enough to decode in parts: two decodes side by side, and progress
+    long_one = engine == "whisper" and _is_long(todo, raw_sample_rate, raw_encoding, short_form)
     try:
         settings: dict[str, object] = {}
         if engine == "whisper":
             settings = {"cpu_threads": threads}
-            if workers > 1 or (workers == 0 and (len(todo) > 1 or _is_long(
-                    todo, raw_sample_rate, raw_encoding, short_form))):
+            if workers > 1 or (workers == 0 and (len(todo) > 1 or long_one)):
                 # several files, or one long one in parts: single-threaded decodes side by
                 # side beat one wide decode
                 settings = dict(parallel_settings(workers, threads))
@@ -182,27 +225,43 @@ def transcribe_command(
         elif lm_vocabulary is not None:
             fail("--lm-vocabulary goes with a KenLM binary --lm")
         eng = create_engine(engine, model, **settings)
-        if options.hotwords and not eng.supports_hotwords:
-            fail(f"the {engine} engine does not support --hotwords")
+        eng.check_options(options)  # e.g. a language the model lacks: refused before any work
     except AuralError as err:
         fail(str(err), exit_code_for(err))
 
     failed: list[tuple[Path, str]] = []
     done, audio_s, t0 = 0, 0.0, time.perf_counter()
+    columns = (
+        (TextColumn("[progress.description]{task.description}"), BarColumn(),
+         TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"))
+        if long_one else
+        (TextColumn("[progress.description]{task.description}"), BarColumn(),
+         MofNCompleteColumn(), TextColumn("{task.fields[audio]:.0f} s audio")))
     progress = Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[audio]:.0f} s audio"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err_console, disable=quiet or len(todo) < 2, transient=False,
+        *columns, TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, disable=quiet or (len(todo) < 2 and not long_one), transient=False,
     )
     with progress:
-        task = progress.add_task("transcribing", total=len(todo), audio=0.0)
+        if long_one:  # the seconds of audio the engine has done, reported as it goes
+            task = progress.add_task(f"transcribing {escape(todo[0].name)}",
+                                     total=_duration(todo[0], raw_sample_rate, raw_encoding),
+                                     audio=0.0)
+            scale = progress.tasks[0].total or 0.0
+
+            def report(done_s: float, total_s: float) -> None:
+                progress.update(task, completed=scale * done_s / max(total_s, 1e-9))
+
+            eng.progress = report
+        else:
+            task = progress.add_task("transcribing", total=len(todo), audio=0.0)
         items = transcribe_many(
             eng, todo, options, batch_size=batch_size, prefetch=jobs,
             raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
         )
         try:
             for item in items:
-                progress.advance(task)
+                if not long_one:
+                    progress.advance(task)
                 if item.error is not None or item.transcript is None:
                     message = str(item.error)
                     if spool is not None:  # name piped audio as the user knows it
@@ -219,8 +278,14 @@ def transcribe_command(
                     sys.stdout.write(render(item.transcript, formats[0]))
                     sys.stdout.flush()
                 else:
-                    for f, out in zip(formats, outputs[item.source]):
-                        write_atomic(out, render(item.transcript, f))
+                    try:
+                        for out in outputs[item.source]:
+                            write_atomic(out, render(item.transcript, out.suffix[1:]))
+                    except OSError as err:
+                        done -= 1
+                        message = f"{item.source}: cannot write {out} ({err.strerror or err})"
+                        failed.append((item.source, message))
+                        err_console.print(f"[red]failed:[/] {escape(message)}")
         except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
             fail(str(err), exit_code_for(err))
 

@@ -43,10 +43,19 @@ class Engine(abc.ABC):
     #: decodes one instance runs at the same time (its transcribe_batch spreads work over
     #: them, and its transcribe may be called from that many threads at once)
     concurrency: int = 1
+    #: called as ``progress(seconds_done, seconds_total)`` while one long call runs (from
+    #: worker threads), by engines that can tell; set by single-user callers such as the CLI
+    progress: Callable[[float, float], None] | None = None
 
     @abc.abstractmethod
     def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
         """Transcribe one waveform (mono, at :attr:`sample_rate`)."""
+
+    def check_options(self, options: DecodeOptions) -> None:
+        """Raise :class:`ConfigError` for options this engine cannot honour, so that a
+        caller can refuse them before decoding any audio (engines add their own checks)."""
+        if options.hotwords and not self.supports_hotwords:
+            raise ConfigError(f"the {self.name} engine does not support hotwords")
 
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None

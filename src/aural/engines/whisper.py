@@ -131,6 +131,10 @@ class WhisperEngine(Engine):
         return self._model
 
     # -- options ---------------------------------------------------------------------
+    def check_options(self, options: DecodeOptions) -> None:
+        super().check_options(options)
+        self._language(options)
+
     def _language(self, options: DecodeOptions) -> str | None:
         if not self.is_multilingual:
             if options.language not in (None, "en"):
@@ -139,6 +143,14 @@ class WhisperEngine(Engine):
                     "needs a multilingual model such as --model base"
                 )
             return "en"
+        if options.language is not None:
+            from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+            if options.language not in _LANGUAGE_CODES:
+                raise ConfigError(
+                    f"unknown language {options.language!r} for {self.model_id!r}; use a "
+                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)"
+                )
         return options.language
 
     def _info(self, duration: float, language: str | None, prob: float | None,
@@ -211,7 +223,7 @@ class WhisperEngine(Engine):
 
         jobs += [(w.duration, lambda i=i: long_form(i)) for i, w in enumerate(waves)
                  if results[i] is None and i not in windowed]
-        self._run(jobs)
+        self._run(self._reporting(jobs))
         for i, found in chunked.items():
             found.sort(key=lambda seg: seg.start)
             if not options.word_timestamps:
@@ -293,6 +305,26 @@ class WhisperEngine(Engine):
             left = tuple((max(a, resume), b) for a, b in regions if b > resume)
             return found, [(resume, end, left or ((resume, end),))]
         return found, []
+
+    def _reporting(self, jobs: list[tuple[float, Callable[[], None]]]
+                   ) -> list[tuple[float, Callable[[], None]]]:
+        """``jobs`` that tell :attr:`progress` the seconds of audio done as each ends."""
+        report = self.progress
+        if report is None or not jobs:
+            return jobs
+        total = sum(seconds for seconds, _ in jobs)
+        done = [0.0]
+        lock = threading.Lock()
+
+        def wrap(seconds: float, job: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                job()
+                with lock:
+                    done[0] += seconds
+                    report(done[0], total)
+            return run
+
+        return [(seconds, wrap(seconds, job)) for seconds, job in jobs]
 
     def _run(self, jobs: list[tuple[float, Callable[[], None]]]) -> None:
         """Run ``jobs``, longest first, on up to :attr:`concurrency` threads."""
