@@ -162,3 +162,14 @@ def test_stm_with_a_bad_time(tmp_path: Path, misc_dir: Path) -> None:
 def test_utterance_rejects_non_finite_or_negative_times(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"'u1': invalid {field}"):
         Utterance("u1", Path("a.wav"), "hi", **{field: value})
+
+
+def test_headerless_audio_with_a_bad_sample_rate(tmp_path: Path, goforward_raw: Path) -> None:
+    manifest = tmp_path / "m.jsonl"
+    row = {"audio": str(goforward_raw), "text": "go forward ten meters", "sample_rate": "fast"}
+    manifest.write_text(json.dumps(row) + "\n")
+    (utt,) = read_manifest_file(manifest)
+    with pytest.raises(DatasetError, match=r"'goforward': the sample_rate .* got 'fast'"):
+        load_utterance_audio(utt)
+    manifest.write_text(json.dumps({**row, "sample_rate": "16000"}) + "\n")
+    assert load_utterance_audio(read_manifest_file(manifest)[0]).duration > 1.0

@@ -244,7 +244,12 @@ def utterance_audio(utt: Utterance) -> Path | bytes | Waveform:
 def _raw_rate(utt: Utterance) -> int | None:
     if utt.audio.suffix.lower() in (".raw", ".pcm"):
         rate = utt.extra.get("sample_rate")
-        return int(rate) if rate else SAMPLE_RATE
+        if not rate:
+            return SAMPLE_RATE
+        if isinstance(rate, bool) or not isinstance(rate, (int, str)) or not str(rate).isdigit():
+            raise DatasetError(f"utterance {utt.id!r}: the sample_rate of the headerless file "
+                               f"{str(utt.audio)!r} must be a whole number of Hz, got {rate!r}")
+        return int(rate)
     return None
 
 
