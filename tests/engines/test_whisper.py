@@ -108,6 +108,10 @@ def test_whisper_silence_gives_nothing(whisper_engine) -> None:
     silence = Waveform(np.zeros(16000 * 10, np.float32), 16000)
     assert whisper_engine.transcribe(silence).segments == ()
     assert whisper_engine.transcribe_batch([silence, silence])[1].segments == ()
+    # without VAD too: Whisper hears "you" in digital silence (2 minutes: the long form)
+    for seconds in (10, 120):
+        zeros = Waveform(np.zeros(16000 * seconds, np.float32), 16000)
+        assert whisper_engine.transcribe(zeros, DecodeOptions(vad=False)).segments == ()
 
 
 @pytest.mark.parametrize("vad", [True, False])

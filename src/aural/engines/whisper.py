@@ -61,6 +61,7 @@ MAX_CONTINUATIONS = 3  # chunked long form: rounds that continue decodes that st
 MAX_WORD_S = 3.0  # a word aligned over longer than this covers audio the text skipped
 MIN_REGION_S = 1.0  # a speech region this long must hold a decoded word
 MIN_AUDIO_S = 0.1  # shorter inputs hold no word: an empty transcript, never a decode
+SILENCE_PEAK = 1e-4  # -80 dBFS: an input that never reaches it is digital silence
 CUT_SEARCH_S = 30.0  # each cut goes at the quietest moment in this stretch before it
 
 _Regions = tuple[tuple[float, float], ...]  # speech regions (start, end), seconds
@@ -186,7 +187,9 @@ class WhisperEngine(Engine):
         spans: list[_Span] = []
         chunked: dict[int, list[Segment]] = {}  # the segments found in each chunked input
         for i, w in enumerate(waves):
-            if w.duration < MIN_AUDIO_S:  # Whisper's alignment fails on a frame or two
+            if w.duration < MIN_AUDIO_S or _is_digital_silence(w.samples):
+                # no word fits in a frame or two (and Whisper's alignment fails on them);
+                # on digital silence without VAD Whisper invents "you"
                 results[i] = self._empty(w, options)
                 continue
             if decoder is None:
@@ -469,6 +472,11 @@ def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
     cores = os.cpu_count() or 1
     workers = workers or min(4, cores)
     return {"num_workers": workers, "cpu_threads": threads or max(1, cores // workers)}
+
+
+def _is_digital_silence(samples: np.ndarray) -> bool:
+    """True when no sample reaches :data:`SILENCE_PEAK` (zeros, or a bit of rounding)."""
+    return not bool(np.any(np.abs(samples) > SILENCE_PEAK))
 
 
 def _hotwords_text(options: DecodeOptions) -> str | None:
