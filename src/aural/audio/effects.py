@@ -182,6 +182,7 @@ class NoiseBank:
     Args:
         directory: folder holding the recordings.
         sample_rate: rate to resample every recording to (Hz).
+        label: what the folder is called in error messages.
 
     Raises:
         DatasetError: the folder is missing, holds no audio, or a file cannot be decoded.
@@ -189,14 +190,15 @@ class NoiseBank:
 
     __slots__ = ("_clips", "directory", "names", "sample_rate")
 
-    def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE,
+                 label: str = "noise folder") -> None:
         from aural.audio import load  # late: aural.audio imports this module's package
 
         self.directory = Path(directory)
         self.sample_rate = int(sample_rate)
         if not self.directory.is_dir():
             raise DatasetError(
-                f"noise folder {str(self.directory)!r} does not exist; "
+                f"{label} {str(self.directory)!r} does not exist; "
                 "pass a folder of noise or impulse-response recordings"
             )
         files = sorted(
@@ -210,7 +212,7 @@ class NoiseBank:
                 wave = load(path, sample_rate=self.sample_rate)
             except AuralError as err:
                 raise DatasetError(
-                    f"cannot use {str(path)!r} from the noise folder: {err}; "
+                    f"cannot use {str(path)!r} from the {label}: {err}; "
                     "remove it or fix the file"
                 ) from err
             samples = np.asarray(wave.samples, dtype=np.float32)
@@ -223,7 +225,7 @@ class NoiseBank:
             names.append(path.name)
         if not clips:
             raise DatasetError(
-                f"noise folder {str(self.directory)!r} holds no usable audio "
+                f"{label} {str(self.directory)!r} holds no usable audio "
                 f"({', '.join(sorted(AUDIO_SUFFIXES))})"
             )
         self.names: tuple[str, ...] = tuple(names)

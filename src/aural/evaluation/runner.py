@@ -32,7 +32,7 @@ from aural.audio.effects import NoiseBank
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
-from aural.errors import AuralError, ConfigError, DatasetError
+from aural.errors import AuralError, ConfigError
 from aural.evaluation.report import EngineResults, score_engine
 from aural.evaluation.robustness import Condition, Degrader
 
@@ -414,11 +414,7 @@ def _banks(options: EvalOptions) -> Degrader:
 
 
 def _rir_bank(folder: Path) -> NoiseBank:
-    try:
-        return NoiseBank(folder)
-    except DatasetError as err:  # NoiseBank's messages speak of a noise folder
-        raise DatasetError(
-            str(err).replace("noise folder", "room-response folder (--rir-dir)")) from err
+    return NoiseBank(folder, label="room-response folder (--rir-dir)")
 
 
 def _load_utterance(utt: Any) -> Waveform:

@@ -92,7 +92,8 @@ class WaveformAugmenter:
         self.sample_rate = sample_rate
         self.noise = (NoiseBank(Path(config.noise.directory), sample_rate)
                       if config.noise.enabled else None)
-        self.rirs = (NoiseBank(Path(config.rir.directory), sample_rate)
+        self.rirs = (NoiseBank(Path(config.rir.directory), sample_rate,
+                               label="room-response folder")
                      if config.rir.enabled else None)
 
     @property
