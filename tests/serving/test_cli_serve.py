@@ -25,6 +25,13 @@ def test_unknown_engine_exits_2_with_one_line():
     assert "Traceback" not in result.output
 
 
+def test_upload_limit_flags_are_checked():
+    result = CliRunner().invoke(app, ["serve", "--max-uploads", "0"])
+    assert result.exit_code == 2 and "max_uploads" in result.output
+    result = CliRunner().invoke(app, ["serve", "--upload-idle-timeout-s", "-1"])
+    assert result.exit_code == 2 and "upload_idle_timeout_s" in result.output
+
+
 def test_bad_config_file_exits_2(tmp_path: Path):
     cfg = tmp_path / "serve.yaml"
     cfg.write_text("max_upload_mb: lots\n")

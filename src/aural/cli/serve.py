@@ -45,6 +45,12 @@ def serve_command(
     request_timeout_s: Annotated[
         float | None, typer.Option(help="Limit per request in seconds (default 300).")
     ] = None,
+    upload_idle_timeout_s: Annotated[
+        float | None, typer.Option(help="A body that stalls this long gets 408 (default 30).")
+    ] = None,
+    max_uploads: Annotated[
+        int | None, typer.Option(help="Request bodies received at once; more get 429 (default 32).")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML file of settings.")] = None,
 ) -> None:
     """Serve transcription over HTTP and WebSocket (settings: flags > AURAL_SERVE_* > --config)."""
@@ -76,6 +82,8 @@ def serve_command(
         "api_key": api_key,
         "cors_origins": tuple(cors_origin) if cors_origin else None,
         "request_timeout_s": request_timeout_s,
+        "upload_idle_timeout_s": upload_idle_timeout_s,
+        "max_uploads": max_uploads,
     }
     cache = ModelCache()
     try:
