@@ -242,3 +242,18 @@ def test_cli_one_long_input_shows_progress_in_seconds(tmp_path: Path, shared_dat
     assert "transcribing lecture.wav" in p.stderr
     assert f"{total}/{total} s audio" in p.stderr, p.stderr
     assert len(p.stdout.split()) > 200
+
+
+def test_cli_not_audio_is_exactly_one_line(tmp_path: Path) -> None:
+    # libsndfile's MP3 decoder, its last resort, printed notes about these to stderr
+    png = tmp_path / "picture.mp3"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    noise = tmp_path / "noise.mp3"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, np.uint8).tobytes())
+    for path in (png, noise):
+        p = run("transcribe", str(path))
+        assert p.returncode == 1
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"failed: {path}: "), p.stderr
+        assert ("not a recognised audio format" in lines[0]  # FFmpeg sees an image in
+                or "contains no audio stream" in lines[0])   # the PNG: no audio stream

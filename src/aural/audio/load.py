@@ -48,6 +48,9 @@ MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at
 # the first bytes of the containers aural decodes: such a file is never read as headerless PCM
 _MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff",
           b"\x1aE\xdf\xa3", b".snd", b"wvpk", b"MAC ", b"#!AMR")
+# more formats libsndfile reads (W64, NIST SPHERE, VOC, IRCAM, PVF, XI, MAT, WavPack)
+_SNDFILE_MAGIC = (b"riff", b"NIST_1A", b"Creative Voice File", b"\x64\xa3", b"\x00\x01\xa3",
+                  b"PVF1", b"Extended Instrument", b"MATLAB", b"wvpk", b"dns.", b"2BIT")
 _CONTAINER_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm",
                        ".mp4", ".mka", ".wma", ".aiff", ".aif", ".caf")
 SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
@@ -241,6 +244,8 @@ def _decode_blocks(
         blocks = _iter_raw(src, name, raw_encoding, raw_channels)
         return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
     try:
+        if not _sndfile_reads(_peek(src, 20)):
+            raise TypeError("not a libsndfile format")
         blocks, rate, channels, fmt, frames = _iter_soundfile(src)
     except (sf.LibsndfileError, RuntimeError, TypeError):
         blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
@@ -271,24 +276,42 @@ def _close(blocks: Iterator[np.ndarray]) -> None:
         close()
 
 
+def _peek(src: BinaryIO | str, size: int) -> bytes:
+    """The first ``size`` bytes of ``src``, leaving a file object where it was (b"" when
+    it cannot be read back: a pipe)."""
+    try:
+        if isinstance(src, str):
+            with open(src, "rb") as fh:
+                return fh.read(size)
+        start = src.tell()
+        head = src.read(size)
+        src.seek(start)
+        return head
+    except (OSError, ValueError, AttributeError):
+        return b""
+
+
+def _sndfile_reads(head: bytes) -> bool:
+    """True when libsndfile should try a source that starts with ``head``: one of its
+    formats, or what may be MP3. Anything else goes straight to FFmpeg, because
+    libsndfile's last resort, its MP3 decoder, prints notes to stderr about every file it
+    cannot make sense of (a PNG, random bytes) before aural's one-line error."""
+    if not head:
+        return True  # unknown: let libsndfile say
+    if head.startswith(_SNDFILE_MAGIC) or head.startswith(_MAGIC):
+        return True
+    return len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MPEG frame sync
+
+
 def _has_container_header(src: BinaryIO | str, name: str) -> bool:
     """True when ``src`` starts like an audio container or is named like one: it is
     decoded from its header even when a raw sample rate was given for other inputs."""
     if name.lower().endswith(_CONTAINER_SUFFIXES):
         return True
-    try:
-        if isinstance(src, str):
-            with open(src, "rb") as fh:
-                head = fh.read(12)
-        else:
-            start = src.tell()
-            head = src.read(12)
-            src.seek(start)
-    except (OSError, ValueError, AttributeError):
-        return False  # not seekable: a pipe; the caller said it is raw
+    head = _peek(src, 12)
     if head[4:8] == b"ftyp":  # MP4 / M4A
         return True
-    return bool(head) and any(head.startswith(m) for m in _MAGIC)
+    return bool(head) and head.startswith(_MAGIC)
 
 
 def iter_load(
