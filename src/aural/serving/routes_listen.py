@@ -8,6 +8,10 @@ Two tasks run per stream: a reader that buffers incoming audio, and a processor 
 everything buffered so far to the session in a worker thread (decoding never runs on the
 event loop). While a chunk is being decoded the next ones accumulate, so a slow decoder
 catches up with bigger chunks instead of falling further behind.
+
+Every failure ends with an ``error`` event and a close whose code says why (1003 bad
+input or options, 1008 key or timeout, 1009 too much audio, 1011 server fault, 1013
+too many streams) and whose reason repeats the message, cut to fit a close frame.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ _CLOSE_POLICY = 1008
 _CLOSE_TOO_BIG = 1009
 _CLOSE_ERROR = 1011
 _CLOSE_TRY_LATER = 1013
+_MAX_REASON_BYTES = 123  # a close frame's reason must fit in 125 bytes with the code
 
 
 class StreamError(Exception):
@@ -78,21 +83,20 @@ class _StreamPump:
         self.pending = bytearray()
         self.received = 0
         self.ended = False
+        # time spent waiting for the client is bounded by the audio limit plus one idle
+        # timeout, so a client that trickles a few bytes now and then cannot hold a slot
+        # for ever (time the server spends behind, in backpressure, does not count)
+        self.wait_limit_s = state.config.max_duration_s + state.config.request_timeout_s
+        self.waited_s = 0.0
         self.wake = asyncio.Event()
         self.drained = asyncio.Event()
 
     async def read(self) -> None:
-        idle = self.state.config.request_timeout_s
         while True:
             while len(self.pending) > self.max_pending:  # backpressure
                 self.drained.clear()
                 await self.drained.wait()
-            try:
-                message = await asyncio.wait_for(self.ws.receive(), idle)
-            except asyncio.TimeoutError:
-                raise StreamError(
-                    f"no audio for {idle:g} s; closing the stream", _CLOSE_POLICY, "timeout"
-                ) from None
+            message = await self._receive()
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", _CLOSE_NORMAL))
             data = message.get("bytes")
@@ -101,6 +105,27 @@ class _StreamPump:
                 continue
             self._take_control(message.get("text") or "")
             return
+
+    async def _receive(self) -> Any:
+        """The next message, within the idle timeout and the stream's total waiting limit."""
+        idle = self.state.config.request_timeout_s
+        left = self.wait_limit_s - self.waited_s
+        clock = asyncio.get_running_loop().time
+        began = clock()
+        try:
+            return await asyncio.wait_for(self.ws.receive(), max(0.0, min(idle, left)))
+        except asyncio.TimeoutError:
+            if left > idle:
+                message = f"no audio for {idle:g} s; closing the stream"
+            else:
+                message = (
+                    f"the stream kept the server waiting longer than its limit of "
+                    f"{self.wait_limit_s:g} s ({self.state.config.max_duration_s:g} s of "
+                    f"audio plus {idle:g} s); send audio at least as fast as real time"
+                )
+            raise StreamError(message, _CLOSE_POLICY, "timeout") from None
+        finally:
+            self.waited_s += clock() - began
 
     def _take_audio(self, data: bytes) -> None:
         self.received += len(data)
@@ -123,6 +148,13 @@ class _StreamPump:
             raise StreamError(
                 f"unexpected text frame {text[:80]!r}; send audio as binary frames and "
                 '{"type": "end"} to finish',
+                _CLOSE_UNSUPPORTED,
+            )
+        unknown = sorted(set(control) - {"type"})
+        if unknown:
+            raise StreamError(
+                f"unknown field(s) {', '.join(map(repr, unknown))[:80]} in the end frame; "
+                'send exactly {"type": "end"}',
                 _CLOSE_UNSUPPORTED,
             )
         self.ended = True
@@ -177,11 +209,19 @@ class _StreamPump:
         )
 
 
+def _close_reason(message: str) -> str:
+    """``message`` cut to fit a close frame (clients that only see the close read it)."""
+    data = message.encode()
+    if len(data) <= _MAX_REASON_BYTES:
+        return message
+    return data[: _MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
 async def _fail(ws: WebSocket, type: str, message: str, code: int) -> None:
     if ws.client_state == WebSocketState.CONNECTED:
         try:
             await ws.send_json({"type": "error", "error": type, "message": message})
-            await ws.close(code)
+            await ws.close(code, _close_reason(message))
         except (RuntimeError, OSError, WebSocketDisconnect):  # the client went away meanwhile
             pass
 
