@@ -116,7 +116,9 @@ def transcribe_many(
     chunk = max(1, batch_size) * engine.concurrency * CHUNK_GROUPS if batch_size > 1 or parallel \
         else 1
     depth = 2 if parallel else 1  # engine calls at once: only engines that allow it
-    with ThreadPoolExecutor(max(1, prefetch)) as loader, ThreadPoolExecutor(depth) as caller:
+    loader, caller = ThreadPoolExecutor(max(1, prefetch)), ThreadPoolExecutor(depth)
+    finished = False
+    try:
         in_flight: deque[Future[list[BatchItem]]] = deque()
 
         def hand_over(work: Callable[[], list[BatchItem]]) -> Iterator[BatchItem]:
@@ -153,6 +155,12 @@ def transcribe_many(
             yield from hand_over(partial(_transcribe_chunk, engine, pending, options))
         while in_flight:
             yield from in_flight.popleft().result()
+        finished = True
+    finally:
+        # on an interrupt (Ctrl-C) or a generator closed early, decodes still running in
+        # native code are left behind instead of waited for: the caller is leaving
+        loader.shutdown(wait=finished, cancel_futures=not finished)
+        caller.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def _one(engine: Engine, path: Path, w: Waveform, options: DecodeOptions) -> BatchItem:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,26 @@ def test_cli_not_audio_is_exactly_one_line(tmp_path: Path) -> None:
         assert len(lines) == 1 and lines[0].startswith(f"failed: {path}: "), p.stderr
         assert ("not a recognised audio format" in lines[0]  # FFmpeg sees an image in
                 or "contains no audio stream" in lines[0])   # the PNG: no audio stream
+
+
+def test_cli_ctrl_c_stops_at_once_and_leaves_nothing_partial(tmp_path: Path,
+                                                             shared_data: Path) -> None:
+    import signal
+
+    pieces: list[np.ndarray] = []
+    for flac in sorted((shared_data / "LibriSpeech").rglob("*.flac")):
+        if sum(map(len, pieces)) > 600 * 16000:  # minutes of decoding on 2 cores
+            break
+        pieces.append(sf.read(flac, dtype="float32")[0])
+    path = tmp_path / "talk.wav"
+    sf.write(path, np.concatenate(pieces), 16000)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    p = subprocess.Popen([*AURAL, "transcribe", str(path), "--output-dir", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(10)  # the model is loaded and decoding has started
+    p.send_signal(signal.SIGINT)
+    # before, the running decodes were waited for: the whole file was transcribed first
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []  # no transcript, no partial file

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.markup import escape
@@ -90,6 +91,18 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
     with path.open("wb") as out:
         shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
     return [str(path) if item == "-" else item for item in inputs], folder
+
+
+def _stop_now(spool: tempfile.TemporaryDirectory | None) -> NoReturn:
+    """Ctrl-C: exit 130 at once. Decodes already running in native code cannot be
+    interrupted, and a normal exit would wait for them (up to a minute on long inputs).
+    Every output written so far is complete (atomic writes); the stdin spool is removed."""
+    if spool is not None:
+        spool.cleanup()
+    err_console.print("interrupted")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> float:
@@ -288,6 +301,9 @@ def transcribe_command(
                         err_console.print(f"[red]failed:[/] {escape(message)}")
         except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
             fail(str(err), exit_code_for(err))
+        except KeyboardInterrupt:
+            progress.stop()
+            _stop_now(spool)
 
     elapsed = time.perf_counter() - t0
     if len(paths) > 1:
