@@ -284,6 +284,13 @@ def test_corrupt_header(tmp_path: Path, ldc_wav: Path) -> None:
         load(p)
 
 
+def test_named_pipe_rejected_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "stream.wav"
+    os.mkfifo(fifo)  # was reported as an empty file
+    with pytest.raises(AudioDecodeError, match="stream.wav: is a named pipe"):
+        load(fifo)
+
+
 def test_directory_rejected(tmp_path: Path) -> None:
     with pytest.raises(AudioDecodeError, match="directory"):
         load(tmp_path)

@@ -109,6 +109,11 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
             raise AudioDecodeError(f"{name}: file not found")
         if path.is_dir():
             raise AudioDecodeError(f"{name}: is a directory, not an audio file")
+        if path.is_fifo():
+            raise AudioDecodeError(
+                f"{name}: is a named pipe, not a file; save the stream to a file or pass its "
+                "bytes (the CLI reads a stream piped on standard input: `aural transcribe -`)"
+            )
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
         return str(path), name
