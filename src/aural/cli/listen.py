@@ -14,7 +14,7 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from aural.cli.common import EXIT_USAGE, err_console, exit_code_for, fail
+from aural.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, err_console, exit_code_for, fail
 from aural.errors import AuralError, MissingDependencyError
 from aural.types import Final, Partial, Segment, StreamEvent
 
@@ -136,8 +136,12 @@ def listen_command(
         fail(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not 10 <= chunk_ms <= 5000:
         fail(f"--chunk-ms must be between 10 and 5000, got {chunk_ms}")
+    if file is not None and file.is_dir():
+        fail(f"--file {file} is a directory; give an audio file")
     if file is not None and not file.is_file():
         fail(f"--file {file}: no such file")
+    if output is not None and output.is_dir():
+        fail(f"--output {output} is a directory; give a file path")
     try:
         options = DecodeOptions(language=language, beam_size=beam_size)
         settings: dict[str, object] = {"cpu_threads": threads} if engine == "whisper" else {}
@@ -155,7 +159,10 @@ def listen_command(
     if text and not text.endswith("\n"):
         text += "\n"
     if output is not None:
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as err:
+            fail(f"--output {output}: cannot write it ({err.strerror or err})", EXIT_SOME_FAILED)
     else:
         sys.stdout.write(text)
     if show_stats:
