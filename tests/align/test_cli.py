@@ -83,3 +83,15 @@ def test_align_audio_too_short_for_a_word(transcript_file, tmp_path, engine):
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "short.wav" in result.output and "Traceback" not in result.output
+
+
+def test_align_warns_when_the_transcript_does_not_match(transcript_file, aligned_clips, tmp_path):
+    audio, tfile, _ = transcript_file
+    other = aligned_clips[0][0]  # another recording: aligned anyway, with a warning
+    result = runner.invoke(app, ["align", str(other), str(tfile)])
+    assert result.exit_code == 0
+    assert "low confidence" in result.stderr
+    result = runner.invoke(app, ["align", str(audio), str(tfile)])
+    assert result.exit_code == 0 and "low confidence" not in result.stderr
+    result = runner.invoke(app, ["align", str(audio), str(tfile), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "is a folder" in result.stderr

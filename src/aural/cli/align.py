@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from aural.cli.common import exit_code_for, fail
+from aural.cli.common import EXIT_SOME_FAILED, exit_code_for, fail, warn
 
+# mean word probability under which the transcript likely does not match the audio (Whisper
+# gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
+LOW_CONFIDENCE = 0.3
 FORMAT_HELP = "json, tsv (TextGrid-like tiers), srt or vtt"
 
 
@@ -28,6 +31,8 @@ def align_command(
 
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if output is not None and output.is_dir():
+        fail(f"--output {output} is a folder; give a file name")
     try:
         transcript = transcript_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -48,6 +53,12 @@ def align_command(
             write_atomic(output, text)
     except AuralError as err:
         fail(str(err) if str(audio) in str(err) else f"{audio}: {err}", exit_code_for(err))
+    except OSError as err:
+        fail(f"cannot write {output}: {err.strerror or err}", EXIT_SOME_FAILED)
+    confidence = sum(w.probability for w in result.words) / max(1, len(result.words))
+    if confidence < LOW_CONFIDENCE:
+        warn(f"warning: {audio}: the words aligned with low confidence (mean probability "
+             f"{confidence:.2f}); the transcript may not match the audio")
 
 
 def register(app: typer.Typer) -> None:
