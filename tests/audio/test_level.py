@@ -119,3 +119,13 @@ def test_streaming_session_hears_hostile_levels(whisper_engine, speech: np.ndarr
     events += session.finish()
     text = " ".join(e.segment.text for e in events if isinstance(e, Final)).lower()
     assert "your country can do for you" in text, text
+
+
+def test_stream_conditioner_huge_float_samples_without_overflow_warnings() -> None:
+    import warnings
+
+    chunk = np.tile(np.array([1e30, -1e30], np.float32), 800)  # a broken float stream
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning would raise
+        out = StreamConditioner(16000)(chunk)
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0

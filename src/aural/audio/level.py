@@ -98,8 +98,9 @@ class StreamConditioner:
         weight = min(1.0, samples.size / min(self._time_samples, self._seen + samples.size))
         chunk_mean = float(np.mean(out, dtype=np.float64))
         self._mean += weight * (chunk_mean - self._mean)
-        self._var += weight * (float(np.mean(np.square(out - chunk_mean), dtype=np.float64))
-                               - self._var)
+        # in float64: float32 samples near 1e30 (broken float streams) overflow when squared
+        centred = out.astype(np.float64) - chunk_mean
+        self._var += weight * (float(np.mean(np.square(centred))) - self._var)
         self._seen += samples.size
         if not self._dc and _is_offset(self._mean, self._var ** 0.5):
             self._dc = True  # latched: switching back and forth would add steps

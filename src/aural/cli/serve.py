@@ -59,6 +59,7 @@ def serve_command(
 
         from aural.serving import ModelCache, create_app, load_serve_config
         from aural.serving.app import load_engines
+        from aural.serving.runner import WS_MAX_SIZE
     except ImportError as err:
         fail(
             str(
@@ -100,7 +101,7 @@ def serve_command(
             port=settings.port,
             log_level=settings.log_level,
             timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
-            ws_max_size=4 * 1024 * 1024,
+            ws_max_size=WS_MAX_SIZE,
         )
     finally:
         cache.clear()

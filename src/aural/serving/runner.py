@@ -15,7 +15,9 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["free_port", "serve_in_thread"]
+__all__ = ["WS_MAX_SIZE", "free_port", "serve_in_thread"]
+
+WS_MAX_SIZE = 4 * 1024 * 1024  # largest WebSocket message (bytes): 2 min of 16 kHz PCM16
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -57,6 +59,7 @@ def serve_in_thread(
             port=port,
             log_level="warning",
             timeout_graceful_shutdown=shutdown_timeout_s,
+            ws_max_size=WS_MAX_SIZE,
         )
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
