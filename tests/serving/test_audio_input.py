@@ -74,6 +74,18 @@ def test_raw_encoding_without_rate_is_422(client: httpx.Client, goforward_raw: P
     assert "raw_sample_rate" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("rate", ["1", "1999", "800000"])
+def test_implausible_raw_rate_is_422_before_decoding(client: httpx.Client, goforward_raw: Path,
+                                                     rate: str):
+    r = client.post(
+        "/v1/transcribe",
+        files={"file": ("goforward.raw", goforward_raw.read_bytes())},
+        data={"raw_sample_rate": rate},
+    )
+    assert r.status_code == 422, r.text
+    assert "raw_sample_rate" in r.json()["error"]["message"]
+
+
 def _lying_m4a(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
     """AAC in M4A whose mvhd/tkhd/mdhd durations claim 1 s (as a hostile client might)."""
     import av

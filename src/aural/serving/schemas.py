@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aural.audio.load import RawEncoding
+from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RawEncoding
 from aural.decoding.options import DecodeOptions, parse_hotwords
 from aural.serving.errors import ApiError
 from aural.serving.jobs import RawAudio
-from aural.streaming import StreamingOptions
+from aural.streaming import StreamingOptions, pcm
 from aural.types import Transcript
 
 __all__ = [
@@ -79,7 +79,7 @@ class _RawOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    raw_sample_rate: int | None = Field(None, ge=1, le=768_000)
+    raw_sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
     raw_encoding: RawEncoding | None = None
     raw_channels: int | None = Field(None, ge=1, le=64)
 
@@ -114,7 +114,7 @@ class StreamParams(_Options):
     None keeps the streaming defaults.
     """
 
-    sample_rate: int = Field(16_000, ge=1000, le=192_000)
+    sample_rate: int = Field(16_000, ge=pcm.MIN_SAMPLE_RATE, le=pcm.MAX_SAMPLE_RATE)
     encoding: Literal["pcm_s16le", "pcm_f32le"] = "pcm_s16le"
     api_key: str | None = None  # browsers cannot set headers on a WebSocket
     partials: bool | None = None
