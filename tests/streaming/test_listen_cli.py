@@ -88,3 +88,16 @@ def test_listen_bad_options_give_one_error_line(ldc_wav) -> None:
         assert result.exit_code == 2, (args, result.output)
         lines = _error_lines(result.output)
         assert len(lines) == 1 and needle in lines[0], (args, result.output)
+
+
+def test_listen_headerless_pcm_file(goforward_raw) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, [
+        "listen", "--file", str(goforward_raw), "--raw-sample-rate", "16000",
+        "--as-fast-as-possible", "--engine", "sphinx", "--no-live",
+    ])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.lower().startswith("go forward")
+    bad = runner.invoke(app, ["listen", "--file", str(goforward_raw), "--raw-sample-rate", "1",
+                              "--no-live", "--engine", "sphinx"])
+    assert bad.exit_code == 2 and "2000-768000 Hz" in bad.output

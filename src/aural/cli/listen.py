@@ -54,11 +54,13 @@ class LiveView:
         return Group(*lines) if lines else Group(Text("listening...", style="dim"))
 
 
-def _file_chunks(path: Path, chunk_s: float, realtime: bool) -> Iterator[np.ndarray]:
+def _file_chunks(path: Path, chunk_s: float, realtime: bool, raw_sample_rate: int | None = None,
+                 raw_encoding: str = "pcm_s16le") -> Iterator[np.ndarray]:
     """The file's samples (16 kHz) in chunks, paced to real time when asked."""
     from aural.audio import load
 
-    samples = load(path, SAMPLE_RATE).samples
+    samples = load(path, SAMPLE_RATE, raw_sample_rate=raw_sample_rate,
+                   raw_encoding=raw_encoding).samples
     step = max(1, int(chunk_s * SAMPLE_RATE))
     began = time.perf_counter()
     for i in range(0, samples.size, step):
@@ -121,6 +123,11 @@ def listen_command(
     threads: Annotated[int, typer.Option(help="Engine CPU threads (0 = default).")] = 0,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on stderr.")] = True,
     show_stats: Annotated[bool, typer.Option("--stats", help="Print latency statistics.")] = False,
+    raw_sample_rate: Annotated[int | None, typer.Option(
+        help="--file is headerless PCM recorded at this rate (Hz).")] = None,
+    raw_encoding: Annotated[str, typer.Option(
+        help="Sample format of headerless PCM: pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")
+    ] = "pcm_s16le",
 ) -> None:
     """Transcribe live: partial results as you speak, final segments at each pause.
 
@@ -148,7 +155,8 @@ def listen_command(
         eng = create_engine(engine, model, **settings)
         session = eng.stream(options, sample_rate=SAMPLE_RATE)
         if file is not None:
-            chunks: Iterator[Any] = _file_chunks(file, chunk_ms / 1000, realtime)
+            chunks: Iterator[Any] = _file_chunks(file, chunk_ms / 1000, realtime,
+                                                 raw_sample_rate, raw_encoding)
         else:
             chunks = _microphone_chunks(chunk_ms / 1000, device)
         finals = _run(session, chunks, live and err_console.is_terminal)
