@@ -29,8 +29,16 @@ class Waveform:
     Args:
         samples: float32 array, shape ``(num_samples,)`` (mono) or
             ``(num_samples, num_channels)``, values in [-1, 1]. Integer PCM (int16,
-            int32, uint8...) is converted to that scale.
-        sample_rate: samples per second (Hz).
+            int32, uint8...) is converted to that scale. The layout is never guessed: a 2-D
+            array with more channels than samples (the ``(num_channels, num_samples)``
+            layout of torchaudio and librosa) is refused; pass ``samples.T``.
+        sample_rate: samples per second (Hz), an integer in the range
+            :func:`aural.audio.load` reads (2 kHz to 768 kHz).
+
+    Raises:
+        ConfigError: samples that are not a 1-D or 2-D numeric array, a 2-D array in
+            ``(num_channels, num_samples)`` layout, or a sample rate that is not an
+            integer in range.
     """
 
     samples: np.ndarray
@@ -53,11 +61,32 @@ class Waveform:
                 f"Waveform samples must have shape (num_samples,) or "
                 f"(num_samples, num_channels), got {self.samples.shape}"
             )
-        if isinstance(self.sample_rate, bool) or not isinstance(
-            self.sample_rate, (int, np.integer)
-        ) or self.sample_rate <= 0:
+        if self.samples.ndim == 2 and self.samples.shape[1] > self.samples.shape[0] > 0:
+            channels, frames = self.samples.shape
             raise ConfigError(
-                f"Waveform sample_rate must be a positive integer (Hz), got {self.sample_rate!r}"
+                f"Waveform samples of shape {self.samples.shape} would be {channels} sample(s) "
+                f"of {frames} channels; aural takes (num_samples, num_channels). For "
+                f"{channels}-channel audio in (num_channels, num_samples) layout pass "
+                "samples.T"
+            )
+        self._check_rate()
+
+    def _check_rate(self) -> None:
+        from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # late: load imports us
+
+        rate = self.sample_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)):
+            whole = isinstance(rate, float) and rate.is_integer()
+            in_range = whole and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+            hint = f"; pass {int(rate)}" if in_range else ""
+            raise ConfigError(
+                f"Waveform sample_rate must be an integer number of Hz, got {rate!r}{hint}"
+            )
+        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+            raise ConfigError(
+                f"Waveform sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}-"
+                f"{MAX_SAMPLE_RATE} Hz; pass the rate the samples were recorded at "
+                "(e.g. 16000)"
             )
 
     @property
