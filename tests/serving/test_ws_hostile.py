@@ -202,11 +202,18 @@ def test_many_tiny_frames(server, auth, ldc_pcm16):
     wait_streams_idle(server.url)
 
 
+def _count(metrics: str, outcome: str) -> float:
+    prefix = f'aural_streams_total{{outcome="{outcome}"}} '
+    return sum(float(line[len(prefix):]) for line in metrics.splitlines()
+               if line.startswith(prefix))
+
+
 def test_frame_beyond_max_size_is_refused_and_server_keeps_serving(server, auth, ldc_pcm16):
-    # the test server runs uvicorn's default ws_max_size (16 MiB)
-    _, code, reason = exchange(ws_url(server.url), [bytes(17 * 1024 * 1024)], auth)
+    errors = _count(wait_streams_idle(server.url), "error")
+    # the test server runs the CLI's ws_max_size (4 MiB)
+    _, code, reason = exchange(ws_url(server.url), [bytes(5 * 1024 * 1024)], auth)
     assert code == 1009 and "exceeds" in reason
-    wait_streams_idle(server.url)
+    assert _count(wait_streams_idle(server.url), "error") == errors + 1  # not "disconnected"
     events, code, _ = exchange(ws_url(server.url), [ldc_pcm16, END], auth)
     assert "greasy" in final_text(events) and code == 1000
 

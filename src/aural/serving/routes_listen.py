@@ -266,7 +266,10 @@ async def listen(ws: WebSocket) -> None:
         outcome = "completed"
         with contextlib.suppress(RuntimeError, OSError):  # the client may close first
             await ws.close(_CLOSE_NORMAL)
-    except (WebSocketDisconnect, OSError):  # OSError: uvicorn's ClientDisconnected on send
+    except WebSocketDisconnect as err:
+        # 1009: uvicorn refused a frame over its size limit (an error, not a client leaving)
+        outcome = "error" if err.code == _CLOSE_TOO_BIG else "disconnected"
+    except OSError:  # uvicorn's ClientDisconnected on send
         outcome = "disconnected"
     except ApiError as err:
         code = _CLOSE_POLICY if err.status == 401 else _CLOSE_UNSUPPORTED
