@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aural.audio.load import AudioSource, load
-from aural.audio.waveform import Waveform
+from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine, create_engine
+from aural.errors import (
+    AudioTooLongError,
+    AuralError,
+    ConfigError,
+    EngineNotFoundError,
+)
 from aural.types import Transcript
+
+
+def _check_options(options: object, default: DecodeOptions | None = None) -> DecodeOptions:
+    """``options`` as :class:`DecodeOptions` (None = ``default``), or a ConfigError."""
+    if options is None:
+        return default if default is not None else DecodeOptions()
+    if isinstance(options, DecodeOptions):
+        return options
+    hint = "aural.DecodeOptions(beam_size=1, language='en', ...)"
+    if isinstance(options, Mapping):
+        fields = {f.name for f in dataclasses.fields(DecodeOptions)}
+        unknown = sorted(str(k) for k in options if k not in fields)
+        if unknown:
+            hint = (f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} (fields: "
+                    f"{', '.join(sorted(fields))})")
+        else:
+            hint = "aural.DecodeOptions(**options)"
+    raise ConfigError(f"options must be a DecodeOptions, got {type(options).__name__}; "
+                      f"pass {hint}")
 
 
 class Recognizer:
@@ -21,6 +48,10 @@ class Recognizer:
         options: default :class:`DecodeOptions` for every call.
         **settings: engine settings (e.g. ``compute_type="int8"``, ``cpu_threads=2``).
 
+    Raises:
+        EngineNotFoundError, ModelNotFoundError, MissingDependencyError, ConfigError
+        (options that are not a :class:`DecodeOptions`, settings the engine does not take).
+
     Example:
         >>> rec = Recognizer()
         >>> rec.transcribe("talk.mp3").text
@@ -29,36 +60,122 @@ class Recognizer:
     def __init__(
         self,
         engine: str = "whisper",
-        model: str | None = None,
+        model: str | os.PathLike[str] | None = None,
         options: DecodeOptions | None = None,
         **settings: Any,
     ) -> None:
-        self.engine: Engine = create_engine(engine, model, **settings)
-        self.options = options or DecodeOptions()
+        if not isinstance(engine, str):
+            raise EngineNotFoundError(
+                f"engine must be a name like 'whisper', got {type(engine).__name__}"
+            )
+        if model is not None and not isinstance(model, (str, os.PathLike)):
+            raise ConfigError(
+                f"model must be a model name or a folder path (str), got "
+                f"{type(model).__name__} {model!r}; e.g. model='tiny.en'"
+            )
+        self.options = _check_options(options)
+        try:
+            self.engine: Engine = create_engine(
+                engine, None if model is None else os.fspath(model), **settings
+            )
+        except TypeError as err:
+            if "keyword argument" not in str(err):
+                raise
+            raise ConfigError(
+                f"engine {engine!r} does not take the setting(s) "
+                f"{', '.join(sorted(settings))}: {err}"
+            ) from err
 
-    def load(self, source: AudioSource, **raw: Any) -> Waveform:
-        """Decode ``source`` at the engine's rate (``raw_sample_rate=`` etc. for raw PCM)."""
-        return load(source, self.engine.sample_rate, **raw)
+    def load(
+        self,
+        source: AudioSource,
+        *,
+        raw_sample_rate: int | None = None,
+        raw_encoding: str = "pcm_s16le",
+        raw_channels: int = 1,
+    ) -> Waveform:
+        """Decode ``source`` at the engine's rate (``raw_*`` describe headerless PCM)."""
+        return load(source, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
+                    raw_encoding=raw_encoding, raw_channels=raw_channels)
 
     def transcribe(
-        self, source: AudioSource, options: DecodeOptions | None = None, **raw: Any
+        self,
+        source: AudioSource,
+        options: DecodeOptions | None = None,
+        *,
+        raw_sample_rate: int | None = None,
+        raw_encoding: str = "pcm_s16le",
+        raw_channels: int = 1,
     ) -> Transcript:
-        """Transcribe one input (path, bytes, file-like or :class:`Waveform`)."""
-        return self.engine.transcribe(self.load(source, **raw), options or self.options)
+        """Transcribe one input (path, bytes, file-like or :class:`Waveform`).
+
+        A bare numpy array is refused (it has no sample rate): wrap it as
+        ``Waveform(samples, sample_rate=...)``.
+        """
+        opts = _check_options(options, self.options)
+        wave = self.load(source, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
+                         raw_channels=raw_channels)
+        return self.engine.transcribe(wave, opts)
 
     def transcribe_batch(
         self, sources: Sequence[AudioSource], options: DecodeOptions | None = None
     ) -> list[Transcript]:
-        """Transcribe several inputs together (short ones share batched decoder calls)."""
-        waveforms = [self.load(s) for s in sources]
-        return self.engine.transcribe_batch(waveforms, options or self.options)
+        """Transcribe several inputs together (short ones share batched decoder calls).
 
-    def stream(self, options: DecodeOptions | None = None, **kw: Any) -> Any:
+        Every input is decoded before any recognition runs, so one bad input fails the
+        whole call at once, with an error of its own type whose message starts with the
+        input's position (``input 2 of 3``) and name. An empty list gives ``[]``.
+        """
+        opts = _check_options(options, self.options)
+        items = _batch_items(sources)
+        waveforms = []
+        for i, source in enumerate(items):
+            try:
+                waveforms.append(self.load(source))
+            except AuralError as err:
+                raise _at_position(err, i, len(items)) from err
+        return self.engine.transcribe_batch(waveforms, opts) if waveforms else []
+
+    def stream(
+        self,
+        options: DecodeOptions | None = None,
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        encoding: str = "pcm_s16le",
+    ) -> Any:
         """A streaming session (see :meth:`aural.engines.Engine.stream`)."""
-        return self.engine.stream(options or self.options, **kw)
+        opts = _check_options(options, self.options)
+        return self.engine.stream(opts, sample_rate=sample_rate, encoding=encoding)
 
     def close(self) -> None:
         self.engine.close()
+
+
+def _batch_items(sources: object) -> list[Any]:
+    """``sources`` as a list, refusing one input or a non-iterable in place of a list."""
+    if isinstance(sources, (str, bytes, bytearray, os.PathLike, Waveform)) or hasattr(
+        sources, "read"
+    ):
+        raise ConfigError(
+            f"transcribe_batch takes a list of inputs, got one {type(sources).__name__}; "
+            "pass [source] or use transcribe(source)"
+        )
+    if not isinstance(sources, Iterable):
+        raise ConfigError(
+            f"transcribe_batch takes a list of inputs, got {type(sources).__name__}"
+        )
+    return list(sources)
+
+
+def _at_position(err: AuralError, index: int, total: int) -> AuralError:
+    """``err`` again (same type) with the batch position in front of its message."""
+    message = f"input {index + 1} of {total}: {err}"
+    if isinstance(err, AudioTooLongError):
+        return AudioTooLongError(message, err.limit)
+    try:
+        return type(err)(message)
+    except TypeError:  # a subclass with its own constructor: keep the type's base
+        return ConfigError(message) if isinstance(err, ConfigError) else AuralError(message)
 
 
 def transcribe(
@@ -72,4 +189,8 @@ def transcribe(
 
     For more than one call keep a :class:`Recognizer` so the model loads once.
     """
-    return Recognizer(engine, model, options).transcribe(source)
+    rec = Recognizer(engine, model, options)
+    try:
+        return rec.transcribe(source)
+    finally:
+        rec.close()
