@@ -6,10 +6,12 @@ only serialisation path and JSON output carries :data:`SCHEMA_VERSION`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aural.audio.waveform import Waveform
+from aural.errors import ConfigError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -25,6 +27,13 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
+
+
+def _text(d: Mapping[str, Any]) -> str:
+    text = d["text"]
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +58,7 @@ class Word:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Word:
-        return cls(float(d["start"]), float(d["end"]), str(d["text"]),
+        return cls(float(d["start"]), float(d["end"]), _text(d),
                    float(d.get("probability", 1.0)))
 
 
@@ -79,8 +88,8 @@ class Segment:
         return cls(
             start=float(d["start"]),
             end=float(d["end"]),
-            text=str(d["text"]),
-            words=tuple(Word.from_dict(w) for w in d.get("words", ())),
+            text=_text(d),
+            words=tuple(Word.from_dict(w) for w in d.get("words") or ()),
             avg_log_prob=d.get("avg_log_prob"),
             no_speech_prob=d.get("no_speech_prob"),
         )
@@ -144,10 +153,28 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Transcript:
-        return cls(
-            segments=tuple(Segment.from_dict(s) for s in d.get("segments", ())),
-            info=TranscriptionInfo.from_dict(d["info"]),
-        )
+        """The inverse of :meth:`to_dict` (``text`` is derived, so it is not read back).
+
+        Raises:
+            ConfigError: ``d`` is not a Transcript dict of this schema version (the
+                message names the missing or bad field).
+        """
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"not a Transcript dict: got {type(d).__name__}; pass the "
+                              "dict that Transcript.to_dict() returns")
+        version = str(d.get("schema_version", SCHEMA_VERSION))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ConfigError(f"Transcript schema_version {version!r} is not supported; "
+                              f"this aural reads {SCHEMA_VERSION}")
+        try:
+            return cls(
+                segments=tuple(Segment.from_dict(s) for s in d.get("segments") or ()),
+                info=TranscriptionInfo.from_dict(d["info"]),
+            )
+        except KeyError as err:
+            raise ConfigError(f"not a Transcript dict: missing field {err}") from err
+        except (TypeError, ValueError, AttributeError) as err:
+            raise ConfigError(f"not a Transcript dict: bad value ({err})") from err
 
 
 @dataclass(frozen=True, slots=True)
