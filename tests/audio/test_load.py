@@ -284,6 +284,13 @@ def test_corrupt_header(tmp_path: Path, ldc_wav: Path) -> None:
         load(p)
 
 
+def test_empty_path_and_bad_output_rate(ldc_wav: Path) -> None:
+    with pytest.raises(ConfigError, match="path is empty"):
+        load("")  # was "is a directory" (Path("") is ".")
+    with pytest.raises(ConfigError, match="sample_rate must be a positive integer"):
+        load(load(ldc_wav), sample_rate=0)  # was soxr's ValueError
+
+
 def test_named_pipe_rejected_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "stream.wav"
     os.mkfifo(fifo)  # was reported as an empty file

@@ -104,6 +104,8 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
     """Validate a path / bytes / file-like source; return something decoders accept."""
     name = _name(source)
     if isinstance(source, (str, os.PathLike)):
+        if not os.fspath(source):
+            raise ConfigError("the audio path is empty; pass a file name")
         path = Path(source)
         if not path.exists():
             raise AudioDecodeError(f"{name}: file not found")
@@ -409,14 +411,14 @@ def load(
             "a bare numpy array has no sample rate; wrap it as "
             "Waveform(samples, sample_rate=...)"
         )
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+        raise ConfigError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
     if isinstance(source, Waveform):
         mono = to_mono(source.samples.astype(np.float32, copy=False))
         out = resample(mono, source.sample_rate, sample_rate)
         if out.size == 0:
             raise EmptyAudioError("waveform has no samples")
         return Waveform(out, sample_rate)
-    if not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ConfigError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
     blocks, rate, _ch, _fmt, frames, name = _decode_blocks(
         source, raw_sample_rate, raw_encoding, raw_channels
     )

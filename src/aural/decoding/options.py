@@ -31,12 +31,18 @@ class DecodeOptions:
     task: str = "transcribe"  # "transcribe" or "translate" (Whisper)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.beam_size, int) or self.beam_size < 1:
-            raise ConfigError(f"beam_size must be an integer >= 1, got {self.beam_size!r}")
-        if not 0.0 <= self.temperature <= 1.0:
-            raise ConfigError(f"temperature must be in [0, 1], got {self.temperature}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        for name in ("vad", "word_timestamps", "condition_on_previous_text", "short_form"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("beam_size", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if (isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float))
+                or not 0.0 <= self.temperature <= 1.0):
+            raise ConfigError(f"temperature must be a number in [0, 1], got {self.temperature!r}")
+        if self.initial_prompt is not None and not isinstance(self.initial_prompt, str):
+            raise ConfigError(f"initial_prompt must be text, got {self.initial_prompt!r}")
         if self.task not in ("transcribe", "translate"):
             raise ConfigError(f"task must be 'transcribe' or 'translate', got {self.task!r}")
         if self.language is not None and (
