@@ -117,16 +117,23 @@ def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> flo
         return 0.0
 
 
-def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
-             short_form: bool) -> bool:
-    """True when the one input is long enough for Whisper to decode several parts of it
-    side by side: chunks (a few groups of them) or, with ``--full-window``, pieces."""
+def _long_input_duration(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
+                         short_form: bool) -> float:
+    """The duration of the one input when it is long enough for Whisper to decode several
+    parts of it side by side: chunks (a few groups of them) or, with ``--full-window``,
+    pieces. 0.0 otherwise (several inputs, a short one, or one that cannot be read)."""
     from aural.engines.whisper import PIECE_S, WINDOW_S
 
     if len(paths) != 1:
-        return False
+        return 0.0
     duration = _duration(paths[0], raw_sample_rate, raw_encoding)
-    return duration > (4 * WINDOW_S if short_form else 2 * PIECE_S)
+    return duration if duration > (4 * WINDOW_S if short_form else 2 * PIECE_S) else 0.0
+
+
+def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
+             short_form: bool) -> bool:
+    """True when the one input is long enough to decode in parts side by side."""
+    return _long_input_duration(paths, raw_sample_rate, raw_encoding, short_form) > 0
 
 
 def transcribe_command(
@@ -218,7 +225,9 @@ def transcribe_command(
     if skipped:
         err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
     # one input long enough to decode in parts: two decodes side by side, and progress
-    long_one = engine == "whisper" and _is_long(todo, raw_sample_rate, raw_encoding, short_form)
+    long_s = (_long_input_duration(todo, raw_sample_rate, raw_encoding, short_form)
+              if engine == "whisper" else 0.0)  # probed once: some formats are decoded for it
+    long_one = long_s > 0
     try:
         settings: dict[str, object] = {}
         if engine == "whisper":
@@ -256,13 +265,11 @@ def transcribe_command(
     )
     with progress:
         if long_one:  # the seconds of audio the engine has done, reported as it goes
-            task = progress.add_task(f"transcribing {escape(todo[0].name)}",
-                                     total=_duration(todo[0], raw_sample_rate, raw_encoding),
+            task = progress.add_task(f"transcribing {escape(todo[0].name)}", total=long_s,
                                      audio=0.0)
-            scale = progress.tasks[0].total or 0.0
 
             def report(done_s: float, total_s: float) -> None:
-                progress.update(task, completed=scale * done_s / max(total_s, 1e-9))
+                progress.update(task, completed=long_s * done_s / max(total_s, 1e-9))
 
             eng.progress = report
         else:

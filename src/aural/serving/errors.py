@@ -69,6 +69,11 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
 
+    @classmethod
+    def retry_later(cls, status: int, type: str, message: str, retry_after_s: int) -> ApiError:
+        """A 429/503 that tells the client when to retry (``Retry-After``)."""
+        return cls(status, type, message, headers={"Retry-After": str(retry_after_s)})
+
 
 def status_for(err: AuralError) -> int:
     """The HTTP status for an aural error (500 for types with no mapping)."""

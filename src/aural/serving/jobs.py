@@ -67,21 +67,17 @@ class JobResult:
     inference_time: float
 
 
-def _too_long(duration: float, limit: float) -> ApiError:
+def _too_long(limit: float, duration: float | None = None) -> ApiError:
+    """413 for audio over ``limit`` s (``duration`` None: decoding passed the limit although
+    the header said less)."""
+    lasts = (f"lasts {duration:.1f} s, longer than" if duration is not None
+             else "lasts longer than")
+    lied = "" if duration is not None else " (its header said less)"
     return ApiError(
         413,
         "audio_too_long",
-        f"the audio lasts {duration:.1f} s, longer than the server's limit of {limit:g} s; "
-        "split it into shorter files",
-    )
-
-
-def _too_long_decoded(limit: float) -> ApiError:
-    return ApiError(
-        413,
-        "audio_too_long",
-        f"the audio lasts longer than the server's limit of {limit:g} s (its header said "
-        "less); split it into shorter files",
+        f"the audio {lasts} the server's limit of {limit:g} s{lied}; split it into shorter "
+        "files",
     )
 
 
@@ -123,13 +119,13 @@ def transcribe_file(
     try:
         info = audio.probe(path, **raw_args)
         if info.duration > max_duration_s:
-            raise _too_long(info.duration, max_duration_s)
+            raise _too_long(max_duration_s, info.duration)
         # the limit again while decoding: a header can understate the length
         waveform = audio.load(
             path, sample_rate=engine.sample_rate, max_duration=max_duration_s, **raw_args
         )
     except AudioTooLongError as err:
-        raise _too_long_decoded(max_duration_s) from err
+        raise _too_long(max_duration_s) from err
     except (AudioDecodeError, ConfigError) as err:
         # the server's temporary path and the CLI's flags mean nothing to an HTTP client
         message = str(err).replace(str(path), name).split(" (CLI: ")[0]

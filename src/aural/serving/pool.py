@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -28,16 +27,11 @@ T = TypeVar("T")
 class Slot:
     """One admitted request's claim on the pool; release it exactly once."""
 
-    __slots__ = ("_pool", "_released", "admitted_at")
+    __slots__ = ("_pool", "_released")
 
     def __init__(self, pool: WorkerPool) -> None:
         self._pool = pool
         self._released = False
-        self.admitted_at = time.monotonic()
-
-    def remaining(self, limit_s: float) -> float:
-        """Seconds left of ``limit_s`` counted from admission (at least a millisecond)."""
-        return max(0.001, limit_s - (time.monotonic() - self.admitted_at))
 
     def release(self) -> None:
         if not self._released:
@@ -80,12 +74,12 @@ class WorkerPool:
         return max(0, self._admitted - self._running)
 
     def _overloaded(self) -> ApiError:
-        return ApiError(
+        return ApiError.retry_later(
             429,
             "overloaded",
             f"the server is busy ({self._admitted} requests in progress, limit "
             f"{self.capacity}); retry after {self.retry_after_s} s",
-            headers={"Retry-After": str(self.retry_after_s)},
+            self.retry_after_s,
         )
 
     def check_room(self) -> None:
@@ -146,23 +140,21 @@ class WorkerPool:
             future: Future[T] = self._executor.submit(self._wrap(fn))
         except RuntimeError:  # executor shut down: the server is stopping
             slot.release()
-            raise ApiError(
-                503,
-                "shutting_down",
-                "the server is shutting down; retry later",
-                headers={"Retry-After": str(self.retry_after_s)},
+            raise ApiError.retry_later(
+                503, "shutting_down", "the server is shutting down; retry later",
+                self.retry_after_s,
             ) from None
         future.add_done_callback(lambda _f: slot.release())
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
         except asyncio.TimeoutError:
             future.cancel()
-            raise ApiError(
+            raise ApiError.retry_later(
                 503,
                 "timeout",
                 f"the request did not finish within {timeout_s:g} s; send shorter audio or "
                 "retry later",
-                headers={"Retry-After": str(self.retry_after_s)},
+                self.retry_after_s,
             ) from None
 
     async def call(self, fn: Callable[[], T]) -> T:

@@ -99,12 +99,12 @@ class UploadLimiter:
         """
         with self._lock:
             if self._active >= self.max_uploads:
-                raise ApiError(
+                raise ApiError.retry_later(
                     429,
                     "overloaded",
                     f"the server is receiving {self._active} uploads already (limit "
                     f"{self.max_uploads}); retry after {self.retry_after_s} s",
-                    headers={"Retry-After": str(self.retry_after_s)},
+                    self.retry_after_s,
                 )
             self._active += 1
         try:
