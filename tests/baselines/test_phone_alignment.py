@@ -87,7 +87,10 @@ def test_frame_labels_match_the_phone_segments(dev_alignments):
 
 
 def test_frame_labels_leave_guessed_words_unlabelled():
-    words = (WordSegment("hi", 2, 4, ("HH", "AY")), WordSegment("zork", 6, 3, ("Z", "AO", "R"), True))
+    words = (
+        WordSegment("hi", 2, 4, ("HH", "AY")),
+        WordSegment("zork", 6, 3, ("Z", "AO", "R"), True),
+    )
     phones = (
         PhoneSegment(SILENCE, 0, 2, -1), PhoneSegment("HH", 2, 2, 0), PhoneSegment("AY", 4, 2, 0),
         PhoneSegment("Z", 6, 1, 1), PhoneSegment("AO", 7, 1, 1), PhoneSegment("R", 8, 1, 1),

@@ -93,5 +93,5 @@ def test_forced_alignment_spans_are_ordered_and_in_bounds(text, extra, seed):
     for a, b in itertools.pairwise(spans):
         if a.token == b.token:
             assert a.end_frame < b.start_frame  # a blank frame separates equal tokens
-    assert 0 <= spans[0].start_frame and spans[-1].end_frame <= num_frames
+    assert spans[0].start_frame >= 0 and spans[-1].end_frame <= num_frames
     assert total <= 0.0

@@ -106,14 +106,14 @@ def test_unigram_model():
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="nope.arpa"):
+    with pytest.raises(ModelNotFoundError, match=r"nope\.arpa"):
         load_lm(tmp_path / "nope.arpa")
 
 
 def test_not_arpa_raises_config_error(tmp_path):
     bad = tmp_path / "bad.arpa"
     bad.write_text("hello world\n")
-    with pytest.raises(ConfigError, match="bad.arpa"):
+    with pytest.raises(ConfigError, match=r"bad\.arpa"):
         NgramLM.from_arpa(bad)
 
 
@@ -296,7 +296,7 @@ def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
 
 def test_kenlm_vocabulary_errors(tmp_path):
     pytest.importorskip("kenlm")
-    with pytest.raises(ModelNotFoundError, match="nowhere.txt"):
+    with pytest.raises(ModelNotFoundError, match=r"nowhere\.txt"):
         load_lm(KENLM_DATA / "kn3.probing.bin", vocabulary=tmp_path / "nowhere.txt")
     with pytest.raises(ConfigError, match="lists its own words"):
         load_lm(KENLM_DATA / "kn3.arpa", vocabulary=KENLM_DATA / "kn3.arpa")

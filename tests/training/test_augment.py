@@ -101,5 +101,6 @@ def test_spec_augment_masks_bands_and_stretches() -> None:
     zero_cols = (a[0] == 0).all(dim=0).sum()  # masked mel bins
     zero_rows = (a[0] == 0).all(dim=1).sum()  # masked frames
     assert 0 < zero_cols <= 16 and 0 < zero_rows <= 40
-    assert (a[1, 60:] == 1).all() or (a[1, 60:] == 0).any()  # padding frames untouched by time masks
+    # padding frames untouched by time masks
+    assert (a[1, 60:] == 1).all() or (a[1, 60:] == 0).any()
     assert torch.equal(spec_augment(feats, lengths, SpecAugmentConfig(), None), feats)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
-    with pytest.raises(ConfigError, match="nope.yaml"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml"):
         load_config(tmp_path / "nope.yaml")
     bad.write_text(yaml.safe_dump(_with(optim={"lr_peak": 1})))
     with pytest.raises(ConfigError, match=f"{bad}: optim.lr_peak"):
@@ -60,5 +60,5 @@ def test_shipped_recipes_validate(recipe: Path) -> None:
 def test_with_changes_revalidates() -> None:
     cfg = parse_config(MINIMAL)
     assert cfg.with_changes({"training": {"max_steps": 7}}).training.max_steps == 7
-    with pytest.raises(ConfigError, match="training.max_steps"):
+    with pytest.raises(ConfigError, match=r"training\.max_steps"):
         cfg.with_changes({"training": {"max_steps": 0}})

@@ -70,7 +70,9 @@ def scan_fsdd(folder: str | Path) -> list[DigitRecording]:
     return found
 
 
-def scan_librispeech(folder: str | Path, subsets: tuple[str, ...] | None = None) -> list[LibriUtterance]:
+def scan_librispeech(
+    folder: str | Path, subsets: tuple[str, ...] | None = None
+) -> list[LibriUtterance]:
     """List LibriSpeech utterances under ``folder`` (a corpus root or one subset folder).
 
     Args:

@@ -133,7 +133,7 @@ def run_gmm_hmm(
     if save_model is not None:
         report("final model", 0, 1)
         by_word: dict[str, list[Any]] = {}
-        for rec, feats in zip(recordings, features):
+        for rec, feats in zip(recordings, features, strict=True):
             by_word.setdefault(rec.digit, []).append(feats)
         WordHmmRecognizer.train(by_word, opts, feature_options).save(save_model)
         extra["model"] = str(save_model)

@@ -189,7 +189,9 @@ def _flat_start(
                 members = frames
             weights[s, m] = max(len(members), 1)
             means[s, m] = members.mean(axis=0)
-            covars[s, m] = members.var(axis=0) + options.min_covar if len(members) > 1 else global_var
+            covars[s, m] = (
+                members.var(axis=0) + options.min_covar if len(members) > 1 else global_var
+            )
         weights[s] /= weights[s].sum()
     return weights, means, covars
 
@@ -297,7 +299,7 @@ class WordHmmRecognizer:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         arrays = {}
-        for i, (word, model) in enumerate(self._models.items()):
+        for i, model in enumerate(self._models.values()):
             arrays.update(
                 {
                     f"{i}_startprob": model.startprob_,
@@ -383,7 +385,7 @@ class FoldResult:
 
     @property
     def num_correct(self) -> int:
-        return sum(r == h for r, h in zip(self.references, self.hypotheses))
+        return sum(r == h for r, h in zip(self.references, self.hypotheses, strict=True))
 
     @property
     def accuracy(self) -> float:
@@ -508,7 +510,7 @@ def evaluate_speaker_folds(
     for speaker in folds_for:
         train: dict[str, list[np.ndarray]] = {}
         test = []
-        for rec, feats in zip(recordings, features):
+        for rec, feats in zip(recordings, features, strict=True):
             if rec.speaker == speaker:
                 test.append((rec.digit, feats))
             else:
@@ -516,7 +518,7 @@ def evaluate_speaker_folds(
         recognizer = WordHmmRecognizer.train(train, opts, feature_options)
         hypotheses = recognizer.predict_batch([feats for _, feats in test])
         references = [reference for reference, _ in test]
-        for reference, hypothesis in zip(references, hypotheses):
+        for reference, hypothesis in zip(references, hypotheses, strict=True):
             confusion[index[reference], index[hypothesis]] += 1
         fold = FoldResult(
             speaker, sum(len(v) for v in train.values()), tuple(references), tuple(hypotheses)

@@ -84,7 +84,10 @@ class WordSegment:
 
 @dataclass(frozen=True, slots=True)
 class PhoneSegment:
-    """One aligned phone; ``word_index`` points into :attr:`PhoneAlignment.words` (-1 for silence)."""
+    """One aligned phone.
+
+    ``word_index`` points into :attr:`PhoneAlignment.words` (-1 for silence).
+    """
 
     phone: str
     start_frame: int

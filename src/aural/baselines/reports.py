@@ -97,7 +97,7 @@ def plot_bars(values: Mapping[str, float], title: str, ylabel: str, floor: float
     names = list(values)
     heights = [100 * values[n] for n in names]
     bars = ax.bar(names, heights, color="#4c72b0")
-    for bar, h in zip(bars, heights):
+    for bar, h in zip(bars, heights, strict=True):
         ax.text(bar.get_x() + bar.get_width() / 2, h + 1, f"{h:.1f}", ha="center", fontsize=8)
     if floor is not None:
         ax.axhline(100 * floor, color="#c44e52", linestyle="--", linewidth=1,

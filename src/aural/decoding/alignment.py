@@ -221,7 +221,7 @@ def ctc_align_text(
     check_log_probs(log_probs, blank, len(vocabulary))
     words = transcript.split()
     per_word = tokenize_for_ctc(words, vocabulary, word_delimiter)
-    kept = [(w, ids) for w, ids in zip(words, per_word) if ids]
+    kept = [(w, ids) for w, ids in zip(words, per_word, strict=True) if ids]
     if not kept:
         raise AlignmentError(
             f"no character of the transcript {transcript[:60]!r} is in the model's vocabulary"
@@ -240,14 +240,14 @@ def ctc_align_text(
     spans, total = ctc_forced_align(log_probs, seq, blank)
     chars = tuple(
         CharSpan(vocabulary[s.token], s.start_frame, s.end_frame, float(np.exp(s.log_prob)))
-        for s, o in zip(spans, owner) if o >= 0
+        for s, o in zip(spans, owner, strict=True) if o >= 0
     )
     grouped: list[list[TokenSpan]] = [[] for _ in kept]
-    for s, o in zip(spans, owner):
+    for s, o in zip(spans, owner, strict=True):
         if o >= 0:
             grouped[o].append(s)
     word_spans = []
-    for (word, _), members in zip(kept, grouped):
+    for (word, _), members in zip(kept, grouped, strict=True):
         frames = sum(m.end_frame - m.start_frame for m in members)
         mean = sum(m.log_prob * (m.end_frame - m.start_frame) for m in members) / max(frames, 1)
         word_spans.append(WordSpan(word, members[0].start_frame, members[-1].end_frame,

@@ -308,7 +308,8 @@ class CtcPrefixBeamSearch:
 
     def _final(self, ctx: _Context) -> tuple[float, float, float]:
         """(lm_score, hotword_score, bonus) once the text ends."""
-        lm_score, hot_score, bonus = ctx.lm_score - ctx.pending, ctx.hot_score, ctx.bonus - ctx.pending
+        lm_score, bonus = ctx.lm_score - ctx.pending, ctx.bonus - ctx.pending
+        hot_score = ctx.hot_score
         lm_state = ctx.lm_state
         if ctx.partial:
             lm_state, lm_delta, delta = self._complete_word(ctx.partial, lm_state)

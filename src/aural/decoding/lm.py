@@ -225,7 +225,9 @@ class NgramLM:
             nxt = nxt[1:]
         return nxt
 
-    def sentence_log10_prob(self, words: Sequence[str], bos: bool = True, eos: bool = True) -> float:
+    def sentence_log10_prob(
+        self, words: Sequence[str], bos: bool = True, eos: bool = True
+    ) -> float:
         """log10 probability of a whole sentence."""
         state = self.begin_state() if bos else ()
         total = 0.0

@@ -36,7 +36,8 @@ __all__ = [
 ConformerSize = Literal["tiny", "small", "medium", "large"]
 
 _PRESETS: dict[str, dict[str, int]] = {
-    # name: d_model, num_layers, num_heads, ff multiplier, conv kernel  (params @ 80 mels, 30 tokens)
+    # name: d_model, num_layers, num_heads, ff multiplier, conv kernel
+    # (parameter counts at 80 mels, 30 tokens)
     "tiny": {"d_model": 96, "num_layers": 4, "num_heads": 4, "ff_mult": 4, "conv_kernel": 15},
     "small": {"d_model": 144, "num_layers": 12, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
     "medium": {"d_model": 224, "num_layers": 16, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
