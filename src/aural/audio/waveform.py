@@ -74,11 +74,12 @@ class Waveform:
     def _check_rate(self) -> None:
         from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # late: load imports us
 
-        rate = self.sample_rate
+        rate: object = self.sample_rate  # annotated int, but callers may pass anything
         if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)):
-            whole = isinstance(rate, float) and rate.is_integer()
-            in_range = whole and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
-            hint = f"; pass {int(rate)}" if in_range else ""
+            hint = ""
+            if (isinstance(rate, float) and rate.is_integer()
+                    and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE):
+                hint = f"; pass {int(rate)}"
             raise ConfigError(
                 f"Waveform sample_rate must be an integer number of Hz, got {rate!r}{hint}"
             )
