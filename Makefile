@@ -57,12 +57,15 @@ bench: $(VENV)/.dev-installed
 # contracts (.ci/run passes AURAL_LINT_IMPORTS, 0 until the engines refactor lands).
 LINT_IMPORTS ?= 1
 
+# Every check runs, so one pass shows all the failures; the target fails if any did.
 lint: $(VENV)/.dev-installed
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/mypy
-	@if [ "$(LINT_IMPORTS)" = 1 ]; then \
-	  echo "$(VENV)/bin/lint-imports --no-cache"; $(VENV)/bin/lint-imports --no-cache; \
-	else echo "lint: import contracts skipped (LINT_IMPORTS=$(LINT_IMPORTS))"; fi
+	@rc=0; \
+	echo "ruff check src tests"; $(VENV)/bin/ruff check src tests || rc=1; \
+	echo "mypy"; $(VENV)/bin/mypy || rc=1; \
+	if [ "$(LINT_IMPORTS)" = 1 ]; then \
+	  echo "lint-imports"; $(VENV)/bin/lint-imports --no-cache || rc=1; \
+	else echo "lint-imports skipped (LINT_IMPORTS=$(LINT_IMPORTS))"; fi; \
+	exit $$rc
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
