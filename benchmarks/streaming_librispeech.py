@@ -43,7 +43,7 @@ from aural.audio import load
 from aural.audio.vad import VadOptions, speech_regions
 from aural.decoding.options import DecodeOptions
 from aural.engines import create_engine
-from aural.streaming import StreamingOptions, open_session
+from aural.streaming import StreamingOptions
 from aural.text.normalizers import get_normalizer
 from aural.types import Final, Partial
 
@@ -119,7 +119,7 @@ def part_a(engine, utts: list[Utterance], options: DecodeOptions,
             continue
         onset, speech_end = regions[0][0], regions[-1][1]
         samples = np.concatenate([wave.samples, np.zeros(int(TRAILING_SILENCE_S * SR), np.float32)])
-        session = open_session(engine, options, streaming=streaming, clock=time.process_time)
+        session = engine.stream(options, streaming=streaming, clock=time.process_time)
         triples = timed_stream(session, samples)
         stamped = [(t, e) for t, _, e in triples]
         finals = [(t, e) for t, e in stamped if isinstance(e, Final)]
@@ -224,7 +224,7 @@ def run_concurrent(engine, streams: list[np.ndarray], options: DecodeOptions,
     start_at = time.perf_counter() + 0.5
 
     def worker(k: int) -> None:
-        session = open_session(engine, options, streaming=streaming)
+        session = engine.stream(options, streaming=streaming)
         samples, step, lags = streams[k], int(CHUNK_S * SR), []
         finals = 0
         while time.perf_counter() < start_at:
@@ -296,7 +296,7 @@ def simulate_streams(engine, streams: list[np.ndarray], cores: int, options: Dec
 
     step = int(CHUNK_S * SR)
     clocks = [_VirtualClock() for _ in streams]
-    sessions = [open_session(engine, options, streaming=streaming, clock=c) for c in clocks]
+    sessions = [engine.stream(options, streaming=streaming, clock=c) for c in clocks]
     core_free = [0.0] * cores
     stream_done = [0.0] * len(streams)
     queue = [(min(step, s.size) / SR, k, 0) for k, s in enumerate(streams)]

@@ -28,7 +28,6 @@ def test_transcribe_many_yields_in_order_with_errors_in_place(
     workers: int, tmp_path: Path, shared_data: Path, whisper_engine
 ) -> None:
     from aural.engines import create_engine
-    from aural.engines.whisper import parallel_settings
     from aural.text.normalizers import get_normalizer
 
     norm = get_normalizer("whisper")
@@ -44,8 +43,8 @@ def test_transcribe_many_yields_in_order_with_errors_in_place(
     refs = [pairs[3][1], None, " ".join(r for _, r in pairs[:3]), *(r for _, r in pairs[4:7]),
             None, *(r for _, r in pairs[7:])]
     engine = whisper_engine if workers == 1 else create_engine(
-        "whisper", **parallel_settings(workers, 1))
-    items = list(transcribe_many(engine, paths, DecodeOptions(beam_size=1), batch_size=2))
+        "whisper", num_workers=workers, cpu_threads=1)
+    items = list(transcribe_many(engine, paths, DecodeOptions(beam_size=1, batch_size=2)))
     assert [i.source for i in items] == paths
     for item, ref in zip(items, refs):
         if ref is None:

@@ -89,14 +89,14 @@ def transcribe_many(
     paths: Iterable[Path],
     options: DecodeOptions,
     *,
-    batch_size: int = 4,
     prefetch: int = 2,
     raw_sample_rate: int | None = None,
     raw_encoding: str = "pcm_s16le",
 ) -> Iterator[BatchItem]:
     """Transcribe ``paths`` in order, yielding one :class:`BatchItem` per input.
 
-    Decoded inputs go to the engine's ``transcribe_batch`` in chunks of ``batch_size`` x
+    Decoded inputs go to the engine's ``transcribe_batch`` in chunks of
+    ``options.batch_size`` x
     ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several workers
     has groups of similar length to spread over them; such an engine gets the next chunk
     before the last one is done, so its workers never wait for the slowest group. Inputs
@@ -107,10 +107,15 @@ def transcribe_many(
     Args:
         engine: a loaded engine.
         paths: inputs, in the order results are yielded.
-        options: decoding options for every input.
-        batch_size: short inputs packed into one engine call (1 = one by one).
+        options: decoding options for every input (checked by the engine first);
+            ``options.batch_size`` short inputs share one engine call (1 = one by one).
         prefetch: audio decoding threads running ahead of the engine.
+
+    Raises:
+        ConfigError: options the engine cannot honour (before any input is read).
     """
+    engine.check_options(options)
+    batch_size = options.batch_size
     paths = list(paths)
     parallel = engine.concurrency > 1
     chunk = max(1, batch_size) * engine.concurrency * CHUNK_GROUPS if batch_size > 1 or parallel \

@@ -10,13 +10,9 @@ from typing import Any
 from aural.audio.load import AudioSource, load
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine, create_engine
-from aural.errors import (
-    AudioTooLongError,
-    AuralError,
-    ConfigError,
-    EngineNotFoundError,
-)
+from aural.engines.base import Engine, EngineSettings, Segments, create_engine
+from aural.errors import AuralError, ConfigError, EngineNotFoundError
+from aural.streaming.session import StreamingSession
 from aural.types import Transcript
 
 
@@ -46,7 +42,9 @@ class Recognizer:
         engine: registered engine name (``whisper``, ``sphinx``, ``ctc``, ``aural``).
         model: model name or path for that engine (None = the engine's default).
         options: default :class:`DecodeOptions` for every call.
-        **settings: engine settings (e.g. ``compute_type="int8"``, ``cpu_threads=2``).
+        settings: the engine's settings type (e.g.
+            ``aural.engines.whisper.WhisperSettings(cpu_threads=1)``).
+        **values: settings by name instead (checked against the engine's settings type).
 
     Raises:
         EngineNotFoundError, ModelNotFoundError, MissingDependencyError, ConfigError
@@ -55,6 +53,8 @@ class Recognizer:
     Example:
         >>> rec = Recognizer()
         >>> rec.transcribe("talk.mp3").text
+        >>> for seg in rec.iter_segments("lecture.mp3"):
+        ...     print(seg.start, seg.text)
     """
 
     def __init__(
@@ -62,7 +62,8 @@ class Recognizer:
         engine: str = "whisper",
         model: str | os.PathLike[str] | None = None,
         options: DecodeOptions | None = None,
-        **settings: Any,
+        settings: EngineSettings | None = None,
+        **values: Any,
     ) -> None:
         if not isinstance(engine, str):
             raise EngineNotFoundError(
@@ -74,17 +75,10 @@ class Recognizer:
                 f"{type(model).__name__} {model!r}; e.g. model='tiny.en'"
             )
         self.options = _check_options(options)
-        try:
-            self.engine: Engine = create_engine(
-                engine, None if model is None else os.fspath(model), **settings
-            )
-        except TypeError as err:
-            if "keyword argument" not in str(err):
-                raise
-            raise ConfigError(
-                f"engine {engine!r} does not take the setting(s) "
-                f"{', '.join(sorted(settings))}: {err}"
-            ) from err
+        self.engine: Engine = create_engine(
+            engine, None if model is None else os.fspath(model), settings, **values
+        )
+        self.engine.check_options(self.options)
 
     def load(
         self,
@@ -98,6 +92,28 @@ class Recognizer:
         return load(source, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
                     raw_encoding=raw_encoding, raw_channels=raw_channels)
 
+    def iter_segments(
+        self,
+        source: AudioSource,
+        options: DecodeOptions | None = None,
+        *,
+        raw_sample_rate: int | None = None,
+        raw_encoding: str = "pcm_s16le",
+        raw_channels: int = 1,
+    ) -> Segments:
+        """Segments of one input in time order, yielded as the engine decodes them.
+
+        The options are checked and the audio is decoded now, so bad input fails at the
+        call; recognition runs as the result is iterated, and on a long input the first
+        segment arrives long before the last chunk is decoded. ``.info`` on the result is
+        the :class:`TranscriptionInfo`; ``.seconds_done`` tells how far it has got.
+        """
+        opts = _check_options(options, self.options)
+        self.engine.check_options(opts)
+        wave = self.load(source, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
+                         raw_channels=raw_channels)
+        return self.engine.iter_segments(wave, opts)
+
     def transcribe(
         self,
         source: AudioSource,
@@ -107,15 +123,15 @@ class Recognizer:
         raw_encoding: str = "pcm_s16le",
         raw_channels: int = 1,
     ) -> Transcript:
-        """Transcribe one input (path, bytes, file-like or :class:`Waveform`).
+        """Transcribe one input (path, bytes, file-like or :class:`Waveform`): all of
+        :meth:`iter_segments`, collected.
 
         A bare numpy array is refused (it has no sample rate): wrap it as
         ``Waveform(samples, sample_rate=...)``.
         """
-        opts = _check_options(options, self.options)
-        wave = self.load(source, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
-                         raw_channels=raw_channels)
-        return self.engine.transcribe(wave, opts)
+        return self.iter_segments(source, options, raw_sample_rate=raw_sample_rate,
+                                  raw_encoding=raw_encoding,
+                                  raw_channels=raw_channels).to_transcript()
 
     def transcribe_batch(
         self, sources: Sequence[AudioSource], options: DecodeOptions | None = None
@@ -123,17 +139,19 @@ class Recognizer:
         """Transcribe several inputs together (short ones share batched decoder calls).
 
         Every input is decoded before any recognition runs, so one bad input fails the
-        whole call at once, with an error of its own type whose message starts with the
-        input's position (``input 2 of 3``) and name. An empty list gives ``[]``.
+        whole call at once, with the loader's own error, annotated (``add_note``) with the
+        input's position (``(input 2 of 3)``). An empty list gives ``[]``.
         """
         opts = _check_options(options, self.options)
+        self.engine.check_options(opts)
         items = _batch_items(sources)
         waveforms = []
         for i, source in enumerate(items):
             try:
                 waveforms.append(self.load(source))
             except AuralError as err:
-                raise _at_position(err, i, len(items)) from err
+                err.add_note(f"(input {i + 1} of {len(items)})")
+                raise
         return self.engine.transcribe_batch(waveforms, opts) if waveforms else []
 
     def stream(
@@ -142,8 +160,8 @@ class Recognizer:
         *,
         sample_rate: int = SAMPLE_RATE,
         encoding: str = "pcm_s16le",
-    ) -> Any:
-        """A streaming session (see :meth:`aural.engines.Engine.stream`)."""
+    ) -> StreamingSession:
+        """A streaming session (see :meth:`aural.engines.base.Engine.stream`)."""
         opts = _check_options(options, self.options)
         return self.engine.stream(opts, sample_rate=sample_rate, encoding=encoding)
 
@@ -165,17 +183,6 @@ def _batch_items(sources: object) -> list[Any]:
             f"transcribe_batch takes a list of inputs, got {type(sources).__name__}"
         )
     return list(sources)
-
-
-def _at_position(err: AuralError, index: int, total: int) -> AuralError:
-    """``err`` again (same type) with the batch position in front of its message."""
-    message = f"input {index + 1} of {total}: {err}"
-    if isinstance(err, AudioTooLongError):
-        return AudioTooLongError(message, err.limit)
-    try:
-        return type(err)(message)
-    except TypeError:  # a subclass with its own constructor: keep the type's base
-        return ConfigError(message) if isinstance(err, ConfigError) else AuralError(message)
 
 
 def transcribe(

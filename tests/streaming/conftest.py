@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aural.streaming.pcm import to_pcm16  # noqa: F401 - re-exported for the tests
 from aural.types import EndOfStream, Final, Partial, StreamEvent
 
 
@@ -41,10 +42,6 @@ def load_samples(path: Path) -> np.ndarray:
     from aural.audio import load
 
     return load(path, 16000).samples
-
-
-def to_pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
 def run_stream(session, data: bytes | np.ndarray, chunk: int) -> list[StreamEvent]:

@@ -8,7 +8,7 @@ import pytest
 from aural.audio import load
 from aural.decoding.options import DecodeOptions
 from aural.errors import ConfigError
-from aural.streaming import StreamingOptions, open_session
+from aural.streaming import StreamingOptions
 from aural.types import EndOfStream, Partial
 
 from .conftest import check_invariants, final_text, finals, run_stream, to_pcm16, wer
@@ -23,7 +23,7 @@ NO_DEGRADE = StreamingOptions(max_lag_s=600.0)
 @pytest.fixture(scope="module")
 def sphinx_reference(sphinx_engine, dev_clean_clip):
     wave = load(dev_clean_clip, 16000)
-    session = open_session(sphinx_engine, DecodeOptions(), streaming=NO_DEGRADE)
+    session = sphinx_engine.stream(DecodeOptions(), streaming=NO_DEGRADE)
     events = run_stream(session, to_pcm16(wave.samples), 4000)
     return wave, events, session.stats
 
@@ -43,7 +43,7 @@ def test_sphinx_stream_partials_finals_and_offline(sphinx_engine, sphinx_referen
 @pytest.mark.parametrize("chunk", [37, 10**9])
 def test_sphinx_stream_chunk_sizes_agree(sphinx_engine, sphinx_reference, chunk: int) -> None:
     wave, reference, _ = sphinx_reference
-    session = open_session(sphinx_engine, DecodeOptions(), streaming=NO_DEGRADE)
+    session = sphinx_engine.stream(DecodeOptions(), streaming=NO_DEGRADE)
     events = run_stream(session, to_pcm16(wave.samples), chunk)
     check_invariants(events, wave.duration)
     assert [f.segment for f in finals(events)] == [f.segment for f in finals(reference)]

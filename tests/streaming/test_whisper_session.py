@@ -12,7 +12,7 @@ import soxr
 from aural.audio import load
 from aural.decoding.options import DecodeOptions
 from aural.errors import ConfigError
-from aural.streaming import StreamingOptions, open_session
+from aural.streaming import StreamingOptions
 from aural.streaming.session import SKIP_AHEAD_FACTOR
 from aural.types import EndOfStream, Final, Partial
 
@@ -28,7 +28,7 @@ NO_DEGRADE = StreamingOptions(max_lag_s=600.0)  # deterministic schedule for com
 @pytest.mark.slow
 def test_whisper_stream_partials_then_finals(whisper_engine, ldc_wav) -> None:
     wave = load(ldc_wav, 16000)
-    session = open_session(whisper_engine, DecodeOptions(), streaming=NO_DEGRADE)
+    session = whisper_engine.stream(DecodeOptions(), streaming=NO_DEGRADE)
     seen_finals: list[Final] = []
     events = []
     data = to_pcm16(wave.samples)
@@ -59,7 +59,7 @@ def test_whisper_stream_chunk_sizes_agree(whisper_engine, ldc_wav) -> None:
     quiet = StreamingOptions(max_lag_s=600.0, partials=False)
     results = {}
     for chunk in (37, 4000, len(data)):
-        session = open_session(whisper_engine, DecodeOptions(), streaming=quiet)
+        session = whisper_engine.stream(DecodeOptions(), streaming=quiet)
         events = run_stream(session, data, chunk)
         check_invariants(events, wave.duration)
         results[chunk] = [(f.segment.start, f.segment.end, f.segment.text) for f in finals(events)]
@@ -73,7 +73,7 @@ def test_whisper_stream_chunk_sizes_agree(whisper_engine, ldc_wav) -> None:
 def test_whisper_stream_resamples_other_rates(whisper_engine, ldc_wav) -> None:
     wave = load(ldc_wav, 16000)
     at_44k = soxr.resample(wave.samples, 16000, 44100).astype(np.float32)
-    session = open_session(whisper_engine, DecodeOptions(), sample_rate=44100,
+    session = whisper_engine.stream(DecodeOptions(), sample_rate=44100,
                            streaming=StreamingOptions(partials=False))
     events = run_stream(session, at_44k, 4410)
     check_invariants(events, wave.duration + 0.01)
@@ -95,14 +95,14 @@ def test_whisper_stream_degrades_when_behind(whisper_engine, dev_clean_clip) -> 
     """A deliberately heavy setting (a partial every 0.1 s) fed as fast as possible."""
     wave = load(dev_clean_clip, 16000)
     heavy = StreamingOptions(partial_interval_s=0.1, first_partial_s=0.1, max_lag_s=0.3)
-    # The session's clock runs 4x fast, so every real decode costs it 4x the time: the
+    # The session's clock runs 10x fast, so every real decode costs it 10x the time: the
     # stream falls behind on any machine, however idle (an idle one otherwise keeps up).
-    speed = 4.0
+    speed = 10.0
 
     def clock() -> float:
         return speed * time.perf_counter()
 
-    session = open_session(whisper_engine, DecodeOptions(beam_size=1), streaming=heavy,
+    session = whisper_engine.stream(DecodeOptions(beam_size=1), streaming=heavy,
                            clock=clock)
     data = to_pcm16(wave.samples)
     events, longest_step = [], 0.0
@@ -155,7 +155,7 @@ def test_speculative_finals_equal_confirmed_ones(whisper_engine, long_clip) -> N
     data += b"\x00\x00" * 32000
     runs = {}
     for speculate in (True, False):
-        session = open_session(whisper_engine, DecodeOptions(beam_size=1),
+        session = whisper_engine.stream(DecodeOptions(beam_size=1),
                                streaming=replace(NO_DEGRADE, speculative_final=speculate))
         events = run_stream(session, data, 3200)
         check_invariants(events, len(data) / 32000)

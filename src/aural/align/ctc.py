@@ -39,10 +39,10 @@ class CtcAligner:
 
     def __init__(self, model: str | None = None, *, device: str = "cpu", window_s: float = 30.0,
                  overlap_s: float = 2.0, local_files_only: bool | None = None) -> None:
-        from aural.engines.ctc import CtcEngine
+        from aural.engines import create_engine
 
-        self._engine: Any = CtcEngine(model, device=device, window_s=window_s,
-                                      overlap_s=overlap_s, local_files_only=local_files_only)
+        self._engine: Any = create_engine("ctc", model, device=device, window_s=window_s,
+                                          overlap_s=overlap_s, local_files_only=local_files_only)
         self.model_id = self._engine.model_id
 
     def align(self, waveform: Waveform, transcript: str) -> Alignment:
@@ -69,9 +69,9 @@ class AuralAligner:
     name = "aural"
 
     def __init__(self, model: str | None = None, **settings: Any) -> None:
-        from aural.engines.aural_model import AuralModelEngine
+        from aural.engines import create_engine
 
-        self._engine = AuralModelEngine(model, **settings)
+        self._engine: Any = create_engine("aural", model, **settings)
         self.model_id = self._engine.model_id
 
     def align(self, waveform: Waveform, transcript: str) -> Alignment:

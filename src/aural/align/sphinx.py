@@ -52,7 +52,7 @@ class SphinxAligner:
         Raises:
             AlignmentError: no usable word, or the decoder found no path through the text.
         """
-        from aural.engines.sphinx import pcm16
+        from aural.streaming.pcm import to_pcm16 as pcm16
 
         if waveform.sample_rate != SAMPLE_RATE or waveform.num_channels != 1:
             raise ConfigError(f"Sphinx alignment needs mono {SAMPLE_RATE} Hz audio")

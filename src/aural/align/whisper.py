@@ -20,8 +20,7 @@ import numpy as np
 from aural.align.result import Alignment
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.alignment import AlignmentError
-from aural.engines.whisper import MIN_AUDIO_S
-from aural.engines.whisper_models import DEFAULT_MODEL, resolve_whisper_model
+from aural.engines.whisper import DEFAULT_MODEL, MIN_AUDIO_S, resolve_whisper_model
 from aural.errors import ConfigError
 from aural.types import Word
 

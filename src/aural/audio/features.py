@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 
@@ -44,6 +45,40 @@ __all__ = [
 ]
 
 FeatureKind = Literal["fbank", "mfcc", "whisper"]
+WHISPER_HOP_LENGTH = 320  # samples per Whisper encoder frame at 16 kHz (mel hop 160 x 2)
+
+
+class PretrainedFrontend(Protocol):
+    """A pretrained encoder used as features (``FeatureOptions(kind="whisper")``)."""
+
+    dim: int  # values per frame
+
+    def features(self, samples: torch.Tensor, lengths: torch.Tensor | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(batch, frames, dim)`` features of a zero-padded batch, and frame lengths."""
+        ...
+
+
+_FRONTENDS: dict[str, Callable[[str], PretrainedFrontend]] = {}
+
+
+def register_frontend(kind: str, load: Callable[[str], PretrainedFrontend]) -> None:
+    """Make ``FeatureOptions(kind=kind, encoder=NAME)`` use ``load(NAME)``.
+
+    The model-loading code lives with its engine (``aural.engines.whisper.encoder``
+    registers ``whisper`` when imported); ``audio`` itself loads no model.
+    """
+    _FRONTENDS[kind] = load
+
+
+def pretrained_frontend(kind: str, encoder: str) -> PretrainedFrontend:
+    """The registered front-end of ``kind`` for ``encoder`` (see :func:`register_frontend`)."""
+    if kind not in _FRONTENDS:
+        raise ConfigError(
+            f"feature kind {kind!r} needs its encoder's front-end; import "
+            f"aural.engines.{kind}.encoder first (the trainer and the aural engine do)"
+        )
+    return _FRONTENDS[kind](encoder)
 CmvnKind = Literal["none", "utterance", "global"]
 
 
@@ -53,7 +88,7 @@ class FeatureOptions:
 
     Attributes:
         kind: ``fbank`` (log-mel), ``mfcc``, or ``whisper``: the frames of a pretrained
-            Whisper encoder (see :mod:`aural.audio.whisper_encoder`; 20 ms hop, mel and
+            Whisper encoder (see :mod:`aural.engines.whisper.encoder`; 20 ms hop, mel and
             cepstral options unused).
         sample_rate: rate of the input audio (Hz).
         n_fft: FFT size in samples (400 = 25 ms at 16 kHz).
@@ -93,12 +128,11 @@ class FeatureOptions:
             raise ConfigError(
                 f"feature kind must be 'fbank', 'mfcc' or 'whisper', got {self.kind!r}")
         if self.kind == "whisper":
-            from aural.audio.whisper_encoder import HOP_LENGTH
-
             if not self.encoder:
                 raise ConfigError("whisper features need an encoder model, e.g. 'tiny.en'")
-            if (self.sample_rate, self.hop_length) != (16_000, HOP_LENGTH):
-                raise ConfigError(f"whisper features are 16 kHz with hop_length {HOP_LENGTH}, "
+            if (self.sample_rate, self.hop_length) != (16_000, WHISPER_HOP_LENGTH):
+                raise ConfigError(f"whisper features are 16 kHz with hop_length "
+                                  f"{WHISPER_HOP_LENGTH}, "
                                   f"got {self.sample_rate} Hz, hop {self.hop_length}")
         if self.cmvn not in ("none", "utterance", "global"):
             raise ConfigError(
@@ -130,9 +164,7 @@ class FeatureOptions:
     def num_features(self) -> int:
         """Features per frame, deltas included."""
         if self.kind == "whisper":
-            from aural.audio.whisper_encoder import frontend
-
-            base = frontend(str(self.encoder)).dim
+            base = pretrained_frontend(self.kind, str(self.encoder)).dim
         else:
             base = self.num_ceps if self.kind == "mfcc" else self.num_mels
         return base * (3 if self.deltas else 1)
@@ -439,9 +471,8 @@ def extract(
         ConfigError: bad shapes, or ``cmvn="global"`` without statistics.
     """
     if options.kind == "whisper":
-        from aural.audio.whisper_encoder import whisper_features
-
-        feats, frame_lengths = whisper_features(samples, lengths, str(options.encoder))
+        feats, frame_lengths = pretrained_frontend(options.kind, str(options.encoder)).features(
+            samples, lengths)
     elif options.kind == "mfcc":
         feats, frame_lengths = mfcc(samples, lengths, options)
     else:

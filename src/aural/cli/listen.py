@@ -120,7 +120,7 @@ def listen_command(
     device: Annotated[
         str | None, typer.Option(help="Input device (sounddevice name or index).")
     ] = None,
-    threads: Annotated[int, typer.Option(help="Engine CPU threads (0 = default).")] = 0,
+    threads: Annotated[int, typer.Option(help="Threads per decode (0 = chosen for this machine).")] = 0,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on stderr.")] = True,
     show_stats: Annotated[bool, typer.Option("--stats", help="Print latency statistics.")] = False,
     raw_sample_rate: Annotated[int | None, typer.Option(
@@ -137,6 +137,8 @@ def listen_command(
     """
     from aural.decoding.options import DecodeOptions
     from aural.engines import create_engine
+    from aural.engines.base import engine_class
+    from aural.engines.layout import choose_layout
     from aural.writers import FORMATS, render, write_atomic
 
     if fmt not in FORMATS:
@@ -151,8 +153,8 @@ def listen_command(
         fail(f"--output {output} is a directory; give a file path")
     try:
         options = DecodeOptions(language=language, beam_size=beam_size)
-        settings: dict[str, object] = {"cpu_threads": threads} if engine == "whisper" else {}
-        eng = create_engine(engine, model, **settings)
+        layout = choose_layout("stream", threads=threads or None, decodes=1)
+        eng = create_engine(engine, model, **engine_class(engine).layout_settings(layout))
         session = eng.stream(options, sample_rate=SAMPLE_RATE)
         if file is not None:
             chunks: Iterator[Any] = _file_chunks(file, chunk_ms / 1000, realtime,

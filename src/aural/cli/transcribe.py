@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
@@ -9,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -23,7 +24,19 @@ from rich.progress import (
 )
 
 from aural.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, err_console, exit_code_for, fail
+from aural.decoding.options import DecodeOptions
+from aural.engines.base import Engine
+from aural.engines.layout import BATCH_SIZE, Layout, Workload
 from aural.errors import AuralError
+from aural.types import Transcript
+
+LONG_INPUT_S = 120.0  # one input longer than this is decoded in parts side by side
+
+
+def cli_message(err: AuralError) -> str:
+    """The error as one CLI line (its notes appended)."""
+    notes = " ".join(getattr(err, "__notes__", ()))
+    return f"{err} {notes}" if notes else str(err)
 
 FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
 
@@ -117,78 +130,12 @@ def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> flo
         return 0.0
 
 
-def _long_input_duration(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
-                         short_form: bool) -> float:
-    """The duration of the one input when it is long enough for Whisper to decode several
-    parts of it side by side: chunks (a few groups of them) or, with ``--full-window``,
-    pieces. 0.0 otherwise (several inputs, a short one, or one that cannot be read)."""
-    from aural.engines.whisper import PIECE_S, WINDOW_S
-
-    if len(paths) != 1:
-        return 0.0
-    duration = _duration(paths[0], raw_sample_rate, raw_encoding)
-    return duration if duration > (4 * WINDOW_S if short_form else 2 * PIECE_S) else 0.0
-
-
-def _is_long(paths: list[Path], raw_sample_rate: int | None, raw_encoding: str,
-             short_form: bool) -> bool:
-    """True when the one input is long enough to decode in parts side by side."""
-    return _long_input_duration(paths, raw_sample_rate, raw_encoding, short_form) > 0
-
-
-def transcribe_command(
-    inputs: Annotated[list[str], typer.Argument(
-        help="Audio files, folders or globs; - reads audio piped on standard input.")],
-    engine: Annotated[str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")] = "whisper",
-    model: Annotated[Optional[str], typer.Option(help="Model name or path.")] = None,
-    language: Annotated[Optional[str], typer.Option(help="Language code, e.g. en.")] = None,
-    beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
-    vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")] = True,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
-    output_dir: Annotated[Optional[Path], typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
-    jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
-    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = 4,
-    workers: Annotated[int, typer.Option(
-        min=0, help="Whisper: files decoded at once (0 = one per core, up to 4, with several inputs)."
-    )] = 0,
-    overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
-    hotwords: Annotated[Optional[str], typer.Option(help='"word, a phrase, ..."')] = None,
-    lm: Annotated[Optional[Path], typer.Option(
-        help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
-             "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
-    )] = None,
-    lm_vocabulary: Annotated[Optional[Path], typer.Option(
-        help="For a KenLM binary --lm: its ARPA file or a word list (one per line), so the "
-             "beam search can tell partial words no LM word starts with.",
-    )] = None,
-    lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
-    initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition on.")] = None,
-    word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
-    short_form: Annotated[bool, typer.Option(
-        "--short-form/--full-window",
-        help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
-             "padded 30 s windows; --full-window = faster-whisper's sequential decoder.")] = True,
-    raw_sample_rate: Annotated[Optional[int], typer.Option(help="Rate of headerless PCM.")] = None,
-    raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
-    compute_type: Annotated[Optional[str], typer.Option(help="CTranslate2 compute type.")] = None,
-    threads: Annotated[int, typer.Option(help="Engine CPU threads (0 = default).")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
-) -> None:
-    """Transcribe audio files; text to stdout, or files in --output-dir."""
+def _check_flags(*, threads: int, workers: int, jobs: int, batch_size: int,
+                 raw_sample_rate: int | None, raw_encoding: str, output_dir: Path | None,
+                 formats: list[str]) -> None:
+    """Refuse bad flag values before any work (one line, exit 2)."""
     from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RAW_ENCODINGS
-    from aural.batch import expand_inputs, transcribe_many
-    from aural.decoding.options import DecodeOptions, parse_hotwords
-    from aural.engines import create_engine
-    from aural.engines.whisper import parallel_settings
-    from aural.writers import FORMATS, render, write_atomic
 
-    formats = list(FORMATS) if fmt == "all" else [fmt]
-    if any(f not in FORMATS for f in formats):
-        fail(f"unknown --format {fmt!r}; use {FORMAT_HELP}")
-    inputs, spool = _stdin_input(inputs)  # the spool is removed when this returns
-    paths = expand_inputs(inputs)
-    if not paths:
-        fail("no audio inputs found in " + ", ".join(inputs))
     for flag, value, low in (("--threads", threads, 0), ("--workers", workers, 0),
                              ("--jobs", jobs, 1), ("--batch-size", batch_size, 1)):
         if value < low:
@@ -205,127 +152,262 @@ def transcribe_command(
         fail(f"unknown --raw-encoding {raw_encoding!r}; use {', '.join(RAW_ENCODINGS)}")
     if output_dir is not None:
         _check_output_dir(output_dir)
-    try:
-        options = DecodeOptions(
-            language=language, beam_size=beam_size, vad=vad, hotwords=parse_hotwords(hotwords),
-            initial_prompt=initial_prompt, word_timestamps=word_timestamps or fmt in ("json", "all"),
-            batch_size=batch_size, short_form=short_form,
-        )
-    except AuralError as err:
-        fail(str(err), exit_code_for(err))
 
+
+def _plan_outputs(paths: list[Path], output_dir: Path | None, formats: list[str],
+                  overwrite: bool, stdin_path: Path | None
+                  ) -> tuple[dict[Path, list[Path]], list[Path]]:
+    """The files to write per input, and the inputs left to do (nothing the user has is
+    replaced unless ``overwrite``)."""
     outputs = _output_paths(paths, output_dir, formats) if output_dir else {}
-    stdin_path = Path(spool.name) / "stdin" if spool is not None else None
     if stdin_path in outputs and not overwrite:
         outputs[stdin_path] = _fresh_name(outputs[stdin_path])
     if not overwrite:  # only what is missing: a user's file is never replaced unasked
         outputs = {p: [o for o in outs if not o.exists()] for p, outs in outputs.items()}
-    todo = [p for p in paths if not outputs or outputs[p]]
-    skipped = len(paths) - len(todo)
-    if skipped:
-        err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
-    # one input long enough to decode in parts: two decodes side by side, and progress
-    long_s = (_long_input_duration(todo, raw_sample_rate, raw_encoding, short_form)
-              if engine == "whisper" else 0.0)  # probed once: some formats are decoded for it
-    long_one = long_s > 0
-    try:
-        settings: dict[str, object] = {}
-        if engine == "whisper":
-            settings = {"cpu_threads": threads}
-            if workers > 1 or (workers == 0 and (len(todo) > 1 or long_one)):
-                # several files, or one long one in parts: single-threaded decodes side by
-                # side beat one wide decode
-                settings = dict(parallel_settings(workers, threads))
-            if compute_type:
-                settings["compute_type"] = compute_type
-        if lm is not None:
-            if engine not in ("ctc", "aural"):
-                fail(f"--lm is for the CTC engines (ctc, aural), not {engine}")
-            settings.update(lm=str(lm), lm_weight=lm_weight)
-            if lm_vocabulary is not None:
-                settings["lm_vocabulary"] = str(lm_vocabulary)
-        elif lm_vocabulary is not None:
-            fail("--lm-vocabulary goes with a KenLM binary --lm")
-        eng = create_engine(engine, model, **settings)
-        eng.check_options(options)  # e.g. a language the model lacks: refused before any work
-    except AuralError as err:
-        fail(str(err), exit_code_for(err))
+    return outputs, [p for p in paths if not outputs or outputs[p]]
 
-    failed: list[tuple[Path, str]] = []
-    done, audio_s, t0 = 0, 0.0, time.perf_counter()
+
+def _workload(todo: list[Path], raw_sample_rate: int | None, raw_encoding: str
+              ) -> tuple[Workload, float]:
+    """``batch`` for several inputs, ``long`` for one long enough to decode in parts side
+    by side, else ``single``; and the one input's duration (0.0 for a batch)."""
+    if len(todo) != 1:
+        return "batch", 0.0
+    duration = _duration(todo[0], raw_sample_rate, raw_encoding)
+    return ("long" if duration > LONG_INPUT_S else "single"), duration
+
+
+def _load_engine(name: str, model: str | None, layout: Layout, *, compute_type: str | None,
+                 lm: Path | None, lm_vocabulary: Path | None, lm_weight: float) -> Engine:
+    """The engine with the layout's settings and the flags it takes; a flag the engine
+    has no setting for is a usage error naming it."""
+    from aural.engines.base import create_engine, engine_class
+
+    cls = engine_class(name)
+    fields = {f.name for f in dataclasses.fields(cls.settings_type)}
+    values = dict(cls.layout_settings(layout))
+    flags = {"--compute-type": {"compute_type": compute_type} if compute_type else {},
+             "--lm": {"lm": str(lm), "lm_weight": lm_weight} if lm is not None else {}}
+    if lm_vocabulary is not None:
+        if lm is None:
+            fail("--lm-vocabulary goes with a KenLM binary --lm")
+        flags["--lm"]["lm_vocabulary"] = str(lm_vocabulary)
+    for flag, given in flags.items():
+        if given and not set(given) <= fields:
+            fail(f"{flag} is not a setting of the {name} engine")
+        values.update(given)
+    return create_engine(name, model, **values)
+
+
+def _progress(long_s: float, count: int, quiet: bool) -> Progress:
     columns = (
         (TextColumn("[progress.description]{task.description}"), BarColumn(),
          TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"))
-        if long_one else
+        if long_s else
         (TextColumn("[progress.description]{task.description}"), BarColumn(),
          MofNCompleteColumn(), TextColumn("{task.fields[audio]:.0f} s audio")))
-    progress = Progress(
-        *columns, TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err_console, disable=quiet or (len(todo) < 2 and not long_one), transient=False,
-    )
-    with progress:
-        if long_one:  # the seconds of audio the engine has done, reported as it goes
-            task = progress.add_task(f"transcribing {escape(todo[0].name)}", total=long_s,
-                                     audio=0.0)
+    return Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                    disable=quiet or (count < 2 and not long_s), transient=False)
 
-            def report(done_s: float, total_s: float) -> None:
-                progress.update(task, completed=long_s * done_s / max(total_s, 1e-9))
 
-            eng.progress = report
+def transcribe_command(
+    inputs: Annotated[list[str], typer.Argument(
+        help="Audio files, folders or globs; - reads audio piped on standard input.")],
+    engine: Annotated[str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")] = "whisper",
+    model: Annotated[str | None, typer.Option(help="Model name or path.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language code, e.g. en.")] = None,
+    beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
+    vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")] = True,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
+    output_dir: Annotated[Path | None, typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
+    jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = BATCH_SIZE,
+    workers: Annotated[int, typer.Option(
+        min=0, help="Decodes side by side (0 = chosen for this machine: one per core, up to "
+                    "4, for several inputs or one long one).")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
+    hotwords: Annotated[str | None, typer.Option(help='"word, a phrase, ..."')] = None,
+    lm: Annotated[Path | None, typer.Option(
+        help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
+             "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
+    )] = None,
+    lm_vocabulary: Annotated[Path | None, typer.Option(
+        help="For a KenLM binary --lm: its ARPA file or a word list (one per line), so the "
+             "beam search can tell partial words no LM word starts with.",
+    )] = None,
+    lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
+    initial_prompt: Annotated[str | None, typer.Option(help="Text to condition on.")] = None,
+    word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
+    short_form: Annotated[bool, typer.Option(
+        "--short-form/--full-window",
+        help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
+             "padded 30 s windows; --full-window = faster-whisper's sequential decoder.")] = True,
+    raw_sample_rate: Annotated[int | None, typer.Option(help="Rate of headerless PCM.")] = None,
+    raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
+    compute_type: Annotated[str | None, typer.Option(help="CTranslate2 compute type.")] = None,
+    threads: Annotated[int, typer.Option(
+        help="Threads per decode (0 = chosen for this machine).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Transcribe audio files; text to stdout, or files in --output-dir."""
+    from aural.batch import expand_inputs
+    from aural.decoding.options import DecodeOptions, split_hotword_list
+    from aural.engines.layout import choose_layout
+    from aural.writers import FORMATS
+
+    formats = list(FORMATS) if fmt == "all" else [fmt]
+    if any(f not in FORMATS for f in formats):
+        fail(f"unknown --format {fmt!r}; use {FORMAT_HELP}")
+    inputs, spool = _stdin_input(inputs)  # the spool is removed when this returns
+    paths = expand_inputs(inputs)
+    if not paths:
+        fail("no audio inputs found in " + ", ".join(inputs))
+    _check_flags(threads=threads, workers=workers, jobs=jobs, batch_size=batch_size,
+                 raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
+                 output_dir=output_dir, formats=formats)
+    try:
+        options = DecodeOptions(
+            language=language, beam_size=beam_size, vad=vad,
+            hotwords=split_hotword_list(hotwords), initial_prompt=initial_prompt,
+            word_timestamps=word_timestamps or fmt in ("json", "all"),
+            batch_size=batch_size, short_form=short_form,
+        )
+    except AuralError as err:
+        fail(cli_message(err), exit_code_for(err))
+    stdin_path = Path(spool.name) / "stdin" if spool is not None else None
+    outputs, todo = _plan_outputs(paths, output_dir, formats, overwrite, stdin_path)
+    skipped = len(paths) - len(todo)
+    if skipped:
+        err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
+    workload, long_s = _workload(todo, raw_sample_rate, raw_encoding)
+    layout = choose_layout(workload, threads=threads or None, decodes=workers or None,
+                           batch_size=batch_size)
+    try:
+        eng = _load_engine(engine, model, layout, compute_type=compute_type, lm=lm,
+                           lm_vocabulary=lm_vocabulary, lm_weight=lm_weight)
+        eng.check_options(options)  # e.g. a language the model lacks: refused before any work
+    except AuralError as err:
+        fail(cli_message(err), exit_code_for(err))
+    run = _Run(eng, options, paths, outputs, formats[0], output_dir, spool)
+    try:
+        if len(todo) == 1 and output_dir is None:
+            run.one_to_stdout(todo[0], long_s if workload == "long" else 0.0, quiet,
+                              raw_sample_rate, raw_encoding)
         else:
-            task = progress.add_task("transcribing", total=len(todo), audio=0.0)
-        items = transcribe_many(
-            eng, todo, options, batch_size=batch_size, prefetch=jobs,
-            raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
-        )
-        try:
-            for item in items:
-                if not long_one:
-                    progress.advance(task)
-                if item.error is not None or item.transcript is None:
-                    message = str(item.error)
-                    if spool is not None:  # name piped audio as the user knows it
-                        message = message.replace(str(Path(spool.name) / "stdin"), "stdin")
-                    failed.append((item.source, message))
-                    err_console.print(f"[red]failed:[/] {escape(message)}")
-                    continue
-                done += 1
-                audio_s += item.duration
-                progress.update(task, audio=audio_s)
-                if output_dir is None:
-                    if len(paths) > 1:
-                        sys.stdout.write(f"==> {item.source} <==\n")
-                    sys.stdout.write(render(item.transcript, formats[0]))
-                    sys.stdout.flush()
-                else:
-                    try:
-                        for out in outputs[item.source]:
-                            write_atomic(out, render(item.transcript, out.suffix[1:]))
-                    except OSError as err:
-                        done -= 1
-                        message = f"{item.source}: cannot write {out} ({err.strerror or err})"
-                        failed.append((item.source, message))
-                        err_console.print(f"[red]failed:[/] {escape(message)}")
-        except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
-            fail(str(err), exit_code_for(err))
-        except KeyboardInterrupt:
-            progress.stop()
-            _stop_now(spool)
+            run.batch(todo, long_s if workload == "long" else 0.0, quiet, jobs,
+                      raw_sample_rate, raw_encoding)
+    except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
+        fail(cli_message(err), exit_code_for(err))
+    except KeyboardInterrupt:
+        _stop_now(spool)
+    run.summary(skipped)
 
-    elapsed = time.perf_counter() - t0
-    if len(paths) > 1:
-        rtf = elapsed / audio_s if audio_s else 0.0
-        err_console.print(
-            f"done: {done} transcribed, {skipped} skipped, {len(failed)} failed; "
-            f"{audio_s:.1f} s of audio in {elapsed:.1f} s (RTF {rtf:.3f})"
-        )
-    if failed:
-        sys.exit(EXIT_SOME_FAILED)
+
+class _Run:
+    """One ``aural transcribe`` run: where results go, and what failed."""
+
+    def __init__(self, engine: Engine, options: DecodeOptions, paths: list[Path],
+                 outputs: dict[Path, list[Path]], fmt: str, output_dir: Path | None,
+                 spool: tempfile.TemporaryDirectory | None) -> None:
+        self.engine, self.options, self.paths = engine, options, paths
+        self.outputs, self.fmt, self.output_dir, self.spool = outputs, fmt, output_dir, spool
+        self.failed: list[tuple[Path, str]] = []
+        self.done, self.audio_s, self.t0 = 0, 0.0, time.perf_counter()
+
+    def _fail(self, source: Path, message: str) -> None:
+        if self.spool is not None:  # name piped audio as the user knows it
+            message = message.replace(str(Path(self.spool.name) / "stdin"), "stdin")
+        self.failed.append((source, message))
+        err_console.print(f"[red]failed:[/] {escape(message)}")
+
+    def one_to_stdout(self, path: Path, long_s: float, quiet: bool,
+                      raw_sample_rate: int | None, raw_encoding: str) -> None:
+        """One input, its segments printed as they arrive (txt), with progress in seconds
+        of audio for a long one."""
+        from aural.audio.load import load
+        from aural.writers import render
+
+        try:
+            wave = load(path, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
+                        raw_encoding=raw_encoding)
+            segments = self.engine.iter_segments(wave, self.options)
+        except AuralError as err:
+            self._fail(path, cli_message(err))
+            return
+        with _progress(long_s, 1, quiet) as progress:
+            task = progress.add_task(f"transcribing {escape(path.name)}", total=long_s or 1,
+                                     audio=0.0)
+            collected = []
+            for segment in segments:
+                collected.append(segment)
+                progress.update(task, completed=min(segments.seconds_done, long_s))
+                if self.fmt == "txt" and segment.text.strip():
+                    sys.stdout.write((" " if len(collected) > 1 else "") + segment.text.strip())
+                    sys.stdout.flush()
+            progress.update(task, completed=long_s or 1)
+        transcript = Transcript(tuple(collected), segments.info)
+        if self.fmt == "txt":
+            sys.stdout.write("\n" if transcript.text else "")
+        else:
+            sys.stdout.write(render(transcript, self.fmt))
+        sys.stdout.flush()
+        self.done, self.audio_s = 1, wave.duration
+
+    def batch(self, todo: list[Path], long_s: float, quiet: bool, jobs: int,
+              raw_sample_rate: int | None, raw_encoding: str) -> None:
+        """Several inputs (or one to a folder): decoded side by side, outputs written
+        atomically as each finishes, one bad input never stopping the rest."""
+        from aural.batch import transcribe_many
+
+        with _progress(long_s, len(todo), quiet) as progress:
+            task = progress.add_task(
+                f"transcribing {escape(todo[0].name)}" if long_s else "transcribing",
+                total=long_s or len(todo), audio=0.0)
+            items = transcribe_many(self.engine, todo, self.options, prefetch=jobs,
+                                    raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
+            for item in items:
+                progress.update(task, advance=0 if long_s else 1, audio=self.audio_s)
+                if item.error is not None or item.transcript is None:
+                    self._fail(item.source, cli_message(item.error) if item.error
+                               else f"{item.source}: no transcript")
+                    continue
+                self._deliver(item.source, item.transcript)
+                self.audio_s += item.duration
+                progress.update(task, audio=self.audio_s)
+
+    def _deliver(self, source: Path, transcript: Transcript) -> None:
+        from aural.writers import render, write_atomic
+
+        if self.output_dir is None:
+            if len(self.paths) > 1:
+                sys.stdout.write(f"==> {source} <==\n")
+            sys.stdout.write(render(transcript, self.fmt))
+            sys.stdout.flush()
+            self.done += 1
+            return
+        for out in self.outputs[source]:
+            try:
+                write_atomic(out, render(transcript, out.suffix[1:]))
+            except OSError as err:
+                self._fail(source, f"{source}: cannot write {out} ({err.strerror or err})")
+                return
+        self.done += 1
+
+    def summary(self, skipped: int) -> None:
+        elapsed = time.perf_counter() - self.t0
+        if len(self.paths) > 1:
+            rtf = elapsed / self.audio_s if self.audio_s else 0.0
+            err_console.print(
+                f"done: {self.done} transcribed, {skipped} skipped, {len(self.failed)} "
+                f"failed; {self.audio_s:.1f} s of audio in {elapsed:.1f} s (RTF {rtf:.3f})"
+            )
+        if self.failed:
+            sys.exit(EXIT_SOME_FAILED)
 
 
 def models_list() -> None:
     """List the models aural knows and whether they are installed."""
-    from aural.engines.whisper_models import list_models
+    from aural.engines.whisper import list_models
 
     for alias, where in list_models():
         typer.echo(f"whisper:{alias}\t{where}")
@@ -334,7 +416,7 @@ def models_list() -> None:
 
 def models_path(name: Annotated[str, typer.Argument(help="Whisper model alias, folder or hub id.")]) -> None:
     """Print the local folder of a Whisper model (downloads it where there is a network)."""
-    from aural.engines.whisper_models import resolve_whisper_model
+    from aural.engines.whisper import resolve_whisper_model
 
     try:
         typer.echo(str(resolve_whisper_model(name)))

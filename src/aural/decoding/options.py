@@ -8,7 +8,7 @@ from typing import Any
 from aural.audio.vad import VadOptions
 from aural.errors import ConfigError, OptionConflictError
 
-__all__ = ["DecodeOptions", "VadOptions", "parse_hotwords"]
+__all__ = ["DecodeOptions", "VadOptions", "parse_hotwords", "split_hotword_list"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,19 @@ class DecodeOptions:
         return d
 
 
-def parse_hotwords(text: str | None) -> tuple[str, ...]:
-    """Split a comma-separated hotword list ("word, a phrase, ...") into a tuple."""
+def split_hotword_list(text: str | None) -> tuple[str, ...]:
+    """Split a comma-separated hotword list (``"word:2.5, a phrase"``) into the entries
+    ``DecodeOptions.hotwords`` holds; weights stay on their entries for the decoders
+    (:func:`aural.decoding.hotwords.parse_hotwords` reads them)."""
     if not text:
         return ()
     return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def parse_hotwords(text: str | None) -> tuple[str, ...]:
+    """Deprecated name of :func:`split_hotword_list` (kept for one release)."""
+    import warnings
+
+    warnings.warn("aural.decoding.options.parse_hotwords is deprecated; use "
+                  "split_hotword_list", DeprecationWarning, stacklevel=2)
+    return split_hotword_list(text)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -21,22 +23,58 @@ import torch
 from aural.audio.features import FeatureOptions, extract
 from aural.audio.waveform import Waveform
 from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, ctc_decoder
-from aural.decoding.lm import engine_lm
+from aural.decoding.lm import LanguageModel, engine_lm
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine
+from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segments
+from aural.engines.whisper import encoder as _whisper_encoder  # noqa: F401 - feature kind
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
-from aural.types import Segment, Transcript, TranscriptionInfo
+from aural.types import Segment, Transcript
 
-__all__ = ["FEATURES_FILE", "MODEL_OPTIONS_FILE", "AuralModelEngine"]
+__all__ = ["FEATURES_FILE", "MODEL_OPTIONS_FILE", "AuralModelEngine", "AuralModelSettings"]
 
 logger = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.json"
 MODEL_OPTIONS_FILE = "model.json"  # beside an ONNX export: the model's shape options
-_SETTINGS = ("device", "runtime", "onnx_file", "num_threads", "window_seconds", "lm",
-             "lm_vocabulary", "lm_weight", "word_insertion_bonus", "hotword_weight")
 Runtime = Literal["auto", "torch", "onnx"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuralModelSettings(EngineSettings):
+    """How the aural engine runs its checkpoint.
+
+    Attributes:
+        device: torch device (``cpu``, ``cuda``).
+        runtime: ``auto``, ``torch`` or ``onnx``.
+        onnx_file: ``model.onnx`` or ``model.int8.onnx`` inside an export folder.
+        num_threads: ONNX Runtime threads (None = its default).
+        window_seconds: longest stretch decoded at once.
+        lm: word LM for the beam search (a path or name as for
+            :func:`aural.decoding.lm.load_lm`, or a loaded LM).
+        lm_vocabulary: for a KenLM binary: its ARPA file or a word list.
+        lm_weight: LM weight (natural-log scores).
+        word_insertion_bonus: per-word bonus (None = 1.0 with an LM).
+        hotword_weight: default per-character hotword bonus.
+    """
+
+    device: str = "cpu"
+    runtime: Runtime = "auto"
+    onnx_file: str = "model.onnx"
+    num_threads: int | None = None
+    window_seconds: float = 20.0
+    lm: str | os.PathLike[str] | LanguageModel | None = None
+    lm_vocabulary: str | os.PathLike[str] | None = None
+    lm_weight: float = 0.5
+    word_insertion_bonus: float | None = None
+    hotword_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.runtime not in ("auto", "torch", "onnx"):
+            raise ConfigError(f"aural engine runtime must be auto, torch or onnx, "
+                              f"got {self.runtime!r}")
+        if not 1.0 <= float(self.window_seconds) <= 600.0:
+            raise ConfigError(f"window_seconds must be in [1, 600], got {self.window_seconds}")
 
 
 class _TorchRunner:
@@ -91,13 +129,7 @@ class AuralModelEngine(Engine):
 
     Args:
         model: checkpoint folder / ``model.pt`` / run folder / ``aural export`` folder.
-        **settings: ``device`` ("cpu", "cuda"), ``runtime`` ("auto", "torch", "onnx"),
-            ``onnx_file`` ("model.onnx" or "model.int8.onnx"), ``num_threads`` (ONNX
-            Runtime threads), ``window_seconds`` (longest stretch decoded at once, 20 s),
-            ``lm`` (word LM for the beam search: a path or name as for
-            :func:`aural.decoding.lm.load_lm`, or a loaded LM), ``lm_vocabulary`` (for a
-            KenLM binary: its ARPA file or a word list, for the look-ahead), ``lm_weight`` (0.5),
-            ``word_insertion_bonus`` (None = 1.0 with an LM), ``hotword_weight`` (1.0).
+        settings: :class:`AuralModelSettings`.
 
     Raises:
         ModelNotFoundError: no model given or nothing loadable at the path.
@@ -105,34 +137,32 @@ class AuralModelEngine(Engine):
     """
 
     name = "aural"
-    supports_hotwords = True
+    settings_type = AuralModelSettings
+    capabilities = EngineCapabilities(
+        streaming="redecode", thread_safe=False, parallel="replicas", multilingual=False,
+        languages=frozenset({"en"}), hotwords=True, word_timestamps=True,
+    )
 
-    def __init__(self, model: str | None = None, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(_SETTINGS))
-        if unknown:
-            raise ConfigError(f"aural engine: unknown setting(s) {unknown}; "
-                              f"known: {', '.join(_SETTINGS)}")
+    def __init__(self, model: str | None = None,
+                 settings: AuralModelSettings | None = None) -> None:
+        settings = self.settings = settings or AuralModelSettings()
         if model is None:
             raise ModelNotFoundError(
                 "the aural engine needs a checkpoint: --model path/to/run_or_checkpoint "
                 "(train one with `aural train --config recipes/overfit_tiny.yaml`)")
-        self.window_seconds = float(settings.get("window_seconds", 20.0))
-        if not 1.0 <= self.window_seconds <= 600.0:
-            raise ConfigError(f"window_seconds must be in [1, 600], got {self.window_seconds}")
+        self.window_seconds = float(settings.window_seconds)
         path = Path(model).expanduser()
-        runtime = settings.get("runtime", "auto")
-        if runtime not in ("auto", "torch", "onnx"):
-            raise ConfigError(f"aural engine runtime must be auto, torch or onnx, got {runtime!r}")
-        onnx_file = path / str(settings.get("onnx_file", "model.onnx")) if path.is_dir() else path
+        runtime = settings.runtime
+        onnx_file = path / settings.onnx_file if path.is_dir() else path
         if runtime == "onnx" or (runtime == "auto" and onnx_file.suffix == ".onnx"
                                  and onnx_file.is_file() and not (path / "model.pt").exists()):
             if not onnx_file.is_file():
                 raise ModelNotFoundError(f"no ONNX model at {onnx_file}; run `aural export`")
             self._runner: _TorchRunner | _OnnxRunner = _OnnxRunner(
-                onnx_file, settings.get("num_threads"))
+                onnx_file, settings.num_threads)
             folder = onnx_file.parent
         else:
-            self._runner = _TorchRunner(path, str(settings.get("device", "cpu")))
+            self._runner = _TorchRunner(path, settings.device)
             folder = self._runner_folder(path)
         self.runtime = "onnx" if isinstance(self._runner, _OnnxRunner) else "torch"
         self.tokenizer = load_tokenizer(folder)
@@ -148,11 +178,11 @@ class AuralModelEngine(Engine):
         # characters: the space token separates words; BPE pieces carry "▁" instead
         self.word_delimiter: str | None = " " if " " in self.vocabulary else None
         self.blank = 0  # aural's tokenizers put CTC's blank first
-        self.lm_path, self.lm = engine_lm(settings.get("lm"), settings.get("lm_vocabulary"))
-        self.lm_weight = float(settings.get("lm_weight", 0.5))
-        bonus = settings.get("word_insertion_bonus")
+        self.lm_path, self.lm = engine_lm(settings.lm, settings.lm_vocabulary)
+        self.lm_weight = float(settings.lm_weight)
+        bonus = settings.word_insertion_bonus
         self.word_insertion_bonus = float(bonus) if bonus is not None else None
-        self.hotword_weight = float(settings.get("hotword_weight", 1.0))
+        self.hotword_weight = float(settings.hotword_weight)
 
     @staticmethod
     def _runner_folder(path: Path) -> Path:
@@ -182,7 +212,7 @@ class AuralModelEngine(Engine):
 
     def posteriors(self, waveform: Waveform) -> np.ndarray:
         """Log posteriors ``(frames, vocab)`` of the whole input (its windows joined)."""
-        windows = self._windows(self.check_waveform(waveform))
+        windows = self._windows(self.prepare(waveform))
         parts = self._posteriors([chunk for _, chunk in windows])
         return np.concatenate(parts) if parts else np.zeros((0, len(self.vocabulary)), np.float32)
 
@@ -193,10 +223,10 @@ class AuralModelEngine(Engine):
                            word_insertion_bonus=self.word_insertion_bonus,
                            hotword_weight=self.hotword_weight)
 
-    def _transcript(self, waveform: Waveform,
-                    pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
-                    options: DecodeOptions,
-                    decoder: CtcGreedyDecoder | CtcPrefixBeamSearch) -> Transcript:
+    def _segments(self, waveform: Waveform,
+                  pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
+                  options: DecodeOptions,
+                  decoder: CtcGreedyDecoder | CtcPrefixBeamSearch) -> tuple[Segment, ...]:
         segments = []
         for (offset, chunk), log_probs in pieces:
             if log_probs.shape[0] == 0:
@@ -210,27 +240,35 @@ class AuralModelEngine(Engine):
             words = tuple(w for w in words if w.start <= end)
             segments.append(Segment(offset, end, text, words,
                                     avg_log_prob=hyp.acoustic_score / max(1, log_probs.shape[0])))
-        info = TranscriptionInfo("en", None, waveform.duration, self.name, self.model_id,
-                                 {**options.to_dict(), "runtime": self.runtime,
-                                  "lm": self.lm_path, "lm_weight": self.lm_weight})
-        return Transcript(tuple(segments), info)
+        return tuple(segments)
 
-    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
-        return self.transcribe_batch([waveform], options)[0]
+    def default_options(self) -> DecodeOptions:
+        return DecodeOptions(beam_size=8 if self.lm is not None else 1)
+
+    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
+        info = self.info(waveform.duration, options, language="en", runtime=self.runtime,
+                         lm=self.lm_path, lm_weight=self.lm_weight)
+        return Segments.lazy(info, lambda _: iter(self._decode_all([waveform], options)[0]))
 
     def transcribe_batch(self, waveforms: Sequence[Waveform],
                          options: DecodeOptions | None = None) -> list[Transcript]:
         """All windows of all waveforms go through the model as one padded batch."""
-        options = options or DecodeOptions(beam_size=8 if self.lm is not None else 1)
-        if options.language not in (None, "en"):
-            raise ConfigError(f"the aural engine's models are English; got language "
-                              f"{options.language!r}")
+        options = options or self.default_options()
+        self.check_options(options)
+        waves = [self.prepare(w) for w in waveforms]
+        return [Transcript(segs, self.info(w.duration, options, language="en",
+                                           runtime=self.runtime, lm=self.lm_path,
+                                           lm_weight=self.lm_weight))
+                for w, segs in zip(waves, self._decode_all(waves, options), strict=True)]
+
+    def _decode_all(self, waveforms: Sequence[Waveform], options: DecodeOptions
+                    ) -> list[tuple[Segment, ...]]:
         decoder = self.decoder(options)  # option conflicts fail before any model work
-        windows = [self._windows(self.check_waveform(w)) for w in waveforms]
+        windows = [self._windows(w) for w in waveforms]
         flat = [chunk for ws in windows for _, chunk in ws]
         posteriors = iter(self._posteriors(flat))
         out = []
-        for wave, ws in zip(waveforms, windows):
+        for wave, ws in zip(waveforms, windows, strict=True):
             pieces = [((offset, chunk), next(posteriors)) for offset, chunk in ws]
-            out.append(self._transcript(wave, pieces, options, decoder))
+            out.append(self._segments(wave, pieces, options, decoder))
         return out

@@ -33,7 +33,7 @@ from aural.decoding.ctc import (
 from aural.decoding.ctc_windows import Window, plan_windows, stitch_log_probs
 from aural.decoding.lm import LanguageModel, engine_lm
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine
+from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segments
 from aural.errors import (
     ConfigError,
     ModelNotFoundError,
@@ -46,6 +46,39 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "facebook/wav2vec2-base-960h"
 SEGMENT_GAP_S = 0.8  # a pause this long between words starts a new segment
 SEGMENT_MAX_S = 20.0  # segments are split before they grow longer than this
+
+
+@dataclass(frozen=True, slots=True)
+class CtcSettings(EngineSettings):
+    """How the ctc engine runs.
+
+    Attributes:
+        device: torch device (``cpu``, ``cuda``).
+        lm: path of an ARPA (or, with ``kenlm`` installed, KenLM binary) word LM fused
+            into the beam search, or a loaded LM.
+        lm_vocabulary: for a KenLM binary: its ARPA file or a word list.
+        lm_weight: LM weight (natural-log scores).
+        word_insertion_bonus: per-word bonus; None = 1.0 with an LM, 0.0 without.
+        hotword_weight: default per-character hotword bonus.
+        window_s: longest window the model sees at once (seconds).
+        overlap_s: overlap between neighbouring windows (seconds).
+        local_files_only: never touch the network (None = honour ``HF_HUB_OFFLINE``).
+    """
+
+    device: str = "cpu"
+    lm: str | os.PathLike[str] | LanguageModel | None = None
+    lm_vocabulary: str | os.PathLike[str] | None = None
+    lm_weight: float = 0.5
+    word_insertion_bonus: float | None = None
+    hotword_weight: float = 1.0
+    window_s: float = 30.0
+    overlap_s: float = 2.0
+    local_files_only: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.overlap_s < self.window_s:
+            raise ConfigError(f"overlap_s ({self.overlap_s}) must be >= 0 and below "
+                              f"window_s ({self.window_s})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +104,7 @@ class CtcEngine(Engine):
     Args:
         model: a local folder (``save_pretrained`` output with the processor files) or a
             hub id (needs a network or the local hub cache); None = wav2vec2-base-960h.
-        device: torch device (``cpu``, ``cuda``).
-        lm: path of an ARPA (or, with ``kenlm`` installed, KenLM binary) word LM fused into
-            the beam search.
-        lm_weight: LM weight (natural-log scores).
-        word_insertion_bonus: per-word bonus; None = 1.0 with an LM, 0.0 without.
-        hotword_weight: default per-character hotword bonus.
-        window_s: longest window the model sees at once (seconds).
-        overlap_s: overlap between neighbouring windows (seconds).
-        local_files_only: never touch the network (None = honour ``HF_HUB_OFFLINE``).
+        settings: :class:`CtcSettings`.
 
     Raises:
         ModelNotFoundError: the model is neither a local folder nor reachable on the hub.
@@ -87,53 +112,44 @@ class CtcEngine(Engine):
     """
 
     name = "ctc"
-    supports_hotwords = True
+    settings_type = CtcSettings
+    capabilities = EngineCapabilities(
+        streaming="redecode", thread_safe=False, parallel="replicas", multilingual=False,
+        languages=frozenset({"en"}), hotwords=True, word_timestamps=True,
+    )
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        device: str = "cpu",
-        lm: str | os.PathLike[str] | LanguageModel | None = None,
-        lm_vocabulary: str | os.PathLike[str] | None = None,
-        lm_weight: float = 0.5,
-        word_insertion_bonus: float | None = None,
-        hotword_weight: float = 1.0,
-        window_s: float = 30.0,
-        overlap_s: float = 2.0,
-        local_files_only: bool | None = None,
-    ) -> None:
-        if not 0.0 <= overlap_s < window_s:
-            raise ConfigError(f"overlap_s ({overlap_s}) must be >= 0 and below window_s ({window_s})")
+    def __init__(self, model: str | None = None, settings: CtcSettings | None = None) -> None:
+        settings = self.settings = settings or CtcSettings()
         self.model_id = model or DEFAULT_MODEL
         self._torch, self._model, self._extractor, tokenizer = _load(
-            self.model_id, device, local_files_only)
-        self.device = device
+            self.model_id, settings.device, settings.local_files_only)
+        self.device = settings.device
         self.vocabulary = _vocabulary(tokenizer, int(self._model.config.vocab_size))
         pad = getattr(tokenizer, "pad_token_id", None)
         self.blank = int(pad if pad is not None else self._model.config.pad_token_id or 0)
         self.word_delimiter: str | None = getattr(tokenizer, "word_delimiter_token", None)
         self.frame_samples = _frame_samples(self._model.config)
         self.frame_duration = self.frame_samples / SAMPLE_RATE
-        self.window_samples = int(window_s * SAMPLE_RATE)
-        self.overlap_samples = int(overlap_s * SAMPLE_RATE)
-        self.lm_path, self.lm = engine_lm(lm, lm_vocabulary)
-        self.lm_weight = lm_weight
-        self.word_insertion_bonus = word_insertion_bonus
-        self.hotword_weight = hotword_weight
+        self.window_samples = int(settings.window_s * SAMPLE_RATE)
+        self.overlap_samples = int(settings.overlap_s * SAMPLE_RATE)
+        self.lm_path, self.lm = engine_lm(settings.lm, settings.lm_vocabulary)
+        self.lm_weight = settings.lm_weight
+        self.word_insertion_bonus = settings.word_insertion_bonus
+        self.hotword_weight = settings.hotword_weight
         self._use_mask = bool(getattr(self._extractor, "return_attention_mask", False))
 
     # ------------------------------------------------------------------ acoustics
     def posteriors(self, waveform: Waveform, batch_size: int = 8) -> Posteriors:
         """Log posteriors of one input (windowed and stitched when long)."""
-        return self.posteriors_batch([waveform], batch_size)[0]
+        return self.posteriors_batch([self.prepare(waveform)], batch_size)[0]
 
     def posteriors_batch(self, waveforms: Sequence[Waveform], batch_size: int = 8) -> list[Posteriors]:
-        """Log posteriors of many inputs; windows of all inputs share padded batches."""
+        """Log posteriors of many prepared inputs (:meth:`prepare`); windows of all inputs
+        share padded batches."""
         plans = []
         jobs: list[tuple[int, int, np.ndarray]] = []  # (input, window index, samples)
         for i, w in enumerate(waveforms):
-            samples = self.check_waveform(w).samples.astype(np.float32, copy=False)
+            samples = w.samples.astype(np.float32, copy=False)
             windows = plan_windows(len(samples), self.window_samples, self.overlap_samples,
                                    self.frame_samples)
             plans.append(windows)
@@ -201,21 +217,25 @@ class CtcEngine(Engine):
             word_delimiter=self.word_delimiter,
         )
 
-    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
-        return self.transcribe_batch([waveform], options)[0]
+    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
+        return Segments.lazy(self._info(waveform.duration, options),
+                             lambda _: iter(self._decode_all([waveform], options)[0]))
 
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
     ) -> list[Transcript]:
-        options = options or DecodeOptions()
+        options = options or self.default_options()
+        self.check_options(options)
+        waves = [self.prepare(w) for w in waveforms]
+        return [Transcript(segs, self._info(w.duration, options))
+                for w, segs in zip(waves, self._decode_all(waves, options), strict=True)]
+
+    def _decode_all(self, waveforms: Sequence[Waveform], options: DecodeOptions
+                    ) -> list[tuple[Segment, ...]]:
         decoder = self.decoder(options)
         posts = self.posteriors_batch(waveforms, options.batch_size)
-        out = []
-        for w, post in zip(waveforms, posts):
-            hyp = decoder.decode(post.log_probs)[0]
-            out.append(Transcript(self._segments(hyp, post, w.duration),
-                                  self._info(w.duration, options)))
-        return out
+        return [self._segments(decoder.decode(post.log_probs)[0], post, w.duration)
+                for w, post in zip(waveforms, posts, strict=True)]
 
     def _segments(self, hyp: Hypothesis, post: Posteriors, duration: float) -> tuple[Segment, ...]:
         words = [Word(min(w.start, duration), min(w.end, duration), w.text, w.probability)
@@ -237,6 +257,7 @@ class CtcEngine(Engine):
         opts.update(lm=self.lm_path, lm_weight=self.lm_weight,
                     decoder="greedy" if options.beam_size == 1 else "beam")
         return TranscriptionInfo(options.language, None, duration, self.name, self.model_id, opts)
+
 
 
 # ------------------------------------------------------------------------- loading

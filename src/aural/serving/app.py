@@ -27,16 +27,15 @@ logger = logging.getLogger(__name__)
 
 
 def _engine_settings(config: ServeConfig, name: str) -> dict[str, Any]:
-    """Settings passed to ``create_engine``: let whisper decode requests in parallel."""
-    if name != "whisper":
-        return {}
-    from aural.engines.whisper import parallel_settings
+    """Settings passed to ``create_engine``: the server's layout (the cores shared out
+    between the request workers, so parallel decodes do not oversubscribe; streaming
+    threads may hold further decodes of the same model), for engines that take one."""
+    from aural.engines.base import engine_class
+    from aural.engines.layout import choose_layout
 
-    # the cores shared out between the request workers, so parallel decodes do not
-    # oversubscribe; streaming threads may hold further decodes of the same model
-    settings = parallel_settings(config.workers, config.engine_threads or 0)
-    settings["num_workers"] = max(config.workers, config.stream_workers or 1)
-    return dict(settings)
+    layout = choose_layout("server", threads=config.engine_threads,
+                           decodes=max(config.workers, config.stream_workers or 1))
+    return engine_class(name).layout_settings(layout)
 
 
 def load_engines(config: ServeConfig, cache: ModelCache) -> None:

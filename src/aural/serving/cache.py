@@ -4,9 +4,9 @@ Owned by whoever creates it (the app's lifespan, or a test that shares engines b
 apps); :meth:`ModelCache.clear` closes them. Requests only pick among loaded engines, so a
 request can never make the server load (or download) a model.
 
-Engines whose ``transcribe`` may run in several threads at once (Whisper: CTranslate2
-with ``num_workers``) are shared; any other engine (PocketSphinx keeps one decoder per
-instance) is loaded once per worker thread and leased to one request at a time.
+Engines that declare themselves thread-safe (``engine.capabilities.thread_safe``:
+Whisper with CTranslate2 workers, PocketSphinx with a decoder per thread) are shared;
+any other engine is loaded once per worker thread and leased to one request at a time.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from typing import Any
 from aural.engines import Engine, create_engine
 from aural.errors import ConfigError
 
-__all__ = ["THREAD_SAFE_ENGINES", "LoadedEngine", "ModelCache"]
+__all__ = ["LoadedEngine", "ModelCache"]
 
 Key = tuple[str, "str | None"]
-
-#: engines whose transcribe() is safe to call from several threads at once
-THREAD_SAFE_ENGINES = frozenset({"whisper"})
 
 
 class LoadedEngine:
@@ -103,9 +100,11 @@ class ModelCache:
         key: Key = (name, model)
         with self._lock:
             if key not in self._engines:
-                shared = name in THREAD_SAFE_ENGINES
+                first = create_engine(name, model, **(settings or {}))
+                shared = first.capabilities.thread_safe
                 count = 1 if shared else max(1, replicas)
-                instances = [create_engine(name, model, **(settings or {})) for _ in range(count)]
+                instances = [first] + [create_engine(name, model, **(settings or {}))
+                                       for _ in range(count - 1)]
                 self._engines[key] = LoadedEngine(instances, shared)
             if self._default is None:
                 self._default = key

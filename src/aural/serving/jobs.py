@@ -116,6 +116,7 @@ def transcribe_file(
             "invalid_options",
             f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
         )
+    engine.primary.check_options(options)  # what the engine cannot honour: before decoding
     try:
         info = audio.probe(path, **raw_args)
         if info.duration > max_duration_s:

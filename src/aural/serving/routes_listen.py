@@ -30,7 +30,6 @@ from aural.errors import AuralError
 from aural.serving.errors import ApiError, type_for
 from aural.serving.schemas import StreamParams, parse_params
 from aural.serving.state import ServerState, check_api_key, get_state
-from aural.streaming import open_session
 
 __all__ = ["router"]
 
@@ -114,7 +113,7 @@ class _StreamPump:
         began = clock()
         try:
             return await asyncio.wait_for(self.ws.receive(), max(0.0, min(idle, left)))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if left > idle:
                 message = f"no audio for {idle:g} s; closing the stream"
             else:
@@ -234,8 +233,7 @@ async def _open_session(ws: WebSocket, state: ServerState) -> tuple[Any, StreamP
     options = params.decode_options(state.config.beam_size)
     streaming = params.streaming_options()
     session = await state.stream_pool.call(
-        lambda: open_session(
-            engine.primary,
+        lambda: engine.primary.stream(
             options,
             sample_rate=params.sample_rate,
             encoding=params.encoding,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RawEncoding
-from aural.decoding.options import DecodeOptions, parse_hotwords
+from aural.decoding.options import DecodeOptions, split_hotword_list
 from aural.serving.errors import ApiError
 from aural.serving.jobs import RawAudio
 from aural.streaming import StreamingOptions, pcm
@@ -66,7 +66,7 @@ class _Options(BaseModel):
             if value is not None:
                 changes[name] = value
         if self.hotwords:
-            changes["hotwords"] = parse_hotwords(self.hotwords)
+            changes["hotwords"] = split_hotword_list(self.hotwords)
         return base.with_(**changes) if changes else base
 
 

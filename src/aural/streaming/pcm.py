@@ -110,3 +110,9 @@ class PcmInput:
             f"stream chunks must be bytes ({self.encoding}) or a float32 numpy array, "
             f"got {type(chunk).__name__}"
         )
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """float32 in [-1, 1] -> little-endian 16-bit PCM bytes (clipped). The one PCM16
+    encoder: PocketSphinx consumes it, the microphone and tests produce it."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
 
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine
-from aural.engines.whisper_window import FINAL_PAD_FRAMES, WhisperWindowDecoder
-from aural.errors import ConfigError
 from aural.streaming.agreement import agreed_prefix, split_words
 from aural.streaming.options import StreamingOptions
 from aural.streaming.session import StreamingSession
@@ -41,7 +39,7 @@ from aural.streaming.vad import (
 )
 from aural.types import Final, Partial, Segment, StreamEvent, Word
 
-__all__ = ["ReDecodeSession"]
+__all__ = ["BufferDecoder", "EngineBufferDecoder", "ReDecodeSession"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +50,42 @@ FAST_START_INTERVAL_S = 0.1  # partial interval until an utterance shows its fir
 PAUSE_S = 0.15  # silence after which a partial re-decode would only repeat the last one
 
 
+class BufferDecoder(Protocol):
+    """What a re-decode session calls on its buffer (float32 at 16 kHz, conditioned by
+    the stream, cut by the stream's VAD). Engines provide it
+    (:meth:`aural.engines.base.Engine.buffer_decoder`); they must not condition the
+    buffer again nor run their own VAD on it."""
+
+    def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
+        """A quick hypothesis (greedy options); None when the decode looks broken and
+        the last hypothesis should stand."""
+
+    def final(self, audio: np.ndarray, options: DecodeOptions) -> tuple[Segment, ...]:
+        """Final segments, times from the start of ``audio``."""
+
+
+class EngineBufferDecoder:
+    """A :class:`BufferDecoder` over an engine's ``decode(waveform, options) ->
+    segments`` (the path after option checks and conditioning)."""
+
+    def __init__(self, decode: Callable[[Waveform, DecodeOptions], Iterable[Segment]]) -> None:
+        self._decode = decode
+
+    def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
+        return " ".join(seg.text.strip() for seg in self.final(audio, options)).strip()
+
+    def final(self, audio: np.ndarray, options: DecodeOptions) -> tuple[Segment, ...]:
+        return tuple(self._decode(Waveform(audio, SAMPLE_RATE), options))
+
+
 class ReDecodeSession(StreamingSession):
-    """Local-agreement streaming over any engine's ``transcribe`` (see module docstring).
+    """Local-agreement streaming over an engine's :class:`BufferDecoder` (see the module
+    docstring). Engines build it in :meth:`aural.engines.base.Engine.stream`, after
+    checking the options.
 
     Args:
-        engine: a loaded engine; it may be shared by sessions in other threads when the
-            engine itself is thread-safe (faster-whisper is).
+        decoder: the engine's buffer decoder; sessions in other threads may share its
+            engine when the engine is thread-safe (faster-whisper is).
         options: decoding options; ``beam_size`` and ``word_timestamps`` apply to
             finals, partials are always greedy without word timestamps. The engine's
             own VAD is turned off: the session's VAD already cut the audio.
@@ -66,7 +94,7 @@ class ReDecodeSession(StreamingSession):
 
     def __init__(
         self,
-        engine: Engine,
+        decoder: BufferDecoder,
         options: DecodeOptions,
         *,
         sample_rate: int = SAMPLE_RATE,
@@ -78,15 +106,7 @@ class ReDecodeSession(StreamingSession):
             options, sample_rate=sample_rate, encoding=encoding, streaming=streaming,
             clock=clock,
         )
-        self.engine = engine
-        self._window = WhisperWindowDecoder.for_engine(engine, options.language, options.task)
-        if self._window is not None and options.language not in (None, "en") and not (
-            getattr(engine, "is_multilingual", True)
-        ):
-            raise ConfigError(
-                f"model {engine.model_id!r} is English-only; language={options.language!r} "
-                "needs a multilingual model such as --model base"
-            )
+        self._decoder = decoder
         vad = options.vad_options
         self._vad = SileroStream()
         self._endpointer = Endpointer(
@@ -219,18 +239,11 @@ class ReDecodeSession(StreamingSession):
         return [Partial(text, round(start, 3), round(now / SAMPLE_RATE, 3))]
 
     def _decode_partial(self) -> str:
-        if self._window is not None:
-            result = self._window.decode(
-                self._buffer, beam_size=1, prompt=self._prompt(), hotwords=self._hotwords()
-            )
-            if result.is_suspect:  # a repetition loop on a cut-off word: keep the last
-                return " ".join(self._hypothesis)
-            return "" if result.is_no_speech else result.text
         options = self.options.with_(
             beam_size=1, word_timestamps=False, vad=False, initial_prompt=self._prompt()
         )
-        wave = Waveform(self._buffer, SAMPLE_RATE)
-        return self.engine.transcribe_batch([wave], options)[0].text
+        text = self._decoder.partial(self._buffer, options)
+        return " ".join(self._hypothesis) if text is None else text
 
     # -- finals ----------------------------------------------------------------------
     def _final_options(self) -> DecodeOptions:
@@ -257,29 +270,10 @@ class ReDecodeSession(StreamingSession):
             return self._emit(list(speculative[2]), end)
         return self._emit(list(self._decode_final(audio)), end)
 
-    def _hotwords(self) -> str | None:
-        return ", ".join(self.options.hotwords) if self.options.hotwords else None
-
     def _decode_final(self, audio: np.ndarray) -> tuple[Segment, ...]:
         """Segments of ``audio`` (times from its start) decoded with the final options."""
         self.final_decodes += 1
-        options = self._final_options()
-        if self._window is not None:
-            result = self._window.decode(
-                audio, beam_size=options.beam_size, prompt=options.initial_prompt,
-                hotwords=self._hotwords(), word_timestamps=options.word_timestamps,
-                pad_frames=FINAL_PAD_FRAMES,
-            )
-            if result.is_no_speech or not result.text:
-                return ()
-            if not result.is_suspect:
-                words = result.words
-                start = words[0].start if words else 0.0
-                end = words[-1].end if words else audio.size / SAMPLE_RATE
-                return (Segment(start, end, result.text, words, result.avg_log_prob,
-                                result.no_speech_prob),)
-            logger.debug("short-window decode looks degenerate; using the full decoder")
-        return self.engine.transcribe(Waveform(audio, SAMPLE_RATE), options).segments
+        return self._decoder.final(audio, self._final_options())
 
     def _trim_long_buffer(self) -> list[StreamEvent]:
         """Finalise the stable words of an over-long buffer and cut them off."""

@@ -90,7 +90,7 @@ class FeatureConfig(_Strict):
     def options(self, sample_rate: int) -> FeatureOptions:
         whisper = self.kind == "whisper"
         if whisper:
-            from aural.audio.whisper_encoder import HOP_LENGTH
+            from aural.audio.features import WHISPER_HOP_LENGTH as HOP_LENGTH
         try:
             return FeatureOptions(kind=self.kind, sample_rate=sample_rate, n_fft=self.n_fft,
                                   hop_length=HOP_LENGTH if whisper else self.hop_length,

@@ -350,9 +350,9 @@ class Trainer:
         self.token_ids = [self.tokenizer.encode(u.text) for u in self.train_utts]
         self.features = self._model_features()
         if self.features.kind == "whisper":
-            from aural.audio.whisper_encoder import frontend
+            from aural.engines.whisper import feature_frontend
 
-            frontend(str(self.features.encoder)).cache_bytes = (
+            feature_frontend(str(self.features.encoder)).cache_bytes = (
                 cfg.training.feature_cache_mb * 2**20)
         torch.manual_seed(cfg.seed)
         overrides = cfg.model.overrides()

@@ -17,22 +17,24 @@ from typing import Any
 
 import numpy as np
 
+from aural.engines.whisper.limits import (
+    COMPRESSION_RATIO_THRESHOLD,
+    FRAMES_PER_SECOND,
+    LOG_PROB_THRESHOLD,
+    MAX_FRAMES,
+    MAX_WORDS_PER_SECOND,
+    NO_SPEECH_THRESHOLD,
+)
 from aural.types import Word
 
-__all__ = ["WhisperWindowDecoder", "WindowResult"]
+__all__ = ["FINAL_PAD_FRAMES", "PAD_FRAMES", "WhisperWindowDecoder", "WindowResult"]
 
-FRAMES_PER_SECOND = 100  # Whisper's log-mel frame rate
 PAD_FRAMES = 200  # silence frames after the audio in partial decodes (Whisper expects padding)
 FINAL_PAD_FRAMES = 800  # for finals: enough that Whisper ends instead of repeating itself
-MAX_FRAMES = 3000  # Whisper's 30-second window
 MIN_ALIGN_FRAMES = 10  # shorter inputs get no word times
 MAX_NEW_TOKENS = 224
 MAX_PROMPT_TOKENS = 100  # total length (prompt + output) must stay under 448
 TOKENS_PER_SECOND = 10  # English speech is 3-5 tokens a second
-MAX_WORDS_PER_SECOND = 4.5  # more words than this per second of audio is a repetition loop
-COMPRESSION_RATIO_THRESHOLD = 2.4  # faster-whisper's defaults for "this decode failed"
-LOG_PROB_THRESHOLD = -1.0
-NO_SPEECH_THRESHOLD = 0.6
 _PREPEND = "\"'“¿([{-"
 _APPEND = "\"'.。,，!！?？:：”)]}、"
 
@@ -83,14 +85,6 @@ class WhisperWindowDecoder:
             model.hf_tokenizer, model.model.is_multilingual, task=task, language=language
         )
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
-
-    @classmethod
-    def for_engine(cls, engine: Any, language: str | None, task: str) -> WhisperWindowDecoder | None:
-        """``engine``'s shared decoder (:meth:`WhisperEngine.window_decoder`), or None for
-        engines without one and for multilingual models without a fixed language, which
-        need the engine's full path (language detection)."""
-        shared = getattr(engine, "window_decoder", None)
-        return shared(language, task) if callable(shared) else None
 
     def decode(
         self,

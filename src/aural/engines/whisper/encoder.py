@@ -24,9 +24,11 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from aural.audio.features import WHISPER_HOP_LENGTH, register_frontend
+
 __all__ = ["HOP_LENGTH", "WhisperEncoderFrontend", "frontend", "whisper_features"]
 
-HOP_LENGTH = 320  # samples per encoder frame at 16 kHz (mel hop 160, encoder stride 2)
+HOP_LENGTH = WHISPER_HOP_LENGTH  # samples per encoder frame (mel hop 160, encoder stride 2)
 _MAX_MEL = 3000  # Whisper's window: 30 s of 10 ms mel frames
 
 
@@ -35,14 +37,14 @@ class WhisperEncoderFrontend:
 
     Args:
         encoder: Whisper model name or folder (see
-            :func:`aural.engines.whisper_models.resolve_whisper_model`).
+            :func:`aural.engines.whisper.models.resolve_whisper_model`).
         device: ``cpu`` or ``cuda``.
     """
 
     def __init__(self, encoder: str, device: str = "cpu") -> None:
         from faster_whisper import WhisperModel
 
-        from aural.engines.whisper_models import resolve_whisper_model
+        from aural.engines.whisper.models import resolve_whisper_model
 
         folder = resolve_whisper_model(encoder)
         self.encoder = encoder
@@ -63,6 +65,11 @@ class WhisperEncoderFrontend:
         batch = np.ascontiguousarray(mel[None, :, :frames], dtype=np.float32)
         out = self._model.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True)
         return np.asarray(out)[0]
+
+    def features(self, samples: torch.Tensor, lengths: torch.Tensor | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder frames of a zero-padded batch (see :func:`whisper_features`)."""
+        return whisper_features(samples, lengths, self.encoder)
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         """``(len(audio) // 320, d_model)`` float32 for 16 kHz mono ``audio``."""
@@ -115,3 +122,6 @@ def whisper_features(samples: torch.Tensor, lengths: torch.Tensor | None, encode
         feats[i, : e.shape[0]] = torch.from_numpy(e)
     return feats.to(samples.device), frame_lengths.to(samples.device)
 
+
+
+register_frontend("whisper", frontend)

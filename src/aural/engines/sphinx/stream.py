@@ -17,37 +17,31 @@ import numpy as np
 
 from aural.audio.waveform import SAMPLE_RATE
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine
-from aural.errors import ConfigError
+from aural.engines.sphinx.engine import FRAMES_PER_SECOND, decoder_segment
 from aural.streaming.options import StreamingOptions
+from aural.streaming.pcm import to_pcm16
 from aural.streaming.session import StreamingSession
-from aural.types import Final, Partial, Segment, StreamEvent, Word
+from aural.types import Final, Partial, Segment, StreamEvent
 
 __all__ = ["SphinxSession"]
 
-FRAMES_PER_SECOND = 100  # PocketSphinx's 10 ms frame shift
-_NON_WORDS = ("<s>", "</s>", "<sil>")
 ENDPOINT_RATIO = 0.9  # fraction of the window that must agree to switch speech state
-
-
-def _pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
 class SphinxSession(StreamingSession):
     """Streaming with PocketSphinx's incremental search.
 
     Args:
-        engine: a :class:`~aural.engines.sphinx.SphinxEngine` (anything with
-            ``new_decoder() -> pocketsphinx.Decoder``); each session gets its own decoder.
-        options: decoding options; hotwords and non-English languages are rejected.
+        decoder: a fresh ``pocketsphinx.Decoder`` of its own
+            (:meth:`~aural.engines.sphinx.SphinxEngine.new_decoder`).
+        options: decoding options, already checked by the engine.
         sample_rate, encoding, streaming, clock: see :class:`StreamingSession`;
             ``streaming.endpoint_silence_s`` is the endpointer's decision window.
     """
 
     def __init__(
         self,
-        engine: Engine,
+        decoder: Any,
         options: DecodeOptions,
         *,
         sample_rate: int = SAMPLE_RATE,
@@ -59,16 +53,9 @@ class SphinxSession(StreamingSession):
             options, sample_rate=sample_rate, encoding=encoding, streaming=streaming,
             clock=clock,
         )
-        if options.hotwords:
-            raise ConfigError("the sphinx engine does not support hotwords; use whisper")
-        if options.language not in (None, "en"):
-            raise ConfigError(
-                f"the sphinx en-us model is English-only; got language={options.language!r}"
-            )
         from pocketsphinx import Endpointer
 
-        self.engine = engine
-        self._decoder: Any = engine.new_decoder()  # type: ignore[attr-defined]
+        self._decoder: Any = decoder
         self._endpointer = Endpointer(
             window=self.streaming.endpoint_silence_s, ratio=ENDPOINT_RATIO,
             sample_rate=SAMPLE_RATE,
@@ -82,7 +69,7 @@ class SphinxSession(StreamingSession):
         self._last_final_end = 0.0
 
     def _process(self, samples: np.ndarray) -> list[StreamEvent]:
-        data = self._pending + _pcm16(samples)
+        data = self._pending + to_pcm16(samples)
         usable = len(data) - len(data) % self._frame_bytes
         self._pending = data[usable:]
         events: list[StreamEvent] = []
@@ -152,30 +139,5 @@ class SphinxSession(StreamingSession):
         return events
 
     def _segment(self) -> Segment | None:
-        d = self._decoder
-        hyp = d.hyp()
-        if hyp is None or not hyp.hypstr.strip():
-            return None
-        limit = self.time
-        words: list[Word] = []
-        last = self._last_final_end
-        for seg in d.seg():
-            token = seg.word
-            if token in _NON_WORDS or token.startswith(("[", "++")):
-                continue
-            start = max(last, min(limit, self._utt_start + seg.start_frame / FRAMES_PER_SECOND))
-            end = max(start, min(limit, self._utt_start + (seg.end_frame + 1) / FRAMES_PER_SECOND))
-            prob = float(d.logmath.exp(seg.prob))
-            words.append(Word(round(start, 3), round(end, 3), token.split("(")[0],
-                              round(min(1.0, prob), 4)))
-            last = end
-        if not words:
-            return None
-        n_frames = max(1, d.n_frames())
-        return Segment(
-            start=words[0].start,
-            end=words[-1].end,
-            text=" ".join(w.text for w in words),
-            words=tuple(words),
-            avg_log_prob=float(hyp.score) / n_frames / 1000.0 if hyp.score else None,
-        )
+        return decoder_segment(self._decoder, self._utt_start, floor=self._last_final_end,
+                               limit=self.time)

@@ -10,7 +10,7 @@ import torch
 
 from aural.audio import load
 from aural.audio.features import FeatureOptions, extract
-from aural.audio.whisper_encoder import HOP_LENGTH, WhisperEncoderFrontend, frontend
+from aural.engines.whisper.encoder import HOP_LENGTH, WhisperEncoderFrontend, frontend
 from aural.errors import ConfigError
 
 pytest.importorskip("faster_whisper")

@@ -173,7 +173,7 @@ def _download(name: str, local_files_only: bool) -> Path:
         raise ModelNotFoundError(f"Whisper model {name!r} is not available offline; {hint}")
     try:
         return Path(download_model(name))
-    except Exception as err:  # noqa: BLE001 - network, auth and hub errors alike
+    except Exception as err:
         raise ModelNotFoundError(
             f"Whisper model {name!r} could not be downloaded ({type(err).__name__}); {hint}"
         ) from err

@@ -1,0 +1,39 @@
+"""Whisper on faster-whisper / CTranslate2, in one place.
+
+* :mod:`.engine`: :class:`WhisperEngine` and its settings type :class:`WhisperSettings`.
+* :mod:`.longform`: long-form decoding as named steps (plan chunks, decode, judge,
+  stitch) over small frozen types.
+* :mod:`.window`: decodes of short windows with the encoder run on their frames only.
+* :mod:`.models`: model resolution (alias -> registry package -> folder -> hub).
+* :mod:`.encoder`: the pretrained encoder as a training feature front-end.
+* :mod:`.limits`: Whisper's 30 s window and the quality thresholds.
+"""
+
+from typing import Any
+
+from aural.engines.whisper.engine import WhisperEngine, WhisperSettings, parallel_settings
+from aural.engines.whisper.limits import WINDOW_S
+from aural.engines.whisper.longform import MIN_AUDIO_S, PIECE_S
+from aural.engines.whisper.models import DEFAULT_MODEL, list_models, resolve_whisper_model
+
+
+def feature_frontend(encoder: str, device: str = "cpu") -> Any:
+    """The encoder of Whisper ``encoder`` as a training feature front-end (loaded once;
+    importing it registers ``FeatureOptions(kind="whisper")``). Needs torch."""
+    from aural.engines.whisper.encoder import frontend
+
+    return frontend(encoder, device)
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MIN_AUDIO_S",
+    "PIECE_S",
+    "WINDOW_S",
+    "WhisperEngine",
+    "WhisperSettings",
+    "feature_frontend",
+    "list_models",
+    "parallel_settings",
+    "resolve_whisper_model",
+]

@@ -1,0 +1,458 @@
+"""The default engine: Whisper on faster-whisper / CTranslate2.
+
+Paths (chosen per input by :func:`.longform.plan_input`):
+
+* short form (``DecodeOptions.short_form``, the default): an input of at most 30 s whose
+  speech (found by VAD) spans at most 29 s is decoded in one window whose encoder runs on
+  the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
+  ``transcribe_batch`` decodes such inputs in groups of similar length with one batched
+  encoder and decoder call per group.
+* chunked long form (longer inputs, same conditions): VAD's speech regions merged into
+  chunks of at most 29 s, decoded like short inputs, batched and side by side; each
+  decode is judged (:mod:`.longform`) and continued, redone or handed to faster-whisper.
+* long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
+  VAD), for ``short_form=False``, ``condition_on_previous_text``, sampling temperatures,
+  and multilingual models without a language (language detection).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aural.audio.waveform import SAMPLE_RATE, Waveform
+from aural.decoding.hotwords import parse_hotwords
+from aural.decoding.options import DecodeOptions
+from aural.engines.base import (
+    Engine,
+    EngineCapabilities,
+    EngineSettings,
+    Segments,
+    single_threaded_blas,
+)
+from aural.engines.layout import Layout, choose_layout
+from aural.engines.whisper import longform
+from aural.engines.whisper.limits import LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
+from aural.engines.whisper.longform import (
+    Continue,
+    Done,
+    FallBack,
+    Redo,
+    Span,
+    Verdict,
+)
+from aural.engines.whisper.models import DEFAULT_MODEL, resolve_whisper_model
+from aural.engines.whisper.window import FINAL_PAD_FRAMES, WhisperWindowDecoder, WindowResult
+from aural.errors import ConfigError
+from aural.types import Segment, Transcript
+
+__all__ = ["WhisperEngine", "WhisperSettings", "parallel_settings"]
+
+FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
+_WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
+
+
+@dataclass(frozen=True, slots=True)
+class WhisperSettings(EngineSettings):
+    """How the Whisper engine runs.
+
+    Attributes:
+        device: ``cpu``, ``cuda`` or ``auto``.
+        compute_type: CTranslate2 compute type (``int8`` is fastest on a CPU).
+        cpu_threads: intra-op threads per decode (None = :mod:`aural.engines.layout`).
+        num_workers: decodes one instance runs at once: a server's parallel requests and
+            the groups a batch or a long input is spread over (None = 1).
+    """
+
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int | None = None
+    num_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_threads", "num_workers"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < (0 if name == "cpu_threads" else 1)):
+                raise ConfigError(f"WhisperSettings.{name} must be a whole number "
+                                  f"(cpu_threads >= 0, num_workers >= 1), got {value!r}")
+        if not isinstance(self.device, str) or not isinstance(self.compute_type, str):
+            raise ConfigError("WhisperSettings.device and compute_type must be text")
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """What one batched decode of spans left: segments per input, and the whole inputs
+    to redo on faster-whisper's long form."""
+
+    segments: dict[int, list[Segment]]
+    long_form: tuple[int, ...]
+
+
+class WhisperEngine(Engine):
+    """Whisper through faster-whisper.
+
+    Args:
+        model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id; None = tiny.en.
+        settings: :class:`WhisperSettings`.
+    """
+
+    name = "whisper"
+    settings_type = WhisperSettings
+
+    def __init__(self, model: str | None = None, settings: WhisperSettings | None = None
+                 ) -> None:
+        from faster_whisper import WhisperModel
+
+        settings = settings or WhisperSettings()
+        threads = settings.cpu_threads
+        if threads is None:
+            threads = choose_layout("single").threads
+        workers = settings.num_workers or 1
+        path = resolve_whisper_model(model)
+        single_threaded_blas()
+        try:
+            self._model = WhisperModel(str(path), device=settings.device,
+                                       compute_type=settings.compute_type,
+                                       cpu_threads=threads, num_workers=workers)
+        except ValueError as err:  # CTranslate2 rejects unknown devices/compute types
+            raise ConfigError(f"cannot load Whisper {path}: {err}") from err
+        self.settings = settings
+        self.model_id = model or DEFAULT_MODEL
+        self.model_path = path
+        self.compute_type = settings.compute_type
+        self.is_multilingual = bool(self._model.model.is_multilingual)
+        self.capabilities = EngineCapabilities(
+            streaming="redecode", thread_safe=True, parallel="workers",
+            multilingual=self.is_multilingual,
+            languages=None if self.is_multilingual else frozenset({"en"}),
+            translate=self.is_multilingual, hotwords=True, prompt=True, sampling=True,
+            word_timestamps=True, reports_progress=True,
+        )
+        self._workers = workers
+        self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
+        self._decoders_lock = threading.Lock()
+        # its threads start on first use; created here so that concurrent calls share it
+        self._executor: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(workers, thread_name_prefix=_WORKER_PREFIX)
+            if workers > 1 else None)
+
+    @property
+    def concurrency(self) -> int:
+        return self._workers
+
+    @classmethod
+    def layout_settings(cls, layout: Layout) -> dict[str, Any]:
+        return {"cpu_threads": layout.threads, "num_workers": layout.decodes}
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    @property
+    def faster_whisper_model(self) -> Any:
+        """The loaded ``faster_whisper.WhisperModel`` (for alignment)."""
+        return self._model
+
+    # -- options ---------------------------------------------------------------------
+    def check_options(self, options: DecodeOptions) -> None:
+        super().check_options(options)
+        if options.language is not None and self.is_multilingual:
+            from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+            if options.language not in _LANGUAGE_CODES:
+                raise ConfigError(
+                    f"unknown language {options.language!r} for {self.model_id!r}; use a "
+                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)"
+                )
+        parse_hotwords(options.hotwords)  # a malformed weight is refused now
+
+    def _language(self, options: DecodeOptions) -> str | None:
+        return options.language if self.is_multilingual else "en"
+
+    def _window_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
+        """The trimmed-window decoder for these options (one per language and task,
+        shared by every call and stream); None when only faster-whisper's long form can
+        honour them (sampling, or a multilingual model that must detect the language)."""
+        language = self._language(options)
+        if not options.short_form or options.temperature > 0 or language is None:
+            return None
+        key = (language, options.task)
+        with self._decoders_lock:
+            decoder = self._decoders.get(key)
+            if decoder is None:
+                decoder = self._decoders[key] = WhisperWindowDecoder(
+                    self._model, language, options.task)
+        return decoder
+
+    # -- decoding ----------------------------------------------------------------------
+    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
+        decoder = self._window_decoder(options)
+        plan = longform.plan_input(waveform, options, 0, windows=decoder is not None)
+        info = self.info(waveform.duration, options, language=self._language(options),
+                         language_probability=None if plan.kind == "long_form" else 1.0)
+        if plan.kind == "empty":
+            return Segments((), info)
+        if plan.kind == "long_form" or decoder is None:
+            return Segments.lazy(info, lambda segs: self._long_form(waveform, options, segs))
+        return Segments.lazy(info, lambda segs: self._windowed(
+            decoder, waveform, plan.spans, options, segs))
+
+    def transcribe_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
+    ) -> list[Transcript]:
+        """Transcribe many inputs; short ones of similar length share encoder/decoder calls
+        and the groups run side by side on the engine's workers."""
+        options = options or DecodeOptions()
+        self.check_options(options)
+        waves = [self.prepare(w) for w in waveforms]
+        decoder = self._window_decoder(options)
+        plans = [longform.plan_input(w, options, i, windows=decoder is not None)
+                 for i, w in enumerate(waves)]
+        spans = sorted((s for p in plans for s in p.spans), key=lambda s: s.duration)
+        groups = [spans[k:k + options.batch_size]
+                  for k in range(0, len(spans), options.batch_size)]
+        found: dict[int, list[Segment]] = {i: [] for i, p in enumerate(plans)
+                                           if p.kind == "windows"}
+        long_inputs = [i for i, p in enumerate(plans) if p.kind == "long_form"]
+        jobs: list[tuple[float, Callable[[], Any]]] = [
+            (sum(s.duration for s in g),
+             (lambda g=g: self._decode_group(decoder, {s.index: waves[s.index] for s in g},
+                                             g, options)))
+            for g in groups]
+        jobs += [(waves[i].duration, (lambda i=i: self._long_form_transcript(waves[i], options)))
+                 for i in long_inputs]
+        results = self._run([job for _, job in jobs], [weight for weight, _ in jobs])
+        long_results: dict[int, Transcript] = dict(
+            zip(long_inputs, results[len(groups):], strict=True))
+        for result in results[:len(groups)]:
+            for i, segs in result.segments.items():
+                found[i].extend(segs)
+            for i in result.long_form:  # a whole short input whose window failed
+                long_results[i] = self._long_form_transcript(waves[i], options)
+        out: list[Transcript] = []
+        for i, (w, plan) in enumerate(zip(waves, plans, strict=True)):
+            if i in long_results:
+                out.append(long_results[i])
+                continue
+            info = self.info(w.duration, options, language=self._language(options),
+                             language_probability=1.0 if plan.kind == "windows" else None)
+            out.append(Transcript(longform.stitch(found.get(i, ()), options), info))
+        return out
+
+    def _long_form_transcript(self, waveform: Waveform, options: DecodeOptions) -> Transcript:
+        info = self.info(waveform.duration, options, language=self._language(options))
+        return Segments.lazy(info, lambda segs: self._long_form(waveform, options, segs)
+                             ).to_transcript()
+
+    # -- running jobs ----------------------------------------------------------------
+    def _run(self, jobs: list[Callable[[], Any]], weights: list[float]) -> list[Any]:
+        """Run ``jobs`` (heaviest first) on up to :attr:`concurrency` threads; their
+        results in the order given."""
+        order = sorted(range(len(jobs)), key=lambda k: -weights[k])
+        results: list[Any] = [None] * len(jobs)
+        if self._executor is None or len(jobs) < 2 or _in_worker():
+            for k in order:
+                results[k] = jobs[k]()
+        else:
+            futures = {k: self._executor.submit(jobs[k]) for k in order}
+            for k in order:
+                results[k] = futures[k].result()
+        return results
+
+    def _windowed(self, decoder: WhisperWindowDecoder, waveform: Waveform,
+                  spans: Sequence[Span], options: DecodeOptions, segments: Segments
+                  ) -> Iterator[Segment]:
+        """One input's spans decoded in groups of consecutive spans, side by side on the
+        workers, yielded in time order as the groups finish."""
+        groups = [list(spans[k:k + options.batch_size])
+                  for k in range(0, len(spans), options.batch_size)]
+        waves = {0: waveform}
+
+        def run(group: list[Span]) -> _Group:
+            return self._decode_group(decoder, waves, group, options)
+
+        if self._executor is None or len(groups) < 2 or _in_worker():
+            pending: Iterator[_Group] = (run(g) for g in groups)
+            futures: list[Future[_Group]] = []
+        else:
+            futures = [self._executor.submit(run, g) for g in groups]
+            pending = (f.result() for f in futures)
+        try:
+            for group in pending:
+                if group.long_form:  # a whole input: only when it was one window
+                    yield from self._long_form(waveform, options, segments)
+                    continue
+                yield from longform.stitch(group.segments.get(0, ()), options)
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _decode_group(self, decoder: WhisperWindowDecoder, waves: dict[int, Waveform],
+                      group: Sequence[Span], options: DecodeOptions) -> _Group:
+        """Decode ``group`` in one batched call, then judge each decode and decode what
+        it leaves (continuations and redone regions, batched with the rest) for up to
+        :data:`.longform.MAX_CONTINUATIONS` further rounds; what still fails goes to
+        faster-whisper. Returns the segments found and the whole inputs to redo."""
+        found: dict[int, list[Segment]] = {}
+        long_form: list[int] = []
+        fallback_kwargs: dict[str, Any] | None = None
+        todo, rounds = list(group), 0
+        while todo:
+            windows = decoder.decode_many(
+                [span.samples(waves[span.index]) for span in todo],
+                beam_size=options.beam_size, prompt=options.initial_prompt,
+                hotwords=_hotwords_text(options),
+                word_timestamps=True,  # also for the completeness check
+                pad_frames=FINAL_PAD_FRAMES,
+            )
+            rest: list[Span] = []
+            for span, window in zip(todo, windows, strict=True):
+                verdict = _judge(window, span, waves[span.index].duration)
+                if isinstance(verdict, FallBack) and verdict.span.regions is None:
+                    long_form.append(span.index)
+                    continue
+                segments = found.setdefault(span.index, [])
+                if isinstance(verdict, (Done, Continue)):
+                    segments.extend(verdict.segments)
+                more = ((verdict.rest,) if isinstance(verdict, Continue)
+                        else verdict.spans if isinstance(verdict, Redo) else ())
+                if more and rounds < longform.MAX_CONTINUATIONS:
+                    rest += more
+                    continue
+                failed = more or ((verdict.span,) if isinstance(verdict, FallBack) else ())
+                if failed:
+                    fallback_kwargs = fallback_kwargs or self._long_form_kwargs(options)
+                    for piece in failed:
+                        segments += self._decode_piece(waves[span.index], piece.start,
+                                                       piece.end, fallback_kwargs)[0]
+            todo, rounds = rest, rounds + 1
+        return _Group(found, tuple(long_form))
+
+    # -- faster-whisper's long form --------------------------------------------------
+    def _long_form(self, waveform: Waveform, options: DecodeOptions,
+                   segments: Segments | None = None) -> Iterator[Segment]:
+        """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD.
+
+        Inputs longer than :data:`.longform.PIECE_S` go in pieces cut at their quietest
+        moment near each boundary: faster-whisper computes the features of its whole
+        input at once (about 2 GB for 30 minutes), so pieces keep memory flat. An engine
+        with several workers decodes the pieces side by side, unless
+        ``condition_on_previous_text`` chains them (each piece is then prompted with the
+        end of the last). The language found is written into ``segments.info``.
+        """
+        pieces = longform.plan_pieces(waveform.samples)
+        kwargs = self._long_form_kwargs(options)
+        parallel = (len(pieces) > 1 and self._executor is not None
+                    and not options.condition_on_previous_text and not _in_worker())
+        if parallel:
+            assert self._executor is not None
+            decoded: Iterator[tuple[list[Segment], tuple[str | None, float | None]]] = \
+                self._executor.map(lambda p: self._decode_piece(
+                    waveform, p[0] / SAMPLE_RATE, p[1] / SAMPLE_RATE, kwargs), pieces)
+        else:
+            decoded = self._sequential_pieces(waveform, pieces, kwargs, options)
+        first = True
+        for found, (language, probability) in decoded:
+            if first and segments is not None:
+                segments.info = _with_language(segments.info, language, probability)
+            first = False
+            yield from found
+
+    def _sequential_pieces(self, waveform: Waveform, pieces: list[tuple[int, int]],
+                           kwargs: dict[str, Any], options: DecodeOptions
+                           ) -> Iterator[tuple[list[Segment], tuple[str | None, float | None]]]:
+        for a, b in pieces:
+            found, language = self._decode_piece(waveform, a / SAMPLE_RATE, b / SAMPLE_RATE,
+                                                 kwargs)
+            yield found, language
+            if options.condition_on_previous_text and found:
+                kwargs = {**kwargs, "initial_prompt": " ".join(s.text for s in found[-3:])}
+
+    def _decode_piece(self, waveform: Waveform, start: float, end: float,
+                      kwargs: dict[str, Any]
+                      ) -> tuple[list[Segment], tuple[str | None, float | None]]:
+        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments on
+        the input's clock, and the language it detected."""
+        a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+        found, info = self._model.transcribe(
+            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs)
+        segments = list(longform.convert_segments(found, a / SAMPLE_RATE, waveform.duration))
+        return segments, (info.language, info.language_probability)
+
+    def _long_form_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
+        temperatures = tuple(
+            round(t, 2) for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
+        )
+        vad = options.vad_options
+        return {
+            "language": self._language(options),
+            "task": options.task,
+            "beam_size": options.beam_size,
+            "word_timestamps": options.word_timestamps,
+            "hotwords": _hotwords_text(options),
+            "initial_prompt": options.initial_prompt,
+            "temperature": temperatures,
+            "condition_on_previous_text": options.condition_on_previous_text,
+            "vad_filter": options.vad,
+            "vad_parameters": {
+                "threshold": vad.threshold,
+                "min_speech_duration_ms": vad.min_speech_duration_ms,
+                "min_silence_duration_ms": vad.min_silence_duration_ms,
+                "speech_pad_ms": vad.speech_pad_ms,
+            },
+            "no_speech_threshold": NO_SPEECH_THRESHOLD,
+            "log_prob_threshold": LOG_PROB_THRESHOLD,
+        }
+
+    # -- streaming -------------------------------------------------------------------
+    def buffer_decoder(self, options: DecodeOptions) -> Any:
+        from aural.engines.whisper.stream import WhisperBufferDecoder
+
+        return WhisperBufferDecoder(self, self._window_decoder(options.with_(short_form=True)),
+                                    _hotwords_text(options))
+
+
+def _judge(window: WindowResult, span: Span, duration: float) -> Verdict:
+    if span.regions is None:
+        return longform.judge_whole(window, span, duration)
+    return longform.judge_chunk(window, span, duration)
+
+
+def _in_worker() -> bool:
+    """True in one of the engine's worker threads (they never submit nested work)."""
+    return threading.current_thread().name.startswith(_WORKER_PREFIX)
+
+
+def _with_language(info: Any, language: str | None, probability: float | None) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(info, language=language, language_probability=probability)
+
+
+def _hotwords_text(options: DecodeOptions) -> str | None:
+    """faster-whisper takes plain text: CTC-style ":weight" suffixes are dropped."""
+    if not options.hotwords:
+        return None
+    return ", ".join(h.text for h in parse_hotwords(options.hotwords))
+
+
+def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
+    """Deprecated: use ``WhisperSettings`` with :func:`aural.engines.layout.choose_layout`.
+
+    Engine settings for ``workers`` decodes at once (0 = the layout rule's count for a
+    batch) of ``threads`` threads each (0 = the rule's).
+    """
+    import warnings
+
+    warnings.warn("parallel_settings is deprecated; use WhisperSettings(num_workers=..., "
+                  "cpu_threads=...) with aural.engines.layout.choose_layout",
+                  DeprecationWarning, stacklevel=2)
+    layout = choose_layout("batch", decodes=workers or None, threads=threads or None)
+    return {"num_workers": layout.decodes, "cpu_threads": layout.threads}

@@ -1,0 +1,74 @@
+"""What a Whisper stream decodes its buffer with: trimmed windows, then the engine's
+full path when a window looks degenerate (never the public, conditioning entry point)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from aural.audio.waveform import SAMPLE_RATE, Waveform
+from aural.decoding.options import DecodeOptions
+from aural.engines.whisper.window import FINAL_PAD_FRAMES, WhisperWindowDecoder
+from aural.types import Segment
+
+if TYPE_CHECKING:
+    from aural.engines.whisper.engine import WhisperEngine
+
+__all__ = ["WhisperBufferDecoder"]
+
+logger = logging.getLogger(__name__)
+
+
+class WhisperBufferDecoder:
+    """A :class:`aural.streaming.redecode.BufferDecoder` for Whisper.
+
+    Args:
+        engine: the loaded engine (its full path is the fallback).
+        window: the engine's shared trimmed-window decoder for the stream's language and
+            task (None: a multilingual model detecting the language uses the full path).
+        hotwords: the hotwords as Whisper's prompt takes them (weights removed).
+    """
+
+    def __init__(self, engine: WhisperEngine, window: WhisperWindowDecoder | None,
+                 hotwords: str | None) -> None:
+        self._engine = engine
+        self._window = window
+        self._hotwords = hotwords
+
+    @property
+    def hotwords(self) -> str | None:
+        """The hotwords as the prompt gets them (weights removed)."""
+        return self._hotwords
+
+    def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
+        if self._window is None:
+            return self._full(audio, options).to_transcript().text
+        result = self._window.decode(audio, beam_size=options.beam_size,
+                                     prompt=options.initial_prompt, hotwords=self._hotwords)
+        if result.is_suspect:  # a repetition loop on a cut-off word
+            return None
+        return "" if result.is_no_speech else result.text
+
+    def final(self, audio: np.ndarray, options: DecodeOptions) -> tuple[Segment, ...]:
+        if self._window is not None:
+            result = self._window.decode(
+                audio, beam_size=options.beam_size, prompt=options.initial_prompt,
+                hotwords=self._hotwords, word_timestamps=options.word_timestamps,
+                pad_frames=FINAL_PAD_FRAMES,
+            )
+            if result.is_no_speech or not result.text:
+                return ()
+            if not result.is_suspect:
+                words = result.words
+                start = words[0].start if words else 0.0
+                end = words[-1].end if words else audio.size / SAMPLE_RATE
+                return (Segment(start, end, result.text, words, result.avg_log_prob,
+                                result.no_speech_prob),)
+            logger.debug("short-window decode looks degenerate; using the full decoder")
+        return self._full(audio, options).to_transcript().segments
+
+    def _full(self, audio: np.ndarray, options: DecodeOptions):  # type: ignore[no-untyped-def]
+        # the buffer was conditioned by the stream; decode() does not condition it again
+        return self._engine.decode(Waveform(audio, SAMPLE_RATE), options)
