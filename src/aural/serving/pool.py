@@ -147,7 +147,7 @@ class WorkerPool:
         future.add_done_callback(lambda _f: slot.release())
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             future.cancel()
             raise ApiError.retry_later(
                 503,
