@@ -266,6 +266,19 @@ def test_manifest_round_trip(tmp_path: Path, dev_clean: Path) -> None:
     assert isinstance(back, Manifest)
 
 
+def test_manifest_round_trip_through_a_symlinked_folder(tmp_path: Path,
+                                                        shared_data: Path) -> None:
+    """A dataset reached through a symlink keeps the link in its manifest (issue 17)."""
+    link = tmp_path / "data"
+    link.symlink_to(shared_data, target_is_directory=True)
+    m = load_dataset(link / "LibriSpeech" / "dev-clean")
+    m.to_jsonl(tmp_path / "m.jsonl")
+    back = Manifest.from_jsonl(tmp_path / "m.jsonl", name="dev-clean")
+    assert back == m
+    rows = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert all(Path(r["audio"]).is_relative_to(link) for r in rows)
+
+
 def test_vctk_release_080_layout(tmp_path: Path, dev_clips: list[Clip]) -> None:
     """VCTK 0.80: wav48/<spk>/<spk>_<n>.wav without a microphone suffix."""
     root = tmp_path / "VCTK-Corpus"

@@ -199,6 +199,10 @@ class Manifest(Sequence[Utterance]):
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line (audio paths absolute); see :meth:`from_jsonl`.
 
+        Audio paths are made absolute but symlinks are kept, not resolved: a dataset reached
+        through a link (``/data -> /mnt/disk7/data``) stays under the link's name, which is
+        the name that holds on other machines, and reads back equal (issue 17).
+
         In-memory audio (``extra["array"]``) is not written; such utterances cannot be
         read back, so this raises for them.
         """
@@ -210,7 +214,7 @@ class Manifest(Sequence[Utterance]):
                     "manifest cannot carry; write the audio to files first"
                 )
             d = u.to_dict()
-            d["audio"] = str(u.audio.resolve())
+            d["audio"] = str(u.audio.absolute())
             lines.append(json.dumps(d, ensure_ascii=False))
         Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
