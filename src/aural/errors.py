@@ -1,11 +1,17 @@
 """Exceptions raised by aural.
 
 Every error aural raises on purpose derives from :class:`AuralError`. Each message
-names the offending input and says what to do about it, so the CLI and the server
-can show it to a user as it is.
+names the offending input and says what to do about it in the terms of the Python API
+(``pass raw_sample_rate=16000``), never a command-line flag: the API is what every front
+end shares. An error that asks for an option also lists it in :attr:`AuralError.options`,
+so a front end can name its own spelling of it (the CLI's ``--raw-sample-rate``; over
+HTTP the field has the API's name) without parsing the message. Context added on the
+way up goes in notes (``err.add_note(...)``), never into a rebuilt exception.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 __all__ = [
     "AuralError",
@@ -23,7 +29,23 @@ __all__ = [
 
 
 class AuralError(Exception):
-    """Base class for every error aural raises on purpose."""
+    """Base class for every error aural raises on purpose.
+
+    Args:
+        *args: the message (one string), as for any exception.
+        options: names of the API arguments or fields the message asks the caller to set
+            (``"raw_sample_rate"``, ``"noise_dir"``), in the order it names them.
+
+    Attributes:
+        options: as given (empty when the error asks for no option).
+    """
+
+    options: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, options: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        if options:
+            self.options = tuple(options)
 
 
 class AudioDecodeError(AuralError):

@@ -56,6 +56,23 @@ def test_load_headerless_pcm(goforward_raw: Path) -> None:
         load(goforward_raw)
 
 
+def test_raw_errors_name_api_arguments_not_cli_flags(goforward_raw: Path) -> None:
+    """The library says what to pass in API terms and lists the options structurally;
+    the CLI adds its own flags (aural.cli.common.cli_message), the server sends it as is."""
+    with pytest.raises(ConfigError) as no_rate:
+        load(goforward_raw)
+    assert "pass raw_sample_rate" in str(no_rate.value) and "raw_encoding" in str(no_rate.value)
+    assert no_rate.value.options == ("raw_sample_rate", "raw_encoding")
+    with pytest.raises(ConfigError) as bad_encoding:
+        load(goforward_raw, raw_sample_rate=16000, raw_encoding="pcm_s24be")
+    assert bad_encoding.value.options == ("raw_encoding",)
+    with pytest.raises(UnsupportedAudioError, match="not a recognised") as unsupported:
+        load(b"\x13not audio at all" * 200)
+    assert unsupported.value.options == ("raw_sample_rate",)
+    for err in (no_rate.value, bad_encoding.value, unsupported.value):
+        assert "--" not in str(err) and "CLI" not in str(err)
+
+
 def test_load_bytes_and_filelike_equal_path(ldc_wav: Path) -> None:
     a = load(ldc_wav)
     b = load(ldc_wav.read_bytes())

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from aural.audio import Waveform
 from aural.data import Manifest, load_dataset
 from aural.decoding.options import DecodeOptions
 from aural.engines import Engine, create_engine
-from aural.types import Transcript, Waveform
+from aural.engines.base import Segments
+from aural.types import Transcript
 
 
 class CountingEngine(Engine):
@@ -21,7 +23,15 @@ class CountingEngine(Engine):
         self.name = inner.name
         self.model_id = inner.model_id
         self.sample_rate = inner.sample_rate
+        self.capabilities = inner.capabilities
         self.decoded = 0
+
+    def check_options(self, options: DecodeOptions) -> None:
+        self.inner.check_options(options)
+
+    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
+        self.decoded += 1
+        return self.inner.decode(waveform, options)
 
     def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
         self.decoded += 1

@@ -222,8 +222,9 @@ def test_noise_conditions_are_seeded_per_utterance_and_hit_the_snr(
 
 
 def test_evaluate_rejects_bad_configurations(short_manifest: Manifest, noise_dir: Path):
-    with pytest.raises(ConfigError, match="noise-dir"):
+    with pytest.raises(ConfigError, match="noise_dir") as no_noise:
         EvalOptions(snrs=(None, 10.0))
+    assert no_noise.value.options == ("noise_dir",) and "--" not in str(no_noise.value)
     with pytest.raises(ConfigError, match="normalizer"):
         EvalOptions(normalizer="fancy")  # type: ignore[arg-type]
     with pytest.raises(EngineNotFoundError, match="'nope'"):
@@ -261,9 +262,10 @@ def test_rir_folder_errors_name_the_room_response_folder(
     tmp_path: Path, short_manifest: Manifest
 ):
     (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not audio")
-    with pytest.raises(DatasetError, match=r"from the room-response folder \(--rir-dir\)"):
+    with pytest.raises(DatasetError, match=r"from the room-response folder \(rir_dir\)"):
         evaluate(short_manifest, [("sphinx", None)], EvalOptions(rir_dir=tmp_path))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DatasetError, match=r"^room-response folder \(--rir-dir\) .* holds no"):
+    with pytest.raises(DatasetError, match=r"^room-response folder \(rir_dir\) .* holds no") as empty_rirs:
         evaluate(short_manifest, [("sphinx", None)], EvalOptions(rir_dir=empty))
+    assert empty_rirs.value.options == ("rir_dir",)

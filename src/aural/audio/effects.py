@@ -183,6 +183,8 @@ class NoiseBank:
         directory: folder holding the recordings.
         sample_rate: rate to resample every recording to (Hz).
         label: what the folder is called in error messages.
+        option: the caller's option that names the folder (``"noise_dir"``), put in the
+            errors' ``options`` so a front end can name its own spelling of it.
 
     Raises:
         DatasetError: the folder is missing, holds no audio, or a file cannot be decoded.
@@ -191,7 +193,7 @@ class NoiseBank:
     __slots__ = ("_clips", "directory", "names", "sample_rate")
 
     def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE,
-                 label: str = "noise folder") -> None:
+                 label: str = "noise folder", option: str | None = None) -> None:
         from aural.audio import load  # late: aural.audio imports this module's package
 
         self.directory = Path(directory)
@@ -199,7 +201,8 @@ class NoiseBank:
         if not self.directory.is_dir():
             raise DatasetError(
                 f"{label} {str(self.directory)!r} does not exist; "
-                "pass a folder of noise or impulse-response recordings"
+                "pass a folder of noise or impulse-response recordings",
+                options=(option,) if option else (),
             )
         files = sorted(
             p for p in self.directory.iterdir()
@@ -213,7 +216,8 @@ class NoiseBank:
             except AuralError as err:
                 raise DatasetError(
                     f"cannot use {str(path)!r} from the {label}: {err}; "
-                    "remove it or fix the file"
+                    "remove it or fix the file",
+                    options=(option,) if option else (),
                 ) from err
             samples = np.asarray(wave.samples, dtype=np.float32)
             if samples.ndim == 2:  # load() gives mono; keep the bank robust regardless
@@ -226,7 +230,8 @@ class NoiseBank:
         if not clips:
             raise DatasetError(
                 f"{label} {str(self.directory)!r} holds no usable audio "
-                f"({', '.join(sorted(AUDIO_SUFFIXES))})"
+                f"({', '.join(sorted(AUDIO_SUFFIXES))})",
+                options=(option,) if option else (),
             )
         self.names: tuple[str, ...] = tuple(names)
         self._clips: tuple[np.ndarray, ...] = tuple(clips)

@@ -114,7 +114,7 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
         if path.is_fifo():
             raise AudioDecodeError(
                 f"{name}: is a named pipe, not a file; save the stream to a file or pass its "
-                "bytes (the CLI reads a stream piped on standard input: `aural transcribe -`)"
+                "bytes"
             )
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
@@ -157,7 +157,8 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
         container = av.open(src, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError, OSError) as err:
         raise UnsupportedAudioError(
-            f"{name}: not a recognised audio format ({SUPPORTED} are supported)"
+            f"{name}: not a recognised audio format ({SUPPORTED} are supported)",
+            options=("raw_sample_rate",),  # the way to read headerless PCM
         ) from err
     if not container.streams.audio:
         container.close()
@@ -235,19 +236,25 @@ def _decode_blocks(
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
-                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate= "
-                "(CLI: --raw-sample-rate 16000 [--raw-encoding pcm_s16le])"
+                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate (e.g. "
+                "16000) and, unless it is 16-bit little-endian, raw_encoding "
+                f"({', '.join(_RAW_DTYPES)})",
+                options=("raw_sample_rate", "raw_encoding"),
             )
         if raw_encoding not in _RAW_DTYPES:
             raise ConfigError(
-                f"unknown raw encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}"
+                f"unknown raw_encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}",
+                options=("raw_encoding",),
             )
-        if not MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE or raw_channels < 1:
+        if not MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE:
             raise ConfigError(
-                f"{name}: the raw sample rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz "
-                f"and the channels at least 1, got {raw_sample_rate} Hz, {raw_channels} "
-                "channel(s)"
+                f"{name}: raw_sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
+                f"got {raw_sample_rate}",
+                options=("raw_sample_rate",),
             )
+        if raw_channels < 1:
+            raise ConfigError(f"{name}: raw_channels must be at least 1, got {raw_channels}",
+                              options=("raw_channels",))
         blocks = _iter_raw(src, name, raw_encoding, raw_channels)
         return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
     try:

@@ -64,8 +64,8 @@ def scan_fsdd(folder: str | Path) -> list[DigitRecording]:
             found.append(DigitRecording(path, digit, speaker, int(index)))
     if not found:
         raise DatasetError(
-            f"no <digit>_<speaker>_<index>.wav recordings in {root}; point --data at the "
-            "Free Spoken Digit 'recordings' folder"
+            f"no <digit>_<speaker>_<index>.wav recordings in {root}; pass the Free Spoken "
+            "Digit 'recordings' folder"
         )
     return found
 

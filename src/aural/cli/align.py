@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aural.cli.common import EXIT_SOME_FAILED, exit_code_for, fail, warn
+from aural.cli.common import EXIT_SOME_FAILED, cli_message, exit_code_for, fail, warn
 
 # mean word probability under which the transcript likely does not match the audio (Whisper
 # gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
@@ -40,9 +40,12 @@ def align_command(
     try:
         aligner = create_aligner(engine, model)
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
     try:
-        waveform = load(audio)
+        waveform = load(audio)  # its errors name the file
+    except AuralError as err:
+        fail(cli_message(err), exit_code_for(err))
+    try:
         result = aligner.align(waveform, transcript)
         text = render_alignment(result, fmt)
         if output is None:
@@ -52,7 +55,7 @@ def align_command(
 
             write_atomic(output, text)
     except AuralError as err:
-        fail(str(err) if str(audio) in str(err) else f"{audio}: {err}", exit_code_for(err))
+        fail(f"{audio}: {cli_message(err)}", exit_code_for(err))
     except OSError as err:
         fail(f"cannot write {output}: {err.strerror or err}", EXIT_SOME_FAILED)
     confidence = sum(w.probability for w in result.words) / max(1, len(result.words))

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aural.cli.common import EXIT_USAGE, err_console, exit_code_for, fail
+from aural.cli.common import EXIT_USAGE, cli_message, err_console, exit_code_for, fail
 from aural.errors import AuralError, DatasetError
 
 __all__ = ["baseline_app", "dnn_command", "gmm_hmm_command", "register"]
@@ -67,9 +67,9 @@ def _run(bar: Progress, call: Any) -> Any:
         with bar:
             return call()
     except DatasetError as err:
-        fail(str(err), EXIT_USAGE)
+        fail(cli_message(err), EXIT_USAGE)
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
 
 
 def gmm_hmm_command(
@@ -103,7 +103,7 @@ def gmm_hmm_command(
         options = GmmHmmOptions(num_states=states, num_mixtures=mixtures,
                                 num_iterations=iterations, seed=seed)
     except AuralError as err:
-        fail(str(err), EXIT_USAGE)
+        fail(cli_message(err), EXIT_USAGE)
     bar, report = _progress(quiet)
     run = _run(bar, lambda: run_gmm_hmm(
         data, output_dir, options, held_out_speakers=_speakers(speakers),
@@ -156,7 +156,7 @@ def dnn_command(
                              num_epochs=epochs, batch_size=batch_size,
                              learning_rate=learning_rate, seed=seed)
     except AuralError as err:
-        fail(str(err), EXIT_USAGE)
+        fail(cli_message(err), EXIT_USAGE)
     bar, report = _progress(quiet)
     run = _run(bar, lambda: run_dnn(
         data, output_dir, options, alignment_cache=alignment_cache,

@@ -20,6 +20,7 @@ from rich.progress import (
 from aural.cli.common import (
     EXIT_SOME_FAILED,
     EXIT_USAGE,
+    cli_message,
     err_console,
     exit_code_for,
     fail,
@@ -147,7 +148,7 @@ def evaluate_command(
             dataset, engine or ["whisper"], normalizer, snr or [], noise_dir, rir_dir, limit,
             speakers, max_duration, beam_size, seed, vocabulary, batch_size)
     except AuralError as err:
-        fail(str(err), EXIT_USAGE)
+        fail(cli_message(err), EXIT_USAGE)
     try:  # before any decoding: the cache is written as utterances finish
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -182,11 +183,11 @@ def evaluate_command(
                                progress=report, dataset=dataset)
         except AuralError as err:
             progress.stop()
-            fail(str(err), exit_code_for(err))
+            fail(cli_message(err), exit_code_for(err))
     try:
         written = write_report(results, output_dir, plots=plots)
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
     except OSError as err:
         fail(f"cannot write the reports in {output_dir}: {err.strerror}; the hypotheses are "
              f"kept in {output_dir / CACHE_FILE}, rerun to render them", EXIT_SOME_FAILED)

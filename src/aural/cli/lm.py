@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aural.cli.common import err_console, exit_code_for, fail
+from aural.cli.common import cli_message, err_console, exit_code_for, fail
 
 
 def _sentences(path: Path, lowercase: bool) -> list[list[str]]:
@@ -39,7 +39,7 @@ def build_command(
         lm = estimate_kneser_ney(sentences, order)
         write_atomic(output, lm.to_arpa())
     except AuralError as err:
-        fail(f"{corpus}: {err}", exit_code_for(err))
+        fail(f"{corpus}: {cli_message(err)}", exit_code_for(err))
     words = sum(len(s) for s in sentences)
     err_console.print(f"{output}: order {order}, {len(lm.vocabulary)} word types, "
                       f"{len(sentences)} sentences, {words} words", markup=False)
@@ -57,7 +57,7 @@ def score_command(
     try:
         lm = load_lm(lm_path)
     except AuralError as err:
-        fail(f"{lm_path}: {err}", exit_code_for(err))
+        fail(f"{lm_path}: {cli_message(err)}", exit_code_for(err))
     sentences = _sentences(text, lowercase)
     sys.stdout.write(f"perplexity {perplexity(lm, sentences):.2f} over {len(sentences)} "
                      "sentences\n")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aural.cli.common import exit_code_for, fail
+from aural.cli.common import cli_message, exit_code_for, fail
 from aural.errors import AuralError, MissingDependencyError
 
 __all__ = ["register", "serve_command"]
@@ -92,7 +92,7 @@ def serve_command(
         load_engines(settings, cache)  # fail here, with one clear line, not in the lifespan
     except AuralError as err:
         cache.clear()
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
     app = create_app(settings, model_cache=cache)
     try:
         uvicorn.run(

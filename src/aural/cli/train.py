@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aural.cli.common import err_console, exit_code_for, fail
+from aural.cli.common import cli_message, err_console, exit_code_for, fail
 from aural.errors import AuralError
 
 
@@ -47,7 +47,7 @@ def train_command(
 
         result = Trainer(cfg, resume=resume).run()
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
     wer = "n/a" if result.best_dev_wer is None else f"{100 * result.best_dev_wer:.1f} %"
     if not quiet:
         err_console.print(
@@ -72,7 +72,7 @@ def export_command(
         if int8:
             typer.echo(str(quantize_int8(onnx_path)))
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
 
 
 def register(app: typer.Typer) -> None:

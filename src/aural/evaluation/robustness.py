@@ -102,8 +102,9 @@ class Degrader:
         noisy = [c for c in conditions if c is not None]
         if noisy and self.noise is None:
             raise ConfigError(
-                f"SNR {condition_label(noisy[0])} dB needs noise recordings: pass a noise "
-                "folder (--noise-dir, e.g. ../shared/data/noise)"
+                f"SNR {condition_label(noisy[0])} dB needs noise recordings: pass a folder of "
+                "them as noise_dir (e.g. ../shared/data/noise)",
+                options=("noise_dir",),
             )
 
     def reverberate(self, waveform: Waveform, utterance_id: str) -> Waveform:
@@ -125,7 +126,8 @@ class Degrader:
         if condition is None:
             return waveform
         if self.noise is None:
-            raise ConfigError("a noisy condition needs noise recordings (--noise-dir)")
+            raise ConfigError("a noisy condition needs noise recordings (noise_dir)",
+                              options=("noise_dir",))
         if waveform.sample_rate != self.noise.sample_rate:
             raise ConfigError(
                 f"audio at {waveform.sample_rate} Hz cannot be mixed with noise loaded at "

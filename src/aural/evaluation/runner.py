@@ -92,7 +92,8 @@ class EvalOptions:
     def __post_init__(self) -> None:
         if self.normalizer not in ("whisper", "basic", "none"):
             raise ConfigError(
-                f"unknown normalizer {self.normalizer!r}; use whisper, basic or none"
+                f"unknown normalizer {self.normalizer!r}; use whisper, basic or none",
+                options=("normalizer",),
             )
         if not self.snrs:
             raise ConfigError("snrs is empty; give at least one condition (None = clean)")
@@ -102,7 +103,9 @@ class EvalOptions:
             raise ConfigError(f"snrs must be finite dB values or None, got {self.snrs!r}")
         if any(s is not None for s in self.snrs) and self.noise_dir is None:
             raise ConfigError(
-                "a noisy condition (an SNR in dB) needs --noise-dir, e.g. ../shared/data/noise"
+                "a noisy condition (an SNR in dB) needs noise recordings; set noise_dir to a "
+                "folder of them, e.g. ../shared/data/noise",
+                options=("noise_dir",),
             )
         for name in ("bootstrap_samples", "batch_size", "calibration_bins", "top_k"):
             value = getattr(self, name)
@@ -406,7 +409,9 @@ class _Counters:
 
 def _banks(options: EvalOptions) -> Degrader:
     noisy = any(s is not None for s in options.snrs)
-    noise = NoiseBank(options.noise_dir) if noisy and options.noise_dir is not None else None
+    noise = (NoiseBank(options.noise_dir, label="noise folder (noise_dir)",
+                       option="noise_dir")
+             if noisy and options.noise_dir is not None else None)
     rirs = _rir_bank(options.rir_dir) if options.rir_dir is not None else None
     degrader = Degrader(seed=options.seed, noise=noise, rirs=rirs)
     degrader.check(options.snrs)
@@ -414,7 +419,7 @@ def _banks(options: EvalOptions) -> Degrader:
 
 
 def _rir_bank(folder: Path) -> NoiseBank:
-    return NoiseBank(folder, label="room-response folder (--rir-dir)")
+    return NoiseBank(folder, label="room-response folder (rir_dir)", option="rir_dir")
 
 
 def _load_utterance(utt: Any) -> Waveform:
@@ -510,7 +515,8 @@ def _for_engine(engine: Engine, wave: Waveform) -> Waveform:
 def _make_slots(engines: Iterable[EngineSpec]) -> list[_EngineSlot]:
     slots = [_EngineSlot(name, model) for name, model in engines]
     if not slots:
-        raise ConfigError("no engine to evaluate; pass at least one (e.g. --engine whisper)")
+        raise ConfigError("no engine to evaluate; pass at least one in engines, e.g. "
+                          "[(\"whisper\", None)]", options=("engines",))
     labels = [s.label for s in slots]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"an engine is listed twice: {labels}; list each NAME:MODEL once")
