@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,40 @@ def test_write_atomic_leaves_no_partial(tmp_path: Path) -> None:
         write_atomic(out, 123)  # type: ignore[arg-type]
     assert out.read_text() == "x"
     assert [p.name for p in out.parent.iterdir()] == ["b.txt"]
+
+
+def test_write_atomic_takes_bytes_and_writer_functions(tmp_path: Path) -> None:
+    out = tmp_path / "plot.png"
+    write_atomic(out, b"\x89PNG")
+    assert out.read_bytes() == b"\x89PNG"
+    write_atomic(out, lambda f: f.write(b"streamed"))
+    assert out.read_bytes() == b"streamed"
+    write_atomic(out, "caf\u00e9")
+    assert out.read_bytes() == "caf\u00e9".encode()
+
+
+def test_write_atomic_keeps_the_old_file_when_the_writer_fails(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    write_atomic(out, "old")
+
+    def half_then_fail(f) -> None:
+        f.write(b"ne")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_atomic(out, half_then_fail)
+    assert out.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_write_atomic_modes(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.txt"
+    write_atomic(fresh, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask  # as open(path, "w") would
+    kept = tmp_path / "kept.txt"
+    kept.write_text("x")
+    kept.chmod(0o640)
+    write_atomic(kept, "y")
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "y"

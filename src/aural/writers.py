@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from aural.errors import ConfigError
 from aural.types import Transcript
@@ -84,21 +85,61 @@ def _file_mode(path: Path) -> int:
     return 0o644
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: never a partial file.
+def write_atomic(
+    path: str | os.PathLike[str], data: str | bytes | Callable[[BinaryIO], object]
+) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename:
+    readers see the old file or the whole new one, never a partial file.
 
-    The file gets the mode an ordinary write would give (the temporary file alone would
-    be private to its owner), or keeps the mode of the file it replaces.
+    The temporary file is flushed to disk (``fsync``) before it replaces ``path``. The
+    file gets the mode an ordinary write would give (the temporary file alone would be
+    private to its owner), or keeps the mode of the file it replaces. Missing parent
+    folders are created. This is aural's one atomic write; use it for every output file.
+
+    Args:
+        path: the file to write.
+        data: text (written as UTF-8), bytes, or a function that writes to the binary
+            file object it is given (``lambda f: fig.savefig(f, format="png")``,
+            ``lambda f: torch.save(state, f)``) for output too large to hold twice.
+
+    Raises:
+        OSError: the folder cannot be written; ``path`` is left as it was.
+        TypeError: ``data`` is none of the above.
     """
+    if not isinstance(data, (str, bytes)) and not callable(data):
+        raise TypeError(f"write_atomic needs str, bytes or a writer function, got "
+                        f"{type(data).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(data, str):
+                f.write(data.encode("utf-8"))
+            elif isinstance(data, bytes):
+                f.write(data)
+            else:
+                data(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable where the system allows it (POSIX)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

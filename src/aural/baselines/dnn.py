@@ -28,6 +28,7 @@ from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.baselines.features import mfcc_with_deltas, speech_feature_options
 from aural.baselines.phone_alignment import PHONES, PhoneAlignment
 from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.writers import write_atomic
 
 __all__ = [
     "DnnOptions",
@@ -330,7 +331,7 @@ class PhoneClassifier:
         state = dict(self.network.state_dict())
         state["input_mean"] = torch.from_numpy(self.mean)
         state["input_std"] = torch.from_numpy(self.std)
-        torch.save(state, out / "weights.pt")
+        write_atomic(out / "weights.pt", lambda f: torch.save(state, f))
         meta = {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
@@ -338,7 +339,7 @@ class PhoneClassifier:
             "options": asdict(self.options),
             "feature_options": self.feature_options.to_dict(),
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        write_atomic(out / "model.json", json.dumps(meta, indent=2) + "\n")
         return out
 
     @classmethod

@@ -32,6 +32,7 @@ from aural.audio.features import FeatureOptions
 from aural.baselines.corpora import DigitRecording, load_samples
 from aural.baselines.features import digit_feature_options, mfcc_with_deltas
 from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.writers import write_atomic
 
 __all__ = [
     "DigitEvaluation",
@@ -309,7 +310,7 @@ class WordHmmRecognizer:
                     f"{i}_covars": model.covars_,
                 }
             )
-        np.savez(out / "parameters.npz", **arrays)
+        write_atomic(out / "parameters.npz", lambda f: np.savez(f, **arrays))
         meta = {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
@@ -317,7 +318,7 @@ class WordHmmRecognizer:
             "options": asdict(self.options),
             "feature_options": self.feature_options.to_dict(),
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        write_atomic(out / "model.json", json.dumps(meta, indent=2) + "\n")
         return out
 
     @classmethod

@@ -27,6 +27,7 @@ import numpy as np
 
 from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.errors import AuralError, ConfigError, MissingDependencyError
+from aural.writers import write_atomic
 
 __all__ = [
     "FRAME_RATE",
@@ -404,9 +405,7 @@ def align_corpus(
                 done[utt.utterance_id] = result
                 payload = result.to_dict()
             payload["key"] = _cache_key(utt, aligner.model_id)
-            tmp = path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(payload), encoding="utf-8")
-            tmp.replace(path)
+            write_atomic(path, json.dumps(payload))
         if progress is not None:
             progress(1)
     return done, failed

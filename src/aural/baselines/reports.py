@@ -7,8 +7,6 @@ is written atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aural.types import SCHEMA_VERSION
+from aural.writers import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,23 +32,8 @@ __all__ = [
 ]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_png(fig: Figure, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
 def plot_confusion(
@@ -183,8 +167,8 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
 def _finish(output_dir: Path, results: dict[str, Any], markdown: str) -> dict[str, Path]:
     json_path = output_dir / "results.json"
     md_path = output_dir / "report.md"
-    _write_atomic(json_path, (json.dumps(results, indent=2) + "\n").encode())
-    _write_atomic(md_path, markdown.encode())
+    write_atomic(json_path, json.dumps(results, indent=2) + "\n")
+    write_atomic(md_path, markdown)
     return {"results": json_path, "report": md_path}
 
 

@@ -7,8 +7,6 @@ Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aural.errors import MissingDependencyError
+from aural.writers import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -180,14 +179,7 @@ PLOTS: dict[str, Callable[[EvalResults], Figure]] = {
 
 
 def _save(fig: Figure, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
 def render_plots(results: EvalResults, output_dir: Path) -> dict[str, str]:
