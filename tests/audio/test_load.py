@@ -214,6 +214,23 @@ def test_raw_rate_leaves_files_with_headers_alone(goforward_raw: Path, jfk_flac:
     assert raw.duration == pytest.approx(goforward_raw.stat().st_size / 2 / 16000, abs=1e-3)
 
 
+def test_raw_rate_leaves_nist_sphere_alone(tmp_path: Path, jfk_flac: Path) -> None:
+    # .sph is audio with a header: a raw rate given for a batch must not read it as PCM
+    samples, rate = sf.read(jfk_flac, dtype="float32")
+    sph = tmp_path / "talk.sph"
+    sf.write(sph, samples, rate, format="NIST", subtype="PCM_16")
+    _check(load(sph, raw_sample_rate=8000), len(samples) / rate)
+
+
+def test_one_list_of_audio_suffixes() -> None:
+    from aural.audio import effects
+    from aural.audio.load import AUDIO_SUFFIXES, RAW_SUFFIXES
+
+    assert set(RAW_SUFFIXES) < set(AUDIO_SUFFIXES)
+    assert all(s == s.lower() and s.startswith(".") for s in AUDIO_SUFFIXES)
+    assert effects.AUDIO_SUFFIXES is AUDIO_SUFFIXES  # effects reads the same list
+
+
 def test_max_duration_stops_decoding(jfk_flac: Path) -> None:
     duration = sf.info(str(jfk_flac)).duration  # 11 s
     with pytest.raises(AudioTooLongError, match="longer than the limit of 5 s") as info:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from aural.audio.load import AUDIO_SUFFIXES, RAW_SUFFIXES, load
 from aural.audio.waveform import SAMPLE_RATE
 from aural.errors import AuralError, ConfigError, DatasetError
 
 __all__ = [
-    "AUDIO_SUFFIXES",
     "NoiseBank",
     "convolve_rir",
     "crop_or_tile",
@@ -34,9 +34,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".aiff", ".aif"})
-"""File name endings :class:`NoiseBank` treats as audio."""
 
+_BANK_SUFFIXES = tuple(s for s in AUDIO_SUFFIXES if s not in RAW_SUFFIXES)
 _EPS = 1e-20
 _SILENT_RETRIES = 20
 
@@ -175,7 +174,8 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
 class NoiseBank:
     """The recordings of one folder (noise or impulse responses), loaded once.
 
-    Every audio file directly in ``directory`` (see :data:`AUDIO_SUFFIXES`) is decoded with
+    Every audio file directly in ``directory`` (see :data:`aural.audio.load.AUDIO_SUFFIXES`;
+    headerless PCM, which has no sample rate to read, is left out) is decoded with
     :func:`aural.audio.load` to mono float32 at ``sample_rate``, in file-name order, so a
     seeded generator picks the same recordings on every machine.
 
@@ -194,8 +194,6 @@ class NoiseBank:
 
     def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE,
                  label: str = "noise folder", option: str | None = None) -> None:
-        from aural.audio import load  # late: aural.audio imports this module's package
-
         self.directory = Path(directory)
         self.sample_rate = int(sample_rate)
         if not self.directory.is_dir():
@@ -206,7 +204,7 @@ class NoiseBank:
             )
         files = sorted(
             p for p in self.directory.iterdir()
-            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+            if p.is_file() and p.suffix.lower() in _BANK_SUFFIXES
         )
         clips: list[np.ndarray] = []
         names: list[str] = []
@@ -230,7 +228,7 @@ class NoiseBank:
         if not clips:
             raise DatasetError(
                 f"{label} {str(self.directory)!r} holds no usable audio "
-                f"({', '.join(sorted(AUDIO_SUFFIXES))})",
+                f"({', '.join(sorted(_BANK_SUFFIXES))})",
                 options=(option,) if option else (),
             )
         self.names: tuple[str, ...] = tuple(names)

@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 AudioSource = str | os.PathLike[str] | bytes | bytearray | BinaryIO | Waveform
 RawEncoding = Literal["pcm_s16le", "pcm_s32le", "pcm_f32le", "pcm_u8"]
 RAW_SUFFIXES = (".raw", ".pcm")
+"""Name endings of headerless PCM: read only with a ``raw_sample_rate``."""
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4",
+                  ".mka", ".wma", ".aiff", ".aif", ".caf", ".sph", ".nist", *RAW_SUFFIXES)
+"""Every file name ending aural treats as audio (lower case): what a folder search picks
+up. The one list; a name with one of these, other than :data:`RAW_SUFFIXES`, is decoded
+from its header even when a raw sample rate is given."""
 _RAW_DTYPES: dict[str, str] = {
     "pcm_s16le": "<i2",
     "pcm_s32le": "<i4",
@@ -51,8 +57,7 @@ _MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff",
 # more formats libsndfile reads (W64, NIST SPHERE, VOC, IRCAM, PVF, XI, MAT, WavPack)
 _SNDFILE_MAGIC = (b"riff", b"NIST_1A", b"Creative Voice File", b"\x64\xa3", b"\x00\x01\xa3",
                   b"PVF1", b"Extended Instrument", b"MATLAB", b"wvpk", b"dns.", b"2BIT")
-_CONTAINER_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm",
-                       ".mp4", ".mka", ".wma", ".aiff", ".aif", ".caf")
+_CONTAINER_SUFFIXES = tuple(s for s in AUDIO_SUFFIXES if s not in RAW_SUFFIXES)
 SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile
 
 from aural.audio import SAMPLE_RATE, Waveform, load, probe
+from aural.audio.load import RAW_SUFFIXES
 from aural.errors import AudioDecodeError, ConfigError, DatasetError, EmptyAudioError
 
 __all__ = [
@@ -246,7 +247,7 @@ def utterance_audio(utt: Utterance) -> Path | bytes | Waveform:
 
 
 def _raw_rate(utt: Utterance) -> int | None:
-    if utt.audio.suffix.lower() in (".raw", ".pcm"):
+    if utt.audio.suffix.lower() in RAW_SUFFIXES:
         rate = utt.extra.get("sample_rate")
         if not rate:
             return SAMPLE_RATE
