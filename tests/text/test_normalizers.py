@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,6 +143,18 @@ def test_get_normalizer_names() -> None:
     assert get_normalizer("whisper")("Mr. Smith's 2 dogs") == "mister smith is 2 dogs"
     assert get_normalizer("basic")("Mr. Smith's 2 dogs") == "mr smith s 2 dogs"
     assert get_normalizer("none")("Mr. Smith's 2 dogs") == "Mr. Smith's 2 dogs"
+    for name in NORMALIZER_NAMES:
+        get_normalizer(name)  # every name has a normaliser
+
+
+def test_evaluation_uses_the_one_normalizer_name_type() -> None:
+    from aural.evaluation import runner
+    from aural.text import normalizers
+
+    assert runner.NormalizerName is normalizers.NormalizerName
+    assert typing.get_args(normalizers.NormalizerName) == NORMALIZER_NAMES
+    for name in NORMALIZER_NAMES:
+        assert runner.EvalOptions(normalizer=name).normalizer == name
 
 
 def test_get_normalizer_unknown_name_names_it() -> None:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from aural.audio.effects import NoiseBank
 from aural.audio.waveform import SAMPLE_RATE, Waveform
@@ -35,6 +35,7 @@ from aural.engines.base import Engine
 from aural.errors import AuralError, ConfigError
 from aural.evaluation.report import EngineResults, score_engine
 from aural.evaluation.robustness import Condition, Degrader
+from aural.text.normalizers import NORMALIZER_NAMES, NormalizerName
 
 __all__ = [
     "CACHE_FILE",
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 CACHE_FILE = "hypotheses.jsonl"
 """Name of the hypothesis cache inside the cache folder."""
 
-NormalizerName = Literal["whisper", "basic", "none"]
 EngineSpec = tuple[str, "str | None | Engine"]
 """``(engine name, model)``: the model is an alias/path, ``None`` (default) or a loaded engine."""
 
@@ -90,9 +90,10 @@ class EvalOptions:
     top_k: int = 20
 
     def __post_init__(self) -> None:
-        if self.normalizer not in ("whisper", "basic", "none"):
+        if self.normalizer not in NORMALIZER_NAMES:
             raise ConfigError(
-                f"unknown normalizer {self.normalizer!r}; use whisper, basic or none",
+                f"unknown normalizer {self.normalizer!r}; use one of "
+                f"{', '.join(NORMALIZER_NAMES)}",
                 options=("normalizer",),
             )
         if not self.snrs:

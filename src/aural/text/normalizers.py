@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 from aural.errors import ConfigError
 from aural.text.numbers import EnglishNumberNormalizer
@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 NormalizerName = Literal["whisper", "basic", "none"]
-NORMALIZER_NAMES: tuple[str, ...] = ("whisper", "basic", "none")
+"""The text normalisers by name: the one definition (evaluation and the CLI use it)."""
+NORMALIZER_NAMES: tuple[str, ...] = get_args(NormalizerName)
 
 # Letters that NFKD does not decompose into a base letter plus marks.
 _EXTRA_LETTERS = {
@@ -224,7 +225,7 @@ def _identity(text: str) -> str:
 
 
 def get_normalizer(name: str) -> Callable[[str], str]:
-    """The normaliser for ``--normalizer``: ``"whisper"``, ``"basic"`` or ``"none"``.
+    """The normaliser named ``name``: ``"whisper"``, ``"basic"`` or ``"none"``.
 
     Raises:
         ConfigError: for any other name.
