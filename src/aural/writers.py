@@ -7,13 +7,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 from aural.errors import ConfigError
 from aural.types import Transcript
 
 Format = Literal["txt", "json", "srt", "vtt", "tsv"]
-FORMATS: tuple[str, ...] = ("txt", "json", "srt", "vtt", "tsv")
+"""The transcript formats :func:`render` writes."""
+FORMATS: tuple[str, ...] = get_args(Format)
 
 
 def format_timestamp(seconds: float, *, decimal: str = ".", always_hours: bool = True) -> str:

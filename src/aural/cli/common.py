@@ -14,7 +14,7 @@ from aural.errors import AuralError, ConfigError, MissingDependencyError, ModelN
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SOME_FAILED, EXIT_USAGE = 1, 2  # success is 0
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -30,7 +30,6 @@ __all__ = [
     "utterance_duration",
 ]
 
-MANIFEST_SCHEMA_VERSION = "1.0"
 _SEEKABLE = frozenset({".wav", ".flac", ".sph", ".nist", ".aiff", ".aif"})
 
 

@@ -54,12 +54,6 @@ class ServerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.rejected = Counter(
-            "aural_rejected_requests",
-            "Requests refused before decoding, by reason",
-            ("reason",),
-            registry=r,
-        )
         self.active_streams = Gauge(
             "aural_active_streams", "WebSocket streams open now", registry=r
         )

@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
-from typing_extensions import Self
 
 from aural.serving.errors import ApiError
 
@@ -85,11 +85,6 @@ class UploadLimiter:
         self._lock = threading.Lock()
         self._active = 0
 
-    @property
-    def active(self) -> int:
-        """Bodies being received now."""
-        return self._active
-
     @contextlib.contextmanager
     def claim(self) -> Iterator[None]:
         """Hold one of the ``max_uploads`` places while a body arrives.
@@ -150,7 +145,7 @@ async def _limited_chunks(
                 chunk = await asyncio.wait_for(stream.__anext__(), idle_timeout_s)
             except StopAsyncIteration:
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _stalled(idle_timeout_s, received) from None
             received += len(chunk)
             if received > limit:

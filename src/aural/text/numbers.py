@@ -13,7 +13,7 @@ word after a number that does not end in zero), the digit is appended instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -325,7 +325,3 @@ class EnglishNumberNormalizer:
             s.value = str(s.value or "") + "."
         return False
 
-
-def iter_number_words() -> Iterator[str]:
-    """Every word the number normaliser treats specially (for tests and tokenisers)."""
-    return iter(sorted(NUMBER_WORDS))
