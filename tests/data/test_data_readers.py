@@ -253,6 +253,13 @@ def test_unknown_kind_is_a_config_error(dev_clean: Path) -> None:
     assert "hf" in DATASET_KINDS
 
 
+def test_every_dataset_kind_has_a_reader() -> None:
+    from aural.data import loading
+
+    assert set(loading._READERS) | {"hf"} == set(DATASET_KINDS)
+    assert "auto" not in DATASET_KINDS
+
+
 def test_explicit_kind_mismatch_raises(dev_clean: Path) -> None:
     with pytest.raises(DatasetError, match="no metadata.csv"):
         load_dataset(dev_clean, kind="ljspeech")

@@ -5,27 +5,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from aural.data import readers
 from aural.data.hf import is_hf_saved_dataset, read_hf_dataset
 from aural.data.manifest import Manifest
-from aural.data.readers import (
-    _FSDD_NAME,
-    _LAYOUTS_HELP,
-    DATASET_KINDS,
-    DatasetKind,
-    read_common_voice,
-    read_fsdd,
-    read_librispeech,
-    read_ljspeech,
-    read_manifest_file,
-    read_tedlium,
-    read_vctk,
-)
+from aural.data.readers import _FSDD_NAME, _LAYOUTS_HELP, DATASET_KINDS, DatasetKind
 from aural.errors import ConfigError, DatasetError
 
 __all__ = ["detect_layout", "load_dataset"]
 
 _MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv")
 _MANIFEST_NAMES = ("manifest.jsonl", "manifest.json", "manifest.csv", "manifest.tsv")
+
+
+def _read_manifest(path: Path, split: str | None) -> Manifest:
+    if path.is_dir():
+        found = [path / n for n in _MANIFEST_NAMES if (path / n).is_file()]
+        if not found:
+            raise DatasetError(f"no manifest.jsonl/.csv/.tsv in {str(path)!r}")
+        path = found[0]
+    return readers.read_manifest_file(path)
+
+
+# kind -> reader of a local path with an optional split ("hf" is read by name or path)
+_READERS: dict[str, Callable[[Path, str | None], Manifest]] = {
+    "librispeech": lambda path, split: readers.read_librispeech(path, split=split),
+    "ljspeech": lambda path, _: readers.read_ljspeech(path),
+    "common_voice": lambda path, split: readers.read_common_voice(path, split=split or "test"),
+    "vctk": lambda path, _: readers.read_vctk(path),
+    "tedlium": lambda path, split: readers.read_tedlium(path, split=split),
+    "fsdd": lambda path, _: readers.read_fsdd(path),
+    "manifest": _read_manifest,
+}
 
 
 def detect_layout(path: str | Path) -> str:
@@ -115,21 +125,4 @@ def load_dataset(
             kind = detect_layout(path)
     if kind == "hf":
         return read_hf_dataset(path_or_name, split=split)
-    if kind == "manifest":
-        if path.is_dir():
-            found = [path / n for n in _MANIFEST_NAMES if (path / n).is_file()]
-            if not found:
-                raise DatasetError(f"no manifest.jsonl/.csv/.tsv in {str(path)!r}")
-            path = found[0]
-        return read_manifest_file(path)
-    if kind == "librispeech":
-        return read_librispeech(path, split=split)
-    if kind == "ljspeech":
-        return read_ljspeech(path)
-    if kind == "common_voice":
-        return read_common_voice(path, split=split or "test")
-    if kind == "vctk":
-        return read_vctk(path)
-    if kind == "tedlium":
-        return read_tedlium(path, split=split)
-    return read_fsdd(path)
+    return _READERS[kind](path, split)

@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import soundfile
 
@@ -55,9 +55,9 @@ DatasetKind = Literal[
     "auto", "librispeech", "ljspeech", "common_voice", "vctk", "tedlium", "fsdd",
     "manifest", "hf",
 ]
-DATASET_KINDS: tuple[str, ...] = (
-    "librispeech", "ljspeech", "common_voice", "vctk", "tedlium", "fsdd", "manifest", "hf",
-)
+"""A dataset layout :func:`aural.data.load_dataset` reads (``auto`` = detect it)."""
+DATASET_KINDS: tuple[str, ...] = tuple(k for k in get_args(DatasetKind) if k != "auto")
+
 _LAYOUTS_HELP = (
     "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + metadata.csv), "
     "Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), TED-LIUM (stm/ + sph/), "

@@ -25,23 +25,14 @@ from aural.evaluation.metrics import (
 
 # The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load on
 # first use so that `aural.evaluation.metrics` stays a light import (training uses it).
-_LAZY = {
-    "ConditionSummary": "aural.evaluation.report",
-    "EngineResults": "aural.evaluation.report",
-    "UtteranceResult": "aural.evaluation.report",
-    "results_to_dict": "aural.evaluation.report",
-    "score_engine": "aural.evaluation.report",
-    "write_report": "aural.evaluation.report",
-    "Degrader": "aural.evaluation.robustness",
-    "parse_snrs": "aural.evaluation.robustness",
-    "EvalOptions": "aural.evaluation.runner",
-    "EvalProgress": "aural.evaluation.runner",
-    "EvalResults": "aural.evaluation.runner",
-    "EvalTiming": "aural.evaluation.runner",
-    "Hypothesis": "aural.evaluation.runner",
-    "HypothesisCache": "aural.evaluation.runner",
-    "evaluate": "aural.evaluation.runner",
+_LAZY_MODULES = {
+    "aural.evaluation.report": ("ConditionSummary", "EngineResults", "UtteranceResult",
+                                "results_to_dict", "score_engine", "write_report"),
+    "aural.evaluation.robustness": ("Degrader", "parse_snrs"),
+    "aural.evaluation.runner": ("EvalOptions", "EvalProgress", "EvalResults", "EvalTiming",
+                                "Hypothesis", "HypothesisCache", "evaluate"),
 }
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
@@ -54,28 +45,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Alignment",
-    "ConditionSummary",
-    "Degrader",
-    "EngineResults",
     "ErrorCounts",
-    "EvalOptions",
-    "EvalProgress",
-    "EvalResults",
-    "EvalTiming",
-    "Hypothesis",
-    "HypothesisCache",
-    "UtteranceResult",
     "align_words",
     "bootstrap_ci",
     "calibration",
     "corpus_cer",
     "corpus_wer",
-    "evaluate",
     "hyp_word_correctness",
     "oov_stats",
-    "parse_snrs",
-    "results_to_dict",
-    "score_engine",
     "top_confusions",
-    "write_report",
 ]
+__all__ += list(_LAZY)  # the lazy names, listed once above
