@@ -214,6 +214,26 @@ def test_raw_rate_leaves_files_with_headers_alone(goforward_raw: Path, jfk_flac:
     assert raw.duration == pytest.approx(goforward_raw.stat().st_size / 2 / 16000, abs=1e-3)
 
 
+def test_name_is_what_messages_call_the_source(goforward_raw: Path, tmp_path: Path) -> None:
+    """A server decodes a temporary copy; its errors must name the client's file, with no
+    rewriting of the message afterwards (issue 17)."""
+    copy = tmp_path / "aural-upload-x1y2.raw"
+    shutil.copy(goforward_raw, copy)
+    with pytest.raises(ConfigError) as caught:
+        load(copy, name="meeting.raw")
+    assert str(caught.value).startswith("meeting.raw: ") and str(tmp_path) not in str(caught.value)
+    broken = tmp_path / "aural-upload-z9.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not audio")
+    with pytest.raises(AudioDecodeError, match=r"^talk\.wav: ") as caught_decode:
+        probe(broken, name="talk.wav")
+    assert str(tmp_path) not in str(caught_decode.value)
+    with pytest.raises(AudioTooLongError, match=r"^talk\.raw: longer than"):
+        load(copy, raw_sample_rate=16000, max_duration=0.5, name="talk.raw")
+    # what the source holds is still judged by the real file, not by the name shown
+    assert load(copy, raw_sample_rate=16000, name="talk").duration == pytest.approx(
+        copy.stat().st_size / 2 / 16000, abs=1e-3)
+
+
 def test_raw_rate_leaves_nist_sphere_alone(tmp_path: Path, jfk_flac: Path) -> None:
     # .sph is audio with a header: a raw rate given for a batch must not read it as PCM
     samples, rate = sf.read(jfk_flac, dtype="float32")

@@ -11,7 +11,7 @@ import contextlib
 import io
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -91,8 +91,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     if samples.shape[1] > 1:
         energy = np.square(samples, dtype=np.float64).mean(axis=0)
         if energy.max() > 0 and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean():
-            return samples[:, int(np.argmax(energy))].astype(np.float32)
-    return mono
+            return np.asarray(samples[:, int(np.argmax(energy))], dtype=np.float32)
+    return np.asarray(mono)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -102,12 +102,14 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
-    return soxr.resample(samples.astype(np.float32, copy=False), from_rate, to_rate, "HQ")
+    out: np.ndarray = soxr.resample(samples.astype(np.float32, copy=False), from_rate, to_rate,
+                                    "HQ")
+    return out
 
 
-def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
-    """Validate a path / bytes / file-like source; return something decoders accept."""
-    name = _name(source)
+def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
+    """Validate a path / bytes / file-like source; return something decoders accept.
+    ``name`` is what messages call it."""
     if isinstance(source, (str, os.PathLike)):
         if not os.fspath(source):
             raise ConfigError("the audio path is empty; pass a file name")
@@ -123,13 +125,13 @@ def _open_source(source: AudioSource) -> tuple[BinaryIO | str, str]:
             )
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
-        return str(path), name
+        return str(path)
     if isinstance(source, (bytes, bytearray)):
         if len(source) == 0:
             raise EmptyAudioError("audio data is empty (0 bytes)")
-        return io.BytesIO(bytes(source)), name
-    if hasattr(source, "read"):
-        return source, name
+        return io.BytesIO(bytes(source))
+    if hasattr(source, "read") and not isinstance(source, Waveform):
+        return source
     raise ConfigError(
         f"cannot read audio from {type(source).__name__}; pass a path, bytes, a binary file "
         "object, or Waveform(samples, sample_rate=...) (a bare array has no sample rate)"
@@ -234,10 +236,15 @@ def _decode_blocks(
     raw_sample_rate: int | None,
     raw_encoding: str,
     raw_channels: int,
+    name: str | None,
 ) -> tuple[Iterator[np.ndarray], int, int, str, int, str]:
-    src, name = _open_source(source)
-    is_raw = name.lower().endswith(RAW_SUFFIXES) or (
-        raw_sample_rate is not None and not _has_container_header(src, name))
+    """Blocks of ``source`` as decoded, with its rate, channels, format, frame count (-1
+    when unknown) and what messages call it (``name``, else its path or kind)."""
+    stored = _name(source)  # the suffix that says what the source holds
+    name = name or stored
+    src = _open_source(source, name)
+    is_raw = stored.lower().endswith(RAW_SUFFIXES) or (
+        raw_sample_rate is not None and not _has_container_header(src, stored))
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
@@ -272,7 +279,7 @@ def _decode_blocks(
         if frames == 0 and _has_data_after_header(src):
             # a WAV whose writer never filled in its sizes (a crashed recorder): libsndfile
             # trusts the header and sees nothing, FFmpeg reads the samples that are there
-            blocks.close()
+            _close(blocks)
             with contextlib.suppress(UnsupportedAudioError):
                 blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     if rate <= 0 or channels <= 0:  # FFmpeg guessed a format from bytes that hold none
@@ -340,6 +347,7 @@ def iter_load(
     raw_sample_rate: int | None = None,
     raw_encoding: str = "pcm_s16le",
     raw_channels: int = 1,
+    name: str | None = None,
 ) -> Iterator[np.ndarray]:
     """Decode ``source`` block by block into mono float32 at ``sample_rate``.
 
@@ -349,10 +357,10 @@ def iter_load(
         AudioDecodeError: missing, truncated or corrupt input.
         UnsupportedAudioError: not audio aural can decode.
     """
-    blocks, rate, _channels, _fmt, _frames, name = _decode_blocks(
-        source, raw_sample_rate, raw_encoding, raw_channels
+    blocks, rate, _channels, _fmt, _frames, shown = _decode_blocks(
+        source, raw_sample_rate, raw_encoding, raw_channels, name
     )
-    return _resampled(blocks, rate, sample_rate, name)
+    return _resampled(blocks, rate, sample_rate, shown)
 
 
 def _finite(samples: np.ndarray) -> np.ndarray:
@@ -360,12 +368,12 @@ def _finite(samples: np.ndarray) -> np.ndarray:
     not full-scale clicks."""
     if np.isfinite(samples).all():
         return samples
-    return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.asarray(np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0))
 
 
 def _resampled(
     blocks: Iterator[np.ndarray], rate: int, sample_rate: int, name: str
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     stream = None if rate == sample_rate else soxr.ResampleStream(
         rate, sample_rate, 1, dtype="float32", quality="HQ"
     )
@@ -391,6 +399,7 @@ def load(
     raw_encoding: str = "pcm_s16le",
     raw_channels: int = 1,
     max_duration: float | None = None,
+    name: str | None = None,
 ) -> Waveform:
     """Decode any supported source to mono float32 at ``sample_rate``.
 
@@ -405,6 +414,8 @@ def load(
         max_duration: stop decoding and raise :class:`AudioTooLongError` once the audio
             passes this many seconds (None = no limit). Unlike a check of the header's
             duration, a file that lies about its length cannot get past it.
+        name: what error messages call the source (e.g. the file name a client sent,
+            not the server's temporary copy); None = its path, or ``<N bytes>``.
 
     Returns:
         The decoded :class:`Waveform`, shape ``(num_samples,)``.
@@ -432,20 +443,19 @@ def load(
             raise EmptyAudioError("waveform has no samples")
         return Waveform(out, sample_rate)
     blocks, rate, _ch, _fmt, frames, name = _decode_blocks(
-        source, raw_sample_rate, raw_encoding, raw_channels
+        source, raw_sample_rate, raw_encoding, raw_channels, name
     )
-    limit = None if max_duration is None else int(max_duration * sample_rate)
+    limit_s = None if max_duration is None else float(max_duration)
     parts: list[np.ndarray] = []
     total = 0
     resampled = _resampled(blocks, rate, sample_rate, name)
     for part in resampled:
         parts.append(part)
         total += part.size
-        if limit is not None and total > limit:
+        if limit_s is not None and total > limit_s * sample_rate:
             resampled.close()
             _close(blocks)
-            raise AudioTooLongError(
-                f"{name}: longer than the limit of {max_duration:g} s", float(max_duration))
+            raise AudioTooLongError(f"{name}: longer than the limit of {limit_s:g} s", limit_s)
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
         if frames > 0:
@@ -461,12 +471,16 @@ def probe(
     raw_sample_rate: int | None = None,
     raw_encoding: str = "pcm_s16le",
     raw_channels: int = 1,
+    name: str | None = None,
 ) -> AudioInfo:
-    """Read duration, rate and channels from the header (decodes only if it must)."""
+    """Read duration, rate and channels from the header (decodes only if it must).
+
+    The keyword arguments are those of :func:`load`.
+    """
     if isinstance(source, Waveform):
         return AudioInfo(source.duration, source.sample_rate, source.num_channels, "waveform")
-    blocks, rate, channels, fmt, frames, name = _decode_blocks(
-        source, raw_sample_rate, raw_encoding, raw_channels
+    blocks, rate, channels, fmt, frames, _shown = _decode_blocks(
+        source, raw_sample_rate, raw_encoding, raw_channels, name
     )
     if fmt.startswith("raw/") and isinstance(source, (str, os.PathLike)):
         size = Path(source).stat().st_size
