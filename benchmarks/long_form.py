@@ -81,9 +81,7 @@ def run_system(system: str, name: str, threads: int) -> dict:
     t_load = time.perf_counter()
     if system.startswith("aural"):
         from aural.engines import create_engine
-        from aural.engines.whisper import parallel_settings
-
-        settings = (parallel_settings(threads, 1) if system.endswith("_parallel")
+        settings = ({"num_workers": threads, "cpu_threads": 1} if system.endswith("_parallel")
                     else {"cpu_threads": threads})
         engine = create_engine("whisper", **settings)
         options = DecodeOptions(short_form=not system.startswith("aural_sequential"))
@@ -92,7 +90,7 @@ def run_system(system: str, name: str, threads: int) -> dict:
     else:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        from aural.engines.whisper_models import resolve_whisper_model
+        from aural.engines.whisper import resolve_whisper_model
 
         model = WhisperModel(str(resolve_whisper_model("tiny.en")), device="cpu",
                              compute_type="int8", cpu_threads=threads)

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SYSTEMS = {
     "aural whisper tiny.en (default: beam 5, VAD, words, short form)": "aural_default",
-    "aural whisper tiny.en, batch mode (aural transcribe DIR: 2 workers, 4 per call)":
+    "aural whisper tiny.en, batch mode (aural transcribe DIR: its layout, 4 per call)":
         "aural_batch",
     "aural whisper tiny.en, padded 30 s window (--full-window)": "aural_full_window",
     "faster-whisper tiny.en beam 5 (same options as aural default)": "fw_beam5_same",
@@ -61,24 +61,27 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
 
         if system == "aural_batch":
             from aural.batch import transcribe_many
-            from aural.engines.whisper import parallel_settings
+            from aural.engines.layout import choose_layout
+            from aural.engines.whisper import WhisperEngine
 
             # what `aural transcribe` does with several inputs, files decoded from disk
-            # inside the timing (the one-by-one rows get theirs decoded beforehand)
-            # the same cores as the one-by-one rows: `threads` single-threaded workers
-            engine = create_engine("whisper", **parallel_settings(threads, 1))
+            # inside the timing (the one-by-one rows get theirs decoded beforehand), with
+            # the layout it picks for a batch on this machine
+            engine = create_engine(
+                "whisper", **WhisperEngine.layout_settings(choose_layout("batch")))
             t0 = time.perf_counter()
             hyps = [item.transcript.text for item in
                     transcribe_many(engine, [p for _, p, _ in items], DecodeOptions())]
         else:
-            engine = create_engine("whisper", cpu_threads=threads)
+            # aural's own choice of threads for one input at a time (engines.layout)
+            engine = create_engine("whisper")
             options = DecodeOptions(short_form=system != "aural_full_window")
             t0 = time.perf_counter()
             hyps = [engine.transcribe(w, options).text for w in waves]
     elif system.startswith("fw"):
         from faster_whisper import WhisperModel
 
-        from aural.engines.whisper_models import resolve_whisper_model
+        from aural.engines.whisper import resolve_whisper_model
 
         same = system == "fw_beam5_same"
         model = WhisperModel(str(resolve_whisper_model("tiny.en")), device="cpu",
@@ -113,7 +116,8 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=None, help="first N utterances only")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="faster-whisper's cpu_threads (aural picks its own layout)")
     ap.add_argument("--system", help=argparse.SUPPRESS)
     ap.add_argument("--only", nargs="*", help="subset of systems (internal names)")
     ap.add_argument("--results", default="transcribe_librispeech",

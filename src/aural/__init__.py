@@ -23,6 +23,8 @@ __all__ = [
     "Segment",
     "Word",
     "TranscriptionInfo",
+    "Segments",
+    "EngineCapabilities",
 ]
 
 _LAZY = {
@@ -35,6 +37,8 @@ _LAZY = {
     "Segment": ("aural.types", "Segment"),
     "Word": ("aural.types", "Word"),
     "TranscriptionInfo": ("aural.types", "TranscriptionInfo"),
+    "Segments": ("aural.engines.base", "Segments"),
+    "EngineCapabilities": ("aural.engines.base", "EngineCapabilities"),
 }
 
 

@@ -108,14 +108,15 @@ def transcribe_many(
         engine: a loaded engine.
         paths: inputs, in the order results are yielded.
         options: decoding options for every input (checked by the engine first);
-            ``options.batch_size`` short inputs share one engine call (1 = one by one).
+            ``options.batch_size`` short inputs share one engine call (None = the
+            engine's choice, :meth:`aural.engines.base.Engine.batch_size`).
         prefetch: audio decoding threads running ahead of the engine.
 
     Raises:
         ConfigError: options the engine cannot honour (before any input is read).
     """
     engine.check_options(options)
-    batch_size = options.batch_size
+    batch_size = engine.batch_size(options)
     paths = list(paths)
     parallel = engine.concurrency > 1
     chunk = max(1, batch_size) * engine.concurrency * CHUNK_GROUPS if batch_size > 1 or parallel \

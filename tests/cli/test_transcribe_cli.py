@@ -244,6 +244,32 @@ def test_cli_one_long_input_shows_progress_in_seconds(tmp_path: Path, shared_dat
     assert len(p.stdout.split()) > 200
 
 
+def test_cli_prints_segments_as_they_arrive(tmp_path: Path, shared_data: Path) -> None:
+    """To stdout, a long input's text starts coming while the rest is still decoded
+    (Recognizer.iter_segments), and ends up the same as a file written at the end."""
+    pieces: list[np.ndarray] = []
+    for flac in sorted((shared_data / "LibriSpeech").rglob("*.flac")):
+        if sum(map(len, pieces)) > 150 * 16000:
+            break
+        pieces += [sf.read(flac, dtype="float32")[0], np.zeros(16000, np.float32)]
+    path = tmp_path / "talk.wav"
+    sf.write(path, np.concatenate(pieces), 16000)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "AURAL_DECODES": "1"}
+    proc = subprocess.Popen([*AURAL, "transcribe", str(path), "--beam-size", "1", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    first = proc.stdout.read1(4096)  # returns as soon as the first segment is written
+    still_running = proc.poll() is None
+    rest, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert first.strip() and still_running, "the text came only at the end"
+    streamed = (first + rest).decode()
+    out = tmp_path / "out"
+    p = run("transcribe", str(path), "--beam-size", "1", "-q", "--output-dir", str(out))
+    assert p.returncode == 0, p.stderr
+    assert streamed == (out / "talk.txt").read_text()
+
+
 def test_cli_not_audio_is_exactly_one_line(tmp_path: Path) -> None:
     # libsndfile's MP3 decoder, its last resort, printed notes about these to stderr
     png = tmp_path / "picture.mp3"

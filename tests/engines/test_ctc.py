@@ -168,3 +168,43 @@ def test_missing_folder_and_offline_hub_id_raise_model_not_found(tmp_path):
         create_engine("ctc", str(tmp_path / "empty"))
     with pytest.raises(ModelNotFoundError, match="aural-test/no-such-ctc-model"):
         create_engine("ctc", "aural-test/no-such-ctc-model", local_files_only=True)
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (DecodeOptions(language="fr"), "English-only.*language='fr'"),
+    (DecodeOptions(task="translate"), "cannot translate"),
+    (DecodeOptions(temperature=0.4), "temperature=0.4"),
+    (DecodeOptions(initial_prompt="a prompt"), "initial_prompt"),
+])
+def test_ctc_refuses_what_it_cannot_honour(engine, noise, options, named):
+    """Each option the engine cannot honour is a ConfigError naming it, before any audio
+    (it used to be ignored), from every entry point alike."""
+    with pytest.raises(ConfigError, match=named):
+        engine.check_options(options)
+    with pytest.raises(ConfigError, match=named):
+        engine.transcribe(noise[0], options)
+    with pytest.raises(ConfigError, match=named):
+        engine.transcribe_batch(noise[:2], options)
+    with pytest.raises(ConfigError, match=named):
+        engine.stream(options)
+
+
+def test_ctc_stream_never_conditions_its_buffer_again(engine, dev_clean, monkeypatch):
+    """A stream's audio is conditioned once, causally, by the stream; its decodes must not
+    go through the engine's public path, which conditions again with the quiet-recording
+    gain the stream leaves out (they used to: CTC streams called transcribe_batch)."""
+    import aural.engines.base as base
+
+    calls = []
+    real = base.condition
+    monkeypatch.setattr(base, "condition", lambda samples, name: calls.append(name) or real(
+        samples, name))
+    speech = load(sorted(dev_clean.rglob("*.flac"))[0]).samples
+    quiet = (speech * (0.03 / np.abs(speech).max())).astype(np.float32)  # peaks at -30 dBFS
+    session = engine.stream(DecodeOptions(beam_size=1), encoding="pcm_f32le")
+    session.feed(quiet)
+    session.finish()
+    assert session.stats.final_decodes + session.stats.partial_decodes > 0  # it decoded
+    assert calls == []
+    engine.transcribe(Waveform(quiet, 16000), DecodeOptions(beam_size=1))
+    assert calls == ["ctc"]  # the public path does condition (the spy works)

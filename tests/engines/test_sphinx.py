@@ -45,3 +45,25 @@ def test_sphinx_bad_model_folder(tmp_path: Path) -> None:
 
     with pytest.raises(ModelNotFoundError, match="mdef"):
         create_engine("sphinx", str(tmp_path))
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (DecodeOptions(task="translate"), "cannot translate"),
+    (DecodeOptions(temperature=0.2), "temperature=0.2"),
+    (DecodeOptions(initial_prompt="hello"), "initial_prompt"),
+    (DecodeOptions(condition_on_previous_text=True), "condition_on_previous_text"),
+])
+def test_sphinx_refuses_options_it_cannot_honour(sphinx_engine, ldc_wav: Path, options,
+                                                 named) -> None:
+    """Refused before any audio, by the check every entry point calls (they used to be
+    ignored)."""
+    with pytest.raises(ConfigError, match=named):
+        sphinx_engine.transcribe(load(ldc_wav), options)
+    with pytest.raises(ConfigError, match=named):
+        sphinx_engine.stream(options)
+
+
+def test_sphinx_declares_native_streaming(sphinx_engine) -> None:
+    caps = sphinx_engine.capabilities
+    assert caps.streaming == "native" and not caps.hotwords and caps.languages == {"en"}
+    assert type(sphinx_engine.stream()).__name__ == "SphinxSession"

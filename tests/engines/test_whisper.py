@@ -508,3 +508,67 @@ def test_long_silence_and_noise_give_no_text(whisper_engine, shared_data: Path) 
     long_noise = Waveform(np.concatenate([load(f).samples for f in noise]), 16000)
     assert long_noise.duration > 60
     assert whisper_engine.transcribe(long_noise).text == ""
+
+
+def test_iter_segments_yields_before_the_last_chunk_is_decoded(whisper_engine, dev_clean: Path,
+                                                               monkeypatch) -> None:
+    """On a long input the first segment arrives after the first group of chunks is
+    decoded, not after the last; the segments are those transcribe() gives, in order."""
+    from aural.engines.whisper.window import WhisperWindowDecoder
+
+    files = sorted(dev_clean.rglob("*.flac"))[:8]
+    wave, _ = _tiled(files, [1.0, 2.5] * 4)
+    assert wave.duration > 75
+    calls: list[int] = []
+    real = WhisperWindowDecoder.decode_many
+
+    def counting(self, audios, **kwargs):
+        calls.append(len(audios))
+        return real(self, audios, **kwargs)
+
+    monkeypatch.setattr(WhisperWindowDecoder, "decode_many", counting)
+    segments = whisper_engine.iter_segments(wave)
+    assert calls == []  # nothing is decoded until the segments are asked for
+    first = next(segments)
+    calls_at_first = len(calls)
+    rest = list(segments)
+    assert calls_at_first < len(calls) / 2, (calls_at_first, len(calls))
+    assert 0 < segments.seconds_done == wave.duration and segments.finished
+    everything = [first, *rest]
+    assert [s.start for s in everything] == sorted(s.start for s in everything)
+    assert segments.info.duration == wave.duration and segments.info.language == "en"
+    assert " ".join(s.text for s in everything) == whisper_engine.transcribe(wave).text
+
+
+def test_recognizer_iter_segments_checks_options_and_audio_at_the_call(tmp_path: Path,
+                                                                       ldc_wav: Path) -> None:
+    import aural
+    from aural.errors import AudioDecodeError
+
+    rec = aural.Recognizer()
+    with pytest.raises(ConfigError, match="English-only.*'fr'"):
+        rec.iter_segments(ldc_wav, DecodeOptions(language="fr"))  # no next() needed
+    with pytest.raises(AudioDecodeError, match="missing.wav"):
+        rec.iter_segments(tmp_path / "missing.wav")
+    segments = rec.iter_segments(ldc_wav)
+    assert segments.info.engine == "whisper" and segments.info.duration > 2
+    assert "greasy" in " ".join(s.text for s in segments).lower()
+
+
+def test_whisper_stream_hotwords_reach_the_prompt_without_weights(whisper_engine) -> None:
+    """``"word:2.5"`` is a weighted hotword; Whisper's prompt gets ``word`` (the literal
+    ``:2.5`` used to reach it when streaming)."""
+    decoder = whisper_engine.buffer_decoder(DecodeOptions(hotwords=("Quilter:2.5", "Mr")))
+    assert decoder.hotwords == "Quilter, Mr"
+
+
+def test_whisper_declares_its_capabilities(whisper_engine) -> None:
+    caps = whisper_engine.capabilities
+    assert caps.thread_safe and caps.hotwords and caps.streaming == "redecode"
+    assert not caps.multilingual and caps.languages == {"en"} and not caps.translate
+    with pytest.raises(ConfigError, match="cannot translate"):
+        whisper_engine.check_options(DecodeOptions(task="translate"))
+    with pytest.raises(ConfigError, match="WhisperSettings has no setting.*threads"):
+        create_engine("whisper", threads=2)
+    with pytest.raises(ConfigError, match="num_workers"):
+        create_engine("whisper", num_workers=0)

@@ -14,7 +14,14 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from aural.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, err_console, exit_code_for, fail
+from aural.cli.common import (
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    cli_message,
+    err_console,
+    exit_code_for,
+    fail,
+)
 from aural.errors import AuralError, MissingDependencyError
 from aural.types import Final, Partial, Segment, StreamEvent
 
@@ -163,7 +170,7 @@ def listen_command(
             chunks = _microphone_chunks(chunk_ms / 1000, device)
         finals = _run(session, chunks, live and err_console.is_terminal)
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
     transcript = _transcript(finals, session, eng, options)
     text = render(transcript, fmt)
     if text and not text.endswith("\n"):

@@ -23,20 +23,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from aural.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, err_console, exit_code_for, fail
+from aural.cli.common import (
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    cli_message,
+    err_console,
+    exit_code_for,
+    fail,
+)
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
-from aural.engines.layout import BATCH_SIZE, Layout, Workload
+from aural.engines.layout import Layout, Workload
 from aural.errors import AuralError
-from aural.types import Transcript
+from aural.types import Segment, Transcript
 
 LONG_INPUT_S = 120.0  # one input longer than this is decoded in parts side by side
-
-
-def cli_message(err: AuralError) -> str:
-    """The error as one CLI line (its notes appended)."""
-    notes = " ".join(getattr(err, "__notes__", ()))
-    return f"{err} {notes}" if notes else str(err)
 
 FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
 
@@ -130,14 +131,14 @@ def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> flo
         return 0.0
 
 
-def _check_flags(*, threads: int, workers: int, jobs: int, batch_size: int,
+def _check_flags(*, threads: int, workers: int, jobs: int, batch_size: int | None,
                  raw_sample_rate: int | None, raw_encoding: str, output_dir: Path | None,
                  formats: list[str]) -> None:
     """Refuse bad flag values before any work (one line, exit 2)."""
     from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RAW_ENCODINGS
 
     for flag, value, low in (("--threads", threads, 0), ("--workers", workers, 0),
-                             ("--jobs", jobs, 1), ("--batch-size", batch_size, 1)):
+                             ("--jobs", jobs, 1), ("--batch-size", 1 if batch_size is None else batch_size, 1)):
         if value < low:
             fail(f"{flag} must be >= {low}, got {value}")
     if output_dir is None and len(formats) > 1:
@@ -221,7 +222,8 @@ def transcribe_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
     output_dir: Annotated[Path | None, typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
     jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
-    batch_size: Annotated[int, typer.Option(help="Short files per batched call.")] = BATCH_SIZE,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Short files per batched call (default: the engine's choice; 1 on a CPU).")] = None,
     workers: Annotated[int, typer.Option(
         min=0, help="Decodes side by side (0 = chosen for this machine: one per core, up to "
                     "4, for several inputs or one long one).")] = 0,
@@ -280,8 +282,7 @@ def transcribe_command(
     if skipped:
         err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
     workload, long_s = _workload(todo, raw_sample_rate, raw_encoding)
-    layout = choose_layout(workload, threads=threads or None, decodes=workers or None,
-                           batch_size=batch_size)
+    layout = choose_layout(workload, threads=threads or None, decodes=workers or None)
     try:
         eng = _load_engine(engine, model, layout, compute_type=compute_type, lm=lm,
                            lm_vocabulary=lm_vocabulary, lm_weight=lm_weight)
@@ -290,9 +291,9 @@ def transcribe_command(
         fail(cli_message(err), exit_code_for(err))
     run = _Run(eng, options, paths, outputs, formats[0], output_dir, spool)
     try:
-        if len(todo) == 1 and output_dir is None:
-            run.one_to_stdout(todo[0], long_s if workload == "long" else 0.0, quiet,
-                              raw_sample_rate, raw_encoding)
+        if len(todo) == 1:
+            run.one(todo[0], long_s if workload == "long" else 0.0, quiet,
+                    raw_sample_rate, raw_encoding)
         else:
             run.batch(todo, long_s if workload == "long" else 0.0, quiet, jobs,
                       raw_sample_rate, raw_encoding)
@@ -320,10 +321,10 @@ class _Run:
         self.failed.append((source, message))
         err_console.print(f"[red]failed:[/] {escape(message)}")
 
-    def one_to_stdout(self, path: Path, long_s: float, quiet: bool,
-                      raw_sample_rate: int | None, raw_encoding: str) -> None:
-        """One input, its segments printed as they arrive (txt), with progress in seconds
-        of audio for a long one."""
+    def one(self, path: Path, long_s: float, quiet: bool, raw_sample_rate: int | None,
+            raw_encoding: str) -> None:
+        """One input, with progress in seconds of audio for a long one; to stdout its
+        segments are printed as they arrive (txt)."""
         from aural.audio.load import load
         from aural.writers import render
 
@@ -337,21 +338,27 @@ class _Run:
         with _progress(long_s, 1, quiet) as progress:
             task = progress.add_task(f"transcribing {escape(path.name)}", total=long_s or 1,
                                      audio=0.0)
-            collected = []
+            collected: list[Segment] = []
+            live, printed = self.output_dir is None and self.fmt == "txt", False
             for segment in segments:
                 collected.append(segment)
                 progress.update(task, completed=min(segments.seconds_done, long_s))
-                if self.fmt == "txt" and segment.text.strip():
-                    sys.stdout.write((" " if len(collected) > 1 else "") + segment.text.strip())
+                if live and segment.text.strip():
+                    sys.stdout.write((" " if printed else "") + segment.text.strip())
                     sys.stdout.flush()
+                    printed = True
             progress.update(task, completed=long_s or 1)
         transcript = Transcript(tuple(collected), segments.info)
+        self.audio_s = wave.duration
+        if self.output_dir is not None:
+            self._deliver(path, transcript)
+            return
         if self.fmt == "txt":
             sys.stdout.write("\n" if transcript.text else "")
         else:
             sys.stdout.write(render(transcript, self.fmt))
         sys.stdout.flush()
-        self.done, self.audio_s = 1, wave.duration
+        self.done = 1
 
     def batch(self, todo: list[Path], long_s: float, quiet: bool, jobs: int,
               raw_sample_rate: int | None, raw_encoding: str) -> None:
@@ -421,7 +428,7 @@ def models_path(name: Annotated[str, typer.Argument(help="Whisper model alias, f
     try:
         typer.echo(str(resolve_whisper_model(name)))
     except AuralError as err:
-        fail(str(err), exit_code_for(err))
+        fail(cli_message(err), exit_code_for(err))
 
 
 def register(app: typer.Typer) -> None:

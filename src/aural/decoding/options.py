@@ -24,7 +24,9 @@ class DecodeOptions:
     hotwords: tuple[str, ...] = ()  # words/phrases the decoder should favour
     initial_prompt: str | None = None  # text that conditions the first window
     condition_on_previous_text: bool = False  # feed each window's text to the next
-    batch_size: int = 4  # inputs per batched call (4: fastest for tiny.en on a 2-core CPU)
+    # inputs per batched decoder call; None = the engine's choice for its device (Whisper:
+    # 1 on a CPU, where padding costs more than batching saves; see engines.layout)
+    batch_size: int | None = None
     # Whisper: decode inputs whose speech fits one window with the encoder on the speech
     # plus 8 s of silence instead of a padded 30 s window (False = faster-whisper's way)
     short_form: bool = True
@@ -36,6 +38,8 @@ class DecodeOptions:
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("beam_size", "batch_size"):
             value = getattr(self, name)
+            if name == "batch_size" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if (isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float))

@@ -189,6 +189,10 @@ class Engine(abc.ABC):
         """Decodes one instance runs at the same time (1 unless it has workers)."""
         return 1
 
+    def batch_size(self, options: DecodeOptions) -> int:
+        """Inputs per batched call: ``options.batch_size``, else the engine's choice."""
+        return options.batch_size or 1
+
     @classmethod
     def layout_settings(cls, layout: Layout) -> dict[str, Any]:
         """Settings (by name) that run this engine in ``layout`` (threads per decode,

@@ -230,10 +230,14 @@ class CtcEngine(Engine):
         return [Transcript(segs, self._info(w.duration, options))
                 for w, segs in zip(waves, self._decode_all(waves, options), strict=True)]
 
+    def batch_size(self, options: DecodeOptions) -> int:
+        """Windows per forward pass: ``options.batch_size``, else 8."""
+        return options.batch_size or 8
+
     def _decode_all(self, waveforms: Sequence[Waveform], options: DecodeOptions
                     ) -> list[tuple[Segment, ...]]:
         decoder = self.decoder(options)
-        posts = self.posteriors_batch(waveforms, options.batch_size)
+        posts = self.posteriors_batch(waveforms, self.batch_size(options))
         return [self._segments(decoder.decode(post.log_probs)[0], post, w.duration)
                 for w, post in zip(waveforms, posts, strict=True)]
 

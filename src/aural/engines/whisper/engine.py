@@ -123,6 +123,7 @@ class WhisperEngine(Engine):
         except ValueError as err:  # CTranslate2 rejects unknown devices/compute types
             raise ConfigError(f"cannot load Whisper {path}: {err}") from err
         self.settings = settings
+        self.device = str(getattr(self._model.model, "device", settings.device))
         self.model_id = model or DEFAULT_MODEL
         self.model_path = path
         self.compute_type = settings.compute_type
@@ -145,6 +146,15 @@ class WhisperEngine(Engine):
     @property
     def concurrency(self) -> int:
         return self._workers
+
+    def batch_size(self, options: DecodeOptions) -> int:
+        """``options.batch_size``, else 1 on a CPU: there a batched call pads every input
+        to the longest and gains nothing from wider matrices (measured on 2 cores: 16
+        LibriSpeech utterances one per call RTF 0.016 on two workers, four per call
+        0.018; benchmarks/results/thread_layout.md), and 8 on a GPU."""
+        if options.batch_size:
+            return options.batch_size
+        return 1 if self.device == "cpu" else 8
 
     @classmethod
     def layout_settings(cls, layout: Layout) -> dict[str, Any]:
@@ -216,8 +226,8 @@ class WhisperEngine(Engine):
         plans = [longform.plan_input(w, options, i, windows=decoder is not None)
                  for i, w in enumerate(waves)]
         spans = sorted((s for p in plans for s in p.spans), key=lambda s: s.duration)
-        groups = [spans[k:k + options.batch_size]
-                  for k in range(0, len(spans), options.batch_size)]
+        size = self.batch_size(options)
+        groups = [spans[k:k + size] for k in range(0, len(spans), size)]
         found: dict[int, list[Segment]] = {i: [] for i, p in enumerate(plans)
                                            if p.kind == "windows"}
         long_inputs = [i for i, p in enumerate(plans) if p.kind == "long_form"]
@@ -271,8 +281,8 @@ class WhisperEngine(Engine):
                   ) -> Iterator[Segment]:
         """One input's spans decoded in groups of consecutive spans, side by side on the
         workers, yielded in time order as the groups finish."""
-        groups = [list(spans[k:k + options.batch_size])
-                  for k in range(0, len(spans), options.batch_size)]
+        size = self.batch_size(options)
+        groups = [list(spans[k:k + size]) for k in range(0, len(spans), size)]
         waves = {0: waveform}
 
         def run(group: list[Span]) -> _Group:
