@@ -15,13 +15,8 @@ from aural.errors import AudioTooLongError, AuralError, ConfigError, DatasetErro
 SRC = Path(aural.__file__).parent
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 _QUOTED_COMMAND = re.compile(r"`[^`]*`")  # a whole shell command to run may name flags
-# Library files still naming flags, waiting for their owner (the engines' refactor); the
-# list may only shrink.
-PENDING = {
-    "engines/aural_model.py",
-    "engines/sphinx/engine.py",
-    "engines/whisper/models.py",
-}
+# Library files still naming flags; the list may only shrink.
+PENDING: set[str] = set()
 
 
 def test_options_are_kept_through_pickling() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from aural.audio.load import load
+from aural.audio.load import AUDIO_SUFFIXES, load
 from aural.audio.waveform import Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
@@ -25,10 +25,6 @@ from aural.types import Transcript
 
 logger = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = (
-    ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".mka",
-    ".wma", ".aiff", ".aif", ".raw", ".pcm", ".sph",
-)
 BATCH_MAX_S = 30.0  # inputs up to this long are packed into shared decoder calls
 CHUNK_GROUPS = 4  # batched calls per worker in one chunk: room to sort inputs by length
 CHUNK_MAX_S = 1800.0  # audio held for one transcribe_batch call (30 min = 115 MB)

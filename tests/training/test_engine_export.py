@@ -137,7 +137,7 @@ def test_engine_with_a_word_lm(checkpoint: Path, dev_clean: Path, tmp_path: Path
                               str(checkpoint), "--lm", str(arpa), "--beam-size", "4", "-q"])
     assert out.exit_code == 0, out.output
     out = runner.invoke(app, ["transcribe", str(flac), "--lm", str(arpa)])
-    assert out.exit_code == 2 and "--lm is for the CTC engines" in out.output
+    assert out.exit_code == 2 and "--lm is for the engines that take it (aural, ctc)" in out.output
     out = runner.invoke(app, ["transcribe", str(flac), "--lm-vocabulary", str(arpa)])
     assert out.exit_code == 2 and "goes with a KenLM binary --lm" in out.output
     out = runner.invoke(app, ["transcribe", str(flac), "--engine", "aural", "--model",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from aural.errors import ConfigError
 from aural.types import SCHEMA_VERSION, Word
+from aural.writers import format_timestamp
 
 __all__ = ["FORMATS", "Alignment", "AlignmentFormat", "render_alignment"]
 
@@ -67,14 +68,6 @@ class Alignment:
                    str(d.get("transcript", "")))
 
 
-def _timestamp(seconds: float, sep: str) -> str:
-    ms = max(0, round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
 def _cues(words: tuple[Word, ...]) -> list[list[Word]]:
     cues: list[list[Word]] = []
     for w in words:
@@ -104,7 +97,8 @@ def render_alignment(alignment: Alignment, fmt: str) -> str:
         sep = "," if fmt == "srt" else "."
         blocks = [] if fmt == "srt" else ["WEBVTT", ""]
         for k, cue in enumerate(_cues(alignment.words), 1):
-            timing = f"{_timestamp(cue[0].start, sep)} --> {_timestamp(cue[-1].end, sep)}"
+            timing = (f"{format_timestamp(cue[0].start, decimal=sep)} --> "
+                      f"{format_timestamp(cue[-1].end, decimal=sep)}")
             text = " ".join(w.text for w in cue)
             blocks += ([str(k)] if fmt == "srt" else []) + [timing, text, ""]
         return "\n".join(blocks)

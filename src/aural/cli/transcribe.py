@@ -195,9 +195,26 @@ def _load_engine(name: str, model: str | None, layout: Layout, *, compute_type: 
         flags["--lm"]["lm_vocabulary"] = str(lm_vocabulary)
     for flag, given in flags.items():
         if given and not set(given) <= fields:
-            fail(f"{flag} is not a setting of the {name} engine")
+            fail(f"{flag} is for the engines that take it ({_engines_taking(set(given))}), "
+                 f"not {name}")
         values.update(given)
     return create_engine(name, model, **values)
+
+
+def _engines_taking(settings: set[str]) -> str:
+    """The registered engines whose settings type has all of ``settings``."""
+    from aural.engines.base import available_engines, engine_class
+    from aural.errors import MissingDependencyError
+
+    takers = []
+    for name in available_engines():
+        try:
+            fields = {f.name for f in dataclasses.fields(engine_class(name).settings_type)}
+        except MissingDependencyError:
+            continue
+        if settings <= fields:
+            takers.append(name)
+    return ", ".join(takers) or "none installed"
 
 
 def _progress(long_s: float, count: int, quiet: bool) -> Progress:

@@ -148,8 +148,9 @@ class AuralModelEngine(Engine):
         settings = self.settings = settings or AuralModelSettings()
         if model is None:
             raise ModelNotFoundError(
-                "the aural engine needs a checkpoint: --model path/to/run_or_checkpoint "
-                "(train one with `aural train --config recipes/overfit_tiny.yaml`)")
+                "the aural engine needs a checkpoint: model=path/to/run_or_checkpoint "
+                "(train one with `aural train --config recipes/overfit_tiny.yaml`)",
+                options=("model",))
         self.window_seconds = float(settings.window_seconds)
         path = Path(model).expanduser()
         runtime = settings.runtime

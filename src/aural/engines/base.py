@@ -215,23 +215,25 @@ class Engine(abc.ABC):
         caps = self.capabilities
         what = f"the {self.name} engine" + (f" ({self.model_id})" if self.model_id else "")
         if options.hotwords and not caps.hotwords:
-            raise ConfigError(f"{what} does not support hotwords")
+            raise ConfigError(f"{what} does not support hotwords", options=("hotwords",))
         if options.task == "translate" and not caps.translate:
-            raise ConfigError(f"{what} cannot translate (task='translate')")
+            raise ConfigError(f"{what} cannot translate (task='translate')", options=("task",))
         if options.temperature > 0 and not caps.sampling:
             raise ConfigError(
-                f"{what} does not sample; temperature={options.temperature} needs 0.0"
+                f"{what} does not sample; temperature={options.temperature} needs 0.0",
+                options=("temperature",),
             )
         if (options.initial_prompt or options.condition_on_previous_text) and not caps.prompt:
             raise ConfigError(f"{what} takes no prompt (initial_prompt / "
-                              "condition_on_previous_text)")
+                              "condition_on_previous_text)",
+                              options=("initial_prompt", "condition_on_previous_text"))
         if (options.language is not None and caps.languages is not None
                 and options.language not in caps.languages):
             known = ("English-only" if caps.languages == {"en"}
                      else "limited to " + ", ".join(sorted(caps.languages)))
             raise ConfigError(
                 f"{what} is {known}; language={options.language!r} needs a multilingual "
-                "model"
+                "model", options=("language", "model"),
             )
 
     # -- audio ---------------------------------------------------------------------

@@ -118,19 +118,20 @@ def transcribe_file(
         )
     engine.primary.check_options(options)  # what the engine cannot honour: before decoding
     try:
-        info = audio.probe(path, **raw_args)
+        info = audio.probe(path, name=name, **raw_args)
         if info.duration > max_duration_s:
             raise _too_long(max_duration_s, info.duration)
         # the limit again while decoding: a header can understate the length
         waveform = audio.load(
-            path, sample_rate=engine.sample_rate, max_duration=max_duration_s, **raw_args
+            path, sample_rate=engine.sample_rate, max_duration=max_duration_s, name=name,
+            **raw_args
         )
     except AudioTooLongError as err:
         raise _too_long(max_duration_s) from err
     except (AudioDecodeError, ConfigError) as err:
-        # the server's temporary path and the CLI's flags mean nothing to an HTTP client
-        message = str(err).replace(str(path), name).split(" (CLI: ")[0]
-        if isinstance(err, UnsupportedAudioError) and "headerless PCM" in message:
+        # messages name the client's file (name=), never the server's temporary path
+        message = str(err)
+        if isinstance(err, UnsupportedAudioError) and "raw_sample_rate" in err.options:
             message += f"; if it is headerless PCM, {_RAW_HINT}"
         raise ApiError(status_for(err), type_for(err), message) from err
     with engine.lease() as instance:

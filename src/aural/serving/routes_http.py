@@ -81,7 +81,7 @@ async def _receive(request: Request, state: ServerState) -> Upload:
                 ),
                 cfg.request_timeout_s,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApiError(
                 408, "timeout", f"the upload did not arrive within {cfg.request_timeout_s:g} s"
             ) from None
@@ -261,7 +261,7 @@ async def transcribe_base64(request: Request, state: State) -> Response:
                 ),
                 cfg.request_timeout_s,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApiError(
                 408, "timeout", f"the body did not arrive within {cfg.request_timeout_s:g} s"
             ) from None

@@ -27,6 +27,7 @@ from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
 from aural.models.checkpoint import MODEL_FILE, save_model
 from aural.models.conformer import ConformerCtc
+from aural.writers import write_atomic
 
 __all__ = ["LoopState", "find_latest", "load_train_state", "save_best", "save_checkpoint"]
 
@@ -74,8 +75,7 @@ def save_checkpoint(output_dir: Path, model: ConformerCtc, feature_options: Feat
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
-    (ckpt_root / (LATEST_FILE + ".tmp")).write_text(folder.name + "\n")
-    (ckpt_root / (LATEST_FILE + ".tmp")).replace(ckpt_root / LATEST_FILE)
+    write_atomic(ckpt_root / LATEST_FILE, folder.name + "\n")
     old = sorted(p for p in ckpt_root.glob("step_*") if p.is_dir())
     for stale in old[:-keep]:
         shutil.rmtree(stale, ignore_errors=True)

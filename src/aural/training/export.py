@@ -18,6 +18,7 @@ import torch
 from aural.errors import MissingDependencyError
 from aural.models.checkpoint import load_model
 from aural.text.tokenizers import load_tokenizer
+from aural.writers import write_atomic
 
 __all__ = ["export_onnx", "quantize_int8"]
 
@@ -65,8 +66,8 @@ def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17)
             dynamic_axes={"features": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
                           "log_probs": {0: "batch", 1: "out_frames"},
                           "out_lengths": {0: "batch"}})
-    (out / FEATURES_FILE).write_text(json.dumps(loaded.feature_options.to_dict(), indent=1))
-    (out / MODEL_OPTIONS_FILE).write_text(json.dumps(model.options.to_dict(), indent=1))
+    write_atomic(out / FEATURES_FILE, json.dumps(loaded.feature_options.to_dict(), indent=1))
+    write_atomic(out / MODEL_OPTIONS_FILE, json.dumps(model.options.to_dict(), indent=1))
     load_tokenizer(loaded.folder).save(out)
     logger.info("exported %s", path)
     return path

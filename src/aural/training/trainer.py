@@ -55,6 +55,7 @@ from aural.training.decode import decode_log_probs
 from aural.training.sampler import BucketBatchSampler
 from aural.training.schedule import build_scheduler
 from aural.training.tracking import MultiTracker, build_tracker
+from aural.writers import write_atomic
 
 __all__ = ["EvalResult", "TrainResult", "Trainer"]
 
@@ -343,7 +344,7 @@ class Trainer:
         resume_dir = find_latest(self.output_dir) if self.resume else None
         if self.dist.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "config.yaml").write_text(cfg.to_yaml())
+            write_atomic(self.output_dir / "config.yaml", cfg.to_yaml())
         self.cache = AudioCache(cfg.sample_rate)
         self.train_utts, self.dev_utts = self._read_data()
         self.tokenizer = self._tokenizer([u.text for u in self.train_utts], resume_dir)

@@ -99,7 +99,8 @@ class SphinxEngine(Engine):
         if not (hmm / "mdef").is_file():
             raise ModelNotFoundError(
                 f"{model}: not a PocketSphinx acoustic model folder (no mdef); use the "
-                "bundled model (--model en-us) or a folder from the CMU Sphinx downloads"
+                "bundled model (model='en-us') or a folder from the CMU Sphinx downloads",
+                options=("model",),
             )
         lm = next(iter(sorted(hmm.parent.glob("*.lm.bin")) + sorted(hmm.glob("*.lm.bin"))), None)
         dic = next(iter(sorted(hmm.parent.glob("*.dict")) + sorted(hmm.glob("*.dict"))), None)

