@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--engine", action="append", default=None,
                     help="NAME[:MODEL], repeatable (default: whisper and sphinx)")
-    ap.add_argument("--batch-size", type=int, default=8, help="utterances per engine call")
+    ap.add_argument("--batch-size", type=int, default=8, help="utterances per engine call (EvalOptions.chunk_size)")
     ap.add_argument("--results-name", default="evaluate_librispeech",
                     help="file stem of the results in --results-dir")
     ap.add_argument("--work-dir", type=Path, default=Path("/tmp/aural-eval-librispeech"))
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         noise_dir=data / "noise",
         seed=args.seed,
         decode=DecodeOptions(beam_size=args.beam_size),
-        batch_size=args.batch_size,
+        chunk_size=args.batch_size,
     )
     engines = [parse_engine_spec(e) for e in (args.engine or ["whisper", "sphinx"])]
     results = evaluate(manifest, engines, options,
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "equivalent_cli": (
             "aural evaluate ../shared/data/LibriSpeech "
             + " ".join(f"--engine {e}" for e in (args.engine or ["whisper", "sphinx"]))
-            + f" --batch-size {args.batch_size} --snr clean --snr 10 --snr 0 --noise-dir ../shared/data/noise --seed {args.seed} "
+            + f" --snr clean --snr 10 --snr 0 --noise-dir ../shared/data/noise --seed {args.seed} "
             f"--beam-size {args.beam_size}"
             + ("" if args.train_limit is None else "  (on the subset below)")
         ),

@@ -1,6 +1,6 @@
 """Wrapper overhead: aural's Whisper engine vs the same faster-whisper model, same options.
 
-aural runs with ``short_form=False`` (faster-whisper's padded 30 s window): the short-form
+aural runs with ``trimmed_windows=False`` (faster-whisper's padded 30 s window): the short-form
 path has no faster-whisper equivalent, its speed-up is measured by transcribe_librispeech.py.
 
 Both share one loaded model in one process and run in alternating order after a warm-up, so
@@ -48,7 +48,7 @@ def main() -> None:
 
     def wrapped() -> None:
         for w in waves:
-            engine.transcribe(w, DecodeOptions(short_form=False))
+            engine.transcribe(w, DecodeOptions(trimmed_windows=False))
 
     raw()  # warm-up
     seconds = {"faster-whisper": 0.0, "aural": 0.0}

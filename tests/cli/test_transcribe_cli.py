@@ -55,7 +55,7 @@ def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc
     assert not any(n.startswith("broken") for n in names)
     d = json.loads((out / "LDC93S1.json").read_text())
     assert "greasy" in d["text"].lower() and d["info"]["engine"] == "whisper"
-    assert d["info"]["options"]["short_form"] is True
+    assert d["info"]["options"]["trimmed_windows"] is True
     mtime = (out / "LDC93S1.txt").stat().st_mtime_ns
     args.remove(str(tmp_path / "in" / "*.wav"))
     p2 = run(*args)
@@ -70,7 +70,7 @@ def test_cli_full_window_is_faster_whispers_path(tmp_path: Path, ldc_wav: Path) 
     p = run("transcribe", str(ldc_wav), "--full-window", "--format", "json", "--beam-size", "1")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
-    assert d["info"]["options"]["short_form"] is False and "greasy" in d["text"].lower()
+    assert d["info"]["options"]["trimmed_windows"] is False and "greasy" in d["text"].lower()
 
 
 def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from aural.errors import ConfigError
 @pytest.mark.parametrize(("field", "value"), [
     ("temperature", "a"), ("temperature", True), ("temperature", 1.5), ("batch_size", "4"),
     ("batch_size", 0), ("beam_size", True), ("beam_size", 2.0), ("vad", "no"),
-    ("word_timestamps", 1), ("short_form", None), ("initial_prompt", 5),
+    ("word_timestamps", 1), ("trimmed_windows", None), ("initial_prompt", 5),
 ])
 def test_wrong_types_are_config_errors(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):

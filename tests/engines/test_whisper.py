@@ -207,11 +207,11 @@ def test_short_form_as_accurate_as_long_form(whisper_engine, shared_data: Path) 
     waves = [load(p) for p, _ in pairs]
     refs = [norm(r) for _, r in pairs]
     short = [whisper_engine.transcribe(w) for w in waves]
-    long = [whisper_engine.transcribe(w, DecodeOptions(short_form=False)) for w in waves]
+    long = [whisper_engine.transcribe(w, DecodeOptions(trimmed_windows=False)) for w in waves]
     for t in short:
         check_invariants(t)
-        assert t.info.options["short_form"] is True
-    assert long[0].info.options["short_form"] is False
+        assert t.info.options["trimmed_windows"] is True
+    assert long[0].info.options["trimmed_windows"] is False
     wer_short = jiwer.wer(refs, [norm(t.text) for t in short])
     wer_long = jiwer.wer(refs, [norm(t.text) for t in long])
     assert wer_short <= wer_long + 0.02, (wer_short, wer_long)
@@ -325,7 +325,7 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     gap = np.zeros(8000, np.float32)
     samples = np.concatenate([p for f in files for p in (load(f).samples, gap)])
     wave = Waveform(samples, 16000)  # over a minute: long form
-    options = DecodeOptions(short_form=False)
+    options = DecodeOptions(trimmed_windows=False)
     whole = whisper_engine.transcribe(wave, options)
     monkeypatch.setattr(whisper_module, "PIECE_S", 25.0)
     assert len(whisper_module.plan_pieces(samples)) >= 3
@@ -397,7 +397,7 @@ def test_chunked_long_form_keeps_each_recording_at_its_time(whisper_engine,
     assert wave.duration > 60
     t = whisper_engine.transcribe(wave)
     check_invariants(t)
-    assert t.info.options["short_form"] is True and t.info.duration == wave.duration
+    assert t.info.options["trimmed_windows"] is True and t.info.duration == wave.duration
     alone = whisper_engine.transcribe_batch([load(f) for f in files])
     norm = str.lower
     for (a, b), single in zip(spans, alone, strict=True):

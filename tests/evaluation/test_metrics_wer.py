@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aural.errors import ConfigError
 from aural.evaluation.metrics import (
-    Alignment,
+    EditAlignment,
     EditOp,
     ErrorCounts,
     align_texts,
@@ -153,7 +153,7 @@ def test_alignment_ops_and_serialisation() -> None:
     assert a.ops[-1] == EditOp("insert", None, "today")
     assert (a.counts.substitutions, a.counts.insertions) == (1, 1)
     assert (a.hits, a.substitutions, a.deletions, a.insertions) == (5, 1, 0, 1)
-    assert Alignment.from_dict(a.to_dict()) == a
+    assert EditAlignment.from_dict(a.to_dict()) == a
     assert ErrorCounts.from_dict(a.counts.to_dict()) == a.counts
 
 

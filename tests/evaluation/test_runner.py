@@ -145,7 +145,7 @@ def test_resume_after_a_smaller_run_decodes_only_the_new_utterances(
 def test_interrupted_run_resumes_where_it_stopped(
     tmp_path: Path, short_manifest: Manifest, counting_whisper
 ):
-    options = EvalOptions(decode=GREEDY, batch_size=1)
+    options = EvalOptions(decode=GREEDY, chunk_size=1)
     calls = []
 
     def interrupt(progress):

@@ -62,7 +62,7 @@ def _speakers(text: str | None) -> list[str] | None:
 def _build(
     dataset: str, engines: list[str], normalizer: str, snr: list[str], noise_dir: Path | None,
     rir_dir: Path | None, limit: int | None, speakers: str | None, max_duration: float | None,
-    beam_size: int, seed: int, vocabulary: Path | None, batch_size: int,
+    beam_size: int, seed: int, vocabulary: Path | None, batch_size: int | None,
 ) -> tuple[object, list[tuple[str, str | None]], object]:
     """Validate everything before any decoding; raises AuralError on bad input."""
     from aural.data import load_dataset
@@ -78,7 +78,7 @@ def _build(
             raise EngineNotFoundError(
                 f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
             )
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch-size must be 1 or more, got {batch_size}")
     for flag, folder in (("--noise-dir", noise_dir), ("--rir-dir", rir_dir)):
         if folder is not None and not folder.is_dir():
@@ -91,7 +91,6 @@ def _build(
         seed=seed,
         decode=DecodeOptions(beam_size=beam_size, batch_size=batch_size),
         vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
-        batch_size=batch_size,
     )
     path = Path(dataset).expanduser()
     if not path.exists():
@@ -128,7 +127,8 @@ def evaluate_command(
     seed: Annotated[int, typer.Option(help="Seed of the noise and room choices.")] = 0,
     vocabulary: Annotated[Path | None, typer.Option(
         help="Word list for out-of-vocabulary statistics.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Utterances per engine call.")] = 8,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Utterances per batched decoder call (default: the engine's choice).")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="PNG plots in the HTML.")] =
         True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

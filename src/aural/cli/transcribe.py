@@ -257,8 +257,8 @@ def transcribe_command(
     lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
     initial_prompt: Annotated[str | None, typer.Option(help="Text to condition on.")] = None,
     word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
-    short_form: Annotated[bool, typer.Option(
-        "--short-form/--full-window",
+    trimmed_windows: Annotated[bool, typer.Option(
+        "--trimmed-windows/--full-window",
         help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
              "padded 30 s windows; --full-window = faster-whisper's sequential decoder.")] = True,
     raw_sample_rate: Annotated[int | None, typer.Option(help="Rate of headerless PCM.")] = None,
@@ -289,7 +289,7 @@ def transcribe_command(
             language=language, beam_size=beam_size, vad=vad,
             hotwords=split_hotword_list(hotwords), initial_prompt=initial_prompt,
             word_timestamps=word_timestamps or fmt in ("json", "all"),
-            batch_size=batch_size, short_form=short_form,
+            batch_size=batch_size, trimmed_windows=trimmed_windows,
         )
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))

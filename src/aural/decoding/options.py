@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import warnings
+from dataclasses import InitVar, asdict, dataclass, field, replace
 from typing import Any
 
 from aural.audio.vad import VadOptions
@@ -27,13 +28,21 @@ class DecodeOptions:
     # inputs per batched decoder call; None = the engine's choice for its device (Whisper:
     # 1 on a CPU, where padding costs more than batching saves; see engines.layout)
     batch_size: int | None = None
-    # Whisper: decode inputs whose speech fits one window with the encoder on the speech
-    # plus 8 s of silence instead of a padded 30 s window (False = faster-whisper's way)
-    short_form: bool = True
+    # Whisper: decode in windows trimmed to the speech (plus 8 s of silence; long inputs in
+    # chunks of up to 29 s) instead of padded 30 s windows (False = faster-whisper's way)
+    trimmed_windows: bool = True
     task: str = "transcribe"  # "transcribe" or "translate" (Whisper)
+    # deprecated name of trimmed_windows (until the next release): DecodeOptions(short_form=)
+    short_form: InitVar[bool | None] = None
 
-    def __post_init__(self) -> None:
-        for name in ("vad", "word_timestamps", "condition_on_previous_text", "short_form"):
+    def __post_init__(self, short_form: bool | None) -> None:
+        if isinstance(short_form, bool):
+            warnings.warn("DecodeOptions(short_form=...) is deprecated; use trimmed_windows",
+                          DeprecationWarning, stacklevel=3)
+            object.__setattr__(self, "trimmed_windows", short_form)
+        elif short_form is not None:
+            raise ConfigError(f"short_form must be True or False, got {short_form!r}")
+        for name in ("vad", "word_timestamps", "condition_on_previous_text", "trimmed_windows"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("beam_size", "batch_size"):
@@ -60,12 +69,24 @@ class DecodeOptions:
 
     def with_(self, **changes: Any) -> DecodeOptions:
         """A copy with some fields changed (validated again)."""
+        changes.setdefault("short_form", None)  # the deprecated keyword: not a field
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hotwords"] = list(self.hotwords)
         return d
+
+
+def _short_form(self: DecodeOptions) -> bool:
+    warnings.warn("DecodeOptions.short_form is deprecated; use trimmed_windows",
+                  DeprecationWarning, stacklevel=2)
+    return self.trimmed_windows
+
+
+# reading the old name gives the new field, with a warning (set after the class is built:
+# the dataclass keeps None as the constructor's default for the deprecated keyword)
+DecodeOptions.short_form = property(_short_form)  # type: ignore[attr-defined]
 
 
 def split_hotword_list(text: str | None) -> tuple[str, ...]:

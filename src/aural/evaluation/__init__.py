@@ -11,7 +11,7 @@ Example:
 from typing import Any
 
 from aural.evaluation.metrics import (
-    Alignment,
+    EditAlignment,
     ErrorCounts,
     align_words,
     bootstrap_ci,
@@ -30,12 +30,24 @@ _LAZY_MODULES = {
                                 "results_to_dict", "score_engine", "write_report"),
     "aural.evaluation.robustness": ("Degrader", "parse_snrs"),
     "aural.evaluation.runner": ("EvalOptions", "EvalProgress", "EvalResults", "EvalTiming",
-                                "Hypothesis", "HypothesisCache", "evaluate"),
+                                "UtteranceHypothesis", "HypothesisCache", "evaluate"),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 
+# renamed in issue 17 (aural.align.Alignment and aural.decoding.ctc.Hypothesis are other
+# things); the old names stay for a release
+_RENAMED = {"Alignment": "EditAlignment", "Hypothesis": "UtteranceHypothesis"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(f"aural.evaluation.{name} is deprecated; use {_RENAMED[name]}",
+                      DeprecationWarning, stacklevel=2)
+        return __getattr__(_RENAMED[name]) if _RENAMED[name] in _LAZY else globals()[
+            _RENAMED[name]]
     if name in _LAZY:
         import importlib
 
@@ -44,7 +56,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Alignment",
+    "EditAlignment",
     "ErrorCounts",
     "align_words",
     "bootstrap_ci",

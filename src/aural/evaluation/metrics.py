@@ -4,7 +4,7 @@ Everything here is pure: it takes already-normalised text (see :mod:`aural.text`
 word sequences and returns frozen result objects. Corpus rates are always *total edits
 over total reference units*, never a mean of per-utterance rates.
 
-Alignment is a Levenshtein alignment with unit costs. Several alignments can share the
+EditAlignment is a Levenshtein alignment with unit costs. Several alignments can share the
 minimal cost and split it differently into substitutions, deletions and insertions; we
 match the common prefix and suffix first and then break ties the way Hyyro's
 bit-parallel alignment does in ``rapidfuzz.distance.Levenshtein.opcodes``, which ``jiwer``
@@ -35,7 +35,7 @@ import numpy as np
 from aural.errors import ConfigError
 
 __all__ = [
-    "Alignment",
+    "EditAlignment",
     "CalibrationBin",
     "CalibrationResult",
     "EditOp",
@@ -150,7 +150,7 @@ class ErrorCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class Alignment:
+class EditAlignment:
     """A minimal-cost alignment of a reference and a hypothesis.
 
     Attributes:
@@ -191,7 +191,7 @@ class Alignment:
         return {"ops": [list(o) for o in self.ops], "counts": self.counts.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Alignment:
+    def from_dict(cls, d: dict[str, Any]) -> EditAlignment:
         return cls(tuple(EditOp(*o) for o in d["ops"]), ErrorCounts.from_dict(d["counts"]))
 
 
@@ -255,7 +255,7 @@ def _backtrace(
     return ops, (hits, subs, dels, ins)
 
 
-def align_words(ref: Sequence[str], hyp: Sequence[str]) -> Alignment:
+def align_words(ref: Sequence[str], hyp: Sequence[str]) -> EditAlignment:
     """Align two word (or character) sequences with a unit-cost Levenshtein backtrace.
 
     Args:
@@ -288,10 +288,10 @@ def align_words(ref: Sequence[str], hyp: Sequence[str]) -> Alignment:
     hits += prefix + suffix
     ops.reverse()
     counts = ErrorCounts(hits, subs, dels, ins, len(ref), len(hyp))
-    return Alignment(tuple(ops), counts)
+    return EditAlignment(tuple(ops), counts)
 
 
-def align_texts(ref: str, hyp: str) -> Alignment:
+def align_texts(ref: str, hyp: str) -> EditAlignment:
     """Align two already-normalised strings word by word (split on whitespace)."""
     return align_words(ref.split(), hyp.split())
 
@@ -399,7 +399,7 @@ def bootstrap_ci(
 
 
 def top_confusions(
-    alignments: Iterable[Alignment], k: int = 20
+    alignments: Iterable[EditAlignment], k: int = 20
 ) -> dict[str, list[tuple[Any, int]]]:
     """The most frequent substitution pairs, deleted words and inserted words.
 
@@ -475,7 +475,7 @@ class OovStats:
         }
 
 
-def oov_stats(alignments: Iterable[Alignment], vocabulary: Collection[str]) -> OovStats:
+def oov_stats(alignments: Iterable[EditAlignment], vocabulary: Collection[str]) -> OovStats:
     """OOV rate of the references and error rates on OOV vs in-vocabulary words.
 
     Insertions belong to no reference word, so the per-class rates count substitutions and
@@ -503,7 +503,7 @@ def oov_stats(alignments: Iterable[Alignment], vocabulary: Collection[str]) -> O
     return OovStats(ref_words, oov, oov_err, iv_err, tuple(sorted(types)))
 
 
-def hyp_word_correctness(alignment: Alignment) -> list[bool]:
+def hyp_word_correctness(alignment: EditAlignment) -> list[bool]:
     """For each hypothesis word in order, whether the alignment marks it correct (a hit)."""
     return [op.op == "equal" for op in alignment.ops if op.hyp is not None]
 
@@ -572,3 +572,13 @@ def calibration(
         result.append(CalibrationBin(b / bins, (b + 1) / bins, count, conf, acc))
     total = int(probs.size)
     return CalibrationResult(tuple(result), ece / total if total else math.nan, total)
+
+
+def __getattr__(name: str) -> object:
+    if name == "Alignment":  # renamed in issue 17; the old name stays for a release
+        import warnings
+
+        warnings.warn("aural.evaluation.metrics.Alignment is deprecated; use EditAlignment",
+                      DeprecationWarning, stacklevel=2)
+        return EditAlignment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

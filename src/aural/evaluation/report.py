@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aural.evaluation.metrics import (
-    Alignment,
     CalibrationResult,
+    EditAlignment,
     ErrorCounts,
     OovStats,
     align_words,
@@ -33,7 +33,7 @@ from aural.evaluation.robustness import Condition, condition_label
 from aural.types import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from aural.evaluation.runner import EvalOptions, EvalResults, Hypothesis
+    from aural.evaluation.runner import EvalOptions, EvalResults, UtteranceHypothesis
 
 __all__ = [
     "DURATION_BINS",
@@ -89,7 +89,7 @@ class UtteranceResult:
     hyp: str
     ref_norm: str
     hyp_norm: str
-    alignment: Alignment
+    alignment: EditAlignment
     chars: ErrorCounts
     engine_seconds: float
     word_probabilities: tuple[float, ...] | None
@@ -332,7 +332,7 @@ def score_engine(
     engine: str,
     model: str,
     utterances: Sequence[Any],
-    hypotheses: Mapping[Condition, Mapping[str, Hypothesis]],
+    hypotheses: Mapping[Condition, Mapping[str, UtteranceHypothesis]],
     options: EvalOptions,
 ) -> EngineResults:
     """Score one engine's hypotheses against the references, condition by condition.
@@ -340,7 +340,7 @@ def score_engine(
     Args:
         label / engine / model: how the engine is named in the results.
         utterances: the manifest's utterances (``id``, ``text``, ``speaker``).
-        hypotheses: per condition, utterance id -> :class:`~aural.evaluation.runner.Hypothesis`;
+        hypotheses: per condition, utterance id -> :class:`~aural.evaluation.runner.UtteranceHypothesis`;
             utterances without one (failed to decode) are left out.
         options: the run's options (normaliser, bootstrap, bins, vocabulary).
     """

@@ -44,7 +44,7 @@ __all__ = [
     "EvalProgress",
     "EvalResults",
     "EvalTiming",
-    "Hypothesis",
+    "UtteranceHypothesis",
     "HypothesisCache",
     "evaluate",
 ]
@@ -72,7 +72,8 @@ class EvalOptions:
         decode: decoding options passed to every engine.
         vocabulary: known words for the out-of-vocabulary statistics (normalised before use).
         bootstrap_samples: resamples of the 95 % confidence interval.
-        batch_size: utterances passed to one ``transcribe_batch`` call.
+        chunk_size: utterances passed to one ``transcribe_batch`` call (how many inputs
+            share one batched decoder call is ``decode.batch_size``).
         calibration_bins: equal-width confidence bins of the calibration curve.
         top_k: how many confusion pairs of each kind to keep.
     """
@@ -85,7 +86,7 @@ class EvalOptions:
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     vocabulary: frozenset[str] | None = None
     bootstrap_samples: int = 1000
-    batch_size: int = 8
+    chunk_size: int = 8
     calibration_bins: int = 10
     top_k: int = 20
 
@@ -108,7 +109,7 @@ class EvalOptions:
                 "folder of them, e.g. ../shared/data/noise",
                 options=("noise_dir",),
             )
-        for name in ("bootstrap_samples", "batch_size", "calibration_bins", "top_k"):
+        for name in ("bootstrap_samples", "chunk_size", "calibration_bins", "top_k"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
@@ -126,10 +127,8 @@ class EvalOptions:
         The noise folder matters only to noisy conditions and the seed only where noise
         or room responses are drawn, so changing them keeps clean hypotheses cached.
         """
-        # batch_size is part of the key: batched decoding may change hypotheses (Whisper's
-        # batched pipeline decodes without timestamps).
-        key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition,
-                               "batch_size": self.batch_size}
+        # decode.batch_size is part of the key: batched decoding may change hypotheses
+        key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition}
         if condition is not None:
             key["noise_dir"] = _resolved(self.noise_dir)
         if self.rir_dir is not None:
@@ -148,7 +147,7 @@ class EvalOptions:
             "decode": self.decode.to_dict(),
             "vocabulary_size": None if self.vocabulary is None else len(self.vocabulary),
             "bootstrap_samples": self.bootstrap_samples,
-            "batch_size": self.batch_size,
+            "chunk_size": self.chunk_size,
         }
 
 
@@ -157,7 +156,7 @@ def _resolved(path: Path | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Hypothesis:
+class UtteranceHypothesis:
     """What an engine produced for one utterance in one condition (what the cache keeps).
 
     Attributes:
@@ -177,7 +176,7 @@ class Hypothesis:
                 "engine_seconds": self.engine_seconds, "duration": self.duration}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Hypothesis:
+    def from_dict(cls, d: dict[str, Any]) -> UtteranceHypothesis:
         return cls(str(d["text"]), tuple((str(w), float(p)) for w, p in d["words"]),
                    float(d["engine_seconds"]), float(d["duration"]))
 
@@ -197,7 +196,7 @@ class HypothesisCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._entries: dict[tuple[str, str], Hypothesis] = {}
+        self._entries: dict[tuple[str, str], UtteranceHypothesis] = {}
         self._file: IO[str] | None = None
         if path is not None and path.exists():
             self._load(path)
@@ -213,7 +212,7 @@ class HypothesisCache:
                 for lineno, raw in enumerate(f, 1):
                     try:
                         d = json.loads(raw.decode("utf-8"))
-                        self._entries[(d["cond"], d["utt"])] = Hypothesis.from_dict(d)
+                        self._entries[(d["cond"], d["utt"])] = UtteranceHypothesis.from_dict(d)
                     except (ValueError, KeyError, TypeError):  # UnicodeDecodeError included
                         if raw.strip():
                             bad.append(lineno)
@@ -228,10 +227,10 @@ class HypothesisCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, cond: str, utt: str) -> Hypothesis | None:
+    def get(self, cond: str, utt: str) -> UtteranceHypothesis | None:
         return self._entries.get((cond, utt))
 
-    def put(self, cond: str, utt: str, hypothesis: Hypothesis, label: str = "") -> None:
+    def put(self, cond: str, utt: str, hypothesis: UtteranceHypothesis, label: str = "") -> None:
         """Store one hypothesis (appended to the file at once when there is one)."""
         self._entries[(cond, utt)] = hypothesis
         if self.path is None:
@@ -389,12 +388,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i:i + size]
 
 
-def _hypothesis_from(transcript: Any, engine_seconds: float, duration: float) -> Hypothesis:
+def _hypothesis_from(transcript: Any, engine_seconds: float, duration: float) -> UtteranceHypothesis:
     words = tuple(
         (w.text.strip(), min(1.0, max(0.0, float(w.probability))))
         for w in transcript.words if w.text.strip()
     )
-    return Hypothesis(transcript.text, words, engine_seconds, duration)
+    return UtteranceHypothesis(transcript.text, words, engine_seconds, duration)
 
 
 @dataclass(slots=True)
@@ -575,11 +574,11 @@ def evaluate(
     total_seconds = sum(float(u.duration or 0.0) for u in utterances)
     done_seconds = 0.0
     try:
-        for i, batch in enumerate(_chunks(utterances, options.batch_size)):
+        for i, batch in enumerate(_chunks(utterances, options.chunk_size)):
             _decode_batch(batch, slots, keys, options, cache, degraders, counters)
             done_seconds += sum(float(u.duration or 0.0) for u in batch)
             if progress is not None:
-                progress(EvalProgress(min(len(utterances), (i + 1) * options.batch_size),
+                progress(EvalProgress(min(len(utterances), (i + 1) * options.chunk_size),
                                       len(utterances), done_seconds, total_seconds,
                                       counters.decoded, counters.cached))
     finally:
@@ -604,8 +603,8 @@ def evaluate(
 
 
 def _hypotheses_for(cache: HypothesisCache, cond_key: str, utterances: Sequence[Any],
-                    counters: _Counters) -> dict[str, Hypothesis]:
-    out: dict[str, Hypothesis] = {}
+                    counters: _Counters) -> dict[str, UtteranceHypothesis]:
+    out: dict[str, UtteranceHypothesis] = {}
     for u in utterances:
         if str(u.id) in counters.failures:
             continue
@@ -613,3 +612,13 @@ def _hypotheses_for(cache: HypothesisCache, cond_key: str, utterances: Sequence[
         if hyp is not None:
             out[str(u.id)] = hyp
     return out
+
+
+def __getattr__(name: str) -> object:
+    if name == "Hypothesis":  # renamed in issue 17; the old name stays for a release
+        import warnings
+
+        warnings.warn("aural.evaluation.runner.Hypothesis is deprecated; use UtteranceHypothesis",
+                      DeprecationWarning, stacklevel=2)
+        return UtteranceHypothesis
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 Paths (chosen per input by :func:`.longform.plan_input`):
 
-* short form (``DecodeOptions.short_form``, the default): an input of at most 30 s whose
+* short form (``DecodeOptions.trimmed_windows``, the default): an input of at most 30 s whose
   speech (found by VAD) spans at most 29 s is decoded in one window whose encoder runs on
   the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
   ``transcribe_batch`` decodes such inputs in groups of similar length with one batched
@@ -11,7 +11,7 @@ Paths (chosen per input by :func:`.longform.plan_input`):
   chunks of at most 29 s, decoded like short inputs, batched and side by side; each
   decode is judged (:mod:`.longform`) and continued, redone or handed to faster-whisper.
 * long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
-  VAD), for ``short_form=False``, ``condition_on_previous_text``, sampling temperatures,
+  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling temperatures,
   and multilingual models without a language (language detection).
 """
 
@@ -192,7 +192,7 @@ class WhisperEngine(Engine):
         shared by every call and stream); None when only faster-whisper's long form can
         honour them (sampling, or a multilingual model that must detect the language)."""
         language = self._language(options)
-        if not options.short_form or options.temperature > 0 or language is None:
+        if not options.trimmed_windows or options.temperature > 0 or language is None:
             return None
         key = (language, options.task)
         with self._decoders_lock:
@@ -426,7 +426,7 @@ class WhisperEngine(Engine):
     def buffer_decoder(self, options: DecodeOptions) -> Any:
         from aural.engines.whisper.stream import WhisperBufferDecoder
 
-        return WhisperBufferDecoder(self, self._window_decoder(options.with_(short_form=True)),
+        return WhisperBufferDecoder(self, self._window_decoder(options.with_(trimmed_windows=True)),
                                     _hotwords_text(options))
 
 
