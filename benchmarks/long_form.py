@@ -84,7 +84,7 @@ def run_system(system: str, name: str, threads: int) -> dict:
         settings = ({"num_workers": threads, "cpu_threads": 1} if system.endswith("_parallel")
                     else {"cpu_threads": threads})
         engine = create_engine("whisper", **settings)
-        options = DecodeOptions(short_form=not system.startswith("aural_sequential"))
+        options = DecodeOptions(trimmed_windows=not system.startswith("aural_sequential"))
         t0 = time.perf_counter()
         text = engine.transcribe(Waveform(samples, 16000), options).text
     else:

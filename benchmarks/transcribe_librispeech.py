@@ -75,7 +75,7 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
         else:
             # aural's own choice of threads for one input at a time (engines.layout)
             engine = create_engine("whisper")
-            options = DecodeOptions(short_form=system != "aural_full_window")
+            options = DecodeOptions(trimmed_windows=system != "aural_full_window")
             t0 = time.perf_counter()
             hyps = [engine.transcribe(w, options).text for w in waves]
     elif system.startswith("fw"):
