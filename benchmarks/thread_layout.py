@@ -113,7 +113,7 @@ def run_child(system: str, paths: list[Path]) -> dict[str, float]:
     run(engine, paths[:1])  # warm-up: first-call allocations
     seconds = run(engine, paths)
     return {"seconds": seconds, "decodes": engine.concurrency,
-            "threads": engine.settings.cpu_threads or 0}
+            "threads": engine.cpu_threads}
 
 
 def measure(sets: dict[str, list[Path]], rounds: int) -> dict[str, dict[str, dict]]:

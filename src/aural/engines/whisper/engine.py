@@ -123,6 +123,7 @@ class WhisperEngine(Engine):
         except ValueError as err:  # CTranslate2 rejects unknown devices/compute types
             raise ConfigError(f"cannot load Whisper {path}: {err}") from err
         self.settings = settings
+        self.cpu_threads = threads  # intra-op threads per decode, as chosen
         self.device = str(getattr(self._model.model, "device", settings.device))
         self.model_id = model or DEFAULT_MODEL
         self.model_path = path
