@@ -96,7 +96,9 @@ class DatasetError(AuralError):
     """A dataset folder or manifest could not be read."""
 
 
-def missing_dependency(package: str, extra: str, feature: str) -> MissingDependencyError:
+def missing_dependency(
+    package: str, extra: str, feature: str
+) -> MissingDependencyError:
     """Build the standard message for an optional dependency that is not installed."""
     return MissingDependencyError(
         f"{feature} needs the '{package}' package, which is not installed; "

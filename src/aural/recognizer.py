@@ -16,7 +16,9 @@ from aural.streaming.session import StreamingSession
 from aural.types import Transcript
 
 
-def _check_options(options: object, default: DecodeOptions | None = None) -> DecodeOptions:
+def _check_options(
+    options: object, default: DecodeOptions | None = None
+) -> DecodeOptions:
     """``options`` as :class:`DecodeOptions` (None = ``default``), or a ConfigError."""
     if options is None:
         return default if default is not None else DecodeOptions()
@@ -27,12 +29,15 @@ def _check_options(options: object, default: DecodeOptions | None = None) -> Dec
         fields = {f.name for f in dataclasses.fields(DecodeOptions)}
         unknown = sorted(str(k) for k in options if k not in fields)
         if unknown:
-            hint = (f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} (fields: "
-                    f"{', '.join(sorted(fields))})")
+            hint = (
+                f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} (fields: "
+                f"{', '.join(sorted(fields))})"
+            )
         else:
             hint = "aural.DecodeOptions(**options)"
-    raise ConfigError(f"options must be a DecodeOptions, got {type(options).__name__}; "
-                      f"pass {hint}")
+    raise ConfigError(
+        f"options must be a DecodeOptions, got {type(options).__name__}; pass {hint}"
+    )
 
 
 class Recognizer:
@@ -89,8 +94,13 @@ class Recognizer:
         raw_channels: int = 1,
     ) -> Waveform:
         """Decode ``source`` at the engine's rate (``raw_*`` describe headerless PCM)."""
-        return load(source, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
-                    raw_encoding=raw_encoding, raw_channels=raw_channels)
+        return load(
+            source,
+            self.engine.sample_rate,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        )
 
     def iter_segments(
         self,
@@ -110,8 +120,12 @@ class Recognizer:
         """
         opts = _check_options(options, self.options)
         self.engine.check_options(opts)
-        wave = self.load(source, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
-                         raw_channels=raw_channels)
+        wave = self.load(
+            source,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        )
         return self.engine.iter_segments(wave, opts)
 
     def transcribe(
@@ -129,9 +143,13 @@ class Recognizer:
         A bare numpy array is refused (it has no sample rate): wrap it as
         ``Waveform(samples, sample_rate=...)``.
         """
-        return self.iter_segments(source, options, raw_sample_rate=raw_sample_rate,
-                                  raw_encoding=raw_encoding,
-                                  raw_channels=raw_channels).to_transcript()
+        return self.iter_segments(
+            source,
+            options,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        ).to_transcript()
 
     def transcribe_batch(
         self, sources: Sequence[AudioSource], options: DecodeOptions | None = None

@@ -17,7 +17,9 @@ Format = Literal["txt", "json", "srt", "vtt", "tsv"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 
-def format_timestamp(seconds: float, *, decimal: str = ".", always_hours: bool = True) -> str:
+def format_timestamp(
+    seconds: float, *, decimal: str = ".", always_hours: bool = True
+) -> str:
     """``3723.5`` -> ``01:02:03.500`` (``,`` as decimal mark for SRT)."""
     ms = max(0, int(round(seconds * 1000)))
     hours, ms = divmod(ms, 3_600_000)
@@ -108,8 +110,10 @@ def write_atomic(
         TypeError: ``data`` is none of the above.
     """
     if not isinstance(data, (str, bytes)) and not callable(data):
-        raise TypeError(f"write_atomic needs str, bytes or a writer function, got "
-                        f"{type(data).__name__}")
+        raise TypeError(
+            f"write_atomic needs str, bytes or a writer function, got "
+            f"{type(data).__name__}"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _file_mode(path)

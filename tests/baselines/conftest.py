@@ -27,7 +27,8 @@ def aligner() -> PhoneAligner:
 
 @pytest.fixture(scope="session")
 def dev_alignments(
-    dev_utterances: list[LibriUtterance], aligner: PhoneAligner,
+    dev_utterances: list[LibriUtterance],
+    aligner: PhoneAligner,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, PhoneAlignment], dict[str, str], Path]:
     """PocketSphinx alignments of every dev-clean utterance, aligned once per session."""

@@ -33,7 +33,9 @@ class CountingEngine(Engine):
         self.decoded += 1
         return self.inner.decode(waveform, options)
 
-    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
+    def transcribe(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> Transcript:
         self.decoded += 1
         return self.inner.transcribe(waveform, options)
 

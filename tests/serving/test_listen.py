@@ -67,7 +67,9 @@ def test_listen_serves_concurrent_streams(server, auth, ldc_pcm16: bytes):
     url = f"{server.ws_url}/v1/listen?api_key={auth['Authorization'].split()[1]}"
 
     async def many() -> list[list[tuple[float, dict[str, Any]]]]:
-        return await asyncio.gather(*(stream_pcm(url, ldc_pcm16, speed=2.0) for _ in range(3)))
+        return await asyncio.gather(
+            *(stream_pcm(url, ldc_pcm16, speed=2.0) for _ in range(3))
+        )
 
     results = asyncio.run(many())
     for events in results:
@@ -81,7 +83,9 @@ def test_listen_serves_concurrent_streams(server, auth, ldc_pcm16: bytes):
     assert "aural_active_streams 0.0" in metrics
 
 
-async def first_error(url: str, headers: dict[str, str] | None = None, send: Any = None):
+async def first_error(
+    url: str, headers: dict[str, str] | None = None, send: Any = None
+):
     async with connect(url, additional_headers=headers, proxy=None) as ws:
         if send is not None:
             await ws.send(send)
@@ -121,9 +125,13 @@ def test_listen_unexpected_text_frame_gets_error(server, auth):
     assert code == 1003
 
 
-def test_listen_client_vanishing_mid_stream_frees_the_stream(server, auth, ldc_pcm16: bytes):
+def test_listen_client_vanishing_mid_stream_frees_the_stream(
+    server, auth, ldc_pcm16: bytes
+):
     async def vanish() -> None:
-        async with connect(f"{server.ws_url}/v1/listen", additional_headers=auth, proxy=None) as ws:
+        async with connect(
+            f"{server.ws_url}/v1/listen", additional_headers=auth, proxy=None
+        ) as ws:
             await ws.send(ldc_pcm16[:32000])
         # closed without the end frame
 

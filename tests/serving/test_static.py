@@ -37,7 +37,10 @@ def test_openapi_lists_the_endpoints(server):
     body = spec["paths"]["/v1/transcribe"]["post"]["requestBody"]["content"]
     assert "file" in body["multipart/form-data"]["schema"]["properties"]
     form = spec["paths"]["/v1/audio/transcriptions"]["post"]["requestBody"]["content"]
-    assert "timestamp_granularities[]" in form["multipart/form-data"]["schema"]["properties"]
+    assert (
+        "timestamp_granularities[]"
+        in form["multipart/form-data"]["schema"]["properties"]
+    )
 
 
 def test_info_describes_the_server(server):

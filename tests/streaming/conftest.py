@@ -48,7 +48,7 @@ def run_stream(session, data: bytes | np.ndarray, chunk: int) -> list[StreamEven
     """Feed ``data`` in pieces of ``chunk`` bytes (or samples), then finish."""
     events: list[StreamEvent] = []
     for i in range(0, len(data), chunk):
-        events += session.feed(data[i:i + chunk])
+        events += session.feed(data[i : i + chunk])
     events += session.finish()
     return events
 

@@ -28,7 +28,9 @@ def sphinx_reference(sphinx_engine, dev_clean_clip):
     return wave, events, session.stats
 
 
-def test_sphinx_stream_partials_finals_and_offline(sphinx_engine, sphinx_reference) -> None:
+def test_sphinx_stream_partials_finals_and_offline(
+    sphinx_engine, sphinx_reference
+) -> None:
     wave, events, stats = sphinx_reference
     check_invariants(events, wave.duration)
     assert any(isinstance(e, Partial) and e.text for e in events)
@@ -41,7 +43,9 @@ def test_sphinx_stream_partials_finals_and_offline(sphinx_engine, sphinx_referen
 
 
 @pytest.mark.parametrize("chunk", [37, 10**9])
-def test_sphinx_stream_chunk_sizes_agree(sphinx_engine, sphinx_reference, chunk: int) -> None:
+def test_sphinx_stream_chunk_sizes_agree(
+    sphinx_engine, sphinx_reference, chunk: int
+) -> None:
     wave, reference, _ = sphinx_reference
     session = sphinx_engine.stream(DecodeOptions(), streaming=NO_DEGRADE)
     events = run_stream(session, to_pcm16(wave.samples), chunk)

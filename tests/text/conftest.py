@@ -37,7 +37,9 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
     for sub in ("basic", "english"):
         full = f"{name}.{sub}"
         if full not in sys.modules:
-            sub_spec = importlib.util.spec_from_file_location(full, folder / f"{sub}.py")
+            sub_spec = importlib.util.spec_from_file_location(
+                full, folder / f"{sub}.py"
+            )
             assert sub_spec is not None and sub_spec.loader is not None
             module = importlib.util.module_from_spec(sub_spec)
             sys.modules[full] = module
@@ -56,7 +58,9 @@ def whisper_normalizer() -> Callable[[str], str]:
 
     reference = load_whisper_normalizer()
     if reference is None:
-        pytest.skip("openai-whisper (and more-itertools) not installed: no reference normaliser")
+        pytest.skip(
+            "openai-whisper (and more-itertools) not installed: no reference normaliser"
+        )
     reference.standardize_spellings.mapping = british_to_american()  # type: ignore[attr-defined]
 
     def normalize(text: str) -> str:

@@ -23,10 +23,32 @@ FRAMES_PER_SECOND = 100
 _LOG_BASE = math.log(1.0001)  # PocketSphinx's logmath base
 # crude letter -> CMU phone map for words the dictionary lacks
 _LETTER_PHONES = {
-    "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
-    "i": "IH", "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P",
-    "q": "K", "r": "R", "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S",
-    "y": "Y", "z": "Z",
+    "a": "AE",
+    "b": "B",
+    "c": "K",
+    "d": "D",
+    "e": "EH",
+    "f": "F",
+    "g": "G",
+    "h": "HH",
+    "i": "IH",
+    "j": "JH",
+    "k": "K",
+    "l": "L",
+    "m": "M",
+    "n": "N",
+    "o": "AA",
+    "p": "P",
+    "q": "K",
+    "r": "R",
+    "s": "S",
+    "t": "T",
+    "u": "AH",
+    "v": "V",
+    "w": "W",
+    "x": "K S",
+    "y": "Y",
+    "z": "Z",
 }
 
 
@@ -64,12 +86,16 @@ class SphinxAligner:
         decoder = self._engine.new_decoder()
         for _, form in kept:
             if decoder.lookup_word(form) is None:
-                phones = " ".join(_LETTER_PHONES.get(c, "") for c in form if c != "'").split()
+                phones = " ".join(
+                    _LETTER_PHONES.get(c, "") for c in form if c != "'"
+                ).split()
                 decoder.add_word(form, " ".join(phones), False)
         try:
             decoder.set_align_text(" ".join(f for _, f in kept))
         except RuntimeError as err:
-            raise AlignmentError(f"PocketSphinx rejected the transcript: {err}") from err
+            raise AlignmentError(
+                f"PocketSphinx rejected the transcript: {err}"
+            ) from err
         decoder.start_utt()
         decoder.process_raw(pcm16(waveform.samples), full_utt=True)
         decoder.end_utt()
@@ -78,8 +104,14 @@ class SphinxAligner:
             raise AlignmentError(
                 "PocketSphinx found no alignment path: the transcript may not match the audio"
             )
-        return Alignment(_to_words(list(segs), kept), (), waveform.duration, self.name,
-                         self.model_id, transcript)
+        return Alignment(
+            _to_words(list(segs), kept),
+            (),
+            waveform.duration,
+            self.name,
+            self.model_id,
+            transcript,
+        )
 
 
 def _to_words(segs: list[Any], kept: list[tuple[str, str]]) -> tuple[Word, ...]:
@@ -91,7 +123,13 @@ def _to_words(segs: list[Any], kept: list[tuple[str, str]]) -> tuple[Word, ...]:
             # seg.prob is a posterior in PocketSphinx's log base 1.0001; alignment mode
             # leaves it at 0 (probability 1.0): treat it as "no confidence available"
             prob = min(1.0, math.exp(seg.prob * _LOG_BASE)) if seg.prob else 1.0
-            out.append(Word(seg.start_frame / FRAMES_PER_SECOND,
-                            (seg.end_frame + 1) / FRAMES_PER_SECOND, kept[k][0], prob))
+            out.append(
+                Word(
+                    seg.start_frame / FRAMES_PER_SECOND,
+                    (seg.end_frame + 1) / FRAMES_PER_SECOND,
+                    kept[k][0],
+                    prob,
+                )
+            )
             k += 1
     return tuple(out)

@@ -43,7 +43,9 @@ _SILENT_RETRIES = 20
 def _as_mono_float32(samples: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(samples)
     if arr.ndim != 1:
-        raise ConfigError(f"{name} must be a mono array of shape (num_samples,), got {arr.shape}")
+        raise ConfigError(
+            f"{name} must be a mono array of shape (num_samples,), got {arr.shape}"
+        )
     if not np.issubdtype(arr.dtype, np.floating):
         raise ConfigError(f"{name} must hold floats in [-1, 1], got dtype {arr.dtype}")
     return arr.astype(np.float32, copy=False)
@@ -57,10 +59,15 @@ def signal_power(samples: np.ndarray) -> float:
 
 def measure_snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
     """Signal-to-noise ratio in dB between two arrays: ``10 log10(P_signal / P_noise)``."""
-    return float(10.0 * np.log10(max(signal_power(signal), _EPS) / max(signal_power(noise), _EPS)))
+    return float(
+        10.0
+        * np.log10(max(signal_power(signal), _EPS) / max(signal_power(noise), _EPS))
+    )
 
 
-def crop_or_tile(noise: np.ndarray, num_samples: int, rng: np.random.Generator) -> np.ndarray:
+def crop_or_tile(
+    noise: np.ndarray, num_samples: int, rng: np.random.Generator
+) -> np.ndarray:
     """A stretch of ``num_samples`` from ``noise`` starting at a random offset.
 
     Noise shorter than ``num_samples`` is repeated (wrapping around) from the random offset.
@@ -75,12 +82,14 @@ def crop_or_tile(noise: np.ndarray, num_samples: int, rng: np.random.Generator) 
     """
     noise = _as_mono_float32(noise, "noise")
     if noise.size == 0:
-        raise ConfigError("noise is empty (0 samples); pick a noise recording with audio in it")
+        raise ConfigError(
+            "noise is empty (0 samples); pick a noise recording with audio in it"
+        )
     if num_samples < 0:
         raise ConfigError(f"num_samples must be >= 0, got {num_samples}")
     offset = int(rng.integers(0, noise.size))
     if noise.size >= num_samples and offset + num_samples <= noise.size:
-        return noise[offset:offset + num_samples].copy()
+        return noise[offset : offset + num_samples].copy()
     idx = (offset + np.arange(num_samples)) % noise.size
     return noise[idx]
 
@@ -159,12 +168,14 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     speech = _as_mono_float32(speech, "speech")
     rir = _as_mono_float32(rir, "rir")
     if rir.size == 0 or not np.any(rir):
-        raise ConfigError("the room impulse response is empty or all zeros; pick another one")
+        raise ConfigError(
+            "the room impulse response is empty or all zeros; pick another one"
+        )
     if speech.size == 0:
         return speech.copy()
     direct = int(np.argmax(np.abs(rir)))
     wet = _fft_convolve(speech.astype(np.float64), rir.astype(np.float64))
-    wet = wet[direct:direct + speech.size]
+    wet = wet[direct : direct + speech.size]
     p_in, p_out = signal_power(speech), signal_power(wet)
     if p_out > 0.0:
         wet = wet * np.sqrt(p_in / p_out)
@@ -192,8 +203,13 @@ class NoiseBank:
 
     __slots__ = ("_clips", "directory", "names", "sample_rate")
 
-    def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE,
-                 label: str = "noise folder", option: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        sample_rate: int = SAMPLE_RATE,
+        label: str = "noise folder",
+        option: str | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.sample_rate = int(sample_rate)
         if not self.directory.is_dir():
@@ -203,7 +219,8 @@ class NoiseBank:
                 options=(option,) if option else (),
             )
         files = sorted(
-            p for p in self.directory.iterdir()
+            p
+            for p in self.directory.iterdir()
             if p.is_file() and p.suffix.lower() in _BANK_SUFFIXES
         )
         clips: list[np.ndarray] = []

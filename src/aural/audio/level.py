@@ -61,12 +61,18 @@ def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
     peak = float(np.max(np.abs(out)))
     if peak > 1.0:
         out = out * np.float32(1.0 / peak)
-        logger.info("%s: samples beyond full scale (peak %.3g) scaled into [-1, 1]", name, peak)
+        logger.info(
+            "%s: samples beyond full scale (peak %.3g) scaled into [-1, 1]", name, peak
+        )
     elif 0.0 < peak < QUIET_PEAK:
         gain = min(TARGET_PEAK / peak, MAX_GAIN)
         out = out * np.float32(gain)
-        logger.info("%s: quiet recording (peak %.1f dBFS) raised by %.1f dB", name,
-                    20 * np.log10(peak), 20 * np.log10(gain))
+        logger.info(
+            "%s: quiet recording (peak %.1f dBFS) raised by %.1f dB",
+            name,
+            20 * np.log10(peak),
+            20 * np.log10(gain),
+        )
     return out if out is samples else out.astype(np.float32, copy=False)
 
 
@@ -95,21 +101,25 @@ class StreamConditioner:
         if not np.isfinite(out).all():
             out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         # running mean: the first second sets it, later chunks move it with weight n / T
-        weight = min(1.0, samples.size / min(self._time_samples, self._seen + samples.size))
+        weight = min(
+            1.0, samples.size / min(self._time_samples, self._seen + samples.size)
+        )
         chunk_mean = float(np.mean(out, dtype=np.float64))
         self._mean += weight * (chunk_mean - self._mean)
         # in float64: float32 samples near 1e30 (broken float streams) overflow when squared
         centred = out.astype(np.float64) - chunk_mean
         self._var += weight * (float(np.mean(np.square(centred))) - self._var)
         self._seen += samples.size
-        if not self._dc and _is_offset(self._mean, self._var ** 0.5):
+        if not self._dc and _is_offset(self._mean, self._var**0.5):
             self._dc = True  # latched: switching back and forth would add steps
         if self._dc:
             out = out - np.float32(self._mean)
         peak = float(np.max(np.abs(out)))
         if peak > self._peak:
             if self._peak == 1.0:
-                logger.info("%s: samples beyond full scale (peak %.3g) scaled", self._name, peak)
+                logger.info(
+                    "%s: samples beyond full scale (peak %.3g) scaled", self._name, peak
+                )
             self._peak = peak
         if self._peak > 1.0:
             out = out * np.float32(1.0 / self._peak)

@@ -35,8 +35,25 @@ AudioSource = str | os.PathLike[str] | bytes | bytearray | BinaryIO | Waveform
 RawEncoding = Literal["pcm_s16le", "pcm_s32le", "pcm_f32le", "pcm_u8"]
 RAW_SUFFIXES = (".raw", ".pcm")
 """Name endings of headerless PCM: read only with a ``raw_sample_rate``."""
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4",
-                  ".mka", ".wma", ".aiff", ".aif", ".caf", ".sph", ".nist", *RAW_SUFFIXES)
+AUDIO_SUFFIXES = (
+    ".wav",
+    ".flac",
+    ".mp3",
+    ".ogg",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".webm",
+    ".mp4",
+    ".mka",
+    ".wma",
+    ".aiff",
+    ".aif",
+    ".caf",
+    ".sph",
+    ".nist",
+    *RAW_SUFFIXES,
+)
 """Every file name ending aural treats as audio (lower case): what a folder search picks
 up. The one list; a name with one of these, other than :data:`RAW_SUFFIXES`, is decoded
 from its header even when a raw sample rate is given."""
@@ -49,16 +66,44 @@ _RAW_DTYPES: dict[str, str] = {
 RAW_ENCODINGS: tuple[str, ...] = tuple(_RAW_DTYPES)
 _HEADER_BYTES = 1024  # more than a WAV/AIFF header with its usual chunks
 _BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
-MIN_SAMPLE_RATE = 2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
+MIN_SAMPLE_RATE = (
+    2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
+)
 MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at
 # the first bytes of the containers aural decodes: such a file is never read as headerless PCM
-_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff",
-          b"\x1aE\xdf\xa3", b".snd", b"wvpk", b"MAC ", b"#!AMR")
+_MAGIC = (
+    b"RIFF",
+    b"RIFX",
+    b"RF64",
+    b"fLaC",
+    b"OggS",
+    b"ID3",
+    b"FORM",
+    b"caff",
+    b"\x1aE\xdf\xa3",
+    b".snd",
+    b"wvpk",
+    b"MAC ",
+    b"#!AMR",
+)
 # more formats libsndfile reads (W64, NIST SPHERE, VOC, IRCAM, PVF, XI, MAT, WavPack)
-_SNDFILE_MAGIC = (b"riff", b"NIST_1A", b"Creative Voice File", b"\x64\xa3", b"\x00\x01\xa3",
-                  b"PVF1", b"Extended Instrument", b"MATLAB", b"wvpk", b"dns.", b"2BIT")
+_SNDFILE_MAGIC = (
+    b"riff",
+    b"NIST_1A",
+    b"Creative Voice File",
+    b"\x64\xa3",
+    b"\x00\x01\xa3",
+    b"PVF1",
+    b"Extended Instrument",
+    b"MATLAB",
+    b"wvpk",
+    b"dns.",
+    b"2BIT",
+)
 _CONTAINER_SUFFIXES = tuple(s for s in AUDIO_SUFFIXES if s not in RAW_SUFFIXES)
-SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
+SUPPORTED = (
+    "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +135,10 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     mono = samples.mean(axis=1, dtype=np.float32)
     if samples.shape[1] > 1:
         energy = np.square(samples, dtype=np.float64).mean(axis=0)
-        if energy.max() > 0 and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean():
+        if (
+            energy.max() > 0
+            and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean()
+        ):
             return np.asarray(samples[:, int(np.argmax(energy))], dtype=np.float32)
     return np.asarray(mono)
 
@@ -102,8 +150,9 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
-    out: np.ndarray = soxr.resample(samples.astype(np.float32, copy=False), from_rate, to_rate,
-                                    "HQ")
+    out: np.ndarray = soxr.resample(
+        samples.astype(np.float32, copy=False), from_rate, to_rate, "HQ"
+    )
     return out
 
 
@@ -138,7 +187,9 @@ def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
     )
 
 
-def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+def _iter_soundfile(
+    src: BinaryIO | str,
+) -> tuple[Iterator[np.ndarray], int, int, str, int]:
     # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates) open too
     f = sf.SoundFile(os.fsencode(src) if isinstance(src, str) else src)
 
@@ -155,7 +206,9 @@ def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int
     return gen(), f.samplerate, f.channels, f"{f.format}/{f.subtype}", f.frames
 
 
-def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+def _iter_pyav(
+    src: BinaryIO | str, name: str
+) -> tuple[Iterator[np.ndarray], int, int, str, int]:
     import av
 
     if not isinstance(src, str):
@@ -178,8 +231,11 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
     rate = codec.sample_rate or stream.rate or 0
     channels = codec.channels or 1
     fmt = f"{container.format.name}/{codec.name}"
-    frames = (int(stream.duration * stream.time_base * rate)
-              if stream.duration and stream.time_base else -1)
+    frames = (
+        int(stream.duration * stream.time_base * rate)
+        if stream.duration and stream.time_base
+        else -1
+    )
 
     def gen() -> Iterator[np.ndarray]:
         try:
@@ -188,8 +244,12 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
                 if frame.format.is_planar:
                     yield arr.T  # (channels, n) -> (n, channels)
                 else:
-                    yield arr.reshape(-1, frame.layout.nb_channels if hasattr(
-                        frame.layout, "nb_channels") else len(frame.layout.channels))
+                    yield arr.reshape(
+                        -1,
+                        frame.layout.nb_channels
+                        if hasattr(frame.layout, "nb_channels")
+                        else len(frame.layout.channels),
+                    )
         finally:
             container.close()
 
@@ -214,8 +274,11 @@ def _iter_raw(
             arr = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
             yield pcm_to_float(arr).astype(np.float32)
         if leftover:
-            logger.warning("%s: ignored %d trailing byte(s) of a partial sample", name,
-                           len(leftover))
+            logger.warning(
+                "%s: ignored %d trailing byte(s) of a partial sample",
+                name,
+                len(leftover),
+            )
     finally:
         if isinstance(src, str):
             fh.close()
@@ -244,7 +307,8 @@ def _decode_blocks(
     name = name or stored
     src = _open_source(source, name)
     is_raw = stored.lower().endswith(RAW_SUFFIXES) or (
-        raw_sample_rate is not None and not _has_container_header(src, stored))
+        raw_sample_rate is not None and not _has_container_header(src, stored)
+    )
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
@@ -265,8 +329,10 @@ def _decode_blocks(
                 options=("raw_sample_rate",),
             )
         if raw_channels < 1:
-            raise ConfigError(f"{name}: raw_channels must be at least 1, got {raw_channels}",
-                              options=("raw_channels",))
+            raise ConfigError(
+                f"{name}: raw_channels must be at least 1, got {raw_channels}",
+                options=("raw_channels",),
+            )
         blocks = _iter_raw(src, name, raw_encoding, raw_channels)
         return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
     try:
@@ -326,7 +392,9 @@ def _sndfile_reads(head: bytes) -> bool:
         return True  # unknown: let libsndfile say
     if head.startswith(_SNDFILE_MAGIC) or head.startswith(_MAGIC):
         return True
-    return len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MPEG frame sync
+    return (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    )  # MPEG frame sync
 
 
 def _has_container_header(src: BinaryIO | str, name: str) -> bool:
@@ -374,20 +442,28 @@ def _finite(samples: np.ndarray) -> np.ndarray:
 def _resampled(
     blocks: Iterator[np.ndarray], rate: int, sample_rate: int, name: str
 ) -> Generator[np.ndarray, None, None]:
-    stream = None if rate == sample_rate else soxr.ResampleStream(
-        rate, sample_rate, 1, dtype="float32", quality="HQ"
+    stream = (
+        None
+        if rate == sample_rate
+        else soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
     )
     try:
         for block in blocks:
             mono = to_mono(block)
-            yield _finite(mono if stream is None else stream.resample_chunk(_finite(mono)))
+            yield _finite(
+                mono if stream is None else stream.resample_chunk(_finite(mono))
+            )
         if stream is not None:
             yield _finite(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except (sf.LibsndfileError, RuntimeError, EOFError, OSError, ValueError) as err:
         raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
-    except Exception as err:  # PyAV's decode errors have no common public base besides this
+    except (
+        Exception
+    ) as err:  # PyAV's decode errors have no common public base besides this
         if type(err).__module__.startswith("av"):
-            raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
+            raise AudioDecodeError(
+                f"{name}: truncated or corrupt audio ({err})"
+            ) from err
         raise
 
 
@@ -434,8 +510,14 @@ def load(
             "a bare numpy array has no sample rate; wrap it as "
             "Waveform(samples, sample_rate=...)"
         )
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ConfigError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, int)
+        or sample_rate <= 0
+    ):
+        raise ConfigError(
+            f"sample_rate must be a positive integer (Hz), got {sample_rate!r}"
+        )
     if isinstance(source, Waveform):
         mono = to_mono(source.samples.astype(np.float32, copy=False))
         out = resample(mono, source.sample_rate, sample_rate)
@@ -455,12 +537,15 @@ def load(
         if limit_s is not None and total > limit_s * sample_rate:
             resampled.close()
             _close(blocks)
-            raise AudioTooLongError(f"{name}: longer than the limit of {limit_s:g} s", limit_s)
+            raise AudioTooLongError(
+                f"{name}: longer than the limit of {limit_s:g} s", limit_s
+            )
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
         if frames > 0:
-            raise EmptyAudioError(f"{name}: too short to hold audio ({frames} sample(s) at "
-                                  f"{rate} Hz)")
+            raise EmptyAudioError(
+                f"{name}: too short to hold audio ({frames} sample(s) at {rate} Hz)"
+            )
         raise EmptyAudioError(f"{name}: contains no audio samples (zero length)")
     return Waveform(samples, sample_rate)
 
@@ -478,7 +563,9 @@ def probe(
     The keyword arguments are those of :func:`load`.
     """
     if isinstance(source, Waveform):
-        return AudioInfo(source.duration, source.sample_rate, source.num_channels, "waveform")
+        return AudioInfo(
+            source.duration, source.sample_rate, source.num_channels, "waveform"
+        )
     blocks, rate, channels, fmt, frames, _shown = _decode_blocks(
         source, raw_sample_rate, raw_encoding, raw_channels, name
     )

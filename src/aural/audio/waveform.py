@@ -50,7 +50,9 @@ class Waveform:
                 f"Waveform samples must be a numpy array, got {type(self.samples).__name__}"
             )
         kind = self.samples.dtype.kind
-        if kind in "iu":  # integer PCM: to floats in [-1, 1), the scale the engines expect
+        if (
+            kind in "iu"
+        ):  # integer PCM: to floats in [-1, 1), the scale the engines expect
             object.__setattr__(self, "samples", pcm_to_float(self.samples))
         elif kind != "f":
             raise ConfigError(
@@ -72,13 +74,19 @@ class Waveform:
         self._check_rate()
 
     def _check_rate(self) -> None:
-        from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # late: load imports us
+        from aural.audio.load import (
+            MAX_SAMPLE_RATE,
+            MIN_SAMPLE_RATE,
+        )  # late: load imports us
 
         rate: object = self.sample_rate  # annotated int, but callers may pass anything
         if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)):
             hint = ""
-            if (isinstance(rate, float) and rate.is_integer()
-                    and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE):
+            if (
+                isinstance(rate, float)
+                and rate.is_integer()
+                and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+            ):
                 hint = f"; pass {int(rate)}"
             raise ConfigError(
                 f"Waveform sample_rate must be an integer number of Hz, got {rate!r}{hint}"
@@ -107,4 +115,4 @@ class Waveform:
         """The part between ``start`` and ``end`` seconds, as a new waveform."""
         a = max(0, int(round(start * self.sample_rate)))
         b = min(self.num_samples, int(round(end * self.sample_rate)))
-        return Waveform(self.samples[a:max(a, b)], self.sample_rate)
+        return Waveform(self.samples[a : max(a, b)], self.sample_rate)

@@ -45,7 +45,9 @@ class LibriUtterance:
 def _require_folder(folder: Path, what: str) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{what} folder not found: {folder} (pass an existing folder)")
+        raise DatasetError(
+            f"{what} folder not found: {folder} (pass an existing folder)"
+        )
     return folder
 
 
@@ -110,5 +112,7 @@ def load_samples(path: Path, sample_rate: int) -> np.ndarray:
     """Mono float32 samples of ``path`` at ``sample_rate`` through :func:`aural.audio.load`."""
     from aural.audio import load
 
-    samples: np.ndarray = np.asarray(load(path, sample_rate=sample_rate).samples, dtype=np.float32)
+    samples: np.ndarray = np.asarray(
+        load(path, sample_rate=sample_rate).samples, dtype=np.float32
+    )
     return samples

@@ -27,7 +27,12 @@ from aural.audio.features import FeatureOptions
 from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.baselines.features import mfcc_with_deltas, speech_feature_options
 from aural.baselines.phone_alignment import PHONES, PhoneAlignment
-from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    ConfigError,
+    DatasetError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 from aural.writers import write_atomic
 
 __all__ = [
@@ -86,7 +91,9 @@ class DnnOptions:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigError(f"DnnOptions.{name} is out of range: {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"DnnOptions.{name} is out of range: {getattr(self, name)!r}"
+                )
 
 
 def _torch() -> Any:
@@ -132,7 +139,9 @@ class FrameSet:
     def splice(self, rows: np.ndarray) -> np.ndarray:
         """Spliced inputs of the labelled frames at ``rows``: ``(len(rows), input_size)``."""
         offsets = np.arange(-self.context, self.context + 1)
-        window: np.ndarray = self.features[self.centers[rows][:, None] + offsets[None, :]]
+        window: np.ndarray = self.features[
+            self.centers[rows][:, None] + offsets[None, :]
+        ]
         return window.reshape(len(rows), -1)
 
 
@@ -259,7 +268,11 @@ def _build_mlp(input_size: int, options: DnnOptions) -> Any:
     layers: list[Any] = []
     width = input_size
     for _ in range(options.num_layers):
-        layers += [nn.Linear(width, options.hidden_size), nn.ReLU(), nn.Dropout(options.dropout)]
+        layers += [
+            nn.Linear(width, options.hidden_size),
+            nn.ReLU(),
+            nn.Dropout(options.dropout),
+        ]
         width = options.hidden_size
     layers.append(nn.Linear(width, len(PHONES)))
     return nn.Sequential(*layers)
@@ -353,14 +366,18 @@ class PhoneClassifier:
         root = Path(folder)
         try:
             meta = json.loads((root / "model.json").read_text(encoding="utf-8"))
-            state = torch.load(root / "weights.pt", map_location="cpu", weights_only=True)
+            state = torch.load(
+                root / "weights.pt", map_location="cpu", weights_only=True
+            )
         except (OSError, ValueError, RuntimeError) as err:
             raise ModelNotFoundError(
                 f"no readable DNN phone model in {root} (expected model.json and weights.pt): "
                 f"{err}"
             ) from err
         if meta.get("format") != MODEL_FORMAT or meta.get("labels") != list(PHONES):
-            raise ModelNotFoundError(f"{root / 'model.json'} is not an {MODEL_FORMAT} model")
+            raise ModelNotFoundError(
+                f"{root / 'model.json'} is not an {MODEL_FORMAT} model"
+            )
         options = DnnOptions(**meta["options"])
         feature_options = FeatureOptions.from_dict(meta["feature_options"])
         mean = state.pop("input_mean").numpy()
@@ -430,7 +447,9 @@ def train_phone_classifier(
             scheduler.step()
             total_loss += loss.item() * len(rows)
             correct += int((logits.argmax(dim=1) == y).sum())
-        stats = EpochStats(epoch, total_loss / train.num_frames, correct / train.num_frames)
+        stats = EpochStats(
+            epoch, total_loss / train.num_frames, correct / train.num_frames
+        )
         logger.info("epoch %d: loss %.4f, train accuracy %.4f", *asdict(stats).values())
         history.append(stats)
         if on_epoch is not None:

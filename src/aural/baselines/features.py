@@ -66,7 +66,9 @@ def mfcc_with_deltas(samples: np.ndarray, options: FeatureOptions) -> np.ndarray
 
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 1:
-        raise ConfigError(f"features need mono samples of shape (num_samples,), got {x.shape}")
+        raise ConfigError(
+            f"features need mono samples of shape (num_samples,), got {x.shape}"
+        )
     with torch.no_grad():
         feats, _ = extract(torch.from_numpy(x)[None], None, options)
     return feats[0].numpy().astype(np.float32, copy=False)

@@ -31,7 +31,12 @@ import numpy as np
 from aural.audio.features import FeatureOptions
 from aural.baselines.corpora import DigitRecording, load_samples
 from aural.baselines.features import digit_feature_options, mfcc_with_deltas
-from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    ConfigError,
+    DatasetError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 from aural.writers import write_atomic
 
 __all__ = [
@@ -74,11 +79,15 @@ class GmmHmmOptions:
         if not 1 <= self.num_states <= 20:
             raise ConfigError(f"num_states must be in [1, 20], got {self.num_states}")
         if not 1 <= self.num_mixtures <= 32:
-            raise ConfigError(f"num_mixtures must be in [1, 32], got {self.num_mixtures}")
+            raise ConfigError(
+                f"num_mixtures must be in [1, 32], got {self.num_mixtures}"
+            )
         if self.num_iterations < 1:
             raise ConfigError(f"num_iterations must be >= 1, got {self.num_iterations}")
         if not 0.0 < self.self_loop_prob < 1.0:
-            raise ConfigError(f"self_loop_prob must be in (0, 1), got {self.self_loop_prob}")
+            raise ConfigError(
+                f"self_loop_prob must be in (0, 1), got {self.self_loop_prob}"
+            )
         if self.min_covar <= 0:
             raise ConfigError(f"min_covar must be positive, got {self.min_covar}")
 
@@ -106,7 +115,9 @@ def _gmmhmm_class() -> Any:
         peak = np.max(a, axis=-1, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0.0)
         with np.errstate(under="ignore", divide="ignore"):
-            total: np.ndarray = peak + np.log(np.exp(a - peak).sum(axis=-1, keepdims=True))
+            total: np.ndarray = peak + np.log(
+                np.exp(a - peak).sum(axis=-1, keepdims=True)
+            )
         return total[..., 0]
 
     class DiagGMMHMM(GMMHMM):  # type: ignore[misc]
@@ -122,15 +133,22 @@ def _gmmhmm_class() -> Any:
             flat_mp = (self.means_ * precision).reshape(-1, dim)
             quad = (X**2) @ flat_p.T - 2.0 * (X @ flat_mp.T)
             quad += (self.means_**2 * precision).sum(axis=-1).reshape(-1)
-            out: np.ndarray = (const.reshape(-1) - 0.5 * quad).reshape(len(X), num_states, num_mix)
+            out: np.ndarray = (const.reshape(-1) - 0.5 * quad).reshape(
+                len(X), num_states, num_mix
+            )
             return out
 
         def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
             return _logsumexp(self._log_weighted_densities(X))
 
         def _accumulate_sufficient_statistics(
-            self, stats: dict[str, Any], X: np.ndarray, lattice: np.ndarray, post_comp: np.ndarray,
-            fwdlattice: np.ndarray, bwdlattice: np.ndarray,
+            self,
+            stats: dict[str, Any],
+            X: np.ndarray,
+            lattice: np.ndarray,
+            post_comp: np.ndarray,
+            fwdlattice: np.ndarray,
+            bwdlattice: np.ndarray,
         ) -> None:
             BaseHMM._accumulate_sufficient_statistics(
                 self, stats, X, lattice, post_comp, fwdlattice, bwdlattice
@@ -191,7 +209,9 @@ def _flat_start(
             weights[s, m] = max(len(members), 1)
             means[s, m] = members.mean(axis=0)
             covars[s, m] = (
-                members.var(axis=0) + options.min_covar if len(members) > 1 else global_var
+                members.var(axis=0) + options.min_covar
+                if len(members) > 1
+                else global_var
             )
         weights[s] /= weights[s].sum()
     return weights, means, covars
@@ -209,7 +229,9 @@ def _train_word_model(sequences: Sequence[np.ndarray], options: GmmHmmOptions) -
         init_params="",
         params="tmcw",
     )
-    model.startprob_, model.transmat_ = _left_to_right(options.num_states, options.self_loop_prob)
+    model.startprob_, model.transmat_ = _left_to_right(
+        options.num_states, options.self_loop_prob
+    )
     model.weights_, model.means_, model.covars_ = _flat_start(sequences, options)
     data = np.concatenate(sequences).astype(np.float64)
     lengths = [len(seq) for seq in sequences]
@@ -386,7 +408,9 @@ class FoldResult:
 
     @property
     def num_correct(self) -> int:
-        return sum(r == h for r, h in zip(self.references, self.hypotheses, strict=True))
+        return sum(
+            r == h for r, h in zip(self.references, self.hypotheses, strict=True)
+        )
 
     @property
     def accuracy(self) -> float:
@@ -499,11 +523,15 @@ def evaluate_speaker_folds(
         )
     speakers = sorted({r.speaker for r in recordings})
     if len(speakers) < 2:
-        raise DatasetError(f"speaker-independent folds need >= 2 speakers, found {speakers}")
+        raise DatasetError(
+            f"speaker-independent folds need >= 2 speakers, found {speakers}"
+        )
     folds_for = list(held_out_speakers) if held_out_speakers is not None else speakers
     missing = [s for s in folds_for if s not in speakers]
     if missing:
-        raise DatasetError(f"held-out speakers {missing} have no recordings (found {speakers})")
+        raise DatasetError(
+            f"held-out speakers {missing} have no recordings (found {speakers})"
+        )
     labels = tuple(sorted({r.digit for r in recordings}))
     index = {label: i for i, label in enumerate(labels)}
     confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -522,12 +550,21 @@ def evaluate_speaker_folds(
         for reference, hypothesis in zip(references, hypotheses, strict=True):
             confusion[index[reference], index[hypothesis]] += 1
         fold = FoldResult(
-            speaker, sum(len(v) for v in train.values()), tuple(references), tuple(hypotheses)
+            speaker,
+            sum(len(v) for v in train.values()),
+            tuple(references),
+            tuple(hypotheses),
         )
-        logger.info("held-out %s: %d/%d correct", speaker, fold.num_correct, fold.num_test)
+        logger.info(
+            "held-out %s: %d/%d correct", speaker, fold.num_correct, fold.num_test
+        )
         results.append(fold)
         if on_fold is not None:
             on_fold(fold, recognizer)
     return DigitEvaluation(
-        labels, tuple(results), confusion, opts, feature_options or digit_feature_options()
+        labels,
+        tuple(results),
+        confusion,
+        opts,
+        feature_options or digit_feature_options(),
     )

@@ -39,11 +39,23 @@ for _name in _COMMAND_MODULES:
 
 # Optional packages -> the extra that installs them (for commands run on a core install).
 _EXTRA_FOR_PACKAGE = {
-    "torch": "train", "sentencepiece": "train", "mlflow": "train", "onnx": "train",
-    "onnxruntime": "train", "transformers": "ctc", "hmmlearn": "baselines",
-    "sklearn": "baselines", "fastapi": "serve", "uvicorn": "serve", "multipart": "serve",
-    "python_multipart": "serve", "websockets": "serve", "prometheus_client": "serve",
-    "sounddevice": "mic", "datasets": "datasets", "kenlm": "lm",
+    "torch": "train",
+    "sentencepiece": "train",
+    "mlflow": "train",
+    "onnx": "train",
+    "onnxruntime": "train",
+    "transformers": "ctc",
+    "hmmlearn": "baselines",
+    "sklearn": "baselines",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
+    "websockets": "serve",
+    "prometheus_client": "serve",
+    "sounddevice": "mic",
+    "datasets": "datasets",
+    "kenlm": "lm",
 }
 
 

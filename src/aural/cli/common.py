@@ -10,7 +10,12 @@ from typing import NoReturn
 from rich.console import Console
 from rich.markup import escape
 
-from aural.errors import AuralError, ConfigError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    AuralError,
+    ConfigError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -23,25 +28,27 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-CLI_FLAGS: Mapping[str, str] = MappingProxyType({
-    "raw_sample_rate": "--raw-sample-rate",
-    "raw_encoding": "--raw-encoding",
-    "noise_dir": "--noise-dir",
-    "rir_dir": "--rir-dir",
-    "normalizer": "--normalizer",
-    "engines": "--engine",
-    "engine": "--engine",
-    "model": "--model",
-    "language": "--language",
-    "beam_size": "--beam-size",
-    "batch_size": "--batch-size",
-    "hotwords": "--hotwords",
-    "lm_weight": "--lm-weight",
-    "compute_type": "--compute-type",
-    "initial_prompt": "--initial-prompt",
-    "word_timestamps": "--word-timestamps",
-    "vad": "--vad",
-})
+CLI_FLAGS: Mapping[str, str] = MappingProxyType(
+    {
+        "raw_sample_rate": "--raw-sample-rate",
+        "raw_encoding": "--raw-encoding",
+        "noise_dir": "--noise-dir",
+        "rir_dir": "--rir-dir",
+        "normalizer": "--normalizer",
+        "engines": "--engine",
+        "engine": "--engine",
+        "model": "--model",
+        "language": "--language",
+        "beam_size": "--beam-size",
+        "batch_size": "--batch-size",
+        "hotwords": "--hotwords",
+        "lm_weight": "--lm-weight",
+        "compute_type": "--compute-type",
+        "initial_prompt": "--initial-prompt",
+        "word_timestamps": "--word-timestamps",
+        "vad": "--vad",
+    }
+)
 """The command-line flag for each API option an :class:`AuralError` may ask for (its
 ``options``). Options with no flag are left to the message's API wording."""
 

@@ -79,8 +79,13 @@ class Utterance:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; in-memory samples (``extra["array"]``/``["bytes"]``) are left out."""
         extra = {k: v for k, v in self.extra.items() if k not in ("array", "bytes")}
-        d: dict[str, Any] = {"id": self.id, "audio": str(self.audio), "text": self.text,
-                             "speaker": self.speaker, "duration": self.duration}
+        d: dict[str, Any] = {
+            "id": self.id,
+            "audio": str(self.audio),
+            "text": self.text,
+            "speaker": self.speaker,
+            "duration": self.duration,
+        }
         if self.start is not None:
             d["start"] = self.start
         if self.end is not None:
@@ -126,7 +131,9 @@ class Manifest(Sequence[Utterance]):
         seen: set[str] = set()
         for u in self.utterances:
             if u.id in seen:
-                raise DatasetError(f"manifest {self.name!r} has the utterance id {u.id!r} twice")
+                raise DatasetError(
+                    f"manifest {self.name!r} has the utterance id {u.id!r} twice"
+                )
             seen.add(u.id)
 
     def __len__(self) -> int:
@@ -149,7 +156,9 @@ class Manifest(Sequence[Utterance]):
     @property
     def speakers(self) -> tuple[str, ...]:
         """Distinct speakers in first-appearance order (None excluded)."""
-        return tuple(dict.fromkeys(u.speaker for u in self.utterances if u.speaker is not None))
+        return tuple(
+            dict.fromkeys(u.speaker for u in self.utterances if u.speaker is not None)
+        )
 
     @property
     def total_duration(self) -> float:
@@ -176,7 +185,9 @@ class Manifest(Sequence[Utterance]):
         if limit is not None and limit < 0:
             raise ConfigError(f"subset limit must be >= 0, got {limit}")
         if max_duration is not None and not max_duration > 0:
-            raise ConfigError(f"subset max_duration must be > 0 seconds, got {max_duration}")
+            raise ConfigError(
+                f"subset max_duration must be > 0 seconds, got {max_duration}"
+            )
         wanted = None if speakers is None else {str(s) for s in speakers}
         kept: list[Utterance] = []
         for u in self.utterances:
@@ -191,10 +202,15 @@ class Manifest(Sequence[Utterance]):
 
     def with_durations(self) -> Manifest:
         """A copy in which every unknown duration is read from the audio header."""
-        return Manifest(self.name, tuple(
-            u if u.duration is not None else replace(u, duration=utterance_duration(u))
-            for u in self.utterances
-        ))
+        return Manifest(
+            self.name,
+            tuple(
+                u
+                if u.duration is not None
+                else replace(u, duration=utterance_duration(u))
+                for u in self.utterances
+            ),
+        )
 
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line (audio paths absolute); see :meth:`from_jsonl`.
@@ -250,9 +266,15 @@ def _raw_rate(utt: Utterance) -> int | None:
         rate = utt.extra.get("sample_rate")
         if not rate:
             return SAMPLE_RATE
-        if isinstance(rate, bool) or not isinstance(rate, (int, str)) or not str(rate).isdigit():
-            raise DatasetError(f"utterance {utt.id!r}: the sample_rate of the headerless file "
-                               f"{str(utt.audio)!r} must be a whole number of Hz, got {rate!r}")
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, str))
+            or not str(rate).isdigit()
+        ):
+            raise DatasetError(
+                f"utterance {utt.id!r}: the sample_rate of the headerless file "
+                f"{str(utt.audio)!r} must be a whole number of Hz, got {rate!r}"
+            )
         return int(rate)
     return None
 
@@ -274,7 +296,9 @@ def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Wave
         err.add_note(f"while loading utterance {utt.id!r}")
         raise
     if utt.is_segment:
-        wav = wav.slice(utt.start or 0.0, utt.end if utt.end is not None else wav.duration)
+        wav = wav.slice(
+            utt.start or 0.0, utt.end if utt.end is not None else wav.duration
+        )
         if wav.num_samples == 0:
             end = "its end" if utt.end is None else f"{utt.end} s"
             raise EmptyAudioError(
@@ -292,10 +316,14 @@ def _read_segment(utt: Utterance) -> Waveform | None:
     try:
         info = soundfile.info(str(source))
         first = max(0, round((utt.start or 0.0) * info.samplerate))
-        last = info.frames if utt.end is None else min(info.frames,
-                                                       round(utt.end * info.samplerate))
-        samples, rate = soundfile.read(str(source), start=first, stop=max(first, last),
-                                       dtype="float32")
+        last = (
+            info.frames
+            if utt.end is None
+            else min(info.frames, round(utt.end * info.samplerate))
+        )
+        samples, rate = soundfile.read(
+            str(source), start=first, stop=max(first, last), dtype="float32"
+        )
     except (RuntimeError, OSError, soundfile.LibsndfileError):
         return None  # let aural.audio.load report the problem
     if samples.shape[0] == 0:
@@ -311,7 +339,9 @@ def utterance_duration(utt: Utterance) -> float:
         return utt.end - utt.start
     source = utterance_audio(utt)
     if isinstance(source, Path) and not source.exists():
-        raise DatasetError(f"audio file {str(source)!r} of utterance {utt.id!r} does not exist")
+        raise DatasetError(
+            f"audio file {str(source)!r} of utterance {utt.id!r} does not exist"
+        )
     info = probe(source, raw_sample_rate=_raw_rate(utt))
     if utt.start is not None:
         return max(0.0, info.duration - utt.start)

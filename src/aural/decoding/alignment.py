@@ -88,7 +88,9 @@ def ctc_forced_align(
     if not toks:
         return (), float(log_probs[:, blank].sum())
     if any(t == blank or not 0 <= t < log_probs.shape[1] for t in toks):
-        raise ConfigError(f"tokens to align must be non-blank ids < {log_probs.shape[1]}")
+        raise ConfigError(
+            f"tokens to align must be non-blank ids < {log_probs.shape[1]}"
+        )
     num_frames = log_probs.shape[0]
     ext = np.full(2 * len(toks) + 1, blank, dtype=np.int64)
     ext[1::2] = toks
@@ -181,7 +183,7 @@ def _greedy_subword(word: str, index: dict[str, int]) -> list[int]:
         pos = 0
         while pos < len(text):
             for size in range(min(longest, len(text) - pos), 0, -1):
-                piece = text[pos:pos + size]
+                piece = text[pos : pos + size]
                 if piece in index:
                     ids.append(index[piece])
                     pos += size
@@ -239,8 +241,11 @@ def ctc_align_text(
         owner.extend([k] * len(ids))
     spans, total = ctc_forced_align(log_probs, seq, blank)
     chars = tuple(
-        CharSpan(vocabulary[s.token], s.start_frame, s.end_frame, float(np.exp(s.log_prob)))
-        for s, o in zip(spans, owner, strict=True) if o >= 0
+        CharSpan(
+            vocabulary[s.token], s.start_frame, s.end_frame, float(np.exp(s.log_prob))
+        )
+        for s, o in zip(spans, owner, strict=True)
+        if o >= 0
     )
     grouped: list[list[TokenSpan]] = [[] for _ in kept]
     for s, o in zip(spans, owner, strict=True):
@@ -249,7 +254,16 @@ def ctc_align_text(
     word_spans = []
     for (word, _), members in zip(kept, grouped, strict=True):
         frames = sum(m.end_frame - m.start_frame for m in members)
-        mean = sum(m.log_prob * (m.end_frame - m.start_frame) for m in members) / max(frames, 1)
-        word_spans.append(WordSpan(word, members[0].start_frame, members[-1].end_frame,
-                                   float(np.exp(mean)), tuple(members)))
+        mean = sum(m.log_prob * (m.end_frame - m.start_frame) for m in members) / max(
+            frames, 1
+        )
+        word_spans.append(
+            WordSpan(
+                word,
+                members[0].start_frame,
+                members[-1].end_frame,
+                float(np.exp(mean)),
+                tuple(members),
+            )
+        )
     return TextAlignment(chars, tuple(word_spans), total, int(log_probs.shape[0]))

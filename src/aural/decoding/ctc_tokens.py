@@ -74,7 +74,9 @@ class WordSpan:
         return offset + self.end_frame * frame_duration
 
 
-def token_texts(vocabulary: Sequence[str], word_delimiter: str | None = "|") -> list[str]:
+def token_texts(
+    vocabulary: Sequence[str], word_delimiter: str | None = "|"
+) -> list[str]:
     """The text each token contributes: spaces for delimiters, nothing for specials.
 
     Args:
@@ -98,7 +100,9 @@ def token_texts(vocabulary: Sequence[str], word_delimiter: str | None = "|") -> 
     return out
 
 
-def check_log_probs(log_probs: np.ndarray, blank: int, vocabulary_size: int | None = None) -> None:
+def check_log_probs(
+    log_probs: np.ndarray, blank: int, vocabulary_size: int | None = None
+) -> None:
     """Raise ConfigError unless ``log_probs`` is a (num_frames, vocab) array fitting ``blank``."""
     if not isinstance(log_probs, np.ndarray) or log_probs.ndim != 2:
         shape = getattr(log_probs, "shape", type(log_probs).__name__)
@@ -136,9 +140,18 @@ def word_spans_from_tokens(
     def flush() -> None:
         if chars and members:
             frames = sum(s.end_frame - s.start_frame for s in members)
-            mean = sum(s.log_prob * (s.end_frame - s.start_frame) for s in members) / max(frames, 1)
-            words.append(WordSpan("".join(chars), members[0].start_frame, members[-1].end_frame,
-                                  float(np.exp(mean)), tuple(members)))
+            mean = sum(
+                s.log_prob * (s.end_frame - s.start_frame) for s in members
+            ) / max(frames, 1)
+            words.append(
+                WordSpan(
+                    "".join(chars),
+                    members[0].start_frame,
+                    members[-1].end_frame,
+                    float(np.exp(mean)),
+                    tuple(members),
+                )
+            )
         chars.clear()
         members.clear()
 

@@ -87,7 +87,9 @@ def stitch_log_probs(
         earlier window, the rest from the later one.
     """
     if len(windows) != len(pieces) or not pieces:
-        raise ConfigError(f"need one piece per window, got {len(pieces)} for {len(windows)}")
+        raise ConfigError(
+            f"need one piece per window, got {len(pieces)} for {len(windows)}"
+        )
     firsts = [w.start_sample // frame_samples for w in windows]
     cuts = []  # global frame where window k hands over to window k + 1
     for k in range(len(windows) - 1):
@@ -98,5 +100,5 @@ def stitch_log_probs(
     for k, piece in enumerate(pieces):
         lo = cuts[k - 1] - firsts[k] if k > 0 else 0
         hi = cuts[k] - firsts[k] if k + 1 < len(pieces) else piece.shape[0]
-        parts.append(piece[max(lo, 0):max(lo, hi, 0)])
+        parts.append(piece[max(lo, 0) : max(lo, hi, 0)])
     return np.concatenate(parts, axis=0)

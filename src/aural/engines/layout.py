@@ -29,7 +29,14 @@ from typing import Literal
 
 from aural.errors import ConfigError
 
-__all__ = ["MAX_DECODES", "Layout", "Workload", "busy_cores", "choose_layout", "usable_cores"]
+__all__ = [
+    "MAX_DECODES",
+    "Layout",
+    "Workload",
+    "busy_cores",
+    "choose_layout",
+    "usable_cores",
+]
 
 Workload = Literal["single", "batch", "long", "server", "stream"]
 MAX_DECODES = 4  # beyond four decodes the memory of the replicas grows for little gain
@@ -48,7 +55,9 @@ class Layout:
         for name in ("threads", "decodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"layout {name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(
+                    f"layout {name} must be an integer >= 1, got {value!r}"
+                )
 
 
 def usable_cores() -> int:

@@ -115,7 +115,9 @@ class Degrader:
         _, rir = self.rirs.pick(rng)
         return Waveform(convolve_rir(waveform.samples, rir), waveform.sample_rate)
 
-    def degrade(self, waveform: Waveform, utterance_id: str, condition: Condition) -> Waveform:
+    def degrade(
+        self, waveform: Waveform, utterance_id: str, condition: Condition
+    ) -> Waveform:
         """Noise at ``condition`` dB added to ``waveform`` (already reverberated, if wanted).
 
         Args:
@@ -126,8 +128,10 @@ class Degrader:
         if condition is None:
             return waveform
         if self.noise is None:
-            raise ConfigError("a noisy condition needs noise recordings (noise_dir)",
-                              options=("noise_dir",))
+            raise ConfigError(
+                "a noisy condition needs noise recordings (noise_dir)",
+                options=("noise_dir",),
+            )
         if waveform.sample_rate != self.noise.sample_rate:
             raise ConfigError(
                 f"audio at {waveform.sample_rate} Hz cannot be mixed with noise loaded at "
@@ -135,4 +139,6 @@ class Degrader:
             )
         rng = utterance_rng(self.seed, utterance_id, f"snr={condition!r}")
         _, noise = self.noise.pick(rng)
-        return Waveform(mix_at_snr(waveform.samples, noise, condition, rng), waveform.sample_rate)
+        return Waveform(
+            mix_at_snr(waveform.samples, noise, condition, rng), waveform.sample_rate
+        )

@@ -18,7 +18,14 @@ from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
 from aural.models.conformer import ConformerCtc, ConformerOptions
 
-__all__ = ["FORMAT", "MODEL_FILE", "LoadedModel", "load_model", "resolve_model_dir", "save_model"]
+__all__ = [
+    "FORMAT",
+    "MODEL_FILE",
+    "LoadedModel",
+    "load_model",
+    "resolve_model_dir",
+    "save_model",
+]
 
 MODEL_FILE = "model.pt"
 FORMAT = "aural-conformer-ctc/1"
@@ -34,8 +41,12 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def save_model(folder: str | Path, model: ConformerCtc, feature_options: FeatureOptions,
-               info: dict[str, Any] | None = None) -> Path:
+def save_model(
+    folder: str | Path,
+    model: ConformerCtc,
+    feature_options: FeatureOptions,
+    info: dict[str, Any] | None = None,
+) -> Path:
     """Write ``folder/model.pt`` atomically and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,10 +91,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     """Rebuild the model saved under ``path`` (see :func:`resolve_model_dir`), in eval mode."""
     folder = resolve_model_dir(path)
     try:
-        payload = torch.load(folder / MODEL_FILE, map_location=device, weights_only=True)
+        payload = torch.load(
+            folder / MODEL_FILE, map_location=device, weights_only=True
+        )
     except (OSError, RuntimeError, ValueError) as err:
-        raise ModelNotFoundError(f"{folder / MODEL_FILE} is not a readable checkpoint: {err}"
-                                 ) from err
+        raise ModelNotFoundError(
+            f"{folder / MODEL_FILE} is not a readable checkpoint: {err}"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelNotFoundError(
             f"{folder / MODEL_FILE} is not an aural model (expected format {FORMAT!r})"
@@ -91,5 +105,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     model = ConformerCtc(ConformerOptions.from_dict(payload["model_options"]))
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
-    return LoadedModel(model, FeatureOptions.from_dict(payload["feature_options"]), folder,
-                       dict(payload.get("info") or {}))
+    return LoadedModel(
+        model,
+        FeatureOptions.from_dict(payload["feature_options"]),
+        folder,
+        dict(payload.get("info") or {}),
+    )

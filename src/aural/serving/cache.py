@@ -103,8 +103,10 @@ class ModelCache:
                 first = create_engine(name, model, **(settings or {}))
                 shared = first.capabilities.thread_safe
                 count = 1 if shared else max(1, replicas)
-                instances = [first] + [create_engine(name, model, **(settings or {}))
-                                       for _ in range(count - 1)]
+                instances = [first] + [
+                    create_engine(name, model, **(settings or {}))
+                    for _ in range(count - 1)
+                ]
                 self._engines[key] = LoadedEngine(instances, shared)
             if self._default is None:
                 self._default = key

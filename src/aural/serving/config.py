@@ -78,13 +78,17 @@ class ServeConfig(BaseModel):
     cors_origins: tuple[str, ...] = ()
     tmp_dir: Path | None = None
     shutdown_timeout_s: float = Field(30.0, ge=0)
-    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = (
+        "info"
+    )
 
     @field_validator("api_key")
     @classmethod
     def _key_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("api_key must not be blank; leave it unset to disable auth")
+            raise ValueError(
+                "api_key must not be blank; leave it unset to disable auth"
+            )
         return value
 
     @field_validator("extra_engines", "cors_origins", mode="before")
@@ -123,9 +127,13 @@ def _file_values(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ConfigError(f"cannot read serve config file {str(path)!r}: {err}") from err
+        raise ConfigError(
+            f"cannot read serve config file {str(path)!r}: {err}"
+        ) from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"serve config file {str(path)!r} is not valid YAML: {err}") from err
+        raise ConfigError(
+            f"serve config file {str(path)!r} is not valid YAML: {err}"
+        ) from err
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -165,7 +173,12 @@ def load_serve_config(
         return ServeConfig(**values)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+            for e in err.errors()
         )
-        source = f" (file {str(config_file)!r}, env {ENV_PREFIX}*, flags)" if config_file else ""
+        source = (
+            f" (file {str(config_file)!r}, env {ENV_PREFIX}*, flags)"
+            if config_file
+            else ""
+        )
         raise ConfigError(f"invalid serve settings{source}: {problems}") from err

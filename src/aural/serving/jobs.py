@@ -70,8 +70,11 @@ class JobResult:
 def _too_long(limit: float, duration: float | None = None) -> ApiError:
     """413 for audio over ``limit`` s (``duration`` None: decoding passed the limit although
     the header said less)."""
-    lasts = (f"lasts {duration:.1f} s, longer than" if duration is not None
-             else "lasts longer than")
+    lasts = (
+        f"lasts {duration:.1f} s, longer than"
+        if duration is not None
+        else "lasts longer than"
+    )
     lied = "" if duration is not None else " (its header said less)"
     return ApiError(
         413,
@@ -116,15 +119,20 @@ def transcribe_file(
             "invalid_options",
             f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
         )
-    engine.primary.check_options(options)  # what the engine cannot honour: before decoding
+    engine.primary.check_options(
+        options
+    )  # what the engine cannot honour: before decoding
     try:
         info = audio.probe(path, name=name, **raw_args)
         if info.duration > max_duration_s:
             raise _too_long(max_duration_s, info.duration)
         # the limit again while decoding: a header can understate the length
         waveform = audio.load(
-            path, sample_rate=engine.sample_rate, max_duration=max_duration_s, name=name,
-            **raw_args
+            path,
+            sample_rate=engine.sample_rate,
+            max_duration=max_duration_s,
+            name=name,
+            **raw_args,
         )
     except AudioTooLongError as err:
         raise _too_long(max_duration_s) from err

@@ -53,7 +53,9 @@ class WorkerPool:
         self.workers = workers
         self.capacity = workers + queue
         self.retry_after_s = retry_after_s
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=name
+        )
         self._lock = threading.Lock()
         self._admitted = 0
         self._running = 0
@@ -141,7 +143,9 @@ class WorkerPool:
         except RuntimeError:  # executor shut down: the server is stopping
             slot.release()
             raise ApiError.retry_later(
-                503, "shutting_down", "the server is shutting down; retry later",
+                503,
+                "shutting_down",
+                "the server is shutting down; retry later",
                 self.retry_after_s,
             ) from None
         future.add_done_callback(lambda _f: slot.release())

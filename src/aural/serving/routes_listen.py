@@ -54,7 +54,9 @@ _MAX_REASON_BYTES = 123  # a close frame's reason must fit in 125 bytes with the
 class StreamError(Exception):
     """A stream ends with an error frame and a close code."""
 
-    def __init__(self, message: str, close_code: int, type: str = "bad_request") -> None:
+    def __init__(
+        self, message: str, close_code: int, type: str = "bad_request"
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.close_code = close_code
@@ -71,7 +73,9 @@ def _query(ws: WebSocket) -> dict[str, list[str]]:
 class _StreamPump:
     """Moves audio from the socket into a session and events back to the socket."""
 
-    def __init__(self, ws: WebSocket, state: ServerState, session: Any, params: StreamParams):
+    def __init__(
+        self, ws: WebSocket, state: ServerState, session: Any, params: StreamParams
+    ):
         self.ws = ws
         self.state = state
         self.session = session
@@ -178,7 +182,9 @@ class _StreamPump:
                 chunk = bytes(self.pending[:usable])
                 del self.pending[:usable]
                 self.drained.set()
-                await self._send(await pool.call(functools.partial(self.session.feed, chunk)))
+                await self._send(
+                    await pool.call(functools.partial(self.session.feed, chunk))
+                )
                 if len(self.pending) >= self.sample_bytes:
                     self.wake.set()  # more audio came during the decode: feed it first
                     continue
@@ -192,7 +198,9 @@ class _StreamPump:
         reader = asyncio.create_task(self.read())
         processor = asyncio.create_task(self.process())
         try:
-            done, _ = await asyncio.wait({reader, processor}, return_when=asyncio.FIRST_EXCEPTION)
+            done, _ = await asyncio.wait(
+                {reader, processor}, return_when=asyncio.FIRST_EXCEPTION
+            )
             for task in done:
                 error = task.exception()
                 if error is not None:
@@ -221,7 +229,11 @@ async def _fail(ws: WebSocket, type: str, message: str, code: int) -> None:
         try:
             await ws.send_json({"type": "error", "error": type, "message": message})
             await ws.close(code, _close_reason(message))
-        except (RuntimeError, OSError, WebSocketDisconnect):  # the client went away meanwhile
+        except (
+            RuntimeError,
+            OSError,
+            WebSocketDisconnect,
+        ):  # the client went away meanwhile
             pass
 
 
@@ -278,7 +290,9 @@ async def listen(ws: WebSocket) -> None:
         await _fail(ws, type_for(err), str(err), _CLOSE_UNSUPPORTED)
     except Exception as err:
         logger.error("stream failed", exc_info=err)
-        await _fail(ws, "internal_error", "the stream failed; see the server log", _CLOSE_ERROR)
+        await _fail(
+            ws, "internal_error", "the stream failed; see the server log", _CLOSE_ERROR
+        )
     finally:
         state.close_stream()
         state.metrics.streams.labels(outcome).inc()

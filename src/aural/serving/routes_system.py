@@ -117,5 +117,8 @@ async def index() -> HTMLResponse:
     """The web page: upload a file or record from the microphone."""
     return HTMLResponse(
         _static_text("index.html"),
-        headers={"Content-Security-Policy": _PAGE_POLICY, "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Security-Policy": _PAGE_POLICY,
+            "X-Content-Type-Options": "nosniff",
+        },
     )

@@ -154,7 +154,9 @@ async def _limited_chunks(
                 yield chunk
     except ClientDisconnect:
         raise ApiError(
-            400, "client_disconnected", f"the client went away after {received} bytes of the body"
+            400,
+            "client_disconnected",
+            f"the client went away after {received} bytes of the body",
         ) from None
 
 
@@ -167,12 +169,18 @@ def _safe_suffix(filename: str | None) -> str:
 
 
 def _new_temp(tmp_dir: Path | None, filename: str | None = None) -> tuple[Path, int]:
-    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_safe_suffix(filename), dir=tmp_dir)
+    fd, name = tempfile.mkstemp(
+        prefix=_TMP_PREFIX, suffix=_safe_suffix(filename), dir=tmp_dir
+    )
     return Path(name), fd
 
 
 async def _receive_raw(
-    request: Request, upload: Upload, limit: int, idle_timeout_s: float, tmp_dir: Path | None
+    request: Request,
+    upload: Upload,
+    limit: int,
+    idle_timeout_s: float,
+    tmp_dir: Path | None,
 ) -> None:
     path, fd = _new_temp(tmp_dir)
     upload.path = path
@@ -230,10 +238,14 @@ class _MultipartSink:
         if name in _FILE_FIELDS:
             if self.upload.path is not None:
                 self.error = ApiError(
-                    400, "bad_request", "send exactly one audio file per request (field 'file')"
+                    400,
+                    "bad_request",
+                    "send exactly one audio file per request (field 'file')",
                 )
                 return
-            self.upload.filename = filename.decode("utf-8", "replace") if filename else None
+            self.upload.filename = (
+                filename.decode("utf-8", "replace") if filename else None
+            )
             path, fd = _new_temp(self.tmp_dir, self.upload.filename)
             self.upload.path = path
             self.upload.content_type = self._headers.get("content-type")
@@ -332,7 +344,9 @@ async def receive_upload(
             boundary = params.get(b"boundary")
             if not boundary:
                 raise ApiError(400, "bad_request", "multipart body without a boundary")
-            await _receive_multipart(request, upload, boundary, limit, idle_timeout_s, tmp_dir)
+            await _receive_multipart(
+                request, upload, boundary, limit, idle_timeout_s, tmp_dir
+            )
         elif media == b"application/x-www-form-urlencoded":
             raise ApiError(
                 400,
@@ -354,7 +368,9 @@ async def receive_upload(
     return upload
 
 
-async def read_json_body(request: Request, limit: int, idle_timeout_s: float = 30.0) -> bytes:
+async def read_json_body(
+    request: Request, limit: int, idle_timeout_s: float = 30.0
+) -> bytes:
     """The request body for JSON endpoints: 413 once it passes ``limit``, 408 when it
     stalls for ``idle_timeout_s``."""
     parts = bytearray()

@@ -55,8 +55,10 @@ class StreamingOptions:
         }
         for name, (low, high) in checks.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                low <= value <= high
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (low <= value <= high)
             ):
                 raise ConfigError(
                     f"StreamingOptions.{name} must be a number of seconds in "

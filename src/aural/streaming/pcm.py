@@ -38,7 +38,9 @@ class PcmInput:
     def __init__(
         self, sample_rate: int, encoding: str = "pcm_s16le", out_rate: int = SAMPLE_RATE
     ) -> None:
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        if isinstance(sample_rate, bool) or not isinstance(
+            sample_rate, (int, np.integer)
+        ):
             raise ConfigError(
                 f"stream sample_rate must be an integer number of Hz, got {sample_rate!r}"
             )

@@ -24,7 +24,9 @@ from aural.types import EndOfStream, StreamEvent
 
 __all__ = ["SKIP_AHEAD_FACTOR", "StreamingSession", "StreamingStats"]
 
-SKIP_AHEAD_FACTOR = 4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
+SKIP_AHEAD_FACTOR = (
+    4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,9 @@ class StreamingSession(abc.ABC):
             return 1
         return 0
 
-    def feed(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[StreamEvent]:
+    def feed(
+        self, chunk: bytes | bytearray | memoryview | np.ndarray
+    ) -> list[StreamEvent]:
         """Add one chunk of audio; returns the events it caused (possibly none).
 
         Args:
@@ -188,7 +192,9 @@ class StreamingSession(abc.ABC):
             ConfigError: wrong chunk type, or the session is already finished.
         """
         if self._finished:
-            raise ConfigError("this streaming session is finished; open a new one to feed audio")
+            raise ConfigError(
+                "this streaming session is finished; open a new one to feed audio"
+            )
         began = self._clock()
         samples = self._condition(self._input.push(chunk))
         events = self._advance(samples) if samples.size else []

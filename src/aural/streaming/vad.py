@@ -27,7 +27,9 @@ class SileroStream:
     """
 
     def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model  # cached: one ONNX session per process
+        from faster_whisper.vad import (
+            get_vad_model,
+        )  # cached: one ONNX session per process
 
         self._session = get_vad_model().session
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
@@ -37,9 +39,11 @@ class SileroStream:
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Score the complete frames now available; returns one probability per frame."""
-        data = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        data = (
+            np.concatenate([self._pending, samples]) if self._pending.size else samples
+        )
         num_frames = data.size // FRAME_SAMPLES
-        self._pending = data[num_frames * FRAME_SAMPLES:].copy()
+        self._pending = data[num_frames * FRAME_SAMPLES :].copy()
         if num_frames == 0:
             return np.zeros(0, dtype=np.float32)
         frames = data[: num_frames * FRAME_SAMPLES].reshape(num_frames, FRAME_SAMPLES)
@@ -47,7 +51,9 @@ class SileroStream:
         contexts[0] = self._context
         contexts[1:] = frames[:-1, -_CONTEXT_SAMPLES:]
         self._context = frames[-1, -_CONTEXT_SAMPLES:].copy()
-        batch = np.ascontiguousarray(np.concatenate([contexts, frames], axis=1), np.float32)
+        batch = np.ascontiguousarray(
+            np.concatenate([contexts, frames], axis=1), np.float32
+        )
         probs, self._h, self._c = self._session.run(
             None, {"input": batch, "h": self._h, "c": self._c}
         )
@@ -98,7 +104,9 @@ class Endpointer:
         self.threshold = threshold
         self._sample_rate = sample_rate
         self.neg_threshold = max(threshold - 0.15, 0.01)
-        self._silence_frames = max(1, round(endpoint_silence_s * sample_rate / FRAME_SAMPLES))
+        self._silence_frames = max(
+            1, round(endpoint_silence_s * sample_rate / FRAME_SAMPLES)
+        )
         self._min_speech = int(min_speech_s * sample_rate)
         self._frame_index = 0
         self.in_speech = False

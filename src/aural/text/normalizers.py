@@ -44,8 +44,22 @@ NORMALIZER_NAMES: tuple[str, ...] = get_args(NormalizerName)
 
 # Letters that NFKD does not decompose into a base letter plus marks.
 _EXTRA_LETTERS = {
-    "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ẞ": "SS",
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "th", "ł": "l", "Ł": "L",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "æ": "ae",
+    "Æ": "AE",
+    "ß": "ss",
+    "ẞ": "SS",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "th",
+    "ł": "l",
+    "Ł": "L",
 }
 
 
@@ -212,8 +226,13 @@ class BasicNormalizer:
         for i, ch in enumerate(chars):
             if unicodedata.category(ch)[0] not in "PS":
                 continue
-            if (self.keep_apostrophes and ch == "'" and 0 < i < len(chars) - 1
-                    and chars[i - 1].isalnum() and chars[i + 1].isalnum()):
+            if (
+                self.keep_apostrophes
+                and ch == "'"
+                and 0 < i < len(chars) - 1
+                and chars[i - 1].isalnum()
+                and chars[i + 1].isalnum()
+            ):
                 continue
             chars[i] = " "
         s = "".join(chars)

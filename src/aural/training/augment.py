@@ -18,7 +18,13 @@ from aural.audio import resample
 from aural.audio.effects import NoiseBank, convolve_rir, mix_at_snr
 from aural.training.config import AugmentConfig, SpecAugmentConfig
 
-__all__ = ["WaveformAugmenter", "pitch_shift", "spec_augment", "speed_perturb", "time_stretch"]
+__all__ = [
+    "WaveformAugmenter",
+    "pitch_shift",
+    "spec_augment",
+    "speed_perturb",
+    "time_stretch",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +37,14 @@ def speed_perturb(samples: np.ndarray, factor: float, sample_rate: int) -> np.nd
     """
     if factor == 1.0:
         return samples
-    return resample(samples, round(sample_rate * factor), sample_rate).astype(np.float32)
+    return resample(samples, round(sample_rate * factor), sample_rate).astype(
+        np.float32
+    )
 
 
-def time_stretch(samples: np.ndarray, length_factor: float, n_fft: int = 512,
-                 hop_length: int = 128) -> np.ndarray:
+def time_stretch(
+    samples: np.ndarray, length_factor: float, n_fft: int = 512, hop_length: int = 128
+) -> np.ndarray:
     """Make audio ``length_factor`` times longer without changing its pitch (phase vocoder).
 
     Magnitudes are interpolated between STFT frames; phases advance by each bin's measured
@@ -54,10 +63,16 @@ def time_stretch(samples: np.ndarray, length_factor: float, n_fft: int = 512,
     delta = right.angle() - left.angle() - expected
     delta = delta - 2 * np.pi * torch.round(delta / (2 * np.pi))
     advance = torch.cumsum(expected + delta, dim=1)
-    phase = spec[:, :1].angle() + torch.cat([torch.zeros_like(advance[:, :1]),
-                                            advance[:, :-1]], dim=1)
-    out = torch.istft(torch.polar(magnitude, phase), n_fft, hop_length, window=window,
-                      length=round(len(samples) * length_factor))
+    phase = spec[:, :1].angle() + torch.cat(
+        [torch.zeros_like(advance[:, :1]), advance[:, :-1]], dim=1
+    )
+    out = torch.istft(
+        torch.polar(magnitude, phase),
+        n_fft,
+        hop_length,
+        window=window,
+        length=round(len(samples) * length_factor),
+    )
     return out.numpy().astype(np.float32)
 
 
@@ -90,11 +105,18 @@ class WaveformAugmenter:
     def __init__(self, config: AugmentConfig, sample_rate: int) -> None:
         self.config = config
         self.sample_rate = sample_rate
-        self.noise = (NoiseBank(Path(config.noise.directory), sample_rate)
-                      if config.noise.enabled else None)
-        self.rirs = (NoiseBank(Path(config.rir.directory), sample_rate,
-                               label="room-response folder")
-                     if config.rir.enabled else None)
+        self.noise = (
+            NoiseBank(Path(config.noise.directory), sample_rate)
+            if config.noise.enabled
+            else None
+        )
+        self.rirs = (
+            NoiseBank(
+                Path(config.rir.directory), sample_rate, label="room-response folder"
+            )
+            if config.rir.enabled
+            else None
+        )
 
     @property
     def is_active(self) -> bool:
@@ -107,9 +129,13 @@ class WaveformAugmenter:
         c = self.config
         out = samples
         if c.speed.enabled and c.speed.factors:
-            out = speed_perturb(out, float(rng.choice(c.speed.factors)), self.sample_rate)
+            out = speed_perturb(
+                out, float(rng.choice(c.speed.factors)), self.sample_rate
+            )
         if c.pitch.enabled and rng.random() < c.pitch.probability:
-            out = pitch_shift(out, float(rng.uniform(*c.pitch.semitones)), self.sample_rate)
+            out = pitch_shift(
+                out, float(rng.uniform(*c.pitch.semitones)), self.sample_rate
+            )
         if self.rirs is not None and rng.random() < c.rir.probability:
             _, rir = self.rirs.pick(rng)
             out = convolve_rir(out, rir)
@@ -122,8 +148,12 @@ class WaveformAugmenter:
         return np.asarray(out, dtype=np.float32)
 
 
-def spec_augment(features: torch.Tensor, frame_lengths: torch.Tensor,
-                 config: SpecAugmentConfig, generator: torch.Generator) -> torch.Tensor:
+def spec_augment(
+    features: torch.Tensor,
+    frame_lengths: torch.Tensor,
+    config: SpecAugmentConfig,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """Zero random frequency bands and time stretches of each utterance (a copy).
 
     Args:
@@ -141,8 +171,12 @@ def spec_augment(features: torch.Tensor, frame_lengths: torch.Tensor,
     for b in range(batch):
         n = int(frame_lengths[b])
         for _ in range(config.freq_masks):
-            width = int(torch.randint(0, config.freq_width + 1, (1,), generator=generator))
-            start = int(torch.randint(0, max(1, dim - width), (1,), generator=generator))
+            width = int(
+                torch.randint(0, config.freq_width + 1, (1,), generator=generator)
+            )
+            start = int(
+                torch.randint(0, max(1, dim - width), (1,), generator=generator)
+            )
             keep[b, :, (freq_axis >= start) & (freq_axis < start + width)] = False
         max_t = int(config.time_width * n)
         for _ in range(config.time_masks):

