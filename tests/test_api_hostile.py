@@ -1,4 +1,5 @@
-"""Hostile input to the public Python API: every refusal is an AuralError saying what to pass.
+"""Hostile input to the public Python API: every refusal is an AuralError saying what to
+pass.
 
 Real audio (jfk.flac) and the real default Whisper engine; one Recognizer per module.
 """

@@ -1,4 +1,5 @@
-"""Transcript.to_dict / from_dict round trips, and refusals of dicts that are not one."""
+"""Transcript.to_dict / from_dict round trips, and refusals of dicts that are not
+one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`aural.batch.transcribe_many`: order, errors in place, long inputs, parallel engines."""
+"""`aural.batch.transcribe_many`: order, errors in place, long inputs, parallel
+engines."""
 
 from __future__ import annotations
 

@@ -99,12 +99,12 @@ def transcribe_many(
 
     Decoded inputs go to the engine's ``transcribe_batch`` in chunks of
     ``options.batch_size`` x
-    ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several workers
-    has groups of similar length to spread over them; such an engine gets the next chunk
-    before the last one is done, so its workers never wait for the slowest group. Inputs
-    longer than :data:`BATCH_MAX_S` join a chunk only when the engine runs decodes in
-    parallel (else they go alone), and a chunk never holds more than :data:`CHUNK_MAX_S`
-    of audio.
+    ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several
+    workers has groups of similar length to spread over them; such an engine gets the
+    next chunk before the last one is done, so its workers never wait for the slowest
+    group. Inputs longer than :data:`BATCH_MAX_S` join a chunk only when the engine runs
+    decodes in parallel (else they go alone), and a chunk never holds more than
+    :data:`CHUNK_MAX_S` of audio.
 
     Args:
         engine: a loaded engine.

@@ -1,4 +1,5 @@
-"""The front end: :class:`Recognizer` keeps an engine loaded; :func:`transcribe` is one-off."""
+"""The front end: :class:`Recognizer` keeps an engine loaded; :func:`transcribe` is
+one-off."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _check_options(
         unknown = sorted(str(k) for k in options if k not in fields)
         if unknown:
             hint = (
-                f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} (fields: "
-                f"{', '.join(sorted(fields))})"
+                f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} "
+                f"(fields: {', '.join(sorted(fields))})"
             )
         else:
             hint = "aural.DecodeOptions(**options)"
@@ -53,7 +54,8 @@ class Recognizer:
 
     Raises:
         EngineNotFoundError, ModelNotFoundError, MissingDependencyError, ConfigError
-        (options that are not a :class:`DecodeOptions`, settings the engine does not take).
+        (options that are not a :class:`DecodeOptions`, settings the engine does not
+        take).
 
     Example:
         >>> rec = Recognizer()
@@ -93,7 +95,8 @@ class Recognizer:
         raw_encoding: str = "pcm_s16le",
         raw_channels: int = 1,
     ) -> Waveform:
-        """Decode ``source`` at the engine's rate (``raw_*`` describe headerless PCM)."""
+        """Decode ``source`` at the engine's rate (``raw_*`` describe headerless
+        PCM)."""
         return load(
             source,
             self.engine.sample_rate,
@@ -115,8 +118,8 @@ class Recognizer:
 
         The options are checked and the audio is decoded now, so bad input fails at the
         call; recognition runs as the result is iterated, and on a long input the first
-        segment arrives long before the last chunk is decoded. ``.info`` on the result is
-        the :class:`TranscriptionInfo`; ``.seconds_done`` tells how far it has got.
+        segment arrives long before the last chunk is decoded. ``.info`` on the result
+        is the :class:`TranscriptionInfo`; ``.seconds_done`` tells how far it has got.
         """
         opts = _check_options(options, self.options)
         self.engine.check_options(opts)
@@ -157,8 +160,8 @@ class Recognizer:
         """Transcribe several inputs together (short ones share batched decoder calls).
 
         Every input is decoded before any recognition runs, so one bad input fails the
-        whole call at once, with the loader's own error, annotated (``add_note``) with the
-        input's position (``(input 2 of 3)``). An empty list gives ``[]``.
+        whole call at once, with the loader's own error, annotated (``add_note``) with
+        the input's position (``(input 2 of 3)``). An empty list gives ``[]``.
         """
         opts = _check_options(options, self.options)
         self.engine.check_options(opts)
@@ -188,13 +191,14 @@ class Recognizer:
 
 
 def _batch_items(sources: object) -> list[Any]:
-    """``sources`` as a list, refusing one input or a non-iterable in place of a list."""
+    """``sources`` as a list, refusing one input or a non-iterable in place of a
+    list."""
     if isinstance(sources, (str, bytes, bytearray, os.PathLike, Waveform)) or hasattr(
         sources, "read"
     ):
         raise ConfigError(
-            f"transcribe_batch takes a list of inputs, got one {type(sources).__name__}; "
-            "pass [source] or use transcribe(source)"
+            "transcribe_batch takes a list of inputs, got one "
+            f"{type(sources).__name__}; pass [source] or use transcribe(source)"
         )
     if not isinstance(sources, Iterable):
         raise ConfigError(

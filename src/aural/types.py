@@ -37,7 +37,8 @@ def __getattr__(name: str) -> Any:
         from aural.audio.waveform import Waveform
 
         warnings.warn(
-            "aural.types.Waveform is deprecated; use aural.audio.Waveform (or aural.Waveform)",
+            "aural.types.Waveform is deprecated; use aural.audio.Waveform (or "
+            "aural.Waveform)",
             DeprecationWarning,
             stacklevel=2,
         )

@@ -1,4 +1,5 @@
-"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files atomically."""
+"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files
+atomically."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def _vtt(t: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for s in t.segments:
         blocks.append(
-            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n{s.text.strip()}\n"
+            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n"
+            f"{s.text.strip()}\n"
         )
     return "\n".join(blocks)
 
@@ -91,8 +93,8 @@ def _file_mode(path: Path) -> int:
 def write_atomic(
     path: str | os.PathLike[str], data: str | bytes | Callable[[BinaryIO], object]
 ) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename:
-    readers see the old file or the whole new one, never a partial file.
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then
+    rename: readers see the old file or the whole new one, never a partial file.
 
     The temporary file is flushed to disk (``fsync``) before it replaces ``path``. The
     file gets the mode an ordinary write would give (the temporary file alone would be

@@ -19,7 +19,8 @@ def reference(flac: Path) -> str:
 
 @pytest.fixture(scope="session")
 def aligned_clips(dev_clean: Path) -> list[tuple[Path, str]]:
-    """dev-clean clips whose audio matches their reference (1272-128104-0000 does not)."""
+    """dev-clean clips whose audio matches their reference (1272-128104-0000 does
+    not)."""
     names = [
         "1988/24833/1988-24833-0001",
         "2412/153948/2412-153948-0002",

@@ -1,8 +1,9 @@
 """Two independent aligners (Whisper cross-attention DTW, PocketSphinx HMM-GMM Viterbi)
 agree on real recordings.
 
-Tolerance: median |Δ| over all word starts and ends < 0.15 s and 95th percentile < 0.45 s.
-benchmarks/align_agreement.py measures it on all matching dev-clean and misc clips
+Tolerance: median |Δ| over all word starts and ends < 0.15 s and 95th percentile
+< 0.45 s. benchmarks/align_agreement.py measures it on all matching dev-clean and misc
+clips
 (median 0.10 s, p95 0.26 s; Whisper's times lag PocketSphinx's by about 0.1 s).
 """
 

@@ -1,4 +1,5 @@
-"""Noise mixing at a chosen SNR and RIR convolution, on the shared noise and RIR recordings."""
+"""Noise mixing at a chosen SNR and RIR convolution, on the shared noise and RIR
+recordings."""
 
 from __future__ import annotations
 

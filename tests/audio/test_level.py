@@ -41,8 +41,8 @@ def test_dc_offset_removed(speech: np.ndarray) -> None:
     y = condition(speech * 0.1 + 0.8)
     assert abs(float(y.mean())) < 1e-4
     np.testing.assert_allclose(y, (speech - speech.mean()) * 0.1, atol=1e-4)
-    # an offset under twice the rms stays: real recordings carry such offsets and Whisper
-    # was trained on them
+    # an offset under twice the rms stays: real recordings carry such offsets and
+    # Whisper was trained on them
     mild = speech + np.float32(1.5 * speech.std())
     assert condition(mild) is mild
 
@@ -95,7 +95,7 @@ def test_quiet_noise_stays_empty(whisper_engine, shared_data: Path) -> None:
         assert whisper_engine.transcribe(w, DecodeOptions()).text == "", name
 
 
-# --- streams ---------------------------------------------------------------------------
+# --- streams --------------------------------------------------------------------------
 
 
 def _chunks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:

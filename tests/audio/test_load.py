@@ -58,7 +58,8 @@ def test_load_headerless_pcm(goforward_raw: Path) -> None:
 
 def test_raw_errors_name_api_arguments_not_cli_flags(goforward_raw: Path) -> None:
     """The library says what to pass in API terms and lists the options structurally;
-    the CLI adds its own flags (aural.cli.common.cli_message), the server sends it as is."""
+    the CLI adds its own flags (aural.cli.common.cli_message), the server sends it as
+    is."""
     with pytest.raises(ConfigError) as no_rate:
         load(goforward_raw)
     assert "pass raw_sample_rate" in str(no_rate.value) and "raw_encoding" in str(
@@ -253,8 +254,8 @@ def test_raw_rate_leaves_files_with_headers_alone(
 def test_name_is_what_messages_call_the_source(
     goforward_raw: Path, tmp_path: Path
 ) -> None:
-    """A server decodes a temporary copy; its errors must name the client's file, with no
-    rewriting of the message afterwards (issue 17)."""
+    """A server decodes a temporary copy; its errors must name the client's file, with
+    no rewriting of the message afterwards (issue 17)."""
     copy = tmp_path / "aural-upload-x1y2.raw"
     shutil.copy(goforward_raw, copy)
     with pytest.raises(ConfigError) as caught:
@@ -464,7 +465,8 @@ def test_resample_preserves_tone() -> None:
 
 
 def test_long_file_bounded_memory(tmp_path: Path) -> None:
-    """A 20-minute 48 kHz stereo file decodes block by block (peak well below 2x input)."""
+    """A 20-minute 48 kHz stereo file decodes block by block (peak well below 2x
+    input)."""
     import tracemalloc
 
     p = tmp_path / "long.flac"

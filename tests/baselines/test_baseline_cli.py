@@ -1,4 +1,5 @@
-"""`aural baseline gmm-hmm|dnn` as a user runs them: exit codes, one-line errors, reports."""
+"""`aural baseline gmm-hmm|dnn` as a user runs them: exit codes, one-line errors,
+reports."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from aural.baselines.phone_alignment import PHONES
 from aural.errors import ConfigError, DatasetError, ModelNotFoundError
 
 TEST_SPEAKER = "3752"
-# Tiny but real: ~8 dev-clean utterances of 3 speakers for training, the 4th speaker held out.
+# Tiny but real: ~8 dev-clean utterances of 3 speakers for training, the 4th speaker
+# held out.
 OPTIONS = DnnOptions(
     context=3,
     hidden_size=128,

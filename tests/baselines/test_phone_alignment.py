@@ -1,4 +1,5 @@
-"""PocketSphinx phone alignment of real LibriSpeech utterances, frame labels and the cache."""
+"""PocketSphinx phone alignment of real LibriSpeech utterances, frame labels and the
+cache."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ UTT = "3752-4944-0000"  # CAPTAIN FRERE SAYS THAT THE SCENERY IS DELIGHTFUL, 3.3
 
 
 def _dictionary_pronunciations(words: set[str]) -> dict[str, set[tuple[str, ...]]]:
-    """Every pronunciation of ``words`` in the package's cmudict, without stress marks."""
+    """Every pronunciation of ``words`` in the package's cmudict, without stress
+    marks."""
     from pocketsphinx import get_model_path
 
     found: dict[str, set[tuple[str, ...]]] = {w: set() for w in words}
@@ -161,7 +163,8 @@ def test_align_corpus_reads_the_cache_instead_of_realigning(
     files = sorted(cache.glob("*.json"))
     assert len(files) == len(dev_utterances)
     stamps = [f.stat().st_mtime_ns for f in files]
-    # no aligner given: if anything were not cached, a new PocketSphinx decoder would run
+    # no aligner given: if anything were not cached, a new PocketSphinx decoder would
+    # run
     again, failed_again = align_corpus(dev_utterances, cache)
     assert again == alignments and failed_again == failed
     assert [f.stat().st_mtime_ns for f in files] == stamps

@@ -1,5 +1,6 @@
-"""aural.cli.common.cli_message: the library's API wording plus the CLI's own flags, read
-from the error's structured ``options`` and notes (never by parsing the message)."""
+"""aural.cli.common.cli_message: the library's API wording plus the CLI's own flags,
+read from the error's structured ``options`` and notes (never by parsing the
+message)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`aural evaluate` on hostile input: one error line naming the problem, never a traceback."""
+"""`aural evaluate` on hostile input: one error line naming the problem, never a
+traceback."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def test_utf16_manifest_with_a_bom_is_evaluated_far_enough(
     path.write_text(
         json.dumps({"audio": str(jfk_flac), "text": "a"}) + "\n", encoding="utf-16"
     )
-    # the manifest reads; --limit 0 then leaves nothing, which stops the run before decoding
+    # the manifest reads; --limit 0 then leaves nothing, which stops the run before
+    # decoding
     one_line_error(
         invoke("--limit", "0", str(path)), 2, "no utterances left", "--limit"
     )

@@ -251,10 +251,12 @@ def test_cli_models_list() -> None:
 def test_cli_missing_optional_dependency_is_one_line(tmp_path: Path) -> None:
     """On a core install (no torch), `aural train` says which extra to install."""
     code = (
-        "import sys; sys.modules['torch'] = None; "  # makes `import torch` fail as if absent
-        f"sys.argv = ['aural', 'train', '--config', {str(Path(__file__).parents[2] / 'recipes' / 'overfit_tiny.yaml')!r}, "
-        f"'--output-dir', {str(tmp_path / 'run')!r}]; "
-        "from aural.cli import main; main()"
+        # makes `import torch` fail as if absent
+        "import sys; sys.modules['torch'] = None; sys.argv = ['aural', 'train', "
+        "'--config', "
+        f"{str(Path(__file__).parents[2] / 'recipes' / 'overfit_tiny.yaml')!r}, "
+        f"'--output-dir', {str(tmp_path / 'run')!r}]; from aural.cli import main; "
+        "main()"
     )
     p = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120

@@ -1,7 +1,8 @@
 """Corpus layouts built at test time in tmp folders from shared recordings.
 
-Common Voice, VCTK, TED-LIUM and Hugging Face datasets are not in ../shared/data, so each
-fixture lays out a small copy in that corpus's own format from LibriSpeech dev-clean clips.
+Common Voice, VCTK, TED-LIUM and Hugging Face datasets are not in ../shared/data, so
+each fixture lays out a small copy in that corpus's own format from LibriSpeech
+dev-clean clips.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def common_voice_dir(tmp_path: Path, dev_clips: list[Clip]) -> Path:
     """clips/*.mp3 + test.tsv / train.tsv with Common Voice's columns."""
     root = tmp_path / "cv-corpus" / "en"
     (root / "clips").mkdir(parents=True)
-    header = "client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccents\tlocale\n"
+    header = (
+        "client_id\tpath\tsentence\tup_votes\tdown_votes\t"
+        "age\tgender\taccents\tlocale\n"
+    )
     rows = []
     for i, clip in enumerate(dev_clips):
         name = f"common_voice_en_{1000 + i}.mp3"
@@ -62,7 +66,8 @@ def common_voice_dir(tmp_path: Path, dev_clips: list[Clip]) -> Path:
 
 @pytest.fixture
 def vctk_dir(tmp_path: Path, dev_clips: list[Clip]) -> Path:
-    """txt/<spk>/<spk>_<n>.txt + wav48_silence_trimmed/<spk>/<spk>_<n>_mic1.flac (0.92)."""
+    """txt/<spk>/<spk>_<n>.txt + wav48_silence_trimmed/<spk>/<spk>_<n>_mic1.flac
+    (0.92)."""
     root = tmp_path / "VCTK-Corpus-0.92"
     for i, clip in enumerate(dev_clips):
         speaker = f"p22{5 + i % 2}"

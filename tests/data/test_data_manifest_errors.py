@@ -1,4 +1,5 @@
-"""Malformed manifests and transcripts: one DatasetError naming the file, line and problem."""
+"""Malformed manifests and transcripts: one DatasetError naming the file, line and
+problem."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from aural.errors import ConfigError, DatasetError
 if TYPE_CHECKING:
     from conftest import Clip
 
-# --- LibriSpeech ----------------------------------------------------------------------------
+# --- LibriSpeech ----------------------------------------------------------------------
 
 
 def test_librispeech_dev_clean(dev_clean: Path) -> None:
@@ -70,7 +70,7 @@ def test_librispeech_audio_loads_at_16k(dev_clean: Path) -> None:
     )
 
 
-# --- LJSpeech, FSDD, misc manifest -------------------------------------------------------
+# --- LJSpeech, FSDD, misc manifest ----------------------------------------------------
 
 
 def test_ljspeech_uses_the_normalised_column(shared_data: Path) -> None:
@@ -130,7 +130,7 @@ def test_misc_manifest_jsonl(misc_dir: Path) -> None:
     assert wav.duration == pytest.approx(raw.duration, abs=0.01)
 
 
-# --- generated corpus layouts --------------------------------------------------------------
+# --- generated corpus layouts ---------------------------------------------------------
 
 
 def test_common_voice(common_voice_dir: Path, dev_clips: list[Clip]) -> None:
@@ -232,7 +232,7 @@ def test_hf_dataset_dict_with_arrays(
         read_hf_dataset(hf_arrays_dir, split="test", text_column="words")
 
 
-# --- generic manifests -----------------------------------------------------------------------
+# --- generic manifests ----------------------------------------------------------------
 
 
 def test_csv_manifest_with_other_column_names(
@@ -283,7 +283,7 @@ def test_manifest_file_errors_name_the_problem(tmp_path: Path) -> None:
         read_manifest_file(bad)
 
 
-# --- detection and errors --------------------------------------------------------------------
+# --- detection and errors -------------------------------------------------------------
 
 
 def test_missing_folder_names_path_and_layouts(tmp_path: Path) -> None:

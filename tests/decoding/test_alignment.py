@@ -33,7 +33,8 @@ def test_forced_alignment_recovers_the_frames(char_vocab):
 
 
 def test_forced_alignment_follows_the_transcript_not_the_argmax(char_vocab):
-    # the audio "says" CAT but we force DOG: still one span per token, in order, in bounds
+    # the audio "says" CAT but we force DOG: still one span per token, in order, in
+    # bounds
     lp = peaked(spell("CAT"), char_vocab)
     spans, _ = ctc_forced_align(lp, ids("DOG", char_vocab))
     assert [char_vocab[s.token] for s in spans] == ["D", "O", "G"]

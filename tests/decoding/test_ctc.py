@@ -19,7 +19,8 @@ from .conftest import peaked, spell
 
 
 def mixed(rows: list[dict[str, float]], vocab: list[str]) -> np.ndarray:
-    """Log posteriors from per-frame {label: prob} dicts ('' = blank); rest spread evenly."""
+    """Log posteriors from per-frame {label: prob} dicts ('' = blank); rest spread
+    evenly."""
     out = np.zeros((len(rows), len(vocab)))
     for t, row in enumerate(rows):
         rest = (1.0 - sum(row.values())) / (len(vocab) - len(row))
@@ -44,7 +45,8 @@ def test_ctc_greedy_keeps_double_letters_separated_by_blank(char_vocab):
 def test_beam_search_finds_what_greedy_misses():
     vocab = ["<pad>", "A"]
     lp = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))
-    # best path is blank-blank (0.36); but "A" sums three paths: 0.16 + 0.24 + 0.24 = 0.64
+    # best path is blank-blank (0.36); but "A" sums three paths:
+    # 0.16 + 0.24 + 0.24 = 0.64
     assert ctc_greedy(lp) == []
     best = CtcPrefixBeamSearch(vocab, beam_size=4).decode(lp)[0]
     assert best.text == "A"
@@ -76,7 +78,8 @@ def test_word_timestamps_come_from_the_frames(char_vocab):
         hyp = decoder.decode(lp)[0]
         words = hyp.to_words(frame_duration=0.02, offset=1.0)
         assert [w.text for w in words] == ["CAT", "DOG"]
-        # CAT: frames 10..18 (C at 10-11, A 13-14, T 16-17); DOG starts after 9 + 1 + 5 frames
+        # CAT: frames 10..18 (C at 10-11, A 13-14, T 16-17); DOG starts after 9 + 1 + 5
+        # frames
         assert words[0].start == pytest.approx(1.0 + 10 * 0.02)
         assert words[0].end == pytest.approx(1.0 + 18 * 0.02)
         assert words[1].start == pytest.approx(1.0 + 25 * 0.02)

@@ -37,7 +37,8 @@ def test_stitching_covers_every_frame_once(num_frames, window_frames, overlap_fr
     assert windows[0].start_sample == 0 and windows[-1].end_sample == num_frames * frame
     assert all(b.start_sample < a.end_sample for a, b in itertools.pairwise(windows))
     assert all(w.start_sample % frame == 0 for w in windows)
-    # each window's "posterior" row t holds its global frame index: stitching must give 0..N-1
+    # each window's "posterior" row t holds its global frame index: stitching must give
+    # 0..N-1
     pieces = [
         np.arange(w.start_sample // frame, w.end_sample // frame, dtype=float)[:, None]
         for w in windows

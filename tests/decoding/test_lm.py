@@ -204,7 +204,8 @@ def test_kenlm_matches_words_in_another_case():
 
 
 def test_kenlm_binary_in_ctc_beam_search(char_vocab):
-    """The LM steers the beam the same way from a binary as from the ARPA it came from."""
+    """The LM steers the beam the same way from a binary as from the ARPA it came
+    from."""
     pytest.importorskip("kenlm")
     from aural.decoding.ctc import CtcPrefixBeamSearch
 
@@ -235,7 +236,8 @@ def test_kenlm_binary_in_ctc_beam_search(char_vocab):
     ],
 )
 def test_corrupt_binary_lm_is_a_config_error(tmp_path, module, name, head):
-    """A KenLM or Sphinx binary that its reader cannot parse: one error naming the file."""
+    """A KenLM or Sphinx binary that its reader cannot parse: one error naming the
+    file."""
     pytest.importorskip(module)
     bad = tmp_path / name
     bad.write_bytes(head + bytes(64))
@@ -250,7 +252,8 @@ def _sphinx_en_us() -> Path:
 
 
 def test_sphinx_lm_is_a_normalised_3_gram():
-    """pocketsphinx's general English LM: unigrams over its dictionary plus </s> sum to 1."""
+    """pocketsphinx's general English LM: unigrams over its dictionary plus </s> sum to
+    1."""
     import re
 
     from aural.decoding.lm import SphinxLM
@@ -296,7 +299,8 @@ def test_sphinx_lm_in_ctc_beam_search(char_vocab):
 
 
 def test_look_ahead_charges_impossible_words_at_once(char_vocab):
-    """A partial word no LM word starts with pays <unk> when it appears, once in total."""
+    """A partial word no LM word starts with pays <unk> when it appears, once in
+    total."""
     from aural.decoding.ctc import CtcPrefixBeamSearch
 
     lm = estimate_kneser_ney([s.split() for s in CORPUS], order=2)
@@ -317,8 +321,8 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
 # ------------------------------------------------------- KenLM with a vocabulary
 @pytest.mark.parametrize("source", ["arpa", "word list"])
 def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
-    """A KenLM binary cannot list its words; its ARPA file or a word list can, and then the
-    search charges impossible partial words at once, as with ARPA models."""
+    """A KenLM binary cannot list its words; its ARPA file or a word list can, and then
+    the search charges impossible partial words at once, as with ARPA models."""
     pytest.importorskip("kenlm")
     from aural.decoding.ctc import CtcPrefixBeamSearch
 

@@ -1,4 +1,5 @@
-"""The web page at / in headless Chromium: upload a file, and record from a fake microphone.
+"""The web page at / in headless Chromium: upload a file, and record from a fake
+microphone.
 
 Debian's chromium (/usr/bin/chromium) is driven by Playwright; Chromium's fake capture
 device plays a real recording (JFK, converted to 16-bit WAV at test time) as the
@@ -52,7 +53,8 @@ def chromium() -> Path:
                 "/usr/bin/chromium is missing under CI (apt-get install chromium)"
             )
         pytest.skip(
-            "Debian chromium not installed at /usr/bin/chromium (apt-get install chromium)"
+            "Debian chromium not installed at /usr/bin/chromium (apt-get install "
+            "chromium)"
         )
     pytest.importorskip("playwright.sync_api")
     return CHROMIUM
@@ -150,8 +152,9 @@ def test_microphone_streams_live_partials_and_finals(
         """() => {
           window.__partials = [];
           const el = document.getElementById('partial');
-          new MutationObserver(() => { if (el.textContent) window.__partials.push(el.textContent); })
-            .observe(el, {childList: true, characterData: true, subtree: true});
+          new MutationObserver(() => {
+            if (el.textContent) window.__partials.push(el.textContent);
+          }).observe(el, {childList: true, characterData: true, subtree: true});
         }"""
     )
     page.click("#record-button")

@@ -1,4 +1,5 @@
-"""The ctc engine on a tiny randomly initialised wav2vec2 model saved to tmp_path (no downloads)."""
+"""The ctc engine on a tiny randomly initialised wav2vec2 model saved to tmp_path (no
+downloads)."""
 
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def test_long_audio_is_windowed_and_stitched(tiny_ctc_dir, noise):
     w = noise[3]  # 2.5 s -> windows [0, 1.0), [0.6, 1.6), [1.2, 2.2), [1.8, 2.5)
     stitched = windowed.posteriors(w).log_probs
     assert abs(stitched.shape[0] - whole.posteriors(w).log_probs.shape[0]) <= 2
-    # frames 0..39 come from the first window: they equal the model run on that slice alone
+    # frames 0..39 come from the first window: they equal the model run on that slice
+    # alone
     first = whole.posteriors(w.slice(0.0, 1.0)).log_probs
     assert np.allclose(stitched[:35], first[:35], atol=1e-4)
     # the middle of the second window (1.0 s .. 1.2 s = frames 50..60)
@@ -215,9 +217,10 @@ def test_ctc_refuses_what_it_cannot_honour(engine, noise, options, named):
 
 
 def test_ctc_stream_never_conditions_its_buffer_again(engine, dev_clean, monkeypatch):
-    """A stream's audio is conditioned once, causally, by the stream; its decodes must not
-    go through the engine's public path, which conditions again with the quiet-recording
-    gain the stream leaves out (they used to: CTC streams called transcribe_batch)."""
+    """A stream's audio is conditioned once, causally, by the stream; its decodes must
+    not go through the engine's public path, which conditions again with the
+    quiet-recording gain the stream leaves out (they used to: CTC streams called
+    transcribe_batch)."""
     import aural.engines.base as base
 
     calls = []

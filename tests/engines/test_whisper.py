@@ -1,4 +1,5 @@
-"""The default engine on real recordings: invariants, accuracy, batching, silence, models."""
+"""The default engine on real recordings: invariants, accuracy, batching, silence,
+models."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def check_invariants(t: Transcript) -> None:
             assert seg.start - 1e-6 <= w.start <= w.end <= seg.end + 1e-6
             assert 0.0 <= w.probability <= 1.0
         if seg.words:
-            # words carry no spaces; a word-internal split ("up" + "-gards") has none either
+            # words carry no spaces; a word-internal split ("up" + "-gards") has none
+            # either
             assert "".join(w.text for w in seg.words) == seg.text.replace(" ", "")
     assert last <= t.info.duration + 1e-6
 
@@ -61,7 +63,8 @@ def test_whisper_8k_input(whisper_engine, libri_8k: Path) -> None:
 def test_whisper_wer_near_published_on_librispeech(
     whisper_engine, shared_data: Path
 ) -> None:
-    """tiny.en is published at 5.6 % WER on test-clean; clean read speech stays near it."""
+    """tiny.en is published at 5.6 % WER on test-clean; clean read speech stays near
+    it."""
     from aural.text.normalizers import get_normalizer
 
     norm = get_normalizer("whisper")
@@ -88,12 +91,14 @@ def test_whisper_batch_matches_sequential(whisper_engine, dev_clean: Path) -> No
 def test_whisper_batch_assigns_each_text_to_its_input(
     whisper_engine, shared_data: Path
 ) -> None:
-    """Packed clips at arbitrary offsets (not multiples of 10 ms) keep their own text."""
+    """Packed clips at arbitrary offsets (not multiples of 10 ms) keep their own
+    text."""
     pairs = librispeech_pairs(shared_data / "LibriSpeech" / "train-clean-100", 6)
     waves = [load(p) for p, _ in pairs]
-    # Start each input at its speech onset (so its clip starts right at its packed offset)
-    # and end it 159 samples past a 10 ms step: offsets then sit just before the next step,
-    # where faster-whisper's 10 ms-rounded segment times fall into the previous input.
+    # Start each input at its speech onset (so its clip starts right at its packed
+    # offset) and end it 159 samples past a 10 ms step: offsets then sit just before the
+    # next step, where faster-whisper's 10 ms-rounded segment times fall into the
+    # previous input.
     from aural.audio.vad import speech_regions
 
     cut = []
@@ -127,7 +132,8 @@ def test_whisper_silence_gives_nothing(whisper_engine) -> None:
 def test_whisper_input_of_a_few_samples_gives_nothing(
     whisper_engine, vad: bool
 ) -> None:
-    # 100 samples (6 ms): without VAD this reached faster-whisper's alignment and crashed
+    # 100 samples (6 ms): without VAD this reached faster-whisper's alignment and
+    # crashed
     rng = np.random.default_rng(0)
     for n in (1, 100, 161, 1599):
         tiny = Waveform((0.3 * rng.standard_normal(n)).astype(np.float32), 16000)
@@ -267,7 +273,8 @@ def test_short_form_splits_sentences_and_drops_words_on_request(
 
 
 def test_short_form_redoes_decodes_that_stop_early() -> None:
-    """A decode whose last word ends long before the speech does goes to the long form."""
+    """A decode whose last word ends long before the speech does goes to the long
+    form."""
     from aural.engines.whisper.longform import Done, FallBack, Span, judge_whole
     from aural.engines.whisper.window import WindowResult
     from aural.types import Word
@@ -286,7 +293,8 @@ def test_short_form_redoes_decodes_that_stop_early() -> None:
 
 @pytest.fixture(scope="module")
 def parallel_engine():
-    """Two single-threaded decodes side by side, as `aural transcribe` uses for many files."""
+    """Two single-threaded decodes side by side, as `aural transcribe` uses for many
+    files."""
     engine = create_engine("whisper", num_workers=2, cpu_threads=1)
     yield engine
     engine.close()
@@ -398,7 +406,8 @@ def test_long_input_in_pieces_keeps_text_and_times(
         side_by_side = parallel.transcribe(wave, options)
     finally:
         parallel.close()
-    # (one thread per decode here, against the fixture's engine: float rounding may differ)
+    # (one thread per decode here, against the fixture's engine: float rounding may
+    # differ)
     assert jiwer.wer(pieced.text.lower(), side_by_side.text.lower()) <= 0.02
     assert side_by_side.segments[-1].end == pytest.approx(
         pieced.segments[-1].end, abs=0.5
@@ -408,7 +417,8 @@ def test_long_input_in_pieces_keeps_text_and_times(
 def _tiled(
     files: list[Path], gaps_s: list[float]
 ) -> tuple[Waveform, list[tuple[float, float]]]:
-    """Recordings laid end to end with the given silences after each; their time spans."""
+    """Recordings laid end to end with the given silences after each; their time
+    spans."""
     parts, spans, t = [], [], 0.0
     for f, gap_s in zip(files, gaps_s, strict=True):
         samples = load(f).samples
@@ -541,7 +551,8 @@ def test_chunk_segments_classify_decodes() -> None:
     assert isinstance(
         judge_chunk(done, Span(0, 40.0, 41.8, ((40.0, 41.8),)), 100.0), Done
     )
-    # a region passed over before the last word: the chunk is redone one region per window
+    # a region passed over before the last word: the chunk is redone one region per
+    # window
     three = ((40.0, 41.8), (42.5, 45.0), (45.5, 48.0))
     skipped = WindowResult(
         "Chapter 34.", (words[0], Word(6.0, 7.5, "34.", 0.9)), -0.2, 0.01, 1.0, 8.0

@@ -39,7 +39,8 @@ def test_frames_and_width(speech: np.ndarray, options: FeatureOptions) -> None:
 def test_rows_do_not_depend_on_the_batch(
     speech: np.ndarray, options: FeatureOptions
 ) -> None:
-    """Each row is encoded on its own frames: padding beside a longer row changes nothing."""
+    """Each row is encoded on its own frames: padding beside a longer row changes
+    nothing."""
     short = speech[: 3 * 16_000]
     alone, n_alone = extract(torch.from_numpy(short)[None], None, options)
     batch = torch.zeros(2, speech.size)

@@ -1,4 +1,5 @@
-"""Fixtures of the evaluation tests: short real LibriSpeech utterances and real engines."""
+"""Fixtures of the evaluation tests: short real LibriSpeech utterances and real
+engines."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`aural evaluate` as a user runs it: exit codes, one-line errors, reports and the cache."""
+"""`aural evaluate` as a user runs it: exit codes, one-line errors, reports and the
+cache."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""WER/CER and alignment metrics: properties, jiwer agreement, and the statistics on top."""
+"""WER/CER and alignment metrics: properties, jiwer agreement, and the statistics on
+top."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Scoring and report helpers that need no engine: bins, word confidences, JSON safety."""
+"""Scoring and report helpers that need no engine: bins, word confidences, JSON
+safety."""
 
 from __future__ import annotations
 

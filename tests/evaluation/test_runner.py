@@ -1,4 +1,5 @@
-"""The evaluation runner end to end: real LibriSpeech audio, real sphinx and whisper tiny.en."""
+"""The evaluation runner end to end: real LibriSpeech audio, real sphinx and whisper
+tiny.en."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def two_engine_run(
     sphinx_engine,
     whisper_engine,
 ) -> tuple[EvalResults, Path]:
-    """sphinx and whisper tiny.en side by side, clean and at 5 dB, on three utterances."""
+    """sphinx and whisper tiny.en side by side, clean and at 5 dB, on three
+    utterances."""
     out = tmp_path_factory.mktemp("two_engines")
     options = EvalOptions(
         snrs=(None, 5.0),

@@ -122,7 +122,8 @@ def auth() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def server_config() -> Callable[..., ServeConfig]:
-    """``server_config(tmp_dir, **changes)``: the test servers' settings with changes."""
+    """``server_config(tmp_dir, **changes)``: the test servers' settings with
+    changes."""
     return make_config
 
 

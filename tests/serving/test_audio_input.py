@@ -92,7 +92,8 @@ def test_implausible_raw_rate_is_422_before_decoding(
 
 
 def _lying_m4a(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
-    """AAC in M4A whose mvhd/tkhd/mdhd durations claim 1 s (as a hostile client might)."""
+    """AAC in M4A whose mvhd/tkhd/mdhd durations claim 1 s (as a hostile client
+    might)."""
     import av
 
     with av.open(str(path), "w", format="ipod") as out:

@@ -1,4 +1,5 @@
-"""`aural serve` as users run it: config errors, and graceful shutdown of a real process."""
+"""`aural serve` as users run it: config errors, and graceful shutdown of a real
+process."""
 
 from __future__ import annotations
 

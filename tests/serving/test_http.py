@@ -1,4 +1,5 @@
-"""POST /v1/transcribe and /v1/transcribe/base64 on a real server with real recordings."""
+"""POST /v1/transcribe and /v1/transcribe/base64 on a real server with real
+recordings."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def test_base64_bad_data_is_400(client: httpx.Client):
     assert "base64" in r.json()["error"]["message"]
 
 
-# -- error paths --------------------------------------------------------------------------
+# -- error paths -----------------------------------------------------------------------
 
 
 def test_missing_api_key_is_401(server, ldc_wav: Path):

@@ -20,7 +20,8 @@ CHUNK_S = 0.1  # 100 ms frames, as a microphone client sends them
 async def stream_pcm(
     url: str, pcm: bytes, speed: float = 1.0, headers: dict[str, str] | None = None
 ) -> list[tuple[float, dict[str, Any]]]:
-    """Send PCM16 at ``speed`` x real time, then the end frame; collect (time, event)."""
+    """Send PCM16 at ``speed`` x real time, then the end frame; collect (time,
+    event)."""
     step = int(16000 * CHUNK_S) * 2
     events: list[tuple[float, dict[str, Any]]] = []
     async with connect(url, additional_headers=headers, proxy=None) as ws:
@@ -58,7 +59,8 @@ def test_listen_sends_partials_finals_then_end(server, auth, jfk_pcm16: bytes):
     assert ends == sorted(ends) and ends[-1] <= 11.0 + 1e-3
     for f in finals:
         assert f["segment"]["start"] <= f["segment"]["end"]
-    # live: the first result arrives while audio is still being sent (11 s / 1.5 = 7.3 s)
+    # live: the first result arrives while audio is still being sent
+    # (11 s / 1.5 = 7.3 s)
     first_time = events[0][0]
     assert first_time < 11.0 / 1.5
 

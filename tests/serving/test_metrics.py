@@ -1,4 +1,5 @@
-"""GET /metrics: Prometheus text with requests, latency, audio seconds, queue and streams."""
+"""GET /metrics: Prometheus text with requests, latency, audio seconds, queue and
+streams."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Overload: a server with one worker and a queue of one answers 429, never 5xx or a hang."""
+"""Overload: a server with one worker and a queue of one answers 429, never 5xx or a
+hang."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Slow and stalled uploads on a real server: they hold no decode slot, time out with 408
-when they stall, and at most ``max_uploads`` are received at once.
+"""Slow and stalled uploads on a real server: they hold no decode slot, time out with
+408 when they stall, and at most ``max_uploads`` are received at once.
 
-The tests talk raw HTTP/1.1 over sockets: a client library would send the body it declares.
+The tests talk raw HTTP/1.1 over sockets: a client library would send the body it
+declares.
 """
 
 from __future__ import annotations
@@ -50,8 +51,13 @@ def _stall(
     sock = socket.create_connection((host, int(port)), timeout=30)
     sock.sendall(
         (
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
-            "Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n0123456789"
+            f"POST {path} HTTP/1.1\r\n"
+            "Host: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\n"
+            "Content-Type: application/octet-stream\r\n"
+            "Content-Length: 1000\r\n"
+            "\r\n"
+            "0123456789"
         ).encode()
     )
     return sock

@@ -1,4 +1,5 @@
-"""The page and its assets are served from the package, with nothing loaded from elsewhere."""
+"""The page and its assets are served from the package, with nothing loaded from
+elsewhere."""
 
 from __future__ import annotations
 

@@ -98,7 +98,8 @@ async def _drain(ws: ClientConnection, timeout: float = 60) -> list[dict[str, An
 def exchange(
     url: str, frames: list[str | bytes], headers: dict[str, str] | None
 ) -> tuple[list[dict[str, Any]], int | None, str]:
-    """Send ``frames`` (ignoring a close meanwhile); return (events, close code, reason)."""
+    """Send ``frames`` (ignoring a close meanwhile); return (events, close code,
+    reason)."""
 
     async def go() -> tuple[list[dict[str, Any]], int | None, str]:
         async with connect(

@@ -1,4 +1,5 @@
-"""`aural listen --file`: the streaming session behind the CLI, output like transcribe."""
+"""`aural listen --file`: the streaming session behind the CLI, output like
+transcribe."""
 
 from __future__ import annotations
 

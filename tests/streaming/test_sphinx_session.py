@@ -13,8 +13,8 @@ from aural.types import EndOfStream, Partial
 
 from .conftest import check_invariants, final_text, finals, run_stream, to_pcm16, wer
 
-# Streaming endpoints (PocketSphinx's endpointer) and offline VAD regions (Silero) cut the
-# audio differently, so the 3-gram LM sees different contexts; the texts stay close.
+# Streaming endpoints (PocketSphinx's endpointer) and offline VAD regions (Silero) cut
+# the audio differently, so the 3-gram LM sees different contexts; the texts stay close.
 MAX_WER_VS_OFFLINE = 0.35
 # a busy test machine must not turn partials off: keep the schedule deterministic
 NO_DEGRADE = StreamingOptions(max_lag_s=600.0)

@@ -26,9 +26,9 @@ from .conftest import (
     wer,
 )
 
-# Streaming decodes each VAD utterance in a window of its own length, offline decodes the
-# padded 30 s window: tiny.en may pick a different word or two. These clips have 10-12
-# words, so the bound allows two words to differ from the offline transcript.
+# Streaming decodes each VAD utterance in a window of its own length, offline decodes
+# the padded 30 s window: tiny.en may pick a different word or two. These clips have
+# 10-12 words, so the bound allows two words to differ from the offline transcript.
 MAX_WER_VS_OFFLINE = 0.25
 NO_DEGRADE = StreamingOptions(max_lag_s=600.0)  # deterministic schedule for comparisons
 
@@ -158,12 +158,14 @@ def test_stream_rejects_bad_input(whisper_engine) -> None:
 
 
 def test_speculative_finals_equal_confirmed_ones(whisper_engine, long_clip) -> None:
-    """A final decoded during the endpoint's silence is the final the endpoint would get."""
+    """A final decoded during the endpoint's silence is the final the endpoint would
+    get."""
     from dataclasses import replace
 
     wave = load(long_clip, 16000)
     data = to_pcm16(wave.samples)
-    # two seconds of silence at the end so the endpoint (not finish()) closes the last one
+    # two seconds of silence at the end so the endpoint (not finish()) closes the last
+    # one
     data += b"\x00\x00" * 32000
     runs = {}
     for speculate in (True, False):

@@ -1,4 +1,5 @@
-"""Fixtures for text tests: openai-whisper's English normaliser as an independent reference.
+"""Fixtures for text tests: openai-whisper's English normaliser as an independent
+reference.
 
 Only ``whisper/normalizers`` is loaded (by file path), so whisper's own heavy imports
 (torch, tiktoken) are not needed. Tests using it skip when the package is absent.
@@ -50,7 +51,8 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
 
 @pytest.fixture(scope="session")
 def whisper_normalizer() -> Callable[[str], str]:
-    """Whisper's EnglishTextNormalizer with aural's spelling table, whitespace-collapsed.
+    """Whisper's EnglishTextNormalizer with aural's spelling table,
+    whitespace-collapsed.
 
     Using the same spelling table compares every rule except the word list itself.
     """

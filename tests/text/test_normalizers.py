@@ -1,4 +1,5 @@
-"""Normalisers: case tables, real transcripts, properties, and Whisper's as a reference."""
+"""Normalisers: case tables, real transcripts, properties, and Whisper's as a
+reference."""
 
 from __future__ import annotations
 
@@ -202,7 +203,7 @@ def test_number_normalizer_on_its_own() -> None:
     assert numbers("oh two") == "02"
 
 
-# --- real transcripts --------------------------------------------------------------------
+# --- real transcripts -----------------------------------------------------------------
 
 
 def _punctuate(upper: str) -> str:
@@ -245,8 +246,8 @@ def test_librispeech_refs_and_punctuated_hypotheses_normalise_alike(
 
 
 def test_ljspeech_raw_and_spelled_out_columns_agree(shared_data: Path) -> None:
-    """LJSpeech's raw column has digits and abbreviations, the normalised one spells them
-    out; after normalisation the two columns should be almost identical."""
+    """LJSpeech's raw column has digits and abbreviations, the normalised one spells
+    them out; after normalisation the two columns should be almost identical."""
     from aural.evaluation.metrics import corpus_wer
 
     rows = [
@@ -263,7 +264,7 @@ def test_ljspeech_raw_and_spelled_out_columns_agree(shared_data: Path) -> None:
     assert corpus_wer(spelled, raw).wer < 0.002
 
 
-# --- properties --------------------------------------------------------------------------
+# --- properties -----------------------------------------------------------------------
 
 _NUMBERISH = st.lists(
     st.sampled_from(
@@ -320,7 +321,7 @@ def test_basic_normalizer_is_idempotent_and_tidy(text: str) -> None:
         assert "  " not in once and once == once.strip()
 
 
-# --- Whisper's normaliser as an independent reference -----------------------------------
+# --- Whisper's normaliser as an independent reference ---------------------------------
 
 
 def test_matches_whisper_on_all_shared_transcripts(

@@ -15,7 +15,8 @@ FIVE_SPEAKERS = "[0-9]_(george|jackson|lucas|nicolas|theo)_0"
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
-    """Two OpenMP threads on a shared 2-core machine contend and run several times slower."""
+    """Two OpenMP threads on a shared 2-core machine contend and run several times
+    slower."""
     torch.set_num_threads(1)
 
 

@@ -1,5 +1,6 @@
 """End to end (slow): recipes/overfit_tiny.yaml memorises 50 real spoken digits, the
-checkpoint transcribes through `aural transcribe --engine aural`, and 2-process DDP runs."""
+checkpoint transcribes through `aural transcribe --engine aural`, and 2-process DDP
+runs."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def _with_data(shared_data: Path, recipe: str, output_dir: Path) -> object:
 def test_overfit_50_digits_then_transcribe_with_cli(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    # one thread: on a shared 2-core machine two OpenMP threads contend and run ~5x slower
+    # one thread: on a shared 2-core machine two OpenMP threads contend and run ~5x
+    # slower
     torch.set_num_threads(1)
     cfg = _with_data(shared_data, "overfit_tiny.yaml", tmp_path / "run")
     result = Trainer(cfg).run()  # type: ignore[arg-type]
@@ -118,8 +120,8 @@ data:
 features: {{num_mels: 23, cmvn: utterance}}
 model: {{size: tiny, d_model: 32, num_layers: 1, num_heads: 2, subsampling_channels: 8}}
 optim: {{warmup_steps: 1}}
-training: {{max_steps: 2, batch_seconds: 2.0, max_batch_size: 4, eval_every: 2, num_threads: 1,
-           log_every: 1}}
+training: {{max_steps: 2, batch_seconds: 2.0, max_batch_size: 4, eval_every: 2,
+           num_threads: 1, log_every: 1}}
 tracking: {{mlflow: false}}
 """)
     torchrun = str(Path(sys.executable).parent / "torchrun")

@@ -1,4 +1,5 @@
-"""The training loop on real digits: exact resume, tracking, checkpoints, early stopping."""
+"""The training loop on real digits: exact resume, tracking, checkpoints, early
+stopping."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A Conformer-CTC on Whisper tiny.en encoder frames: trains on real LibriSpeech speech,
-loads as the aural engine with 20 ms word timings, aligns known text, and exports to ONNX
-with the same text."""
+loads as the aural engine with 20 ms word timings, aligns known text, and exports to
+ONNX with the same text."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ def test_whisper_feature_model_learns_loads_and_exports(
     )
     trainer = Trainer(cfg)
     result = trainer.run()
-    # the dev set is the first 3 training utterances: this is memorisation, well under the
-    # 100 % a from-scratch model of this size reaches in 70 steps
+    # the dev set is the first 3 training utterances: this is memorisation, well under
+    # the 100 % a from-scratch model of this size reaches in 70 steps
     assert result.best_dev_wer is not None and result.best_dev_wer < 0.5, (
         result.last_eval
     )
@@ -82,9 +82,9 @@ def test_whisper_feature_model_learns_loads_and_exports(
         assert words and words[-1].end <= wave.duration + 0.05
         assert all(a.start <= b.start for a, b in pairwise(words))
 
-    # CTC forced alignment with the checkpoint: every word, in order, on the same 20 ms clock
-    # as the engine's own word times (how close to the true times a model this small gets
-    # is in benchmarks/align_agreement.py, with the recipe's model)
+    # CTC forced alignment with the checkpoint: every word, in order, on the same 20 ms
+    # clock as the engine's own word times (how close to the true times a model this
+    # small gets is in benchmarks/align_agreement.py, with the recipe's model)
     from aural.align import create_aligner
 
     text = trainer.dev_utts[0].text

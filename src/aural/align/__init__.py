@@ -73,7 +73,8 @@ def create_aligner(
 def align(
     source: Any, transcript: str, *, engine: str = "whisper", model: str | None = None
 ) -> Alignment:
-    """Align ``transcript`` to the audio ``source`` (path, bytes, file object or Waveform).
+    """Align ``transcript`` to the audio ``source`` (path, bytes, file object or
+    Waveform).
 
     Raises:
         AudioDecodeError: the audio cannot be read.

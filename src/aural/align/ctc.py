@@ -1,5 +1,5 @@
-"""CTC forced alignment (character and word spans) with a transformers CTC model or one of
-aural's own CTC checkpoints."""
+"""CTC forced alignment (character and word spans) with a transformers CTC model or one
+of aural's own CTC checkpoints."""
 
 from __future__ import annotations
 
@@ -75,8 +75,8 @@ class CtcAligner:
         """Word and character times of ``transcript`` in ``waveform`` (mono, 16 kHz).
 
         Raises:
-            AlignmentError: nothing of the transcript is in the vocabulary, or the audio is
-                too short for it.
+            AlignmentError: nothing of the transcript is in the vocabulary, or the audio
+                is too short for it.
         """
         post = self._engine.posteriors(waveform)
         return _alignment(
@@ -93,7 +93,8 @@ class CtcAligner:
 
 
 class AuralAligner:
-    """Viterbi-align transcripts over an aural checkpoint's posteriors (``aural train``).
+    """Viterbi-align transcripts over an aural checkpoint's posteriors
+    (``aural train``).
 
     Args:
         model: as for the ``aural`` engine (run folder, checkpoint, ONNX export).

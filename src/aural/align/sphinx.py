@@ -53,7 +53,8 @@ _LETTER_PHONES = {
 
 
 def dictionary_form(word: str) -> str:
-    """A transcript word as PocketSphinx's dictionary spells it (lower case, no punctuation)."""
+    """A transcript word as PocketSphinx's dictionary spells it (lower case, no
+    punctuation)."""
     return re.sub(r"[^a-z']", "", word.lower()).strip("'")
 
 
@@ -72,7 +73,8 @@ class SphinxAligner:
         """Word times of ``transcript`` in ``waveform`` (mono, 16 kHz).
 
         Raises:
-            AlignmentError: no usable word, or the decoder found no path through the text.
+            AlignmentError: no usable word, or the decoder found no path through the
+                text.
         """
         from aural.streaming.pcm import to_pcm16 as pcm16
 
@@ -102,7 +104,8 @@ class SphinxAligner:
         segs = decoder.seg()
         if decoder.hyp() is None or segs is None:
             raise AlignmentError(
-                "PocketSphinx found no alignment path: the transcript may not match the audio"
+                "PocketSphinx found no alignment path: the transcript may not match "
+                "the audio"
             )
         return Alignment(
             _to_words(list(segs), kept),

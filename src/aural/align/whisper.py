@@ -2,10 +2,11 @@
 
 The transcript's tokens are fed to the decoder after the start-of-transcript prompt and
 faster-whisper / CTranslate2's ``align`` finds, by dynamic time warping over the
-alignment heads' cross-attention, when each token is spoken (``WhisperModel.find_alignment``).
-Whisper sees 30-second windows; a longer input is first transcribed with word timestamps,
-the recognised words are matched to the transcript, and the transcript is cut at matched
-words so that every piece falls in one window.
+alignment heads' cross-attention, when each token is spoken
+(``WhisperModel.find_alignment``). Whisper sees 30-second windows; a longer input is
+first transcribed with word timestamps, the recognised words are matched to the
+transcript, and the transcript is cut at matched words so that every piece falls in one
+window.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def _norm(word: str) -> str:
 
 
 def whisper_text(words: list[str]) -> str:
-    """The text fed to Whisper: all-caps transcripts (LibriSpeech style) are lower-cased,
-    since Whisper's tokens and attention are trained on normal casing."""
+    """The text fed to Whisper: all-caps transcripts (LibriSpeech style) are
+    lower-cased, since Whisper's tokens and attention are trained on normal casing."""
     text = " ".join(words)
     letters = [c for c in text if c.isalpha()]
     if letters and all(c.isupper() for c in letters):
@@ -49,13 +50,14 @@ class WhisperAligner:
     """Align transcripts with a Whisper model (faster-whisper / CTranslate2).
 
     Args:
-        model: alias, CTranslate2 folder or hub id as for the whisper engine; None = tiny.en.
+        model: alias, CTranslate2 folder or hub id as for the whisper engine;
+            None = tiny.en.
         compute_type: CTranslate2 compute type.
         cpu_threads: intra-op threads (0 = CTranslate2's default).
         median_filter_width: smoothing of the attention weights before DTW.
-        trim_silence: align only between the first and last speech detected by Silero VAD.
-            Whisper's DTW path starts at the window's first frame, so without this the
-            first word absorbs any leading silence.
+        trim_silence: align only between the first and last speech detected by Silero
+            VAD. Whisper's DTW path starts at the window's first frame, so without this
+            the first word absorbs any leading silence.
     """
 
     name = "whisper"
@@ -96,8 +98,9 @@ class WhisperAligner:
         """Word times of ``transcript`` in ``waveform`` (mono, 16 kHz).
 
         Raises:
-            AlignmentError: the transcript is empty, or (long audio) it cannot be matched
-                to what Whisper hears well enough to cut it into 30-second pieces.
+            AlignmentError: the transcript is empty, or (long audio) it cannot be
+                matched to what Whisper hears well enough to cut it into 30-second
+                pieces.
         """
         if waveform.sample_rate != SAMPLE_RATE or waveform.num_channels != 1:
             raise ConfigError(
@@ -159,9 +162,9 @@ class WhisperAligner:
             fits = [j for j, (_, e) in anchors.items() if j >= first and e <= limit]
             if not fits:
                 raise AlignmentError(
-                    f"cannot match the transcript to the audio near {start:.1f} s: Whisper "
-                    "hears none of its words there; check that the transcript belongs to "
-                    "this recording, or split it"
+                    f"cannot match the transcript to the audio near {start:.1f} s: "
+                    "Whisper hears none of its words there; check that the "
+                    "transcript belongs to this recording, or split it"
                 )
             j = max(fits)
             nxt = min(

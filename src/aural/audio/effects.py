@@ -1,9 +1,11 @@
-"""Reproducible acoustic degradations: additive noise at a chosen SNR and room reverberation.
+"""Reproducible acoustic degradations: additive noise at a chosen SNR and room
+reverberation.
 
-The evaluator uses these to measure robustness, and training augmentation reuses them, so
-the mixing functions are pure numpy: float32 arrays in, a new float32 array out, randomness only
-through the ``numpy.random.Generator`` the caller passes. :class:`NoiseBank` is the only
-part that touches files; it loads a folder of noise or impulse-response recordings once.
+The evaluator uses these to measure robustness, and training augmentation reuses them,
+so the mixing functions are pure numpy: float32 arrays in, a new float32 array out,
+randomness only through the ``numpy.random.Generator`` the caller passes.
+:class:`NoiseBank` is the only part that touches files; it loads a folder of noise or
+impulse-response recordings once.
 
 Example:
     >>> bank = NoiseBank("../shared/data/noise")
@@ -58,7 +60,8 @@ def signal_power(samples: np.ndarray) -> float:
 
 
 def measure_snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
-    """Signal-to-noise ratio in dB between two arrays: ``10 log10(P_signal / P_noise)``."""
+    """Signal-to-noise ratio in dB between two arrays:
+    ``10 log10(P_signal / P_noise)``."""
     return float(
         10.0
         * np.log10(max(signal_power(signal), _EPS) / max(signal_power(noise), _EPS))
@@ -70,7 +73,8 @@ def crop_or_tile(
 ) -> np.ndarray:
     """A stretch of ``num_samples`` from ``noise`` starting at a random offset.
 
-    Noise shorter than ``num_samples`` is repeated (wrapping around) from the random offset.
+    Noise shorter than ``num_samples`` is repeated (wrapping around) from the random
+    offset.
 
     Args:
         noise: mono float samples, shape ``(n,)`` with ``n > 0``.
@@ -99,12 +103,13 @@ def mix_at_snr(
 ) -> np.ndarray:
     """Add ``noise`` to ``speech`` scaled so that the mixture has the requested SNR.
 
-    The SNR is measured over the whole utterance: ``10 log10(P_speech / P_scaled_noise)``
-    with ``P`` the mean square. A random stretch of the noise is used (tiled when the
-    noise is shorter than the speech; another offset is drawn when a stretch is all
-    zeros); the offset comes from ``rng``, so the same seed gives the same mixture. The result is not clipped, so ``mix - speech`` is exactly
-    the scaled noise and the SNR holds; callers that need [-1, 1] can scale the whole
-    mixture, which leaves the SNR unchanged.
+    The SNR is measured over the whole utterance:
+    ``10 log10(P_speech / P_scaled_noise)`` with ``P`` the mean square. A random stretch
+    of the noise is used (tiled when the noise is shorter than the speech; another
+    offset is drawn when a stretch is all zeros); the offset comes from ``rng``, so the
+    same seed gives the same mixture. The result is not clipped, so ``mix - speech`` is
+    exactly the scaled noise and the SNR holds; callers that need [-1, 1] can scale the
+    whole mixture, which leaves the SNR unchanged.
 
     Args:
         speech: mono float32 samples, shape ``(num_samples,)``.
@@ -185,10 +190,11 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
 class NoiseBank:
     """The recordings of one folder (noise or impulse responses), loaded once.
 
-    Every audio file directly in ``directory`` (see :data:`aural.audio.load.AUDIO_SUFFIXES`;
-    headerless PCM, which has no sample rate to read, is left out) is decoded with
-    :func:`aural.audio.load` to mono float32 at ``sample_rate``, in file-name order, so a
-    seeded generator picks the same recordings on every machine.
+    Every audio file directly in ``directory`` (see
+    :data:`aural.audio.load.AUDIO_SUFFIXES`; headerless PCM, which has no sample rate to
+    read, is left out) is decoded with :func:`aural.audio.load` to mono float32 at
+    ``sample_rate``, in file-name order, so a seeded generator picks the same recordings
+    on every machine.
 
     Args:
         directory: folder holding the recordings.
@@ -198,7 +204,8 @@ class NoiseBank:
             errors' ``options`` so a front end can name its own spelling of it.
 
     Raises:
-        DatasetError: the folder is missing, holds no audio, or a file cannot be decoded.
+        DatasetError: the folder is missing, holds no audio, or a file cannot be
+            decoded.
     """
 
     __slots__ = ("_clips", "directory", "names", "sample_rate")

@@ -14,8 +14,8 @@ The definitions follow librosa's conventions so results can be checked against i
 - Deltas: the least-squares slope over ``width`` frames with edge replication
   (``librosa.feature.delta(mode="nearest")``, identical to the HTK / Kaldi formula).
 
-Shapes: a batch of audio is ``(batch, num_samples)`` with ``lengths`` in samples; features
-come back as ``(batch, num_frames, num_features)`` with ``frame_lengths``.
+Shapes: a batch of audio is ``(batch, num_samples)`` with ``lengths`` in samples;
+features come back as ``(batch, num_frames, num_features)`` with ``frame_lengths``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ class PretrainedFrontend(Protocol):
     def features(
         self, samples: torch.Tensor, lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(batch, frames, dim)`` features of a zero-padded batch, and frame lengths."""
+        """``(batch, frames, dim)`` features of a zero-padded batch, and frame
+        lengths."""
         ...
 
 
@@ -75,7 +76,8 @@ def register_frontend(kind: str, load: Callable[[str], PretrainedFrontend]) -> N
 
 
 def pretrained_frontend(kind: str, encoder: str) -> PretrainedFrontend:
-    """The registered front-end of ``kind`` for ``encoder`` (see :func:`register_frontend`)."""
+    """The registered front-end of ``kind`` for ``encoder`` (see
+    :func:`register_frontend`)."""
     if kind not in _FRONTENDS:
         raise ConfigError(
             f"feature kind {kind!r} needs its encoder's front-end; import "
@@ -93,8 +95,8 @@ class FeatureOptions:
 
     Attributes:
         kind: ``fbank`` (log-mel), ``mfcc``, or ``whisper``: the frames of a pretrained
-            Whisper encoder (see :mod:`aural.engines.whisper.encoder`; 20 ms hop, mel and
-            cepstral options unused).
+            Whisper encoder (see :mod:`aural.engines.whisper.encoder`; 20 ms hop, mel
+            and cepstral options unused).
         sample_rate: rate of the input audio (Hz).
         n_fft: FFT size in samples (400 = 25 ms at 16 kHz).
         win_length: analysis window in samples (None = ``n_fft``).
@@ -106,10 +108,12 @@ class FeatureOptions:
         deltas: append delta and delta-delta (MFCC and fbank alike).
         delta_width: frames in the delta regression window (odd, >= 3).
         log_floor: floor applied before the logarithm of the mel energies.
-        top_db: MFCC only: clip the dB mel spectrum this far below its maximum (None = off).
+        top_db: MFCC only: clip the dB mel spectrum this far below its maximum
+            (None = off).
         cmvn: ``none``, ``utterance`` (per-utterance mean and variance) or ``global``
             (statistics gathered over the training set, see :class:`GlobalCmvn`).
-        encoder: ``whisper`` only: the Whisper model (name or folder) whose encoder runs.
+        encoder: ``whisper`` only: the Whisper model (name or folder) whose encoder
+            runs.
     """
 
     kind: FeatureKind = "fbank"
@@ -163,7 +167,8 @@ class FeatureOptions:
         f_max = self.f_max if self.f_max is not None else nyquist
         if not 0.0 <= self.f_min < f_max <= nyquist:
             raise ConfigError(
-                f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={self.f_min}, f_max={f_max}"
+                f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={self.f_min}, "
+                f"f_max={f_max}"
             )
         if self.kind == "mfcc" and self.num_ceps > self.num_mels:
             raise ConfigError(
@@ -253,7 +258,8 @@ def mel_filterbank(
     f_max: float | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Slaney-normalised triangular mel filters, shape ``(num_mels, n_fft // 2 + 1)``."""
+    """Slaney-normalised triangular mel filters, shape
+    ``(num_mels, n_fft // 2 + 1)``."""
     f_max = sample_rate / 2 if f_max is None else f_max
     fb = _mel_filterbank_cpu(num_mels, n_fft, sample_rate, float(f_min), float(f_max))
     return fb if device is None else fb.to(device)
@@ -465,7 +471,8 @@ class GlobalCmvn:
 
     @classmethod
     def from_batches(cls, batches: Any, eps: float = 1e-5) -> GlobalCmvn:
-        """Accumulate statistics over ``(features, frame_lengths)`` pairs (float64 sums)."""
+        """Accumulate statistics over ``(features, frame_lengths)`` pairs (float64
+        sums)."""
         total = 0.0
         s1: torch.Tensor | None = None
         s2: torch.Tensor | None = None
@@ -508,7 +515,8 @@ def extract(
     options: FeatureOptions,
     global_cmvn: GlobalCmvn | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The full feature pipeline: fbank, MFCC or Whisper encoder, optional deltas, then CMVN.
+    """The full feature pipeline: fbank, MFCC or Whisper encoder, optional deltas, then
+    CMVN.
 
     Args:
         samples: ``(batch, num_samples)`` audio at ``options.sample_rate``, zero-padded.
@@ -517,7 +525,8 @@ def extract(
         global_cmvn: statistics for ``cmvn="global"`` (required then).
 
     Returns:
-        ``(features (batch, num_frames, options.num_features), frame_lengths (batch,))``.
+        ``(features (batch, num_frames, options.num_features), frame_lengths
+        (batch,))``.
 
     Raises:
         ConfigError: bad shapes, or ``cmvn="global"`` without statistics.

@@ -1,8 +1,9 @@
 """The one decoder and resampler: any source -> mono float32 :class:`Waveform`.
 
-soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3 block by block; PyAV (FFmpeg)
-reads everything else (M4A/AAC, WebM, MP4, ...). Resampling uses soxr in streaming mode, so an
-hour-long file never exists in memory at its original rate or channel count.
+soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3 block by block; PyAV
+(FFmpeg) reads everything else (M4A/AAC, WebM, MP4, ...). Resampling uses soxr in
+streaming mode, so an hour-long file never exists in memory at its original rate or
+channel count.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ MIN_SAMPLE_RATE = (
     2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
 )
 MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at
-# the first bytes of the containers aural decodes: such a file is never read as headerless PCM
+# the first bytes of the containers aural decodes: such a file is never read as
+# headerless PCM
 _MAGIC = (
     b"RIFF",
     b"RIFX",
@@ -169,8 +171,8 @@ def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
             raise AudioDecodeError(f"{name}: is a directory, not an audio file")
         if path.is_fifo():
             raise AudioDecodeError(
-                f"{name}: is a named pipe, not a file; save the stream to a file or pass its "
-                "bytes"
+                f"{name}: is a named pipe, not a file; save the stream to a file or "
+                "pass its bytes"
             )
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
@@ -182,20 +184,22 @@ def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
     if hasattr(source, "read") and not isinstance(source, Waveform):
         return source
     raise ConfigError(
-        f"cannot read audio from {type(source).__name__}; pass a path, bytes, a binary file "
-        "object, or Waveform(samples, sample_rate=...) (a bare array has no sample rate)"
+        f"cannot read audio from {type(source).__name__}; pass a path, bytes, a "
+        "binary file object, or Waveform(samples, sample_rate=...) (a bare array has "
+        "no sample rate)"
     )
 
 
 def _iter_soundfile(
     src: BinaryIO | str,
 ) -> tuple[Iterator[np.ndarray], int, int, str, int]:
-    # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates) open too
+    # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates)
+    # open too
     f = sf.SoundFile(os.fsencode(src) if isinstance(src, str) else src)
 
     def gen() -> Iterator[np.ndarray]:
-        # read() rather than blocks(): it also works on formats libsndfile cannot seek in
-        # (GSM 6.10 WAV, for one)
+        # read() rather than blocks(): it also works on formats libsndfile cannot seek
+        # in (GSM 6.10 WAV, for one)
         with f:
             while True:
                 block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -312,20 +316,21 @@ def _decode_blocks(
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
-                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate (e.g. "
-                "16000) and, unless it is 16-bit little-endian, raw_encoding "
+                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate "
+                "(e.g. 16000) and, unless it is 16-bit little-endian, raw_encoding "
                 f"({', '.join(_RAW_DTYPES)})",
                 options=("raw_sample_rate", "raw_encoding"),
             )
         if raw_encoding not in _RAW_DTYPES:
             raise ConfigError(
-                f"unknown raw_encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}",
+                f"unknown raw_encoding {raw_encoding!r}; use one of "
+                f"{', '.join(_RAW_DTYPES)}",
                 options=("raw_encoding",),
             )
         if not MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE:
             raise ConfigError(
-                f"{name}: raw_sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
-                f"got {raw_sample_rate}",
+                f"{name}: raw_sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} "
+                f"Hz, got {raw_sample_rate}",
                 options=("raw_sample_rate",),
             )
         if raw_channels < 1:
@@ -343,15 +348,17 @@ def _decode_blocks(
         blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     else:
         if frames == 0 and _has_data_after_header(src):
-            # a WAV whose writer never filled in its sizes (a crashed recorder): libsndfile
-            # trusts the header and sees nothing, FFmpeg reads the samples that are there
+            # a WAV whose writer never filled in its sizes (a crashed recorder):
+            # libsndfile trusts the header and sees nothing, FFmpeg reads the samples
+            # that are there
             _close(blocks)
             with contextlib.suppress(UnsupportedAudioError):
                 blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     if rate <= 0 or channels <= 0:  # FFmpeg guessed a format from bytes that hold none
         _close(blocks)
         raise AudioDecodeError(
-            f"{name}: truncated or corrupt audio (no valid sample rate or channel count)"
+            f"{name}: truncated or corrupt audio (no valid sample rate or channel "
+            "count)"
         )
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
         _close(blocks)
@@ -386,8 +393,8 @@ def _peek(src: BinaryIO | str, size: int) -> bytes:
 def _sndfile_reads(head: bytes) -> bool:
     """True when libsndfile should try a source that starts with ``head``: one of its
     formats, or what may be MP3. Anything else goes straight to FFmpeg, because
-    libsndfile's last resort, its MP3 decoder, prints notes to stderr about every file it
-    cannot make sense of (a PNG, random bytes) before aural's one-line error."""
+    libsndfile's last resort, its MP3 decoder, prints notes to stderr about every file
+    it cannot make sense of (a PNG, random bytes) before aural's one-line error."""
     if not head:
         return True  # unknown: let libsndfile say
     if head.startswith(_SNDFILE_MAGIC) or head.startswith(_MAGIC):
@@ -432,8 +439,8 @@ def iter_load(
 
 
 def _finite(samples: np.ndarray) -> np.ndarray:
-    """NaN and +-inf (corrupt float files, or their overflow in the resampler) -> silence,
-    not full-scale clicks."""
+    """NaN and +-inf (corrupt float files, or their overflow in the
+    resampler) -> silence, not full-scale clicks."""
     if np.isfinite(samples).all():
         return samples
     return np.asarray(np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0))
@@ -480,11 +487,12 @@ def load(
     """Decode any supported source to mono float32 at ``sample_rate``.
 
     Args:
-        source: a path, bytes, a binary file object, or a :class:`Waveform` (mixed to mono
-            and resampled). A bare numpy array is rejected: it carries no sample rate.
+        source: a path, bytes, a binary file object, or a :class:`Waveform` (mixed to
+            mono and resampled). A bare numpy array is rejected: it carries no sample
+            rate.
         sample_rate: the output rate in Hz (16 kHz for every built-in engine).
-        raw_sample_rate: for headerless PCM (``.raw``/``.pcm`` or any source when given),
-            the rate it was recorded at.
+        raw_sample_rate: for headerless PCM (``.raw``/``.pcm`` or any source when
+            given), the rate it was recorded at.
         raw_encoding: sample format of headerless PCM.
         raw_channels: interleaved channels of headerless PCM.
         max_duration: stop decoding and raise :class:`AudioTooLongError` once the audio

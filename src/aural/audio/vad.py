@@ -1,4 +1,5 @@
-"""Voice activity detection: where the speech is (Silero VAD, shipped with faster-whisper)."""
+"""Voice activity detection: where the speech is (Silero VAD, shipped with
+faster-whisper)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def speech_regions(
     *,
     max_speech_s: float = float("inf"),
 ) -> list[tuple[float, float]]:
-    """Speech regions ``[(start, end), ...]`` in seconds, in time order, non-overlapping.
+    """Speech regions ``[(start, end), ...]`` in seconds, in time order,
+    non-overlapping.
 
     Args:
         waveform: mono audio at 16 kHz.

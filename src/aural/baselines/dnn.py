@@ -101,8 +101,9 @@ def _torch() -> Any:
         import torch
     except ImportError as err:
         raise MissingDependencyError(
-            "the DNN baseline needs the 'torch' package, which is not installed; install "
-            "`pip install torch==2.13.0` (CPU) and then `pip install 'aural[baselines]'`"
+            "the DNN baseline needs the 'torch' package, which is not installed; "
+            "install `pip install torch==2.13.0` (CPU) and then `pip install "
+            "'aural[baselines]'`"
         ) from err
     return torch
 
@@ -137,7 +138,8 @@ class FrameSet:
         return (2 * self.context + 1) * int(self.features.shape[1])
 
     def splice(self, rows: np.ndarray) -> np.ndarray:
-        """Spliced inputs of the labelled frames at ``rows``: ``(len(rows), input_size)``."""
+        """Spliced inputs of the labelled frames at ``rows``:
+        ``(len(rows), input_size)``."""
         offsets = np.arange(-self.context, self.context + 1)
         window: np.ndarray = self.features[
             self.centers[rows][:, None] + offsets[None, :]
@@ -182,7 +184,8 @@ def build_frame_set(
             progress(1)
     if not blocks:
         raise DatasetError(
-            f"none of the {len(utterances)} utterances has an alignment with labelled frames"
+            f"none of the {len(utterances)} utterances has an alignment with labelled "
+            "frames"
         )
     return FrameSet(
         np.concatenate(blocks).astype(np.float32),
@@ -215,8 +218,8 @@ def split_by_speaker(
     test = [u for u in utterances if u.speaker in held]
     if not train or not test:
         raise DatasetError(
-            f"speaker split left {len(train)} training and {len(test)} test utterances; "
-            f"held-out speakers: {sorted(held) or 'none'}"
+            f"speaker split left {len(train)} training and {len(test)} test "
+            f"utterances; held-out speakers: {sorted(held) or 'none'}"
         )
     return train, test
 
@@ -241,7 +244,8 @@ class FrameEvaluation:
         majority_label: that class.
         num_frames: labelled test frames.
         by_speaker: frame accuracy per held-out speaker.
-        confusion: counts, ``(len(PHONES), len(PHONES))``; rows reference, columns predicted.
+        confusion: counts, ``(len(PHONES), len(PHONES))``; rows reference, columns
+            predicted.
     """
 
     accuracy: float
@@ -299,7 +303,8 @@ class PhoneClassifier:
         self.feature_options = feature_options
 
     def predict(self, frames: FrameSet, batch_size: int = 4096) -> np.ndarray:
-        """Predicted class index of every labelled frame, shape ``(frames.num_frames,)``."""
+        """Predicted class index of every labelled frame, shape
+        ``(frames.num_frames,)``."""
         torch = _torch()
         if frames.context != self.options.context:
             raise ConfigError(
@@ -337,7 +342,8 @@ class PhoneClassifier:
         )
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.json`` and ``weights.pt`` (state dict and normalisation) to ``folder``."""
+        """Write ``model.json`` and ``weights.pt`` (state dict and normalisation) to
+        ``folder``."""
         torch = _torch()
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
@@ -360,7 +366,8 @@ class PhoneClassifier:
         """Read a folder written by :meth:`save` (trusted input).
 
         Raises:
-            ModelNotFoundError: if the files are missing or not an aural DNN phone model.
+            ModelNotFoundError: if the files are missing or not an aural DNN phone
+                model.
         """
         torch = _torch()
         root = Path(folder)
@@ -371,8 +378,8 @@ class PhoneClassifier:
             )
         except (OSError, ValueError, RuntimeError) as err:
             raise ModelNotFoundError(
-                f"no readable DNN phone model in {root} (expected model.json and weights.pt): "
-                f"{err}"
+                f"no readable DNN phone model in {root} (expected model.json and "
+                f"weights.pt): {err}"
             ) from err
         if meta.get("format") != MODEL_FORMAT or meta.get("labels") != list(PHONES):
             raise ModelNotFoundError(
@@ -416,7 +423,8 @@ def train_phone_classifier(
     opts = options or DnnOptions()
     if train.context != opts.context:
         raise ConfigError(
-            f"frames are spliced with context {train.context}, options say {opts.context}"
+            f"frames are spliced with context {train.context}, options say "
+            f"{opts.context}"
         )
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)

@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: ``stage`` names the step, counts are in its units."""
+"""``progress(stage, done, total)``: ``stage`` names the step, counts are in its
+units."""
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -52,7 +53,8 @@ class DnnRun:
 def select_digit_recordings(
     recordings: Sequence[DigitRecording], per_speaker_limit: int | None
 ) -> list[DigitRecording]:
-    """Keep at most ``per_speaker_limit`` recordings of each digit per speaker (lowest index)."""
+    """Keep at most ``per_speaker_limit`` recordings of each digit per speaker (lowest
+    index)."""
     if per_speaker_limit is None:
         return list(recordings)
     if per_speaker_limit < 1:
@@ -165,7 +167,8 @@ def run_dnn(
         options: :class:`~aural.baselines.dnn.DnnOptions` (``None``: defaults).
         alignment_cache: folder of cached PocketSphinx alignments
             (``None``: ``output_dir/alignments``).
-        test_speakers: held-out speakers; ``None`` holds out the speakers of ``dev-clean``.
+        test_speakers: held-out speakers; ``None`` holds out the speakers of
+            ``dev-clean``.
         train_limit: use at most this many training utterances (quick runs).
         save_model: save the trained classifier to this folder.
         progress: called as work advances.

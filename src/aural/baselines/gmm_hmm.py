@@ -1,4 +1,5 @@
-"""Isolated-word recognition with one left-to-right GMM-HMM per word (the classic baseline).
+"""Isolated-word recognition with one left-to-right GMM-HMM per word (the classic
+baseline).
 
 Each word gets a left-to-right HMM whose states emit diagonal-covariance Gaussian
 mixtures over MFCC + delta + delta-delta frames (hmmlearn's ``GMMHMM``). Training is a
@@ -107,8 +108,8 @@ def _gmmhmm_class() -> Any:
         from hmmlearn.hmm import GMMHMM  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(
-            "the GMM-HMM baseline needs the 'hmmlearn' package, which is not installed; "
-            "install it with `pip install 'aural[baselines]'`"
+            "the GMM-HMM baseline needs the 'hmmlearn' package, which is not "
+            "installed; install it with `pip install 'aural[baselines]'`"
         ) from err
 
     def _logsumexp(a: np.ndarray) -> np.ndarray:
@@ -122,7 +123,8 @@ def _gmmhmm_class() -> Any:
 
     class DiagGMMHMM(GMMHMM):  # type: ignore[misc]
         def _log_weighted_densities(self, X: np.ndarray) -> np.ndarray:
-            """log(w_sm N(x_t; mu_sm, diag(var_sm))), shape ``(T, states, mixtures)``."""
+            """log(w_sm N(x_t; mu_sm, diag(var_sm))), shape
+            ``(T, states, mixtures)``."""
             num_states, num_mix, dim = self.means_.shape
             precision = 1.0 / self.covars_
             with np.errstate(divide="ignore"):
@@ -236,7 +238,8 @@ def _train_word_model(sequences: Sequence[np.ndarray], options: GmmHmmOptions) -
     data = np.concatenate(sequences).astype(np.float64)
     lengths = [len(seq) for seq in sequences]
     with warnings.catch_warnings():
-        # hmmlearn warns when a zero transition stays zero: that is the topology we want.
+        # hmmlearn warns when a zero transition stays zero: that is the topology we
+        # want.
         warnings.simplefilter("ignore", RuntimeWarning)
         model.fit(data, lengths)
     return model
@@ -288,13 +291,15 @@ class WordHmmRecognizer:
             usable = [seq for seq in sequences if len(seq) >= opts.num_states]
             if not usable:
                 raise DatasetError(
-                    f"word {word!r} has no example with at least {opts.num_states} frames"
+                    f"word {word!r} has no example with at least {opts.num_states} "
+                    "frames"
                 )
             models[word] = _train_word_model(usable, opts)
         return cls(models, opts, feature_options or digit_feature_options())
 
     def scores(self, features: np.ndarray) -> dict[str, float]:
-        """Log-likelihood of ``features`` (``(num_frames, num_features)``) under each word."""
+        """Log-likelihood of ``features`` (``(num_frames, num_features)``) under each
+        word."""
         x = np.asarray(features, dtype=np.float64)
         out = {}
         for word, model in self._models.items():
@@ -318,7 +323,8 @@ class WordHmmRecognizer:
         return self.predict(mfcc_with_deltas(samples, self.feature_options))
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.json`` and ``parameters.npz`` into ``folder`` (created if needed)."""
+        """Write ``model.json`` and ``parameters.npz`` into ``folder`` (created if
+        needed)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         arrays = {}
@@ -345,7 +351,8 @@ class WordHmmRecognizer:
 
     @classmethod
     def load(cls, folder: str | Path) -> WordHmmRecognizer:
-        """Read a model folder written by :meth:`save` (trusted input, see the module doc).
+        """Read a model folder written by :meth:`save` (trusted input, see the module
+        doc).
 
         Raises:
             ModelNotFoundError: if the folder, ``model.json`` or ``parameters.npz`` is
@@ -447,8 +454,9 @@ class DigitEvaluation:
         return sum(f.num_correct for f in self.folds) / total if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results; ``wer`` comes from :func:`aural.evaluation.metrics.corpus_wer`
-        (for isolated words it equals the error rate)."""
+        """JSON-ready results; ``wer`` comes from
+        :func:`aural.evaluation.metrics.corpus_wer` (for isolated words it equals the
+        error rate)."""
         from aural.evaluation.metrics import corpus_wer
 
         def _wer(folds: Sequence[FoldResult]) -> float:
@@ -457,7 +465,9 @@ class DigitEvaluation:
             return corpus_wer(refs, hyps).wer if refs else 0.0
 
         return {
-            "task": "isolated digits, speaker-independent (train on the other speakers)",
+            "task": (
+                "isolated digits, speaker-independent (train on the other speakers)"
+            ),
             "accuracy": self.accuracy,
             "wer": _wer(self.folds),
             "num_test": self.num_test,
@@ -510,7 +520,8 @@ def evaluate_speaker_folds(
         options: GMM-HMM settings.
         feature_options: the MFCC settings behind ``features`` (recorded in the result).
         held_out_speakers: speakers to rotate over; ``None`` means every speaker.
-        on_fold: called with each fold's result and its trained recogniser as it finishes.
+        on_fold: called with each fold's result and its trained recogniser as it
+            finishes.
 
     Raises:
         DatasetError: if fewer than two speakers are present, or a held-out speaker
@@ -519,7 +530,8 @@ def evaluate_speaker_folds(
     opts = options or GmmHmmOptions()
     if len(recordings) != len(features):
         raise ConfigError(
-            f"recordings ({len(recordings)}) and features ({len(features)}) differ in length"
+            f"recordings ({len(recordings)}) and features ({len(features)}) differ in "
+            "length"
         )
     speakers = sorted({r.speaker for r in recordings})
     if len(speakers) < 2:

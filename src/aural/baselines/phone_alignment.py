@@ -1,4 +1,5 @@
-"""Phone-level forced alignment with PocketSphinx, and frame labels for the DNN baseline.
+"""Phone-level forced alignment with PocketSphinx, and frame labels for the DNN
+baseline.
 
 PocketSphinx's en-us acoustic model (shipped in the ``pocketsphinx`` package) aligns a
 known transcript in two passes: a word-level Viterbi pass (``set_align_text``) and a
@@ -8,8 +9,8 @@ letter-to-sound pronunciation so the rest of the utterance still aligns; their f
 are marked as unlabelled (``-1``) by :meth:`PhoneAlignment.frame_labels` so guessed
 phones never become training targets.
 
-Alignments are cached as one JSON file per utterance (:func:`align_corpus`), keyed by the
-transcript, so a corpus is aligned once.
+Alignments are cached as one JSON file per utterance (:func:`align_corpus`), keyed by
+the transcript, so a corpus is aligned once.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ logger = logging.getLogger(__name__)
 
 SILENCE = "SIL"
 PHONES: tuple[str, ...] = (
-    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
-    "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH",
-    "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", SILENCE,
+    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F",
+    "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S",
+    "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", SILENCE,
 )  # fmt: skip
 """The 39 ARPAbet phones without stress marks, plus silence: the DNN's 40 classes."""
 
@@ -254,8 +255,8 @@ class PhoneAligner:
             )
         except ImportError as err:
             raise MissingDependencyError(
-                "phone alignment needs the 'pocketsphinx' package, which is not installed; "
-                "install it with `pip install pocketsphinx`"
+                "phone alignment needs the 'pocketsphinx' package, which is not "
+                "installed; install it with `pip install pocketsphinx`"
             ) from err
         hmm = Path(model_dir) if model_dir else Path(get_model_path("en-us/en-us"))
         dic = (
@@ -284,7 +285,8 @@ class PhoneAligner:
         """The dictionary pronunciation of ``word`` and whether it had to be guessed.
 
         A word missing from the dictionary is added to the decoder: a possessive
-        ``'s`` of a known word adds ``Z``, anything else uses :func:`guess_pronunciation`.
+        ``'s`` of a known word adds ``Z``, anything else uses
+        :func:`guess_pronunciation`.
         """
         word = word.lower()
         if word in self._known:
@@ -313,7 +315,8 @@ class PhoneAligner:
         """Align ``text`` to ``samples`` (mono float32 at 16 kHz).
 
         Raises:
-            AlignmentFailedError: if the transcript is empty or PocketSphinx finds no path.
+            AlignmentFailedError: if the transcript is empty or PocketSphinx finds no
+                path.
         """
         words = [
             w for w in re.sub(r"[^a-z' ]", " ", text.lower()).split() if w.strip("'")
@@ -329,8 +332,9 @@ class PhoneAligner:
             self._decode(pcm)
             if self._decoder.hyp() is None:
                 raise AlignmentFailedError(
-                    f"{utterance_id or 'utterance'}: PocketSphinx found no alignment of "
-                    f"{len(words)} words to {len(samples) / self.sample_rate:.2f} s of audio"
+                    f"{utterance_id or 'utterance'}: PocketSphinx found no alignment "
+                    f"of {len(words)} words to {len(samples) / self.sample_rate:.2f} "
+                    "s of audio"
                 )
             self._decoder.set_alignment()
             self._decode(pcm)
@@ -394,7 +398,8 @@ def align_corpus(
         utterances: what to align.
         cache_dir: folder of cached alignments (created if needed); a cached file is
             reused when its transcript and model match.
-        aligner: reused across calls; ``None`` creates one only if something is not cached.
+        aligner: reused across calls; ``None`` creates one only if something is not
+            cached.
         progress: called with 1 after each utterance.
 
     Returns:

@@ -83,7 +83,8 @@ def plot_confusion(
 def plot_bars(
     values: Mapping[str, float], title: str, ylabel: str, floor: float | None = None
 ) -> Figure:
-    """One bar per key (e.g. accuracy per held-out speaker), with an optional dashed floor."""
+    """One bar per key (e.g. accuracy per held-out speaker), with an optional dashed
+    floor."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.5, 3.6), dpi=100, layout="constrained")
@@ -127,15 +128,16 @@ def gmm_hmm_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> st
         "",
         (
             f"One left-to-right HMM per digit ({opts['num_states']} states x "
-            f"{opts['num_mixtures']} diagonal Gaussians, {opts['num_iterations']} Baum-Welch "
-            "iterations at most) on 13 MFCC + delta + delta-delta with per-utterance CMVN. "
-            "Speaker-independent: each fold trains on every other speaker and tests on the "
-            "held-out one."
+            f"{opts['num_mixtures']} diagonal Gaussians, {opts['num_iterations']} "
+            "Baum-Welch iterations at most) on 13 MFCC + delta + delta-delta with "
+            "per-utterance CMVN. Speaker-independent: each fold trains on every "
+            "other speaker and tests on the held-out one."
         ),
         "",
         (
-            f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} test recordings "
-            f"(WER {_pct(results['wer'])}; for isolated words WER is the error rate)."
+            f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} "
+            f"test recordings (WER {_pct(results['wer'])}; for isolated words WER is "
+            "the error rate)."
         ),
         "",
         "| held-out speaker | train | test | correct | accuracy |",
@@ -160,24 +162,26 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         "# DNN frame-level phone classifier baseline",
         "",
         (
-            f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} spliced "
-            f"frames of 13 MFCC + delta + delta-delta predicts one of {len(test['labels'])} "
-            "classes (39 ARPAbet phones without stress, plus silence). Targets are PocketSphinx "
-            "en-us forced alignments computed by aural; frames of out-of-dictionary words are "
-            "left out. Test speakers never appear in training."
+            f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} "
+            "spliced frames of 13 MFCC + delta + delta-delta predicts one of "
+            f"{len(test['labels'])} classes (39 ARPAbet phones without stress, plus "
+            "silence). Targets are PocketSphinx en-us forced alignments computed by "
+            "aural; frames of out-of-dictionary words are left out. Test speakers "
+            "never appear in training."
         ),
         "",
         (
-            f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** over "
-            f"{test['num_frames']} frames (always answering the most frequent class, "
-            f"{test['majority_class']}, gives {_pct(test['majority_class_accuracy'])})."
+            f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** "
+            f"over {test['num_frames']} frames (always answering the most frequent "
+            f"class, {test['majority_class']}, gives "
+            f"{_pct(test['majority_class_accuracy'])})."
         ),
         "",
         (
-            f"Training: {data['train_utterances']} utterances from {data['train_speakers']} "
-            f"speakers, {data['train_frames']} frames; test: {data['test_utterances']} utterances "
-            f"from {data['test_speakers']} speakers. Alignment failures skipped: "
-            f"{len(data['alignment_failures'])}."
+            f"Training: {data['train_utterances']} utterances from "
+            f"{data['train_speakers']} speakers, {data['train_frames']} frames; test: "
+            f"{data['test_utterances']} utterances from {data['test_speakers']} "
+            f"speakers. Alignment failures skipped: {len(data['alignment_failures'])}."
         ),
         "",
         "| held-out speaker | frame accuracy |",
@@ -212,7 +216,8 @@ def write_gmm_hmm_report(
     output_dir: str | Path,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write results.json, report.md, confusion.png and by_speaker.png into ``output_dir``.
+    """Write results.json, report.md, confusion.png and by_speaker.png into
+    ``output_dir``.
 
     Args:
         evaluation: the fold results.

@@ -37,7 +37,8 @@ for _name in _COMMAND_MODULES:
         importlib.import_module(_mod).register(app)
 
 
-# Optional packages -> the extra that installs them (for commands run on a core install).
+# Optional packages -> the extra that installs them (for commands run on a core
+# install).
 _EXTRA_FOR_PACKAGE = {
     "torch": "train",
     "sentencepiece": "train",
@@ -67,12 +68,13 @@ def main() -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except ModuleNotFoundError as err:
-        # A command reached an optional dependency that this install lacks: one line, exit 2.
+        # A command reached an optional dependency that this install lacks: one line,
+        # exit 2.
         package = (err.name or "").split(".")[0]
         extra = _EXTRA_FOR_PACKAGE.get(package, "all")
         print(
-            f"error: this command needs the '{package}' package, which is not installed; "
-            f"install it with `pip install 'aural[{extra}]'`",
+            f"error: this command needs the '{package}' package, which is not "
+            f"installed; install it with `pip install 'aural[{extra}]'`",
             file=sys.stderr,
         )
         sys.exit(2)

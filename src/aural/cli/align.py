@@ -10,8 +10,8 @@ import typer
 
 from aural.cli.common import EXIT_SOME_FAILED, cli_message, exit_code_for, fail, warn
 
-# mean word probability under which the transcript likely does not match the audio (Whisper
-# gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
+# mean word probability under which the transcript likely does not match the audio
+# (Whisper gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
 LOW_CONFIDENCE = 0.3
 FORMAT_HELP = "json, tsv (TextGrid-like tiers), srt or vtt"
 
@@ -70,8 +70,8 @@ def align_command(
     confidence = sum(w.probability for w in result.words) / max(1, len(result.words))
     if confidence < LOW_CONFIDENCE:
         warn(
-            f"warning: {audio}: the words aligned with low confidence (mean probability "
-            f"{confidence:.2f}); the transcript may not match the audio"
+            f"warning: {audio}: the words aligned with low confidence (mean "
+            f"probability {confidence:.2f}); the transcript may not match the audio"
         )
 
 

@@ -1,4 +1,5 @@
-"""`aural baseline gmm-hmm|dnn`: the classic HMM-GMM and DNN acoustic-model baselines."""
+"""`aural baseline gmm-hmm|dnn`: the classic HMM-GMM and DNN acoustic-model
+baselines."""
 
 from __future__ import annotations
 
@@ -193,7 +194,8 @@ def dnn_command(
         bool, typer.Option("--quiet", "-q", help="No progress bar.")
     ] = False,
 ) -> None:
-    """Frame-level phone classifier (MLP over spliced MFCC + deltas) on held-out speakers.
+    """Frame-level phone classifier (MLP over spliced MFCC + deltas) on held-out
+    speakers.
 
     Aligns the transcripts with PocketSphinx (cached), trains on the other speakers and
     writes OUTPUT_DIR/results.json, report.md, phone_confusion.png and by_speaker.png.

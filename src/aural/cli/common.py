@@ -66,7 +66,9 @@ def cli_message(err: AuralError, flags: Mapping[str, str] = CLI_FLAGS) -> str:
             :data:`CLI_FLAGS`; options missing from it are not mentioned.
 
     Example:
-        >>> cli_message(ConfigError("x.raw: pass raw_sample_rate", options=["raw_sample_rate"]))
+        >>> cli_message(
+        ...     ConfigError("x.raw: pass raw_sample_rate", options=["raw_sample_rate"])
+        ... )
         'x.raw: pass raw_sample_rate (on the command line: --raw-sample-rate)'
     """
     parts = [str(err), *(str(n) for n in getattr(err, "__notes__", ()))]
@@ -77,7 +79,8 @@ def cli_message(err: AuralError, flags: Mapping[str, str] = CLI_FLAGS) -> str:
 
 
 def exit_code_for(err: AuralError) -> int:
-    """Configuration, model and dependency errors are usage errors (2); else failures (1)."""
+    """Configuration, model and dependency errors are usage errors (2); else failures
+    (1)."""
     usage = (ConfigError, ModelNotFoundError, MissingDependencyError)
     return EXIT_USAGE if isinstance(err, usage) else EXIT_SOME_FAILED
 

@@ -34,7 +34,8 @@ DEFAULT_OUTPUT_DIR = Path("aural-eval")
 
 
 def read_vocabulary(path: Path) -> frozenset[str]:
-    """Words of a word list: whitespace-separated, one or more per line (``#`` comments)."""
+    """Words of a word list: whitespace-separated, one or more per line (``#``
+    comments)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
@@ -91,7 +92,8 @@ def _build(
     for name, _ in specs:
         if not name or name not in available_engines():
             raise EngineNotFoundError(
-                f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
+                f"unknown engine {name!r}; available engines: "
+                f"{', '.join(available_engines())}"
             )
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch-size must be 1 or more, got {batch_size}")
@@ -185,8 +187,9 @@ def evaluate_command(
 ) -> None:
     """Evaluate engines on a dataset: WER, CER, breakdowns, noise robustness, reports.
 
-    Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and keeps
-    the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or re-renders.
+    Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and
+    keeps the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or
+    re-renders.
     """
     from aural.evaluation.report import render_markdown, write_report
     from aural.evaluation.runner import CACHE_FILE, EvalProgress, evaluate
@@ -270,8 +273,8 @@ def evaluate_command(
         fail(cli_message(err), exit_code_for(err))
     except OSError as err:
         fail(
-            f"cannot write the reports in {output_dir}: {err.strerror}; the hypotheses are "
-            f"kept in {output_dir / CACHE_FILE}, rerun to render them",
+            f"cannot write the reports in {output_dir}: {err.strerror}; the "
+            f"hypotheses are kept in {output_dir / CACHE_FILE}, rerun to render them",
             EXIT_SOME_FAILED,
         )
 
@@ -280,7 +283,8 @@ def evaluate_command(
     t = results.timing
     err_console.print(
         f"{t.decoded} decodes ({t.cached} from cache) in {t.wall_seconds:.1f} s, "
-        f"{t.engine_seconds:.1f} s inside engines; wrote {escape(str(written['results.json']))}, "
+        f"{t.engine_seconds:.1f} s inside engines; wrote "
+        f"{escape(str(written['results.json']))}, "
         f"{escape(str(written['report.md']))}, {escape(str(written['report.html']))}"
     )
     for utt, message in results.failures:

@@ -1,4 +1,5 @@
-"""`aural listen`: live transcription from the microphone or a file played as a stream."""
+"""`aural listen`: live transcription from the microphone or a file played as a
+stream."""
 
 from __future__ import annotations
 
@@ -93,9 +94,9 @@ def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
         import sounddevice as sd
     except (ImportError, OSError) as err:  # OSError: the PortAudio library is missing
         raise MissingDependencyError(
-            "microphone input needs the 'sounddevice' package and the PortAudio library; "
-            "install them with `pip install 'aural[mic]'` (and e.g. `apt-get install "
-            "libportaudio2`), or use `aural listen --file AUDIO`"
+            "microphone input needs the 'sounddevice' package and the PortAudio "
+            "library; install them with `pip install 'aural[mic]'` (and e.g. `apt-get "
+            "install libportaudio2`), or use `aural listen --file AUDIO`"
         ) from err
     blocks: queue.Queue[bytes] = queue.Queue()
     selected: int | str | None = int(device) if device and device.isdigit() else device
@@ -237,7 +238,8 @@ def listen_command(
 
 
 def _run(session: Any, chunks: Iterator[Any], live: bool) -> list[Segment]:
-    """Feed every chunk, show events as they come, finish; returns the final segments."""
+    """Feed every chunk, show events as they come, finish; returns the final
+    segments."""
     from rich.live import Live
 
     view = LiveView()

@@ -1,4 +1,5 @@
-"""`aural lm build` and `aural lm score`: word n-gram language models for CTC decoding."""
+"""`aural lm build` and `aural lm score`: word n-gram language models for CTC
+decoding."""
 
 from __future__ import annotations
 

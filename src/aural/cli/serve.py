@@ -71,7 +71,8 @@ def serve_command(
         Path | None, typer.Option("--config", help="YAML file of settings.")
     ] = None,
 ) -> None:
-    """Serve transcription over HTTP and WebSocket (settings: flags > AURAL_SERVE_* > --config)."""
+    """Serve transcription over HTTP and WebSocket (settings:
+    flags > AURAL_SERVE_* > --config)."""
     try:
         import uvicorn
 
@@ -82,7 +83,8 @@ def serve_command(
         fail(
             str(
                 MissingDependencyError(
-                    f"aural serve needs {err.name!r}; install with `pip install 'aural[serve]'`"
+                    f"aural serve needs {err.name!r}; install with `pip install "
+                    "'aural[serve]'`"
                 )
             )
         )

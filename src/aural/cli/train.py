@@ -63,8 +63,8 @@ def train_command(
     wer = "n/a" if result.best_dev_wer is None else f"{100 * result.best_dev_wer:.1f} %"
     if not quiet:
         err_console.print(
-            f"trained {result.step} steps; best dev WER {wer} at step {result.best_step}; "
-            f"model: {result.model_dir}",
+            f"trained {result.step} steps; best dev WER {wer} at step "
+            f"{result.best_step}; model: {result.model_dir}",
             markup=False,
         )
     typer.echo(str(result.model_dir))

@@ -47,10 +47,10 @@ def _output_paths(
 ) -> dict[Path, list[Path]]:
     """DIR/<stem>.<fmt> per input, never one name for two inputs.
 
-    Inputs whose stems clash (``a.wav`` and ``a.flac``, or ``x/a.wav`` and ``y/a.wav``) keep
-    their suffix (``a.flac.txt``), then get their parent folder prefixed
-    (``y__a.wav.txt``), then a number. Names are compared ignoring case, for file systems
-    that do.
+    Inputs whose stems clash (``a.wav`` and ``a.flac``, or ``x/a.wav`` and ``y/a.wav``)
+    keep their suffix (``a.flac.txt``), then get their parent folder prefixed
+    (``y__a.wav.txt``), then a number. Names are compared ignoring case, for file
+    systems that do.
     """
     counts: dict[str, int] = {}
     for p in paths:  # a missing input (reported as such) takes no name from the others
@@ -76,8 +76,9 @@ def _output_paths(
 
 
 def _fresh_name(outputs: list[Path]) -> list[Path]:
-    """``outputs`` renamed ``stdin-2.txt``, ``stdin-3.txt``... until none of them exists:
-    piped audio has no identity to skip on, and an earlier transcript must not be lost."""
+    """``outputs`` renamed ``stdin-2.txt``, ``stdin-3.txt``... until none of them
+    exists: piped audio has no identity to skip on, and an earlier transcript must not
+    be lost."""
     for k in itertools.count(2):
         if not any(o.exists() for o in outputs):
             return outputs
@@ -86,7 +87,8 @@ def _fresh_name(outputs: list[Path]) -> list[Path]:
 
 
 def _check_output_dir(output_dir: Path) -> None:
-    """Create ``output_dir`` and prove a file can be written there, before any decoding."""
+    """Create ``output_dir`` and prove a file can be written there, before any
+    decoding."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".aural-write-test-"):
@@ -98,7 +100,8 @@ def _check_output_dir(output_dir: Path) -> None:
 def _stdin_input(
     inputs: list[str],
 ) -> tuple[list[str], tempfile.TemporaryDirectory | None]:
-    """``-`` among ``inputs`` -> the audio piped on stdin, spooled to a file named ``stdin``.
+    """``-`` among ``inputs`` -> the audio piped on stdin, spooled to a file named
+    ``stdin``.
 
     The spool lives as long as the returned folder object (its finaliser removes it).
     """
@@ -121,7 +124,8 @@ def _stdin_input(
 def _stop_now(spool: tempfile.TemporaryDirectory | None) -> NoReturn:
     """Ctrl-C: exit 130 at once. Decodes already running in native code cannot be
     interrupted, and a normal exit would wait for them (up to a minute on long inputs).
-    Every output written so far is complete (atomic writes); the stdin spool is removed."""
+    Every output written so far is complete (atomic writes); the stdin spool is
+    removed."""
     if spool is not None:
         spool.cleanup()
     err_console.print("interrupted")
@@ -131,8 +135,8 @@ def _stop_now(spool: tempfile.TemporaryDirectory | None) -> NoReturn:
 
 
 def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> float:
-    """``path``'s duration from its header (0.0 when it cannot be read: the batch reports
-    why when it loads it)."""
+    """``path``'s duration from its header (0.0 when it cannot be read: the batch
+    reports why when it loads it)."""
     from aural import audio
 
     try:
@@ -204,8 +208,8 @@ def _plan_outputs(
 def _workload(
     todo: list[Path], raw_sample_rate: int | None, raw_encoding: str
 ) -> tuple[Workload, float]:
-    """``batch`` for several inputs, ``long`` for one long enough to decode in parts side
-    by side, else ``single``; and the one input's duration (0.0 for a batch)."""
+    """``batch`` for several inputs, ``long`` for one long enough to decode in parts
+    side by side, else ``single``; and the one input's duration (0.0 for a batch)."""
     if len(todo) != 1:
         return "batch", 0.0
     duration = _duration(todo[0], raw_sample_rate, raw_encoding)
@@ -240,8 +244,8 @@ def _load_engine(
     for flag, given in flags.items():
         if given and not set(given) <= fields:
             fail(
-                f"{flag} is for the engines that take it ({_engines_taking(set(given))}), "
-                f"not {name}"
+                f"{flag} is for the engines that take it "
+                f"({_engines_taking(set(given))}), not {name}"
             )
         values.update(given)
     return create_engine(name, model, **values)
@@ -318,15 +322,16 @@ def transcribe_command(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            help="Short files per batched call (default: the engine's choice; 1 on a CPU)."
+            help="Short files per batched call (default: the engine's choice; 1 on a "
+            "CPU)."
         ),
     ] = None,
     workers: Annotated[
         int,
         typer.Option(
             min=0,
-            help="Decodes side by side (0 = chosen for this machine: one per core, up to "
-            "4, for several inputs or one long one).",
+            help="Decodes side by side (0 = chosen for this machine: one per core, up "
+            "to 4, for several inputs or one long one).",
         ),
     ] = 0,
     overwrite: Annotated[
@@ -336,15 +341,15 @@ def transcribe_command(
     lm: Annotated[
         Path | None,
         typer.Option(
-            help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
-            "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
+            help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, "
+            "KenLM or Sphinx binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
         ),
     ] = None,
     lm_vocabulary: Annotated[
         Path | None,
         typer.Option(
-            help="For a KenLM binary --lm: its ARPA file or a word list (one per line), so the "
-            "beam search can tell partial words no LM word starts with.",
+            help="For a KenLM binary --lm: its ARPA file or a word list (one per "
+            "line), so the beam search can tell partial words no LM word starts with.",
         ),
     ] = None,
     lm_weight: Annotated[
@@ -360,8 +365,9 @@ def transcribe_command(
         bool,
         typer.Option(
             "--trimmed-windows/--full-window",
-            help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
-            "padded 30 s windows; --full-window = faster-whisper's sequential decoder.",
+            help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to "
+            "29 s), not padded 30 s windows; --full-window = faster-whisper's "
+            "sequential decoder.",
         ),
     ] = True,
     raw_sample_rate: Annotated[
@@ -609,8 +615,9 @@ class _Run:
         if len(self.paths) > 1:
             rtf = elapsed / self.audio_s if self.audio_s else 0.0
             err_console.print(
-                f"done: {self.done} transcribed, {skipped} skipped, {len(self.failed)} "
-                f"failed; {self.audio_s:.1f} s of audio in {elapsed:.1f} s (RTF {rtf:.3f})"
+                f"done: {self.done} transcribed, {skipped} skipped, "
+                f"{len(self.failed)} failed; {self.audio_s:.1f} s of audio in "
+                f"{elapsed:.1f} s (RTF {rtf:.3f})"
             )
         if self.failed:
             sys.exit(EXIT_SOME_FAILED)
@@ -628,7 +635,8 @@ def models_list() -> None:
 def models_path(
     name: Annotated[str, typer.Argument(help="Whisper model alias, folder or hub id.")],
 ) -> None:
-    """Print the local folder of a Whisper model (downloads it where there is a network)."""
+    """Print the local folder of a Whisper model (downloads it where there is a
+    network)."""
     from aural.engines.whisper import resolve_whisper_model
 
     try:

@@ -2,9 +2,10 @@
 
 Audio is never decoded here and nothing is written to disk: an ``Audio`` column is read
 with ``decode=False`` and each utterance keeps either the file path or the encoded bytes
-(``extra["bytes"]``); a column of ``{"array", "sampling_rate"}`` records keeps the samples
-(``extra["array"]`` + ``extra["sample_rate"]``). :func:`aural.data.load_utterance_audio`
-turns any of these into a :class:`~aural.audio.Waveform`.
+(``extra["bytes"]``); a column of ``{"array", "sampling_rate"}`` records keeps the
+samples (``extra["array"]`` + ``extra["sample_rate"]``).
+:func:`aural.data.load_utterance_audio` turns any of these into a
+:class:`~aural.audio.Waveform`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def _pick_split(
             split = "test" if "test" in names else names[0] if len(names) == 1 else None
             if split is None:
                 raise DatasetError(
-                    f"Hugging Face dataset {source!r} has splits {names}; choose one with split="
+                    f"Hugging Face dataset {source!r} has splits {names}; choose one "
+                    "with split="
                 )
         if split not in obj:
             raise DatasetError(
@@ -101,11 +103,14 @@ def read_hf_dataset(
             ``"openslr/librispeech_asr"`` (needs internet; not used in tests).
         split: the split of a ``DatasetDict`` or hub dataset; default ``"test"`` when
             present (or the only split).
-        audio_column: default: the first ``Audio``-typed column, else ``audio``/``path``.
-        text_column: default: ``text``, ``sentence``, ``transcript``, ``transcription``...
+        audio_column: default: the first ``Audio``-typed column, else
+            ``audio``/``path``.
+        text_column: default: ``text``, ``sentence``, ``transcript``,
+            ``transcription``...
 
     Raises:
-        DatasetError: no audio or text column, an unknown split, or an unreadable source.
+        DatasetError: no audio or text column, an unknown split, or an unreadable
+            source.
         MissingDependencyError: the ``datasets`` package is not installed.
     """
     datasets = _import_datasets()

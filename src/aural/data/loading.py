@@ -99,7 +99,8 @@ def _first_wavs(p: Path, limit: int = 20) -> list[Path]:
 
 
 def _looks_like_hub_name(source: str) -> bool:
-    """``owner/name`` with no local folder ``owner`` (a mistyped local path stays local)."""
+    """``owner/name`` with no local folder ``owner`` (a mistyped local path stays
+    local)."""
     parts = source.split("/")
     return (
         len(parts) == 2
@@ -121,8 +122,8 @@ def load_dataset(
         path_or_name: a corpus folder, a manifest file, a ``save_to_disk`` folder, or a
             Hugging Face hub name (``"owner/name"``) when no such local path exists.
         kind: ``"auto"`` (detect from the files) or one of :data:`DATASET_KINDS`.
-        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split under
-            a root folder, or a Hugging Face split.
+        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split
+            under a root folder, or a Hugging Face split.
 
     Raises:
         DatasetError: missing path, unknown layout (naming the layouts expected) or

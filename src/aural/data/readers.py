@@ -1,18 +1,20 @@
 """Readers for speech corpora in their own layouts, each returning a :class:`Manifest`.
 
-=================  ===========================================================================
+=================  =====================================================================
 kind               layout
-=================  ===========================================================================
-``librispeech``    ``<spk>/<chapter>/<spk>-<chapter>-<n>.flac`` + ``<spk>-<chapter>.trans.txt``,
-                   a split folder or a root holding several splits
+=================  =====================================================================
+``librispeech``    ``<spk>/<chapter>/<spk>-<chapter>-<n>.flac`` +
+                   ``<spk>-<chapter>.trans.txt``, a split folder or a root holding
+                   several splits
 ``ljspeech``       ``wavs/<id>.wav`` + ``metadata.csv`` (``id|raw|normalized``)
 ``common_voice``   ``clips/`` + ``<split>.tsv`` (``client_id``, ``path``, ``sentence``)
-``vctk``           ``txt/<spk>/<spk>_<n>.txt`` + ``wav48*/<spk>/<spk>_<n>[_mic1].wav|flac``
+``vctk``           ``txt/<spk>/<spk>_<n>.txt`` +
+                   ``wav48*/<spk>/<spk>_<n>[_mic1].wav|flac``
 ``tedlium``        ``stm/*.stm`` + ``sph/*.sph``: segments of long recordings
 ``fsdd``           ``<digit>_<speaker>_<index>.wav`` (Free Spoken Digit Dataset)
 ``manifest``       a JSONL / JSON-lines / CSV / TSV file with audio and text columns
 ``hf``             a Hugging Face dataset saved with ``save_to_disk``, or a hub name
-=================  ===========================================================================
+=================  =====================================================================
 
 :func:`load_dataset` detects the layout when ``kind="auto"``. Durations come from the
 audio headers where that is cheap (WAV, FLAC, NIST) and are otherwise left ``None`` for
@@ -66,10 +68,10 @@ DatasetKind = Literal[
 DATASET_KINDS: tuple[str, ...] = tuple(k for k in get_args(DatasetKind) if k != "auto")
 
 _LAYOUTS_HELP = (
-    "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + metadata.csv), "
-    "Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), TED-LIUM (stm/ + sph/), "
-    "Free Spoken Digit (<digit>_<speaker>_<n>.wav), a .jsonl/.csv/.tsv manifest, or a "
-    "Hugging Face dataset saved with save_to_disk"
+    "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + "
+    "metadata.csv), Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), "
+    "TED-LIUM (stm/ + sph/), Free Spoken Digit (<digit>_<speaker>_<n>.wav), a "
+    ".jsonl/.csv/.tsv manifest, or a Hugging Face dataset saved with save_to_disk"
 )
 _DIGITS = (
     "zero",
@@ -130,8 +132,9 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError as err:
         line = raw[: err.start].decode(encoding, errors="replace").count("\n") + 1
         raise DatasetError(
-            f"{str(path)!r} line {line} is not {label} text (byte {raw[err.start]:#04x}); "
-            "it may be Latin-1 or another legacy encoding: save the file as UTF-8"
+            f"{str(path)!r} line {line} is not {label} text (byte "
+            f"{raw[err.start]:#04x}); it may be Latin-1 or another legacy encoding: "
+            "save the file as UTF-8"
         ) from err
 
 
@@ -150,7 +153,7 @@ def _missing_audio(name: str, missing: list[Path]) -> DatasetError:
     )
 
 
-# --- LibriSpeech -----------------------------------------------------------------------
+# --- LibriSpeech ----------------------------------------------------------------------
 
 
 def _librispeech_transcripts(root: Path) -> list[Path]:
@@ -176,7 +179,8 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
         split: read only this split (e.g. ``"dev-clean"``); useful with a root folder.
 
     Raises:
-        DatasetError: no ``*.trans.txt`` under ``path``, a malformed line, or missing audio.
+        DatasetError: no ``*.trans.txt`` under ``path``, a malformed line, or missing
+            audio.
     """
     root = _require_dir(Path(path), "LibriSpeech")
     transcripts = _librispeech_transcripts(root)
@@ -184,8 +188,8 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
         transcripts = [t for t in transcripts if t.parents[1].parent.name == split]
     if not transcripts:
         raise DatasetError(
-            f"no LibriSpeech transcripts (<spk>/<chapter>/<spk>-<chapter>.trans.txt) under "
-            f"{str(root)!r}" + (f" for split {split!r}" if split else "")
+            "no LibriSpeech transcripts (<spk>/<chapter>/<spk>-<chapter>.trans.txt) "
+            f"under {str(root)!r}" + (f" for split {split!r}" if split else "")
         )
     utts: list[Utterance] = []
     missing: list[Path] = []
@@ -227,7 +231,7 @@ def _librispeech_chapter(
     return utts
 
 
-# --- LJSpeech --------------------------------------------------------------------------
+# --- LJSpeech -------------------------------------------------------------------------
 
 
 def read_ljspeech(path: str | Path) -> Manifest:
@@ -271,7 +275,7 @@ def read_ljspeech(path: str | Path) -> Manifest:
     return Manifest(root.name, tuple(utts))
 
 
-# --- Common Voice ----------------------------------------------------------------------
+# --- Common Voice ---------------------------------------------------------------------
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -283,7 +287,8 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     """Read a Common Voice language folder: ``clips/`` + ``<split>.tsv``.
 
     Args:
-        path: the folder holding ``clips/`` and the TSV files (e.g. ``cv-corpus-17.0/en``).
+        path: the folder holding ``clips/`` and the TSV files (e.g.
+            ``cv-corpus-17.0/en``).
         split: which TSV to read: ``train``, ``dev``, ``test``, ``validated``, ...
 
     The speaker is ``client_id``; ``clip_durations.tsv`` (milliseconds) is used for
@@ -347,15 +352,16 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     return Manifest(f"{root.name}-{split}", tuple(utts))
 
 
-# --- VCTK ------------------------------------------------------------------------------
+# --- VCTK -----------------------------------------------------------------------------
 
 
 def read_vctk(path: str | Path, mic: str = "mic1") -> Manifest:
-    """Read VCTK: ``txt/<spk>/<spk>_<n>.txt`` + ``wav48*/<spk>/<spk>_<n>[_<mic>].wav|flac``.
+    """Read VCTK: ``txt/<spk>/<spk>_<n>.txt`` +
+    ``wav48*/<spk>/<spk>_<n>[_<mic>].wav|flac``.
 
-    Works for release 0.80 (``wav48/``, WAV) and 0.92 (``wav48_silence_trimmed/``, FLAC per
-    microphone). Transcripts without audio (a few exist in the corpus) are skipped and
-    counted in a log message.
+    Works for release 0.80 (``wav48/``, WAV) and 0.92 (``wav48_silence_trimmed/``, FLAC
+    per microphone). Transcripts without audio (a few exist in the corpus) are skipped
+    and counted in a log message.
     """
     root = _require_dir(Path(path), "VCTK")
     audio_dirs = sorted(p for p in root.glob("wav48*") if p.is_dir())
@@ -401,7 +407,7 @@ def _vctk_audio(dirs: list[Path], speaker: str, stem: str, mic: str) -> Path | N
     return None
 
 
-# --- TED-LIUM (STM) --------------------------------------------------------------------
+# --- TED-LIUM (STM) -------------------------------------------------------------------
 
 
 def _stm_dirs(root: Path, split: str | None) -> list[Path]:
@@ -416,13 +422,13 @@ def _stm_dirs(root: Path, split: str | None) -> list[Path]:
 def read_tedlium(path: str | Path, split: str | None = None) -> Manifest:
     """Read TED-LIUM style STM transcripts: ``stm/*.stm`` + ``sph/*.sph``.
 
-    Each STM line ``<file> <channel> <speaker> <start> <end> [<label>] <text>`` becomes an
-    utterance with ``start``/``end`` seconds inside ``sph/<file>.sph``; lines whose text is
-    ``ignore_time_segment_in_scoring`` are dropped.
+    Each STM line ``<file> <channel> <speaker> <start> <end> [<label>] <text>`` becomes
+    an utterance with ``start``/``end`` seconds inside ``sph/<file>.sph``; lines whose
+    text is ``ignore_time_segment_in_scoring`` are dropped.
 
     Args:
-        path: a folder with ``stm/`` and ``sph/``, or a root whose subfolders (``train``,
-            ``dev``, ``test``) have them.
+        path: a folder with ``stm/`` and ``sph/``, or a root whose subfolders
+            (``train``, ``dev``, ``test``) have them.
         split: with a root, read only this subfolder.
     """
     root = _require_dir(Path(path), "TED-LIUM")
@@ -489,7 +495,7 @@ def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
     return utts
 
 
-# --- Free Spoken Digit -----------------------------------------------------------------
+# --- Free Spoken Digit ----------------------------------------------------------------
 
 
 def read_fsdd(path: str | Path) -> Manifest:
@@ -506,7 +512,8 @@ def read_fsdd(path: str | Path) -> Manifest:
     )
     if not files:
         raise DatasetError(
-            f"no Free Spoken Digit files (<digit>_<speaker>_<index>.wav) in {str(folder)!r}"
+            "no Free Spoken Digit files (<digit>_<speaker>_<index>.wav) in "
+            f"{str(folder)!r}"
         )
     utts = []
     for audio in files:
@@ -532,7 +539,7 @@ def _fsdd_key(name: str) -> tuple[str, int, int]:
     return match.group(2), int(match.group(1)), int(match.group(3))
 
 
-# --- JSONL / CSV manifests -------------------------------------------------------------
+# --- JSONL / CSV manifests ------------------------------------------------------------
 
 _AUDIO_KEYS = (
     "audio",
@@ -547,7 +554,8 @@ _TEXT_KEYS = ("text", "sentence", "transcript", "transcription", "normalized_tex
 _SPEAKER_KEYS = ("speaker", "speaker_id", "client_id")
 _ID_KEYS = ("id", "utt_id", "utterance_id", "key")
 _END_TOLERANCE = 0.1
-"""Seconds a segment's ``end`` may overshoot the audio (rounding in the tool that wrote it)."""
+"""Seconds a segment's ``end`` may overshoot the audio (rounding in the tool that
+wrote it)."""
 
 
 def _first(row: Mapping[str, Any], keys: Iterable[str]) -> tuple[str | None, Any]:
@@ -563,7 +571,8 @@ def _shown(value: Any) -> str:
 
 
 def _seconds(value: Any, key: str, where: str, unit: str = "seconds") -> float | None:
-    """A ``duration``/``start``/``end`` field as a finite number >= 0 (None when absent)."""
+    """A ``duration``/``start``/``end`` field as a finite number >= 0 (None when
+    absent)."""
     if value is None or value == "":
         return None
     problem = (
@@ -655,16 +664,17 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
     """Read a JSONL (one object per line), CSV or TSV manifest.
 
     Recognised columns: audio (``audio``/``path``/``audio_filepath``/``file``), text
-    (``text``/``sentence``/``transcript``/``transcription``), ``speaker``/``speaker_id``/
-    ``client_id``, ``duration``, ``id``, ``start``/``end``, and ``extra`` (a JSON object);
-    other columns go to ``extra``. Relative audio paths resolve against the manifest's
-    folder; a missing id becomes the audio file's stem (or ``<stem>-<line>`` if repeated).
-    The file is UTF-8, or UTF-16/32 with a byte-order mark.
+    (``text``/``sentence``/``transcript``/``transcription``),
+    ``speaker``/``speaker_id``/``client_id``, ``duration``, ``id``, ``start``/``end``,
+    and ``extra`` (a JSON object); other columns go to ``extra``. Relative audio paths
+    resolve against the manifest's folder; a missing id becomes the audio file's stem
+    (or ``<stem>-<line>`` if repeated). The file is UTF-8, or UTF-16/32 with a
+    byte-order mark.
 
     Raises:
-        DatasetError: a missing or undecodable file, a row without audio or text, a field
-            of the wrong type or out of range (naming the line and field), or missing
-            audio files.
+        DatasetError: a missing or undecodable file, a row without audio or text, a
+            field of the wrong type or out of range (naming the line and field), or
+            missing audio files.
     """
     path = Path(path)
     if not path.is_file():
@@ -685,8 +695,8 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
         if audio_key is None or text_key is None:
             present = sorted(str(k) for k, v in row.items() if v not in (None, ""))
             raise DatasetError(
-                f"{where} needs an audio column ({'/'.join(_AUDIO_KEYS)}) and a text column "
-                f"({'/'.join(_TEXT_KEYS)}); it has {present}"
+                f"{where} needs an audio column ({'/'.join(_AUDIO_KEYS)}) and a text "
+                f"column ({'/'.join(_TEXT_KEYS)}); it has {present}"
             )
         for key, value in ((audio_key, audio_value), (text_key, text)):
             if not isinstance(value, str):

@@ -35,7 +35,8 @@ _NEG = -1.0e30
 
 
 class AlignmentError(AuralError):
-    """A transcript cannot be aligned to the audio (too long for it, or no usable tokens)."""
+    """A transcript cannot be aligned to the audio (too long for it, or no usable
+    tokens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class TextAlignment:
 
     Attributes:
         chars: one span per aligned token (characters for character vocabularies).
-        words: one span per transcript word that has at least one token in the vocabulary.
+        words: one span per transcript word that has at least one token in the
+            vocabulary.
         log_prob: total log probability of the Viterbi path.
         num_frames: frames in the posteriors.
     """
@@ -156,7 +158,8 @@ def tokenize_for_ctc(
     matched greedily, longest token first, on ``"▁" + word``.
 
     Returns:
-        One list of token ids per word (empty when nothing of the word is in the vocabulary).
+        One list of token ids per word (empty when nothing of the word is in the
+        vocabulary).
     """
     index = {tok: i for i, tok in enumerate(vocabulary)}
     subword = any(tok.startswith(SENTENCEPIECE_SPACE) for tok in vocabulary)
@@ -207,18 +210,19 @@ def ctc_align_text(
 
     Args:
         log_probs: log posteriors, shape ``(num_frames, vocab_size)``.
-        transcript: the known text; words are split on whitespace and keep their spelling.
+        transcript: the known text; words are split on whitespace and keep their
+            spelling.
         vocabulary: token strings indexed by id.
         blank: the blank token id.
-        word_delimiter: the token between words, if the vocabulary has one; it is aligned
-            between words as the model was trained to emit it.
+        word_delimiter: the token between words, if the vocabulary has one; it is
+            aligned between words as the model was trained to emit it.
 
     Returns:
         The character and word spans (words lacking any vocabulary token are left out).
 
     Raises:
-        AlignmentError: no word of the transcript maps to the vocabulary, or the audio is
-            too short for it.
+        AlignmentError: no word of the transcript maps to the vocabulary, or the audio
+            is too short for it.
     """
     check_log_probs(log_probs, blank, len(vocabulary))
     words = transcript.split()
@@ -226,7 +230,8 @@ def ctc_align_text(
     kept = [(w, ids) for w, ids in zip(words, per_word, strict=True) if ids]
     if not kept:
         raise AlignmentError(
-            f"no character of the transcript {transcript[:60]!r} is in the model's vocabulary"
+            f"no character of the transcript {transcript[:60]!r} is in the model's "
+            "vocabulary"
         )
     delim = None
     if word_delimiter is not None and word_delimiter in vocabulary:

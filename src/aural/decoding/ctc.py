@@ -14,7 +14,9 @@ models of any kind (transformers wav2vec2/HuBERT, aural's own Conformer-CTC) sha
   (:class:`aural.decoding.hotwords.HotwordTrie`).
 
 Example:
-    >>> decoder = CtcPrefixBeamSearch(vocab, blank=0, beam_size=16, lm=NgramLM.from_arpa(p))
+    >>> decoder = CtcPrefixBeamSearch(
+    ...     vocab, blank=0, beam_size=16, lm=NgramLM.from_arpa(p)
+    ... )
     >>> best = decoder.decode(log_probs)[0]
     >>> best.text, best.to_words(frame_duration=0.02)
 """
@@ -111,9 +113,12 @@ class Hypothesis:
     Attributes:
         text: the decoded text (words joined by single spaces).
         tokens: the collapsed token ids.
-        score: the total score used for ranking (acoustic + fused LM + bonuses + hotwords).
-        acoustic_score: ln P(tokens | audio) under CTC (sum over paths; best path for greedy).
-        lm_score: the weighted LM contribution (``lm_weight * sum ln P``), 0 without an LM.
+        score: the total score used for ranking (acoustic + fused
+            LM + bonuses + hotwords).
+        acoustic_score: ln P(tokens | audio) under CTC (sum over paths; best path for
+            greedy).
+        lm_score: the weighted LM contribution (``lm_weight * sum ln P``), 0 without an
+            LM.
         hotword_score: the hotword bonus kept by the final text.
         word_spans: words with frame spans and confidences.
         token_spans: frame spans of every token (best alignment of ``tokens``).
@@ -133,7 +138,8 @@ class Hypothesis:
 
         Args:
             frame_duration: seconds per posterior frame (0.02 for wav2vec2).
-            offset: seconds added to every time (where the posteriors start in the input).
+            offset: seconds added to every time (where the posteriors start in the
+                input).
         """
         return tuple(
             Word(
@@ -174,7 +180,8 @@ class CtcGreedyDecoder:
         self._texts = token_texts(self.vocabulary, word_delimiter)
 
     def decode(self, log_probs: np.ndarray) -> list[Hypothesis]:
-        """Decode ``(num_frames, vocab_size)`` log posteriors; returns a one-item list."""
+        """Decode ``(num_frames, vocab_size)`` log posteriors; returns a one-item
+        list."""
         check_log_probs(log_probs, self.blank, len(self.vocabulary))
         spans = ctc_greedy_spans(log_probs, self.blank)
         tokens = tuple(s.token for s in spans)
@@ -200,7 +207,8 @@ def _lse(a: float, b: float) -> float:
 
 
 class _Context:
-    """Text-side state of a prefix: partial word, LM state, hotword state, fused bonus."""
+    """Text-side state of a prefix: partial word, LM state, hotword state, fused
+    bonus."""
 
     __slots__ = (
         "bonus",
@@ -241,7 +249,8 @@ class CtcPrefixBeamSearch:
             sentencepiece pieces with ``"▁"``).
         blank: the blank token id.
         beam_size: prefixes kept after every frame.
-        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or None.
+        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or
+            None.
         lm_weight: weight of ``ln P(word | history)`` added per completed word.
         word_insertion_bonus: added per completed word; None = 1.0 with an LM, else 0.0.
         hotwords: words/phrases to favour (``"word:2.5, a phrase"`` or a sequence).
@@ -292,11 +301,11 @@ class CtcPrefixBeamSearch:
         self.token_min_log_prob = token_min_log_prob
         self.num_hypotheses = num_hypotheses
         self._texts = token_texts(self.vocabulary, word_delimiter)
-        # Look-ahead: a partial word that no LM word starts with pays the LM's unknown-word
-        # score at once, not when the word ends. Without it, hypotheses that skip the word
-        # delimiter defer their LM cost and push the right ones out of the beam ("CABSAT"
-        # beats "CAT SAT"). Needs an LM that lists its words (ARPA, Sphinx, KenLM given
-        # its vocabulary).
+        # Look-ahead: a partial word that no LM word starts with pays the LM's
+        # unknown-word score at once, not when the word ends. Without it, hypotheses
+        # that skip the word delimiter defer their LM cost and push the right ones out
+        # of the beam ("CABSAT" beats "CAT SAT"). Needs an LM that lists its words
+        # (ARPA, Sphinx, KenLM given its vocabulary).
         prefixes = getattr(lm, "word_prefixes", None)
         self._prefixes: frozenset[str] | None = (
             prefixes() if callable(prefixes) else None
@@ -497,11 +506,12 @@ def ctc_decoder(
     hotword_weight: float = 1.0,
     word_delimiter: str | None = None,
 ) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
-    """The decoder a CTC engine's options ask for: greedy for ``beam_size == 1``, else the
-    prefix beam search with ``lm`` and ``hotwords``.
+    """The decoder a CTC engine's options ask for: greedy for ``beam_size == 1``, else
+    the prefix beam search with ``lm`` and ``hotwords``.
 
     Raises:
-        OptionConflictError: hotwords or an LM with ``beam_size == 1`` (they need the beam).
+        OptionConflictError: hotwords or an LM with ``beam_size == 1`` (they need the
+            beam).
     """
     if beam_size <= 1:
         if hotwords:

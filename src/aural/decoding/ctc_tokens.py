@@ -55,7 +55,8 @@ class WordSpan:
         text: the word.
         start_frame: first frame of its first token.
         end_frame: one past the last frame of its last token (exclusive).
-        probability: geometric mean of the posteriors of its tokens over their frames, in [0, 1].
+        probability: geometric mean of the posteriors of its tokens over their frames,
+            in [0, 1].
         token_spans: the spans of the tokens that make up the word.
     """
 
@@ -81,7 +82,8 @@ def token_texts(
 
     Args:
         vocabulary: token strings indexed by token id.
-        word_delimiter: the token that separates words (wav2vec2's ``"|"``); None if none.
+        word_delimiter: the token that separates words (wav2vec2's ``"|"``); None if
+            none.
 
     Returns:
         One string per token id: ``" "`` for the delimiter, ``" word"`` for a
@@ -103,15 +105,18 @@ def token_texts(
 def check_log_probs(
     log_probs: np.ndarray, blank: int, vocabulary_size: int | None = None
 ) -> None:
-    """Raise ConfigError unless ``log_probs`` is a (num_frames, vocab) array fitting ``blank``."""
+    """Raise ConfigError unless ``log_probs`` is a (num_frames, vocab) array fitting
+    ``blank``."""
     if not isinstance(log_probs, np.ndarray) or log_probs.ndim != 2:
         shape = getattr(log_probs, "shape", type(log_probs).__name__)
         raise ConfigError(
-            f"CTC log-probs must be a numpy array of shape (num_frames, vocab_size), got {shape}"
+            "CTC log-probs must be a numpy array of shape (num_frames, vocab_size), "
+            f"got {shape}"
         )
     if not 0 <= blank < log_probs.shape[1]:
         raise ConfigError(
-            f"blank index {blank} is outside the vocabulary of size {log_probs.shape[1]}"
+            f"blank index {blank} is outside the vocabulary of size "
+            f"{log_probs.shape[1]}"
         )
     if vocabulary_size is not None and vocabulary_size != log_probs.shape[1]:
         raise ConfigError(

@@ -73,7 +73,8 @@ def parse_hotwords(spec: str | Iterable[str | Hotword] | None) -> tuple[Hotword,
                 value = float(weight)
             except ValueError as err:
                 raise ConfigError(
-                    f"hotword {entry!r}: the weight after ':' must be a number, got {weight!r}"
+                    f"hotword {entry!r}: the weight after ':' must be a number, got "
+                    f"{weight!r}"
                 ) from err
             out.append(Hotword(text, value))
         else:
@@ -129,8 +130,8 @@ class HotwordTrie:
         """Advance by one decoded character.
 
         Returns:
-            The next state and the score change (a bonus, or minus the pending bonus of a
-            match that just broke).
+            The next state and the score change (a bonus, or minus the pending bonus of
+            a match that just broke).
         """
         node, pending, word_start = state
         ch = char.lower()

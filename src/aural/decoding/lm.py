@@ -62,7 +62,8 @@ class LanguageModel(Protocol):
 
 
 def _prefixes(words: Iterable[str]) -> frozenset[str]:
-    """Every non-empty prefix of every word, lower-cased (the CTC search's look-ahead)."""
+    """Every non-empty prefix of every word, lower-cased (the CTC search's
+    look-ahead)."""
     out: set[str] = set()
     for word in words:
         w = word.lower()
@@ -71,7 +72,8 @@ def _prefixes(words: Iterable[str]) -> frozenset[str]:
 
 
 def tokenize_corpus_line(line: str, lowercase: bool = True) -> list[str]:
-    """Split one corpus line into words for LM estimation (whitespace, optional lowercasing)."""
+    """Split one corpus line into words for LM estimation (whitespace, optional
+    lowercasing)."""
     text = line.lower() if lowercase else line
     return [w for w in text.split() if w not in (BOS, EOS)]
 
@@ -165,8 +167,8 @@ class NgramLM:
                 parts = line.split()
                 if len(parts) not in (section + 1, section + 2):
                     raise ConfigError(
-                        f"{source}:{lineno}: expected {section} words after the probability, "
-                        f"got {line[:80]!r}"
+                        f"{source}:{lineno}: expected {section} words after the "
+                        f"probability, got {line[:80]!r}"
                     )
                 backoff = (
                     float(parts[section + 1]) if len(parts) == section + 2 else 0.0
@@ -297,8 +299,9 @@ class KenLM:
             import kenlm  # type: ignore[import-not-found]
         except ImportError as err:
             raise MissingDependencyError(
-                f"reading the KenLM binary {str(path)!r} needs the 'kenlm' package; install "
-                "it with `pip install kenlm`, or use an ARPA file (aural lm build writes one)"
+                f"reading the KenLM binary {str(path)!r} needs the 'kenlm' package; "
+                "install it with `pip install kenlm`, or use an ARPA file (aural lm "
+                "build writes one)"
             ) from err
         if not Path(path).is_file():
             raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
@@ -311,8 +314,9 @@ class KenLM:
             ValueError,
         ) as err:  # OSError, UnicodeDecodeError..
             raise ConfigError(
-                f"cannot read the language model {str(path)!r}: not an ARPA file or a KenLM "
-                f"binary ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+                f"cannot read the language model {str(path)!r}: not an ARPA file or a "
+                "KenLM binary "
+                f"({str(err).splitlines()[0] if str(err) else type(err).__name__})"
             ) from err
         self.order = int(self._model.order)
         self._spelling: dict[str, str] = {}
@@ -401,8 +405,9 @@ def _vocabulary_words(path: Path) -> Iterator[str]:
 
 class SphinxLM:
     """A CMU Sphinx n-gram model read by pocketsphinx, behind the :class:`LanguageModel`
-    protocol: the Sphinx binary ("Trie Language Model", ``.lm.bin``) and DMP formats, such
-    as the general English 3-gram LM that ships with pocketsphinx (``en-us.lm.bin``).
+    protocol: the Sphinx binary ("Trie Language Model", ``.lm.bin``) and DMP formats,
+    such as the general English 3-gram LM that ships with pocketsphinx
+    (``en-us.lm.bin``).
 
     Sphinx models spell words in lower case; queries are lower-cased. Words the model
     lacks (it has no ``<unk>``) score ``oov_log10`` (log10), not Sphinx's log-zero.
@@ -421,8 +426,8 @@ class SphinxLM:
             import pocketsphinx
         except ImportError as err:
             raise MissingDependencyError(
-                f"reading the Sphinx LM {str(path)!r} needs 'pocketsphinx'; install it with "
-                "`pip install pocketsphinx`"
+                f"reading the Sphinx LM {str(path)!r} needs 'pocketsphinx'; install "
+                "it with `pip install pocketsphinx`"
             ) from err
         if not Path(path).is_file():
             raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
@@ -487,7 +492,8 @@ SPHINX_EN_US = "sphinx-en-us"  # the general English 3-gram that ships with pock
 
 
 def packaged_lm_path(name: str) -> Path | None:
-    """The file behind a packaged LM name (``sphinx-en-us``), or None for other names."""
+    """The file behind a packaged LM name (``sphinx-en-us``), or None for other
+    names."""
     if name != SPHINX_EN_US:
         return None
     try:
@@ -601,7 +607,8 @@ def _adjusted_counts(
 
 
 def _discounts(adjusted: dict[tuple[str, ...], int]) -> tuple[float, float, float]:
-    """Modified Kneser-Ney discounts D1, D2, D3+ from counts of counts (Chen & Goodman)."""
+    """Modified Kneser-Ney discounts D1, D2, D3+ from counts of counts (Chen &
+    Goodman)."""
     t = [0] * 5
     for c in adjusted.values():
         if c <= 4:
@@ -622,7 +629,8 @@ def estimate_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 3) -> N
         order: highest n-gram order (>= 1).
 
     Returns:
-        The model; ``<unk>`` receives the unigram level's share of the uniform distribution.
+        The model; ``<unk>`` receives the unigram level's share of the uniform
+        distribution.
 
     Raises:
         ConfigError: ``order`` < 1 or the corpus has no words.

@@ -1,4 +1,5 @@
-"""Runtime decoding options shared by every entry point (CLI, API, batch, streaming, server)."""
+"""Runtime decoding options shared by every entry point (CLI, API, batch, streaming,
+server)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,17 @@ class DecodeOptions:
     hotwords: tuple[str, ...] = ()  # words/phrases the decoder should favour
     initial_prompt: str | None = None  # text that conditions the first window
     condition_on_previous_text: bool = False  # feed each window's text to the next
-    # inputs per batched decoder call; None = the engine's choice for its device (Whisper:
-    # 1 on a CPU, where padding costs more than batching saves; see engines.layout)
+    # inputs per batched decoder call; None = the engine's choice for its device
+    # (Whisper: 1 on a CPU, where padding costs more than batching saves; see
+    # engines.layout)
     batch_size: int | None = None
-    # Whisper: decode in windows trimmed to the speech (plus 8 s of silence; long inputs in
-    # chunks of up to 29 s) instead of padded 30 s windows (False = faster-whisper's way)
+    # Whisper: decode in windows trimmed to the speech (plus 8 s of silence; long inputs
+    # in chunks of up to 29 s) instead of padded 30 s windows (False = faster-whisper's
+    # way)
     trimmed_windows: bool = True
     task: str = "transcribe"  # "transcribe" or "translate" (Whisper)
-    # deprecated name of trimmed_windows (until the next release): DecodeOptions(short_form=)
+    # deprecated name of trimmed_windows (until the next release):
+    # DecodeOptions(short_form=)
     short_form: InitVar[bool | None] = None
 
     def __post_init__(self, short_form: bool | None) -> None:
@@ -112,8 +116,9 @@ def _short_form(self: DecodeOptions) -> bool:
     return self.trimmed_windows
 
 
-# reading the old name gives the new field, with a warning (set after the class is built:
-# the dataclass keeps None as the constructor's default for the deprecated keyword)
+# reading the old name gives the new field, with a warning (set after the class is
+# built: the dataclass keeps None as the constructor's default for the deprecated
+# keyword)
 DecodeOptions.short_form = property(_short_form)  # type: ignore[attr-defined]
 
 

@@ -240,7 +240,8 @@ class AuralModelEngine(Engine):
         ]
 
     def _posteriors(self, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one batch."""
+        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one
+        batch."""
         if not chunks:
             return []
         lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
@@ -255,7 +256,8 @@ class AuralModelEngine(Engine):
         return [log_probs[i, : int(out_lengths[i])] for i in range(len(chunks))]
 
     def posteriors(self, waveform: Waveform) -> np.ndarray:
-        """Log posteriors ``(frames, vocab)`` of the whole input (its windows joined)."""
+        """Log posteriors ``(frames, vocab)`` of the whole input (its windows
+        joined)."""
         windows = self._windows(self.prepare(waveform))
         parts = self._posteriors([chunk for _, chunk in windows])
         return (

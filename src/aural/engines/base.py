@@ -1,14 +1,14 @@
 """The engine interface and registry.
 
-An engine adapts one runtime (CTranslate2, PocketSphinx, torch, ONNX) to one protocol and
-declares what it can do (:class:`EngineCapabilities`), so callers never branch on an
+An engine adapts one runtime (CTranslate2, PocketSphinx, torch, ONNX) to one protocol
+and declares what it can do (:class:`EngineCapabilities`), so callers never branch on an
 engine's name or probe it with ``hasattr``:
 
 * :meth:`Engine.check_options` refuses, with a :class:`ConfigError` naming the option,
   whatever the engine cannot honour; every entry point (API, CLI, batch, server,
   streaming) calls it before any audio is decoded.
-* :meth:`Engine.iter_segments` yields segments in time order as the engine finishes them;
-  :meth:`Engine.transcribe` is built on it.
+* :meth:`Engine.iter_segments` yields segments in time order as the engine finishes
+  them; :meth:`Engine.transcribe` is built on it.
 * :meth:`Engine.stream` builds the engine's own streaming session.
 * Settings are one frozen dataclass per engine (:attr:`Engine.settings_type`).
 
@@ -90,7 +90,8 @@ class EngineCapabilities:
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
-    """Base of the engines' settings types (frozen dataclasses, validated on creation)."""
+    """Base of the engines' settings types (frozen dataclasses, validated on
+    creation)."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> EngineSettings:
@@ -100,7 +101,8 @@ class EngineSettings:
         if unknown:
             takes = ", ".join(sorted(fields)) or "no settings"
             raise ConfigError(
-                f"{cls.__name__} has no setting(s) {', '.join(unknown)}; it takes {takes}"
+                f"{cls.__name__} has no setting(s) {', '.join(unknown)}; it takes "
+                f"{takes}"
             )
         return cls(**values)
 
@@ -251,17 +253,18 @@ class Engine(abc.ABC):
                 else "limited to " + ", ".join(sorted(caps.languages))
             )
             raise ConfigError(
-                f"{what} is {known}; language={options.language!r} needs a multilingual "
-                "model",
+                f"{what} is {known}; language={options.language!r} needs a "
+                "multilingual model",
                 options=("language", "model"),
             )
 
     # -- audio ---------------------------------------------------------------------
     def prepare(self, waveform: Waveform) -> Waveform:
-        """Raise unless ``waveform`` is mono at the engine's rate; return it conditioned.
+        """Raise unless ``waveform`` is mono at the engine's rate; return it
+        conditioned.
 
-        Ordinary audio comes back as it is. Non-finite samples, a DC offset, float samples
-        beyond full scale and very quiet recordings are fixed first
+        Ordinary audio comes back as it is. Non-finite samples, a DC offset, float
+        samples beyond full scale and very quiet recordings are fixed first
         (:func:`aural.audio.level.condition`). Streams are conditioned by their own
         causal conditioner instead and never pass through here.
         """
@@ -297,8 +300,9 @@ class Engine(abc.ABC):
     # -- decoding ------------------------------------------------------------------
     @abc.abstractmethod
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        """Segments of a waveform already prepared (:meth:`prepare`) with options already
-        checked (:meth:`check_options`). The work may run as the result is iterated."""
+        """Segments of a waveform already prepared (:meth:`prepare`) with options
+        already checked (:meth:`check_options`). The work may run as the result is
+        iterated."""
 
     def iter_segments(
         self, waveform: Waveform, options: DecodeOptions | None = None
@@ -333,7 +337,8 @@ class Engine(abc.ABC):
         language_probability: float | None = None,
         **extra: Any,
     ) -> TranscriptionInfo:
-        """The :class:`TranscriptionInfo` of one decode (``extra`` joins the options)."""
+        """The :class:`TranscriptionInfo` of one decode (``extra`` joins the
+        options)."""
         return TranscriptionInfo(
             language=language,
             language_probability=language_probability,
@@ -438,7 +443,8 @@ def engine_class(name: str) -> type[Engine]:
     """
     if not isinstance(name, str) or name not in _REGISTRY:
         raise EngineNotFoundError(
-            f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
+            f"unknown engine {name!r}; available engines: "
+            f"{', '.join(available_engines())}"
         )
     if name not in _LOADED:
         module, attr = _REGISTRY[name]

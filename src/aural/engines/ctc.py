@@ -1,7 +1,8 @@
-"""The ``ctc`` engine: Hugging Face transformers CTC models (wav2vec2, HuBERT, WavLM, ...).
+"""The ``ctc`` engine: Hugging Face transformers CTC models (wav2vec2, HuBERT,
+WavLM, ...).
 
-The acoustic model runs in torch (``AutoModelForCTC`` + the model's feature extractor and
-tokenizer); decoding is aural's own (:mod:`aural.decoding.ctc`): greedy when
+The acoustic model runs in torch (``AutoModelForCTC`` + the model's feature extractor
+and tokenizer); decoding is aural's own (:mod:`aural.decoding.ctc`): greedy when
 ``DecodeOptions.beam_size == 1``, otherwise prefix beam search with the optional n-gram
 LM (engine setting ``lm``) and ``DecodeOptions.hotwords``. Long inputs are decoded in
 overlapping windows whose log posteriors are stitched before the search, so word times
@@ -109,7 +110,8 @@ class CtcEngine(Engine):
         settings: :class:`CtcSettings`.
 
     Raises:
-        ModelNotFoundError: the model is neither a local folder nor reachable on the hub.
+        ModelNotFoundError: the model is neither a local folder nor reachable on the
+            hub.
         MissingDependencyError: torch or transformers is missing.
     """
 
@@ -160,8 +162,8 @@ class CtcEngine(Engine):
     def posteriors_batch(
         self, waveforms: Sequence[Waveform], batch_size: int = 8
     ) -> list[Posteriors]:
-        """Log posteriors of many prepared inputs (:meth:`prepare`); windows of all inputs
-        share padded batches."""
+        """Log posteriors of many prepared inputs (:meth:`prepare`); windows of all
+        inputs share padded batches."""
         plans = []
         jobs: list[tuple[int, int, np.ndarray]] = []  # (input, window index, samples)
         for i, w in enumerate(waveforms):
@@ -193,7 +195,8 @@ class CtcEngine(Engine):
         self, jobs: list[tuple[int, int, np.ndarray]], batch_size: int
     ) -> list[list[tuple[int, int, np.ndarray]]]:
         """Longest first. Without an attention mask (group-norm models such as
-        wav2vec2-base) padding would change the outputs, so only equal lengths share a batch."""
+        wav2vec2-base) padding would change the outputs, so only equal lengths share a
+        batch."""
         ordered = sorted(jobs, key=lambda j: len(j[2]), reverse=True)
         batches: list[list[tuple[int, int, np.ndarray]]] = []
         for job in ordered:
@@ -374,16 +377,17 @@ def _load(
             "folder" if local else "hub id (not in the local cache, hub unreachable)"
         )
         raise ModelNotFoundError(
-            f"cannot load CTC model {model!r} ({where}): {err.__class__.__name__}; pass a local "
-            "folder with config.json, weights and processor files, or a hub id such as "
-            f"{DEFAULT_MODEL!r} on a machine with a network (it is cached for offline use)"
+            f"cannot load CTC model {model!r} ({where}): {err.__class__.__name__}; "
+            "pass a local folder with config.json, weights and processor files, or a "
+            f"hub id such as {DEFAULT_MODEL!r} on a machine with a network (it is "
+            "cached for offline use)"
         ) from err
     extractor = getattr(processor, "feature_extractor", None)
     tokenizer = getattr(processor, "tokenizer", None)
     if extractor is None or tokenizer is None:
         raise ModelNotFoundError(
-            f"CTC model {model!r} lacks a feature extractor or tokenizer (a processor); "
-            "save the Wav2Vec2Processor next to the model"
+            f"CTC model {model!r} lacks a feature extractor or tokenizer (a "
+            "processor); save the Wav2Vec2Processor next to the model"
         )
     try:
         net = net.to(device).eval()
@@ -407,7 +411,8 @@ def _from_pretrained(
 
 
 def _hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers at all (avoids minutes of download retries)."""
+    """Whether the Hugging Face hub answers at all (avoids minutes of download
+    retries)."""
     from urllib.parse import urlparse
 
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname

@@ -23,8 +23,9 @@ from aural.evaluation.metrics import (
     top_confusions,
 )
 
-# The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load on
-# first use so that `aural.evaluation.metrics` stays a light import (training uses it).
+# The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load
+# on first use so that `aural.evaluation.metrics` stays a light import (training uses
+# it).
 _LAZY_MODULES = {
     "aural.evaluation.report": (
         "ConditionSummary",

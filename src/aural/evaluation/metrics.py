@@ -4,12 +4,12 @@ Everything here is pure: it takes already-normalised text (see :mod:`aural.text`
 word sequences and returns frozen result objects. Corpus rates are always *total edits
 over total reference units*, never a mean of per-utterance rates.
 
-EditAlignment is a Levenshtein alignment with unit costs. Several alignments can share the
-minimal cost and split it differently into substitutions, deletions and insertions; we
-match the common prefix and suffix first and then break ties the way Hyyro's
-bit-parallel alignment does in ``rapidfuzz.distance.Levenshtein.opcodes``, which ``jiwer``
-uses, so hits, substitutions, deletions and insertions agree with ``jiwer.process_words``
-count for count (tests check this).
+EditAlignment is a Levenshtein alignment with unit costs. Several alignments can share
+the minimal cost and split it differently into substitutions, deletions and insertions;
+we match the common prefix and suffix first and then break ties the way Hyyro's
+bit-parallel alignment does in ``rapidfuzz.distance.Levenshtein.opcodes``, which
+``jiwer`` uses, so hits, substitutions, deletions and insertions agree with
+``jiwer.process_words`` count for count (tests check this).
 
 Empty references: an utterance with no reference words contributes its hypothesis words
 as insertions. :attr:`ErrorCounts.wer` is ``0.0`` when there are neither reference words
@@ -60,7 +60,8 @@ OpKind = Literal["equal", "substitute", "delete", "insert"]
 class EditOp(NamedTuple):
     """One step of an alignment: ``(op, ref_word, hyp_word)``.
 
-    ``ref_word`` is ``None`` for an insertion and ``hyp_word`` is ``None`` for a deletion.
+    ``ref_word`` is ``None`` for an insertion and ``hyp_word`` is ``None`` for a
+    deletion.
     """
 
     op: OpKind
@@ -127,7 +128,8 @@ class ErrorCounts:
 
     @property
     def wer(self) -> float:
-        """errors / ref_len; ``0.0`` for nothing vs nothing, ``inf`` for errors on no reference.
+        """errors / ref_len; ``0.0`` for nothing vs nothing, ``inf`` for errors on no
+        reference.
 
         For character counts this is the character error rate.
         """
@@ -214,10 +216,12 @@ class EditAlignment:
 
 
 def _distance_matrix(ref_ids: np.ndarray, hyp_ids: np.ndarray) -> np.ndarray:
-    """Levenshtein DP table, shape ``(len(ref) + 1, len(hyp) + 1)``, one numpy pass per row.
+    """Levenshtein DP table, shape ``(len(ref) + 1, len(hyp) + 1)``, one numpy pass per
+    row.
 
-    Within a row ``D[i, j] = min_k (T[k] + j - k)`` for ``T = min(up + 1, diag + cost)``,
-    which ``np.minimum.accumulate`` computes without a Python loop over columns.
+    Within a row ``D[i, j] = min_k (T[k] + j - k)`` for
+    ``T = min(up + 1, diag + cost)``, which ``np.minimum.accumulate`` computes without a
+    Python loop over columns.
     """
     n, m = len(ref_ids), len(hyp_ids)
     table = np.empty((n + 1, m + 1), dtype=np.int32)
@@ -284,7 +288,8 @@ def align_words(ref: Sequence[str], hyp: Sequence[str]) -> EditAlignment:
         hyp: hypothesis units.
 
     Returns:
-        The alignment with its :class:`ErrorCounts`; ties break like jiwer (see module doc).
+        The alignment with its :class:`ErrorCounts`; ties break like jiwer (see module
+        doc).
     """
     vocab: dict[str, int] = {}
     ref_all = [vocab.setdefault(w, len(vocab)) for w in ref]
@@ -388,7 +393,8 @@ def bootstrap_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the corpus WER, resampling utterances.
+    """Percentile bootstrap confidence interval of the corpus WER, resampling
+    utterances.
 
     Each of ``n`` resamples draws as many utterances as there are, with replacement, and
     computes total errors over total reference words.
@@ -445,9 +451,9 @@ def top_confusions(
         k: how many of each kind to keep.
 
     Returns:
-        ``{"substitutions": [((ref, hyp), count), ...], "deletions": [(ref, count), ...],
-        "insertions": [(hyp, count), ...]}``, most frequent first; equal counts are
-        ordered by first occurrence.
+        ``{"substitutions": [((ref, hyp), count), ...],
+        "deletions": [(ref, count), ...], "insertions": [(hyp, count), ...]}``, most
+        frequent first; equal counts are ordered by first occurrence.
     """
     subs: Counter[tuple[str, str]] = Counter()
     dels: Counter[str] = Counter()
@@ -492,7 +498,8 @@ class OovStats:
 
     @property
     def oov_wer(self) -> float:
-        """(substitutions + deletions) / tokens over OOV reference words (nan if none)."""
+        """(substitutions + deletions) / tokens over OOV reference words (nan if
+        none)."""
         return self.oov_errors / self.oov_words if self.oov_words else math.nan
 
     @property
@@ -517,8 +524,8 @@ def oov_stats(
 ) -> OovStats:
     """OOV rate of the references and error rates on OOV vs in-vocabulary words.
 
-    Insertions belong to no reference word, so the per-class rates count substitutions and
-    deletions only; compare them with each other, not with the corpus WER.
+    Insertions belong to no reference word, so the per-class rates count substitutions
+    and deletions only; compare them with each other, not with the corpus WER.
 
     Args:
         alignments: per-utterance alignments (their reference side is used).
@@ -547,7 +554,8 @@ def oov_stats(
 
 
 def hyp_word_correctness(alignment: EditAlignment) -> list[bool]:
-    """For each hypothesis word in order, whether the alignment marks it correct (a hit)."""
+    """For each hypothesis word in order, whether the alignment marks it correct (a
+    hit)."""
     return [op.op == "equal" for op in alignment.ops if op.hyp is not None]
 
 
@@ -573,7 +581,8 @@ class CalibrationBin:
 
 @dataclass(frozen=True, slots=True)
 class CalibrationResult:
-    """Reliability bins and the expected calibration error (count-weighted |acc - conf|)."""
+    """Reliability bins and the expected calibration error (count-weighted
+    |acc - conf|)."""
 
     bins: tuple[CalibrationBin, ...]
     ece: float
@@ -598,7 +607,8 @@ def calibration(
         bins: number of equal-width bins over [0, 1].
 
     Returns:
-        Per-bin count, mean confidence and accuracy, and the ECE (``nan`` with no words).
+        Per-bin count, mean confidence and accuracy, and the ECE (``nan`` with no
+        words).
 
     Raises:
         ConfigError: for ``bins < 1`` or a probability outside [0, 1].

@@ -1,7 +1,7 @@
 """PNG plots of an evaluation (matplotlib, Agg backend): one function per figure.
 
-Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches no file;
-:func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``.
+Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches no
+file; :func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def _figure(
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - matplotlib is a core dependency
         raise MissingDependencyError(
-            "the HTML report's plots need matplotlib; install it with `pip install matplotlib`"
+            "the HTML report's plots need matplotlib; install it with `pip install "
+            "matplotlib`"
         ) from err
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
@@ -52,7 +53,8 @@ def _figure(
 
 
 def plot_speakers(results: EvalResults) -> Figure:
-    """Grouped bars: WER per speaker and engine (primary condition; worst speakers first)."""
+    """Grouped bars: WER per speaker and engine (primary condition; worst speakers
+    first)."""
     engines = results.engines
     speakers: dict[str, list[float]] = {}
     for e in engines:
@@ -87,7 +89,8 @@ def plot_speakers(results: EvalResults) -> Figure:
 
 
 def plot_wer_vs_snr(results: EvalResults) -> Figure:
-    """WER against SNR, one line per engine; clean is drawn to the right of the noisiest."""
+    """WER against SNR, one line per engine; clean is drawn to the right of the
+    noisiest."""
     fig, (ax,) = _figure()
     snrs = [c for c in results.options.snrs if c is not None]
     clean_x = (max(snrs) + 10.0) if snrs else 0.0
@@ -114,7 +117,8 @@ def plot_wer_vs_snr(results: EvalResults) -> Figure:
 
 
 def plot_error_types(results: EvalResults) -> Figure:
-    """Stacked bars of substitutions, deletions and insertions (% of reference words)."""
+    """Stacked bars of substitutions, deletions and insertions (% of reference
+    words)."""
     labels, subs, dels, ins = [], [], [], []
     for e in results.engines:
         for c in e.conditions:

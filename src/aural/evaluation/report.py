@@ -1,9 +1,10 @@
 """Scored evaluation results and their reports: results.json, report.md and report.html.
 
 :func:`score_engine` turns raw hypotheses into typed results (per utterance, per noise
-condition, per speaker and duration bin); :func:`results_to_dict`, :func:`render_markdown`
-and :func:`render_html` present them; :func:`write_report` writes every file atomically.
-Scoring is pure: no engine and no audio, so a cached run is re-scored in moments.
+condition, per speaker and duration bin); :func:`results_to_dict`,
+:func:`render_markdown` and :func:`render_html` present them; :func:`write_report`
+writes every file atomically. Scoring is pure: no engine and no audio, so a cached run
+is re-scored in moments.
 """
 
 from __future__ import annotations
@@ -304,7 +305,8 @@ def _word_probabilities(
     hyp_tokens: Sequence[str],
     normalize: Callable[[str], str],
 ) -> tuple[float, ...] | None:
-    """Give each normalised hypothesis word the probability of the engine word it came from.
+    """Give each normalised hypothesis word the probability of the engine word it came
+    from.
 
     Returns None when normalising word by word does not reproduce the normalised text
     (e.g. "twenty five" -> "25" only in context); those utterances are left out of the
@@ -373,7 +375,8 @@ def _summarise(
         wer_ci95=ci,
         by_speaker=_group(items, lambda u: u.speaker),
         by_duration=_group(items, lambda u: duration_bin(u.duration), DURATION_BINS),
-        # Word.probability defaults to 1.0, so all-1.0 means "no confidences", not certainty.
+        # Word.probability defaults to 1.0, so all-1.0 means "no confidences", not
+        # certainty.
         calibration=(
             calibration(pairs, bins=options.calibration_bins)
             if any(p < 1.0 for p, _ in pairs)
@@ -401,8 +404,9 @@ def score_engine(
     Args:
         label / engine / model: how the engine is named in the results.
         utterances: the manifest's utterances (``id``, ``text``, ``speaker``).
-        hypotheses: per condition, utterance id -> :class:`~aural.evaluation.runner.UtteranceHypothesis`;
-            utterances without one (failed to decode) are left out.
+        hypotheses: per condition, utterance id ->
+            :class:`~aural.evaluation.runner.UtteranceHypothesis`; utterances without
+            one (failed to decode) are left out.
         options: the run's options (normaliser, bootstrap, bins, vocabulary).
     """
     from aural.text.normalizers import get_normalizer
@@ -533,14 +537,17 @@ def render_markdown(results: EvalResults) -> str:
         "",
         f"- dataset: `{results.dataset}`",
         (
-            f"- utterances: {results.engines[0].primary.utterances if results.engines else 0} "
+            "- utterances: "
+            f"{results.engines[0].primary.utterances if results.engines else 0} "
             f"({audio / 60.0:.1f} min of audio)"
         ),
-        f"- normalizer: {o.normalizer}; beam size: {o.decode.beam_size}; seed: {o.seed}",
+        f"- normalizer: {o.normalizer}; beam size: {o.decode.beam_size}; seed: "
+        f"{o.seed}",
         f"- noise: {o.noise_dir or 'none'}; room responses: {o.rir_dir or 'none'}",
         (
-            f"- this run: {t.decoded} decodes, {t.cached} from cache, {t.wall_seconds:.1f} s wall, "
-            f"{t.engine_seconds:.1f} s in engines, {t.load_seconds:.1f} s loading models"
+            f"- this run: {t.decoded} decodes, {t.cached} from cache, "
+            f"{t.wall_seconds:.1f} s wall, {t.engine_seconds:.1f} s in engines, "
+            f"{t.load_seconds:.1f} s loading models"
         ),
         "",
         "| " + " | ".join(SUMMARY_HEADER) + " |",
@@ -587,8 +594,10 @@ def _group_rows(
     return rows[:limit] if limit else rows
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;\
+color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;\
+padding:.25em .6em;
 text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}code{background:#f6f6f6}"""
 
@@ -597,11 +606,13 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
     """A self-contained HTML report; ``plots`` maps a plot name to its PNG file name."""
     esc = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>aural evaluation</title>",
+        "<!doctype html><html><head><meta charset='utf-8'><title>aural "
+        "evaluation</title>",
         f"<style>{_CSS}</style></head><body><h1>aural evaluation</h1>",
         (
             f"<p>Dataset <code>{esc(results.dataset)}</code>, normalizer "
-            f"<code>{esc(results.options.normalizer)}</code>, seed {results.options.seed}.</p>"
+            f"<code>{esc(results.options.normalizer)}</code>, seed "
+            f"{results.options.seed}.</p>"
         ),
         "<h2>Summary</h2>",
         _table(SUMMARY_HEADER, summary_rows(results)),
@@ -616,13 +627,15 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
     ):
         if name in plots:
             parts.append(
-                f"<h2>{esc(title)}</h2><img src='{esc(plots[name])}' alt='{esc(title)}'>"
+                f"<h2>{esc(title)}</h2><img src='{esc(plots[name])}' "
+                f"alt='{esc(title)}'>"
             )
     group_header = ["group", "WER %", "utts", "ref words", "sub", "del", "ins"]
     for e in results.engines:
         p = e.primary
         parts.append(
-            f"<h2>{esc(e.label)} <small>({esc(e.model)}, SNR {esc(p.label)})</small></h2>"
+            f"<h2>{esc(e.label)} <small>({esc(e.model)}, SNR "
+            f"{esc(p.label)})</small></h2>"
         )
         parts.append(
             "<h3>By duration (s)</h3>"

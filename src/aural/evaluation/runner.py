@@ -1,10 +1,12 @@
-"""The evaluation runner: decode a manifest with several engines and score the hypotheses.
+"""The evaluation runner: decode a manifest with several engines and score the
+hypotheses.
 
 :func:`evaluate` decodes every audio file once, degrades it for each noise condition,
 feeds every engine (in batches through ``transcribe_batch``) and scores the results with
-:mod:`aural.evaluation.metrics` after the chosen text normaliser. Raw hypotheses are kept in
-a :class:`HypothesisCache` (one JSON line per utterance, appended as it finishes), so an
-interrupted run resumes and a finished one is scored again without touching an engine.
+:mod:`aural.evaluation.metrics` after the chosen text normaliser. Raw hypotheses are
+kept in a :class:`HypothesisCache` (one JSON line per utterance, appended as it
+finishes), so an interrupted run resumes and a finished one is scored again without
+touching an engine.
 
 Example:
     >>> results = evaluate(load_dataset("LibriSpeech/dev-clean"),
@@ -55,7 +57,8 @@ CACHE_FILE = "hypotheses.jsonl"
 """Name of the hypothesis cache inside the cache folder."""
 
 EngineSpec = tuple[str, "str | None | Engine"]
-"""``(engine name, model)``: the model is an alias/path, ``None`` (default) or a loaded engine."""
+"""``(engine name, model)``: the model is an alias/path, ``None`` (default) or a
+loaded engine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,12 @@ class EvalOptions:
         snrs: noise conditions in dB; ``None`` is the clean input. The first clean entry
             (else the first entry) is the primary condition reported at the top level.
         noise_dir: folder of noise recordings (needed for any SNR that is not ``None``).
-        rir_dir: folder of room impulse responses; when set, every condition is reverberated.
+        rir_dir: folder of room impulse responses; when set, every condition is
+            reverberated.
         seed: base seed of the per-utterance noise and room choices.
         decode: decoding options passed to every engine.
-        vocabulary: known words for the out-of-vocabulary statistics (normalised before use).
+        vocabulary: known words for the out-of-vocabulary statistics (normalised before
+            use).
         bootstrap_samples: resamples of the 95 % confidence interval.
         chunk_size: utterances passed to one ``transcribe_batch`` call (how many inputs
             share one batched decoder call is ``decode.batch_size``).
@@ -109,8 +114,8 @@ class EvalOptions:
             )
         if any(s is not None for s in self.snrs) and self.noise_dir is None:
             raise ConfigError(
-                "a noisy condition (an SNR in dB) needs noise recordings; set noise_dir to a "
-                "folder of them, e.g. ../shared/data/noise",
+                "a noisy condition (an SNR in dB) needs noise recordings; set "
+                "noise_dir to a folder of them, e.g. ../shared/data/noise",
                 options=("noise_dir",),
             )
         for name in ("bootstrap_samples", "chunk_size", "calibration_bins", "top_k"):
@@ -167,7 +172,8 @@ def _resolved(path: Path | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class UtteranceHypothesis:
-    """What an engine produced for one utterance in one condition (what the cache keeps).
+    """What an engine produced for one utterance in one condition (what the cache
+    keeps).
 
     Attributes:
         text: the transcript text.
@@ -202,9 +208,9 @@ class UtteranceHypothesis:
 class HypothesisCache:
     """Hypotheses keyed by (condition key, utterance key), stored as JSON lines.
 
-    Each :meth:`put` appends one line and flushes it, so an interrupted run loses at most
-    the utterance in flight; a torn last line is ignored on the next load. Lines of other
-    keys (older options) stay in the file and are simply not looked up.
+    Each :meth:`put` appends one line and flushes it, so an interrupted run loses at
+    most the utterance in flight; a torn last line is ignored on the next load. Lines of
+    other keys (older options) stay in the file and are simply not looked up.
 
     Args:
         path: the ``.jsonl`` file, or ``None`` to keep hypotheses in memory only.
@@ -220,8 +226,8 @@ class HypothesisCache:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        """Read the hypotheses; unreadable lines (torn, corrupt, not UTF-8) stay in the file
-        but are skipped, so those utterances are decoded again."""
+        """Read the hypotheses; unreadable lines (torn, corrupt, not UTF-8) stay in the
+        file but are skipped, so those utterances are decoded again."""
         if not path.is_file():
             raise ConfigError(
                 f"hypothesis cache {str(path)!r} is not a file; move it away"
@@ -359,7 +365,8 @@ class EvalResults:
         options: the options of the run.
         dataset: a description of the evaluated manifest (its path or name).
         timing: timings and decode counts of this run.
-        failures: ``(utterance id, message)`` for utterances that could not be evaluated.
+        failures: ``(utterance id, message)`` for utterances that could not be
+            evaluated.
     """
 
     engines: tuple[EngineResults, ...]
@@ -377,7 +384,8 @@ class EvalResults:
 
 
 class _EngineSlot:
-    """One engine of the run: created on its first cache miss, so re-renders load nothing."""
+    """One engine of the run: created on its first cache miss, so re-renders load
+    nothing."""
 
     __slots__ = ("_engine", "label", "model_key", "name", "spec_model")
 
@@ -394,7 +402,8 @@ class _EngineSlot:
         self.label = name if model is None else f"{name}:{self.spec_model}"
 
     def get(self) -> tuple[Engine, float]:
-        """The engine, and the seconds it took to create it now (0 when already loaded)."""
+        """The engine, and the seconds it took to create it now (0 when already
+        loaded)."""
         if self._engine is not None:
             return self._engine, 0.0
         from aural.engines import create_engine
@@ -603,7 +612,8 @@ def _make_slots(engines: Iterable[EngineSpec]) -> list[_EngineSlot]:
         from aural.errors import EngineNotFoundError
 
         raise EngineNotFoundError(
-            f"unknown engine {unknown[0]!r}; available engines: {', '.join(available_engines())}"
+            f"unknown engine {unknown[0]!r}; available engines: "
+            f"{', '.join(available_engines())}"
         )
     return slots
 
@@ -623,12 +633,13 @@ def evaluate(
     engine and noise condition. Hypotheses already in the cache are not decoded again.
 
     Args:
-        manifest: utterances (``aural.data.Utterance``) with ``id``, ``audio``, ``text``,
-            ``speaker`` and ``duration``; a ``Manifest`` iterates over them.
-        engines: ``(name, model)`` pairs; the model is an alias or path, ``None`` for the
-            engine's default, or an already loaded :class:`~aural.engines.Engine`.
+        manifest: utterances (``aural.data.Utterance``) with ``id``, ``audio``,
+            ``text``, ``speaker`` and ``duration``; a ``Manifest`` iterates over them.
+        engines: ``(name, model)`` pairs; the model is an alias or path, ``None`` for
+            the engine's default, or an already loaded :class:`~aural.engines.Engine`.
         options: what to evaluate (None = defaults: clean audio, Whisper normaliser).
-        cache_dir: folder of the hypothesis cache (``hypotheses.jsonl``); None = no cache.
+        cache_dir: folder of the hypothesis cache (``hypotheses.jsonl``); None = no
+            cache.
         progress: called after each batch with an :class:`EvalProgress`.
         dataset: a description recorded in the results (e.g. the dataset path).
 

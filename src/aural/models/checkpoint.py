@@ -1,9 +1,10 @@
-"""Saving and loading trained acoustic models (weights + the shapes needed to rebuild them).
+"""Saving and loading trained acoustic models (weights + the shapes needed to rebuild
+them).
 
 A model folder holds ``model.pt``: ``{"format", "model_options", "feature_options",
-"state_dict", "info"}``. The trainer adds the tokenizer files beside it, so one folder is
-everything an engine needs. A training run folder (with ``best/`` and ``checkpoints/``)
-is accepted too and resolves to its best, else its latest, model.
+"state_dict", "info"}``. The trainer adds the tokenizer files beside it, so one folder
+is everything an engine needs. A training run folder (with ``best/`` and
+``checkpoints/``) is accepted too and resolves to its best, else its latest, model.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def save_model(
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """The folder holding ``model.pt`` for a model folder, a ``model.pt`` file or a run folder.
+    """The folder holding ``model.pt`` for a model folder, a ``model.pt`` file or a run
+    folder.
 
     Raises:
         ModelNotFoundError: nothing loadable is there.
@@ -88,7 +90,8 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Rebuild the model saved under ``path`` (see :func:`resolve_model_dir`), in eval mode."""
+    """Rebuild the model saved under ``path`` (see :func:`resolve_model_dir`), in eval
+    mode."""
     folder = resolve_model_dir(path)
     try:
         payload = torch.load(

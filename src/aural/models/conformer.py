@@ -1,12 +1,12 @@
 """Conformer encoder with a CTC head.
 
 The encoder maps features ``(batch, num_frames, num_features)`` plus their lengths to
-``(encoded (batch, num_frames // 4, d_model), encoded_lengths)``; the CTC head turns that
-into log-probabilities over the tokenizer's vocabulary. A transducer joiner can reuse the
-encoder unchanged.
+``(encoded (batch, num_frames // 4, d_model), encoded_lengths)``; the CTC head turns
+that into log-probabilities over the tokenizer's vocabulary. A transducer joiner can
+reuse the encoder unchanged.
 
-Blocks follow Gulati et al. 2020 (macaron feed-forward halves around self-attention and a
-convolution module), with absolute sinusoidal positions, pre-norm residuals and a
+Blocks follow Gulati et al. 2020 (macaron feed-forward halves around self-attention and
+a convolution module), with absolute sinusoidal positions, pre-norm residuals and a
 LayerNorm in the convolution module (so small or uneven batches and DDP need no
 batch-norm statistics). Attention is written with plain matmuls so that it exports to
 ONNX and runs the same under onnxruntime.
@@ -81,7 +81,8 @@ class ConformerOptions:
         num_heads: attention heads (must divide ``d_model``).
         ff_mult: feed-forward hidden size as a multiple of ``d_model``.
         conv_kernel: depthwise convolution kernel (odd).
-        subsampling_channels: channels of the two stride-2 convolutions (None = d_model).
+        subsampling_channels: channels of the two stride-2 convolutions
+            (None = d_model).
         subsampling: 4 (two stride-2 convolutions, for 10 ms features) or 1 (a linear
             projection, for features that already come at 20 ms such as Whisper's).
         dropout: dropout in every residual branch.
@@ -146,7 +147,8 @@ class ConformerOptions:
 def conformer_preset(
     size: ConformerSize, num_features: int, vocab_size: int, **overrides: Any
 ) -> ConformerOptions:
-    """Options for a named size: tiny (~1 M), small (~6 M), medium (~20 M), large (~30 M).
+    """Options for a named size: tiny (~1 M), small (~6 M), medium (~20 M),
+    large (~30 M).
 
     ``overrides`` replace single fields of the preset (e.g. ``dropout=0.0``).
     """
@@ -324,7 +326,9 @@ class ConformerEncoder(nn.Module):
     ``subsampling=1``).
 
     Example:
-        >>> enc = ConformerEncoder(conformer_preset("tiny", num_features=80, vocab_size=30))
+        >>> enc = ConformerEncoder(
+        ...     conformer_preset("tiny", num_features=80, vocab_size=30)
+        ... )
         >>> out, n = enc(torch.zeros(2, 100, 80), torch.tensor([100, 60]))
         >>> out.shape, n.tolist()
         (torch.Size([2, 24, 96]), [24, 14])

@@ -42,7 +42,8 @@ def _engine_settings(config: ServeConfig, name: str) -> dict[str, Any]:
 
 
 def load_engines(config: ServeConfig, cache: ModelCache) -> None:
-    """Load every engine the config names into ``cache`` (already loaded ones are kept)."""
+    """Load every engine the config names into ``cache`` (already loaded ones are
+    kept)."""
     for name, model in config.engine_specs:
         engine = cache.load(
             name, model, _engine_settings(config, name), replicas=config.workers
@@ -106,7 +107,8 @@ def create_app(
         summary="Speech recognition over HTTP and WebSocket",
         version="1.0",
         lifespan=lifespan,
-        docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        docs_url=None,
         redoc_url=None,
     )
     app.state.aural = state

@@ -1,7 +1,8 @@
-"""``ServeConfig``: every knob of ``aural serve``, from flags, environment and a YAML file.
+"""``ServeConfig``: every knob of ``aural serve``, from flags, environment and a YAML
+file.
 
-Precedence, highest first: explicit overrides (CLI flags) > ``AURAL_SERVE_*`` environment
-variables > the YAML config file > the defaults below.
+Precedence, highest first: explicit overrides (CLI flags) > ``AURAL_SERVE_*``
+environment variables > the YAML config file > the defaults below.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ class ServeConfig(BaseModel):
         port: TCP port.
         engine: the default engine name (``whisper``, ``sphinx``, ...).
         model: the default engine's model (None = the engine's default).
-        extra_engines: more ``engine`` or ``engine:model`` specs to preload; requests may
-            pick any loaded one with ``engine=``/``model=``.
+        extra_engines: more ``engine`` or ``engine:model`` specs to preload; requests
+            may pick any loaded one with ``engine=``/``model=``.
         beam_size: default beam size for requests that do not give one.
         max_upload_mb: largest accepted request body (MiB); larger gets 413.
-        max_duration_s: longest accepted audio (seconds), uploads and streams; longer gets 413.
+        max_duration_s: longest accepted audio (seconds), uploads and streams; longer
+            gets 413.
         workers: transcription worker threads (requests decoded at the same time).
         queue: requests allowed to wait for a worker; beyond ``workers + queue`` -> 429.
         max_streams: concurrent WebSocket streams; beyond that the stream is refused.
@@ -161,8 +163,8 @@ def load_serve_config(
         The validated configuration.
 
     Raises:
-        ConfigError: the file is unreadable, or a value is unknown or invalid (the message
-            names the setting and where it came from).
+        ConfigError: the file is unreadable, or a value is unknown or invalid (the
+            message names the setting and where it came from).
     """
     values: dict[str, Any] = {}
     if config_file is not None:

@@ -140,7 +140,8 @@ def _render(transcript: Transcript, fmt: str) -> Response:
     openapi_extra=_multipart_body(TranscribeParams, raw_body=True),
 )
 async def transcribe(request: Request, state: State) -> Response:
-    """Multipart ``file`` (or the raw body) plus options as form fields or query parameters.
+    """Multipart ``file`` (or the raw body) plus options as form fields or query
+    parameters.
 
     Returns the Transcript JSON, or txt/srt/vtt with ``response_format``.
     """
@@ -176,8 +177,8 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
     raise ApiError(
         422,
         "model_not_found",
-        f"model {model!r} is not served here; use {_OPENAI_DEFAULT_MODEL!r} (the default) or "
-        f"one of: {', '.join(state.cache.describe())}",
+        f"model {model!r} is not served here; use {_OPENAI_DEFAULT_MODEL!r} (the "
+        f"default) or one of: {', '.join(state.cache.describe())}",
     )
 
 
@@ -257,8 +258,8 @@ def _json_object(body: bytes) -> Mapping[str, Any]:
         raise ApiError(
             400,
             "bad_request",
-            "the body is not acceptable JSON: it is nested too deeply; send a flat object "
-            "with 'audio_data' and the options",
+            "the body is not acceptable JSON: it is nested too deeply; send a flat "
+            "object with 'audio_data' and the options",
         ) from None
     if not isinstance(data, dict):
         raise ApiError(

@@ -1,13 +1,13 @@
 """``WS /v1/listen``: live transcription of PCM streamed over a WebSocket.
 
-Binary frames carry PCM (``pcm_s16le`` or ``pcm_f32le`` at the declared ``sample_rate``);
-the text frame ``{"type": "end"}`` ends the stream. The server answers with JSON text
-frames ``partial`` / ``final`` / ``end`` / ``error``.
+Binary frames carry PCM (``pcm_s16le`` or ``pcm_f32le`` at the declared
+``sample_rate``); the text frame ``{"type": "end"}`` ends the stream. The server answers
+with JSON text frames ``partial`` / ``final`` / ``end`` / ``error``.
 
-Two tasks run per stream: a reader that buffers incoming audio, and a processor that hands
-everything buffered so far to the session in a worker thread (decoding never runs on the
-event loop). While a chunk is being decoded the next ones accumulate, so a slow decoder
-catches up with bigger chunks instead of falling further behind.
+Two tasks run per stream: a reader that buffers incoming audio, and a processor that
+hands everything buffered so far to the session in a worker thread (decoding never runs
+on the event loop). While a chunk is being decoded the next ones accumulate, so a slow
+decoder catches up with bigger chunks instead of falling further behind.
 
 Every failure ends with an ``error`` event and a close whose code says why (1003 bad
 input or options, 1008 key or timeout, 1009 too much audio, 1011 server fault, 1013
@@ -39,7 +39,8 @@ router = APIRouter()
 
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_f32le": 4}
 # Audio (seconds) buffered ahead of a slow decoder before the server stops reading the
-# socket; TCP flow control then slows the client down instead of the server's memory growing.
+# socket; TCP flow control then slows the client down instead of the server's memory
+# growing.
 _MAX_PENDING_S = 30.0
 # WebSocket close codes (RFC 6455 section 7.4.1)
 _CLOSE_NORMAL = 1000
@@ -110,7 +111,8 @@ class _StreamPump:
             return
 
     async def _receive(self) -> Any:
-        """The next message, within the idle timeout and the stream's total waiting limit."""
+        """The next message, within the idle timeout and the stream's total waiting
+        limit."""
         idle = self.state.config.request_timeout_s
         left = self.wait_limit_s - self.waited_s
         clock = asyncio.get_running_loop().time
@@ -122,9 +124,10 @@ class _StreamPump:
                 message = f"no audio for {idle:g} s; closing the stream"
             else:
                 message = (
-                    f"the stream kept the server waiting longer than its limit of "
-                    f"{self.wait_limit_s:g} s ({self.state.config.max_duration_s:g} s of "
-                    f"audio plus {idle:g} s); send audio at least as fast as real time"
+                    "the stream kept the server waiting longer than its limit of "
+                    f"{self.wait_limit_s:g} s ({self.state.config.max_duration_s:g} s "
+                    f"of audio plus {idle:g} s); send audio at least as fast as real "
+                    "time"
                 )
             raise StreamError(message, _CLOSE_POLICY, "timeout") from None
         finally:
@@ -134,8 +137,8 @@ class _StreamPump:
         self.received += len(data)
         if self.received > self.max_bytes:
             raise StreamError(
-                f"the stream passed the server's limit of {self.state.config.max_duration_s:g} "
-                "s of audio",
+                "the stream passed the server's limit of "
+                f"{self.state.config.max_duration_s:g} s of audio",
                 _CLOSE_TOO_BIG,
                 "audio_too_long",
             )
@@ -156,8 +159,8 @@ class _StreamPump:
         unknown = sorted(set(control) - {"type"})
         if unknown:
             raise StreamError(
-                f"unknown field(s) {', '.join(map(repr, unknown))[:80]} in the end frame; "
-                'send exactly {"type": "end"}',
+                f"unknown field(s) {', '.join(map(repr, unknown))[:80]} in the end "
+                'frame; send exactly {"type": "end"}',
                 _CLOSE_UNSUPPORTED,
             )
         self.ended = True
@@ -217,7 +220,8 @@ class _StreamPump:
 
 
 def _close_reason(message: str) -> str:
-    """``message`` cut to fit a close frame (clients that only see the close read it)."""
+    """``message`` cut to fit a close frame (clients that only see the close read
+    it)."""
     data = message.encode()
     if len(data) <= _MAX_REASON_BYTES:
         return message
@@ -265,7 +269,8 @@ async def listen(ws: WebSocket) -> None:
         await _fail(
             ws,
             "overloaded",
-            f"the server already serves {state.config.max_streams} streams; retry later",
+            f"the server already serves {state.config.max_streams} streams; retry "
+            "later",
             _CLOSE_TRY_LATER,
         )
         return
@@ -277,7 +282,8 @@ async def listen(ws: WebSocket) -> None:
         with contextlib.suppress(RuntimeError, OSError):  # the client may close first
             await ws.close(_CLOSE_NORMAL)
     except WebSocketDisconnect as err:
-        # 1009: uvicorn refused a frame over its size limit (an error, not a client leaving)
+        # 1009: uvicorn refused a frame over its size limit (an error, not a client
+        # leaving)
         outcome = "error" if err.code == _CLOSE_TOO_BIG else "disconnected"
     except OSError:  # uvicorn's ClientDisconnected on send
         outcome = "disconnected"

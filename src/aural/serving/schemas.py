@@ -96,7 +96,8 @@ class _RawOptions(BaseModel):
             self.raw_encoding is not None or self.raw_channels is not None
         ):
             raise ValueError(
-                "raw_encoding and raw_channels describe headerless PCM and need raw_sample_rate too"
+                "raw_encoding and raw_channels describe headerless PCM and need "
+                "raw_sample_rate too"
             )
         return self
 
@@ -278,7 +279,8 @@ def openai_verbose_json(
 
 
 def base64_response(transcript: Transcript, inference_time: float) -> dict[str, Any]:
-    """The ``/v1/transcribe/base64`` body: text, confidence, timings and the segments."""
+    """The ``/v1/transcribe/base64`` body: text, confidence, timings and the
+    segments."""
     duration = transcript.info.duration
     return {
         "transcription": transcript.text,

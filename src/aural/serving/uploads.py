@@ -3,9 +3,9 @@
 A body is never held whole in memory: chunks go to a temporary file as they arrive and
 the limit is checked on every chunk (and up front against ``Content-Length``), so an
 oversized upload is refused with 413 after at most ``limit`` bytes. A body that stops
-arriving for ``idle_timeout_s`` is refused with 408, and :class:`UploadLimiter` bounds how
-many bodies are received at once (429 beyond). :class:`Upload` is a context manager that
-always deletes its file.
+arriving for ``idle_timeout_s`` is refused with 408, and :class:`UploadLimiter` bounds
+how many bodies are received at once (429 beyond). :class:`Upload` is a context manager
+that always deletes its file.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ class Upload:
 
 
 class UploadLimiter:
-    """Counts request bodies being received; refuses one beyond ``max_uploads`` with 429.
+    """Counts request bodies being received; refuses one beyond ``max_uploads`` with
+    429.
 
     Args:
         max_uploads: bodies allowed to arrive at the same time.
@@ -113,8 +114,8 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(
         413,
         "too_large",
-        f"the upload is larger than the server's limit of {limit / (1024 * 1024):g} MiB; "
-        "send a shorter or more compressed file",
+        f"the upload is larger than the server's limit of {limit / (1024 * 1024):g} "
+        "MiB; send a shorter or more compressed file",
     )
 
 
@@ -128,8 +129,8 @@ def _stalled(idle_timeout_s: float, received: int) -> ApiError:
     return ApiError(
         408,
         "timeout",
-        f"the upload stalled: no data for {idle_timeout_s:g} s after {received} bytes of the "
-        "body; send the body without pauses",
+        f"the upload stalled: no data for {idle_timeout_s:g} s after {received} bytes "
+        "of the body; send the body without pauses",
     )
 
 
@@ -192,7 +193,8 @@ async def _receive_raw(
 
 
 class _MultipartSink:
-    """Callbacks for python-multipart: the ``file`` part to disk, other fields to memory."""
+    """Callbacks for python-multipart: the ``file`` part to disk, other fields to
+    memory."""
 
     def __init__(self, upload: Upload, tmp_dir: Path | None) -> None:
         self.upload = upload
@@ -231,8 +233,8 @@ class _MultipartSink:
             self.error = ApiError(
                 400,
                 "bad_request",
-                f"form field {name!r} carries a file ({_shown(filename)!r}); send the audio "
-                "in the field 'file'",
+                f"form field {name!r} carries a file ({_shown(filename)!r}); send the "
+                "audio in the field 'file'",
             )
             return
         if name in _FILE_FIELDS:

@@ -149,7 +149,8 @@ class ReDecodeSession(StreamingSession):
         return events
 
     def _maybe_speculate(self) -> None:
-        """Decode the final of a pause that may be the utterance's end before it is sure."""
+        """Decode the final of a pause that may be the utterance's end before it is
+        sure."""
         silence = self._endpointer.trailing_silence_s
         if (
             not self.streaming.speculative_final
@@ -230,7 +231,8 @@ class ReDecodeSession(StreamingSession):
                 2 if self.degrade_level else 1
             )
             if not self._hypothesis and not self.degrade_level:
-                # nothing recognised yet: retry soon, decodes of a short buffer are cheap
+                # nothing recognised yet: retry soon, decodes of a short buffer are
+                # cheap
                 interval = min(interval, FAST_START_INTERVAL_S)
             due = now - self._last_decode >= interval * SAMPLE_RATE
         if not due:
@@ -292,7 +294,8 @@ class ReDecodeSession(StreamingSession):
         return self._emit(list(self._decode_final(audio)), end)
 
     def _decode_final(self, audio: np.ndarray) -> tuple[Segment, ...]:
-        """Segments of ``audio`` (times from its start) decoded with the final options."""
+        """Segments of ``audio`` (times from its start) decoded with the final
+        options."""
         self.final_decodes += 1
         return self._decoder.final(audio, self._final_options())
 
@@ -361,7 +364,8 @@ def _segments_before(segments: tuple[Segment, ...], horizon: float) -> list[Segm
 def _shift_segment(
     seg: Segment, offset: float, floor: float, limit: float
 ) -> Segment | None:
-    """``seg`` moved by ``offset`` seconds, its times clamped to [floor, limit], monotonic."""
+    """``seg`` moved by ``offset`` seconds, its times clamped to [floor, limit],
+    monotonic."""
 
     def clamp(t: float) -> float:
         return round(min(max(t + offset, floor), limit), 3)

@@ -107,7 +107,8 @@ class StreamingSession(abc.ABC):
     ) -> None:
         if not isinstance(options, DecodeOptions):
             raise ConfigError(
-                f"streaming options must be a DecodeOptions, got {type(options).__name__}"
+                "streaming options must be a DecodeOptions, got "
+                f"{type(options).__name__}"
             )
         if streaming is not None and not isinstance(streaming, StreamingOptions):
             raise ConfigError(

@@ -38,7 +38,8 @@ class SileroStream:
         self._pending = np.zeros(0, dtype=np.float32)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        """Score the complete frames now available; returns one probability per frame."""
+        """Score the complete frames now available; returns one probability per
+        frame."""
         data = (
             np.concatenate([self._pending, samples]) if self._pending.size else samples
         )
@@ -84,8 +85,8 @@ class Endpointer:
     """Turns per-frame speech probabilities into utterance starts and ends.
 
     Speech starts at the first frame at or above ``threshold``; it continues while
-    frames stay at or above ``threshold - 0.15`` (hysteresis, as faster-whisper does) and
-    ends once ``endpoint_silence_s`` of frames fall below that.
+    frames stay at or above ``threshold - 0.15`` (hysteresis, as faster-whisper does)
+    and ends once ``endpoint_silence_s`` of frames fall below that.
 
     Args:
         threshold: speech probability that starts speech.

@@ -1,10 +1,11 @@
 """Text normalisers applied to references and hypotheses before scoring.
 
-- :class:`EnglishNormalizer` behaves like the Whisper English normaliser that the Open ASR
-  leaderboard and most papers use: lower case, bracketed and parenthesised text removed,
-  filler words dropped, contractions and titles expanded, numbers written as digits,
-  British spellings made American, symbols and diacritics removed.
-- :class:`BasicNormalizer` lower-cases and strips punctuation and symbols, for any language.
+- :class:`EnglishNormalizer` behaves like the Whisper English normaliser that the Open
+  ASR leaderboard and most papers use: lower case, bracketed and parenthesised text
+  removed, filler words dropped, contractions and titles expanded, numbers written as
+  digits, British spellings made American, symbols and diacritics removed.
+- :class:`BasicNormalizer` lower-cases and strips punctuation and symbols, for any
+  language.
 - :func:`get_normalizer` returns one of them (or the identity) by name.
 
 All normalisers are pure functions of the text; the output has no leading, trailing or
@@ -151,14 +152,14 @@ def _compiled_replacements() -> tuple[tuple[re.Pattern[str], str], ...]:
 class EnglishNormalizer:
     """The English normaliser used for leaderboard-comparable WER.
 
-    Equivalent in behaviour to Whisper's ``EnglishTextNormalizer`` (checked against it in
-    the tests), with three differences:
+    Equivalent in behaviour to Whisper's ``EnglishTextNormalizer`` (checked against it
+    in the tests), with three differences:
 
     - the result has no leading or trailing space;
     - the rules are applied again until the text stops changing. Whisper's rules are not
       idempotent in a few corners (``"minus five"`` -> ``"-5"``, whose second pass drops
-      the sign; ``"zero one"`` -> ``"01"`` -> ``"one"``), so a reference spelled out and a
-      hypothesis in digits could normalise differently. Where Whisper's own output is
+      the sign; ``"zero one"`` -> ``"01"`` -> ``"one"``), so a reference spelled out and
+      a hypothesis in digits could normalise differently. Where Whisper's own output is
       stable, which is the case for every shared transcript, the result is identical;
     - the British -> American spelling table is aural's own (about 1,300 pairs derived
       from spelling rules, see :mod:`aural.text.spelling`).
@@ -215,7 +216,8 @@ class BasicNormalizer:
     def __post_init__(self) -> None:
         if not isinstance(self.keep_apostrophes, bool):
             raise ConfigError(
-                f"BasicNormalizer keep_apostrophes must be a bool, got {self.keep_apostrophes!r}"
+                "BasicNormalizer keep_apostrophes must be a bool, got "
+                f"{self.keep_apostrophes!r}"
             )
 
     def __call__(self, text: str) -> str:

@@ -2,12 +2,13 @@
 
 ``"twenty five"`` -> ``"25"``, ``"one hundred and one"`` -> ``"101"``, ``"third"`` ->
 ``"3rd"``, ``"five dollars"`` -> ``"$5"``, ``"ten percent"`` -> ``"10%"``,
-``"double oh seven"`` -> ``"007"``, ``"two point five"`` -> ``"2.5"``. The rules follow the
-behaviour of the Whisper English normaliser (the one the Open ASR leaderboard uses) so that
-WER numbers are comparable with published ones; the implementation is aural's own.
+``"double oh seven"`` -> ``"007"``, ``"two point five"`` -> ``"2.5"``. The rules follow
+the behaviour of the Whisper English normaliser (the one the Open ASR leaderboard uses)
+so that WER numbers are comparable with published ones; the implementation is aural's
+own.
 
-One deliberate difference: where Whisper's rules would hit an internal assertion (a digit
-word after a number that does not end in zero), the digit is appended instead.
+One deliberate difference: where Whisper's rules would hit an internal assertion (a
+digit word after a number that does not end in zero), the digit is appended instead.
 """
 
 from __future__ import annotations
@@ -184,10 +185,11 @@ class _State:
 
 
 class EnglishNumberNormalizer:
-    """Convert spelled-out English numbers (and digits with symbols) to a canonical form.
+    """Convert spelled-out English numbers (and digits with symbols) to a canonical
+    form.
 
-    Expects lower-case text whose punctuation has already been turned into spaces, except
-    for ``. % $ ¢ € £``. Call it with a string; it returns a string.
+    Expects lower-case text whose punctuation has already been turned into spaces,
+    except for ``. % $ ¢ € £``. Call it with a string; it returns a string.
     """
 
     def __call__(self, text: str) -> str:
@@ -390,7 +392,8 @@ class EnglishNumberNormalizer:
             s.flush()
             s.emit(current)
         elif current == "and":
-            # "and" after hundred, thousand, ... joins the number; elsewhere it is a word.
+            # "and" after hundred, thousand, ... joins the number; elsewhere it is a
+            # word.
             if prev not in MULTIPLIERS:
                 s.flush()
                 s.emit(current)

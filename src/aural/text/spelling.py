@@ -1,9 +1,9 @@
 """British to American spelling pairs, written for aural from spelling rules.
 
 Each rule lists American stems and the inflections that exist for them; the British
-spelling is derived from the rule (``-our`` for ``-or``, ``-ise`` for ``-ize``, ``-re`` for
-``-er``, doubled ``l`` before a suffix, ...). :func:`british_to_american` expands them into
-one lookup table. Only whole lower-case words are mapped.
+spelling is derived from the rule (``-our`` for ``-or``, ``-ise`` for ``-ize``, ``-re``
+for ``-er``, doubled ``l`` before a suffix, ...). :func:`british_to_american` expands
+them into one lookup table. Only whole lower-case words are mapped.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ _OR_EXTRA = {
     "molting": "moulting",
 }
 
-# American "-ize" verbs -> British "-ise"; each gets ize/izes/ized/izing and, where listed,
-# the -ization noun.
+# American "-ize" verbs -> British "-ise"; each gets ize/izes/ized/izing and, where
+# listed, the -ization noun.
 _IZE_STEMS = _words(
     "organ apolog real recogn critic emphas memor special civil character summar "
     "author util minim maxim optim priorit categor familiar fertil harmon hospital "
@@ -85,13 +85,13 @@ _IZE_STEMS = _words(
 )
 _IZE_NOUN = frozenset(
     _words(
-        "organ real civil character author util minim maxim optim priorit categor fertil "
-        "harmon hospital ideal industrial legal liberal material mobil modern natural "
-        "neutral normal polar popular private public rational sanit sensit standard stabil "
-        "steril synchron urban visual vocal western colon custom dramat global human local "
-        "magnet mechan capital central democrat digit formal general immun initial "
-        "monopol motor national oxid person radical reorgan revital secular temporal "
-        "vulgar"
+        "organ real civil character author util minim maxim optim priorit categor "
+        "fertil harmon hospital ideal industrial legal liberal material mobil modern "
+        "natural neutral normal polar popular private public rational sanit sensit "
+        "standard stabil steril synchron urban visual vocal western colon custom "
+        "dramat global human local magnet mechan capital central democrat digit "
+        "formal general immun initial monopol motor national oxid person radical "
+        "reorgan revital secular temporal vulgar"
     )
 )
 _ISE_EXCEPTIONS = frozenset({"baptiz", "tenderiz"})

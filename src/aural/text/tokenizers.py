@@ -87,7 +87,8 @@ class CharTokenizer:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
-        """The characters seen in ``texts`` after normalisation (space always included)."""
+        """The characters seen in ``texts`` after normalisation (space always
+        included)."""
         chars = {" "}
         for t in texts:
             chars.update(normalize_transcript(t))

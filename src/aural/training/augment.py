@@ -1,8 +1,9 @@
-"""Seeded data augmentation: speed, pitch, reverberation, additive noise and SpecAugment.
+"""Seeded data augmentation: speed, pitch, reverberation, additive noise and
+SpecAugment.
 
 Waveform effects run per utterance with a ``numpy.random.Generator`` that the trainer
-derives from ``(seed, epoch, utterance index)``, so an utterance is augmented the same way
-whether a run was interrupted or not. SpecAugment runs on a batch of features with a
+derives from ``(seed, epoch, utterance index)``, so an utterance is augmented the same
+way whether a run was interrupted or not. SpecAugment runs on a batch of features with a
 ``torch.Generator`` derived from ``(seed, step)``.
 """
 
@@ -32,8 +33,8 @@ logger = logging.getLogger(__name__)
 def speed_perturb(samples: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
     """Play ``samples`` ``factor`` times faster (tempo and pitch change together).
 
-    Done as Kaldi does: resample from ``sample_rate * factor`` to ``sample_rate``, so the
-    output has ``len / factor`` samples.
+    Done as Kaldi does: resample from ``sample_rate * factor`` to ``sample_rate``, so
+    the output has ``len / factor`` samples.
     """
     if factor == 1.0:
         return samples
@@ -45,10 +46,11 @@ def speed_perturb(samples: np.ndarray, factor: float, sample_rate: int) -> np.nd
 def time_stretch(
     samples: np.ndarray, length_factor: float, n_fft: int = 512, hop_length: int = 128
 ) -> np.ndarray:
-    """Make audio ``length_factor`` times longer without changing its pitch (phase vocoder).
+    """Make audio ``length_factor`` times longer without changing its pitch (phase
+    vocoder).
 
-    Magnitudes are interpolated between STFT frames; phases advance by each bin's measured
-    instantaneous frequency, so partials stay continuous.
+    Magnitudes are interpolated between STFT frames; phases advance by each bin's
+    measured instantaneous frequency, so partials stay continuous.
     """
     x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
     window = torch.hann_window(n_fft)
@@ -79,7 +81,8 @@ def time_stretch(
 def pitch_shift(samples: np.ndarray, semitones: float, sample_rate: int) -> np.ndarray:
     """Shift the pitch by ``semitones`` keeping the number of samples.
 
-    Stretch by the pitch ratio (phase vocoder), then resample back to the original length.
+    Stretch by the pitch ratio (phase vocoder), then resample back to the original
+    length.
     """
     ratio = 2.0 ** (semitones / 12.0)
     if len(samples) < 1024 or semitones == 0:
@@ -124,8 +127,8 @@ class WaveformAugmenter:
         return c.speed.enabled or c.pitch.enabled or c.rir.enabled or c.noise.enabled
 
     def __call__(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """An augmented copy of mono float32 ``samples`` (the same ``rng`` state gives the
-        same result)."""
+        """An augmented copy of mono float32 ``samples`` (the same ``rng`` state gives
+        the same result)."""
         c = self.config
         out = samples
         if c.speed.enabled and c.speed.factors:

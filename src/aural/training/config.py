@@ -67,7 +67,8 @@ class DataSource(_Strict):
         return self
 
     def resolved_path(self) -> Path:
-        """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the CWD)."""
+        """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the
+        CWD)."""
         return Path(os.path.expanduser(os.path.expandvars(self.path)))
 
 
@@ -85,8 +86,9 @@ class DataConfig(_Strict):
 
 
 class FeatureConfig(_Strict):
-    """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper encoder
-    (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are unused."""
+    """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper
+    encoder (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are
+    unused."""
 
     kind: Literal["fbank", "mfcc", "whisper"] = "fbank"
     num_mels: int = Field(default=80, ge=8)
@@ -293,7 +295,8 @@ def parse_config(data: Any, source: str = "<config>") -> TrainConfig:
     """Validate a mapping as a :class:`TrainConfig`.
 
     Raises:
-        ConfigError: naming every offending key (``optim.lr: input should be greater...``).
+        ConfigError: naming every offending key
+            (``optim.lr: input should be greater...``).
     """
     if not isinstance(data, dict):
         raise ConfigError(

@@ -61,8 +61,8 @@ def read_sources(
     if not out:
         names = ", ".join(s.path for s in sources)
         raise DatasetError(
-            f"no utterances with text between {min_duration} and {max_duration} s in {names}; "
-            "check the paths and data.min_duration / data.max_duration"
+            f"no utterances with text between {min_duration} and {max_duration} s in "
+            f"{names}; check the paths and data.min_duration / data.max_duration"
         )
     return out
 

@@ -1,4 +1,5 @@
-"""Turning CTC log-probabilities into text for evaluation, via :mod:`aural.decoding.ctc`."""
+"""Turning CTC log-probabilities into text for evaluation, via
+:mod:`aural.decoding.ctc`."""
 
 from __future__ import annotations
 

@@ -49,7 +49,8 @@ def export_onnx(
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError as err:
         raise MissingDependencyError(
-            "ONNX export needs the 'onnx' package; install it with `pip install 'aural[train]'`"
+            "ONNX export needs the 'onnx' package; install it with `pip install "
+            "'aural[train]'`"
         ) from err
     from aural.engines.aural_model import FEATURES_FILE, MODEL_OPTIONS_FILE
 
@@ -98,7 +99,8 @@ def quantize_int8(onnx_path: str | Path, output_path: str | Path | None = None) 
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as err:
         raise MissingDependencyError(
-            "int8 quantisation needs 'onnxruntime'; install it with `pip install 'aural[train]'`"
+            "int8 quantisation needs 'onnxruntime'; install it with `pip install "
+            "'aural[train]'`"
         ) from err
     src = Path(onnx_path)
     dst = Path(output_path) if output_path is not None else src.with_name(INT8_FILE)

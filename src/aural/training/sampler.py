@@ -29,7 +29,8 @@ class BucketBatchSampler:
         curriculum_epochs: epochs that go strictly from short to long, unshuffled.
         rank: this process's rank; world_size: number of processes (DDP). Each rank gets
             every ``world_size``-th batch, and all ranks the same number of batches.
-        shuffle: shuffle lengths within a small jitter and batch order after the curriculum.
+        shuffle: shuffle lengths within a small jitter and batch order after the
+            curriculum.
     """
 
     durations: tuple[float, ...]

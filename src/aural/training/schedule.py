@@ -1,4 +1,5 @@
-"""Learning-rate schedules: linear warm-up, then cosine / inverse-sqrt / linear / constant."""
+"""Learning-rate schedules: linear warm-up, then
+cosine / inverse-sqrt / linear / constant."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ __all__ = ["LrFactor", "build_scheduler"]
 
 @dataclass(frozen=True)
 class LrFactor:
-    """Multiplier of the peak learning rate at a given optimizer step (a picklable callable).
+    """Multiplier of the peak learning rate at a given optimizer step (a picklable
+    callable).
 
     Not slotted: ``LambdaLR.state_dict`` stores the callable's ``__dict__``.
     """

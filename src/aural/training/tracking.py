@@ -1,4 +1,5 @@
-"""Experiment tracking: MLflow (local file store by default), Weights & Biases, or nothing.
+"""Experiment tracking: MLflow (local file store by default), Weights & Biases, or
+nothing.
 
 Only rank 0 of a distributed run tracks. Trackers share one small interface so the
 trainer never checks which ones are on.
@@ -44,7 +45,8 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
 class MlflowTracker:
     """Logs to a local MLflow store: ``<tracking_dir>/mlflow.db`` (SQLite) for runs and
     metrics, ``<tracking_dir>/artifacts`` for files (MLflow 3 retired the plain folder
-    store). View it with ``mlflow ui --backend-store-uri sqlite:///<tracking_dir>/mlflow.db``.
+    store). View it with
+    ``mlflow ui --backend-store-uri sqlite:///<tracking_dir>/mlflow.db``.
 
     Uses an explicit ``MlflowClient`` so no process-wide MLflow state is touched.
     """
@@ -174,7 +176,8 @@ def build_tracker(
     run_name: str,
     mlflow_run_id: str | None = None,
 ) -> MultiTracker:
-    """The trackers a config asks for; ``mlflow_run_id`` continues a run after resume."""
+    """The trackers a config asks for; ``mlflow_run_id`` continues a run after
+    resume."""
     trackers: list[Tracker] = []
     if config.mlflow:
         folder = Path(config.mlflow_dir) if config.mlflow_dir else output_dir / "mlruns"

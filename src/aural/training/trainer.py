@@ -189,7 +189,8 @@ class Trainer:
         return build_tokenizer(cfg.kind, texts, cfg.vocab_size)
 
     def _model_features(self) -> FeatureOptions:
-        """Features as the model's input pipeline computes them (global CMVN in-model)."""
+        """Features as the model's input pipeline computes them (global CMVN
+        in-model)."""
         opts = self.config.features.options(self.config.sample_rate)
         return replace(opts, cmvn="none") if opts.cmvn == "global" else opts
 
@@ -267,7 +268,8 @@ class Trainer:
             st.position = 0
 
     def _optimizer_step(self) -> dict[str, float] | None:
-        """One optimizer step over ``accumulate_steps`` micro-batches (None = data ran out)."""
+        """One optimizer step over ``accumulate_steps`` micro-batches (None = data ran
+        out)."""
         cfg = self.config
         st = self.state
         torch.manual_seed(_seed_for(cfg.seed, st.step, self.dist.rank))
@@ -443,7 +445,8 @@ class Trainer:
             )
         torch.manual_seed(cfg.seed)
         overrides = cfg.model.overrides()
-        # Whisper encoder frames come at 20 ms already: no further subsampling by default
+        # Whisper encoder frames come at 20 ms already: no further subsampling by
+        # default
         overrides.setdefault("subsampling", 1 if self.features.kind == "whisper" else 4)
         options = conformer_preset(
             cfg.model.size,
@@ -538,7 +541,8 @@ class Trainer:
         )
 
     def _out_of_time(self, started: float) -> bool:
-        """True once training.max_minutes have passed (rank 0's clock decides for all)."""
+        """True once training.max_minutes have passed (rank 0's clock decides for
+        all)."""
         limit = self.config.training.max_minutes
         if limit is None:
             return False
@@ -550,7 +554,8 @@ class Trainer:
         return bool(flag.item())
 
     def run(self) -> TrainResult:
-        """Train until max_steps, max_epochs, early stopping, max time or stop_after_steps."""
+        """Train until max_steps, max_epochs, early stopping, max time or
+        stop_after_steps."""
         self._setup()
         cfg = self.config.training
         st = self.state

@@ -115,8 +115,9 @@ class SphinxEngine(Engine):
         hmm = Path(model).expanduser()
         if not (hmm / "mdef").is_file():
             raise ModelNotFoundError(
-                f"{model}: not a PocketSphinx acoustic model folder (no mdef); use the "
-                "bundled model (model='en-us') or a folder from the CMU Sphinx downloads",
+                f"{model}: not a PocketSphinx acoustic model folder (no mdef); use "
+                "the bundled model (model='en-us') or a folder from the CMU Sphinx "
+                "downloads",
                 options=("model",),
             )
         lm = next(

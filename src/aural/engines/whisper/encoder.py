@@ -1,17 +1,20 @@
-"""A pretrained Whisper encoder as a feature extractor (``FeatureOptions(kind="whisper")``).
+"""A pretrained Whisper encoder as a feature extractor
+(``FeatureOptions(kind="whisper")``).
 
 Trained from scratch on an hour of speech, a Conformer-CTC learns letters but not words
 (dev WER stays near 100 %). Whisper's encoder has heard 680,000 hours; its output frames
 (20 ms, ``d_model`` values each: 384 for tiny.en) make a small CTC model on top of them
-usable after minutes of CPU training. The encoder runs in CTranslate2 (int8 on CPU), is not
-trained, and stays outside the exported ONNX graph, like the filterbank of the other kinds.
+usable after minutes of CPU training. The encoder runs in CTranslate2 (int8 on CPU), is
+not trained, and stays outside the exported ONNX graph, like the filterbank of the other
+kinds.
 
 Each utterance is encoded on its own frames only (no 30 s padding, no batch padding), so
 its features do not depend on what else is in the batch. Inputs longer than Whisper's
 30 s window are encoded in 30 s pieces. Encoder frames: ``num_samples // 320``.
 
-The trainer turns on a bounded cache (:attr:`WhisperEncoderFrontend.cache_bytes`) so that
-utterances seen again (every epoch, without waveform augmentation) are not re-encoded.
+The trainer turns on a bounded cache (:attr:`WhisperEncoderFrontend.cache_bytes`) so
+that utterances seen again (every epoch, without waveform augmentation) are not
+re-encoded.
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ def frontend(encoder: str, device: str = "cpu") -> WhisperEncoderFrontend:
 def whisper_features(
     samples: torch.Tensor, lengths: torch.Tensor | None, encoder: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encoder frames of a zero-padded batch: ``(batch, frames, d_model)`` and lengths."""
+    """Encoder frames of a zero-padded batch: ``(batch, frames, d_model)`` and
+    lengths."""
     if samples.dim() != 2:
         raise ValueError(
             f"expected (batch, num_samples) audio, got shape {tuple(samples.shape)}"

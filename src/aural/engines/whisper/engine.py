@@ -2,17 +2,17 @@
 
 Paths (chosen per input by :func:`.longform.plan_input`):
 
-* short form (``DecodeOptions.trimmed_windows``, the default): an input of at most 30 s whose
-  speech (found by VAD) spans at most 29 s is decoded in one window whose encoder runs on
-  the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
+* short form (``DecodeOptions.trimmed_windows``, the default): an input of at most 30 s
+  whose speech (found by VAD) spans at most 29 s is decoded in one window whose encoder
+  runs on the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
   ``transcribe_batch`` decodes such inputs in groups of similar length with one batched
   encoder and decoder call per group.
 * chunked long form (longer inputs, same conditions): VAD's speech regions merged into
   chunks of at most 29 s, decoded like short inputs, batched and side by side; each
   decode is judged (:mod:`.longform`) and continued, redone or handed to faster-whisper.
 * long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
-  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling temperatures,
-  and multilingual models without a language (language detection).
+  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling
+  temperatures, and multilingual models without a language (language detection).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ class WhisperEngine(Engine):
     """Whisper through faster-whisper.
 
     Args:
-        model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id; None = tiny.en.
+        model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id;
+            None = tiny.en.
         settings: :class:`WhisperSettings`.
     """
 
@@ -171,9 +172,9 @@ class WhisperEngine(Engine):
         return self._workers
 
     def batch_size(self, options: DecodeOptions) -> int:
-        """``options.batch_size``, else 1 on a CPU: there a batched call pads every input
-        to the longest and gains nothing from wider matrices (measured on 2 cores: 16
-        LibriSpeech utterances one per call RTF 0.016 on two workers, four per call
+        """``options.batch_size``, else 1 on a CPU: there a batched call pads every
+        input to the longest and gains nothing from wider matrices (measured on 2 cores:
+        16 LibriSpeech utterances one per call RTF 0.016 on two workers, four per call
         0.018; benchmarks/results/thread_layout.md), and 8 on a GPU."""
         if options.batch_size:
             return options.batch_size
@@ -201,8 +202,9 @@ class WhisperEngine(Engine):
 
             if options.language not in _LANGUAGE_CODES:
                 raise ConfigError(
-                    f"unknown language {options.language!r} for {self.model_id!r}; use a "
-                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)",
+                    f"unknown language {options.language!r} for {self.model_id!r}; "
+                    "use a Whisper language code such as en, de, fr, es, zh (or none "
+                    "to detect it)",
                     options=("language",),
                 )
         parse_hotwords(options.hotwords)  # a malformed weight is refused now
@@ -213,7 +215,8 @@ class WhisperEngine(Engine):
     def _window_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
         """The trimmed-window decoder for these options (one per language and task,
         shared by every call and stream); None when only faster-whisper's long form can
-        honour them (sampling, or a multilingual model that must detect the language)."""
+        honour them (sampling, or a multilingual model that must detect the
+        language)."""
         language = self._language(options)
         if not options.trimmed_windows or options.temperature > 0 or language is None:
             return None
@@ -250,8 +253,8 @@ class WhisperEngine(Engine):
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
     ) -> list[Transcript]:
-        """Transcribe many inputs; short ones of similar length share encoder/decoder calls
-        and the groups run side by side on the engine's workers."""
+        """Transcribe many inputs; short ones of similar length share encoder/decoder
+        calls and the groups run side by side on the engine's workers."""
         options = options or DecodeOptions()
         self.check_options(options)
         waves = [self.prepare(w) for w in waveforms]
@@ -483,8 +486,8 @@ class WhisperEngine(Engine):
     def _decode_piece(
         self, waveform: Waveform, start: float, end: float, kwargs: dict[str, Any]
     ) -> tuple[list[Segment], tuple[str | None, float | None]]:
-        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments on
-        the input's clock, and the language it detected."""
+        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments
+        on the input's clock, and the language it detected."""
         a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
         found, info = self._model.transcribe(
             np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs
@@ -558,7 +561,8 @@ def _hotwords_text(options: DecodeOptions) -> str | None:
 
 
 def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
-    """Deprecated: use ``WhisperSettings`` with :func:`aural.engines.layout.choose_layout`.
+    """Deprecated: use ``WhisperSettings`` with
+    :func:`aural.engines.layout.choose_layout`.
 
     Engine settings for ``workers`` decodes at once (0 = the layout rule's count for a
     batch) of ``threads`` threads each (0 = the rule's).

@@ -129,7 +129,8 @@ Verdict = Done | Continue | Redo | FallBack
 
 # -- 1. plan ---------------------------------------------------------------------------
 def is_digital_silence(samples: np.ndarray) -> bool:
-    """True when no sample reaches :data:`SILENCE_PEAK` (zeros, or a bit of rounding)."""
+    """True when no sample reaches :data:`SILENCE_PEAK` (zeros, or a bit of
+    rounding)."""
     # max and min, not abs(): no copy of an hour of audio
     return samples.size == 0 or (
         float(samples.max()) <= SILENCE_PEAK and float(samples.min()) >= -SILENCE_PEAK
@@ -139,7 +140,8 @@ def is_digital_silence(samples: np.ndarray) -> bool:
 def plan_input(
     waveform: Waveform, options: DecodeOptions, index: int, *, windows: bool
 ) -> InputPlan:
-    """How to decode input ``index`` (``windows``: trimmed windows may be used at all)."""
+    """How to decode input ``index`` (``windows``: trimmed windows may be used at
+    all)."""
     if waveform.duration < MIN_AUDIO_S or is_digital_silence(waveform.samples):
         # no word fits in a frame or two (and Whisper's alignment fails on them); on
         # digital silence without VAD Whisper invents "you"
@@ -288,10 +290,11 @@ def judge_chunk(window: WindowResult, span: Span, duration: float) -> Verdict:
 def skips_speech(
     words: Sequence[Word], offset: float, regions: Sequence[Region]
 ) -> bool:
-    """True when a decode (``words`` timed from ``offset``) passed over speech before its
-    last word: a region of at least :data:`MIN_REGION_S` in which no word is centred, or
-    a word stretched over more than :data:`MAX_WORD_S` (the alignment's way of covering
-    audio the text skipped). Speech after the last word is an early stop, not a skip."""
+    """True when a decode (``words`` timed from ``offset``) passed over speech before
+    its last word: a region of at least :data:`MIN_REGION_S` in which no word is
+    centred, or a word stretched over more than :data:`MAX_WORD_S` (the alignment's way
+    of covering audio the text skipped). Speech after the last word is an early stop,
+    not a skip."""
     if any(w.end - w.start > MAX_WORD_S for w in words[1:]):
         return True  # (the first word may absorb leading silence)
     centres = [offset + (w.start + w.end) / 2 for w in words]

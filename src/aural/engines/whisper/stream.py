@@ -1,5 +1,6 @@
 """What a Whisper stream decodes its buffer with: trimmed windows, then the engine's
-full path when a window looks degenerate (never the public, conditioning entry point)."""
+full path when a window looks degenerate (never the public, conditioning entry
+point)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """Whisper decodes of short inputs with the encoder run on just their frames.
 
 faster-whisper always pads audio to Whisper's 30-second window, so every decode pays for
-a full encoder pass, and on a CPU the encoder is most of tiny.en's cost. Running it on the
-input's own frames plus a few seconds of silence is about 1.8x cheaper on LibriSpeech
-utterances (12 s on average) and several times cheaper for the short buffers a streaming
-session re-decodes. The engine's short-form path and the streaming sessions use it; a
-decode that looks degenerate (repetition loop, very low log probability) is redone by the
-engine's full path, with its temperature fallback.
+a full encoder pass, and on a CPU the encoder is most of tiny.en's cost. Running it on
+the input's own frames plus a few seconds of silence is about 1.8x cheaper on
+LibriSpeech utterances (12 s on average) and several times cheaper for the short buffers
+a streaming session re-decodes. The engine's short-form path and the streaming sessions
+use it; a decode that looks degenerate (repetition loop, very low log probability) is
+redone by the engine's full path, with its temperature fallback.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ _APPEND = "\"'.。,，!！?？:：”)]}、"
 
 @dataclass(frozen=True, slots=True)
 class WindowResult:
-    """One decode: text, words (seconds from the start of the audio) and quality scores."""
+    """One decode: text, words (seconds from the start of the audio) and quality
+    scores."""
 
     text: str
     words: tuple[Word, ...]
@@ -111,7 +112,8 @@ class WhisperWindowDecoder:
         :data:`FINAL_PAD_FRAMES`.
 
         The output is capped at ``TOKENS_PER_SECOND`` tokens per second of audio (plus
-        a few), far above any speaking rate, so a repetition loop ends early and cheaply.
+        a few), far above any speaking rate, so a repetition loop ends early and
+        cheaply.
         """
         return self.decode_many(
             [audio],
@@ -170,7 +172,7 @@ class WhisperWindowDecoder:
         )
         outputs = []
         for audio, n, result in zip(audios, frames, results, strict=True):
-            # the cap per input: a short input in a batch with a long one must not loop on
+            # the cap per input: a short input batched with a long one must not loop on
             cap = 8 + int(TOKENS_PER_SECOND * audio.size / 16000)
             tokens = [t for t in result.sequences_ids[0] if t < tok.eot][:cap]
             text = tok.decode(tokens).strip()
@@ -218,7 +220,8 @@ class WhisperWindowDecoder:
 
 
 def _select(encoded: Any, rows: list[int], total: int) -> Any:
-    """The encoder output for ``rows`` of the batch (all of it when that is every row)."""
+    """The encoder output for ``rows`` of the batch (all of it when that is every
+    row)."""
     if len(rows) == total:
         return encoded
     import ctranslate2
@@ -231,7 +234,8 @@ def _select(encoded: Any, rows: list[int], total: int) -> Any:
 
 
 def _words(alignment: list[dict], num_frames: int) -> tuple[Word, ...]:
-    """faster-whisper's word alignment -> Words, the way its own word timestamps are made."""
+    """faster-whisper's word alignment -> Words, the way its own word timestamps are
+    made."""
     from faster_whisper.transcribe import merge_punctuations
 
     merge_punctuations(alignment, _PREPEND, _APPEND)
