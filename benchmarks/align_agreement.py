@@ -42,7 +42,13 @@ def clips(root: Path) -> list[tuple[str, Path, str]]:
     for line in (root / "misc" / "manifest.jsonl").read_text().splitlines():
         entry = json.loads(line)
         if not entry["audio"].startswith(SKIP_MISC):
-            rows.append((f"misc/{entry['audio']}", root / "misc" / entry["audio"], entry["text"]))
+            rows.append(
+                (
+                    f"misc/{entry['audio']}",
+                    root / "misc" / entry["audio"],
+                    entry["text"],
+                )
+            )
     return rows
 
 
@@ -50,8 +56,11 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--aural-model", type=Path,
-                        default=HERE.parent / "runs" / "librispeech_ljspeech_whisper_ctc")
+    parser.add_argument(
+        "--aural-model",
+        type=Path,
+        default=HERE.parent / "runs" / "librispeech_ljspeech_whisper_ctc",
+    )
     args = parser.parse_args()
     from aural.align import create_aligner
     from aural.align.compare import boundary_differences, summarize_differences
@@ -64,7 +73,11 @@ def main() -> None:
     whisper = create_aligner("whisper", cpu_threads=2)
     sphinx = create_aligner("sphinx")
     recognizer = create_engine("whisper", cpu_threads=2)
-    own = create_aligner("aural", str(args.aural_model)) if args.aural_model.exists() else None
+    own = (
+        create_aligner("aural", str(args.aural_model))
+        if args.aural_model.exists()
+        else None
+    )
     own_diffs: dict[str, list[np.ndarray]] = {"whisper": [], "sphinx": []}
     per_clip, diffs, skipped, signed_rows = [], [], [], []
     t0 = time.time()
@@ -81,14 +94,27 @@ def main() -> None:
             c = own.align(w, text)
             own_diffs["whisper"].append(boundary_differences(c, a))
             own_diffs["sphinx"].append(boundary_differences(c, b))
-        signed_rows.append(np.array([(x.start - y.start, x.end - y.end)
-                                     for x, y in zip(a.words, b.words) if x.text == y.text]))
+        signed_rows.append(
+            np.array(
+                [
+                    (x.start - y.start, x.end - y.end)
+                    for x, y in zip(a.words, b.words)
+                    if x.text == y.text
+                ]
+            )
+        )
         diffs.append(d)
-        per_clip.append({"clip": name, "duration": round(w.duration, 2), "words": len(d),
-                         "median_abs_diff_s": round(float(np.median(d)), 3),
-                         "p95_abs_diff_s": round(float(np.percentile(d, 95)), 3),
-                         "median_start_diff_s": round(float(np.median(d[:, 0])), 3),
-                         "median_end_diff_s": round(float(np.median(d[:, 1])), 3)})
+        per_clip.append(
+            {
+                "clip": name,
+                "duration": round(w.duration, 2),
+                "words": len(d),
+                "median_abs_diff_s": round(float(np.median(d)), 3),
+                "p95_abs_diff_s": round(float(np.percentile(d, 95)), 3),
+                "median_start_diff_s": round(float(np.median(d[:, 0])), 3),
+                "median_end_diff_s": round(float(np.median(d[:, 1])), 3),
+            }
+        )
     overall = summarize_differences(diffs)
     signed = np.vstack([r for r in signed_rows if r.size])
     starts = np.concatenate([d[:, 0] for d in diffs])
@@ -96,54 +122,99 @@ def main() -> None:
     commit = git_commit()
     result = {
         "command": "python benchmarks/align_agreement.py",
-        "commit": commit, "device": f"CPU {platform.processor() or platform.machine()}",
-        "methods": ["whisper tiny.en cross-attention DTW (aural align --engine whisper)",
-                    "PocketSphinx en-us HMM-GMM Viterbi (aural align --engine sphinx)"],
+        "commit": commit,
+        "device": f"CPU {platform.processor() or platform.machine()}",
+        "methods": [
+            "whisper tiny.en cross-attention DTW (aural align --engine whisper)",
+            "PocketSphinx en-us HMM-GMM Viterbi (aural align --engine sphinx)",
+        ],
         "overall": asdict(overall),
         "median_start_diff_s": float(np.median(starts)),
         "median_end_diff_s": float(np.median(ends)),
         "median_signed_start_s": float(np.median(signed[:, 0])),
         "median_signed_end_s": float(np.median(signed[:, 1])),
-        "clips": per_clip, "skipped": skipped, "seconds": round(time.time() - t0, 1),
+        "clips": per_clip,
+        "skipped": skipped,
+        "seconds": round(time.time() - t0, 1),
     }
     if own is not None:
-        result["aural_ctc"] = {"model": str(args.aural_model), **{
-            f"vs_{k}": asdict(summarize_differences(v)) for k, v in own_diffs.items()}}
+        result["aural_ctc"] = {
+            "model": str(args.aural_model),
+            **{
+                f"vs_{k}": asdict(summarize_differences(v))
+                for k, v in own_diffs.items()
+            },
+        }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "align_agreement.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        "# Forced alignment agreement: Whisper vs PocketSphinx", "",
-        f"Command: `{result['command']}` (commit {commit}, {result['device']}).", "",
-        ("Word boundaries (start and end of every word) of the reference transcript, "
-        "Whisper tiny.en cross-attention DTW vs PocketSphinx HMM-GMM Viterbi."), "",
+        "# Forced alignment agreement: Whisper vs PocketSphinx",
+        "",
+        f"Command: `{result['command']}` (commit {commit}, {result['device']}).",
+        "",
+        (
+            "Word boundaries (start and end of every word) of the reference transcript, "
+            "Whisper tiny.en cross-attention DTW vs PocketSphinx HMM-GMM Viterbi."
+        ),
+        "",
         "| words | boundaries | median abs diff | mean | p90 | p95 | within 0.1 s | within 0.2 s |",
         "|---|---|---|---|---|---|---|---|",
-        (f"| {overall.num_words} | {overall.num_boundaries} | {overall.median:.3f} s | "
-        f"{overall.mean:.3f} s | {overall.p90:.3f} s | {overall.p95:.3f} s | "
-        f"{overall.within_100ms:.0%} | {overall.within_200ms:.0%} |"), "",
-        (f"Median start difference {result['median_start_diff_s']:.3f} s, end "
-        f"{result['median_end_diff_s']:.3f} s. Signed (Whisper minus PocketSphinx): "
-        f"start {result['median_signed_start_s']:+.3f} s, end {result['median_signed_end_s']:+.3f} s "
-        "(Whisper's cross-attention times lag PocketSphinx's by about this much)."), "",
-        "| clip | s | words | median | p95 |", "|---|---|---|---|---|",
+        (
+            f"| {overall.num_words} | {overall.num_boundaries} | {overall.median:.3f} s | "
+            f"{overall.mean:.3f} s | {overall.p90:.3f} s | {overall.p95:.3f} s | "
+            f"{overall.within_100ms:.0%} | {overall.within_200ms:.0%} |"
+        ),
+        "",
+        (
+            f"Median start difference {result['median_start_diff_s']:.3f} s, end "
+            f"{result['median_end_diff_s']:.3f} s. Signed (Whisper minus PocketSphinx): "
+            f"start {result['median_signed_start_s']:+.3f} s, end {result['median_signed_end_s']:+.3f} s "
+            "(Whisper's cross-attention times lag PocketSphinx's by about this much)."
+        ),
+        "",
+        "| clip | s | words | median | p95 |",
+        "|---|---|---|---|---|",
     ]
     if own is not None:
-        lines[lines.index("| clip | s | words | median | p95 |"):lines.index(
-            "| clip | s | words | median | p95 |")] = [
-            ("aural's own CTC model (Conformer-CTC on Whisper tiny.en encoder frames, "
-             f"`{args.aural_model.name}`), CTC Viterbi, against each:"), "",
+        lines[
+            lines.index("| clip | s | words | median | p95 |") : lines.index(
+                "| clip | s | words | median | p95 |"
+            )
+        ] = [
+            (
+                "aural's own CTC model (Conformer-CTC on Whisper tiny.en encoder frames, "
+                f"`{args.aural_model.name}`), CTC Viterbi, against each:"
+            ),
+            "",
             "| pair | boundaries | median | p90 | p95 | within 0.1 s | within 0.2 s |",
             "|---|---|---|---|---|---|---|",
-            *[(f"| aural CTC vs {k} | {r['num_boundaries']} | {r['median']:.3f} s | "
-               f"{r['p90']:.3f} s | {r['p95']:.3f} s | {r['within_100ms']:.0%} | "
-               f"{r['within_200ms']:.0%} |")
-              for k, r in ((k[3:], v) for k, v in result["aural_ctc"].items() if k != "model")],
-            ""]
-    lines += [f"| {c['clip']} | {c['duration']} | {c['words']} | {c['median_abs_diff_s']} | "
-              f"{c['p95_abs_diff_s']} |" for c in per_clip]
+            *[
+                (
+                    f"| aural CTC vs {k} | {r['num_boundaries']} | {r['median']:.3f} s | "
+                    f"{r['p90']:.3f} s | {r['p95']:.3f} s | {r['within_100ms']:.0%} | "
+                    f"{r['within_200ms']:.0%} |"
+                )
+                for k, r in (
+                    (k[3:], v) for k, v in result["aural_ctc"].items() if k != "model"
+                )
+            ],
+            "",
+        ]
+    lines += [
+        f"| {c['clip']} | {c['duration']} | {c['words']} | {c['median_abs_diff_s']} | "
+        f"{c['p95_abs_diff_s']} |"
+        for c in per_clip
+    ]
     if skipped:
-        lines += ["", "Left out (the reference does not match the audio: Whisper's WER > 50 %):", ""]
-        lines += [f"- {s['clip']}: WER {s['wer']}, Whisper heard \"{s['heard']}\"" for s in skipped]
+        lines += [
+            "",
+            "Left out (the reference does not match the audio: Whisper's WER > 50 %):",
+            "",
+        ]
+        lines += [
+            f'- {s["clip"]}: WER {s["wer"]}, Whisper heard "{s["heard"]}"'
+            for s in skipped
+        ]
     (RESULTS / "align_agreement.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:9]))
 

@@ -62,19 +62,29 @@ def _gmm_markdown(r: dict[str, Any], plots: dict[str, str]) -> list[str]:
     lines = [
         "## GMM-HMM isolated digits (Free Spoken Digit, speaker-independent)",
         "",
-        (f"{o['num_states']} states x {o['num_mixtures']} diagonal Gaussians per digit, "
-        f"{o['num_iterations']} Baum-Welch iterations at most, 13 MFCC + deltas + CMVN. "
-        f"Each fold trains on 5 speakers and tests on the 6th. Run time {r['seconds']} s."),
+        (
+            f"{o['num_states']} states x {o['num_mixtures']} diagonal Gaussians per digit, "
+            f"{o['num_iterations']} Baum-Welch iterations at most, 13 MFCC + deltas + CMVN. "
+            f"Each fold trains on 5 speakers and tests on the 6th. Run time {r['seconds']} s."
+        ),
         "",
         "| held-out speaker | train | test | accuracy |",
         "|---|---:|---:|---:|",
     ]
     for spk, f in r["by_speaker"].items():
-        lines.append(f"| {spk} | {f['num_train']} | {f['num_test']} | "
-                     f"{100 * f['accuracy']:.1f}% |")
-    lines += [f"| **all** | | {r['num_test']} | **{100 * r['accuracy']:.1f}%** |", "",
-              (f"WER through `aural.evaluation.metrics.corpus_wer`: {100 * r['wer']:.1f}% "
-              "(equal to the error rate for isolated words)."), ""]
+        lines.append(
+            f"| {spk} | {f['num_train']} | {f['num_test']} | "
+            f"{100 * f['accuracy']:.1f}% |"
+        )
+    lines += [
+        f"| **all** | | {r['num_test']} | **{100 * r['accuracy']:.1f}%** |",
+        "",
+        (
+            f"WER through `aural.evaluation.metrics.corpus_wer`: {100 * r['wer']:.1f}% "
+            "(equal to the error rate for isolated words)."
+        ),
+        "",
+    ]
     lines += [f"![{n}]({p})" for n, p in plots.items()] + [""]
     return lines
 
@@ -84,21 +94,25 @@ def _dnn_markdown(r: dict[str, Any], plots: dict[str, str]) -> list[str]:
     lines = [
         "## DNN frame-level phone classifier (LibriSpeech, held-out speakers)",
         "",
-        (f"MLP {o['num_layers']} x {o['hidden_size']} over {2 * o['context'] + 1} spliced "
-        f"frames of 13 MFCC + deltas, 40 classes (39 phones + silence), {o['num_epochs']} "
-        f"epochs. Trained on {d['train_utterances']} utterances / {d['train_speakers']} "
-        f"speakers ({d['train_frames']} frames) of PocketSphinx-aligned train-clean-100; "
-        f"tested on {d['test_utterances']} utterances of {d['test_speakers']} dev-clean "
-        f"speakers. Alignment failures: {len(d['alignment_failures'])}. "
-        f"Run time {r['seconds']} s."),
+        (
+            f"MLP {o['num_layers']} x {o['hidden_size']} over {2 * o['context'] + 1} spliced "
+            f"frames of 13 MFCC + deltas, 40 classes (39 phones + silence), {o['num_epochs']} "
+            f"epochs. Trained on {d['train_utterances']} utterances / {d['train_speakers']} "
+            f"speakers ({d['train_frames']} frames) of PocketSphinx-aligned train-clean-100; "
+            f"tested on {d['test_utterances']} utterances of {d['test_speakers']} dev-clean "
+            f"speakers. Alignment failures: {len(d['alignment_failures'])}. "
+            f"Run time {r['seconds']} s."
+        ),
         "",
         "| held-out speaker | frame accuracy |",
         "|---|---:|",
         *(f"| {s} | {100 * a:.1f}% |" for s, a in t["by_speaker"].items()),
         f"| **all** ({t['num_frames']} frames) | **{100 * t['frame_accuracy']:.1f}%** |",
         "",
-        (f"Majority class ({t['majority_class']}) floor: "
-        f"{100 * t['majority_class_accuracy']:.1f}%."),
+        (
+            f"Majority class ({t['majority_class']}) floor: "
+            f"{100 * t['majority_class_accuracy']:.1f}%."
+        ),
         "",
         *(f"![{n}]({p})" for n, p in plots.items()),
         "",
@@ -123,7 +137,7 @@ def main() -> None:
     parts: dict[str, Any] = {}
     summary: dict[str, Any] = {
         "command": "OMP_NUM_THREADS=1 nice python benchmarks/baselines_fsdd_librispeech.py "
-                   + " ".join(sys.argv[1:]),
+        + " ".join(sys.argv[1:]),
         "commit": git_commit(),
         "device": f"cpu ({platform.machine()}), torch threads={args.threads}",
     }
@@ -131,25 +145,37 @@ def main() -> None:
         if not args.skip_gmm:
             print("GMM-HMM, 6 folds", flush=True)
             gmm = run_gmm_hmm(
-                DATA / "fsdd" / "recordings", Path(tmp) / "gmm",
-                GmmHmmOptions(num_states=args.states, num_mixtures=args.mixtures,
-                              num_iterations=args.iterations),
+                DATA / "fsdd" / "recordings",
+                Path(tmp) / "gmm",
+                GmmHmmOptions(
+                    num_states=args.states,
+                    num_mixtures=args.mixtures,
+                    num_iterations=args.iterations,
+                ),
                 progress=_log,
             )
-            parts["gmm_hmm"] = {"results": gmm.results,
-                                "plots": _copy_plots(gmm.files, "baselines_gmm_hmm"),
-                                "command": summary["command"], "commit": summary["commit"]}
+            parts["gmm_hmm"] = {
+                "results": gmm.results,
+                "plots": _copy_plots(gmm.files, "baselines_gmm_hmm"),
+                "command": summary["command"],
+                "commit": summary["commit"],
+            }
         if not args.skip_dnn:
             print("DNN phone classifier", flush=True)
             started = time.perf_counter()
             dnn = run_dnn(
-                DATA / "LibriSpeech", Path(tmp) / "dnn", DnnOptions(num_epochs=args.epochs),
-                alignment_cache=ROOT / ".cache" / "baseline-alignments", progress=_log,
+                DATA / "LibriSpeech",
+                Path(tmp) / "dnn",
+                DnnOptions(num_epochs=args.epochs),
+                alignment_cache=ROOT / ".cache" / "baseline-alignments",
+                progress=_log,
             )
             parts["dnn"] = {
-                "results": dnn.results | {"wall_seconds": round(time.perf_counter() - started)},
+                "results": dnn.results
+                | {"wall_seconds": round(time.perf_counter() - started)},
                 "plots": _copy_plots(dnn.files, "baselines_dnn"),
-                "command": summary["command"], "commit": summary["commit"],
+                "command": summary["command"],
+                "commit": summary["commit"],
             }
     # Each part is kept in its own file so the two can run (or rerun) separately.
     for name, part in parts.items():
@@ -159,9 +185,15 @@ def main() -> None:
     for name in ("gmm_hmm", "dnn"):
         path = SIDECARS / f"{name}.json"
         part = json.loads(path.read_text()) if path.exists() else None
-        if part is None and previous.get(name):  # written before the parts files existed
-            part = {"results": previous[name], "plots": previous["plots"][name],
-                    "command": previous["command"], "commit": previous["commit"]}
+        if part is None and previous.get(
+            name
+        ):  # written before the parts files existed
+            part = {
+                "results": previous[name],
+                "plots": previous["plots"][name],
+                "command": previous["command"],
+                "commit": previous["commit"],
+            }
         summary[name] = part and part["results"]
         plots[name] = part["plots"] if part else {}
         if part:
@@ -178,8 +210,13 @@ def main() -> None:
     for name, render in (("gmm_hmm", _gmm_markdown), ("dnn", _dnn_markdown)):
         if summary[name]:
             lines += render(summary[name], plots[name])
-            lines += [(f"Command: `{summary[name + '_command']}` at commit "
-                      f"{summary[name + '_commit']}"), ""]
+            lines += [
+                (
+                    f"Command: `{summary[name + '_command']}` at commit "
+                    f"{summary[name + '_commit']}"
+                ),
+                "",
+            ]
     (RESULTS / "baselines.md").write_text("\n".join(lines))
     print(f"wrote {out_json} and {RESULTS / 'baselines.md'}")
 

@@ -51,7 +51,9 @@ MISMATCHED = {"1272-128104-0000"}
 
 def dev_utterances() -> list[tuple[str, Path, str]]:
     rows = []
-    for trans in sorted((shared_data() / "LibriSpeech" / "dev-clean").rglob("*.trans.txt")):
+    for trans in sorted(
+        (shared_data() / "LibriSpeech" / "dev-clean").rglob("*.trans.txt")
+    ):
         for line in trans.read_text().splitlines():
             uid, text = line.split(" ", 1)
             if uid not in MISMATCHED:
@@ -61,8 +63,10 @@ def dev_utterances() -> list[tuple[str, Path, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(HERE.parent / "runs" /
-                                               "librispeech_ljspeech_whisper_ctc"))
+    parser.add_argument(
+        "--model",
+        default=str(HERE.parent / "runs" / "librispeech_ljspeech_whisper_ctc"),
+    )
     parser.add_argument("--beam-size", type=int, default=16)
     parser.add_argument("--lm-weights", default="0.3,0.5,0.8")
     parser.add_argument("--common", type=int, default=5000)
@@ -91,31 +95,52 @@ def main() -> None:
     lm = load_lm("sphinx-en-us")
 
     def run(name: str, lm_weight: float | None, beam: int, hot: bool) -> dict[str, Any]:
-        eng = engine if lm_weight is None else create_engine(
-            "aural", model=args.model, lm=lm, lm_weight=lm_weight)
+        eng = (
+            engine
+            if lm_weight is None
+            else create_engine("aural", model=args.model, lm=lm, lm_weight=lm_weight)
+        )
         hyps, rows = [], []
         t = time.perf_counter()  # (a decoder per utterance: the hotword list changes)
         for (uid, _, _), ref, lp in zip(utts, refs, posts, strict=True):
-            options = DecodeOptions(beam_size=beam, hotwords=tuple(lists[uid]) if hot else ())
+            options = DecodeOptions(
+                beam_size=beam, hotwords=tuple(lists[uid]) if hot else ()
+            )
             hyp = normalize(eng.decoder(options).decode(lp)[0].text)
             hyps.append(hyp)
             rows.append(biased_errors(ref, hyp, set(lists[uid])))
         seconds = time.perf_counter() - t
         bias = summarize(rows)
-        return {"condition": name, "wer": corpus_wer(refs, hyps).wer,
-                "cer": corpus_cer(refs, hyps).wer, "b_wer": bias["b_wer"],
-                "u_wer": bias["u_wer"], "decode_rtf": seconds / audio_s, "example": hyps[1]}
+        return {
+            "condition": name,
+            "wer": corpus_wer(refs, hyps).wer,
+            "cer": corpus_cer(refs, hyps).wer,
+            "b_wer": bias["b_wer"],
+            "u_wer": bias["u_wer"],
+            "decode_rtf": seconds / audio_s,
+            "example": hyps[1],
+        }
 
-    rows = [run("greedy", None, 1, False),
-            run(f"beam {args.beam_size}", None, args.beam_size, False)]
+    rows = [
+        run("greedy", None, 1, False),
+        run(f"beam {args.beam_size}", None, args.beam_size, False),
+    ]
     weights = [float(w) for w in args.lm_weights.split(",")]
     for w in weights:
-        rows.append(run(f"beam {args.beam_size} + LM (weight {w})", w, args.beam_size, False))
+        rows.append(
+            run(f"beam {args.beam_size} + LM (weight {w})", w, args.beam_size, False)
+        )
     best = min(rows[2:], key=lambda r: r["wer"])
     best_w = weights[rows[2:].index(best)]
     rows.append(run(f"beam {args.beam_size} + hotwords", None, args.beam_size, True))
-    rows.append(run(f"beam {args.beam_size} + LM (weight {best_w}) + hotwords", best_w,
-                    args.beam_size, True))
+    rows.append(
+        run(
+            f"beam {args.beam_size} + LM (weight {best_w}) + hotwords",
+            best_w,
+            args.beam_size,
+            True,
+        )
+    )
 
     # the same model exported: PyTorch vs ONNX Runtime vs int8 ONNX, greedy decoding
     import tempfile
@@ -125,36 +150,62 @@ def main() -> None:
     runtimes = []
     with tempfile.TemporaryDirectory() as tmp:
         quantize_int8(export_onnx(args.model, tmp))
-        for label, kwargs in (("PyTorch", {"model": args.model}),
-                              ("ONNX", {"model": tmp, "runtime": "onnx"}),
-                              ("ONNX int8", {"model": tmp, "runtime": "onnx",
-                                             "onnx_file": "model.int8.onnx"})):
+        for label, kwargs in (
+            ("PyTorch", {"model": args.model}),
+            ("ONNX", {"model": tmp, "runtime": "onnx"}),
+            (
+                "ONNX int8",
+                {"model": tmp, "runtime": "onnx", "onnx_file": "model.int8.onnx"},
+            ),
+        ):
             eng = create_engine("aural", **kwargs)
             eng._posteriors([waves[0].samples])  # warm-up
             t = time.perf_counter()
             hyps = [normalize(r.text) for r in eng.transcribe_batch(waves)]
-            runtimes.append({"runtime": label, "wer": corpus_wer(refs, hyps).wer,
-                             "rtf": (time.perf_counter() - t) / audio_s})
-        sizes = {f.name: round(f.stat().st_size / 2**20, 2) for f in Path(tmp).glob("*.onnx")}
+            runtimes.append(
+                {
+                    "runtime": label,
+                    "wer": corpus_wer(refs, hyps).wer,
+                    "rtf": (time.perf_counter() - t) / audio_s,
+                }
+            )
+        sizes = {
+            f.name: round(f.stat().st_size / 2**20, 2) for f in Path(tmp).glob("*.onnx")
+        }
 
     whisper = create_engine("whisper", cpu_threads=2)
     t = time.perf_counter()
     w_hyps = [normalize(whisper.transcribe(w).text) for w in waves]
     w_s = time.perf_counter() - t
-    w_rows = [biased_errors(r, h, set(lists[u])) for (u, _, _), r, h in zip(utts, refs, w_hyps)]
+    w_rows = [
+        biased_errors(r, h, set(lists[u]))
+        for (u, _, _), r, h in zip(utts, refs, w_hyps)
+    ]
     wb = summarize(w_rows)
-    rows.append({"condition": "whisper tiny.en (aural default, beam 5)",
-                 "wer": corpus_wer(refs, w_hyps).wer, "cer": corpus_cer(refs, w_hyps).wer,
-                 "b_wer": wb["b_wer"], "u_wer": wb["u_wer"], "decode_rtf": w_s / audio_s,
-                 "example": w_hyps[1]})
+    rows.append(
+        {
+            "condition": "whisper tiny.en (aural default, beam 5)",
+            "wer": corpus_wer(refs, w_hyps).wer,
+            "cer": corpus_cer(refs, w_hyps).wer,
+            "b_wer": wb["b_wer"],
+            "u_wer": wb["u_wer"],
+            "decode_rtf": w_s / audio_s,
+            "example": w_hyps[1],
+        }
+    )
 
     result = {
         "command": "python benchmarks/ctc_own_model.py " + " ".join(sys.argv[1:]),
-        "model": args.model, "utterances": len(utts), "audio_s": round(audio_s, 1),
+        "model": args.model,
+        "utterances": len(utts),
+        "audio_s": round(audio_s, 1),
         "reference_words": sum(len(r.split()) for r in refs),
         "biased_reference_words": wb["biased_ref_words"],
-        "acoustic_rtf": acoustic_s / audio_s, "lm": f"CMU Sphinx en-us {lm.order}-gram (pocketsphinx)",
-        "reference_example": refs[1], "rows": rows, "runtimes": runtimes,
+        "acoustic_rtf": acoustic_s / audio_s,
+        "lm": f"CMU Sphinx en-us {lm.order}-gram (pocketsphinx)",
+        "reference_example": refs[1],
+        "rows": rows,
+        "runtimes": runtimes,
         "onnx_sizes_mb": sizes,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "commit": git_commit(),
@@ -166,20 +217,32 @@ def main() -> None:
         "",
         f"Command: `{result['command']}` (commit {result['commit']}, {result['machine']}).",
         "",
-        (f"LibriSpeech dev-clean from ../shared/data: {len(utts)} utterances, "
-         f"{audio_s / 60:.1f} min, {result['reference_words']} words "
-         f"({wb['biased_ref_words']} in the hotword lists), speakers not in training. "
-         "Whisper English normaliser. Decode RTF = search time per audio second "
-         f"(posteriors excluded; they cost RTF {result['acoustic_rtf']:.3f}, encoder included)."),
+        (
+            f"LibriSpeech dev-clean from ../shared/data: {len(utts)} utterances, "
+            f"{audio_s / 60:.1f} min, {result['reference_words']} words "
+            f"({wb['biased_ref_words']} in the hotword lists), speakers not in training. "
+            "Whisper English normaliser. Decode RTF = search time per audio second "
+            f"(posteriors excluded; they cost RTF {result['acoustic_rtf']:.3f}, encoder included)."
+        ),
         "",
         "| decoding | WER | CER | B-WER (listed words) | U-WER (rest) | decode RTF |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['condition']} | {r['wer']:.1%} | {r['cer']:.1%} | "
-                     f"{r['b_wer']:.1%} | {r['u_wer']:.1%} | {r['decode_rtf']:.4f} |")
-    lines += ["", ("Runtimes (greedy, whole pipeline: Whisper encoder frames + Conformer + search; "
-              f"ONNX sizes {sizes} MB):"), "", "| runtime | WER | RTF |", "|---|---|---|"]
+        lines.append(
+            f"| {r['condition']} | {r['wer']:.1%} | {r['cer']:.1%} | "
+            f"{r['b_wer']:.1%} | {r['u_wer']:.1%} | {r['decode_rtf']:.4f} |"
+        )
+    lines += [
+        "",
+        (
+            "Runtimes (greedy, whole pipeline: Whisper encoder frames + Conformer + search; "
+            f"ONNX sizes {sizes} MB):"
+        ),
+        "",
+        "| runtime | WER | RTF |",
+        "|---|---|---|",
+    ]
     lines += [f"| {r['runtime']} | {r['wer']:.1%} | {r['rtf']:.4f} |" for r in runtimes]
     lines += ["", f"Reference: {refs[1]}", ""]
     lines += [f"- {r['condition']}: {r['example']}" for r in rows]

@@ -54,12 +54,20 @@ def main() -> None:
 
     def lib_fbank() -> None:
         for c in clips:
-            np.log(np.maximum(librosa.feature.melspectrogram(
-                y=c, sr=16_000, n_fft=400, hop_length=160, n_mels=80), 1e-10))
+            np.log(
+                np.maximum(
+                    librosa.feature.melspectrogram(
+                        y=c, sr=16_000, n_fft=400, hop_length=160, n_mels=80
+                    ),
+                    1e-10,
+                )
+            )
 
     def lib_mfcc() -> None:
         for c in clips:
-            m = librosa.feature.mfcc(y=c, sr=16_000, n_mfcc=13, n_fft=400, hop_length=160)
+            m = librosa.feature.mfcc(
+                y=c, sr=16_000, n_mfcc=13, n_fft=400, hop_length=160
+            )
             d1 = librosa.feature.delta(m, mode="nearest")
             librosa.feature.delta(d1, mode="nearest")
 
@@ -83,39 +91,65 @@ def main() -> None:
             f, n = mfcc(batch, lengths, mf_opts)
             add_deltas(f, n)
 
-    lib_fbank(); ours_fbank_each()  # warm caches
+    lib_fbank()
+    ours_fbank_each()  # warm caches
     rows = {}
-    for name, fn in [("librosa log-mel (per file)", lib_fbank),
-                     ("aural log-mel (per file)", ours_fbank_each),
-                     ("aural log-mel (one padded batch)", ours_fbank_batch),
-                     ("librosa MFCC+deltas (per file)", lib_mfcc),
-                     ("aural MFCC+deltas (per file)", ours_mfcc_each),
-                     ("aural MFCC+deltas (one padded batch)", ours_mfcc_batch)]:
+    for name, fn in [
+        ("librosa log-mel (per file)", lib_fbank),
+        ("aural log-mel (per file)", ours_fbank_each),
+        ("aural log-mel (one padded batch)", ours_fbank_batch),
+        ("librosa MFCC+deltas (per file)", lib_mfcc),
+        ("aural MFCC+deltas (per file)", ours_mfcc_each),
+        ("aural MFCC+deltas (one padded batch)", ours_mfcc_batch),
+    ]:
         sec = best_of(fn, args.repeats)
-        rows[name] = {"seconds": round(sec, 4), "audio_seconds_per_second": round(audio_s / sec, 1)}
+        rows[name] = {
+            "seconds": round(sec, 4),
+            "audio_seconds_per_second": round(audio_s / sec, 1),
+        }
     commit = git_commit()
     result = {
         "command": f"python benchmarks/features_vs_librosa.py --num-files {args.num_files} "
-                   f"--threads {args.threads} --repeats {args.repeats}",
+        f"--threads {args.threads} --repeats {args.repeats}",
         "device": f"cpu ({platform.processor() or platform.machine()}), torch threads={args.threads}",
-        "commit": commit, "torch": torch.__version__, "librosa": librosa.__version__,
+        "commit": commit,
+        "torch": torch.__version__,
+        "librosa": librosa.__version__,
         "audio": f"{len(files)} LibriSpeech train-clean-100 files, {audio_s:.1f} s",
         "results": rows,
-        "speedup_log_mel_per_file": round(rows["librosa log-mel (per file)"]["seconds"]
-                                          / rows["aural log-mel (per file)"]["seconds"], 2),
-        "speedup_mfcc_per_file": round(rows["librosa MFCC+deltas (per file)"]["seconds"]
-                                       / rows["aural MFCC+deltas (per file)"]["seconds"], 2),
+        "speedup_log_mel_per_file": round(
+            rows["librosa log-mel (per file)"]["seconds"]
+            / rows["aural log-mel (per file)"]["seconds"],
+            2,
+        ),
+        "speedup_mfcc_per_file": round(
+            rows["librosa MFCC+deltas (per file)"]["seconds"]
+            / rows["aural MFCC+deltas (per file)"]["seconds"],
+            2,
+        ),
     }
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "features.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Feature extraction: aural (torch) vs librosa", "",
-             f"Command: `{result['command']}`  ", f"Device: {result['device']}  ",
-             f"Audio: {result['audio']}  ", f"Commit: {commit}", "",
-             "| pipeline | seconds | audio s / s |", "|---|---|---|"]
-    lines += [f"| {k} | {v['seconds']} | {v['audio_seconds_per_second']} |" for k, v in rows.items()]
-    speedup = (f"Speed-up per file: log-mel x{result['speedup_log_mel_per_file']}, "
-               f"MFCC+deltas x{result['speedup_mfcc_per_file']}.")
+    lines = [
+        "# Feature extraction: aural (torch) vs librosa",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Device: {result['device']}  ",
+        f"Audio: {result['audio']}  ",
+        f"Commit: {commit}",
+        "",
+        "| pipeline | seconds | audio s / s |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {k} | {v['seconds']} | {v['audio_seconds_per_second']} |"
+        for k, v in rows.items()
+    ]
+    speedup = (
+        f"Speed-up per file: log-mel x{result['speedup_log_mel_per_file']}, "
+        f"MFCC+deltas x{result['speedup_mfcc_per_file']}."
+    )
     lines += ["", speedup, ""]
     (out / "features.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -67,15 +67,22 @@ def common_words(n: int) -> set[str]:
     model_dir = Path(ps.get_model_path()) / "en-us"
     lm = ps.NGramModel.readfile(str(model_dir / "en-us.lm.bin"))
     words = set()
-    for line in (model_dir / "cmudict-en-us.dict").read_text(errors="replace").splitlines():
+    for line in (
+        (model_dir / "cmudict-en-us.dict").read_text(errors="replace").splitlines()
+    ):
         if line:
             words.add(re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0]))
     scored = sorted(((lm.prob([w]), w) for w in words), reverse=True)
     return {w for _, w in scored[:n]}
 
 
-def bias_lists(utts: list[tuple[str, Path, str]], common: set[str], distractors: int,
-               normalize: Any, seed: int = 0) -> dict[str, list[str]]:
+def bias_lists(
+    utts: list[tuple[str, Path, str]],
+    common: set[str],
+    distractors: int,
+    normalize: Any,
+    seed: int = 0,
+) -> dict[str, list[str]]:
     rare_per_utt = {}
     for uid, _, text in utts:
         words = normalize(text).split()
@@ -100,10 +107,12 @@ def biased_errors(ref: str, hyp: str, biased: set[str]) -> dict[str, int]:
     out = jiwer.process_words(ref, hyp if hyp_words else "<empty>")
     for chunk in out.alignments[0]:
         if chunk.type in ("substitute", "delete"):
-            for w in ref_words[chunk.ref_start_idx:chunk.ref_end_idx]:
+            for w in ref_words[chunk.ref_start_idx : chunk.ref_end_idx]:
                 counts["b_err" if w in biased else "u_err"] += 1
         elif chunk.type == "insert":
-            for w in (hyp_words or ["<empty>"])[chunk.hyp_start_idx:chunk.hyp_end_idx]:
+            for w in (hyp_words or ["<empty>"])[
+                chunk.hyp_start_idx : chunk.hyp_end_idx
+            ]:
                 counts["b_err" if w in biased else "u_err"] += 1
     return counts
 
@@ -136,21 +145,33 @@ def run_whisper(utts, lists, normalize) -> dict[str, Any]:
         for cond, hot in (("without list", ()), ("with list", tuple(lists[uid]))):
             hyp = normalize(engine.transcribe(w, DecodeOptions(hotwords=hot)).text)
             rows[cond].append(biased_errors(ref, hyp, biased))
-            if len(examples) < 6 and cond == "with list" and rows[cond][-1]["b_err"] \
-                    != rows["without list"][-1]["b_err"]:
-                examples.append({"utt": uid, "list": lists[uid], "ref": ref, "hyp_with": hyp})
-    return {"conditions": {k: summarize(v) for k, v in rows.items()}, "utterances": len(utts),
-            "audio_s": round(audio_s, 1), "seconds": round(time.time() - t0, 1),
-            "examples": examples}
+            if (
+                len(examples) < 6
+                and cond == "with list"
+                and rows[cond][-1]["b_err"] != rows["without list"][-1]["b_err"]
+            ):
+                examples.append(
+                    {"utt": uid, "list": lists[uid], "ref": ref, "hyp_with": hyp}
+                )
+    return {
+        "conditions": {k: summarize(v) for k, v in rows.items()},
+        "utterances": len(utts),
+        "audio_s": round(audio_s, 1),
+        "seconds": round(time.time() - t0, 1),
+        "examples": examples,
+    }
 
 
-def constructed_posteriors(ref: str, common: set[str], vocab: list[str],
-                           rng: np.random.Generator) -> np.ndarray:
+def constructed_posteriors(
+    ref: str, common: set[str], vocab: list[str], rng: np.random.Generator
+) -> np.ndarray:
     """Peaked CTC posteriors spelling ``ref``; rare words' letters are often confused."""
     index = {c: i for i, c in enumerate(vocab)}
     rows = []
 
-    def frame(best: int, p: float, second: int | None = None, q: float = 0.0) -> np.ndarray:
+    def frame(
+        best: int, p: float, second: int | None = None, q: float = 0.0
+    ) -> np.ndarray:
         row = np.full(len(vocab), 2e-5)  # other tokens far below the pruning threshold
         row[best] = p
         if second is not None:
@@ -176,17 +197,24 @@ def constructed_posteriors(ref: str, common: set[str], vocab: list[str],
     return np.log(np.array(rows))
 
 
-def run_ctc(utts, lists, common, normalize, beam_size: int, weight: float) -> dict[str, Any]:
+def run_ctc(
+    utts, lists, common, normalize, beam_size: int, weight: float
+) -> dict[str, Any]:
     from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch
 
     vocab = ["<pad>", "|", *LETTERS]
     rng = np.random.default_rng(0)
     greedy = CtcGreedyDecoder(vocab)
-    rows: dict[str, list[dict[str, int]]] = {"greedy": [], "beam without list": [],
-                                             "beam with list": []}
+    rows: dict[str, list[dict[str, int]]] = {
+        "greedy": [],
+        "beam without list": [],
+        "beam with list": [],
+    }
     frames, timing = 0, {"beam without list": 0.0, "beam with list": 0.0}
     for uid, _, text in utts:
-        ref = " ".join(w for w in normalize(text).split() if all(c in LETTERS for c in w))
+        ref = " ".join(
+            w for w in normalize(text).split() if all(c in LETTERS for c in w)
+        )
         if not ref:
             continue
         lp = constructed_posteriors(ref, common, vocab, rng)
@@ -194,36 +222,63 @@ def run_ctc(utts, lists, common, normalize, beam_size: int, weight: float) -> di
         biased = set(lists[uid])
         rows["greedy"].append(biased_errors(ref, greedy.decode(lp)[0].text, biased))
         for cond, hot in (("beam without list", None), ("beam with list", lists[uid])):
-            dec = CtcPrefixBeamSearch(vocab, beam_size=beam_size, hotwords=hot,
-                                      hotword_weight=weight)
+            dec = CtcPrefixBeamSearch(
+                vocab, beam_size=beam_size, hotwords=hot, hotword_weight=weight
+            )
             t = time.perf_counter()
             hyp = dec.decode(lp)[0].text
             timing[cond] += time.perf_counter() - t
             rows[cond].append(biased_errors(ref, hyp, biased))
-    return {"conditions": {k: summarize(v) for k, v in rows.items()}, "utterances": len(utts),
-            "frames": frames, "beam_size": beam_size, "hotword_weight": weight,
-            "decode_seconds": {k: round(v, 2) for k, v in timing.items()}}
+    return {
+        "conditions": {k: summarize(v) for k, v in rows.items()},
+        "utterances": len(utts),
+        "frames": frames,
+        "beam_size": beam_size,
+        "hotword_weight": weight,
+        "decode_seconds": {k: round(v, 2) for k, v in timing.items()},
+    }
 
 
 def write_markdown(result: dict[str, Any]) -> None:
-    lines = ["# Hotwords: rare-word WER with and without a biasing list", "",
-             f"Command: `{result['command']}` (commit {result['commit']}, {result['device']}).",
-             "", (f"{result['utterances']} LibriSpeech utterances (dev-clean + train-clean-100 "
-             "from ../shared/data); lists = each utterance's rare words (not among the "
-             f"{result['common_words']} most probable words of CMU Sphinx's en-us LM) + "
-             f"{result['distractors']} rare distractors. Mean list length "
-             f"{result['mean_list_length']:.1f}."), ""]
-    for part, title in (("whisper", "Whisper tiny.en (real recordings, faster-whisper hotwords)"),
-                        ("ctc", "CTC prefix beam search (CONSTRUCTED posteriors, see script)")):
+    lines = [
+        "# Hotwords: rare-word WER with and without a biasing list",
+        "",
+        f"Command: `{result['command']}` (commit {result['commit']}, {result['device']}).",
+        "",
+        (
+            f"{result['utterances']} LibriSpeech utterances (dev-clean + train-clean-100 "
+            "from ../shared/data); lists = each utterance's rare words (not among the "
+            f"{result['common_words']} most probable words of CMU Sphinx's en-us LM) + "
+            f"{result['distractors']} rare distractors. Mean list length "
+            f"{result['mean_list_length']:.1f}."
+        ),
+        "",
+    ]
+    for part, title in (
+        ("whisper", "Whisper tiny.en (real recordings, faster-whisper hotwords)"),
+        ("ctc", "CTC prefix beam search (CONSTRUCTED posteriors, see script)"),
+    ):
         if part not in result:
             continue
-        lines += [f"## {title}", "", "| condition | WER | B-WER (listed words) | U-WER (rest) |",
-                  "|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| condition | WER | B-WER (listed words) | U-WER (rest) |",
+            "|---|---|---|---|",
+        ]
         for cond, s in result[part]["conditions"].items():
-            lines.append(f"| {cond} | {s['wer']:.1%} | {s['b_wer']:.1%} | {s['u_wer']:.1%} |")
+            lines.append(
+                f"| {cond} | {s['wer']:.1%} | {s['b_wer']:.1%} | {s['u_wer']:.1%} |"
+            )
         first = next(iter(result[part]["conditions"].values()))
-        lines += ["", (f"{first['biased_ref_words']} biased and {first['unbiased_ref_words']} "
-                  "unbiased reference words."), ""]
+        lines += [
+            "",
+            (
+                f"{first['biased_ref_words']} biased and {first['unbiased_ref_words']} "
+                "unbiased reference words."
+            ),
+            "",
+        ]
     (RESULTS / "hotwords.md").write_text("\n".join(lines) + "\n")
 
 
@@ -244,17 +299,26 @@ def main() -> None:
     lists = bias_lists(utts, common, args.distractors, normalize)
     path = RESULTS / "hotwords.json"
     result: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    result.update({
-        "command": "python benchmarks/hotwords_librispeech.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
-        "commit": git_commit(),
-        "device": f"CPU {platform.machine()}, 2 cores shared", "utterances": len(utts),
-        "common_words": args.common, "distractors": args.distractors,
-        "mean_list_length": float(np.mean([len(v) for v in lists.values()])),
-    })
+    result.update(
+        {
+            "command": "python benchmarks/hotwords_librispeech.py "
+            + " ".join(
+                f"--{k.replace('_', '-')} {v}"
+                for k, v in vars(args).items()
+                if v is not None
+            ),
+            "commit": git_commit(),
+            "device": f"CPU {platform.machine()}, 2 cores shared",
+            "utterances": len(utts),
+            "common_words": args.common,
+            "distractors": args.distractors,
+            "mean_list_length": float(np.mean([len(v) for v in lists.values()])),
+        }
+    )
     if args.part in ("all", "ctc"):
-        result["ctc"] = run_ctc(utts, lists, common, normalize, args.beam_size,
-                                args.hotword_weight)
+        result["ctc"] = run_ctc(
+            utts, lists, common, normalize, args.beam_size, args.hotword_weight
+        )
         result["ctc"]["command"] = result["command"]
         print("ctc", json.dumps(result["ctc"]["conditions"], indent=1))
     if args.part in ("all", "whisper"):

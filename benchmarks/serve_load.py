@@ -68,7 +68,11 @@ def rss_mb(pid: int) -> float:
 def aural_serve(**settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start ``aural serve`` with AURAL_SERVE_* settings; yield (url, process)."""
     port = free_port()
-    env = {**os.environ, "AURAL_SERVE_PORT": str(port), "AURAL_SERVE_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "AURAL_SERVE_PORT": str(port),
+        "AURAL_SERVE_LOG_LEVEL": "warning",
+    }
     env.update({f"AURAL_SERVE_{k.upper()}": str(v) for k, v in settings.items()})
     proc = subprocess.Popen(
         [sys.executable, "-c", "from aural.cli import main; main()", "serve"],
@@ -81,7 +85,9 @@ def aural_serve(**settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "exited")
+                raise RuntimeError(
+                    proc.stderr.read().decode() if proc.stderr else "exited"
+                )
             try:
                 if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                     break
@@ -107,12 +113,17 @@ def percentile(values: list[float], q: float) -> float | None:
 Plan = Callable[[int], tuple[dict[str, Any], float]]
 
 
-def clip_plan(clips: list[tuple[bytes, float]], params: dict[str, str] | None = None) -> Plan:
+def clip_plan(
+    clips: list[tuple[bytes, float]], params: dict[str, str] | None = None
+) -> Plan:
     """Request ``i`` posts clip ``i mod len(clips)`` as multipart ``file``."""
 
     def plan(i: int) -> tuple[dict[str, Any], float]:
         data, duration = clips[i % len(clips)]
-        return {"params": params, "files": {"file": ("clip.wav", data, "audio/wav")}}, duration
+        return {
+            "params": params,
+            "files": {"file": ("clip.wav", data, "audio/wav")},
+        }, duration
 
     return plan
 
@@ -151,7 +162,9 @@ async def http_load(
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as c:
         await asyncio.gather(*(client(c) for _ in range(concurrency)))
     wall = time.perf_counter() - started
-    client_cpu = time.process_time() - cpu_started  # the load generator shares the cores
+    client_cpu = (
+        time.process_time() - cpu_started
+    )  # the load generator shares the cores
     ok = len(latencies)
     return {
         "concurrency": concurrency,
@@ -192,9 +205,14 @@ def mixed_plan(clips: list[tuple[bytes, float]]) -> Plan:
         if kind in (0, 3):
             return {"files": {"file": ("clip.wav", data, "audio/wav")}}, duration
         if kind == 1:  # a 16-bit WAV header (from the clip) over random bytes: noise
-            return {"files": {"file": ("noise.wav", data[:44] + junk, "audio/wav")}}, 1.5
+            return {
+                "files": {"file": ("noise.wav", data[:44] + junk, "audio/wav")}
+            }, 1.5
         if kind == 2:
-            return {"files": {"file": ("clip.wav", data)}, "data": {"beam_size": "0"}}, 0.0
+            return {
+                "files": {"file": ("clip.wav", data)},
+                "data": {"beam_size": "0"},
+            }, 0.0
         return {"files": {"file": ("notes.txt", junk[:4000], "text/plain")}}, 0.0
 
     return plan
@@ -210,7 +228,9 @@ async def ws_stream(url: str, pcm: bytes, chunk_s: float = 0.1) -> dict[str, Any
     kinds: Counter[str] = Counter()
     text = []
     async with connect(
-        f"{url.replace('http', 'ws', 1)}/v1/listen?sample_rate=16000", proxy=None, max_size=None
+        f"{url.replace('http', 'ws', 1)}/v1/listen?sample_rate=16000",
+        proxy=None,
+        max_size=None,
     ) as ws:
         started = time.perf_counter()
 
@@ -256,7 +276,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def merge_runs(runs: list[dict[str, Any]], latencies: list[float], cpu_s: float) -> dict[str, Any]:
+def merge_runs(
+    runs: list[dict[str, Any]], latencies: list[float], cpu_s: float
+) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     for r in runs:
         statuses.update(r["statuses"])
@@ -275,7 +297,8 @@ def merge_runs(runs: list[dict[str, Any]], latencies: list[float], cpu_s: float)
         "server_cpu_s_per_request": round(cpu_s / max(ok, 1), 3),
         "server_cores_busy": round(cpu_s / wall, 2),
         "client_cpu_s_per_request": round(
-            sum(r["client_cpu_s_per_request"] * r["ok"] for r in runs) / max(ok, 1), 4),
+            sum(r["client_cpu_s_per_request"] * r["ok"] for r in runs) / max(ok, 1), 4
+        ),
         "latency_s": {
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
@@ -285,7 +308,9 @@ def merge_runs(runs: list[dict[str, Any]], latencies: list[float], cpu_s: float)
     }
 
 
-def phase_scaling(clips, concurrency: int, rounds: int, per_round: int) -> dict[str, Any]:
+def phase_scaling(
+    clips, concurrency: int, rounds: int, per_round: int
+) -> dict[str, Any]:
     """The pool (--workers 2, one engine thread each) against a one-request-at-a-time
     server (--workers 1, the engine's default intra-op threads), both up at once and
     measured in alternating rounds so that load from other jobs hits both alike."""
@@ -295,8 +320,12 @@ def phase_scaling(clips, concurrency: int, rounds: int, per_round: int) -> dict[
     }
     plan = clip_plan(clips)
     with (
-        aural_serve(engine="whisper", beam_size=1, queue=32, **servers["workers_2"]) as a,
-        aural_serve(engine="whisper", beam_size=1, queue=32, **servers["workers_1"]) as b,
+        aural_serve(
+            engine="whisper", beam_size=1, queue=32, **servers["workers_2"]
+        ) as a,
+        aural_serve(
+            engine="whisper", beam_size=1, queue=32, **servers["workers_1"]
+        ) as b,
     ):
         procs = {"workers_2": a, "workers_1": b}
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in servers}
@@ -332,7 +361,9 @@ def phase_overload(clips, count: int, limit_s: float) -> dict[str, Any]:
         engine_threads=1,
         retry_after_s=1,
     ) as (url, proc):
-        result = asyncio.run(http_load(url, clip_plan(clips), concurrency, count, limit_s))
+        result = asyncio.run(
+            http_load(url, clip_plan(clips), concurrency, count, limit_s)
+        )
         result.pop("_latencies")
         result["server_alive_after"] = (
             proc.poll() is None and httpx.get(f"{url}/health").status_code == 200
@@ -343,7 +374,9 @@ def phase_overload(clips, count: int, limit_s: float) -> dict[str, Any]:
 
 
 def phase_memory(clips, count: int, limit_s: float) -> dict[str, Any]:
-    with aural_serve(engine="whisper", beam_size=1, workers=2, queue=16, engine_threads=1) as (
+    with aural_serve(
+        engine="whisper", beam_size=1, workers=2, queue=16, engine_threads=1
+    ) as (
         url,
         proc,
     ):
@@ -358,7 +391,9 @@ def phase_memory(clips, count: int, limit_s: float) -> dict[str, Any]:
         deadline = time.monotonic() + limit_s
         while trace[-1][0] < count and time.monotonic() < deadline:
             n = min(step, count - trace[-1][0])
-            runs.append(asyncio.run(http_load(url, plan, 4, n, deadline - time.monotonic())))
+            runs.append(
+                asyncio.run(http_load(url, plan, 4, n, deadline - time.monotonic()))
+            )
             trace.append((trace[-1][0] + runs[-1]["requests"], rss_mb(proc.pid)))
     statuses: Counter[str] = Counter()
     for r in runs:
@@ -368,9 +403,12 @@ def phase_memory(clips, count: int, limit_s: float) -> dict[str, Any]:
         "engine": "whisper tiny.en",
         "mix": MIX,
         "warmup_requests": warm["requests"],
-        "run": {"requests": trace[-1][0], "ok": sum(r["ok"] for r in runs),
-                "statuses": dict(statuses),
-                "server_errors_5xx": sum(r["server_errors_5xx"] for r in runs)},
+        "run": {
+            "requests": trace[-1][0],
+            "ok": sum(r["ok"] for r in runs),
+            "statuses": dict(statuses),
+            "server_errors_5xx": sum(r["server_errors_5xx"] for r in runs),
+        },
         "rss_trace_mb": [[n, round(mb, 1)] for n, mb in trace],
         "rss_before_mb": round(before, 1),
         "rss_after_mb": round(after, 1),
@@ -382,7 +420,10 @@ def phase_memory(clips, count: int, limit_s: float) -> dict[str, Any]:
 
 def phase_streams(pcm: bytes, counts: tuple[int, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with aural_serve(engine="whisper", beam_size=1, workers=2, max_streams=16) as (url, _):
+    with aural_serve(engine="whisper", beam_size=1, workers=2, max_streams=16) as (
+        url,
+        _,
+    ):
         asyncio.run(ws_stream(url, pcm[:32000]))  # warm-up
         for n in counts:
 
@@ -390,14 +431,20 @@ def phase_streams(pcm: bytes, counts: tuple[int, ...]) -> dict[str, Any]:
                 return await asyncio.gather(*(ws_stream(url, pcm) for _ in range(n)))
 
             runs = asyncio.run(many())
-            firsts = [r["first_event_s"] for r in runs if r["first_event_s"] is not None]
+            firsts = [
+                r["first_event_s"] for r in runs if r["first_event_s"] is not None
+            ]
             ends = [r["end_latency_s"] for r in runs if r["end_latency_s"] is not None]
             out[f"streams_{n}"] = {
                 "streams": n,
                 "completed": sum(1 for r in runs if r["events"].get("end") == 1),
                 "errors": sum(r["events"].get("error", 0) for r in runs),
-                "first_event_s_mean": round(statistics.fmean(firsts), 2) if firsts else None,
-                "end_latency_s_mean": round(statistics.fmean(ends), 2) if ends else None,
+                "first_event_s_mean": round(statistics.fmean(firsts), 2)
+                if firsts
+                else None,
+                "end_latency_s_mean": round(statistics.fmean(ends), 2)
+                if ends
+                else None,
                 "end_latency_s_max": round(max(ends), 2) if ends else None,
                 "partials_per_stream": round(
                     statistics.fmean(r["events"].get("partial", 0) for r in runs), 1
@@ -546,12 +593,16 @@ def main() -> None:
         help="comma-separated subset of: " + ", ".join(ALL_PHASES),
     )
     parser.add_argument(
-        "--render-only", action="store_true", help="rewrite the .md from the existing .json"
+        "--render-only",
+        action="store_true",
+        help="rewrite the .md from the existing .json",
     )
     args = parser.parse_args()
     if args.render_only:
         name = "serve_load_quick" if args.quick else "serve_load"
-        write_markdown(json.loads((RESULTS / f"{name}.json").read_text()), RESULTS / f"{name}.md")
+        write_markdown(
+            json.loads((RESULTS / f"{name}.json").read_text()), RESULTS / f"{name}.md"
+        )
         return
     data = shared_data()
     short = sorted((data / "misc").glob("speechcommands_*.wav")) + sorted(
@@ -568,12 +619,20 @@ def main() -> None:
     }
     phases = set(args.phases.split(","))
     previous = RESULTS / ("serve_load_quick.json" if q else "serve_load.json")
-    if phases != set(ALL_PHASES) and previous.exists():  # re-run some phases, keep the rest
+    if (
+        phases != set(ALL_PHASES) and previous.exists()
+    ):  # re-run some phases, keep the rest
         report = {**json.loads(previous.read_text()), **report}
     runners: dict[str, Callable[[], dict[str, Any]]] = {
-        "scaling": lambda: phase_scaling(load_clips(short), 4, 2 if q else 4, 6 if q else 10),
-        "overload": lambda: phase_overload(load_clips(short), 300 if q else 1500, 20 if q else 60),
-        "memory": lambda: phase_memory(load_clips(short), 100 if q else 1000, 60 if q else 720),
+        "scaling": lambda: phase_scaling(
+            load_clips(short), 4, 2 if q else 4, 6 if q else 10
+        ),
+        "overload": lambda: phase_overload(
+            load_clips(short), 300 if q else 1500, 20 if q else 60
+        ),
+        "memory": lambda: phase_memory(
+            load_clips(short), 100 if q else 1000, 60 if q else 720
+        ),
         "streams": lambda: phase_streams(pcm, (1, 2) if q else (1, 2, 4)),
     }
     for name in ALL_PHASES:

@@ -90,7 +90,11 @@ def systems(name: str) -> list[str]:
     from aural.engines.layout import usable_cores
 
     threads = [f"{t} thread(s)" for t in range(1, usable_cores() + 1)]
-    return ["default", *threads, "aural (long layout)" if name == "long" else "aural batch"]
+    return [
+        "default",
+        *threads,
+        "aural (long layout)" if name == "long" else "aural batch",
+    ]
 
 
 def run_child(system: str, paths: list[Path]) -> dict[str, float]:
@@ -103,17 +107,27 @@ def run_child(system: str, paths: list[Path]) -> dict[str, float]:
     if system == "default":
         engine, run = create_engine("whisper"), one_at_a_time
     elif system.endswith("thread(s)"):
-        engine, run = create_engine("whisper", cpu_threads=int(system.split()[0])), one_at_a_time
+        engine, run = (
+            create_engine("whisper", cpu_threads=int(system.split()[0])),
+            one_at_a_time,
+        )
     elif system == "aural batch":  # `aural transcribe` with several inputs
-        engine = create_engine("whisper", **WhisperEngine.layout_settings(choose_layout("batch")))
+        engine = create_engine(
+            "whisper", **WhisperEngine.layout_settings(choose_layout("batch"))
+        )
         run = batch
     else:  # `aural transcribe` with one long input
-        engine = create_engine("whisper", **WhisperEngine.layout_settings(choose_layout("long")))
+        engine = create_engine(
+            "whisper", **WhisperEngine.layout_settings(choose_layout("long"))
+        )
         run = one_at_a_time
     run(engine, paths[:1])  # warm-up: first-call allocations
     seconds = run(engine, paths)
-    return {"seconds": seconds, "decodes": engine.concurrency,
-            "threads": engine.cpu_threads}
+    return {
+        "seconds": seconds,
+        "decodes": engine.concurrency,
+        "threads": engine.cpu_threads,
+    }
 
 
 def measure(sets: dict[str, list[Path]], rounds: int) -> dict[str, dict[str, dict]]:
@@ -128,9 +142,15 @@ def measure(sets: dict[str, list[Path]], rounds: int) -> dict[str, dict[str, dic
             for label in systems(name):
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", label, *map(str, paths)],
-                    check=True, capture_output=True, text=True).stdout
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
                 run = json.loads(out.strip().splitlines()[-1])
-                if label not in best[name] or run["seconds"] < best[name][label]["seconds"]:
+                if (
+                    label not in best[name]
+                    or run["seconds"] < best[name][label]["seconds"]
+                ):
                     best[name][label] = run
     return best
 
@@ -153,15 +173,23 @@ def main() -> None:
 
     shorts, mediums, rest = pick_files(args.short, args.medium)
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {"short": shorts, "medium": mediums,
-                "long": [long_input(rest, args.long_s, Path(tmp))]}
-        audio = {name: sum(sf.info(p).duration for p in paths) for name, paths in sets.items()}
+        sets = {
+            "short": shorts,
+            "medium": mediums,
+            "long": [long_input(rest, args.long_s, Path(tmp))],
+        }
+        audio = {
+            name: sum(sf.info(p).duration for p in paths)
+            for name, paths in sets.items()
+        }
         results = {}
         for condition in args.conditions:
             stop = multiprocessing.Event()
             busy = None
             if condition != "idle":
-                busy = multiprocessing.Process(target=busy_core, args=(stop,), daemon=True)
+                busy = multiprocessing.Process(
+                    target=busy_core, args=(stop,), daemon=True
+                )
                 busy.start()
             try:
                 seconds = measure(sets, args.rounds)
@@ -169,21 +197,35 @@ def main() -> None:
                 stop.set()
                 if busy is not None:
                     busy.join()
-            results[condition] = {name: {label: {"seconds": round(r["seconds"], 3),
-                                                 "rtf": round(r["seconds"] / audio[name], 4),
-                                                 "decodes": r["decodes"],
-                                                 "threads": r["threads"]}
-                                         for label, r in by.items()}
-                                  for name, by in seconds.items()}
+            results[condition] = {
+                name: {
+                    label: {
+                        "seconds": round(r["seconds"], 3),
+                        "rtf": round(r["seconds"] / audio[name], 4),
+                        "decodes": r["decodes"],
+                        "threads": r["threads"],
+                    }
+                    for label, r in by.items()
+                }
+                for name, by in seconds.items()
+            }
     record = {
-        "command": "python benchmarks/thread_layout.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-        if k not in ("conditions", "child")),
+        "command": "python benchmarks/thread_layout.py "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in vars(args).items()
+            if k not in ("conditions", "child")
+        ),
         "commit": git_commit(),
-        "machine": {"processor": _cpu_name(), "cores": usable_cores(),
-                    "python": platform.python_version(),
-                    "load_before": os.getloadavg()[0]},
-        "layouts": {w: str(choose_layout(w)) for w in ("single", "batch", "long", "server")},
+        "machine": {
+            "processor": _cpu_name(),
+            "cores": usable_cores(),
+            "python": platform.python_version(),
+            "load_before": os.getloadavg()[0],
+        },
+        "layouts": {
+            w: str(choose_layout(w)) for w in ("single", "batch", "long", "server")
+        },
         "audio_s": {k: round(v, 1) for k, v in audio.items()},
         "files": {k: len(v) for k, v in sets.items()},
         "results": results,
@@ -212,23 +254,31 @@ def render(record: dict) -> str:  # type: ignore[type-arg]
         f"({record['machine']['cores']} cores, load {record['machine']['load_before']:.2f} "
         "before the run). Whisper tiny.en, beam 5, VAD, word times; fastest of the rounds.",
         "",
-        "Layouts chosen here: " + "; ".join(f"{k}: {v}" for k, v in record["layouts"].items()),
+        "Layouts chosen here: "
+        + "; ".join(f"{k}: {v}" for k, v in record["layouts"].items()),
         "",
     ]
     for condition, sets in record["results"].items():
-        lines += [f"## {condition}", "",
-                  "| input | system | decodes x threads | RTF | vs best one-at-a-time setting "
-                  "| vs default |",
-                  "|---|---|---|---:|---:|---:|"]
+        lines += [
+            f"## {condition}",
+            "",
+            "| input | system | decodes x threads | RTF | vs best one-at-a-time setting "
+            "| vs default |",
+            "|---|---|---|---:|---:|---:|",
+        ]
         for name, by in sets.items():
-            single = {k: v["rtf"] for k, v in by.items() if "thread" in k or k == "default"}
+            single = {
+                k: v["rtf"] for k, v in by.items() if "thread" in k or k == "default"
+            }
             best = min(single.values())
             default = by["default"]["rtf"]
             for label, v in by.items():
-                lines.append(f"| {name} ({record['files'][name]} files, "
-                             f"{record['audio_s'][name]} s) | {label} | "
-                             f"{v['decodes']} x {v['threads']} | {v['rtf']:.4f} | "
-                             f"{best / v['rtf']:.2f}x | {default / v['rtf']:.2f}x |")
+                lines.append(
+                    f"| {name} ({record['files'][name]} files, "
+                    f"{record['audio_s'][name]} s) | {label} | "
+                    f"{v['decodes']} x {v['threads']} | {v['rtf']:.4f} | "
+                    f"{best / v['rtf']:.2f}x | {default / v['rtf']:.2f}x |"
+                )
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -45,9 +45,12 @@ def run(engine, waves, refs, repeats: int = 2) -> dict[str, float]:  # type: ign
         hyps = [engine.transcribe(w, options).text for w in waves]
         best = min(best, time.perf_counter() - t0)
     audio = sum(w.duration for w in waves)
-    return {"wer": round(corpus_wer(refs, [normalize_transcript(h) for h in hyps]).wer, 4),
-            "rtf": round(best / audio, 5), "seconds": round(best, 3),
-            "audio_seconds": round(audio, 2)}
+    return {
+        "wer": round(corpus_wer(refs, [normalize_transcript(h) for h in hyps]).wer, 4),
+        "rtf": round(best / audio, 5),
+        "seconds": round(best, 3),
+        "audio_seconds": round(audio, 2),
+    }
 
 
 def main() -> None:
@@ -63,40 +66,65 @@ def main() -> None:
     manifest = load_dataset(FSDD, kind="fsdd")
     sets = {
         "train (50 memorised)": [u for u in manifest if TRAIN.fullmatch(u.id)],
-        "held-out takes": [u for u in manifest if HELD_OUT.fullmatch(u.id)][: args.held_out],
+        "held-out takes": [u for u in manifest if HELD_OUT.fullmatch(u.id)][
+            : args.held_out
+        ],
     }
     engines = {
         "pytorch": create_engine("aural", model=args.model),
-        "onnx fp32": create_engine("aural", model=str(out_dir), num_threads=args.threads),
-        "onnx int8": create_engine("aural", model=str(out_dir), onnx_file=int8_path.name,
-                                   num_threads=args.threads),
+        "onnx fp32": create_engine(
+            "aural", model=str(out_dir), num_threads=args.threads
+        ),
+        "onnx int8": create_engine(
+            "aural",
+            model=str(out_dir),
+            onnx_file=int8_path.name,
+            num_threads=args.threads,
+        ),
     }
     results: dict[str, dict[str, dict[str, float]]] = {}
     for set_name, utts in sets.items():
         waves = [load(u.audio, sample_rate=16_000) for u in utts]
         refs = [normalize_transcript(u.text) for u in utts]
-        results[set_name] = {name: run(eng, waves, refs) for name, eng in engines.items()}
-    sizes = {"pytorch": (Path(args.model) / "best" / "model.pt").stat().st_size
-             if (Path(args.model) / "best").is_dir() else None,
-             "onnx fp32": onnx_path.stat().st_size, "onnx int8": int8_path.stat().st_size}
+        results[set_name] = {
+            name: run(eng, waves, refs) for name, eng in engines.items()
+        }
+    sizes = {
+        "pytorch": (Path(args.model) / "best" / "model.pt").stat().st_size
+        if (Path(args.model) / "best").is_dir()
+        else None,
+        "onnx fp32": onnx_path.stat().st_size,
+        "onnx int8": int8_path.stat().st_size,
+    }
     commit = git_commit()
     result = {
         "command": f"python benchmarks/train_export.py --model {args.model} --threads "
-                   f"{args.threads} --held-out {args.held_out}",
+        f"{args.threads} --held-out {args.held_out}",
         "device": f"cpu ({platform.machine()}), {args.threads} thread(s); shared machine",
-        "commit": commit, "model": args.model, "model_bytes": sizes,
-        "decoding": "greedy CTC, one utterance per call", "results": results,
+        "commit": commit,
+        "model": args.model,
+        "model_bytes": sizes,
+        "decoding": "greedy CTC, one utterance per call",
+        "results": results,
     }
     path = ROOT / "benchmarks" / "results" / "train_export.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# Exported model: PyTorch vs ONNX Runtime vs int8", "",
-             f"Command: `{result['command']}`  ", f"Device: {result['device']}  ",
-             f"Model: {args.model} (commit {commit})", "",
-             "| set | runtime | WER | RTF | size (bytes) |", "|---|---|---|---|---|"]
+    lines = [
+        "# Exported model: PyTorch vs ONNX Runtime vs int8",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Device: {result['device']}  ",
+        f"Model: {args.model} (commit {commit})",
+        "",
+        "| set | runtime | WER | RTF | size (bytes) |",
+        "|---|---|---|---|---|",
+    ]
     for set_name, rows in results.items():
         for name, r in rows.items():
-            lines.append(f"| {set_name} | {name} | {100 * r['wer']:.1f} % | {r['rtf']:.4f} | "
-                         f"{sizes[name]} |")
+            lines.append(
+                f"| {set_name} | {name} | {100 * r['wer']:.1f} % | {r['rtf']:.4f} | "
+                f"{sizes[name]} |"
+            )
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

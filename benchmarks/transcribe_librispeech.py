@@ -25,8 +25,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SYSTEMS = {
     "aural whisper tiny.en (default: beam 5, VAD, words, short form)": "aural_default",
-    "aural whisper tiny.en, batch mode (aural transcribe DIR: its layout, 1 per call on a CPU)":
-        "aural_batch",
+    "aural whisper tiny.en, batch mode (aural transcribe DIR: its layout, 1 per call on a CPU)": "aural_batch",
     "aural whisper tiny.en, padded 30 s window (--full-window)": "aural_full_window",
     "faster-whisper tiny.en beam 5 (same options as aural default)": "fw_beam5_same",
     "faster-whisper tiny.en beam 5 (its defaults)": "fw_beam5_default",
@@ -38,7 +37,9 @@ SYSTEMS = {
 def corpus(limit: int | None) -> list[tuple[str, Path, str]]:
     rows = []
     for split in ("dev-clean", "train-clean-100"):
-        for trans in sorted((shared_data() / "LibriSpeech" / split).rglob("*.trans.txt")):
+        for trans in sorted(
+            (shared_data() / "LibriSpeech" / split).rglob("*.trans.txt")
+        ):
             for line in trans.read_text().splitlines():
                 uid, text = line.split(" ", 1)
                 rows.append((uid, trans.parent / f"{uid}.flac", text))
@@ -68,10 +69,15 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
             # inside the timing (the one-by-one rows get theirs decoded beforehand), with
             # the layout it picks for a batch on this machine
             engine = create_engine(
-                "whisper", **WhisperEngine.layout_settings(choose_layout("batch")))
+                "whisper", **WhisperEngine.layout_settings(choose_layout("batch"))
+            )
             t0 = time.perf_counter()
-            hyps = [item.transcript.text for item in
-                    transcribe_many(engine, [p for _, p, _ in items], DecodeOptions())]
+            hyps = [
+                item.transcript.text
+                for item in transcribe_many(
+                    engine, [p for _, p, _ in items], DecodeOptions()
+                )
+            ]
         else:
             # aural's own choice of threads for one input at a time (engines.layout)
             engine = create_engine("whisper")
@@ -84,16 +90,30 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
         from aural.engines.whisper import resolve_whisper_model
 
         same = system == "fw_beam5_same"
-        model = WhisperModel(str(resolve_whisper_model("tiny.en")), device="cpu",
-                             compute_type="int8" if same else "default", cpu_threads=threads)
+        model = WhisperModel(
+            str(resolve_whisper_model("tiny.en")),
+            device="cpu",
+            compute_type="int8" if same else "default",
+            cpu_threads=threads,
+        )
         kw = dict(beam_size=1 if "beam1" in system else 5)
         if same:
-            kw.update(vad_filter=True, word_timestamps=True, condition_on_previous_text=False,
-                      vad_parameters={"threshold": 0.5, "min_speech_duration_ms": 250,
-                                      "min_silence_duration_ms": 500, "speech_pad_ms": 200})
+            kw.update(
+                vad_filter=True,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                vad_parameters={
+                    "threshold": 0.5,
+                    "min_speech_duration_ms": 250,
+                    "min_silence_duration_ms": 500,
+                    "speech_pad_ms": 200,
+                },
+            )
         t0 = time.perf_counter()
         for w in waves:
-            segs, _ = model.transcribe(np.ascontiguousarray(w.samples), language="en", **kw)
+            segs, _ = model.transcribe(
+                np.ascontiguousarray(w.samples), language="en", **kw
+            )
             hyps.append(" ".join(s.text.strip() for s in segs))
     elif system == "sphinx":
         from aural.engines import create_engine
@@ -116,14 +136,25 @@ def run_system(system: str, limit: int | None, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=None, help="first N utterances only")
-    ap.add_argument("--threads", type=int, default=2,
-                    help="faster-whisper's cpu_threads (aural picks its own layout)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="faster-whisper's cpu_threads (aural picks its own layout)",
+    )
     ap.add_argument("--system", help=argparse.SUPPRESS)
     ap.add_argument("--only", nargs="*", help="subset of systems (internal names)")
-    ap.add_argument("--results", default="transcribe_librispeech",
-                    help="results file stem under benchmarks/results/")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="rounds over the systems, alternating; each keeps its fastest round")
+    ap.add_argument(
+        "--results",
+        default="transcribe_librispeech",
+        help="results file stem under benchmarks/results/",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds over the systems, alternating; each keeps its fastest round",
+    )
     args = ap.parse_args()
     if args.system:
         print(json.dumps(run_system(args.system, args.limit, args.threads)))
@@ -138,20 +169,35 @@ def main() -> None:
     refs = [norm(t) for _, _, t in items]
     rows = {}
     previous = RESULTS / f"{args.results}.json"
-    if args.only and previous.exists():  # re-measure some systems, keep the others' rows
+    if (
+        args.only and previous.exists()
+    ):  # re-measure some systems, keep the others' rows
         rows = json.loads(previous.read_text())["systems"]
-    chosen = {label: system for label, system in SYSTEMS.items()
-              if not args.only or system in args.only}
+    chosen = {
+        label: system
+        for label, system in SYSTEMS.items()
+        if not args.only or system in args.only
+    }
     for round_ in range(args.repeat):
         for label, system in chosen.items():
-            cmd = [sys.executable, __file__, "--system", system, "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--system",
+                system,
+                "--threads",
+                str(args.threads),
+            ]
             if args.limit:
                 cmd += ["--limit", str(args.limit)]
-            print(f"running {label} (round {round_ + 1}) ...", file=sys.stderr, flush=True)
+            print(
+                f"running {label} (round {round_ + 1}) ...", file=sys.stderr, flush=True
+            )
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             rounds = (rows[system].get("rounds_s", []) if round_ else []) + [
-                round(r["elapsed_s"], 2)]
+                round(r["elapsed_s"], 2)
+            ]
             if round_ and r["elapsed_s"] >= rows[system]["elapsed_s"]:
                 rows[system]["rounds_s"] = rounds
                 continue
@@ -159,7 +205,8 @@ def main() -> None:
             rows[system] = {
                 "label": label,
                 "wer": round(m.wer, 4),
-                "substitutions": m.substitutions, "deletions": m.deletions,
+                "substitutions": m.substitutions,
+                "deletions": m.deletions,
                 "insertions": m.insertions,
                 "rtf": round(r["elapsed_s"] / r["audio_s"], 4),
                 "elapsed_s": round(r["elapsed_s"], 2),
@@ -174,19 +221,27 @@ def main() -> None:
         # layout does
         # identical options and path (see also transcribe_overhead.py, one shared model)
         ratios["wrapper_overhead"] = round(
-            rows["aural_full_window"]["elapsed_s"] / rows["fw_beam5_same"]["elapsed_s"] - 1, 4)
+            rows["aural_full_window"]["elapsed_s"] / rows["fw_beam5_same"]["elapsed_s"]
+            - 1,
+            4,
+        )
     if "aural_full_window" in rows and "aural_default" in rows:
         ratios["short_form_speedup"] = round(
-            rows["aural_full_window"]["elapsed_s"] / rows["aural_default"]["elapsed_s"], 3)
+            rows["aural_full_window"]["elapsed_s"] / rows["aural_default"]["elapsed_s"],
+            3,
+        )
     if "aural_batch" in rows and "aural_default" in rows:
         ratios["batch_throughput_vs_one_by_one"] = round(
-            rows["aural_default"]["elapsed_s"] / rows["aural_batch"]["elapsed_s"], 3)
+            rows["aural_default"]["elapsed_s"] / rows["aural_batch"]["elapsed_s"], 3
+        )
     result = {
-        "command": " ".join(["python", "benchmarks/transcribe_librispeech.py"] + sys.argv[1:]),
+        "command": " ".join(
+            ["python", "benchmarks/transcribe_librispeech.py"] + sys.argv[1:]
+        ),
         "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "audio_set": f"LibriSpeech dev-clean + train-clean-100 from ../shared/data, "
-                     f"{len(items)} utterances",
+        f"{len(items)} utterances",
         "normaliser": "aural whisper English normaliser",
         "systems": rows,
         "ratios": ratios,
@@ -194,13 +249,18 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.results}.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        f"# Transcription: accuracy and speed ({result['audio_set']})", "",
-        f"Command: `{result['command']}` at {result['commit']}; {result['machine']}.", "",
-        "| system | WER | S / D / I | RTF | peak RSS (MB) |", "|---|---|---|---|---|",
+        f"# Transcription: accuracy and speed ({result['audio_set']})",
+        "",
+        f"Command: `{result['command']}` at {result['commit']}; {result['machine']}.",
+        "",
+        "| system | WER | S / D / I | RTF | peak RSS (MB) |",
+        "|---|---|---|---|---|",
     ]
     for r in rows.values():
-        lines.append(f"| {r['label']} | {r['wer'] * 100:.2f} % | {r['substitutions']} / "
-                     f"{r['deletions']} / {r['insertions']} | {r['rtf']:.4f} | {r['peak_rss_mb']} |")
+        lines.append(
+            f"| {r['label']} | {r['wer'] * 100:.2f} % | {r['substitutions']} / "
+            f"{r['deletions']} / {r['insertions']} | {r['rtf']:.4f} | {r['peak_rss_mb']} |"
+        )
     for k, v in ratios.items():
         lines.append(f"\n- {k}: {v}")
     (RESULTS / f"{args.results}.md").write_text("\n".join(lines) + "\n")

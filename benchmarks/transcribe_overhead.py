@@ -34,16 +34,24 @@ def main() -> None:
     engine = create_engine("whisper", cpu_threads=2)
     model = engine.faster_whisper_model
     vad = DecodeOptions().vad_options
-    kw = dict(beam_size=5, vad_filter=True, word_timestamps=True,
-              condition_on_previous_text=False,
-              vad_parameters={"threshold": vad.threshold,
-                              "min_speech_duration_ms": vad.min_speech_duration_ms,
-                              "min_silence_duration_ms": vad.min_silence_duration_ms,
-                              "speech_pad_ms": vad.speech_pad_ms})
+    kw = dict(
+        beam_size=5,
+        vad_filter=True,
+        word_timestamps=True,
+        condition_on_previous_text=False,
+        vad_parameters={
+            "threshold": vad.threshold,
+            "min_speech_duration_ms": vad.min_speech_duration_ms,
+            "min_silence_duration_ms": vad.min_silence_duration_ms,
+            "speech_pad_ms": vad.speech_pad_ms,
+        },
+    )
 
     def raw() -> None:
         for w in waves:
-            segments, _ = model.transcribe(np.ascontiguousarray(w.samples), language="en", **kw)
+            segments, _ = model.transcribe(
+                np.ascontiguousarray(w.samples), language="en", **kw
+            )
             list(segments)
 
     def wrapped() -> None:
@@ -60,7 +68,7 @@ def main() -> None:
             seconds[name] += time.perf_counter() - t0
     result = {
         "command": f"python benchmarks/transcribe_overhead.py --limit {args.limit} "
-                   f"--rounds {args.rounds}",
+        f"--rounds {args.rounds}",
         "utterances": len(waves),
         "audio_s": round(sum(w.duration for w in waves) * args.rounds, 1),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
@@ -68,7 +76,9 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at end",
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "transcribe_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "transcribe_overhead.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
     print(json.dumps(result, indent=2))
 
 

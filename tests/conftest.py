@@ -77,8 +77,14 @@ def sphinx_engine():
     return create_engine("sphinx")
 
 
-def write_tone(path: Path, seconds: float = 1.0, sample_rate: int = 16000, channels: int = 1,
-               subtype: str = "PCM_16", fmt: str | None = None) -> Path:
+def write_tone(
+    path: Path,
+    seconds: float = 1.0,
+    sample_rate: int = 16000,
+    channels: int = 1,
+    subtype: str = "PCM_16",
+    fmt: str | None = None,
+) -> Path:
     """A 440 Hz tone fixture (generated, never committed)."""
     import numpy as np
     import soundfile as sf

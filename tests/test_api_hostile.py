@@ -1,4 +1,5 @@
-"""Hostile input to the public Python API: every refusal is an AuralError saying what to pass.
+"""Hostile input to the public Python API: every refusal is an AuralError saying what to
+pass.
 
 Real audio (jfk.flac) and the real default Whisper engine; one Recognizer per module.
 """
@@ -40,7 +41,9 @@ def _has_jfk(text: str) -> bool:
 
 @pytest.mark.parametrize("options", [{"beam_size": 1}, {"beem_size": 1}, "fast", 5])
 def test_options_that_are_not_decode_options_are_refused(rec, jfk_flac, options):
-    with pytest.raises(ConfigError, match="options must be a DecodeOptions.*DecodeOptions\\("):
+    with pytest.raises(
+        ConfigError, match="options must be a DecodeOptions.*DecodeOptions\\("
+    ):
         rec.transcribe(jfk_flac, options=options)
     with pytest.raises(ConfigError, match="options must be a DecodeOptions"):
         rec.transcribe_batch([jfk_flac], options=options)
@@ -49,7 +52,9 @@ def test_options_that_are_not_decode_options_are_refused(rec, jfk_flac, options)
 
 
 def test_unknown_option_keys_are_named(rec, jfk_flac):
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) beem_size \(fields: .*beam_size"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key\(s\) beem_size \(fields: .*beam_size"
+    ):
         rec.transcribe(jfk_flac, options={"beem_size": 1})
     with pytest.raises(ConfigError, match="unknown key"):
         aural.Recognizer(options={"beem_size": 1})
@@ -73,7 +78,11 @@ def test_beam_size_zero_and_unknown_language(rec, jfk_flac):
         ({"engine": "nope"}, EngineNotFoundError, "available engines"),
         ({"engine": None}, EngineNotFoundError, "engine must be a name"),
         ({"model": 5}, ConfigError, "model must be a model name"),
-        ({"bogus_setting": 1}, ConfigError, "WhisperSettings has no setting.*bogus_setting"),
+        (
+            {"bogus_setting": 1},
+            ConfigError,
+            "WhisperSettings has no setting.*bogus_setting",
+        ),
     ],
 )
 def test_bad_recognizer_arguments(kwargs, error, message):
@@ -132,7 +141,9 @@ def test_batch_with_a_bad_input_names_its_position(rec, jfk_flac, tmp_path):
     with pytest.raises(UnsupportedAudioError, match=r"notes\.wav") as bad_file:
         rec.transcribe_batch([jfk_flac, bad, jfk_flac])
     assert bad_file.value.__notes__ == ["(input 2 of 3)"]
-    with pytest.raises(ConfigError, match=r"^cannot read audio from NoneType") as bad_type:
+    with pytest.raises(
+        ConfigError, match=r"^cannot read audio from NoneType"
+    ) as bad_type:
         rec.transcribe_batch([jfk_flac, jfk_flac, None])
     assert bad_type.value.__notes__ == ["(input 3 of 3)"]
 

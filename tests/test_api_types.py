@@ -1,4 +1,5 @@
-"""Transcript.to_dict / from_dict round trips, and refusals of dicts that are not one."""
+"""Transcript.to_dict / from_dict round trips, and refusals of dicts that are not
+one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def _round_trip(t: Transcript) -> Transcript:
 def test_real_and_empty_transcripts_round_trip(whisper_engine, jfk_flac):
     real = whisper_engine.transcribe(load(jfk_flac))
     assert real.words and _round_trip(real) == real
-    silence = whisper_engine.transcribe(Waveform(np.zeros(16000 * 2, np.float32), 16000))
+    silence = whisper_engine.transcribe(
+        Waveform(np.zeros(16000 * 2, np.float32), 16000)
+    )
     assert silence.segments == () and silence.text == ""
     assert _round_trip(silence) == silence
 
@@ -39,7 +42,10 @@ def test_unicode_text_round_trips(whisper_engine, jfk_flac):
         (None, "not a Transcript dict: got NoneType"),
         ([], "not a Transcript dict: got list"),
         ({"segments": []}, "missing field 'info'"),
-        ({"schema_version": "2.0", "info": {}}, "schema_version '2.0' is not supported"),
+        (
+            {"schema_version": "2.0", "info": {}},
+            "schema_version '2.0' is not supported",
+        ),
     ],
 )
 def test_non_transcript_dicts_are_refused(d, message):
@@ -50,7 +56,11 @@ def test_non_transcript_dicts_are_refused(d, message):
 def test_bad_field_values_are_refused(whisper_engine, jfk_flac):
     good = whisper_engine.transcribe(load(jfk_flac)).to_dict()
     seg = good["segments"][0]
-    for bad in ({**seg, "start": "soon"}, {**seg, "text": None}, {**seg, "words": [{}]}):
+    for bad in (
+        {**seg, "start": "soon"},
+        {**seg, "text": None},
+        {**seg, "words": [{}]},
+    ):
         with pytest.raises(ConfigError, match="not a Transcript dict"):
             Transcript.from_dict({**good, "segments": [bad]})
     assert Transcript.from_dict({**good, "segments": None}).segments == ()

@@ -14,7 +14,12 @@ from aural.writers import format_timestamp, render, write_atomic
 
 T = Transcript(
     (
-        Segment(0.0, 1.5, "Hello there.", (Word(0.0, 0.6, "Hello", 0.9), Word(0.7, 1.5, "there.", 0.8))),
+        Segment(
+            0.0,
+            1.5,
+            "Hello there.",
+            (Word(0.0, 0.6, "Hello", 0.9), Word(0.7, 1.5, "there.", 0.8)),
+        ),
         Segment(3661.25, 3662.0, "Tab\there", ()),
     ),
     TranscriptionInfo("en", 1.0, 3662.0, "whisper", "tiny.en", {"beam_size": 5}),
@@ -33,11 +38,16 @@ def test_srt() -> None:
 
 
 def test_vtt() -> None:
-    assert render(T, "vtt").startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n")
+    assert render(T, "vtt").startswith(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n"
+    )
 
 
 def test_tsv() -> None:
-    assert render(T, "tsv") == "start\tend\ttext\n0\t1500\tHello there.\n3661250\t3662000\tTab here\n"
+    assert (
+        render(T, "tsv")
+        == "start\tend\ttext\n0\t1500\tHello there.\n3661250\t3662000\tTab here\n"
+    )
 
 
 def test_json_round_trip() -> None:

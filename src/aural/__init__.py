@@ -1,4 +1,5 @@
-"""aural: automatic speech recognition you can transcribe, evaluate, train and serve with.
+"""aural: automatic speech recognition you can transcribe, evaluate, train and serve
+with.
 
 Example:
     >>> import aural

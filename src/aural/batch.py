@@ -72,10 +72,16 @@ def expand_inputs(inputs: Sequence[str]) -> list[Path]:
     return out
 
 
-def _load(path: Path, sample_rate: int, raw_sample_rate: int | None, raw_encoding: str
-          ) -> Waveform | AuralError:
+def _load(
+    path: Path, sample_rate: int, raw_sample_rate: int | None, raw_encoding: str
+) -> Waveform | AuralError:
     try:
-        return load(path, sample_rate, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
+        return load(
+            path,
+            sample_rate,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+        )
     except AuralError as err:
         return err
 
@@ -93,12 +99,12 @@ def transcribe_many(
 
     Decoded inputs go to the engine's ``transcribe_batch`` in chunks of
     ``options.batch_size`` x
-    ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several workers
-    has groups of similar length to spread over them; such an engine gets the next chunk
-    before the last one is done, so its workers never wait for the slowest group. Inputs
-    longer than :data:`BATCH_MAX_S` join a chunk only when the engine runs decodes in
-    parallel (else they go alone), and a chunk never holds more than :data:`CHUNK_MAX_S`
-    of audio.
+    ``engine.concurrency`` x :data:`CHUNK_GROUPS`, so that an engine with several
+    workers has groups of similar length to spread over them; such an engine gets the
+    next chunk before the last one is done, so its workers never wait for the slowest
+    group. Inputs longer than :data:`BATCH_MAX_S` join a chunk only when the engine runs
+    decodes in parallel (else they go alone), and a chunk never holds more than
+    :data:`CHUNK_MAX_S` of audio.
 
     Args:
         engine: a loaded engine.
@@ -115,8 +121,11 @@ def transcribe_many(
     batch_size = engine.batch_size(options)
     paths = list(paths)
     parallel = engine.concurrency > 1
-    chunk = max(1, batch_size) * engine.concurrency * CHUNK_GROUPS if batch_size > 1 or parallel \
+    chunk = (
+        max(1, batch_size) * engine.concurrency * CHUNK_GROUPS
+        if batch_size > 1 or parallel
         else 1
+    )
     depth = 2 if parallel else 1  # engine calls at once: only engines that allow it
     loader, caller = ThreadPoolExecutor(max(1, prefetch)), ThreadPoolExecutor(depth)
     finished = False
@@ -134,8 +143,13 @@ def transcribe_many(
         pending: list[tuple[Path, Waveform]] = []
         for k, path in enumerate(paths):
             while submitted < min(len(paths), k + ahead):
-                loads[submitted] = loader.submit(_load, paths[submitted], engine.sample_rate,
-                                                 raw_sample_rate, raw_encoding)
+                loads[submitted] = loader.submit(
+                    _load,
+                    paths[submitted],
+                    engine.sample_rate,
+                    raw_sample_rate,
+                    raw_encoding,
+                )
                 submitted += 1
             loaded = loads.pop(k).result()
             alone: BatchItem | tuple[Path, Waveform] | None = None
@@ -145,14 +159,21 @@ def transcribe_many(
                 alone = (path, loaded)
             else:
                 pending.append((path, loaded))
-            full = len(pending) >= chunk or sum(w.duration for _, w in pending) >= CHUNK_MAX_S
+            full = (
+                len(pending) >= chunk
+                or sum(w.duration for _, w in pending) >= CHUNK_MAX_S
+            )
             if pending and (full or alone is not None):
-                yield from hand_over(partial(_transcribe_chunk, engine, pending, options))
+                yield from hand_over(
+                    partial(_transcribe_chunk, engine, pending, options)
+                )
                 pending = []
             if isinstance(alone, BatchItem):
                 yield from hand_over(partial(list, [alone]))
             elif alone is not None:
-                yield from hand_over(partial(_transcribe_chunk, engine, [alone], options))
+                yield from hand_over(
+                    partial(_transcribe_chunk, engine, [alone], options)
+                )
         if pending:
             yield from hand_over(partial(_transcribe_chunk, engine, pending, options))
         while in_flight:
@@ -182,8 +203,10 @@ def _transcribe_chunk(
     except AuralError:
         # One bad input must not sink the batch: fall back to one by one.
         return [_one(engine, path, w, options) for path, w in pending]
-    return [BatchItem(path, t, duration=w.duration)
-            for (path, w), t in zip(pending, results, strict=True)]
+    return [
+        BatchItem(path, t, duration=w.duration)
+        for (path, w), t in zip(pending, results, strict=True)
+    ]
 
 
 __all__ = ["BatchItem", "expand_inputs", "transcribe_many"]

@@ -3,10 +3,11 @@
 Every error aural raises on purpose derives from :class:`AuralError`. Each message
 names the offending input and says what to do about it in the terms of the Python API
 (``pass raw_sample_rate=16000``), never a command-line flag: the API is what every front
-end shares. An error that asks for an option also lists it in :attr:`AuralError.options`,
-so a front end can name its own spelling of it (the CLI's ``--raw-sample-rate``; over
-HTTP the field has the API's name) without parsing the message. Context added on the
-way up goes in notes (``err.add_note(...)``), never into a rebuilt exception.
+end shares. An error that asks for an option also lists it in
+:attr:`AuralError.options`, so a front end can name its own spelling of it (the CLI's
+``--raw-sample-rate``; over HTTP the field has the API's name) without parsing the
+message. Context added on the way up goes in notes (``err.add_note(...)``), never into a
+rebuilt exception.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ class DatasetError(AuralError):
     """A dataset folder or manifest could not be read."""
 
 
-def missing_dependency(package: str, extra: str, feature: str) -> MissingDependencyError:
+def missing_dependency(
+    package: str, extra: str, feature: str
+) -> MissingDependencyError:
     """Build the standard message for an optional dependency that is not installed."""
     return MissingDependencyError(
         f"{feature} needs the '{package}' package, which is not installed; "

@@ -1,4 +1,5 @@
-"""The front end: :class:`Recognizer` keeps an engine loaded; :func:`transcribe` is one-off."""
+"""The front end: :class:`Recognizer` keeps an engine loaded; :func:`transcribe` is
+one-off."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from aural.streaming.session import StreamingSession
 from aural.types import Transcript
 
 
-def _check_options(options: object, default: DecodeOptions | None = None) -> DecodeOptions:
+def _check_options(
+    options: object, default: DecodeOptions | None = None
+) -> DecodeOptions:
     """``options`` as :class:`DecodeOptions` (None = ``default``), or a ConfigError."""
     if options is None:
         return default if default is not None else DecodeOptions()
@@ -27,12 +30,15 @@ def _check_options(options: object, default: DecodeOptions | None = None) -> Dec
         fields = {f.name for f in dataclasses.fields(DecodeOptions)}
         unknown = sorted(str(k) for k in options if k not in fields)
         if unknown:
-            hint = (f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} (fields: "
-                    f"{', '.join(sorted(fields))})")
+            hint = (
+                f"aural.DecodeOptions(...); unknown key(s) {', '.join(unknown)} "
+                f"(fields: {', '.join(sorted(fields))})"
+            )
         else:
             hint = "aural.DecodeOptions(**options)"
-    raise ConfigError(f"options must be a DecodeOptions, got {type(options).__name__}; "
-                      f"pass {hint}")
+    raise ConfigError(
+        f"options must be a DecodeOptions, got {type(options).__name__}; pass {hint}"
+    )
 
 
 class Recognizer:
@@ -48,7 +54,8 @@ class Recognizer:
 
     Raises:
         EngineNotFoundError, ModelNotFoundError, MissingDependencyError, ConfigError
-        (options that are not a :class:`DecodeOptions`, settings the engine does not take).
+        (options that are not a :class:`DecodeOptions`, settings the engine does not
+        take).
 
     Example:
         >>> rec = Recognizer()
@@ -88,9 +95,15 @@ class Recognizer:
         raw_encoding: str = "pcm_s16le",
         raw_channels: int = 1,
     ) -> Waveform:
-        """Decode ``source`` at the engine's rate (``raw_*`` describe headerless PCM)."""
-        return load(source, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
-                    raw_encoding=raw_encoding, raw_channels=raw_channels)
+        """Decode ``source`` at the engine's rate (``raw_*`` describe headerless
+        PCM)."""
+        return load(
+            source,
+            self.engine.sample_rate,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        )
 
     def iter_segments(
         self,
@@ -105,13 +118,17 @@ class Recognizer:
 
         The options are checked and the audio is decoded now, so bad input fails at the
         call; recognition runs as the result is iterated, and on a long input the first
-        segment arrives long before the last chunk is decoded. ``.info`` on the result is
-        the :class:`TranscriptionInfo`; ``.seconds_done`` tells how far it has got.
+        segment arrives long before the last chunk is decoded. ``.info`` on the result
+        is the :class:`TranscriptionInfo`; ``.seconds_done`` tells how far it has got.
         """
         opts = _check_options(options, self.options)
         self.engine.check_options(opts)
-        wave = self.load(source, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
-                         raw_channels=raw_channels)
+        wave = self.load(
+            source,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        )
         return self.engine.iter_segments(wave, opts)
 
     def transcribe(
@@ -129,9 +146,13 @@ class Recognizer:
         A bare numpy array is refused (it has no sample rate): wrap it as
         ``Waveform(samples, sample_rate=...)``.
         """
-        return self.iter_segments(source, options, raw_sample_rate=raw_sample_rate,
-                                  raw_encoding=raw_encoding,
-                                  raw_channels=raw_channels).to_transcript()
+        return self.iter_segments(
+            source,
+            options,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        ).to_transcript()
 
     def transcribe_batch(
         self, sources: Sequence[AudioSource], options: DecodeOptions | None = None
@@ -139,8 +160,8 @@ class Recognizer:
         """Transcribe several inputs together (short ones share batched decoder calls).
 
         Every input is decoded before any recognition runs, so one bad input fails the
-        whole call at once, with the loader's own error, annotated (``add_note``) with the
-        input's position (``(input 2 of 3)``). An empty list gives ``[]``.
+        whole call at once, with the loader's own error, annotated (``add_note``) with
+        the input's position (``(input 2 of 3)``). An empty list gives ``[]``.
         """
         opts = _check_options(options, self.options)
         self.engine.check_options(opts)
@@ -170,13 +191,14 @@ class Recognizer:
 
 
 def _batch_items(sources: object) -> list[Any]:
-    """``sources`` as a list, refusing one input or a non-iterable in place of a list."""
+    """``sources`` as a list, refusing one input or a non-iterable in place of a
+    list."""
     if isinstance(sources, (str, bytes, bytearray, os.PathLike, Waveform)) or hasattr(
         sources, "read"
     ):
         raise ConfigError(
-            f"transcribe_batch takes a list of inputs, got one {type(sources).__name__}; "
-            "pass [source] or use transcribe(source)"
+            "transcribe_batch takes a list of inputs, got one "
+            f"{type(sources).__name__}; pass [source] or use transcribe(source)"
         )
     if not isinstance(sources, Iterable):
         raise ConfigError(

@@ -37,7 +37,8 @@ def __getattr__(name: str) -> Any:
         from aural.audio.waveform import Waveform
 
         warnings.warn(
-            "aural.types.Waveform is deprecated; use aural.audio.Waveform (or aural.Waveform)",
+            "aural.types.Waveform is deprecated; use aural.audio.Waveform (or "
+            "aural.Waveform)",
             DeprecationWarning,
             stacklevel=2,
         )
@@ -69,13 +70,21 @@ class Word:
     probability: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text,
-                "probability": self.probability}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "probability": self.probability,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Word:
-        return cls(float(d["start"]), float(d["end"]), _text(d),
-                   float(d.get("probability", 1.0)))
+        return cls(
+            float(d["start"]),
+            float(d["end"]),
+            _text(d),
+            float(d.get("probability", 1.0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +185,16 @@ class Transcript:
                 message names the missing or bad field).
         """
         if not isinstance(d, Mapping):
-            raise ConfigError(f"not a Transcript dict: got {type(d).__name__}; pass the "
-                              "dict that Transcript.to_dict() returns")
+            raise ConfigError(
+                f"not a Transcript dict: got {type(d).__name__}; pass the "
+                "dict that Transcript.to_dict() returns"
+            )
         version = str(d.get("schema_version", SCHEMA_VERSION))
         if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-            raise ConfigError(f"Transcript schema_version {version!r} is not supported; "
-                              f"this aural reads {SCHEMA_VERSION}")
+            raise ConfigError(
+                f"Transcript schema_version {version!r} is not supported; "
+                f"this aural reads {SCHEMA_VERSION}"
+            )
         try:
             return cls(
                 segments=tuple(Segment.from_dict(s) for s in d.get("segments") or ()),
@@ -202,7 +215,12 @@ class Partial:
     end: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "partial", "text": self.text, "start": self.start, "end": self.end}
+        return {
+            "type": "partial",
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +230,11 @@ class Final:
     segment: Segment
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "final", "text": self.segment.text, "segment": self.segment.to_dict()}
+        return {
+            "type": "final",
+            "text": self.segment.text,
+            "segment": self.segment.to_dict(),
+        }
 
 
 @dataclass(frozen=True, slots=True)

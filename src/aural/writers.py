@@ -1,4 +1,5 @@
-"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files atomically."""
+"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files
+atomically."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ Format = Literal["txt", "json", "srt", "vtt", "tsv"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 
-def format_timestamp(seconds: float, *, decimal: str = ".", always_hours: bool = True) -> str:
+def format_timestamp(
+    seconds: float, *, decimal: str = ".", always_hours: bool = True
+) -> str:
     """``3723.5`` -> ``01:02:03.500`` (``,`` as decimal mark for SRT)."""
     ms = max(0, int(round(seconds * 1000)))
     hours, ms = divmod(ms, 3_600_000)
@@ -41,7 +44,8 @@ def _vtt(t: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for s in t.segments:
         blocks.append(
-            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n{s.text.strip()}\n"
+            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n"
+            f"{s.text.strip()}\n"
         )
     return "\n".join(blocks)
 
@@ -89,8 +93,8 @@ def _file_mode(path: Path) -> int:
 def write_atomic(
     path: str | os.PathLike[str], data: str | bytes | Callable[[BinaryIO], object]
 ) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename:
-    readers see the old file or the whole new one, never a partial file.
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then
+    rename: readers see the old file or the whole new one, never a partial file.
 
     The temporary file is flushed to disk (``fsync``) before it replaces ``path``. The
     file gets the mode an ordinary write would give (the temporary file alone would be
@@ -108,8 +112,10 @@ def write_atomic(
         TypeError: ``data`` is none of the above.
     """
     if not isinstance(data, (str, bytes)) and not callable(data):
-        raise TypeError(f"write_atomic needs str, bytes or a writer function, got "
-                        f"{type(data).__name__}")
+        raise TypeError(
+            f"write_atomic needs str, bytes or a writer function, got "
+            f"{type(data).__name__}"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _file_mode(path)

@@ -19,10 +19,16 @@ def reference(flac: Path) -> str:
 
 @pytest.fixture(scope="session")
 def aligned_clips(dev_clean: Path) -> list[tuple[Path, str]]:
-    """dev-clean clips whose audio matches their reference (1272-128104-0000 does not)."""
-    names = ["1988/24833/1988-24833-0001", "2412/153948/2412-153948-0002",
-             "3752/4944/3752-4944-0000"]
-    return [(dev_clean / f"{n}.flac", reference(dev_clean / f"{n}.flac")) for n in names]
+    """dev-clean clips whose audio matches their reference (1272-128104-0000 does
+    not)."""
+    names = [
+        "1988/24833/1988-24833-0001",
+        "2412/153948/2412-153948-0002",
+        "3752/4944/3752-4944-0000",
+    ]
+    return [
+        (dev_clean / f"{n}.flac", reference(dev_clean / f"{n}.flac")) for n in names
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +60,19 @@ def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     extractor = transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True)
     torch.manual_seed(0)
     config = transformers.Wav2Vec2Config(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2, feat_extract_norm="layer", do_stable_layer_norm=True)
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+    )
     transformers.Wav2Vec2ForCTC(config).save_pretrained(folder)
-    transformers.Wav2Vec2Processor(feature_extractor=extractor,
-                                   tokenizer=tokenizer).save_pretrained(folder)
+    transformers.Wav2Vec2Processor(
+        feature_extractor=extractor, tokenizer=tokenizer
+    ).save_pretrained(folder)
     return folder

@@ -1,8 +1,9 @@
 """Two independent aligners (Whisper cross-attention DTW, PocketSphinx HMM-GMM Viterbi)
 agree on real recordings.
 
-Tolerance: median |Δ| over all word starts and ends < 0.15 s and 95th percentile < 0.45 s.
-benchmarks/align_agreement.py measures it on all matching dev-clean and misc clips
+Tolerance: median |Δ| over all word starts and ends < 0.15 s and 95th percentile
+< 0.45 s. benchmarks/align_agreement.py measures it on all matching dev-clean and misc
+clips
 (median 0.10 s, p95 0.26 s; Whisper's times lag PocketSphinx's by about 0.1 s).
 """
 
@@ -38,8 +39,9 @@ def test_whisper_and_sphinx_agree(aligned_clips, whisper_aligner, sphinx_aligner
     assert stats.p95 < 0.45, stats
 
 
-def test_whisper_first_word_skips_leading_silence(aligned_clips, whisper_aligner,
-                                                  sphinx_aligner):
+def test_whisper_first_word_skips_leading_silence(
+    aligned_clips, whisper_aligner, sphinx_aligner
+):
     path, text = aligned_clips[2]
     w = load(path)
     silence = np.zeros(16000, dtype=np.float32)
@@ -53,8 +55,11 @@ def test_whisper_first_word_skips_leading_silence(aligned_clips, whisper_aligner
 def test_whisper_long_audio_is_cut_into_windows(dev_clean, whisper_aligner):
     from .conftest import reference
 
-    names = ["2412/153948/2412-153948-0000", "1272/141231/1272-141231-0002",
-             "1988/24833/1988-24833-0001"]
+    names = [
+        "2412/153948/2412-153948-0000",
+        "1272/141231/1272-141231-0002",
+        "1988/24833/1988-24833-0001",
+    ]
     paths = [dev_clean / f"{n}.flac" for n in names]
     clips = [load(p) for p in paths]
     gap = np.zeros(4000, dtype=np.float32)
@@ -66,7 +71,7 @@ def test_whisper_long_audio_is_cut_into_windows(dev_clean, whisper_aligner):
     # the words of the last clip (in the second window) land where that clip was placed
     offset = sum(c.duration for c in clips[:2]) + 2 * len(gap) / 16000
     alone = whisper_aligner.align(clips[2], texts[2]).words
-    placed = result.words[-len(alone):]
+    placed = result.words[-len(alone) :]
     diffs = [abs(p.start - (a.start + offset)) for p, a in zip(placed, alone)]
     assert np.median(diffs) < 0.1, diffs
 
@@ -74,7 +79,9 @@ def test_whisper_long_audio_is_cut_into_windows(dev_clean, whisper_aligner):
 def test_sphinx_handles_words_missing_from_its_dictionary(dev_clean, sphinx_aligner):
     from .conftest import reference
 
-    path = dev_clean / "1272/141231/1272-141231-0002.flac"  # OVERSTRAINED, TRIVIALITIES: OOV
+    path = (
+        dev_clean / "1272/141231/1272-141231-0002.flac"
+    )  # OVERSTRAINED, TRIVIALITIES: OOV
     text = reference(path)
     w = load(path)
     result = sphinx_aligner.align(w, text)

@@ -12,14 +12,24 @@ from aural.align.compare import boundary_differences, summarize_differences
 from aural.errors import ConfigError
 from aural.types import Word
 
-WORDS = (Word(0.5, 0.9, "Hello,", 0.9), Word(1.0, 1.4, "world", 0.8),
-         Word(3.2, 3.5, "again", 0.7))
-RESULT = Alignment(WORDS, (Word(0.5, 0.6, "H", 0.9),), 4.0, "ctc", "tiny", "Hello, world again")
+WORDS = (
+    Word(0.5, 0.9, "Hello,", 0.9),
+    Word(1.0, 1.4, "world", 0.8),
+    Word(3.2, 3.5, "again", 0.7),
+)
+RESULT = Alignment(
+    WORDS, (Word(0.5, 0.6, "H", 0.9),), 4.0, "ctc", "tiny", "Hello, world again"
+)
 
 
 def test_json_round_trip():
     d = json.loads(render_alignment(RESULT, "json"))
-    assert d["words"][0] == {"word": "Hello,", "start": 0.5, "end": 0.9, "probability": 0.9}
+    assert d["words"][0] == {
+        "word": "Hello,",
+        "start": 0.5,
+        "end": 0.9,
+        "probability": 0.9,
+    }
     assert d["schema_version"] and d["engine"] == "ctc"
     assert Alignment.from_dict(d) == RESULT
 
@@ -45,8 +55,14 @@ def test_unknown_format_names_it():
 
 
 def test_boundary_differences_match_words_by_spelling():
-    other = Alignment((Word(0.6, 0.9, "Hello,"), Word(3.0, 3.6, "again")), (), 4.0, "sphinx",
-                      "en-us", "")
+    other = Alignment(
+        (Word(0.6, 0.9, "Hello,"), Word(3.0, 3.6, "again")),
+        (),
+        4.0,
+        "sphinx",
+        "en-us",
+        "",
+    )
     d = boundary_differences(RESULT, other)
     assert np.allclose(d, [[0.1, 0.0], [0.2, 0.1]])
     stats = summarize_differences([d])

@@ -1,4 +1,5 @@
-"""Noise mixing at a chosen SNR and RIR convolution, on the shared noise and RIR recordings."""
+"""Noise mixing at a chosen SNR and RIR convolution, on the shared noise and RIR
+recordings."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def rir_bank(shared_data: Path) -> NoiseBank:
     return NoiseBank(shared_data / "rir")
 
 
-def test_noise_bank_loads_every_recording_mono_16k(noise_bank: NoiseBank, shared_data: Path):
+def test_noise_bank_loads_every_recording_mono_16k(
+    noise_bank: NoiseBank, shared_data: Path
+):
     listed = [
         line.split("\t")[0]
         for line in (shared_data / "noise" / "files.tsv").read_text().splitlines()[1:]
@@ -58,13 +61,27 @@ def test_mix_at_snr_measured_snr_matches_request_on_every_noise(
         assert abs(measured - snr) < 0.1, (name, measured)
 
 
-def test_mix_at_snr_is_seeded_and_reproducible(speech: np.ndarray, noise_bank: NoiseBank):
-    a = mix_at_snr(speech, noise_bank.sample(np.random.default_rng(7), len(speech)), 5.0,
-                   np.random.default_rng(8))
-    b = mix_at_snr(speech, noise_bank.sample(np.random.default_rng(7), len(speech)), 5.0,
-                   np.random.default_rng(8))
-    c = mix_at_snr(speech, noise_bank.sample(np.random.default_rng(9), len(speech)), 5.0,
-                   np.random.default_rng(8))
+def test_mix_at_snr_is_seeded_and_reproducible(
+    speech: np.ndarray, noise_bank: NoiseBank
+):
+    a = mix_at_snr(
+        speech,
+        noise_bank.sample(np.random.default_rng(7), len(speech)),
+        5.0,
+        np.random.default_rng(8),
+    )
+    b = mix_at_snr(
+        speech,
+        noise_bank.sample(np.random.default_rng(7), len(speech)),
+        5.0,
+        np.random.default_rng(8),
+    )
+    c = mix_at_snr(
+        speech,
+        noise_bank.sample(np.random.default_rng(9), len(speech)),
+        5.0,
+        np.random.default_rng(8),
+    )
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -90,18 +107,29 @@ def test_mix_rejects_silent_noise_and_nonfinite_snr(speech: np.ndarray):
     with pytest.raises(ConfigError, match="silent"):  # everywhere it is sampled
         mix_at_snr(speech, np.zeros(1000, np.float32), 10.0, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="snr_db"):
-        mix_at_snr(speech, np.ones(1000, np.float32), float("nan"), np.random.default_rng(0))
+        mix_at_snr(
+            speech, np.ones(1000, np.float32), float("nan"), np.random.default_rng(0)
+        )
     with pytest.raises(ConfigError, match="mono"):
-        mix_at_snr(np.zeros((10, 2), np.float32), np.ones(10, np.float32), 0.0,
-                   np.random.default_rng(0))
+        mix_at_snr(
+            np.zeros((10, 2), np.float32),
+            np.ones(10, np.float32),
+            0.0,
+            np.random.default_rng(0),
+        )
 
 
-def test_convolve_rir_keeps_length_energy_and_timing(speech: np.ndarray, rir_bank: NoiseBank):
+def test_convolve_rir_keeps_length_energy_and_timing(
+    speech: np.ndarray, rir_bank: NoiseBank
+):
     for i, name in enumerate(rir_bank.names):
         wet = convolve_rir(speech, rir_bank[i])
         assert wet.dtype == np.float32 and wet.shape == speech.shape, name
-        assert np.isclose(np.mean(wet.astype(np.float64) ** 2),
-                          np.mean(speech.astype(np.float64) ** 2), rtol=1e-3), name
+        assert np.isclose(
+            np.mean(wet.astype(np.float64) ** 2),
+            np.mean(speech.astype(np.float64) ** 2),
+            rtol=1e-3,
+        ), name
         # aligned on the direct path: a click stays where it was
         click = np.zeros(4000, np.float32)
         click[1000] = 0.5
@@ -122,10 +150,14 @@ def test_noise_bank_missing_or_empty_folder(tmp_path: Path):
         NoiseBank(tmp_path)
 
 
-def test_convolve_rir_matches_direct_convolution(speech: np.ndarray, rir_bank: NoiseBank):
+def test_convolve_rir_matches_direct_convolution(
+    speech: np.ndarray, rir_bank: NoiseBank
+):
     rir = rir_bank[0]
     direct = np.convolve(speech[:4000].astype(np.float64), rir.astype(np.float64))
     peak = int(np.argmax(np.abs(rir)))
-    expected = direct[peak:peak + 4000]
-    expected *= np.sqrt(np.mean(speech[:4000].astype(np.float64) ** 2) / np.mean(expected**2))
+    expected = direct[peak : peak + 4000]
+    expected *= np.sqrt(
+        np.mean(speech[:4000].astype(np.float64) ** 2) / np.mean(expected**2)
+    )
     assert np.allclose(convolve_rir(speech[:4000], rir), expected, atol=1e-5)

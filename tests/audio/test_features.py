@@ -50,8 +50,12 @@ def test_mel_filterbank_matches_librosa() -> None:
 
 def test_log_mel_matches_librosa(speech: list[np.ndarray]) -> None:
     y = speech[0]
-    feats, frame_lengths = log_mel(torch.from_numpy(y), None, FeatureOptions(cmvn="none"))
-    ref = librosa.feature.melspectrogram(y=y, sr=16_000, n_fft=400, hop_length=160, n_mels=80)
+    feats, frame_lengths = log_mel(
+        torch.from_numpy(y), None, FeatureOptions(cmvn="none")
+    )
+    ref = librosa.feature.melspectrogram(
+        y=y, sr=16_000, n_fft=400, hop_length=160, n_mels=80
+    )
     assert feats.shape == (1, ref.shape[1], 80)
     assert int(frame_lengths[0]) == ref.shape[1]
     ours = feats[0].numpy().T
@@ -64,12 +68,16 @@ def test_log_mel_matches_librosa(speech: list[np.ndarray]) -> None:
 def test_mfcc_matches_librosa(speech: list[np.ndarray]) -> None:
     y = speech[1]
     feats, _ = mfcc(torch.from_numpy(y), None, FeatureOptions(kind="mfcc", cmvn="none"))
-    ref = librosa.feature.mfcc(y=y, sr=16_000, n_mfcc=13, n_fft=400, hop_length=160, n_mels=80)
+    ref = librosa.feature.mfcc(
+        y=y, sr=16_000, n_mfcc=13, n_fft=400, hop_length=160, n_mels=80
+    )
     np.testing.assert_allclose(feats[0].numpy().T, ref, atol=5e-3)
 
 
 def test_deltas_match_librosa(speech: list[np.ndarray]) -> None:
-    ref = librosa.feature.mfcc(y=speech[2], sr=16_000, n_mfcc=13, n_fft=400, hop_length=160)
+    ref = librosa.feature.mfcc(
+        y=speech[2], sr=16_000, n_mfcc=13, n_fft=400, hop_length=160
+    )
     out = add_deltas(torch.from_numpy(np.ascontiguousarray(ref.T))[None])[0].numpy().T
     d1 = librosa.feature.delta(ref, mode="nearest")
     d2 = librosa.feature.delta(d1, mode="nearest")
@@ -92,8 +100,10 @@ def test_extract_batch_equals_one_by_one(speech: list[np.ndarray], kind: str) ->
     for i, c in enumerate(clips):
         single, n = extract(torch.from_numpy(c)[None], None, opts)
         assert int(n[0]) == int(frame_lengths[i]) == 1 + len(c) // 160
-        np.testing.assert_allclose(feats[i, : int(n[0])].numpy(), single[0].numpy(), atol=2e-3)
-        assert torch.all(feats[i, int(n[0]):] == 0)
+        np.testing.assert_allclose(
+            feats[i, : int(n[0])].numpy(), single[0].numpy(), atol=2e-3
+        )
+        assert torch.all(feats[i, int(n[0]) :] == 0)
 
 
 def test_utterance_cmvn_gives_zero_mean_unit_variance(speech: list[np.ndarray]) -> None:

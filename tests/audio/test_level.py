@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from aural.audio import Waveform, load
-from aural.audio.level import MAX_GAIN, QUIET_PEAK, TARGET_PEAK, StreamConditioner, condition
+from aural.audio.level import (
+    MAX_GAIN,
+    QUIET_PEAK,
+    TARGET_PEAK,
+    StreamConditioner,
+    condition,
+)
 from aural.decoding.options import DecodeOptions
 
 
@@ -35,8 +41,8 @@ def test_dc_offset_removed(speech: np.ndarray) -> None:
     y = condition(speech * 0.1 + 0.8)
     assert abs(float(y.mean())) < 1e-4
     np.testing.assert_allclose(y, (speech - speech.mean()) * 0.1, atol=1e-4)
-    # an offset under twice the rms stays: real recordings carry such offsets and Whisper
-    # was trained on them
+    # an offset under twice the rms stays: real recordings carry such offsets and
+    # Whisper was trained on them
     mild = speech + np.float32(1.5 * speech.std())
     assert condition(mild) is mild
 
@@ -53,19 +59,28 @@ def test_quiet_raised_with_a_cap(speech: np.ndarray) -> None:
     quiet = speech * (QUIET_PEAK / 10 / peak)
     assert np.abs(condition(quiet)).max() == pytest.approx(TARGET_PEAK, rel=1e-4)
     dither = np.random.default_rng(0).uniform(-3e-5, 3e-5, 16000).astype(np.float32)
-    assert np.abs(condition(dither)).max() <= 3e-5 * MAX_GAIN + 1e-6  # stays near-silent
+    assert (
+        np.abs(condition(dither)).max() <= 3e-5 * MAX_GAIN + 1e-6
+    )  # stays near-silent
     zeros = np.zeros(16000, np.float32)
     assert condition(zeros) is zeros
 
 
-@pytest.mark.parametrize("name,transform", [
-    ("unnormalised float, peak ~800", lambda x: x * 1000),
-    ("DC offset 0.8", lambda x: x * 0.1 + 0.8),
-    ("peak -50 dBFS", lambda x: x * (0.003 / np.abs(x).max())),
-    ("inf every 1000 samples", lambda x: np.where(np.arange(x.size) % 1000 == 0, np.inf, x)),
-])
-def test_engine_transcribes_hostile_levels(whisper_engine, speech: np.ndarray, name: str,
-                                           transform) -> None:
+@pytest.mark.parametrize(
+    "name,transform",
+    [
+        ("unnormalised float, peak ~800", lambda x: x * 1000),
+        ("DC offset 0.8", lambda x: x * 0.1 + 0.8),
+        ("peak -50 dBFS", lambda x: x * (0.003 / np.abs(x).max())),
+        (
+            "inf every 1000 samples",
+            lambda x: np.where(np.arange(x.size) % 1000 == 0, np.inf, x),
+        ),
+    ],
+)
+def test_engine_transcribes_hostile_levels(
+    whisper_engine, speech: np.ndarray, name: str, transform
+) -> None:
     # each of these gave an empty or damaged transcript before conditioning
     w = Waveform(transform(speech).astype(np.float32), 16000)
     text = whisper_engine.transcribe(w, DecodeOptions()).text.lower()
@@ -80,14 +95,16 @@ def test_quiet_noise_stays_empty(whisper_engine, shared_data: Path) -> None:
         assert whisper_engine.transcribe(w, DecodeOptions()).text == "", name
 
 
-# --- streams ---------------------------------------------------------------------------
+# --- streams --------------------------------------------------------------------------
 
 
 def _chunks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
-    return [x[i:i + n] for i in range(0, x.size, n)]
+    return [x[i : i + n] for i in range(0, x.size, n)]
 
 
-def test_stream_conditioner_passes_ordinary_speech_untouched(speech: np.ndarray) -> None:
+def test_stream_conditioner_passes_ordinary_speech_untouched(
+    speech: np.ndarray,
+) -> None:
     cond = StreamConditioner(16000)
     assert all(cond(c) is c for c in _chunks(speech))
 
@@ -102,17 +119,23 @@ def test_stream_conditioner_removes_dc_and_scales_causally(speech: np.ndarray) -
     assert np.abs(loud).max() <= 1.0 + 1e-6
     bad = speech.copy()
     bad[::500] = np.nan
-    assert np.isfinite(np.concatenate([StreamConditioner(16000)(c) for c in _chunks(bad)])).all()
+    assert np.isfinite(
+        np.concatenate([StreamConditioner(16000)(c) for c in _chunks(bad)])
+    ).all()
 
 
 @pytest.mark.parametrize("transform", [lambda x: x * 1000, lambda x: x * 0.1 + 0.8])
-def test_streaming_session_hears_hostile_levels(whisper_engine, speech: np.ndarray,
-                                                transform) -> None:
+def test_streaming_session_hears_hostile_levels(
+    whisper_engine, speech: np.ndarray, transform
+) -> None:
     from aural.streaming import StreamingOptions
     from aural.types import Final
 
-    session = whisper_engine.stream(DecodeOptions(), encoding="pcm_f32le",
-                           streaming=StreamingOptions(max_lag_s=600.0, partials=False))
+    session = whisper_engine.stream(
+        DecodeOptions(),
+        encoding="pcm_f32le",
+        streaming=StreamingOptions(max_lag_s=600.0, partials=False),
+    )
     events = []
     for chunk in _chunks(transform(speech).astype(np.float32), 4000):
         events += session.feed(chunk)

@@ -58,10 +58,13 @@ def test_load_headerless_pcm(goforward_raw: Path) -> None:
 
 def test_raw_errors_name_api_arguments_not_cli_flags(goforward_raw: Path) -> None:
     """The library says what to pass in API terms and lists the options structurally;
-    the CLI adds its own flags (aural.cli.common.cli_message), the server sends it as is."""
+    the CLI adds its own flags (aural.cli.common.cli_message), the server sends it as
+    is."""
     with pytest.raises(ConfigError) as no_rate:
         load(goforward_raw)
-    assert "pass raw_sample_rate" in str(no_rate.value) and "raw_encoding" in str(no_rate.value)
+    assert "pass raw_sample_rate" in str(no_rate.value) and "raw_encoding" in str(
+        no_rate.value
+    )
     assert no_rate.value.options == ("raw_sample_rate", "raw_encoding")
     with pytest.raises(ConfigError) as bad_encoding:
         load(goforward_raw, raw_sample_rate=16000, raw_encoding="pcm_s24be")
@@ -100,12 +103,16 @@ def test_waveform_from_integer_pcm(ldc_wav: Path) -> None:
         Waveform(np.array([1j, 2j]), 16000)
 
 
-def test_stereo_with_an_inverted_channel_is_not_cancelled(tmp_path: Path, ldc_wav: Path) -> None:
+def test_stereo_with_an_inverted_channel_is_not_cancelled(
+    tmp_path: Path, ldc_wav: Path
+) -> None:
     x, rate = sf.read(ldc_wav, dtype="float32")
     sf.write(tmp_path / "inverted.wav", np.stack([x, -x], 1), rate)
     np.testing.assert_allclose(load(tmp_path / "inverted.wav").samples, x, atol=1e-4)
     sf.write(tmp_path / "half.wav", np.stack([x, np.zeros_like(x)], 1), rate)
-    np.testing.assert_allclose(load(tmp_path / "half.wav").samples, x / 2, atol=1e-4)  # averaged
+    np.testing.assert_allclose(
+        load(tmp_path / "half.wav").samples, x / 2, atol=1e-4
+    )  # averaged
     inverted = Waveform(np.stack([x, -x], 1), rate)
     np.testing.assert_allclose(load(inverted).samples, x, atol=1e-4)
 
@@ -115,17 +122,30 @@ def test_bare_array_rejected() -> None:
         load(np.zeros(16000, np.float32))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("fmt,ext", [("OGG", ".ogg"), ("FLAC", ".flac"), ("WAV", ".wav")])
-def test_load_formats_written_by_libsndfile(tmp_path: Path, ldc_wav: Path, fmt: str, ext: str) -> None:
+@pytest.mark.parametrize(
+    "fmt,ext", [("OGG", ".ogg"), ("FLAC", ".flac"), ("WAV", ".wav")]
+)
+def test_load_formats_written_by_libsndfile(
+    tmp_path: Path, ldc_wav: Path, fmt: str, ext: str
+) -> None:
     ref = load(ldc_wav)
     out = tmp_path / f"clip{ext}"
     sf.write(out, ref.samples, 16000, format=fmt)
     _check(load(out), ref.duration, tol=0.05)
 
 
-@pytest.mark.parametrize("codec,ext", [("libmp3lame", ".mp3"), ("aac", ".m4a"),
-                                        ("libopus", ".webm"), ("libopus", ".opus")])
-def test_load_lossy_formats_via_pyav(tmp_path: Path, jfk_flac: Path, codec: str, ext: str) -> None:
+@pytest.mark.parametrize(
+    "codec,ext",
+    [
+        ("libmp3lame", ".mp3"),
+        ("aac", ".m4a"),
+        ("libopus", ".webm"),
+        ("libopus", ".opus"),
+    ],
+)
+def test_load_lossy_formats_via_pyav(
+    tmp_path: Path, jfk_flac: Path, codec: str, ext: str
+) -> None:
     import av
 
     ref = load(jfk_flac, sample_rate=48000)
@@ -134,13 +154,17 @@ def test_load_lossy_formats_via_pyav(tmp_path: Path, jfk_flac: Path, codec: str,
         with av.open(str(out), "w") as c:
             s = c.add_stream(codec, rate=48000)
             s.layout = "mono"
-            frame = av.AudioFrame.from_ndarray(ref.samples[None, :], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                ref.samples[None, :], format="flt", layout="mono"
+            )
             frame.sample_rate = 48000
             for pkt in s.encode(frame):
                 c.mux(pkt)
             for pkt in s.encode(None):
                 c.mux(pkt)
-    except av.error.FFmpegError as err:  # pragma: no cover - encoder missing in this FFmpeg
+    except (
+        av.error.FFmpegError
+    ) as err:  # pragma: no cover - encoder missing in this FFmpeg
         pytest.skip(f"PyAV cannot encode {codec}: {err}")
     w = load(out)
     _check(w, 11.0, tol=0.1)
@@ -169,13 +193,21 @@ def _wav_header(rate: int, riff_size: int, data_size: int) -> bytes:
     import struct
 
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
-            + b"data" + struct.pack("<I", data_size))
+    return (
+        b"RIFF"
+        + struct.pack("<I", riff_size)
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_size)
+    )
 
 
 @pytest.mark.parametrize("size", [0, 0xFFFFFFFF])
-def test_wav_with_unfilled_sizes_reads_every_sample(tmp_path: Path, ldc_wav: Path,
-                                                   size: int) -> None:
+def test_wav_with_unfilled_sizes_reads_every_sample(
+    tmp_path: Path, ldc_wav: Path, size: int
+) -> None:
     # what a crashed recorder (0) or a piped `ffmpeg -f wav` (0xFFFFFFFF) leaves behind
     pcm, rate = sf.read(ldc_wav, dtype="int16")
     p = tmp_path / "unfinished.wav"
@@ -186,7 +218,9 @@ def test_wav_with_unfilled_sizes_reads_every_sample(tmp_path: Path, ldc_wav: Pat
 
 
 @pytest.mark.parametrize("rate", [1, 100, 1_000_000])
-def test_implausible_header_rate_refused_before_decoding(tmp_path: Path, rate: int) -> None:
+def test_implausible_header_rate_refused_before_decoding(
+    tmp_path: Path, rate: int
+) -> None:
     # a 1 Hz header made the resampler produce 16000 samples per stored sample (GBs)
     p = tmp_path / "rate.wav"
     p.write_bytes(_wav_header(rate, 36 + 32_000, 32_000) + bytes(32_000))
@@ -200,8 +234,9 @@ def test_implausible_raw_rate_is_a_usage_error(goforward_raw: Path, rate: int) -
         load(goforward_raw, raw_sample_rate=rate)
 
 
-def test_raw_rate_leaves_files_with_headers_alone(goforward_raw: Path, jfk_flac: Path,
-                                                  tmp_path: Path) -> None:
+def test_raw_rate_leaves_files_with_headers_alone(
+    goforward_raw: Path, jfk_flac: Path, tmp_path: Path
+) -> None:
     # one --raw-sample-rate for a mixed batch: the FLAC is still read from its header,
     # by name or (bytes, a file without a suffix) by its first bytes
     expected = sf.info(str(jfk_flac)).duration
@@ -211,17 +246,23 @@ def test_raw_rate_leaves_files_with_headers_alone(goforward_raw: Path, jfk_flac:
     shutil.copy(jfk_flac, bare)
     _check(load(bare, raw_sample_rate=16000), expected)
     raw = load(goforward_raw, raw_sample_rate=16000)
-    assert raw.duration == pytest.approx(goforward_raw.stat().st_size / 2 / 16000, abs=1e-3)
+    assert raw.duration == pytest.approx(
+        goforward_raw.stat().st_size / 2 / 16000, abs=1e-3
+    )
 
 
-def test_name_is_what_messages_call_the_source(goforward_raw: Path, tmp_path: Path) -> None:
-    """A server decodes a temporary copy; its errors must name the client's file, with no
-    rewriting of the message afterwards (issue 17)."""
+def test_name_is_what_messages_call_the_source(
+    goforward_raw: Path, tmp_path: Path
+) -> None:
+    """A server decodes a temporary copy; its errors must name the client's file, with
+    no rewriting of the message afterwards (issue 17)."""
     copy = tmp_path / "aural-upload-x1y2.raw"
     shutil.copy(goforward_raw, copy)
     with pytest.raises(ConfigError) as caught:
         load(copy, name="meeting.raw")
-    assert str(caught.value).startswith("meeting.raw: ") and str(tmp_path) not in str(caught.value)
+    assert str(caught.value).startswith("meeting.raw: ") and str(tmp_path) not in str(
+        caught.value
+    )
     broken = tmp_path / "aural-upload-z9.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not audio")
     with pytest.raises(AudioDecodeError, match=r"^talk\.wav: ") as caught_decode:
@@ -231,7 +272,8 @@ def test_name_is_what_messages_call_the_source(goforward_raw: Path, tmp_path: Pa
         load(copy, raw_sample_rate=16000, max_duration=0.5, name="talk.raw")
     # what the source holds is still judged by the real file, not by the name shown
     assert load(copy, raw_sample_rate=16000, name="talk").duration == pytest.approx(
-        copy.stat().st_size / 2 / 16000, abs=1e-3)
+        copy.stat().st_size / 2 / 16000, abs=1e-3
+    )
 
 
 def test_raw_rate_leaves_nist_sphere_alone(tmp_path: Path, jfk_flac: Path) -> None:
@@ -259,7 +301,9 @@ def test_max_duration_stops_decoding(jfk_flac: Path) -> None:
     _check(load(jfk_flac, max_duration=duration + 0.5), duration)
 
 
-def test_file_name_that_is_not_utf8(tmp_path: Path, jfk_flac: Path, ldc_wav: Path) -> None:
+def test_file_name_that_is_not_utf8(
+    tmp_path: Path, jfk_flac: Path, ldc_wav: Path
+) -> None:
     # Python keeps such names as surrogates, which libsndfile's path encoding refused
     flac = tmp_path / os.fsdecode(b"bad\xff name.flac")
     shutil.copy(jfk_flac, flac)
@@ -277,7 +321,9 @@ def _encode_m4a(src: Path, dst: Path) -> None:
     with av.open(str(dst), "w", format="mp4") as out:
         stream = out.add_stream("aac", rate=rate)
         stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(samples[None, :], format="fltp", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            samples[None, :], format="fltp", layout="mono"
+        )
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             out.mux(packet)
@@ -357,14 +403,20 @@ def test_directory_rejected(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def encoded_samples(tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path) -> list[bytes]:
+def encoded_samples(
+    tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path
+) -> list[bytes]:
     """The same real recording as float WAV, u8 WAV, FLAC, OGG Vorbis and MP3 bytes."""
     x, rate = sf.read(ldc_wav, dtype="float32")
     d = tmp_path_factory.mktemp("fuzz")
     out = []
-    for name, kw in [("f.wav", {"subtype": "FLOAT"}), ("u.wav", {"subtype": "PCM_U8"}),
-                     ("x.flac", {}), ("x.ogg", {"format": "OGG", "subtype": "VORBIS"}),
-                     ("x.mp3", {"format": "MP3"})]:
+    for name, kw in [
+        ("f.wav", {"subtype": "FLOAT"}),
+        ("u.wav", {"subtype": "PCM_U8"}),
+        ("x.flac", {}),
+        ("x.ogg", {"format": "OGG", "subtype": "VORBIS"}),
+        ("x.mp3", {"format": "MP3"}),
+    ]:
         sf.write(d / name, x[:16000], rate, **kw)
         out.append((d / name).read_bytes())
     return out
@@ -381,10 +433,12 @@ def test_damaged_files_load_or_fail_cleanly(encoded_samples: list[bytes], data) 
         raw = raw[: data.draw(st.integers(0, len(raw)))]
     elif how == "splice":
         at = data.draw(st.integers(0, len(raw)))
-        raw[at:at + 400] = data.draw(st.binary(min_size=400, max_size=400))
+        raw[at : at + 400] = data.draw(st.binary(min_size=400, max_size=400))
     else:
         limit = min(len(raw), 200) if how == "header" else len(raw)
-        for at in data.draw(st.lists(st.integers(0, limit - 1), min_size=1, max_size=20)):
+        for at in data.draw(
+            st.lists(st.integers(0, limit - 1), min_size=1, max_size=20)
+        ):
             raw[at] = data.draw(st.integers(0, 255))
     try:
         w = load(io.BytesIO(bytes(raw)))
@@ -394,7 +448,9 @@ def test_damaged_files_load_or_fail_cleanly(encoded_samples: list[bytes], data) 
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 50_000), rate=st.sampled_from([8000, 11025, 22050, 44100, 48000]))
+@given(
+    n=st.integers(1, 50_000), rate=st.sampled_from([8000, 11025, 22050, 44100, 48000])
+)
 def test_resample_length_rule(n: int, rate: int) -> None:
     out = resample(np.zeros(n, np.float32), rate, 16000)
     assert abs(len(out) - round(n * 16000 / rate)) <= 1
@@ -409,7 +465,8 @@ def test_resample_preserves_tone() -> None:
 
 
 def test_long_file_bounded_memory(tmp_path: Path) -> None:
-    """A 20-minute 48 kHz stereo file decodes block by block (peak well below 2x input)."""
+    """A 20-minute 48 kHz stereo file decodes block by block (peak well below 2x
+    input)."""
     import tracemalloc
 
     p = tmp_path / "long.flac"

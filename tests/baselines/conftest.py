@@ -1,4 +1,5 @@
-"""Fixtures for the baselines: the Free Spoken Digit folder and cached dev-clean alignments."""
+"""Fixtures for the baselines: the Free Spoken Digit folder and cached dev-clean
+alignments."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ def aligner() -> PhoneAligner:
 
 @pytest.fixture(scope="session")
 def dev_alignments(
-    dev_utterances: list[LibriUtterance], aligner: PhoneAligner,
+    dev_utterances: list[LibriUtterance],
+    aligner: PhoneAligner,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, PhoneAlignment], dict[str, str], Path]:
-    """PocketSphinx alignments of every dev-clean utterance, aligned once per session."""
+    """PocketSphinx alignments of every dev-clean utterance, aligned once per
+    session."""
     cache = tmp_path_factory.mktemp("alignments")
     done, failed = align_corpus(dev_utterances, cache, aligner)
     return done, failed, cache

@@ -1,4 +1,5 @@
-"""`aural baseline gmm-hmm|dnn` as a user runs them: exit codes, one-line errors, reports."""
+"""`aural baseline gmm-hmm|dnn` as a user runs them: exit codes, one-line errors,
+reports."""
 
 from __future__ import annotations
 
@@ -28,14 +29,18 @@ def assert_one_line_error(result, *needles: str) -> None:
 @pytest.mark.parametrize("command", ["gmm-hmm", "dnn"])
 def test_missing_data_folder_is_one_line_and_exit_2(command: str, tmp_path: Path):
     missing = tmp_path / "no-such-corpus"
-    result = invoke(command, "--data", str(missing), "--output-dir", str(tmp_path / "out"))
+    result = invoke(
+        command, "--data", str(missing), "--output-dir", str(tmp_path / "out")
+    )
     assert_one_line_error(result, "no-such-corpus")
     assert not (tmp_path / "out").exists()
 
 
 def test_folder_without_digit_recordings_is_a_usage_error(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("not audio")
-    result = invoke("gmm-hmm", "--data", str(tmp_path), "--output-dir", str(tmp_path / "o"))
+    result = invoke(
+        "gmm-hmm", "--data", str(tmp_path), "--output-dir", str(tmp_path / "o")
+    )
     assert_one_line_error(result, str(tmp_path))
 
 
@@ -45,14 +50,30 @@ def test_folder_without_librispeech_is_a_usage_error(tmp_path: Path):
 
 
 def test_bad_option_value_is_a_usage_error(fsdd_dir: Path, tmp_path: Path):
-    result = invoke("gmm-hmm", "--data", str(fsdd_dir), "--output-dir", str(tmp_path),
-                    "--states", "0")
+    result = invoke(
+        "gmm-hmm",
+        "--data",
+        str(fsdd_dir),
+        "--output-dir",
+        str(tmp_path),
+        "--states",
+        "0",
+    )
     assert_one_line_error(result, "num_states", "0")
 
 
 def test_unknown_held_out_speaker_is_named(fsdd_dir: Path, tmp_path: Path):
-    result = invoke("gmm-hmm", "--data", str(fsdd_dir), "--output-dir", str(tmp_path),
-                    "--speakers", "nobody", "--per-speaker-limit", "1")
+    result = invoke(
+        "gmm-hmm",
+        "--data",
+        str(fsdd_dir),
+        "--output-dir",
+        str(tmp_path),
+        "--speakers",
+        "nobody",
+        "--per-speaker-limit",
+        "1",
+    )
     assert_one_line_error(result, "nobody", "theo")
 
 
@@ -64,11 +85,28 @@ def test_output_dir_that_is_a_file_is_a_usage_error(fsdd_dir: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_gmm_hmm_quick_run_writes_results_report_and_plots(fsdd_dir: Path, tmp_path: Path):
+def test_gmm_hmm_quick_run_writes_results_report_and_plots(
+    fsdd_dir: Path, tmp_path: Path
+):
     out = tmp_path / "report"
-    result = invoke("gmm-hmm", "--data", str(fsdd_dir), "--output-dir", str(out),
-                    "--speakers", "jackson", "--per-speaker-limit", "3", "--states", "3",
-                    "--mixtures", "1", "--iterations", "2", "--quiet")
+    result = invoke(
+        "gmm-hmm",
+        "--data",
+        str(fsdd_dir),
+        "--output-dir",
+        str(out),
+        "--speakers",
+        "jackson",
+        "--per-speaker-limit",
+        "3",
+        "--states",
+        "3",
+        "--mixtures",
+        "1",
+        "--iterations",
+        "2",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())
     assert doc["baseline"] == "gmm-hmm" and "schema_version" in doc
@@ -84,13 +122,33 @@ def test_gmm_hmm_quick_run_writes_results_report_and_plots(fsdd_dir: Path, tmp_p
 
 
 @pytest.mark.slow
-def test_dnn_quick_run_reuses_cached_alignments(dev_clean: Path, dev_alignments, tmp_path: Path):
+def test_dnn_quick_run_reuses_cached_alignments(
+    dev_clean: Path, dev_alignments, tmp_path: Path
+):
     _, failed, cache = dev_alignments
     out = tmp_path / "dnn"
-    result = invoke("dnn", "--data", str(dev_clean), "--output-dir", str(out),
-                    "--alignment-cache", str(cache), "--test-speakers", "3752",
-                    "--context", "2", "--hidden-size", "32", "--layers", "1", "--epochs", "2",
-                    "--save-model", str(tmp_path / "model"), "--quiet")
+    result = invoke(
+        "dnn",
+        "--data",
+        str(dev_clean),
+        "--output-dir",
+        str(out),
+        "--alignment-cache",
+        str(cache),
+        "--test-speakers",
+        "3752",
+        "--context",
+        "2",
+        "--hidden-size",
+        "32",
+        "--layers",
+        "1",
+        "--epochs",
+        "2",
+        "--save-model",
+        str(tmp_path / "model"),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())
     assert doc["baseline"] == "dnn"

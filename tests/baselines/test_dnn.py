@@ -17,9 +17,18 @@ from aural.baselines.phone_alignment import PHONES
 from aural.errors import ConfigError, DatasetError, ModelNotFoundError
 
 TEST_SPEAKER = "3752"
-# Tiny but real: ~8 dev-clean utterances of 3 speakers for training, the 4th speaker held out.
-OPTIONS = DnnOptions(context=3, hidden_size=128, num_layers=2, dropout=0.1, num_epochs=6,
-                     batch_size=128, learning_rate=2e-3, seed=0)
+# Tiny but real: ~8 dev-clean utterances of 3 speakers for training, the 4th speaker
+# held out.
+OPTIONS = DnnOptions(
+    context=3,
+    hidden_size=128,
+    num_layers=2,
+    dropout=0.1,
+    num_epochs=6,
+    batch_size=128,
+    learning_rate=2e-3,
+    seed=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +36,14 @@ def frames(dev_utterances, dev_alignments):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     alignments = dev_alignments[0]
-    train_utts, test_utts = split_by_speaker(dev_utterances, test_speakers=[TEST_SPEAKER])
+    train_utts, test_utts = split_by_speaker(
+        dev_utterances, test_speakers=[TEST_SPEAKER]
+    )
     options = speech_feature_options()
-    return (build_frame_set(train_utts, alignments, options, OPTIONS.context),
-            build_frame_set(test_utts, alignments, options, OPTIONS.context))
+    return (
+        build_frame_set(train_utts, alignments, options, OPTIONS.context),
+        build_frame_set(test_utts, alignments, options, OPTIONS.context),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +87,9 @@ def test_dnn_learns_above_the_majority_class_on_a_held_out_speaker(frames, train
     assert set(evaluation.by_speaker) == {TEST_SPEAKER}
     assert evaluation.num_frames == test.num_frames
     assert evaluation.confusion.sum() == test.num_frames
-    assert evaluation.accuracy > evaluation.majority_accuracy + 0.05, evaluation.to_dict()
+    assert evaluation.accuracy > evaluation.majority_accuracy + 0.05, (
+        evaluation.to_dict()
+    )
 
 
 def test_save_load_round_trip_gives_identical_predictions(frames, trained, tmp_path):
@@ -98,7 +113,9 @@ def test_context_mismatch_is_a_config_error(frames, trained):
         train_phone_classifier(train, DnnOptions(context=OPTIONS.context + 1))
 
 
-@pytest.mark.parametrize(("field", "value"), [("context", -1), ("dropout", 1.0), ("num_epochs", 0)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("context", -1), ("dropout", 1.0), ("num_epochs", 0)]
+)
 def test_options_reject_out_of_range_values(field, value):
     with pytest.raises(ConfigError, match=field):
         DnnOptions(**{field: value})

@@ -36,8 +36,12 @@ def trained(subset) -> tuple[DigitEvaluation, WordHmmRecognizer]:
     recordings, features = subset
     models: list[WordHmmRecognizer] = []
     evaluation = evaluate_speaker_folds(
-        recordings, features, OPTIONS, feature_options=digit_feature_options(),
-        held_out_speakers=[HELD_OUT], on_fold=lambda fold, model: models.append(model),
+        recordings,
+        features,
+        OPTIONS,
+        feature_options=digit_feature_options(),
+        held_out_speakers=[HELD_OUT],
+        on_fold=lambda fold, model: models.append(model),
     )
     return evaluation, models[0]
 
@@ -87,7 +91,9 @@ def test_word_models_stay_left_to_right_after_training(recognizer):
 
 def test_save_load_round_trip_gives_identical_predictions(recognizer, subset, tmp_path):
     recordings, features = subset
-    test = [f for r, f in zip(recordings, features, strict=True) if r.speaker == HELD_OUT]
+    test = [
+        f for r, f in zip(recordings, features, strict=True) if r.speaker == HELD_OUT
+    ]
     recognizer.save(tmp_path / "model")
     loaded = WordHmmRecognizer.load(tmp_path / "model")
     assert loaded.words == recognizer.words
@@ -102,7 +108,10 @@ def test_recognize_reads_an_audio_file(recognizer, evaluation, fsdd_dir: Path):
     # theo's recordings 0-4 were the test set: reading the file gives the same answer
     for digit in ("0", "7"):
         index = fold.references.index(digit)
-        assert recognizer.recognize(fsdd_dir / f"{digit}_theo_0.wav") == fold.hypotheses[index]
+        assert (
+            recognizer.recognize(fsdd_dir / f"{digit}_theo_0.wav")
+            == fold.hypotheses[index]
+        )
 
 
 def test_load_missing_model_names_the_folder(tmp_path):
@@ -119,7 +128,12 @@ def test_load_rejects_a_foreign_model_json(tmp_path, recognizer):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("num_states", 0), ("num_mixtures", 0), ("num_iterations", 0), ("self_loop_prob", 1.0)],
+    [
+        ("num_states", 0),
+        ("num_mixtures", 0),
+        ("num_iterations", 0),
+        ("self_loop_prob", 1.0),
+    ],
 )
 def test_options_reject_out_of_range_values(field, value):
     with pytest.raises(ConfigError, match=field):
@@ -128,7 +142,11 @@ def test_options_reject_out_of_range_values(field, value):
 
 def test_folds_need_two_speakers(subset):
     recordings, features = subset
-    only = [(r, f) for r, f in zip(recordings, features, strict=True) if r.speaker == HELD_OUT]
+    only = [
+        (r, f)
+        for r, f in zip(recordings, features, strict=True)
+        if r.speaker == HELD_OUT
+    ]
     with pytest.raises(DatasetError, match="2 speakers"):
         evaluate_speaker_folds([r for r, _ in only], [f for _, f in only], OPTIONS)
 

@@ -1,5 +1,6 @@
-"""aural.cli.common.cli_message: the library's API wording plus the CLI's own flags, read
-from the error's structured ``options`` and notes (never by parsing the message)."""
+"""aural.cli.common.cli_message: the library's API wording plus the CLI's own flags,
+read from the error's structured ``options`` and notes (never by parsing the
+message)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def test_headerless_pcm_error_gets_the_cli_flags(goforward_raw: Path) -> None:
 
 
 def test_notes_are_kept_and_unknown_options_not_invented() -> None:
-    err = AuralError("bad thing; pass frobnicate=1", options=("frobnicate", "noise_dir"))
+    err = AuralError(
+        "bad thing; pass frobnicate=1", options=("frobnicate", "noise_dir")
+    )
     err.add_note("(input 2 of 3)")
     assert cli_message(err) == (
         "bad thing; pass frobnicate=1 (input 2 of 3) (on the command line: --noise-dir)"

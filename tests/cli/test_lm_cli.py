@@ -15,8 +15,14 @@ DATA = Path(__file__).resolve().parents[1] / "decoding" / "data"
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "aural.cli", "lm", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "aural.cli", "lm", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def perplexity(p: subprocess.CompletedProcess[str]) -> float:
@@ -26,9 +32,13 @@ def perplexity(p: subprocess.CompletedProcess[str]) -> float:
     return float(m.group(1))
 
 
-def test_lm_build_then_score_on_librispeech_text(tmp_path: Path, shared_data: Path) -> None:
+def test_lm_build_then_score_on_librispeech_text(
+    tmp_path: Path, shared_data: Path
+) -> None:
     lines = []
-    for trans in sorted((shared_data / "LibriSpeech" / "train-clean-100").rglob("*.trans.txt")):
+    for trans in sorted(
+        (shared_data / "LibriSpeech" / "train-clean-100").rglob("*.trans.txt")
+    ):
         lines += [line.split(" ", 1)[1] for line in trans.read_text().splitlines()]
     train, held_out = tmp_path / "train.txt", tmp_path / "held_out.txt"
     train.write_text("\n".join(lines[20:]) + "\n")
@@ -37,8 +47,10 @@ def test_lm_build_then_score_on_librispeech_text(tmp_path: Path, shared_data: Pa
     p = run("build", str(train), "-o", str(arpa), "--order", "3")
     assert p.returncode == 0, p.stderr
     assert arpa.read_text().lstrip().startswith("\\data\\")
-    seen, unseen = perplexity(run("score", str(arpa), str(train))), perplexity(
-        run("score", str(arpa), str(held_out)))
+    seen, unseen = (
+        perplexity(run("score", str(arpa), str(train))),
+        perplexity(run("score", str(arpa), str(held_out))),
+    )
     assert 1.0 < seen < unseen  # the text it was built from is far less surprising
 
 
@@ -46,8 +58,10 @@ def test_lm_score_reads_kenlm_binaries_like_their_arpa(tmp_path: Path) -> None:
     pytest.importorskip("kenlm")
     text = tmp_path / "text.txt"
     text.write_text("the cat sat on the mat\nA DOG ATE THE FISH\n")
-    values = [perplexity(run("score", str(DATA / name), str(text)))
-              for name in ("kn3.arpa", "kn3.probing.bin", "kn3.trie.bin")]
+    values = [
+        perplexity(run("score", str(DATA / name), str(text)))
+        for name in ("kn3.arpa", "kn3.probing.bin", "kn3.trie.bin")
+    ]
     assert values[1] == pytest.approx(values[0], rel=1e-3)
     assert values[2] == pytest.approx(values[0], rel=1e-3)
 

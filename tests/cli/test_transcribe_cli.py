@@ -18,8 +18,9 @@ AURAL = [sys.executable, "-m", "aural.cli"]
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([*AURAL, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [*AURAL, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def assert_no_traceback(p: subprocess.CompletedProcess[str]) -> None:
@@ -33,25 +34,46 @@ def test_cli_single_file_to_stdout(ldc_wav: Path) -> None:
 
 
 def test_cli_raw_pcm(goforward_raw: Path) -> None:
-    p = run("transcribe", str(goforward_raw), "--raw-sample-rate", "16000", "--engine", "sphinx")
+    p = run(
+        "transcribe",
+        str(goforward_raw),
+        "--raw-sample-rate",
+        "16000",
+        "--engine",
+        "sphinx",
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "go forward ten meters"
 
 
-def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc_wav: Path) -> None:
+def test_cli_batch_dir_glob_bad_file_resume(
+    tmp_path: Path, dev_clean: Path, ldc_wav: Path
+) -> None:
     bad = tmp_path / "in" / "broken.wav"
     bad.parent.mkdir()
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     out = tmp_path / "out"
-    args = ["transcribe", str(dev_clean / "1272"), str(tmp_path / "in" / "*.wav"), str(ldc_wav),
-            "--output-dir", str(out), "--format", "all", "--beam-size", "1"]
+    args = [
+        "transcribe",
+        str(dev_clean / "1272"),
+        str(tmp_path / "in" / "*.wav"),
+        str(ldc_wav),
+        "--output-dir",
+        str(out),
+        "--format",
+        "all",
+        "--beam-size",
+        "1",
+    ]
     p = run(*args)
     assert_no_traceback(p)
     assert p.returncode == 1, "a failed input must give exit code 1"
     assert "broken.wav" in p.stderr
     assert "done: 3 transcribed, 0 skipped, 1 failed" in p.stderr
     names = sorted(f.name for f in out.iterdir())
-    assert len(names) == 15 and not any(n.endswith(".part") or n.startswith(".") for n in names)
+    assert len(names) == 15 and not any(
+        n.endswith(".part") or n.startswith(".") for n in names
+    )
     assert not any(n.startswith("broken") for n in names)
     d = json.loads((out / "LDC93S1.json").read_text())
     assert "greasy" in d["text"].lower() and d["info"]["engine"] == "whisper"
@@ -67,10 +89,21 @@ def test_cli_batch_dir_glob_bad_file_resume(tmp_path: Path, dev_clean: Path, ldc
 
 
 def test_cli_full_window_is_faster_whispers_path(tmp_path: Path, ldc_wav: Path) -> None:
-    p = run("transcribe", str(ldc_wav), "--full-window", "--format", "json", "--beam-size", "1")
+    p = run(
+        "transcribe",
+        str(ldc_wav),
+        "--full-window",
+        "--format",
+        "json",
+        "--beam-size",
+        "1",
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
-    assert d["info"]["options"]["trimmed_windows"] is False and "greasy" in d["text"].lower()
+    assert (
+        d["info"]["options"]["trimmed_windows"] is False
+        and "greasy" in d["text"].lower()
+    )
 
 
 def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:
@@ -80,23 +113,37 @@ def test_cli_silence_gives_empty_output(tmp_path: Path) -> None:
     assert p.returncode == 0 and p.stdout.strip() == ""
 
 
-def test_cli_inputs_sharing_a_stem_get_distinct_outputs(tmp_path: Path, ldc_wav: Path) -> None:
+def test_cli_inputs_sharing_a_stem_get_distinct_outputs(
+    tmp_path: Path, ldc_wav: Path
+) -> None:
     from aural.cli.transcribe import _output_paths
 
     (tmp_path / "x").mkdir()
     (tmp_path / "y").mkdir()
     x, rate = sf.read(ldc_wav, dtype="float32")
-    inputs = [tmp_path / "x" / "talk.wav", tmp_path / "x" / "talk.flac",
-              tmp_path / "y" / "talk.wav", tmp_path / "x" / "other.wav"]
+    inputs = [
+        tmp_path / "x" / "talk.wav",
+        tmp_path / "x" / "talk.flac",
+        tmp_path / "y" / "talk.wav",
+        tmp_path / "x" / "other.wav",
+    ]
     for path in inputs:
         sf.write(path, x, rate)
-    names = {p: [o.name for o in outs]
-             for p, outs in _output_paths(inputs, tmp_path, ["txt"]).items()}
-    assert names == {inputs[0]: ["talk.wav.txt"], inputs[1]: ["talk.flac.txt"],
-                     inputs[2]: ["y__talk.wav.txt"], inputs[3]: ["other.txt"]}
+    names = {
+        p: [o.name for o in outs]
+        for p, outs in _output_paths(inputs, tmp_path, ["txt"]).items()
+    }
+    assert names == {
+        inputs[0]: ["talk.wav.txt"],
+        inputs[1]: ["talk.flac.txt"],
+        inputs[2]: ["y__talk.wav.txt"],
+        inputs[3]: ["other.txt"],
+    }
     # and through the CLI: four inputs, four transcripts, none overwritten
     out = tmp_path / "out"
-    p = run("transcribe", *map(str, inputs), "--output-dir", str(out), "--beam-size", "1")
+    p = run(
+        "transcribe", *map(str, inputs), "--output-dir", str(out), "--beam-size", "1"
+    )
     assert p.returncode == 0, p.stderr
     written = sorted(f.name for f in out.iterdir())
     assert written == ["other.txt", "talk.flac.txt", "talk.wav.txt", "y__talk.wav.txt"]
@@ -107,8 +154,13 @@ def test_cli_reads_piped_audio_from_stdin(tmp_path: Path, ldc_wav: Path) -> None
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
     def pipe(data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([*AURAL, "transcribe", "-", "--beam-size", "1", *args],
-                              input=data, capture_output=True, env=env, timeout=300)
+        return subprocess.run(
+            [*AURAL, "transcribe", "-", "--beam-size", "1", *args],
+            input=data,
+            capture_output=True,
+            env=env,
+            timeout=300,
+        )
 
     p = pipe(ldc_wav.read_bytes(), "--output-dir", str(tmp_path), "--format", "json")
     assert p.returncode == 0, p.stderr
@@ -122,20 +174,54 @@ def test_cli_reads_piped_audio_from_stdin(tmp_path: Path, ldc_wav: Path) -> None
 
 def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
     cases = [
-        (["transcribe", str(tmp_path / "missing.wav")], 1, "missing.wav: file not found"),
-        (["transcribe", str(ldc_wav), "--engine", "nosuch"], 2, "unknown engine 'nosuch'"),
-        (["transcribe", str(ldc_wav), "--model", "nosuch"], 2, "unknown Whisper model 'nosuch'"),
-        (["transcribe", str(ldc_wav), "--format", "docx"], 2, "unknown --format 'docx'"),
+        (
+            ["transcribe", str(tmp_path / "missing.wav")],
+            1,
+            "missing.wav: file not found",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--engine", "nosuch"],
+            2,
+            "unknown engine 'nosuch'",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--model", "nosuch"],
+            2,
+            "unknown Whisper model 'nosuch'",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--format", "docx"],
+            2,
+            "unknown --format 'docx'",
+        ),
         (["transcribe", str(ldc_wav), "--beam-size", "0"], 2, "beam_size"),
         (["transcribe", str(ldc_wav), "--language", "fr"], 2, "English-only"),
-        (["transcribe", str(ldc_wav), "--raw-sample-rate", "1"], 2,
-         "--raw-sample-rate must be 2000-768000 Hz, got 1"),
-        (["transcribe", str(ldc_wav), "--raw-encoding", "mulaw"], 2, "unknown --raw-encoding"),
-        (["transcribe", str(ldc_wav), "--output-dir", str(ldc_wav / "sub")], 2,
-         "cannot write there"),
-        (["transcribe", str(ldc_wav), "--engine", "sphinx", "--hotwords", "x"], 2, "hotwords"),
+        (
+            ["transcribe", str(ldc_wav), "--raw-sample-rate", "1"],
+            2,
+            "--raw-sample-rate must be 2000-768000 Hz, got 1",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--raw-encoding", "mulaw"],
+            2,
+            "unknown --raw-encoding",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--output-dir", str(ldc_wav / "sub")],
+            2,
+            "cannot write there",
+        ),
+        (
+            ["transcribe", str(ldc_wav), "--engine", "sphinx", "--hotwords", "x"],
+            2,
+            "hotwords",
+        ),
         (["transcribe", str(ldc_wav), "--threads", "-1"], 2, "--threads must be >= 0"),
-        (["transcribe", str(ldc_wav), "--batch-size", "0"], 2, "--batch-size must be >= 1"),
+        (
+            ["transcribe", str(ldc_wav), "--batch-size", "0"],
+            2,
+            "--batch-size must be >= 1",
+        ),
         (["transcribe", str(ldc_wav), "--jobs", "0"], 2, "--jobs must be >= 1"),
     ]
     empty = tmp_path / "empty.mp3"
@@ -146,7 +232,11 @@ def test_cli_errors_are_one_line(tmp_path: Path, ldc_wav: Path) -> None:
     from aural.cli import app
 
     runner = CliRunner()
-    for args, code, message in cases:  # in-process: each case would pay a Python start-up
+    for (
+        args,
+        code,
+        message,
+    ) in cases:  # in-process: each case would pay a Python start-up
         r = runner.invoke(app, args)
         assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
         assert r.exit_code == code, (args, r.exit_code, r.stderr)
@@ -161,12 +251,16 @@ def test_cli_models_list() -> None:
 def test_cli_missing_optional_dependency_is_one_line(tmp_path: Path) -> None:
     """On a core install (no torch), `aural train` says which extra to install."""
     code = (
-        "import sys; sys.modules['torch'] = None; "  # makes `import torch` fail as if absent
-        f"sys.argv = ['aural', 'train', '--config', {str(Path(__file__).parents[2] / 'recipes' / 'overfit_tiny.yaml')!r}, "
-        f"'--output-dir', {str(tmp_path / 'run')!r}]; "
-        "from aural.cli import main; main()"
+        # makes `import torch` fail as if absent
+        "import sys; sys.modules['torch'] = None; sys.argv = ['aural', 'train', "
+        "'--config', "
+        f"{str(Path(__file__).parents[2] / 'recipes' / 'overfit_tiny.yaml')!r}, "
+        f"'--output-dir', {str(tmp_path / 'run')!r}]; from aural.cli import main; "
+        "main()"
     )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert_no_traceback(p)
     assert p.returncode == 2
     assert "needs the 'torch' package" in p.stderr and "aural[train]" in p.stderr
@@ -183,7 +277,10 @@ def test_one_long_input_gets_decodes_side_by_side(tmp_path: Path) -> None:
         return path
 
     minutes = wav("minutes.wav", LONG_INPUT_S + 30)
-    assert _workload([minutes], None, "pcm_s16le") == ("long", pytest.approx(LONG_INPUT_S + 30))
+    assert _workload([minutes], None, "pcm_s16le") == (
+        "long",
+        pytest.approx(LONG_INPUT_S + 30),
+    )
     assert _workload([wav("short.wav", 40)], None, "pcm_s16le")[0] == "single"
     assert _workload([minutes, minutes], None, "pcm_s16le") == ("batch", 0.0)
     broken = tmp_path / "broken.wav"
@@ -191,43 +288,84 @@ def test_one_long_input_gets_decodes_side_by_side(tmp_path: Path) -> None:
     assert _workload([broken], None, "pcm_s16le")[0] == "single"
 
 
-def test_cli_never_replaces_or_hides_a_users_files(tmp_path: Path, ldc_wav: Path) -> None:
+def test_cli_never_replaces_or_hides_a_users_files(
+    tmp_path: Path, ldc_wav: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     notes = out / "LDC93S1.json"
     notes.write_text("MY NOTES\n")  # not ours: -f all must leave it alone
-    p = run("transcribe", str(ldc_wav), str(tmp_path / "LDC93S1.flac"), "-f", "all",
-            "--output-dir", str(out), "--beam-size", "1")  # the .flac is missing
+    p = run(
+        "transcribe",
+        str(ldc_wav),
+        str(tmp_path / "LDC93S1.flac"),
+        "-f",
+        "all",
+        "--output-dir",
+        str(out),
+        "--beam-size",
+        "1",
+    )  # the .flac is missing
     assert p.returncode == 1 and "LDC93S1.flac: file not found" in p.stderr
     assert notes.read_text() == "MY NOTES\n"
     # a missing input with the same stem does not rename the real one's outputs
     assert sorted(f.name for f in out.iterdir()) == [
-        "LDC93S1.json", "LDC93S1.srt", "LDC93S1.tsv", "LDC93S1.txt", "LDC93S1.vtt"]
+        "LDC93S1.json",
+        "LDC93S1.srt",
+        "LDC93S1.tsv",
+        "LDC93S1.txt",
+        "LDC93S1.vtt",
+    ]
     umask = os.umask(0)
     os.umask(umask)
     assert (out / "LDC93S1.txt").stat().st_mode & 0o777 == 0o666 & ~umask  # not 0600
     # --overwrite replaces ours and the user's, keeping the mode of what it replaces
     os.chmod(out / "LDC93S1.txt", 0o640)
-    p = run("transcribe", str(ldc_wav), "-f", "all", "--output-dir", str(out),
-            "--beam-size", "1", "--overwrite")
+    p = run(
+        "transcribe",
+        str(ldc_wav),
+        "-f",
+        "all",
+        "--output-dir",
+        str(out),
+        "--beam-size",
+        "1",
+        "--overwrite",
+    )
     assert p.returncode == 0, p.stderr
     assert "greasy" in json.loads(notes.read_text())["text"].lower()
     assert (out / "LDC93S1.txt").stat().st_mode & 0o777 == 0o640
 
 
-def test_cli_piped_audio_never_skipped_or_overwritten(tmp_path: Path, ldc_wav: Path,
-                                                       jfk_flac: Path) -> None:
+def test_cli_piped_audio_never_skipped_or_overwritten(
+    tmp_path: Path, ldc_wav: Path, jfk_flac: Path
+) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     for audio in (ldc_wav, jfk_flac):  # the second must not be "already transcribed"
-        p = subprocess.run([*AURAL, "transcribe", "-", "--beam-size", "1", "--output-dir",
-                            str(tmp_path)], input=audio.read_bytes(), capture_output=True,
-                           env=env, timeout=300, check=False)
+        p = subprocess.run(
+            [
+                *AURAL,
+                "transcribe",
+                "-",
+                "--beam-size",
+                "1",
+                "--output-dir",
+                str(tmp_path),
+            ],
+            input=audio.read_bytes(),
+            capture_output=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
         assert p.returncode == 0, p.stderr
     assert "greasy" in (tmp_path / "stdin.txt").read_text().lower()
     assert "fellow americans" in (tmp_path / "stdin-2.txt").read_text().lower()
 
 
-def test_cli_one_long_input_shows_progress_in_seconds(tmp_path: Path, shared_data: Path) -> None:
+def test_cli_one_long_input_shows_progress_in_seconds(
+    tmp_path: Path, shared_data: Path
+) -> None:
     pieces: list[np.ndarray] = []
     for flac in sorted((shared_data / "LibriSpeech").rglob("*.flac")):
         if sum(map(len, pieces)) > 125 * 16000:
@@ -255,8 +393,12 @@ def test_cli_prints_segments_as_they_arrive(tmp_path: Path, shared_data: Path) -
     path = tmp_path / "talk.wav"
     sf.write(path, np.concatenate(pieces), 16000)
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "AURAL_DECODES": "1"}
-    proc = subprocess.Popen([*AURAL, "transcribe", str(path), "--beam-size", "1", "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [*AURAL, "transcribe", str(path), "--beam-size", "1", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     assert proc.stdout is not None
     first = proc.stdout.read1(4096)  # returns as soon as the first segment is written
     still_running = proc.poll() is None
@@ -275,18 +417,23 @@ def test_cli_not_audio_is_exactly_one_line(tmp_path: Path) -> None:
     png = tmp_path / "picture.mp3"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
     noise = tmp_path / "noise.mp3"
-    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, np.uint8).tobytes())
+    noise.write_bytes(
+        np.random.default_rng(0).integers(0, 256, 50_000, np.uint8).tobytes()
+    )
     for path in (png, noise):
         p = run("transcribe", str(path))
         assert p.returncode == 1
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"failed: {path}: "), p.stderr
-        assert ("not a recognised audio format" in lines[0]  # FFmpeg sees an image in
-                or "contains no audio stream" in lines[0])   # the PNG: no audio stream
+        assert (
+            "not a recognised audio format" in lines[0]  # FFmpeg sees an image in
+            or "contains no audio stream" in lines[0]
+        )  # the PNG: no audio stream
 
 
-def test_cli_ctrl_c_stops_at_once_and_leaves_nothing_partial(tmp_path: Path,
-                                                             shared_data: Path) -> None:
+def test_cli_ctrl_c_stops_at_once_and_leaves_nothing_partial(
+    tmp_path: Path, shared_data: Path
+) -> None:
     import signal
 
     pieces: list[np.ndarray] = []
@@ -298,8 +445,13 @@ def test_cli_ctrl_c_stops_at_once_and_leaves_nothing_partial(tmp_path: Path,
     sf.write(path, np.concatenate(pieces), 16000)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    p = subprocess.Popen([*AURAL, "transcribe", str(path), "--output-dir", str(out)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen(
+        [*AURAL, "transcribe", str(path), "--output-dir", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     time.sleep(10)  # the model is loaded and decoding has started
     p.send_signal(signal.SIGINT)
     # before, the running decodes were waited for: the whole file was transcribed first

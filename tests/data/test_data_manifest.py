@@ -23,23 +23,33 @@ def test_subset_filters_in_order(dev_clean: Path) -> None:
     assert isinstance(m[2:5], Manifest) and len(m[2:5]) == 3
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"limit": -1}, "limit must be >= 0"),
-    ({"max_duration": 0}, "max_duration must be > 0"),
-])
-def test_subset_rejects_bad_filters(dev_clean: Path, kwargs: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": -1}, "limit must be >= 0"),
+        ({"max_duration": 0}, "max_duration must be > 0"),
+    ],
+)
+def test_subset_rejects_bad_filters(
+    dev_clean: Path, kwargs: dict, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         load_dataset(dev_clean).subset(**kwargs)
 
 
 def test_max_duration_reads_unknown_durations(dev_clean: Path) -> None:
     m = load_dataset(dev_clean)
-    unknown = Manifest("x", tuple(Utterance(u.id, u.audio, u.text, u.speaker) for u in m))
+    unknown = Manifest(
+        "x", tuple(Utterance(u.id, u.audio, u.text, u.speaker) for u in m)
+    )
     assert unknown.total_duration == 0.0
     assert [u.id for u in unknown.subset(max_duration=6.0)] == [
-        u.id for u in m.subset(max_duration=6.0)]
+        u.id for u in m.subset(max_duration=6.0)
+    ]
     filled = unknown.with_durations()
-    assert [u.duration for u in filled] == pytest.approx([u.duration for u in m], abs=1e-3)
+    assert [u.duration for u in filled] == pytest.approx(
+        [u.duration for u in m], abs=1e-3
+    )
 
 
 def test_utterance_validation() -> None:

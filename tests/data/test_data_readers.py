@@ -29,7 +29,7 @@ from aural.errors import ConfigError, DatasetError
 if TYPE_CHECKING:
     from conftest import Clip
 
-# --- LibriSpeech ----------------------------------------------------------------------------
+# --- LibriSpeech ----------------------------------------------------------------------
 
 
 def test_librispeech_dev_clean(dev_clean: Path) -> None:
@@ -52,7 +52,10 @@ def test_librispeech_root_reads_every_split(shared_data: Path) -> None:
     root = shared_data / "LibriSpeech"
     m = load_dataset(root)
     assert len(m) == 12 + 251
-    assert Counter(u.extra["split"] for u in m) == {"dev-clean": 12, "train-clean-100": 251}
+    assert Counter(u.extra["split"] for u in m) == {
+        "dev-clean": 12,
+        "train-clean-100": 251,
+    }
     train = read_librispeech(root, split="train-clean-100")
     assert len(train.speakers) == 251 and train.name == "train-clean-100"
     with pytest.raises(DatasetError, match="test-other"):
@@ -62,18 +65,25 @@ def test_librispeech_root_reads_every_split(shared_data: Path) -> None:
 def test_librispeech_audio_loads_at_16k(dev_clean: Path) -> None:
     u = load_dataset(dev_clean)[0]
     wav = load_utterance_audio(u)
-    assert wav.sample_rate == 16000 and wav.duration == pytest.approx(u.duration, abs=1e-3)
+    assert wav.sample_rate == 16000 and wav.duration == pytest.approx(
+        u.duration, abs=1e-3
+    )
 
 
-# --- LJSpeech, FSDD, misc manifest -------------------------------------------------------
+# --- LJSpeech, FSDD, misc manifest ----------------------------------------------------
 
 
 def test_ljspeech_uses_the_normalised_column(shared_data: Path) -> None:
     folder = shared_data / "LJSpeech-1.1"
     m = load_dataset(folder)
     assert len(m) == 200 and m.speakers == ("LJ",)
-    rows = {r[0]: r for r in (line.split("|") for line in
-                              (folder / "metadata.csv").read_text().splitlines())}
+    rows = {
+        r[0]: r
+        for r in (
+            line.split("|")
+            for line in (folder / "metadata.csv").read_text().splitlines()
+        )
+    }
     differing = [u for u in m if rows[u.id][1] != rows[u.id][2]]
     assert differing  # some rows have digits/abbreviations in the raw column
     for u in m:
@@ -84,8 +94,21 @@ def test_ljspeech_uses_the_normalised_column(shared_data: Path) -> None:
 def test_fsdd_digits_as_words(shared_data: Path) -> None:
     m = load_dataset(shared_data / "fsdd")
     assert len(m) == 3000 and len(m.speakers) == 6
-    assert Counter(u.text for u in m) == {w: 300 for w in (
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")}
+    assert Counter(u.text for u in m) == {
+        w: 300
+        for w in (
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+        )
+    }
     u = next(u for u in m if u.id == "7_jackson_12")
     assert (u.text, u.speaker, u.extra["digit"]) == ("seven", "jackson", 7)
     assert all(u.duration and u.duration < 3 for u in m)
@@ -94,7 +117,10 @@ def test_fsdd_digits_as_words(shared_data: Path) -> None:
 def test_misc_manifest_jsonl(misc_dir: Path) -> None:
     m = load_dataset(misc_dir / "manifest.jsonl")
     assert len(m) == 35 and load_dataset(misc_dir) == m
-    lines = [json.loads(line) for line in (misc_dir / "manifest.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(line)
+        for line in (misc_dir / "manifest.jsonl").read_text().splitlines()
+    ]
     for u, row in zip(m, lines):
         assert u.audio == misc_dir / row["audio"] and u.audio.exists()
         assert u.text == row["text"] and u.duration == row["duration"]
@@ -104,7 +130,7 @@ def test_misc_manifest_jsonl(misc_dir: Path) -> None:
     assert wav.duration == pytest.approx(raw.duration, abs=0.01)
 
 
-# --- generated corpus layouts --------------------------------------------------------------
+# --- generated corpus layouts ---------------------------------------------------------
 
 
 def test_common_voice(common_voice_dir: Path, dev_clips: list[Clip]) -> None:
@@ -114,7 +140,8 @@ def test_common_voice(common_voice_dir: Path, dev_clips: list[Clip]) -> None:
     assert m[0].text.startswith('"') and m[0].text.endswith("she said.")  # quotes kept
     assert m[0].duration is None  # MP3: read lazily
     assert utterance_duration(m[0]) == pytest.approx(
-        len(dev_clips[0].samples) / 16000, abs=0.1)
+        len(dev_clips[0].samples) / 16000, abs=0.1
+    )
     wav = load_utterance_audio(m[1])
     assert wav.duration == pytest.approx(len(dev_clips[1].samples) / 16000, abs=0.1)
     train = load_dataset(common_voice_dir, split="train")
@@ -126,7 +153,8 @@ def test_common_voice(common_voice_dir: Path, dev_clips: list[Clip]) -> None:
 
 def test_common_voice_clip_durations_file(common_voice_dir: Path) -> None:
     (common_voice_dir / "clip_durations.tsv").write_text(
-        "clip\tduration[ms]\ncommon_voice_en_1000.mp3\t1234\n")
+        "clip\tduration[ms]\ncommon_voice_en_1000.mp3\t1234\n"
+    )
     m = read_common_voice(common_voice_dir)
     assert m[0].duration == pytest.approx(1.234) and m[1].duration is None
 
@@ -134,7 +162,11 @@ def test_common_voice_clip_durations_file(common_voice_dir: Path) -> None:
 def test_vctk(vctk_dir: Path, dev_clips: list[Clip]) -> None:
     m = load_dataset(vctk_dir)
     assert detect_layout(vctk_dir) == "vctk"
-    assert [u.id for u in m] == ["p225_001", "p225_003", "p226_002"]  # p225_999 has no audio
+    assert [u.id for u in m] == [
+        "p225_001",
+        "p225_003",
+        "p226_002",
+    ]  # p225_999 has no audio
     assert m.speakers == ("p225", "p226")
     assert m[0].text == dev_clips[0].text.capitalize() + "."
     assert m[0].audio.name == "p225_001_mic1.flac"
@@ -144,7 +176,9 @@ def test_vctk(vctk_dir: Path, dev_clips: list[Clip]) -> None:
 def test_tedlium_stm_segments(tedlium_dir: Path, dev_clips: list[Clip]) -> None:
     m = load_dataset(tedlium_dir)
     assert detect_layout(tedlium_dir) == "tedlium"
-    assert load_dataset(tedlium_dir.parent, split="test") == m  # root with split folders
+    assert (
+        load_dataset(tedlium_dir.parent, split="test") == m
+    )  # root with split folders
     assert len(m) == 3  # the ignore_time_segment_in_scoring line is dropped
     assert [u.text for u in m] == [c.text.lower() for c in dev_clips]
     assert [u.speaker for u in m] == ["Speaker_0", "Speaker_1", "Speaker_0"]
@@ -158,7 +192,9 @@ def test_tedlium_stm_segments(tedlium_dir: Path, dev_clips: list[Clip]) -> None:
         assert np.corrcoef(wav.samples[:n], clip.samples[:n])[0, 1] > 0.999
 
 
-def test_hf_saved_dataset_with_audio_files(hf_saved_dir: Path, dev_clips: list[Clip]) -> None:
+def test_hf_saved_dataset_with_audio_files(
+    hf_saved_dir: Path, dev_clips: list[Clip]
+) -> None:
     m = load_dataset(hf_saved_dir)
     assert detect_layout(hf_saved_dir) == "hf"
     assert [u.id for u in m] == [c.utt_id for c in dev_clips]
@@ -170,10 +206,15 @@ def test_hf_saved_dataset_with_audio_files(hf_saved_dir: Path, dev_clips: list[C
     assert utterance_duration(m[0]) == pytest.approx(len(dev_clips[0].samples) / 16000)
     assert list(hf_saved_dir.iterdir())  # nothing was written next to it: same files
     assert sorted(p.name for p in hf_saved_dir.iterdir()) == [
-        "data-00000-of-00001.arrow", "dataset_info.json", "state.json"]
+        "data-00000-of-00001.arrow",
+        "dataset_info.json",
+        "state.json",
+    ]
 
 
-def test_hf_dataset_dict_with_arrays(hf_arrays_dir: Path, dev_clips: list[Clip]) -> None:
+def test_hf_dataset_dict_with_arrays(
+    hf_arrays_dir: Path, dev_clips: list[Clip]
+) -> None:
     test = load_dataset(hf_arrays_dir)  # "test" is the default split
     train = read_hf_dataset(hf_arrays_dir, split="train")
     assert (len(test), len(train)) == (2, 1) and test[1].text == dev_clips[1].text
@@ -191,15 +232,19 @@ def test_hf_dataset_dict_with_arrays(hf_arrays_dir: Path, dev_clips: list[Clip])
         read_hf_dataset(hf_arrays_dir, split="test", text_column="words")
 
 
-# --- generic manifests -----------------------------------------------------------------------
+# --- generic manifests ----------------------------------------------------------------
 
 
-def test_csv_manifest_with_other_column_names(tmp_path: Path, dev_clips: list[Clip]) -> None:
+def test_csv_manifest_with_other_column_names(
+    tmp_path: Path, dev_clips: list[Clip]
+) -> None:
     audio_dir = tmp_path / "audio"
     audio_dir.mkdir()
     rows = ["path,sentence,speaker_id,split"]
     for clip in dev_clips:
-        soundfile.write(audio_dir / f"{clip.utt_id}.wav", clip.samples, clip.sample_rate)
+        soundfile.write(
+            audio_dir / f"{clip.utt_id}.wav", clip.samples, clip.sample_rate
+        )
         rows.append(f"audio/{clip.utt_id}.wav,{clip.text},{clip.speaker},dev")
     (tmp_path / "list.csv").write_text("\n".join(rows) + "\n")
     m = load_dataset(tmp_path / "list.csv")
@@ -209,13 +254,18 @@ def test_csv_manifest_with_other_column_names(tmp_path: Path, dev_clips: list[Cl
     assert m[0].duration == pytest.approx(len(dev_clips[0].samples) / 16000)
 
 
-def test_manifest_empty_transcript_is_kept(tmp_path: Path, dev_clips: list[Clip]) -> None:
+def test_manifest_empty_transcript_is_kept(
+    tmp_path: Path, dev_clips: list[Clip]
+) -> None:
     # silence or noise with nothing said: an utterance whose reference is empty
     soundfile.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
-    soundfile.write(tmp_path / "talk.wav", dev_clips[0].samples, dev_clips[0].sample_rate)
+    soundfile.write(
+        tmp_path / "talk.wav", dev_clips[0].samples, dev_clips[0].sample_rate
+    )
     (tmp_path / "m.jsonl").write_text(
         '{"audio": "quiet.wav", "text": ""}\n'
-        f'{{"audio": "talk.wav", "text": "{dev_clips[0].text}"}}\n')
+        f'{{"audio": "talk.wav", "text": "{dev_clips[0].text}"}}\n'
+    )
     m = read_manifest_file(tmp_path / "m.jsonl")
     assert [u.text for u in m] == ["", dev_clips[0].text]
 
@@ -233,17 +283,21 @@ def test_manifest_file_errors_name_the_problem(tmp_path: Path) -> None:
         read_manifest_file(bad)
 
 
-# --- detection and errors --------------------------------------------------------------------
+# --- detection and errors -------------------------------------------------------------
 
 
 def test_missing_folder_names_path_and_layouts(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"nowhere.*does not exist.*LibriSpeech.*VCTK"):
+    with pytest.raises(
+        DatasetError, match=r"nowhere.*does not exist.*LibriSpeech.*VCTK"
+    ):
         load_dataset(tmp_path / "nowhere")
 
 
 def test_unknown_layout_lists_expected_layouts(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(DatasetError, match=r"matches no known dataset layout.*Common Voice"):
+    with pytest.raises(
+        DatasetError, match=r"matches no known dataset layout.*Common Voice"
+    ):
         load_dataset(tmp_path)
 
 
@@ -273,8 +327,9 @@ def test_manifest_round_trip(tmp_path: Path, dev_clean: Path) -> None:
     assert isinstance(back, Manifest)
 
 
-def test_manifest_round_trip_through_a_symlinked_folder(tmp_path: Path,
-                                                        shared_data: Path) -> None:
+def test_manifest_round_trip_through_a_symlinked_folder(
+    tmp_path: Path, shared_data: Path
+) -> None:
     """A dataset reached through a symlink keeps the link in its manifest (issue 17)."""
     link = tmp_path / "data"
     link.symlink_to(shared_data, target_is_directory=True)
@@ -282,7 +337,9 @@ def test_manifest_round_trip_through_a_symlinked_folder(tmp_path: Path,
     m.to_jsonl(tmp_path / "m.jsonl")
     back = Manifest.from_jsonl(tmp_path / "m.jsonl", name="dev-clean")
     assert back == m
-    rows = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()
+    ]
     assert all(Path(r["audio"]).is_relative_to(link) for r in rows)
 
 
@@ -293,13 +350,17 @@ def test_vctk_release_080_layout(tmp_path: Path, dev_clips: list[Clip]) -> None:
     (root / "wav48" / "p300").mkdir(parents=True)
     clip = dev_clips[0]
     (root / "txt" / "p300" / "p300_001.txt").write_text(clip.text + "\n")
-    soundfile.write(root / "wav48" / "p300" / "p300_001.wav", clip.samples, clip.sample_rate)
+    soundfile.write(
+        root / "wav48" / "p300" / "p300_001.wav", clip.samples, clip.sample_rate
+    )
     m = load_dataset(root)
     assert [(u.id, u.speaker, u.text) for u in m] == [("p300_001", "p300", clip.text)]
     assert m[0].audio.suffix == ".wav" and "mic" not in m[0].extra
 
 
-def test_mistyped_local_path_is_not_sent_to_the_hub(shared_data: Path, monkeypatch) -> None:
+def test_mistyped_local_path_is_not_sent_to_the_hub(
+    shared_data: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(shared_data)
     with pytest.raises(DatasetError, match="LibriSpeech/dev-dirty.*does not exist"):
         load_dataset("LibriSpeech/dev-dirty")
@@ -308,8 +369,9 @@ def test_mistyped_local_path_is_not_sent_to_the_hub(shared_data: Path, monkeypat
 def test_librispeech_speaker_or_chapter_folder(dev_clean: Path) -> None:
     speaker = load_dataset(dev_clean / "1272")
     assert speaker.speakers == ("1272",) and speaker.name == "1272"
-    assert [u.id for u in speaker] == [u.id for u in load_dataset(dev_clean)
-                                       if u.speaker == "1272"]
+    assert [u.id for u in speaker] == [
+        u.id for u in load_dataset(dev_clean) if u.speaker == "1272"
+    ]
     chapter = next(p for p in (dev_clean / "1272").iterdir() if p.is_dir())
     assert all(u.extra["chapter"] == chapter.name for u in load_dataset(chapter))
     assert {u.extra["split"] for u in load_dataset(chapter)} == {"dev-clean"}

@@ -9,7 +9,8 @@ CHAR_VOCAB = ["<pad>", "|", "A", "B", "C", "D", "E", "G", "L", "O", "S", "T", "<
 
 
 def peaked(labels: list[str], vocab: list[str], p: float = 0.9) -> np.ndarray:
-    """Log posteriors with one row per label ('' = blank), that label at probability p."""
+    """Log posteriors with one row per label ('' = blank), that label at probability
+    p."""
     rows = np.full((len(labels), len(vocab)), (1.0 - p) / (len(vocab) - 1))
     for t, lab in enumerate(labels):
         rows[t, vocab.index(lab) if lab else 0] = p

@@ -24,14 +24,17 @@ def ids(text: str, vocab: list[str]) -> list[int]:
 
 
 def test_forced_alignment_recovers_the_frames(char_vocab):
-    labels = [""] * 3 + ["C", "C"] + [""] + ["A"] + [""] * 4 + ["T", "T", "T"] + [""] * 2
+    labels = (
+        [""] * 3 + ["C", "C"] + [""] + ["A"] + [""] * 4 + ["T", "T", "T"] + [""] * 2
+    )
     spans, total = ctc_forced_align(peaked(labels, char_vocab), ids("CAT", char_vocab))
     assert [(s.start_frame, s.end_frame) for s in spans] == [(3, 5), (6, 7), (11, 14)]
     assert total == pytest.approx(len(labels) * np.log(0.9))
 
 
 def test_forced_alignment_follows_the_transcript_not_the_argmax(char_vocab):
-    # the audio "says" CAT but we force DOG: still one span per token, in order, in bounds
+    # the audio "says" CAT but we force DOG: still one span per token, in order, in
+    # bounds
     lp = peaked(spell("CAT"), char_vocab)
     spans, _ = ctc_forced_align(lp, ids("DOG", char_vocab))
     assert [char_vocab[s.token] for s in spans] == ["D", "O", "G"]

@@ -31,13 +31,18 @@ def test_overlap_must_be_shorter_than_window():
 def test_stitching_covers_every_frame_once(num_frames, window_frames, overlap_frac):
     frame = 4
     overlap_frames = max(1, min(window_frames - 1, int(window_frames * overlap_frac)))
-    windows = plan_windows(num_frames * frame, window_frames * frame, overlap_frames * frame, frame)
+    windows = plan_windows(
+        num_frames * frame, window_frames * frame, overlap_frames * frame, frame
+    )
     assert windows[0].start_sample == 0 and windows[-1].end_sample == num_frames * frame
     assert all(b.start_sample < a.end_sample for a, b in itertools.pairwise(windows))
     assert all(w.start_sample % frame == 0 for w in windows)
-    # each window's "posterior" row t holds its global frame index: stitching must give 0..N-1
-    pieces = [np.arange(w.start_sample // frame, w.end_sample // frame, dtype=float)[:, None]
-              for w in windows]
+    # each window's "posterior" row t holds its global frame index: stitching must give
+    # 0..N-1
+    pieces = [
+        np.arange(w.start_sample // frame, w.end_sample // frame, dtype=float)[:, None]
+        for w in windows
+    ]
     stitched = stitch_log_probs(windows, pieces, frame)
     assert stitched[:, 0].tolist() == list(range(num_frames))
 

@@ -50,9 +50,15 @@ def test_arpa_backoff_arithmetic():
     lm = NgramLM.from_arpa_lines(HANDWRITTEN.splitlines())
     assert lm.order == 2
     assert lm.log10_prob("cat", ["<s>"]) == pytest.approx(-0.1)  # stored bigram
-    assert lm.log10_prob("dog", ["cat"]) == pytest.approx(-0.3 + -0.7)  # backoff(cat) + p(dog)
-    assert lm.log10_prob("zebra", ["dog"]) == pytest.approx(-0.1 + -1.0)  # unknown -> <unk>
-    assert lm.log10_prob("CAT", ["<s>"]) == pytest.approx(-0.1)  # lower-case LM, any case query
+    assert lm.log10_prob("dog", ["cat"]) == pytest.approx(
+        -0.3 + -0.7
+    )  # backoff(cat) + p(dog)
+    assert lm.log10_prob("zebra", ["dog"]) == pytest.approx(
+        -0.1 + -1.0
+    )  # unknown -> <unk>
+    assert lm.log10_prob("CAT", ["<s>"]) == pytest.approx(
+        -0.1
+    )  # lower-case LM, any case query
 
 
 def test_sentence_probability_sums_the_chain():
@@ -62,8 +68,19 @@ def test_sentence_probability_sums_the_chain():
     assert lm.sentence_log10_prob(["dog", "cat"]) == pytest.approx(-1.4)
 
 
-@pytest.mark.parametrize("context", [(), ("the",), ("<s>",), ("the", "cat"), ("on", "the"),
-                                     ("zebra", "the"), ("cat", "zebra"), ("<s>", "a")])
+@pytest.mark.parametrize(
+    "context",
+    [
+        (),
+        ("the",),
+        ("<s>",),
+        ("the", "cat"),
+        ("on", "the"),
+        ("zebra", "the"),
+        ("cat", "zebra"),
+        ("<s>", "a"),
+    ],
+)
 def test_kneser_ney_distribution_sums_to_one(kn3, context):
     total = sum(10 ** kn3.log10_prob(w, context) for w in kn3.vocabulary)
     assert total == pytest.approx(1.0, abs=1e-6)
@@ -77,13 +94,17 @@ def test_arpa_round_trip_through_a_file(kn3, tmp_path):
     for context in [("the", "cat"), ("a",), ()]:
         for word in ["sat", "dog", "</s>", "unseen"]:
             assert back.log10_prob(word, context) == pytest.approx(
-                kn3.log10_prob(word, context), abs=1e-5)
-        assert sum(10 ** back.log10_prob(w, context) for w in back.vocabulary) == pytest.approx(
-            1.0, abs=1e-4)
+                kn3.log10_prob(word, context), abs=1e-5
+            )
+        assert sum(
+            10 ** back.log10_prob(w, context) for w in back.vocabulary
+        ) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_kneser_ney_prefers_seen_continuations(kn3):
-    assert kn3.log10_prob("sat", ["the", "cat"]) > kn3.log10_prob("floor", ["the", "cat"])
+    assert kn3.log10_prob("sat", ["the", "cat"]) > kn3.log10_prob(
+        "floor", ["the", "cat"]
+    )
     train = [s.split() for s in CORPUS]
     shuffled = [list(reversed(s)) for s in train]
     assert kn3.perplexity(train) < kn3.perplexity(shuffled)
@@ -96,7 +117,8 @@ def test_protocol_scores_are_natural_log(kn3):
     ln_p2, _ = kn3.score(state2, "cat")
     assert ln_p2 == pytest.approx(kn3.log10_prob("cat", ["<s>", "the"]) * math.log(10))
     assert kn3.end_score(state2) == pytest.approx(
-        kn3.log10_prob("</s>", ["<s>", "the"]) * math.log(10))
+        kn3.log10_prob("</s>", ["<s>", "the"]) * math.log(10)
+    )
 
 
 def test_unigram_model():
@@ -125,7 +147,9 @@ def test_empty_corpus_raises():
 def test_binary_lm_without_kenlm_asks_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "kenlm", None)  # as if it were not installed
     binary = tmp_path / "lm.bin"
-    binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64))
+    binary.write_bytes(
+        b"mmap lm http://kheafield.com/code format version 5\x00" + bytes(64)
+    )
     with pytest.raises(MissingDependencyError, match="pip install kenlm"):
         load_lm(binary)
 
@@ -180,26 +204,40 @@ def test_kenlm_matches_words_in_another_case():
 
 
 def test_kenlm_binary_in_ctc_beam_search(char_vocab):
-    """The LM steers the beam the same way from a binary as from the ARPA it came from."""
+    """The LM steers the beam the same way from a binary as from the ARPA it came
+    from."""
     pytest.importorskip("kenlm")
     from aural.decoding.ctc import CtcPrefixBeamSearch
 
     from .test_ctc import _cab_or_cat
 
     lp = _cab_or_cat(char_vocab)
-    texts = [CtcPrefixBeamSearch(char_vocab, beam_size=8, lm=load_lm(KENLM_DATA / f),
-                                 lm_weight=1.0).decode(lp)[0].text
-             for f in ("kn3.arpa", "kn3.probing.bin", "kn3.trie.bin")]
+    texts = [
+        CtcPrefixBeamSearch(
+            char_vocab, beam_size=8, lm=load_lm(KENLM_DATA / f), lm_weight=1.0
+        )
+        .decode(lp)[0]
+        .text
+        for f in ("kn3.arpa", "kn3.probing.bin", "kn3.trie.bin")
+    ]
     assert texts == ["CAT SAT"] * 3
 
 
-@pytest.mark.parametrize(("module", "name", "head"), [
-    ("kenlm", "lm.bin", b"mmap lm http://kheafield.com/code format version 5\x00"),
-    ("pocketsphinx", "x.lm.bin", b"Trie Language Model"),
-    ("kenlm", "noise.lm", bytes(range(128, 256)) * 4),  # not text: kenlm's decoder fails
-])
+@pytest.mark.parametrize(
+    ("module", "name", "head"),
+    [
+        ("kenlm", "lm.bin", b"mmap lm http://kheafield.com/code format version 5\x00"),
+        ("pocketsphinx", "x.lm.bin", b"Trie Language Model"),
+        (
+            "kenlm",
+            "noise.lm",
+            bytes(range(128, 256)) * 4,
+        ),  # not text: kenlm's decoder fails
+    ],
+)
 def test_corrupt_binary_lm_is_a_config_error(tmp_path, module, name, head):
-    """A KenLM or Sphinx binary that its reader cannot parse: one error naming the file."""
+    """A KenLM or Sphinx binary that its reader cannot parse: one error naming the
+    file."""
     pytest.importorskip(module)
     bad = tmp_path / name
     bad.write_bytes(head + bytes(64))
@@ -214,7 +252,8 @@ def _sphinx_en_us() -> Path:
 
 
 def test_sphinx_lm_is_a_normalised_3_gram():
-    """pocketsphinx's general English LM: unigrams over its dictionary plus </s> sum to 1."""
+    """pocketsphinx's general English LM: unigrams over its dictionary plus </s> sum to
+    1."""
     import re
 
     from aural.decoding.lm import SphinxLM
@@ -223,9 +262,13 @@ def test_sphinx_lm_is_a_normalised_3_gram():
     lm = load_lm(path)
     assert isinstance(lm, SphinxLM) and lm.order == 3
     assert isinstance(load_lm("sphinx-en-us"), SphinxLM)  # the packaged name
-    words = {re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0])
-             for line in (path.parent / "cmudict-en-us.dict").read_text(errors="replace")
-             .splitlines() if line.strip()}
+    words = {
+        re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0])
+        for line in (path.parent / "cmudict-en-us.dict")
+        .read_text(errors="replace")
+        .splitlines()
+        if line.strip()
+    }
     start = ()  # no history: plain unigram probabilities
     total = sum(math.exp(p) for p in (lm.score(start, w)[0] for w in words) if p > -20)
     assert total + math.exp(lm.end_score(start)) == pytest.approx(1.0, abs=0.02)
@@ -244,16 +287,20 @@ def test_sphinx_lm_in_ctc_beam_search(char_vocab):
 
     from .test_ctc import _cab_or_cat
 
-    plain = CtcPrefixBeamSearch(char_vocab, beam_size=8).decode(_cab_or_cat(char_vocab))[0]
+    plain = CtcPrefixBeamSearch(char_vocab, beam_size=8).decode(
+        _cab_or_cat(char_vocab)
+    )[0]
     lm = load_lm(_sphinx_en_us())
-    fused = CtcPrefixBeamSearch(char_vocab, beam_size=8, lm=lm,
-                                lm_weight=0.5).decode(_cab_or_cat(char_vocab))[0]
+    fused = CtcPrefixBeamSearch(char_vocab, beam_size=8, lm=lm, lm_weight=0.5).decode(
+        _cab_or_cat(char_vocab)
+    )[0]
     assert (plain.text, fused.text) == ("CAB SAT", "CAT SAT")
     assert "cabs" in lm.word_prefixes() and "cabsa" not in lm.word_prefixes()
 
 
 def test_look_ahead_charges_impossible_words_at_once(char_vocab):
-    """A partial word no LM word starts with pays <unk> when it appears, once in total."""
+    """A partial word no LM word starts with pays <unk> when it appears, once in
+    total."""
     from aural.decoding.ctc import CtcPrefixBeamSearch
 
     lm = estimate_kneser_ney([s.split() for s in CORPUS], order=2)
@@ -264,7 +311,9 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
     assert ctx.pending == 0.0 and ctx.lm_score == 0.0  # "ca" starts "cat"
     ctx = search._extend(ctx, char_vocab.index("G"))
     assert ctx.pending == pytest.approx(lm.oov_score) and ctx.lm_score == ctx.pending
-    ctx = search._extend(search._extend(ctx, char_vocab.index("E")), char_vocab.index("|"))
+    ctx = search._extend(
+        search._extend(ctx, char_vocab.index("E")), char_vocab.index("|")
+    )
     assert ctx.pending == 0.0  # the word ended: the look-ahead became the real score
     assert ctx.lm_score == pytest.approx(lm.score(lm.begin_state(), "cage")[0])
 
@@ -272,8 +321,8 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
 # ------------------------------------------------------- KenLM with a vocabulary
 @pytest.mark.parametrize("source", ["arpa", "word list"])
 def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
-    """A KenLM binary cannot list its words; its ARPA file or a word list can, and then the
-    search charges impossible partial words at once, as with ARPA models."""
+    """A KenLM binary cannot list its words; its ARPA file or a word list can, and then
+    the search charges impossible partial words at once, as with ARPA models."""
     pytest.importorskip("kenlm")
     from aural.decoding.ctc import CtcPrefixBeamSearch
 
@@ -285,7 +334,9 @@ def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
     plain = load_lm(KENLM_DATA / "kn3.probing.bin")
     lm = load_lm(KENLM_DATA / "kn3.probing.bin", vocabulary=vocab)
     assert plain.word_prefixes() is None
-    assert lm.word_prefixes() == arpa.word_prefixes()  # "zebra": not in the model, ignored
+    assert (
+        lm.word_prefixes() == arpa.word_prefixes()
+    )  # "zebra": not in the model, ignored
     assert lm.oov_score == pytest.approx(arpa.oov_score, abs=1e-4)
     search = CtcPrefixBeamSearch(char_vocab, beam_size=4, lm=lm, lm_weight=1.0)
     ctx = search._root()

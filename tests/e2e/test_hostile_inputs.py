@@ -24,12 +24,21 @@ AURAL = [sys.executable, "-m", "aural.cli"]
 
 def _pcm_wav_header(rate: int, size: int) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    return (b"RIFF" + struct.pack("<I", size) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
-            + b"data" + struct.pack("<I", size))
+    return (
+        b"RIFF"
+        + struct.pack("<I", size)
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", size)
+    )
 
 
 @pytest.fixture(scope="module")
-def zoo(tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path) -> tuple[Path, dict, dict]:
+def zoo(
+    tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path
+) -> tuple[Path, dict, dict]:
     """(folder, valid name -> None, broken name -> expected message)."""
     d = tmp_path_factory.mktemp("zoo")
     x = load(ldc_wav).samples  # 16 kHz float32, peak about 0.3
@@ -41,18 +50,30 @@ def zoo(tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path) -> tuple[Path, 
     write("float_loud.wav", x * 1000, subtype="FLOAT")  # unnormalised DSP output
     write("dc_offset.wav", x * 0.3 + 0.6)  # speech riding on a big offset
     write("quiet.wav", x * 0.01, subtype="FLOAT")  # peak about -50 dBFS
-    write("nan_inf.wav", np.where(np.arange(x.size) % 997 == 0, np.inf,
-                                  np.where(np.arange(x.size) % 991 == 0, np.nan, x)),
-          subtype="FLOAT")
+    write(
+        "nan_inf.wav",
+        np.where(
+            np.arange(x.size) % 997 == 0,
+            np.inf,
+            np.where(np.arange(x.size) % 991 == 0, np.nan, x),
+        ),
+        subtype="FLOAT",
+    )
     write("ulaw.wav", x, subtype="ULAW")
     write("u8.wav", x, subtype="PCM_U8")
-    write("pcm24_48k_stereo.wav", np.stack([resample(x, 16000, 48000)] * 2, 1), 48000,
-          subtype="PCM_24")
+    write(
+        "pcm24_48k_stereo.wav",
+        np.stack([resample(x, 16000, 48000)] * 2, 1),
+        48000,
+        subtype="PCM_24",
+    )
     write("gsm_8k.wav", resample(x, 16000, 8000), 8000, subtype="GSM610")
     write("eight_channels.flac", np.tile(x[:, None], (1, 8)))
     write("vorbis.ogg", x, format="OGG", subtype="VORBIS")
     (d / "unfinished_zero.wav").write_bytes(_pcm_wav_header(16000, 0) + pcm.tobytes())
-    (d / "unfinished_ff.wav").write_bytes(_pcm_wav_header(16000, 0xFFFFFFFF) + pcm.tobytes())
+    (d / "unfinished_ff.wav").write_bytes(
+        _pcm_wav_header(16000, 0xFFFFFFFF) + pcm.tobytes()
+    )
     (d / "flac_named.mp3").write_bytes((d / "eight_channels.flac").read_bytes())
     valid = {p.name: None for p in d.iterdir()}
 
@@ -74,17 +95,36 @@ def test_batch_over_hostile_files(zoo, tmp_path: Path) -> None:
     folder, valid, broken = zoo
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    p = subprocess.run([*AURAL, "transcribe", str(folder), "--output-dir", str(out),
-                        "--beam-size", "1", "--quiet"],
-                       capture_output=True, text=True, env=env, timeout=600, check=False)
+    p = subprocess.run(
+        [
+            *AURAL,
+            "transcribe",
+            str(folder),
+            "--output-dir",
+            str(out),
+            "--beam-size",
+            "1",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
     assert "Traceback" not in p.stderr + p.stdout
     assert p.returncode == 1, p.stderr  # some inputs failed
     failures = [line for line in p.stderr.splitlines() if line.startswith("failed:")]
     assert len(failures) == len(broken), p.stderr
     for name, message in broken.items():
-        assert any(name in line and message in line for line in failures), (name, failures)
+        assert any(name in line and message in line for line in failures), (
+            name,
+            failures,
+        )
     written = {f.name for f in out.iterdir()}
-    assert all(Path(name).stem + ".txt" not in written for name in broken)  # no partials
+    assert all(
+        Path(name).stem + ".txt" not in written for name in broken
+    )  # no partials
     assert not [f for f in written if f.startswith(".") or f.endswith(".tmp")]
     for name in valid:
         outputs = [f for f in written if f.startswith(Path(name).stem)]

@@ -1,4 +1,5 @@
-"""The web page at / in headless Chromium: upload a file, and record from a fake microphone.
+"""The web page at / in headless Chromium: upload a file, and record from a fake
+microphone.
 
 Debian's chromium (/usr/bin/chromium) is driven by Playwright; Chromium's fake capture
 device plays a real recording (JFK, converted to 16-bit WAV at test time) as the
@@ -48,14 +49,21 @@ def chromium_args(mic_wav: Path) -> list[str]:
 def chromium() -> Path:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
-            pytest.fail("/usr/bin/chromium is missing under CI (apt-get install chromium)")
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium (apt-get install chromium)")
+            pytest.fail(
+                "/usr/bin/chromium is missing under CI (apt-get install chromium)"
+            )
+        pytest.skip(
+            "Debian chromium not installed at /usr/bin/chromium (apt-get install "
+            "chromium)"
+        )
     pytest.importorskip("playwright.sync_api")
     return CHROMIUM
 
 
 @pytest.fixture(scope="module")
-def page_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def page_url(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     config = ServeConfig(
         engine="whisper",
         beam_size=1,
@@ -134,7 +142,9 @@ def test_upload_shows_transcript_and_downloads_srt(
     assert (tmp_path / "upload.png").stat().st_size > 0
 
 
-def test_microphone_streams_live_partials_and_finals(page, page_url: str, tmp_path: Path):
+def test_microphone_streams_live_partials_and_finals(
+    page, page_url: str, tmp_path: Path
+):
     from playwright.sync_api import expect
 
     _open(page, page_url)
@@ -142,8 +152,9 @@ def test_microphone_streams_live_partials_and_finals(page, page_url: str, tmp_pa
         """() => {
           window.__partials = [];
           const el = document.getElementById('partial');
-          new MutationObserver(() => { if (el.textContent) window.__partials.push(el.textContent); })
-            .observe(el, {childList: true, characterData: true, subtree: true});
+          new MutationObserver(() => {
+            if (el.textContent) window.__partials.push(el.textContent);
+          }).observe(el, {childList: true, characterData: true, subtree: true});
         }"""
     )
     page.click("#record-button")
@@ -154,7 +165,9 @@ def test_microphone_streams_live_partials_and_finals(page, page_url: str, tmp_pa
     expect(page.locator("#segments li")).not_to_have_count(0, timeout=LONG_S)  # a final
     assert page.evaluate("document.body.classList.contains('recording')")
     page.click("#stop-button")
-    expect(page.locator("#status")).to_contain_text("Recording transcribed", timeout=LONG_S)
+    expect(page.locator("#status")).to_contain_text(
+        "Recording transcribed", timeout=LONG_S
+    )
     text = page.locator("#final-text").inner_text().lower()
     assert "americans" in text or "fellow" in text
     expect(page.locator("#download-vtt")).to_be_enabled()

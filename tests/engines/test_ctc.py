@@ -1,4 +1,5 @@
-"""The ctc engine on a tiny randomly initialised wav2vec2 model saved to tmp_path (no downloads)."""
+"""The ctc engine on a tiny randomly initialised wav2vec2 model saved to tmp_path (no
+downloads)."""
 
 from __future__ import annotations
 
@@ -29,20 +30,39 @@ def save_tiny_ctc(folder: Path, group_norm: bool = False) -> Path:
     vocab.update({c: 5 + i for i, c in enumerate(LETTERS)})
     (folder / "vocab.json").write_text(json.dumps(vocab))
     tokenizer = transformers.Wav2Vec2CTCTokenizer(
-        str(folder / "vocab.json"), unk_token="<unk>", pad_token="<pad>",
-        word_delimiter_token="|")
+        str(folder / "vocab.json"),
+        unk_token="<unk>",
+        pad_token="<pad>",
+        word_delimiter_token="|",
+    )
     extractor = transformers.Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-        return_attention_mask=not group_norm)
-    processor = transformers.Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer)
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=not group_norm,
+    )
+    processor = transformers.Wav2Vec2Processor(
+        feature_extractor=extractor, tokenizer=tokenizer
+    )
     torch.manual_seed(0)
     config = transformers.Wav2Vec2Config(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2, feat_extract_norm="group" if group_norm else "layer",
-        do_stable_layer_norm=not group_norm, pad_token_id=0)
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="group" if group_norm else "layer",
+        do_stable_layer_norm=not group_norm,
+        pad_token_id=0,
+    )
     model = transformers.Wav2Vec2ForCTC(config)
-    with torch.no_grad():  # spread the logits, favour blank and "|" so outputs look like words
+    with (
+        torch.no_grad()
+    ):  # spread the logits, favour blank and "|" so outputs look like words
         model.lm_head.weight *= 60.0
         model.lm_head.bias[0] += 2.0
         model.lm_head.bias[4] += 1.0
@@ -64,8 +84,10 @@ def engine(tiny_ctc_dir):
 @pytest.fixture(scope="module")
 def noise() -> list[Waveform]:
     rng = np.random.default_rng(1)
-    return [Waveform((rng.normal(size=n) * 0.1).astype(np.float32), 16000)
-            for n in (16000, 27200, 6400, 40000)]
+    return [
+        Waveform((rng.normal(size=n) * 0.1).astype(np.float32), 16000)
+        for n in (16000, 27200, 6400, 40000)
+    ]
 
 
 def test_loads_vocabulary_blank_and_frame_rate(engine):
@@ -98,7 +120,8 @@ def test_batch_equals_one_by_one(engine, noise):
         assert np.allclose(post.log_probs, single.log_probs, atol=1e-4)
     options = DecodeOptions(beam_size=4)
     assert [t.text for t in engine.transcribe_batch(noise, options)] == [
-        engine.transcribe(w, options).text for w in noise]
+        engine.transcribe(w, options).text for w in noise
+    ]
 
 
 def test_group_norm_model_batches_only_equal_lengths(tmp_path, noise):
@@ -115,7 +138,8 @@ def test_long_audio_is_windowed_and_stitched(tiny_ctc_dir, noise):
     w = noise[3]  # 2.5 s -> windows [0, 1.0), [0.6, 1.6), [1.2, 2.2), [1.8, 2.5)
     stitched = windowed.posteriors(w).log_probs
     assert abs(stitched.shape[0] - whole.posteriors(w).log_probs.shape[0]) <= 2
-    # frames 0..39 come from the first window: they equal the model run on that slice alone
+    # frames 0..39 come from the first window: they equal the model run on that slice
+    # alone
     first = whole.posteriors(w.slice(0.0, 1.0)).log_probs
     assert np.allclose(stitched[:35], first[:35], atol=1e-4)
     # the middle of the second window (1.0 s .. 1.2 s = frames 50..60)
@@ -170,12 +194,15 @@ def test_missing_folder_and_offline_hub_id_raise_model_not_found(tmp_path):
         create_engine("ctc", "aural-test/no-such-ctc-model", local_files_only=True)
 
 
-@pytest.mark.parametrize(("options", "named"), [
-    (DecodeOptions(language="fr"), "English-only.*language='fr'"),
-    (DecodeOptions(task="translate"), "cannot translate"),
-    (DecodeOptions(temperature=0.4), "temperature=0.4"),
-    (DecodeOptions(initial_prompt="a prompt"), "initial_prompt"),
-])
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (DecodeOptions(language="fr"), "English-only.*language='fr'"),
+        (DecodeOptions(task="translate"), "cannot translate"),
+        (DecodeOptions(temperature=0.4), "temperature=0.4"),
+        (DecodeOptions(initial_prompt="a prompt"), "initial_prompt"),
+    ],
+)
 def test_ctc_refuses_what_it_cannot_honour(engine, noise, options, named):
     """Each option the engine cannot honour is a ConfigError naming it, before any audio
     (it used to be ignored), from every entry point alike."""
@@ -190,17 +217,23 @@ def test_ctc_refuses_what_it_cannot_honour(engine, noise, options, named):
 
 
 def test_ctc_stream_never_conditions_its_buffer_again(engine, dev_clean, monkeypatch):
-    """A stream's audio is conditioned once, causally, by the stream; its decodes must not
-    go through the engine's public path, which conditions again with the quiet-recording
-    gain the stream leaves out (they used to: CTC streams called transcribe_batch)."""
+    """A stream's audio is conditioned once, causally, by the stream; its decodes must
+    not go through the engine's public path, which conditions again with the
+    quiet-recording gain the stream leaves out (they used to: CTC streams called
+    transcribe_batch)."""
     import aural.engines.base as base
 
     calls = []
     real = base.condition
-    monkeypatch.setattr(base, "condition", lambda samples, name: calls.append(name) or real(
-        samples, name))
+    monkeypatch.setattr(
+        base,
+        "condition",
+        lambda samples, name: calls.append(name) or real(samples, name),
+    )
     speech = load(sorted(dev_clean.rglob("*.flac"))[0]).samples
-    quiet = (speech * (0.03 / np.abs(speech).max())).astype(np.float32)  # peaks at -30 dBFS
+    quiet = (speech * (0.03 / np.abs(speech).max())).astype(
+        np.float32
+    )  # peaks at -30 dBFS
     session = engine.stream(DecodeOptions(beam_size=1), encoding="pcm_f32le")
     session.feed(quiet)
     session.finish()

@@ -29,7 +29,10 @@ def test_sphinx_long_file_segments(sphinx_engine, libri_8k: Path) -> None:
 
 
 def test_sphinx_silence(sphinx_engine) -> None:
-    assert sphinx_engine.transcribe(Waveform(np.zeros(32000, np.float32), 16000)).segments == ()
+    assert (
+        sphinx_engine.transcribe(Waveform(np.zeros(32000, np.float32), 16000)).segments
+        == ()
+    )
 
 
 def test_sphinx_rejects_hotwords_and_languages(sphinx_engine, ldc_wav: Path) -> None:
@@ -47,14 +50,18 @@ def test_sphinx_bad_model_folder(tmp_path: Path) -> None:
         create_engine("sphinx", str(tmp_path))
 
 
-@pytest.mark.parametrize(("options", "named"), [
-    (DecodeOptions(task="translate"), "cannot translate"),
-    (DecodeOptions(temperature=0.2), "temperature=0.2"),
-    (DecodeOptions(initial_prompt="hello"), "initial_prompt"),
-    (DecodeOptions(condition_on_previous_text=True), "condition_on_previous_text"),
-])
-def test_sphinx_refuses_options_it_cannot_honour(sphinx_engine, ldc_wav: Path, options,
-                                                 named) -> None:
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (DecodeOptions(task="translate"), "cannot translate"),
+        (DecodeOptions(temperature=0.2), "temperature=0.2"),
+        (DecodeOptions(initial_prompt="hello"), "initial_prompt"),
+        (DecodeOptions(condition_on_previous_text=True), "condition_on_previous_text"),
+    ],
+)
+def test_sphinx_refuses_options_it_cannot_honour(
+    sphinx_engine, ldc_wav: Path, options, named
+) -> None:
     """Refused before any audio, by the check every entry point calls (they used to be
     ignored)."""
     with pytest.raises(ConfigError, match=named):

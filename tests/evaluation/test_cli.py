@@ -1,4 +1,5 @@
-"""`aural evaluate` as a user runs it: exit codes, one-line errors, reports and the cache."""
+"""`aural evaluate` as a user runs it: exit codes, one-line errors, reports and the
+cache."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def assert_one_line_error(result, *needles: str) -> None:
 
 
 def test_missing_dataset_is_a_usage_error(tmp_path: Path):
-    assert_one_line_error(invoke(str(tmp_path / "no-such-corpus"), "--engine", "sphinx"),
-                          "no-such-corpus")
+    assert_one_line_error(
+        invoke(str(tmp_path / "no-such-corpus"), "--engine", "sphinx"), "no-such-corpus"
+    )
 
 
 def test_folder_that_is_no_dataset_is_a_usage_error(tmp_path: Path):
@@ -48,7 +50,10 @@ def test_folder_that_is_no_dataset_is_a_usage_error(tmp_path: Path):
         (["--engine", "sphinx", "--snr", "10"], "--noise-dir"),
         (["--engine", "sphinx", "--normalizer", "fancy"], "'fancy'"),
         (["--engine", "sphinx", "--vocabulary", "/nonexistent/words.txt"], "words.txt"),
-        (["--engine", "sphinx", "--snr", "10", "--noise-dir", "/nonexistent/noise"], "noise"),
+        (
+            ["--engine", "sphinx", "--snr", "10", "--noise-dir", "/nonexistent/noise"],
+            "noise",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(dev_clean: Path, args: list[str], needle: str):
@@ -61,14 +66,30 @@ def test_unreadable_utterance_fails_alone_with_exit_1(tmp_path: Path, dev_clean:
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt this is not audio")
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(
-        json.dumps({"id": "good", "audio": str(good), "text": "WHAT IS YOUR NAME", "speaker": "a"})
+        json.dumps(
+            {
+                "id": "good",
+                "audio": str(good),
+                "text": "WHAT IS YOUR NAME",
+                "speaker": "a",
+            }
+        )
         + "\n"
-        + json.dumps({"id": "bad", "audio": str(broken), "text": "NOTHING", "speaker": "b"})
+        + json.dumps(
+            {"id": "bad", "audio": str(broken), "text": "NOTHING", "speaker": "b"}
+        )
         + "\n"
     )
     out = tmp_path / "out"
-    result = invoke(str(manifest), "--engine", "sphinx", "--output-dir", str(out), "--quiet",
-                    "--no-plots")
+    result = invoke(
+        str(manifest),
+        "--engine",
+        "sphinx",
+        "--output-dir",
+        str(out),
+        "--quiet",
+        "--no-plots",
+    )
     assert result.exit_code == 1, result.output
     assert "bad" in result.stderr and "Traceback" not in result.output
     doc = json.loads((out / "results.json").read_text())
@@ -78,17 +99,41 @@ def test_unreadable_utterance_fails_alone_with_exit_1(tmp_path: Path, dev_clean:
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "aural.cli", "evaluate", *args],
-                          check=False, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "aural.cli", "evaluate", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow
 def test_cli_two_engines_with_noise_then_rerender_from_cache(
     tmp_path: Path, dev_clean: Path, noise_dir: Path
 ):
-    args = [str(dev_clean), "--engine", "sphinx", "--engine", "whisper:tiny.en",
-            "--speakers", "3752", "--limit", "1", "--snr", "clean", "--snr", "10",
-            "--noise-dir", str(noise_dir), "--beam-size", "1", "--output-dir", str(tmp_path)]
+    args = [
+        str(dev_clean),
+        "--engine",
+        "sphinx",
+        "--engine",
+        "whisper:tiny.en",
+        "--speakers",
+        "3752",
+        "--limit",
+        "1",
+        "--snr",
+        "clean",
+        "--snr",
+        "10",
+        "--noise-dir",
+        str(noise_dir),
+        "--beam-size",
+        "1",
+        "--output-dir",
+        str(tmp_path),
+    ]
     first = _run(*args)
     assert first.returncode == 0, first.stderr
     assert "4 decodes (0 from cache)" in first.stderr
@@ -106,5 +151,6 @@ def test_cli_two_engines_with_noise_then_rerender_from_cache(
     redo = json.loads((tmp_path / "results.json").read_text())
     for label in doc["engines"]:
         assert redo["engines"][label]["wer"] == doc["engines"][label]["wer"]
-        assert ([u["hyp"] for u in redo["engines"][label]["utterances"]]
-                == [u["hyp"] for u in doc["engines"][label]["utterances"]])
+        assert [u["hyp"] for u in redo["engines"][label]["utterances"]] == [
+            u["hyp"] for u in doc["engines"][label]["utterances"]
+        ]

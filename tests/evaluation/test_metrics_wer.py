@@ -1,4 +1,5 @@
-"""WER/CER and alignment metrics: properties, jiwer agreement, and the statistics on top."""
+"""WER/CER and alignment metrics: properties, jiwer agreement, and the statistics on
+top."""
 
 from __future__ import annotations
 
@@ -74,13 +75,21 @@ def test_edit_counts_add_up(ref: list[str], hyp: list[str]) -> None:
 def test_counts_equal_jiwer_exactly(refs: list[list[str]], data: st.DataObject) -> None:
     hyps = [data.draw(_WORDS) for _ in refs]
     ours = corpus_wer([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
-    theirs = jiwer.process_words([" ".join(r) for r in refs], [" ".join(h) for h in hyps])
+    theirs = jiwer.process_words(
+        [" ".join(r) for r in refs], [" ".join(h) for h in hyps]
+    )
     assert (ours.hits, ours.substitutions, ours.deletions, ours.insertions) == (
-        theirs.hits, theirs.substitutions, theirs.deletions, theirs.insertions)
+        theirs.hits,
+        theirs.substitutions,
+        theirs.deletions,
+        theirs.insertions,
+    )
     assert ours.wer == pytest.approx(theirs.wer, abs=0)
 
 
-def _perturb(words: list[str], rng: random.Random, vocab: list[str], rate: float) -> list[str]:
+def _perturb(
+    words: list[str], rng: random.Random, vocab: list[str], rate: float
+) -> list[str]:
     out = []
     for w in words:
         r = rng.random()
@@ -98,7 +107,9 @@ def _perturb(words: list[str], rng: random.Random, vocab: list[str], rate: float
 def _librispeech_refs(shared_data: Path) -> list[str]:
     refs = []
     for trans in sorted((shared_data / "LibriSpeech").glob("*/*/*/*.trans.txt")):
-        refs += [line.split(" ", 1)[1] for line in trans.read_text().splitlines() if line]
+        refs += [
+            line.split(" ", 1)[1] for line in trans.read_text().splitlines() if line
+        ]
     return refs
 
 
@@ -111,7 +122,11 @@ def test_corpus_wer_equals_jiwer_on_librispeech(shared_data: Path, rate: float) 
     ours = corpus_wer(refs, hyps)
     theirs = jiwer.process_words(refs, hyps)
     assert (ours.hits, ours.substitutions, ours.deletions, ours.insertions) == (
-        theirs.hits, theirs.substitutions, theirs.deletions, theirs.insertions)
+        theirs.hits,
+        theirs.substitutions,
+        theirs.deletions,
+        theirs.insertions,
+    )
     assert ours.wer == theirs.wer
     assert ours.ref_len == sum(len(r.split()) for r in refs)
 
@@ -119,7 +134,7 @@ def test_corpus_wer_equals_jiwer_on_librispeech(shared_data: Path, rate: float) 
 def test_wer_equals_jiwer_on_long_passages(shared_data: Path) -> None:
     """Passages of several hundred words (beyond one 64-bit block in rapidfuzz)."""
     refs = _librispeech_refs(shared_data)
-    passages = [" ".join(refs[i:i + 12]) for i in range(0, 96, 12)]
+    passages = [" ".join(refs[i : i + 12]) for i in range(0, 96, 12)]
     vocab = sorted({w for r in refs for w in r.split()})
     rng = random.Random(11)
     hyps = [" ".join(_perturb(p.split(), rng, vocab, 0.25)) for p in passages]
@@ -128,13 +143,19 @@ def test_wer_equals_jiwer_on_long_passages(shared_data: Path) -> None:
         ours = align_texts(ref, hyp).counts
         theirs = jiwer.process_words(ref, hyp)
         assert (ours.hits, ours.substitutions, ours.deletions, ours.insertions) == (
-            theirs.hits, theirs.substitutions, theirs.deletions, theirs.insertions)
+            theirs.hits,
+            theirs.substitutions,
+            theirs.deletions,
+            theirs.insertions,
+        )
 
 
 def test_corpus_cer_equals_jiwer_cer(shared_data: Path) -> None:
     refs = _librispeech_refs(shared_data)[:60]
     rng = random.Random(7)
-    hyps = ["".join(c for c in r if rng.random() > 0.05).replace("E", "A") for r in refs]
+    hyps = [
+        "".join(c for c in r if rng.random() > 0.05).replace("E", "A") for r in refs
+    ]
     ours = corpus_cer(refs, hyps)
     assert ours.wer == pytest.approx(jiwer.cer(refs, hyps), abs=1e-15)
     assert char_counts(" a  b ", "ab").ref_len == 4  # ends stripped, inner spaces count
@@ -169,13 +190,19 @@ def test_empty_reference_and_hypothesis() -> None:
 
 
 def test_error_counts_add_and_validate() -> None:
-    a = ErrorCounts(hits=2, substitutions=1, deletions=0, insertions=1, ref_len=3, hyp_len=4)
-    b = ErrorCounts(hits=1, substitutions=0, deletions=1, insertions=0, ref_len=2, hyp_len=1)
+    a = ErrorCounts(
+        hits=2, substitutions=1, deletions=0, insertions=1, ref_len=3, hyp_len=4
+    )
+    b = ErrorCounts(
+        hits=1, substitutions=0, deletions=1, insertions=0, ref_len=2, hyp_len=1
+    )
     total = a + b
     assert total == ErrorCounts(3, 1, 1, 1, 5, 5) and total.errors == 3
     assert ErrorCounts.total([a, b]) == total
     with pytest.raises(ConfigError, match="ref_len"):
-        ErrorCounts(hits=1, substitutions=0, deletions=0, insertions=0, ref_len=3, hyp_len=1)
+        ErrorCounts(
+            hits=1, substitutions=0, deletions=0, insertions=0, ref_len=3, hyp_len=1
+        )
     with pytest.raises(ConfigError, match="non-negative"):
         ErrorCounts(hits=-1)
 
@@ -191,8 +218,10 @@ def test_bootstrap_ci_brackets_the_corpus_wer(shared_data: Path) -> None:
     refs = _librispeech_refs(shared_data)
     rng = random.Random(3)
     vocab = ["x", "y", "z"]
-    per_utt = [align_texts(r, " ".join(_perturb(r.split(), rng, vocab, 0.2))).counts
-               for r in refs]
+    per_utt = [
+        align_texts(r, " ".join(_perturb(r.split(), rng, vocab, 0.2))).counts
+        for r in refs
+    ]
     wer = ErrorCounts.total(per_utt).wer
     low, high = bootstrap_ci(per_utt, n=500, seed=0)
     assert low < wer < high and high - low < 0.05
@@ -208,7 +237,11 @@ def test_bootstrap_ci_of_identical_utterances_has_no_width() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"n": 0}, "n >= 1"), ({"level": 1.0}, "level"), ({"per_utt_counts": []}, "at least one")],
+    [
+        ({"n": 0}, "n >= 1"),
+        ({"level": 1.0}, "level"),
+        ({"per_utt_counts": []}, "at least one"),
+    ],
 )
 def test_bootstrap_ci_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     args = {"per_utt_counts": [ErrorCounts(1, 0, 0, 0, 1, 1)], **kwargs}
@@ -230,8 +263,10 @@ def test_top_confusions_counts_pairs() -> None:
 
 
 def test_oov_stats_separates_known_and_unknown_words() -> None:
-    alignments = [align_texts("quilter is the apostle", "quilt is the apostle"),
-                  align_texts("the middle classes", "the middle class")]
+    alignments = [
+        align_texts("quilter is the apostle", "quilt is the apostle"),
+        align_texts("the middle classes", "the middle class"),
+    ]
     stats = oov_stats(alignments, {"is", "the", "middle", "apostle"})
     assert stats.ref_words == 7 and stats.oov_words == 2
     assert stats.oov_types == ("classes", "quilter")
@@ -245,11 +280,17 @@ def test_calibration_bins_and_ece() -> None:
     result = calibration(pairs, bins=10)
     assert sum(b.count for b in result.bins) == len(pairs) == result.count
     top, low = result.bins[9], result.bins[1]
-    assert (top.count, top.accuracy, top.mean_confidence) == (10, 0.9, pytest.approx(0.95))
+    assert (top.count, top.accuracy, top.mean_confidence) == (
+        10,
+        0.9,
+        pytest.approx(0.95),
+    )
     assert (low.count, low.accuracy) == (5, 0.2)
     assert result.ece == pytest.approx((10 * 0.05 + 5 * 0.05) / 15)
     assert math.isnan(result.bins[5].accuracy)
-    assert calibration([(1.0, True)], bins=4).bins[3].count == 1  # 1.0 lands in the last bin
+    assert (
+        calibration([(1.0, True)], bins=4).bins[3].count == 1
+    )  # 1.0 lands in the last bin
 
 
 def test_calibration_from_alignment_correctness() -> None:

@@ -1,4 +1,5 @@
-"""Scoring and report helpers that need no engine: bins, word confidences, JSON safety."""
+"""Scoring and report helpers that need no engine: bins, word confidences, JSON
+safety."""
 
 from __future__ import annotations
 
@@ -7,13 +8,25 @@ import math
 
 import pytest
 
-from aural.evaluation.report import DURATION_BINS, _json_safe, _word_probabilities, duration_bin
+from aural.evaluation.report import (
+    DURATION_BINS,
+    _json_safe,
+    _word_probabilities,
+    duration_bin,
+)
 from aural.text.normalizers import get_normalizer
 
 
 @pytest.mark.parametrize(
     ("seconds", "label"),
-    [(0.0, "0-5"), (4.999, "0-5"), (5.0, "5-10"), (9.99, "5-10"), (10.0, "10+"), (35.0, "10+")],
+    [
+        (0.0, "0-5"),
+        (4.999, "0-5"),
+        (5.0, "5-10"),
+        (9.99, "5-10"),
+        (10.0, "10+"),
+        (35.0, "10+"),
+    ],
 )
 def test_duration_bins_include_the_lower_edge(seconds, label):
     assert duration_bin(seconds) == label
@@ -39,5 +52,8 @@ def test_word_probabilities_give_up_when_context_changes_the_words():
 
 def test_json_safe_turns_nan_and_inf_into_null():
     doc = _json_safe({"a": math.nan, "b": [math.inf, 1.5], "c": {"d": -math.inf}})
-    assert json.loads(json.dumps(doc, allow_nan=False)) == {"a": None, "b": [None, 1.5],
-                                                            "c": {"d": None}}
+    assert json.loads(json.dumps(doc, allow_nan=False)) == {
+        "a": None,
+        "b": [None, 1.5],
+        "c": {"d": None},
+    }

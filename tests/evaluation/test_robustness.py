@@ -17,8 +17,17 @@ from aural.evaluation.robustness import (
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("clean", None), ("CLEAN", None), (None, None), ("10", 10.0), ("0", 0.0), ("-5", -5.0),
-     ("2.5", 2.5), ("20dB", 20.0), (15, 15.0)],
+    [
+        ("clean", None),
+        ("CLEAN", None),
+        (None, None),
+        ("10", 10.0),
+        ("0", 0.0),
+        ("-5", -5.0),
+        ("2.5", 2.5),
+        ("20dB", 20.0),
+        (15, 15.0),
+    ],
 )
 def test_parse_snr_table(text, expected):
     assert parse_snr(text) == expected
@@ -35,14 +44,22 @@ def test_parse_snrs_keeps_order_and_drops_repeats():
 
 
 def test_condition_labels_are_the_by_snr_keys():
-    assert [condition_label(c) for c in (None, 10.0, 0.0, -2.5)] == ["clean", "10", "0", "-2.5"]
+    assert [condition_label(c) for c in (None, 10.0, 0.0, -2.5)] == [
+        "clean",
+        "10",
+        "0",
+        "-2.5",
+    ]
 
 
 def test_utterance_rng_depends_only_on_seed_id_and_purpose():
     a = utterance_rng(0, "utt-1", "snr=10").random(4)
     assert np.array_equal(a, utterance_rng(0, "utt-1", "snr=10").random(4))
-    for other in (utterance_rng(1, "utt-1", "snr=10"), utterance_rng(0, "utt-2", "snr=10"),
-                  utterance_rng(0, "utt-1", "snr=0")):
+    for other in (
+        utterance_rng(1, "utt-1", "snr=10"),
+        utterance_rng(0, "utt-2", "snr=10"),
+        utterance_rng(0, "utt-1", "snr=0"),
+    ):
         assert not np.array_equal(a, other.random(4))
 
 
@@ -62,4 +79,6 @@ def test_reverberation_is_seeded_per_utterance_and_keeps_length(shared_data):
     assert a.num_samples == clean.num_samples and a.sample_rate == clean.sample_rate
     assert np.array_equal(a.samples, degrader.reverberate(clean, "utt-1").samples)
     assert not np.allclose(a.samples, clean.samples, atol=1e-3)
-    assert Degrader(seed=0).reverberate(clean, "utt-1") is clean  # no room responses given
+    assert (
+        Degrader(seed=0).reverberate(clean, "utt-1") is clean
+    )  # no room responses given

@@ -21,12 +21,19 @@ from aural.models.conformer import (
 
 def _tiny(**overrides: object) -> ConformerCtc:
     torch.manual_seed(0)
-    return ConformerCtc(conformer_preset("tiny", num_features=80, vocab_size=30, **overrides))
+    return ConformerCtc(
+        conformer_preset("tiny", num_features=80, vocab_size=30, **overrides)
+    )
 
 
-@pytest.mark.parametrize(("size", "low", "high"), [
-    ("tiny", 0.8e6, 1.5e6), ("small", 5e6, 8e6), ("large", 25e6, 32e6),
-])
+@pytest.mark.parametrize(
+    ("size", "low", "high"),
+    [
+        ("tiny", 0.8e6, 1.5e6),
+        ("small", 5e6, 8e6),
+        ("large", 25e6, 32e6),
+    ],
+)
 def test_preset_sizes(size: str, low: float, high: float) -> None:
     model = ConformerCtc(conformer_preset(size, num_features=80, vocab_size=30))  # type: ignore[arg-type]
     assert low < count_parameters(model) < high
@@ -39,7 +46,9 @@ def test_encoder_shapes_and_lengths() -> None:
     assert log_probs.shape == (3, 49, 30)
     assert out_lengths.tolist() == subsampled_lengths(lengths).tolist() == [49, 30, 1]
     assert torch.allclose(log_probs.exp().sum(-1), torch.ones(3, 49), atol=1e-4)
-    encoded, enc_lengths = model.encoder(torch.randn(2, 100, 80), torch.tensor([100, 60]))
+    encoded, enc_lengths = model.encoder(
+        torch.randn(2, 100, 80), torch.tensor([100, 60])
+    )
     assert encoded.shape == (2, 24, 96) and enc_lengths.tolist() == [24, 14]
 
 
@@ -79,7 +88,10 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     x, n = torch.randn(2, 50, 80), torch.tensor([50, 40])
     with torch.no_grad():
         assert torch.equal(model(x, n)[0], loaded.model(x, n)[0])
-    assert resolve_model_dir(tmp_path / "run" / "best" / "model.pt") == tmp_path / "run" / "best"
+    assert (
+        resolve_model_dir(tmp_path / "run" / "best" / "model.pt")
+        == tmp_path / "run" / "best"
+    )
 
 
 def test_missing_or_foreign_checkpoint_is_named(tmp_path: Path) -> None:
@@ -90,12 +102,15 @@ def test_missing_or_foreign_checkpoint_is_named(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize(("changes", "match"), [
-    ({"d_model": 100, "num_heads": 3}, "divisible"),
-    ({"conv_kernel": 4}, "odd"),
-    ({"dropout": 1.5}, "dropout"),
-    ({"num_layers": 0}, "num_layers"),
-])
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"d_model": 100, "num_heads": 3}, "divisible"),
+        ({"conv_kernel": 4}, "odd"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"num_layers": 0}, "num_layers"),
+    ],
+)
 def test_bad_options_are_named(changes: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         ConformerOptions(num_features=80, vocab_size=30, **changes)

@@ -48,7 +48,9 @@ def assert_transcript_invariants(body: dict[str, object]) -> None:
         assert seg["start"] >= previous - 1e-6
         previous = seg["start"]
         for word in seg["words"]:
-            assert seg["start"] - 1e-3 <= word["start"] <= word["end"] <= seg["end"] + 1e-3
+            assert (
+                seg["start"] - 1e-3 <= word["start"] <= word["end"] <= seg["end"] + 1e-3
+            )
     if segments:
         assert segments[-1]["end"] <= duration + 1e-3
 
@@ -87,7 +89,9 @@ def server(
     """The main server: whisper tiny.en (beam 1), API key, 2 MiB / 40 s limits."""
     tmp_dir = tmp_path_factory.mktemp("uploads")
     config = make_config(tmp_dir)
-    with serve_in_thread(create_app(config, model_cache=model_cache), port=config.port) as url:
+    with serve_in_thread(
+        create_app(config, model_cache=model_cache), port=config.port
+    ) as url:
         yield LiveServer(url, config, tmp_dir)
 
 
@@ -118,7 +122,8 @@ def auth() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def server_config() -> Callable[..., ServeConfig]:
-    """``server_config(tmp_dir, **changes)``: the test servers' settings with changes."""
+    """``server_config(tmp_dir, **changes)``: the test servers' settings with
+    changes."""
     return make_config
 
 

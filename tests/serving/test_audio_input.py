@@ -16,8 +16,12 @@ from aural import audio
 pytestmark = pytest.mark.slow
 
 
-def test_raw_pcm_without_rate_is_422_naming_the_file(client: httpx.Client, goforward_raw: Path):
-    r = client.post("/v1/transcribe", files={"file": ("goforward.raw", goforward_raw.read_bytes())})
+def test_raw_pcm_without_rate_is_422_naming_the_file(
+    client: httpx.Client, goforward_raw: Path
+):
+    r = client.post(
+        "/v1/transcribe", files={"file": ("goforward.raw", goforward_raw.read_bytes())}
+    )
     assert r.status_code == 422, r.text
     message = r.json()["error"]["message"]
     assert message.startswith("goforward.raw: ")
@@ -75,8 +79,9 @@ def test_raw_encoding_without_rate_is_422(client: httpx.Client, goforward_raw: P
 
 
 @pytest.mark.parametrize("rate", ["1", "1999", "800000"])
-def test_implausible_raw_rate_is_422_before_decoding(client: httpx.Client, goforward_raw: Path,
-                                                     rate: str):
+def test_implausible_raw_rate_is_422_before_decoding(
+    client: httpx.Client, goforward_raw: Path, rate: str
+):
     r = client.post(
         "/v1/transcribe",
         files={"file": ("goforward.raw", goforward_raw.read_bytes())},
@@ -87,7 +92,8 @@ def test_implausible_raw_rate_is_422_before_decoding(client: httpx.Client, gofor
 
 
 def _lying_m4a(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
-    """AAC in M4A whose mvhd/tkhd/mdhd durations claim 1 s (as a hostile client might)."""
+    """AAC in M4A whose mvhd/tkhd/mdhd durations claim 1 s (as a hostile client
+    might)."""
     import av
 
     with av.open(str(path), "w", format="ipod") as out:
@@ -124,7 +130,9 @@ def test_m4a_whose_header_understates_its_length_is_413(
     _lying_m4a(path, np.tile(speech, 20)[: int((limit + 10) * 16000)])
     assert path.stat().st_size < server.config.max_upload_bytes
     assert audio.probe(path).duration < 2.0  # the header passes the up-front check
-    r = client.post("/v1/transcribe", files={"file": ("lying.m4a", path.read_bytes(), "audio/mp4")})
+    r = client.post(
+        "/v1/transcribe", files={"file": ("lying.m4a", path.read_bytes(), "audio/mp4")}
+    )
     assert r.status_code == 413, r.text
     err = r.json()["error"]
     assert err["type"] == "audio_too_long"

@@ -1,4 +1,5 @@
-"""`aural serve` as users run it: config errors, and graceful shutdown of a real process."""
+"""`aural serve` as users run it: config errors, and graceful shutdown of a real
+process."""
 
 from __future__ import annotations
 
@@ -61,7 +62,14 @@ def test_sigterm_finishes_in_flight_request_then_exits(ldc_wav: Path, tmp_path: 
     cfg.write_text("engine: sphinx\nworkers: 1\nqueue: 1\nlog_level: warning\n")
     env = {**os.environ, "AURAL_SERVE_PORT": str(port), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from aural.cli import main; main()", "serve", "--config", str(cfg)],
+        [
+            sys.executable,
+            "-c",
+            "from aural.cli import main; main()",
+            "serve",
+            "--config",
+            str(cfg),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

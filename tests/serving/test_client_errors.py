@@ -13,7 +13,9 @@ pytestmark = pytest.mark.slow
 def test_deeply_nested_json_is_400(client: httpx.Client):
     body = '{"audio_data": ' + "[" * 100_000 + "]" * 100_000 + "}"
     r = client.post(
-        "/v1/transcribe/base64", content=body, headers={"Content-Type": "application/json"}
+        "/v1/transcribe/base64",
+        content=body,
+        headers={"Content-Type": "application/json"},
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["type"] == "bad_request"
@@ -45,13 +47,19 @@ def test_connection_stays_usable_after_client_errors(server, auth, ldc_wav: Path
     bad_requests = [
         ("/v1/transcribe/base64", {"content": b"[" * 5000 + b"]" * 5000}, 400),
         ("/v1/transcribe/base64", {"content": b'{"audio_data": "!!"}'}, 400),
-        ("/v1/transcribe", {"files": {"file": ("a.wav", ldc)}, "data": {"beam_size": "0"}}, 422),
+        (
+            "/v1/transcribe",
+            {"files": {"file": ("a.wav", ldc)}, "data": {"beam_size": "0"}},
+            422,
+        ),
         ("/v1/transcribe", {"files": {"file": ("a.mp3", b"\x00" * 4000)}}, 415),
         ("/v1/transcribe", {"files": {"audio": ("a.wav", ldc)}}, 400),
         ("/v1/transcribe", {"content": b""}, 400),
     ]
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    with httpx.Client(base_url=server.url, headers=auth, timeout=120, limits=limits) as c:
+    with httpx.Client(
+        base_url=server.url, headers=auth, timeout=120, limits=limits
+    ) as c:
         peers = set()
         for route, kwargs, status in bad_requests:
             bad = c.post(route, **kwargs)

@@ -20,7 +20,10 @@ def test_defaults_bind_loopback():
 def test_precedence_file_env_flags(tmp_path: Path):
     path = tmp_path / "serve.yaml"
     path.write_text("port: 9001\nworkers: 3\nqueue: 5\nengine: sphinx\n")
-    env = {"AURAL_SERVE_WORKERS": "4", "AURAL_SERVE_CORS_ORIGINS": "http://a.test, http://b.test"}
+    env = {
+        "AURAL_SERVE_WORKERS": "4",
+        "AURAL_SERVE_CORS_ORIGINS": "http://a.test, http://b.test",
+    }
     cfg = load_serve_config(path, {"queue": 7, "port": None}, environ=env)
     assert cfg.port == 9001  # file (the flag was not given)
     assert cfg.workers == 4  # env beats file
@@ -65,5 +68,11 @@ def test_bad_yaml_and_non_mapping_files(tmp_path: Path):
 
 
 def test_engine_specs_default_first_without_duplicates():
-    cfg = ServeConfig(engine="whisper", extra_engines=("sphinx", "whisper", "whisper:base"))
-    assert cfg.engine_specs == (("whisper", None), ("sphinx", None), ("whisper", "base"))
+    cfg = ServeConfig(
+        engine="whisper", extra_engines=("sphinx", "whisper", "whisper:base")
+    )
+    assert cfg.engine_specs == (
+        ("whisper", None),
+        ("sphinx", None),
+        ("whisper", "base"),
+    )

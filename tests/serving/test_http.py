@@ -1,4 +1,5 @@
-"""POST /v1/transcribe and /v1/transcribe/base64 on a real server with real recordings."""
+"""POST /v1/transcribe and /v1/transcribe/base64 on a real server with real
+recordings."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def test_transcribe_multipart_returns_transcript_json(
     client: httpx.Client, server, ldc_wav: Path, check_transcript
 ):
     with ldc_wav.open("rb") as f:
-        r = client.post("/v1/transcribe", files={"file": ("LDC93S1.wav", f, "audio/wav")})
+        r = client.post(
+            "/v1/transcribe", files={"file": ("LDC93S1.wav", f, "audio/wav")}
+        )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["schema_version"]
@@ -37,7 +40,9 @@ def test_transcribe_multipart_returns_transcript_json(
     assert "greasy" in srt.text.lower() and "-->" in srt.text
 
 
-def test_transcribe_raw_body_with_query_options_as_srt(client: httpx.Client, jfk_flac: Path):
+def test_transcribe_raw_body_with_query_options_as_srt(
+    client: httpx.Client, jfk_flac: Path
+):
     r = client.post(
         "/v1/transcribe",
         params={"response_format": "srt", "language": "en", "vad": "false"},
@@ -64,7 +69,10 @@ def test_transcribe_form_fields_txt(client: httpx.Client, ldc_wav: Path):
 
 
 def test_transcribe_base64_reports_timings(client: httpx.Client, ldc_wav: Path):
-    payload = {"audio_data": base64.b64encode(ldc_wav.read_bytes()).decode(), "beam_size": 1}
+    payload = {
+        "audio_data": base64.b64encode(ldc_wav.read_bytes()).decode(),
+        "beam_size": 1,
+    }
     r = client.post("/v1/transcribe/base64", json=payload)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -84,12 +92,14 @@ def test_base64_bad_data_is_400(client: httpx.Client):
     assert "base64" in r.json()["error"]["message"]
 
 
-# -- error paths --------------------------------------------------------------------------
+# -- error paths -----------------------------------------------------------------------
 
 
 def test_missing_api_key_is_401(server, ldc_wav: Path):
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        r = httpx.post(f"{server.url}/v1/transcribe", content=ldc_wav.read_bytes(), headers=headers)
+        r = httpx.post(
+            f"{server.url}/v1/transcribe", content=ldc_wav.read_bytes(), headers=headers
+        )
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
         assert r.json()["error"]["type"] == "unauthorized"
@@ -111,32 +121,44 @@ def big_wav(tmp_path_factory: pytest.TempPathFactory, ldc_wav: Path) -> Path:
     return path
 
 
-def test_upload_over_limit_is_413_by_content_length(client: httpx.Client, big_wav: Path):
-    r = client.post("/v1/transcribe", files={"file": ("long.wav", big_wav.read_bytes())})
+def test_upload_over_limit_is_413_by_content_length(
+    client: httpx.Client, big_wav: Path
+):
+    r = client.post(
+        "/v1/transcribe", files={"file": ("long.wav", big_wav.read_bytes())}
+    )
     assert r.status_code == 413
     assert r.json()["error"]["type"] == "too_large"
     assert "2 MiB" in r.json()["error"]["message"]
 
 
-def test_upload_over_limit_is_413_when_streamed_without_length(client: httpx.Client, big_wav: Path):
+def test_upload_over_limit_is_413_when_streamed_without_length(
+    client: httpx.Client, big_wav: Path
+):
     def chunks() -> Iterator[bytes]:  # chunked transfer: no Content-Length to check
         with big_wav.open("rb") as f:
             while block := f.read(64 * 1024):
                 yield block
 
-    r = client.post("/v1/transcribe", content=chunks(), headers={"Content-Type": "audio/wav"})
+    r = client.post(
+        "/v1/transcribe", content=chunks(), headers={"Content-Type": "audio/wav"}
+    )
     assert r.status_code == 413
     assert r.json()["error"]["type"] == "too_large"
 
 
 def test_two_files_in_one_request_is_400(client: httpx.Client, ldc_wav: Path):
     data = ldc_wav.read_bytes()
-    r = client.post("/v1/transcribe", files=[("file", ("a.wav", data)), ("file", ("b.wav", data))])
+    r = client.post(
+        "/v1/transcribe", files=[("file", ("a.wav", data)), ("file", ("b.wav", data))]
+    )
     assert r.status_code == 400
     assert "exactly one audio file" in r.json()["error"]["message"]
 
 
-def test_audio_longer_than_limit_is_413(client: httpx.Client, tmp_path: Path, ldc_wav: Path):
+def test_audio_longer_than_limit_is_413(
+    client: httpx.Client, tmp_path: Path, ldc_wav: Path
+):
     w = audio.load(ldc_wav)
     path = tmp_path / "long.flac"  # FLAC keeps 45 s under the 2 MiB size limit
     sf.write(path, np.tile(w.samples, 16)[: 45 * 16000], 16000, format="FLAC")
@@ -154,15 +176,23 @@ def test_corrupt_audio_is_415_naming_the_file(client: httpx.Client):
     assert r.status_code == 415
     err = r.json()["error"]
     assert err["type"] == "unsupported_audio"
-    assert "notes.mp3" in err["message"]  # the client's name, not the server's temp path
+    assert (
+        "notes.mp3" in err["message"]
+    )  # the client's name, not the server's temp path
     assert "aural-upload-" not in err["message"]
 
 
 def test_truncated_wav_is_4xx(client: httpx.Client, ldc_wav: Path):
-    header_only = ldc_wav.read_bytes()[:44]  # a WAV header announcing data that is absent
+    header_only = ldc_wav.read_bytes()[
+        :44
+    ]  # a WAV header announcing data that is absent
     r = client.post("/v1/transcribe", files={"file": ("cut.wav", header_only)})
     assert r.status_code in (400, 415)
-    assert r.json()["error"]["type"] in ("empty_audio", "audio_decode_error", "unsupported_audio")
+    assert r.json()["error"]["type"] in (
+        "empty_audio",
+        "audio_decode_error",
+        "unsupported_audio",
+    )
 
 
 def test_empty_body_is_400(client: httpx.Client):
@@ -182,14 +212,20 @@ def test_empty_body_is_400(client: httpx.Client):
     ],
 )
 def test_invalid_options_are_422(client: httpx.Client, ldc_wav: Path, fields, needle):
-    r = client.post("/v1/transcribe", files={"file": ("a.wav", ldc_wav.read_bytes())}, data=fields)
+    r = client.post(
+        "/v1/transcribe", files={"file": ("a.wav", ldc_wav.read_bytes())}, data=fields
+    )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["type"] == "invalid_options"
     assert needle in r.json()["error"]["message"]
 
 
-def test_english_model_rejects_other_language_with_422(client: httpx.Client, ldc_wav: Path):
-    r = client.post("/v1/transcribe", params={"language": "fr"}, content=ldc_wav.read_bytes())
+def test_english_model_rejects_other_language_with_422(
+    client: httpx.Client, ldc_wav: Path
+):
+    r = client.post(
+        "/v1/transcribe", params={"language": "fr"}, content=ldc_wav.read_bytes()
+    )
     assert r.status_code == 422
     assert "fr" in r.json()["error"]["message"]
 
@@ -197,12 +233,18 @@ def test_english_model_rejects_other_language_with_422(client: httpx.Client, ldc
 def test_cors_allows_only_configured_origin(server):
     ok = httpx.options(
         f"{server.url}/v1/transcribe",
-        headers={"Origin": "http://allowed.example", "Access-Control-Request-Method": "POST"},
+        headers={
+            "Origin": "http://allowed.example",
+            "Access-Control-Request-Method": "POST",
+        },
     )
     assert ok.headers.get("access-control-allow-origin") == "http://allowed.example"
     bad = httpx.options(
         f"{server.url}/v1/transcribe",
-        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+        headers={
+            "Origin": "http://evil.example",
+            "Access-Control-Request-Method": "POST",
+        },
     )
     assert "access-control-allow-origin" not in bad.headers
 
@@ -213,9 +255,13 @@ def test_unknown_route_uses_error_body(server):
     assert r.json()["error"]["type"] == "not_found"
 
 
-def test_temp_dir_is_clean_after_rejected_uploads(client: httpx.Client, server, ldc_wav: Path):
+def test_temp_dir_is_clean_after_rejected_uploads(
+    client: httpx.Client, server, ldc_wav: Path
+):
     client.post(
-        "/v1/transcribe", files={"file": ("a.wav", ldc_wav.read_bytes())}, data={"beam_size": "0"}
+        "/v1/transcribe",
+        files={"file": ("a.wav", ldc_wav.read_bytes())},
+        data={"beam_size": "0"},
     )  # refused after the upload was spooled to disk
     client.post("/v1/transcribe", files={"file": ("b.mp3", b"\x00" * 1000)})
     client.post("/v1/transcribe", content=os.urandom(3 * 1024 * 1024))  # 413 mid-stream
@@ -223,6 +269,8 @@ def test_temp_dir_is_clean_after_rejected_uploads(client: httpx.Client, server, 
 
 
 def test_render_rejects_non_transcript(client: httpx.Client):
-    bad = client.post("/v1/render", json={"transcript": {"segments": []}, "format": "srt"})
+    bad = client.post(
+        "/v1/render", json={"transcript": {"segments": []}, "format": "srt"}
+    )
     assert bad.status_code == 422
     assert bad.json()["error"]["type"] == "invalid_options"

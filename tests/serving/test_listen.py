@@ -20,7 +20,8 @@ CHUNK_S = 0.1  # 100 ms frames, as a microphone client sends them
 async def stream_pcm(
     url: str, pcm: bytes, speed: float = 1.0, headers: dict[str, str] | None = None
 ) -> list[tuple[float, dict[str, Any]]]:
-    """Send PCM16 at ``speed`` x real time, then the end frame; collect (time, event)."""
+    """Send PCM16 at ``speed`` x real time, then the end frame; collect (time,
+    event)."""
     step = int(16000 * CHUNK_S) * 2
     events: list[tuple[float, dict[str, Any]]] = []
     async with connect(url, additional_headers=headers, proxy=None) as ws:
@@ -58,7 +59,8 @@ def test_listen_sends_partials_finals_then_end(server, auth, jfk_pcm16: bytes):
     assert ends == sorted(ends) and ends[-1] <= 11.0 + 1e-3
     for f in finals:
         assert f["segment"]["start"] <= f["segment"]["end"]
-    # live: the first result arrives while audio is still being sent (11 s / 1.5 = 7.3 s)
+    # live: the first result arrives while audio is still being sent
+    # (11 s / 1.5 = 7.3 s)
     first_time = events[0][0]
     assert first_time < 11.0 / 1.5
 
@@ -67,7 +69,9 @@ def test_listen_serves_concurrent_streams(server, auth, ldc_pcm16: bytes):
     url = f"{server.ws_url}/v1/listen?api_key={auth['Authorization'].split()[1]}"
 
     async def many() -> list[list[tuple[float, dict[str, Any]]]]:
-        return await asyncio.gather(*(stream_pcm(url, ldc_pcm16, speed=2.0) for _ in range(3)))
+        return await asyncio.gather(
+            *(stream_pcm(url, ldc_pcm16, speed=2.0) for _ in range(3))
+        )
 
     results = asyncio.run(many())
     for events in results:
@@ -81,7 +85,9 @@ def test_listen_serves_concurrent_streams(server, auth, ldc_pcm16: bytes):
     assert "aural_active_streams 0.0" in metrics
 
 
-async def first_error(url: str, headers: dict[str, str] | None = None, send: Any = None):
+async def first_error(
+    url: str, headers: dict[str, str] | None = None, send: Any = None
+):
     async with connect(url, additional_headers=headers, proxy=None) as ws:
         if send is not None:
             await ws.send(send)
@@ -121,9 +127,13 @@ def test_listen_unexpected_text_frame_gets_error(server, auth):
     assert code == 1003
 
 
-def test_listen_client_vanishing_mid_stream_frees_the_stream(server, auth, ldc_pcm16: bytes):
+def test_listen_client_vanishing_mid_stream_frees_the_stream(
+    server, auth, ldc_pcm16: bytes
+):
     async def vanish() -> None:
-        async with connect(f"{server.ws_url}/v1/listen", additional_headers=auth, proxy=None) as ws:
+        async with connect(
+            f"{server.ws_url}/v1/listen", additional_headers=auth, proxy=None
+        ) as ws:
             await ws.send(ldc_pcm16[:32000])
         # closed without the end frame
 

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def oai(server, auth) -> openai.OpenAI:
     key = auth["Authorization"].split(" ", 1)[1]
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=120)
+    return openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=120
+    )
 
 
 def test_openai_json_and_text(oai: openai.OpenAI, ldc_wav: Path):
@@ -28,7 +30,9 @@ def test_openai_json_and_text(oai: openai.OpenAI, ldc_wav: Path):
     assert "greasy wash" in text.lower()
 
 
-def test_openai_verbose_json_with_words_and_segments(oai: openai.OpenAI, jfk_flac: Path):
+def test_openai_verbose_json_with_words_and_segments(
+    oai: openai.OpenAI, jfk_flac: Path
+):
     with jfk_flac.open("rb") as f:
         result = oai.audio.transcriptions.create(
             model="whisper-1",
@@ -46,12 +50,16 @@ def test_openai_verbose_json_with_words_and_segments(oai: openai.OpenAI, jfk_fla
     starts = [w.start for w in result.words]
     assert starts == sorted(starts)
     assert all(w.start <= w.end <= result.duration + 1e-3 for w in result.words)
-    assert {"country", "americans"} <= {w.word.strip(",.").lower() for w in result.words}
+    assert {"country", "americans"} <= {
+        w.word.strip(",.").lower() for w in result.words
+    }
 
 
 def test_openai_vtt(oai: openai.OpenAI, ldc_wav: Path):
     with ldc_wav.open("rb") as f:
-        vtt = oai.audio.transcriptions.create(model="whisper-1", file=f, response_format="vtt")
+        vtt = oai.audio.transcriptions.create(
+            model="whisper-1", file=f, response_format="vtt"
+        )
     assert vtt.startswith("WEBVTT")
     assert "-->" in vtt and "greasy wash" in vtt.lower()
 

@@ -1,4 +1,5 @@
-"""Overload: a server with one worker and a queue of one answers 429, never 5xx or a hang."""
+"""Overload: a server with one worker and a queue of one answers 429, never 5xx or a
+hang."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.slow
 def tiny_server(model_cache, server_config, tmp_path_factory: pytest.TempPathFactory):
     tmp_dir = tmp_path_factory.mktemp("tiny-uploads")
     config = server_config(tmp_dir, workers=1, queue=1, max_streams=1, retry_after_s=2)
-    with serve_in_thread(create_app(config, model_cache=model_cache), port=config.port) as url:
+    with serve_in_thread(
+        create_app(config, model_cache=model_cache), port=config.port
+    ) as url:
         yield url, tmp_dir
 
 
@@ -31,7 +34,10 @@ def test_overload_gets_429_with_retry_after(tiny_server, auth, ldc_wav: Path):
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=url, headers=auth, timeout=120) as c:
             return await asyncio.gather(
-                *(c.post("/v1/transcribe", files={"file": ("a.wav", data)}) for _ in range(6))
+                *(
+                    c.post("/v1/transcribe", files={"file": ("a.wav", data)})
+                    for _ in range(6)
+                )
             )
 
     responses = asyncio.run(burst())
@@ -50,7 +56,10 @@ def test_overload_gets_429_with_retry_after(tiny_server, auth, ldc_wav: Path):
     again = httpx.post(f"{url}/v1/transcribe", content=data, headers=auth, timeout=120)
     assert again.status_code == 200
     metrics = httpx.get(f"{url}/metrics").text
-    assert 'aural_requests_total{method="POST",route="/v1/transcribe",status="429"}' in metrics
+    assert (
+        'aural_requests_total{method="POST",route="/v1/transcribe",status="429"}'
+        in metrics
+    )
     assert "aural_queue_depth 0.0" in metrics
 
 

@@ -1,7 +1,8 @@
-"""Slow and stalled uploads on a real server: they hold no decode slot, time out with 408
-when they stall, and at most ``max_uploads`` are received at once.
+"""Slow and stalled uploads on a real server: they hold no decode slot, time out with
+408 when they stall, and at most ``max_uploads`` are received at once.
 
-The tests talk raw HTTP/1.1 over sockets: a client library would send the body it declares.
+The tests talk raw HTTP/1.1 over sockets: a client library would send the body it
+declares.
 """
 
 from __future__ import annotations
@@ -36,18 +37,27 @@ def slow_server(
         upload_idle_timeout_s=IDLE_S,
         retry_after_s=2,
     )
-    with serve_in_thread(create_app(config, model_cache=model_cache), port=config.port) as url:
+    with serve_in_thread(
+        create_app(config, model_cache=model_cache), port=config.port
+    ) as url:
         yield url, tmp_dir
 
 
-def _stall(url: str, auth: dict[str, str], path: str = "/v1/transcribe") -> socket.socket:
+def _stall(
+    url: str, auth: dict[str, str], path: str = "/v1/transcribe"
+) -> socket.socket:
     """A connection that declares a 1000-byte body, sends 10 bytes and goes quiet."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=30)
     sock.sendall(
         (
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
-            "Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n0123456789"
+            f"POST {path} HTTP/1.1\r\n"
+            "Host: x\r\n"
+            f"Authorization: {auth['Authorization']}\r\n"
+            "Content-Type: application/octet-stream\r\n"
+            "Content-Length: 1000\r\n"
+            "\r\n"
+            "0123456789"
         ).encode()
     )
     return sock
@@ -66,11 +76,16 @@ def _read_status(sock: socket.socket) -> tuple[int, bytes]:
 
 def _post_ldc(url: str, auth: dict[str, str], ldc: bytes) -> httpx.Response:
     return httpx.post(
-        f"{url}/v1/transcribe", files={"file": ("a.wav", ldc)}, headers=auth, timeout=120
+        f"{url}/v1/transcribe",
+        files={"file": ("a.wav", ldc)},
+        headers=auth,
+        timeout=120,
     )
 
 
-def test_stalled_uploads_hold_no_decode_slot_and_time_out(slow_server, auth, ldc_wav: Path):
+def test_stalled_uploads_hold_no_decode_slot_and_time_out(
+    slow_server, auth, ldc_wav: Path
+):
     url, tmp_dir = slow_server
     # as many stalled uploads as the pool has slots (1 worker + 1 queued)
     stalled = [_stall(url, auth), _stall(url, auth, "/v1/transcribe/base64")]
@@ -80,7 +95,9 @@ def test_stalled_uploads_hold_no_decode_slot_and_time_out(slow_server, auth, ldc
         assert r.status_code == 200, r.text
         assert "greasy wash" in r.json()["text"].lower()
         started = time.monotonic()
-        for sock in stalled:  # each ends with 408 after the idle limit, not the 120 s one
+        for (
+            sock
+        ) in stalled:  # each ends with 408 after the idle limit, not the 120 s one
             status, data = _read_status(sock)
             assert status == 408, data
             assert b'"timeout"' in data and b"stalled" in data

@@ -1,4 +1,5 @@
-"""The page and its assets are served from the package, with nothing loaded from elsewhere."""
+"""The page and its assets are served from the package, with nothing loaded from
+elsewhere."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ def test_openapi_lists_the_endpoints(server):
     body = spec["paths"]["/v1/transcribe"]["post"]["requestBody"]["content"]
     assert "file" in body["multipart/form-data"]["schema"]["properties"]
     form = spec["paths"]["/v1/audio/transcriptions"]["post"]["requestBody"]["content"]
-    assert "timestamp_granularities[]" in form["multipart/form-data"]["schema"]["properties"]
+    assert (
+        "timestamp_granularities[]"
+        in form["multipart/form-data"]["schema"]["properties"]
+    )
 
 
 def test_info_describes_the_server(server):

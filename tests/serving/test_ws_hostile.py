@@ -53,15 +53,23 @@ def server_log() -> Iterator[list[logging.LogRecord]]:
 def tight_server(model_cache, server_config, tmp_path_factory) -> Iterator[Any]:
     """One stream at a time, 1 s idle timeout, 2 s of audio per stream."""
     config = server_config(
-        tmp_path_factory.mktemp("tight"), max_streams=1, request_timeout_s=1.0,
+        tmp_path_factory.mktemp("tight"),
+        max_streams=1,
+        request_timeout_s=1.0,
         max_duration_s=2.0,
     )
-    with serve_in_thread(create_app(config, model_cache=model_cache), port=config.port) as url:
+    with serve_in_thread(
+        create_app(config, model_cache=model_cache), port=config.port
+    ) as url:
         yield url
 
 
 def ws_url(base: str, query: str = "") -> str:
-    return base.replace("http://", "ws://", 1) + "/v1/listen" + (f"?{query}" if query else "")
+    return (
+        base.replace("http://", "ws://", 1)
+        + "/v1/listen"
+        + (f"?{query}" if query else "")
+    )
 
 
 def wait_streams_idle(base: str) -> str:
@@ -90,10 +98,13 @@ async def _drain(ws: ClientConnection, timeout: float = 60) -> list[dict[str, An
 def exchange(
     url: str, frames: list[str | bytes], headers: dict[str, str] | None
 ) -> tuple[list[dict[str, Any]], int | None, str]:
-    """Send ``frames`` (ignoring a close meanwhile); return (events, close code, reason)."""
+    """Send ``frames`` (ignoring a close meanwhile); return (events, close code,
+    reason)."""
 
     async def go() -> tuple[list[dict[str, Any]], int | None, str]:
-        async with connect(url, additional_headers=headers, proxy=None, max_size=None) as ws:
+        async with connect(
+            url, additional_headers=headers, proxy=None, max_size=None
+        ) as ws:
             for frame in frames:
                 try:
                     await ws.send(frame)
@@ -165,7 +176,9 @@ def test_bad_stream_options_get_error_and_1003(server, auth, query, needle):
     [None, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic test-key-123"}],
 )
 def test_missing_or_wrong_key_gets_1008(server, headers):
-    result = exchange(ws_url(server.url, "api_key=wrong" if headers else ""), [], headers)
+    result = exchange(
+        ws_url(server.url, "api_key=wrong" if headers else ""), [], headers
+    )
     assert_error(result, "unauthorized", 1008, "API key")
     wait_streams_idle(server.url)
 
@@ -196,7 +209,9 @@ def test_nan_and_inf_float32_are_zeroed_not_fatal(server, auth, ldc_wav):
 
 def test_many_tiny_frames(server, auth, ldc_pcm16):
     audio_part = ldc_pcm16[:32000]  # 1 s in 16,000 frames of one sample
-    frames: list[str | bytes] = [audio_part[i:i + 2] for i in range(0, len(audio_part), 2)]
+    frames: list[str | bytes] = [
+        audio_part[i : i + 2] for i in range(0, len(audio_part), 2)
+    ]
     events, code, _ = exchange(ws_url(server.url), [*frames, END], auth)
     assert events[-1]["type"] == "end" and code == 1000
     wait_streams_idle(server.url)
@@ -204,16 +219,23 @@ def test_many_tiny_frames(server, auth, ldc_pcm16):
 
 def _count(metrics: str, outcome: str) -> float:
     prefix = f'aural_streams_total{{outcome="{outcome}"}} '
-    return sum(float(line[len(prefix):]) for line in metrics.splitlines()
-               if line.startswith(prefix))
+    return sum(
+        float(line[len(prefix) :])
+        for line in metrics.splitlines()
+        if line.startswith(prefix)
+    )
 
 
-def test_frame_beyond_max_size_is_refused_and_server_keeps_serving(server, auth, ldc_pcm16):
+def test_frame_beyond_max_size_is_refused_and_server_keeps_serving(
+    server, auth, ldc_pcm16
+):
     errors = _count(wait_streams_idle(server.url), "error")
     # the test server runs the CLI's ws_max_size (4 MiB)
     _, code, reason = exchange(ws_url(server.url), [bytes(5 * 1024 * 1024)], auth)
     assert code == 1009 and "exceeds" in reason
-    assert _count(wait_streams_idle(server.url), "error") == errors + 1  # not "disconnected"
+    assert (
+        _count(wait_streams_idle(server.url), "error") == errors + 1
+    )  # not "disconnected"
     events, code, _ = exchange(ws_url(server.url), [ldc_pcm16, END], auth)
     assert "greasy" in final_text(events) and code == 1000
 
@@ -228,7 +250,9 @@ def test_audio_after_the_end_frame_is_ignored(server, auth, ldc_pcm16):
 
 
 def test_stream_longer_than_max_duration_gets_1009(tight_server, auth, ldc_pcm16):
-    frames: list[str | bytes] = [ldc_pcm16[i:i + 16000] for i in range(0, len(ldc_pcm16), 16000)]
+    frames: list[str | bytes] = [
+        ldc_pcm16[i : i + 16000] for i in range(0, len(ldc_pcm16), 16000)
+    ]
     result = exchange(ws_url(tight_server), [*frames, END], auth)
     assert_error(result, "audio_too_long", 1009, "2 s")
     wait_streams_idle(tight_server)
@@ -245,9 +269,13 @@ def test_idle_client_times_out_and_frees_the_slot(tight_server, auth):
 def test_trickling_client_cannot_hold_a_slot(tight_server, auth):
     async def trickle() -> tuple[list[dict[str, Any]], int | None, str, float]:
         began = time.monotonic()
-        async with connect(ws_url(tight_server), additional_headers=auth, proxy=None) as ws:
+        async with connect(
+            ws_url(tight_server), additional_headers=auth, proxy=None
+        ) as ws:
             try:
-                for _ in range(40):  # one sample every 0.5 s: never idle, never 2 s of audio
+                for _ in range(
+                    40
+                ):  # one sample every 0.5 s: never idle, never 2 s of audio
                     await ws.send(b"\0\0")
                     await asyncio.sleep(0.5)
             except ConnectionClosed:
@@ -261,12 +289,18 @@ def test_trickling_client_cannot_hold_a_slot(tight_server, auth):
     wait_streams_idle(tight_server)
 
 
-def test_streams_beyond_max_streams_are_refused_then_served(tight_server, auth, ldc_pcm16):
+def test_streams_beyond_max_streams_are_refused_then_served(
+    tight_server, auth, ldc_pcm16
+):
     async def go() -> tuple[Any, Any]:
-        async with connect(ws_url(tight_server), additional_headers=auth, proxy=None) as first:
+        async with connect(
+            ws_url(tight_server), additional_headers=auth, proxy=None
+        ) as first:
             await first.send(ldc_pcm16[:8000])
             await asyncio.sleep(0.2)
-            async with connect(ws_url(tight_server), additional_headers=auth, proxy=None) as ws:
+            async with connect(
+                ws_url(tight_server), additional_headers=auth, proxy=None
+            ) as ws:
                 refused = (await _drain(ws), ws.close_code, ws.close_reason)
             await first.send(END)
             await _drain(first)
@@ -281,7 +315,9 @@ def test_streams_beyond_max_streams_are_refused_then_served(tight_server, auth, 
     assert events[-1]["type"] == "end" and code == 1000
 
 
-def test_client_vanishing_mid_utterance_logs_nothing(server, auth, ldc_pcm16, server_log):
+def test_client_vanishing_mid_utterance_logs_nothing(
+    server, auth, ldc_pcm16, server_log
+):
     async def vanish() -> None:
         ws = await connect(ws_url(server.url), additional_headers=auth, proxy=None)
         await ws.send(ldc_pcm16[:40000])

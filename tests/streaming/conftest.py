@@ -48,7 +48,7 @@ def run_stream(session, data: bytes | np.ndarray, chunk: int) -> list[StreamEven
     """Feed ``data`` in pieces of ``chunk`` bytes (or samples), then finish."""
     events: list[StreamEvent] = []
     for i in range(0, len(data), chunk):
-        events += session.feed(data[i:i + chunk])
+        events += session.feed(data[i : i + chunk])
     events += session.finish()
     return events
 
@@ -66,7 +66,8 @@ def final_text(events: Iterable[StreamEvent]) -> str:
 
 
 def check_invariants(events: list[StreamEvent], duration: float) -> None:
-    """Finals in time order inside the audio, words inside their segment, one EndOfStream last."""
+    """Finals in time order inside the audio, words inside their segment, one
+    EndOfStream last."""
     assert isinstance(events[-1], EndOfStream)
     assert sum(isinstance(e, EndOfStream) for e in events) == 1
     last_end = 0.0

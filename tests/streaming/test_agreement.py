@@ -19,11 +19,20 @@ from aural.streaming.agreement import agreed_prefix, normalize_word
         (["don't", "go"], ["dont", "go"], 0),  # the apostrophe is part of the word
     ],
 )
-def test_agreed_prefix_table(previous: list[str], current: list[str], expected: int) -> None:
+def test_agreed_prefix_table(
+    previous: list[str], current: list[str], expected: int
+) -> None:
     assert agreed_prefix(previous, current) == expected
 
 
-@pytest.mark.parametrize(("word", "expected"), [("Hello,", "hello"), ("matter.", "matter"),
-                                                ("Quilter's", "quilter's"), ("...", "")])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("Hello,", "hello"),
+        ("matter.", "matter"),
+        ("Quilter's", "quilter's"),
+        ("...", ""),
+    ],
+)
 def test_normalize_word_table(word: str, expected: str) -> None:
     assert normalize_word(word) == expected

@@ -19,7 +19,7 @@ def test_pcm_input_odd_byte_chunks_match_whole_input() -> None:
     data = (samples * 32767).astype("<i2").tobytes()
     whole = PcmInput(16000).push(data)
     chunked = PcmInput(16000)
-    parts = [chunked.push(data[i:i + 37]) for i in range(0, len(data), 37)]
+    parts = [chunked.push(data[i : i + 37]) for i in range(0, len(data), 37)]
     assert chunked.pending_bytes == 0
     np.testing.assert_array_equal(np.concatenate(parts), whole)
     np.testing.assert_allclose(whole, samples, atol=1 / 16384)
@@ -37,7 +37,7 @@ def test_pcm_input_keeps_a_partial_sample_for_the_next_chunk() -> None:
 def test_pcm_input_resamples_incrementally_to_16k(rate: int) -> None:
     samples = _tone(1.0, rate)
     pcm = PcmInput(rate, "pcm_f32le")
-    out = [pcm.push(samples[i:i + 1001]) for i in range(0, samples.size, 1001)]
+    out = [pcm.push(samples[i : i + 1001]) for i in range(0, samples.size, 1001)]
     out.append(pcm.flush())
     total = np.concatenate(out)
     assert abs(total.size - 16000) <= 2

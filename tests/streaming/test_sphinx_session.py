@@ -13,8 +13,8 @@ from aural.types import EndOfStream, Partial
 
 from .conftest import check_invariants, final_text, finals, run_stream, to_pcm16, wer
 
-# Streaming endpoints (PocketSphinx's endpointer) and offline VAD regions (Silero) cut the
-# audio differently, so the 3-gram LM sees different contexts; the texts stay close.
+# Streaming endpoints (PocketSphinx's endpointer) and offline VAD regions (Silero) cut
+# the audio differently, so the 3-gram LM sees different contexts; the texts stay close.
 MAX_WER_VS_OFFLINE = 0.35
 # a busy test machine must not turn partials off: keep the schedule deterministic
 NO_DEGRADE = StreamingOptions(max_lag_s=600.0)
@@ -28,7 +28,9 @@ def sphinx_reference(sphinx_engine, dev_clean_clip):
     return wave, events, session.stats
 
 
-def test_sphinx_stream_partials_finals_and_offline(sphinx_engine, sphinx_reference) -> None:
+def test_sphinx_stream_partials_finals_and_offline(
+    sphinx_engine, sphinx_reference
+) -> None:
     wave, events, stats = sphinx_reference
     check_invariants(events, wave.duration)
     assert any(isinstance(e, Partial) and e.text for e in events)
@@ -41,7 +43,9 @@ def test_sphinx_stream_partials_finals_and_offline(sphinx_engine, sphinx_referen
 
 
 @pytest.mark.parametrize("chunk", [37, 10**9])
-def test_sphinx_stream_chunk_sizes_agree(sphinx_engine, sphinx_reference, chunk: int) -> None:
+def test_sphinx_stream_chunk_sizes_agree(
+    sphinx_engine, sphinx_reference, chunk: int
+) -> None:
     wave, reference, _ = sphinx_reference
     session = sphinx_engine.stream(DecodeOptions(), streaming=NO_DEGRADE)
     events = run_stream(session, to_pcm16(wave.samples), chunk)

@@ -16,11 +16,19 @@ from aural.streaming import StreamingOptions
 from aural.streaming.session import SKIP_AHEAD_FACTOR
 from aural.types import EndOfStream, Final, Partial
 
-from .conftest import check_invariants, final_text, finals, partials, run_stream, to_pcm16, wer
+from .conftest import (
+    check_invariants,
+    final_text,
+    finals,
+    partials,
+    run_stream,
+    to_pcm16,
+    wer,
+)
 
-# Streaming decodes each VAD utterance in a window of its own length, offline decodes the
-# padded 30 s window: tiny.en may pick a different word or two. These clips have 10-12
-# words, so the bound allows two words to differ from the offline transcript.
+# Streaming decodes each VAD utterance in a window of its own length, offline decodes
+# the padded 30 s window: tiny.en may pick a different word or two. These clips have
+# 10-12 words, so the bound allows two words to differ from the offline transcript.
 MAX_WER_VS_OFFLINE = 0.25
 NO_DEGRADE = StreamingOptions(max_lag_s=600.0)  # deterministic schedule for comparisons
 
@@ -33,7 +41,7 @@ def test_whisper_stream_partials_then_finals(whisper_engine, ldc_wav) -> None:
     events = []
     data = to_pcm16(wave.samples)
     for i in range(0, len(data), 4000):
-        new = session.feed(data[i:i + 4000])
+        new = session.feed(data[i : i + 4000])
         seen_finals += [e for e in new if isinstance(e, Final)]
         events += new
     events += session.finish()
@@ -62,7 +70,9 @@ def test_whisper_stream_chunk_sizes_agree(whisper_engine, ldc_wav) -> None:
         session = whisper_engine.stream(DecodeOptions(), streaming=quiet)
         events = run_stream(session, data, chunk)
         check_invariants(events, wave.duration)
-        results[chunk] = [(f.segment.start, f.segment.end, f.segment.text) for f in finals(events)]
+        results[chunk] = [
+            (f.segment.start, f.segment.end, f.segment.text) for f in finals(events)
+        ]
     assert results[37] == results[4000] == results[len(data)]
     assert results[37]
     offline = whisper_engine.transcribe(wave, DecodeOptions()).text
@@ -73,8 +83,9 @@ def test_whisper_stream_chunk_sizes_agree(whisper_engine, ldc_wav) -> None:
 def test_whisper_stream_resamples_other_rates(whisper_engine, ldc_wav) -> None:
     wave = load(ldc_wav, 16000)
     at_44k = soxr.resample(wave.samples, 16000, 44100).astype(np.float32)
-    session = whisper_engine.stream(DecodeOptions(), sample_rate=44100,
-                           streaming=StreamingOptions(partials=False))
+    session = whisper_engine.stream(
+        DecodeOptions(), sample_rate=44100, streaming=StreamingOptions(partials=False)
+    )
     events = run_stream(session, at_44k, 4410)
     check_invariants(events, wave.duration + 0.01)
     offline = whisper_engine.transcribe(wave, DecodeOptions()).text
@@ -102,13 +113,14 @@ def test_whisper_stream_degrades_when_behind(whisper_engine, dev_clean_clip) -> 
     def clock() -> float:
         return speed * time.perf_counter()
 
-    session = whisper_engine.stream(DecodeOptions(beam_size=1), streaming=heavy,
-                           clock=clock)
+    session = whisper_engine.stream(
+        DecodeOptions(beam_size=1), streaming=heavy, clock=clock
+    )
     data = to_pcm16(wave.samples)
     events, longest_step = [], 0.0
     for i in range(0, len(data), 3200):
         began = clock()
-        events += session.feed(data[i:i + 3200])
+        events += session.feed(data[i : i + 3200])
         longest_step = max(longest_step, clock() - began)
     began = clock()
     events += session.finish()  # a step too: it decodes the open utterance
@@ -146,17 +158,21 @@ def test_stream_rejects_bad_input(whisper_engine) -> None:
 
 
 def test_speculative_finals_equal_confirmed_ones(whisper_engine, long_clip) -> None:
-    """A final decoded during the endpoint's silence is the final the endpoint would get."""
+    """A final decoded during the endpoint's silence is the final the endpoint would
+    get."""
     from dataclasses import replace
 
     wave = load(long_clip, 16000)
     data = to_pcm16(wave.samples)
-    # two seconds of silence at the end so the endpoint (not finish()) closes the last one
+    # two seconds of silence at the end so the endpoint (not finish()) closes the last
+    # one
     data += b"\x00\x00" * 32000
     runs = {}
     for speculate in (True, False):
-        session = whisper_engine.stream(DecodeOptions(beam_size=1),
-                               streaming=replace(NO_DEGRADE, speculative_final=speculate))
+        session = whisper_engine.stream(
+            DecodeOptions(beam_size=1),
+            streaming=replace(NO_DEGRADE, speculative_final=speculate),
+        )
         events = run_stream(session, data, 3200)
         check_invariants(events, len(data) / 32000)
         runs[speculate] = (finals(events), session.stats)

@@ -1,4 +1,5 @@
-"""Fixtures for text tests: openai-whisper's English normaliser as an independent reference.
+"""Fixtures for text tests: openai-whisper's English normaliser as an independent
+reference.
 
 Only ``whisper/normalizers`` is loaded (by file path), so whisper's own heavy imports
 (torch, tiktoken) are not needed. Tests using it skip when the package is absent.
@@ -37,7 +38,9 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
     for sub in ("basic", "english"):
         full = f"{name}.{sub}"
         if full not in sys.modules:
-            sub_spec = importlib.util.spec_from_file_location(full, folder / f"{sub}.py")
+            sub_spec = importlib.util.spec_from_file_location(
+                full, folder / f"{sub}.py"
+            )
             assert sub_spec is not None and sub_spec.loader is not None
             module = importlib.util.module_from_spec(sub_spec)
             sys.modules[full] = module
@@ -48,7 +51,8 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
 
 @pytest.fixture(scope="session")
 def whisper_normalizer() -> Callable[[str], str]:
-    """Whisper's EnglishTextNormalizer with aural's spelling table, whitespace-collapsed.
+    """Whisper's EnglishTextNormalizer with aural's spelling table,
+    whitespace-collapsed.
 
     Using the same spelling table compares every rule except the word list itself.
     """
@@ -56,7 +60,9 @@ def whisper_normalizer() -> Callable[[str], str]:
 
     reference = load_whisper_normalizer()
     if reference is None:
-        pytest.skip("openai-whisper (and more-itertools) not installed: no reference normaliser")
+        pytest.skip(
+            "openai-whisper (and more-itertools) not installed: no reference normaliser"
+        )
     reference.standardize_spellings.mapping = british_to_american()  # type: ignore[attr-defined]
 
     def normalize(text: str) -> str:

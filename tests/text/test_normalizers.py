@@ -1,4 +1,5 @@
-"""Normalisers: case tables, real transcripts, properties, and Whisper's as a reference."""
+"""Normalisers: case tables, real transcripts, properties, and Whisper's as a
+reference."""
 
 from __future__ import annotations
 
@@ -29,23 +30,37 @@ ENGLISH_CASES = [
     # case, punctuation, whitespace
     ("Hello, World!", "hello world"),
     ("  many   spaces\tand\nnewlines  ", "many spaces and newlines"),
-    ("MISTER QUILTER IS THE APOSTLE OF THE MIDDLE CLASSES",
-     "mister quilter is the apostle of the middle classes"),
-    ("Mr. Quilter is the apostle of the middle classes.",
-     "mister quilter is the apostle of the middle classes"),
+    (
+        "MISTER QUILTER IS THE APOSTLE OF THE MIDDLE CLASSES",
+        "mister quilter is the apostle of the middle classes",
+    ),
+    (
+        "Mr. Quilter is the apostle of the middle classes.",
+        "mister quilter is the apostle of the middle classes",
+    ),
     ('He said "yes" -- and left...', "he said yes and left"),
     ("", ""),
     ("...", ""),
     # titles
-    ("Mrs. Smith and Dr. Jones met St. John.", "missus smith and doctor jones met saint john"),
+    (
+        "Mrs. Smith and Dr. Jones met St. John.",
+        "missus smith and doctor jones met saint john",
+    ),
     ("Gov. Capt. Lt. Col. Jr.", "governor captain lieutenant colonel junior"),
-    ("Prof. Sen. Rep. Rev. Hon.", "professor senator representative reverend honorable"),
+    (
+        "Prof. Sen. Rep. Rev. Hon.",
+        "professor senator representative reverend honorable",
+    ),
     # contractions
     ("I won't go, can't stay, let's see.", "i will not go can not stay let us see"),
-    ("He's been there; she'd gone; they'd done it.",
-     "he has been there she had gone they had done it"),
-    ("You're right, we'll see, I've got it, I'm here.",
-     "you are right we will see i have got it i am here"),
+    (
+        "He's been there; she'd gone; they'd done it.",
+        "he has been there she had gone they had done it",
+    ),
+    (
+        "You're right, we'll see, I've got it, I'm here.",
+        "you are right we will see i have got it i am here",
+    ),
     ("It's John's book.", "it is john is book"),
     ("y'all wanna gotta gonna", "you all want to got to going to"),
     ("it 's a test", "it is a test"),  # TED-LIUM style split clitic
@@ -90,8 +105,10 @@ ENGLISH_CASES = [
     ("the $ sign", "the sign"),
     ("the price is $", "the price is $"),  # Whisper keeps a trailing sign too
     # spelling variants and diacritics
-    ("The colour of honour, organised in the centre.",
-     "the color of honor organized in the center"),
+    (
+        "The colour of honour, organised in the centre.",
+        "the color of honor organized in the center",
+    ),
     ("He travelled to the theatre.", "he traveled to the theater"),
     ("Café naïve résumé", "cafe naive resume"),
     ("Œuvre straße", "oeuvre strasse"),
@@ -129,7 +146,9 @@ def test_basic_normalizer_cases(text: str, expected: str) -> None:
         ("rock 'n' roll", "rock n roll"),
     ],
 )
-def test_basic_normalizer_keeps_apostrophes_inside_words(text: str, expected: str) -> None:
+def test_basic_normalizer_keeps_apostrophes_inside_words(
+    text: str, expected: str
+) -> None:
     assert BasicNormalizer(keep_apostrophes=True)(text) == expected
 
 
@@ -184,13 +203,17 @@ def test_number_normalizer_on_its_own() -> None:
     assert numbers("oh two") == "02"
 
 
-# --- real transcripts --------------------------------------------------------------------
+# --- real transcripts -----------------------------------------------------------------
 
 
 def _punctuate(upper: str) -> str:
     """A hypothesis-style rendering of an upper-case LibriSpeech reference."""
     text = upper.lower()
-    for word, abbreviation in (("mister", "Mr."), ("missus", "Mrs."), ("doctor", "Dr.")):
+    for word, abbreviation in (
+        ("mister", "Mr."),
+        ("missus", "Mrs."),
+        ("doctor", "Dr."),
+    ):
         text = re.sub(rf"\b{word}\b", abbreviation, text)
     words = text.split()
     for i in range(3, len(words), 7):
@@ -202,11 +225,15 @@ def _punctuate(upper: str) -> str:
 def _librispeech_refs(shared_data: Path) -> list[str]:
     refs = []
     for trans in sorted((shared_data / "LibriSpeech").glob("*/*/*/*.trans.txt")):
-        refs += [line.split(" ", 1)[1] for line in trans.read_text().splitlines() if line]
+        refs += [
+            line.split(" ", 1)[1] for line in trans.read_text().splitlines() if line
+        ]
     return refs
 
 
-def test_librispeech_refs_and_punctuated_hypotheses_normalise_alike(shared_data: Path) -> None:
+def test_librispeech_refs_and_punctuated_hypotheses_normalise_alike(
+    shared_data: Path,
+) -> None:
     refs = _librispeech_refs(shared_data)
     assert len(refs) == 263
     changed = 0
@@ -219,12 +246,16 @@ def test_librispeech_refs_and_punctuated_hypotheses_normalise_alike(shared_data:
 
 
 def test_ljspeech_raw_and_spelled_out_columns_agree(shared_data: Path) -> None:
-    """LJSpeech's raw column has digits and abbreviations, the normalised one spells them
-    out; after normalisation the two columns should be almost identical."""
+    """LJSpeech's raw column has digits and abbreviations, the normalised one spells
+    them out; after normalisation the two columns should be almost identical."""
     from aural.evaluation.metrics import corpus_wer
 
-    rows = [line.split("|") for line in
-            (shared_data / "LJSpeech-1.1" / "metadata.csv").read_text().splitlines()]
+    rows = [
+        line.split("|")
+        for line in (shared_data / "LJSpeech-1.1" / "metadata.csv")
+        .read_text()
+        .splitlines()
+    ]
     raw = [english(r[1]) for r in rows]
     spelled = [english(r[2]) for r in rows]
     differing = sum(a != b for a, b in zip(raw, spelled))
@@ -233,18 +264,44 @@ def test_ljspeech_raw_and_spelled_out_columns_agree(shared_data: Path) -> None:
     assert corpus_wer(spelled, raw).wer < 0.002
 
 
-# --- properties --------------------------------------------------------------------------
+# --- properties -----------------------------------------------------------------------
 
 _NUMBERISH = st.lists(
-    st.sampled_from(sorted(NUMBER_WORDS) + [
-        "a", "the", "cat", "1", "25", "3.5", "$5", "10%", "007", "1,000", "and a half",
-        "1st", "o", "$", "£3", "-", "+", "Mr.", "st.", "won't", "it's", "'s", ".", "(x)",
-    ]),
+    st.sampled_from(
+        sorted(NUMBER_WORDS)
+        + [
+            "a",
+            "the",
+            "cat",
+            "1",
+            "25",
+            "3.5",
+            "$5",
+            "10%",
+            "007",
+            "1,000",
+            "and a half",
+            "1st",
+            "o",
+            "$",
+            "£3",
+            "-",
+            "+",
+            "Mr.",
+            "st.",
+            "won't",
+            "it's",
+            "'s",
+            ".",
+            "(x)",
+        ]
+    ),
     max_size=8,
 ).map(" ".join)
 _TEXT = st.one_of(st.text(max_size=60), _NUMBERISH)
-_FAST = settings(max_examples=120, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow])
+_FAST = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @_FAST
@@ -264,19 +321,25 @@ def test_basic_normalizer_is_idempotent_and_tidy(text: str) -> None:
         assert "  " not in once and once == once.strip()
 
 
-# --- Whisper's normaliser as an independent reference -----------------------------------
+# --- Whisper's normaliser as an independent reference ---------------------------------
+
 
 def test_matches_whisper_on_all_shared_transcripts(
     shared_data: Path, whisper_normalizer: Callable[[str], str]
 ) -> None:
     texts = _librispeech_refs(shared_data)
-    for line in (shared_data / "LJSpeech-1.1" / "metadata.csv").read_text().splitlines():
+    for line in (
+        (shared_data / "LJSpeech-1.1" / "metadata.csv").read_text().splitlines()
+    ):
         texts += line.split("|")[1:]
     for line in (shared_data / "misc" / "manifest.jsonl").read_text().splitlines():
         texts.append(json.loads(line)["text"])
     assert len(texts) == 698
-    mismatches = [(t, english(t), whisper_normalizer(t)) for t in texts
-                  if english(t) != whisper_normalizer(t)]
+    mismatches = [
+        (t, english(t), whisper_normalizer(t))
+        for t in texts
+        if english(t) != whisper_normalizer(t)
+    ]
     assert mismatches == []
 
 

@@ -20,7 +20,9 @@ from aural.text.tokenizers import (
 @pytest.fixture(scope="module")
 def transcripts(shared_data: Path) -> list[str]:
     texts = []
-    for f in sorted((shared_data / "LibriSpeech" / "train-clean-100").rglob("*.trans.txt")):
+    for f in sorted(
+        (shared_data / "LibriSpeech" / "train-clean-100").rglob("*.trans.txt")
+    ):
         for line in f.read_text().splitlines():
             texts.append(line.split(" ", 1)[1])
     assert len(texts) > 200
@@ -58,13 +60,17 @@ def test_char_tokenizer_drops_unknown_characters() -> None:
     assert tok.decode(tok.encode("abc ba")) == "ab ba"
 
 
-def test_bpe_tokenizer_trains_and_reloads(transcripts: list[str], tmp_path: Path) -> None:
+def test_bpe_tokenizer_trains_and_reloads(
+    transcripts: list[str], tmp_path: Path
+) -> None:
     tok = BpeTokenizer.train(transcripts, vocab_size=200)
     assert 100 < tok.vocab_size <= 201
     text = transcripts[3]
     ids = tok.encode(text)
     assert ids and min(ids) >= 1 and max(ids) < tok.vocab_size
-    assert len(ids) < len(normalize_transcript(text))  # pieces are longer than characters
+    assert len(ids) < len(
+        normalize_transcript(text)
+    )  # pieces are longer than characters
     assert tok.decode(ids) == normalize_transcript(text)
     tok.save(tmp_path)
     again = load_tokenizer(tmp_path)

@@ -27,7 +27,9 @@ def speech(dev_clean: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("factor", [0.9, 1.1])
-def test_speed_perturb_changes_length_by_factor(speech: np.ndarray, factor: float) -> None:
+def test_speed_perturb_changes_length_by_factor(
+    speech: np.ndarray, factor: float
+) -> None:
     out = speed_perturb(speech, factor, 16_000)
     assert abs(len(out) - len(speech) / factor) <= 2
     assert speed_perturb(speech, 1.0, 16_000) is speech
@@ -39,7 +41,9 @@ def _peak_hz(x: np.ndarray, sample_rate: int = 16_000) -> float:
 
 
 @pytest.mark.parametrize(("semitones", "expected_hz"), [(12.0, 880.0), (-2.0, 392.0)])
-def test_pitch_shift_moves_a_tone_and_keeps_length(semitones: float, expected_hz: float) -> None:
+def test_pitch_shift_moves_a_tone_and_keeps_length(
+    semitones: float, expected_hz: float
+) -> None:
     t = np.arange(16_000) / 16_000
     tone = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
     out = pitch_shift(tone, semitones, 16_000)
@@ -61,30 +65,48 @@ def test_pitch_shift_on_speech(speech: np.ndarray) -> None:
     assert not np.allclose(out, speech, atol=1e-3)
 
 
-def test_augmenter_is_seeded_and_switchable(shared_data: Path, speech: np.ndarray) -> None:
-    cfg = AugmentConfig.model_validate({
-        "noise": {"enabled": True, "directory": str(shared_data / "noise"),
-                  "probability": 1.0, "snr_db": [10.0, 10.0]},
-        "rir": {"enabled": False},
-        "speed": {"enabled": False},
-    })
+def test_augmenter_is_seeded_and_switchable(
+    shared_data: Path, speech: np.ndarray
+) -> None:
+    cfg = AugmentConfig.model_validate(
+        {
+            "noise": {
+                "enabled": True,
+                "directory": str(shared_data / "noise"),
+                "probability": 1.0,
+                "snr_db": [10.0, 10.0],
+            },
+            "rir": {"enabled": False},
+            "speed": {"enabled": False},
+        }
+    )
     aug = WaveformAugmenter(cfg, 16_000)
     a = aug(speech, np.random.default_rng([1, 2, 3]))
     b = aug(speech, np.random.default_rng([1, 2, 3]))
     c = aug(speech, np.random.default_rng([1, 2, 4]))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    scale = 1.0 / max(1.0, float(np.abs(a).max()))  # undo the peak normalisation, if any
-    assert measure_snr_db(speech * scale, a - speech * scale) == pytest.approx(10.0, abs=0.1)
+    scale = 1.0 / max(
+        1.0, float(np.abs(a).max())
+    )  # undo the peak normalisation, if any
+    assert measure_snr_db(speech * scale, a - speech * scale) == pytest.approx(
+        10.0, abs=0.1
+    )
     off = WaveformAugmenter(AugmentConfig(), 16_000)
     assert not off.is_active
 
 
 def test_augmenter_reverb_and_speed(shared_data: Path, speech: np.ndarray) -> None:
-    cfg = AugmentConfig.model_validate({
-        "rir": {"enabled": True, "directory": str(shared_data / "rir"), "probability": 1.0},
-        "speed": {"enabled": True, "factors": [1.1]},
-        "pitch": {"enabled": True, "probability": 1.0},
-    })
+    cfg = AugmentConfig.model_validate(
+        {
+            "rir": {
+                "enabled": True,
+                "directory": str(shared_data / "rir"),
+                "probability": 1.0,
+            },
+            "speed": {"enabled": True, "factors": [1.1]},
+            "pitch": {"enabled": True, "probability": 1.0},
+        }
+    )
     out = WaveformAugmenter(cfg, 16_000)(speech, np.random.default_rng(0))
     assert abs(len(out) - len(speech) / 1.1) <= 2
     assert np.isfinite(out).all() and np.abs(out).max() <= 1.0 + 1e-6
@@ -93,8 +115,9 @@ def test_augmenter_reverb_and_speed(shared_data: Path, speech: np.ndarray) -> No
 def test_spec_augment_masks_bands_and_stretches() -> None:
     feats = torch.ones(2, 100, 40)
     lengths = torch.tensor([100, 60])
-    cfg = SpecAugmentConfig(enabled=True, freq_masks=2, freq_width=8, time_masks=2,
-                            time_width=0.2)
+    cfg = SpecAugmentConfig(
+        enabled=True, freq_masks=2, freq_width=8, time_masks=2, time_width=0.2
+    )
     a = spec_augment(feats, lengths, cfg, torch.Generator().manual_seed(0))
     b = spec_augment(feats, lengths, cfg, torch.Generator().manual_seed(0))
     assert torch.equal(a, b)

@@ -20,17 +20,23 @@ def _with(**changes: object) -> dict:
     return d
 
 
-@pytest.mark.parametrize(("data", "match"), [
-    (_with(learning_rate=0.1), "learning_rate: extra inputs are not permitted"),
-    (_with(optim={"lr_peak": 0.1}), "optim.lr_peak: extra inputs are not permitted"),
-    (_with(optim={"lr": -1}), "optim.lr: input should be greater than 0"),
-    (_with(model={"size": "huge"}), "model.size"),
-    (_with(training={"amp": "fp8"}), "training.amp"),
-    (_with(data={"train": []}), "data.train"),
-    (_with(data={"train": [{"path": "d", "id_pattern": "("}]}), "id_pattern"),
-    (_with(augment={"noise": {"snr": 3}}), "augment.noise.snr"),
-    ({"name": "x"}, "output_dir: field required"),
-])
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (_with(learning_rate=0.1), "learning_rate: extra inputs are not permitted"),
+        (
+            _with(optim={"lr_peak": 0.1}),
+            "optim.lr_peak: extra inputs are not permitted",
+        ),
+        (_with(optim={"lr": -1}), "optim.lr: input should be greater than 0"),
+        (_with(model={"size": "huge"}), "model.size"),
+        (_with(training={"amp": "fp8"}), "training.amp"),
+        (_with(data={"train": []}), "data.train"),
+        (_with(data={"train": [{"path": "d", "id_pattern": "("}]}), "id_pattern"),
+        (_with(augment={"noise": {"snr": 3}}), "augment.noise.snr"),
+        ({"name": "x"}, "output_dir: field required"),
+    ],
+)
 def test_bad_recipe_is_an_error_naming_the_key(data: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         parse_config(data, "r.yaml")
@@ -48,8 +54,9 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(bad)
 
 
-@pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")),
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.stem
+)
 def test_shipped_recipes_validate(recipe: Path) -> None:
     cfg = load_config(recipe)
     assert cfg.name == recipe.stem

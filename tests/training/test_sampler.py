@@ -11,7 +11,9 @@ from aural.errors import ConfigError
 from aural.training.sampler import BucketBatchSampler
 from aural.training.schedule import LrFactor
 
-DURATIONS = tuple(np.random.default_rng(0).uniform(0.5, 15.0, size=200).round(2).tolist())
+DURATIONS = tuple(
+    np.random.default_rng(0).uniform(0.5, 15.0, size=200).round(2).tolist()
+)
 
 
 def test_batches_cover_everything_once_within_budget() -> None:
@@ -23,8 +25,11 @@ def test_batches_cover_everything_once_within_budget() -> None:
         for b in batches:
             assert len(b) <= 8
             assert len(b) == 1 or max(DURATIONS[i] for i in b) * len(b) <= 40.0
-        spreads = [max(DURATIONS[i] for i in b) / min(DURATIONS[i] for i in b)
-                   for b in batches if len(b) > 1]
+        spreads = [
+            max(DURATIONS[i] for i in b) / min(DURATIONS[i] for i in b)
+            for b in batches
+            if len(b) > 1
+        ]
         assert np.median(spreads) < 1.5  # similar lengths share a batch
 
 
@@ -44,8 +49,10 @@ def test_curriculum_goes_short_to_long() -> None:
 
 
 def test_ranks_get_disjoint_equal_shares() -> None:
-    shards = [BucketBatchSampler(DURATIONS, 40.0, 8, seed=1, rank=r, world_size=3).batches(0)
-              for r in range(3)]
+    shards = [
+        BucketBatchSampler(DURATIONS, 40.0, 8, seed=1, rank=r, world_size=3).batches(0)
+        for r in range(3)
+    ]
     assert len({len(s) for s in shards}) == 1
     seen = [i for s in shards for b in s for i in b]
     assert len(seen) == len(set(seen))

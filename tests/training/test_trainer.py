@@ -1,4 +1,5 @@
-"""The training loop on real digits: exact resume, tracking, checkpoints, early stopping."""
+"""The training loop on real digits: exact resume, tracking, checkpoints, early
+stopping."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from aural.training.trainer import Trainer
 from .conftest import tiny_recipe
 
 AUGMENTED = {
-    "augment": {"speed": {"enabled": True}, "spec_augment": {"enabled": True, "freq_width": 4},
-                "noise": {"enabled": True, "probability": 0.5}},
+    "augment": {
+        "speed": {"enabled": True},
+        "spec_augment": {"enabled": True, "freq_width": 4},
+        "noise": {"enabled": True, "probability": 0.5},
+    },
     "optim": {"accumulate_steps": 2},
     "training": {"max_steps": 4, "checkpoint_every": 100, "eval_every": 100},
 }
@@ -27,11 +31,15 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_resume_after_interruption_matches_uninterrupted_run(
-        shared_data: Path, tmp_path: Path) -> None:
+    shared_data: Path, tmp_path: Path
+) -> None:
     changes = dict(AUGMENTED)
     changes["augment"] = dict(AUGMENTED["augment"])
-    changes["augment"]["noise"] = {"enabled": True, "probability": 0.5,
-                                   "directory": str(shared_data / "noise")}
+    changes["augment"]["noise"] = {
+        "enabled": True,
+        "probability": 0.5,
+        "directory": str(shared_data / "noise"),
+    }
     straight = tiny_recipe(shared_data, tmp_path / "straight", changes)
     full = Trainer(straight).run()
     assert full.step == 4
@@ -54,15 +62,23 @@ def test_resume_after_interruption_matches_uninterrupted_run(
 
 def test_run_tracks_to_mlflow_and_keeps_best(shared_data: Path, tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow")
-    cfg = tiny_recipe(shared_data, tmp_path / "run", {
-        "tracking": {"mlflow": True, "num_sample_predictions": 2},
-        "training": {"max_steps": 4, "eval_every": 2, "keep_checkpoints": 1},
-    })
+    cfg = tiny_recipe(
+        shared_data,
+        tmp_path / "run",
+        {
+            "tracking": {"mlflow": True, "num_sample_predictions": 2},
+            "training": {"max_steps": 4, "eval_every": 2, "keep_checkpoints": 1},
+        },
+    )
     result = Trainer(cfg).run()
     out = tmp_path / "run"
-    assert (out / "best" / "model.pt").is_file() and (out / "best" / "tokenizer.json").is_file()
+    assert (out / "best" / "model.pt").is_file() and (
+        out / "best" / "tokenizer.json"
+    ).is_file()
     assert [p.name for p in (out / "checkpoints").glob("step_*")] == ["step_0000004"]
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
+    ]
     assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4]
     assert [r["step"] for r in records if "dev_wer" in r] == [2, 4]
     assert result.best_dev_wer == min(r["dev_wer"] for r in records if "dev_wer" in r)
@@ -82,11 +98,21 @@ def test_run_tracks_to_mlflow_and_keeps_best(shared_data: Path, tmp_path: Path) 
     assert "predictions/step_0000004.txt" in preds
 
 
-def test_early_stopping_stops_when_dev_wer_stalls(shared_data: Path, tmp_path: Path) -> None:
-    cfg = tiny_recipe(shared_data, tmp_path / "es", {
-        "optim": {"lr": 1e-7, "warmup_steps": 0},  # nothing improves
-        "training": {"max_steps": 50, "eval_every": 1, "early_stopping_patience": 2},
-    })
+def test_early_stopping_stops_when_dev_wer_stalls(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    cfg = tiny_recipe(
+        shared_data,
+        tmp_path / "es",
+        {
+            "optim": {"lr": 1e-7, "warmup_steps": 0},  # nothing improves
+            "training": {
+                "max_steps": 50,
+                "eval_every": 1,
+                "early_stopping_patience": 2,
+            },
+        },
+    )
     result = Trainer(cfg).run()
     assert result.stopped_early
     assert result.step == 3 and result.best_step == 1

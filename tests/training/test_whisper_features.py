@@ -1,6 +1,6 @@
 """A Conformer-CTC on Whisper tiny.en encoder frames: trains on real LibriSpeech speech,
-loads as the aural engine with 20 ms word timings, aligns known text, and exports to ONNX
-with the same text."""
+loads as the aural engine with 20 ms word timings, aligns known text, and exports to
+ONNX with the same text."""
 
 from __future__ import annotations
 
@@ -26,29 +26,50 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.mark.slow
-def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_path: Path
-                                                         ) -> None:
+def test_whisper_feature_model_learns_loads_and_exports(
+    shared_data: Path, tmp_path: Path
+) -> None:
     libri = str(shared_data / "LibriSpeech" / "train-clean-100")
-    cfg = tiny_recipe(shared_data, tmp_path / "run", {
-        "seed": 0,
-        "data": {"train": [{"path": libri, "kind": "librispeech", "limit": 5}],
-                 "dev": [{"path": libri, "kind": "librispeech", "limit": 3}],
-                 "max_duration": 16.0},
-        "features": {"kind": "whisper", "encoder": "tiny.en"},
-        "model": {"d_model": 64, "ff_mult": 2, "dropout": 0.0},
-        "optim": {"lr": 0.006, "warmup_steps": 8},
-        "training": {"max_steps": 70, "batch_seconds": 200.0, "max_batch_size": 5,
-                     "eval_every": 35, "checkpoint_every": 35, "log_every": 10},
-    })
+    cfg = tiny_recipe(
+        shared_data,
+        tmp_path / "run",
+        {
+            "seed": 0,
+            "data": {
+                "train": [{"path": libri, "kind": "librispeech", "limit": 5}],
+                "dev": [{"path": libri, "kind": "librispeech", "limit": 3}],
+                "max_duration": 16.0,
+            },
+            "features": {"kind": "whisper", "encoder": "tiny.en"},
+            "model": {"d_model": 64, "ff_mult": 2, "dropout": 0.0},
+            "optim": {"lr": 0.006, "warmup_steps": 8},
+            "training": {
+                "max_steps": 70,
+                "batch_seconds": 200.0,
+                "max_batch_size": 5,
+                "eval_every": 35,
+                "checkpoint_every": 35,
+                "log_every": 10,
+            },
+        },
+    )
     trainer = Trainer(cfg)
     result = trainer.run()
-    # the dev set is the first 3 training utterances: this is memorisation, well under the
-    # 100 % a from-scratch model of this size reaches in 70 steps
-    assert result.best_dev_wer is not None and result.best_dev_wer < 0.5, result.last_eval
+    # the dev set is the first 3 training utterances: this is memorisation, well under
+    # the 100 % a from-scratch model of this size reaches in 70 steps
+    assert result.best_dev_wer is not None and result.best_dev_wer < 0.5, (
+        result.last_eval
+    )
 
     loaded = load_model(tmp_path / "run")
-    assert loaded.model.options.subsampling == 1 and loaded.model.options.num_features == 384
-    assert loaded.feature_options.kind == "whisper" and loaded.feature_options.encoder == "tiny.en"
+    assert (
+        loaded.model.options.subsampling == 1
+        and loaded.model.options.num_features == 384
+    )
+    assert (
+        loaded.feature_options.kind == "whisper"
+        and loaded.feature_options.encoder == "tiny.en"
+    )
 
     waves = [Waveform(trainer.cache.get(u), 16_000) for u in trainer.dev_utts]
     refs = [normalize_transcript(u.text) for u in trainer.dev_utts]
@@ -61,9 +82,9 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
         assert words and words[-1].end <= wave.duration + 0.05
         assert all(a.start <= b.start for a, b in pairwise(words))
 
-    # CTC forced alignment with the checkpoint: every word, in order, on the same 20 ms clock
-    # as the engine's own word times (how close to the true times a model this small gets
-    # is in benchmarks/align_agreement.py, with the recipe's model)
+    # CTC forced alignment with the checkpoint: every word, in order, on the same 20 ms
+    # clock as the engine's own word times (how close to the true times a model this
+    # small gets is in benchmarks/align_agreement.py, with the recipe's model)
     from aural.align import create_aligner
 
     text = trainer.dev_utts[0].text
@@ -74,7 +95,9 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
     assert all(a.end <= b.start + 1e-6 for a, b in pairwise(own.words))
     decoded = iter([w for s in results[0].segments for w in s.words])
     diffs = []
-    for w in own.words:  # pair each aligned word with the next decoded word spelled alike
+    for (
+        w
+    ) in own.words:  # pair each aligned word with the next decoded word spelled alike
         for d in decoded:
             if d.text.lower() == w.text.lower():
                 diffs.append(abs(d.start - w.start))
@@ -84,8 +107,11 @@ def test_whisper_feature_model_learns_loads_and_exports(shared_data: Path, tmp_p
     from aural.training.export import export_onnx
 
     export_onnx(tmp_path / "run", tmp_path / "onnx")
-    assert json.loads((tmp_path / "onnx" / "model.json").read_text())["subsampling"] == 1
+    assert (
+        json.loads((tmp_path / "onnx" / "model.json").read_text())["subsampling"] == 1
+    )
     onnx = create_engine("aural", model=str(tmp_path / "onnx"))
     assert onnx.runtime == "onnx" and onnx.frame_duration == pytest.approx(0.02)
-    assert [r.text for r in onnx.transcribe_batch(waves, DecodeOptions(beam_size=1))] == [
-        r.text for r in results]
+    assert [
+        r.text for r in onnx.transcribe_batch(waves, DecodeOptions(beam_size=1))
+    ] == [r.text for r in results]

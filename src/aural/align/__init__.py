@@ -61,16 +61,20 @@ def create_aligner(
         from aural.align.sphinx import SphinxAligner
 
         if settings:
-            raise EngineNotFoundError(f"the sphinx aligner takes no settings, got {sorted(settings)}")
+            raise EngineNotFoundError(
+                f"the sphinx aligner takes no settings, got {sorted(settings)}"
+            )
         return SphinxAligner(model)
     raise EngineNotFoundError(
         f"unknown aligner {engine!r}; choose one of {', '.join(ALIGNERS)}"
     )
 
 
-def align(source: Any, transcript: str, *, engine: str = "whisper",
-          model: str | None = None) -> Alignment:
-    """Align ``transcript`` to the audio ``source`` (path, bytes, file object or Waveform).
+def align(
+    source: Any, transcript: str, *, engine: str = "whisper", model: str | None = None
+) -> Alignment:
+    """Align ``transcript`` to the audio ``source`` (path, bytes, file object or
+    Waveform).
 
     Raises:
         AudioDecodeError: the audio cannot be read.

@@ -48,7 +48,8 @@ def boundary_differences(a: Alignment, b: Alignment) -> np.ndarray:
 
 
 def summarize_differences(diffs: Iterable[np.ndarray]) -> BoundaryAgreement:
-    """Pool per-recording differences (from :func:`boundary_differences`) into statistics."""
+    """Pool per-recording differences (from :func:`boundary_differences`) into
+    statistics."""
     stacked = [d for d in diffs if d.size]
     if not stacked:
         raise ConfigError("no word was aligned by both aligners: nothing to compare")

@@ -42,8 +42,12 @@ class Alignment:
 
     def to_dict(self) -> dict[str, Any]:
         def entry(w: Word) -> dict[str, Any]:
-            return {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-                    "probability": round(w.probability, 4)}
+            return {
+                "word": w.text,
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "probability": round(w.probability, 4),
+            }
 
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
@@ -60,19 +64,32 @@ class Alignment:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alignment:
         def word(e: dict[str, Any]) -> Word:
-            return Word(float(e["start"]), float(e["end"]), str(e["word"]),
-                        float(e.get("probability", 1.0)))
+            return Word(
+                float(e["start"]),
+                float(e["end"]),
+                str(e["word"]),
+                float(e.get("probability", 1.0)),
+            )
 
-        return cls(tuple(word(e) for e in d["words"]), tuple(word(e) for e in d.get("chars", ())),
-                   float(d["duration"]), str(d["engine"]), str(d["model"]),
-                   str(d.get("transcript", "")))
+        return cls(
+            tuple(word(e) for e in d["words"]),
+            tuple(word(e) for e in d.get("chars", ())),
+            float(d["duration"]),
+            str(d["engine"]),
+            str(d["model"]),
+            str(d.get("transcript", "")),
+        )
 
 
 def _cues(words: tuple[Word, ...]) -> list[list[Word]]:
     cues: list[list[Word]] = []
     for w in words:
-        if cues and len(cues[-1]) < CUE_MAX_WORDS and w.end - cues[-1][0].start <= CUE_MAX_S \
-                and w.start - cues[-1][-1].end < CUE_GAP_S:
+        if (
+            cues
+            and len(cues[-1]) < CUE_MAX_WORDS
+            and w.end - cues[-1][0].start <= CUE_MAX_S
+            and w.start - cues[-1][-1].end < CUE_GAP_S
+        ):
             cues[-1].append(w)
         else:
             cues.append([w])
@@ -90,16 +107,22 @@ def render_alignment(alignment: Alignment, fmt: str) -> str:
     if fmt == "tsv":
         rows = ["tier\tstart\tend\tlabel\tprobability"]
         for tier, items in (("words", alignment.words), ("chars", alignment.chars)):
-            rows += [f"{tier}\t{w.start:.3f}\t{w.end:.3f}\t{w.text}\t{w.probability:.4f}"
-                     for w in items]
+            rows += [
+                f"{tier}\t{w.start:.3f}\t{w.end:.3f}\t{w.text}\t{w.probability:.4f}"
+                for w in items
+            ]
         return "\n".join(rows) + "\n"
     if fmt in ("srt", "vtt"):
         sep = "," if fmt == "srt" else "."
         blocks = [] if fmt == "srt" else ["WEBVTT", ""]
         for k, cue in enumerate(_cues(alignment.words), 1):
-            timing = (f"{format_timestamp(cue[0].start, decimal=sep)} --> "
-                      f"{format_timestamp(cue[-1].end, decimal=sep)}")
+            timing = (
+                f"{format_timestamp(cue[0].start, decimal=sep)} --> "
+                f"{format_timestamp(cue[-1].end, decimal=sep)}"
+            )
             text = " ".join(w.text for w in cue)
             blocks += ([str(k)] if fmt == "srt" else []) + [timing, text, ""]
         return "\n".join(blocks)
-    raise ConfigError(f"unknown alignment format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    raise ConfigError(
+        f"unknown alignment format {fmt!r}; choose one of {', '.join(FORMATS)}"
+    )

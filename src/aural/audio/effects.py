@@ -1,9 +1,11 @@
-"""Reproducible acoustic degradations: additive noise at a chosen SNR and room reverberation.
+"""Reproducible acoustic degradations: additive noise at a chosen SNR and room
+reverberation.
 
-The evaluator uses these to measure robustness, and training augmentation reuses them, so
-the mixing functions are pure numpy: float32 arrays in, a new float32 array out, randomness only
-through the ``numpy.random.Generator`` the caller passes. :class:`NoiseBank` is the only
-part that touches files; it loads a folder of noise or impulse-response recordings once.
+The evaluator uses these to measure robustness, and training augmentation reuses them,
+so the mixing functions are pure numpy: float32 arrays in, a new float32 array out,
+randomness only through the ``numpy.random.Generator`` the caller passes.
+:class:`NoiseBank` is the only part that touches files; it loads a folder of noise or
+impulse-response recordings once.
 
 Example:
     >>> bank = NoiseBank("../shared/data/noise")
@@ -43,7 +45,9 @@ _SILENT_RETRIES = 20
 def _as_mono_float32(samples: np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(samples)
     if arr.ndim != 1:
-        raise ConfigError(f"{name} must be a mono array of shape (num_samples,), got {arr.shape}")
+        raise ConfigError(
+            f"{name} must be a mono array of shape (num_samples,), got {arr.shape}"
+        )
     if not np.issubdtype(arr.dtype, np.floating):
         raise ConfigError(f"{name} must hold floats in [-1, 1], got dtype {arr.dtype}")
     return arr.astype(np.float32, copy=False)
@@ -56,14 +60,21 @@ def signal_power(samples: np.ndarray) -> float:
 
 
 def measure_snr_db(signal: np.ndarray, noise: np.ndarray) -> float:
-    """Signal-to-noise ratio in dB between two arrays: ``10 log10(P_signal / P_noise)``."""
-    return float(10.0 * np.log10(max(signal_power(signal), _EPS) / max(signal_power(noise), _EPS)))
+    """Signal-to-noise ratio in dB between two arrays:
+    ``10 log10(P_signal / P_noise)``."""
+    return float(
+        10.0
+        * np.log10(max(signal_power(signal), _EPS) / max(signal_power(noise), _EPS))
+    )
 
 
-def crop_or_tile(noise: np.ndarray, num_samples: int, rng: np.random.Generator) -> np.ndarray:
+def crop_or_tile(
+    noise: np.ndarray, num_samples: int, rng: np.random.Generator
+) -> np.ndarray:
     """A stretch of ``num_samples`` from ``noise`` starting at a random offset.
 
-    Noise shorter than ``num_samples`` is repeated (wrapping around) from the random offset.
+    Noise shorter than ``num_samples`` is repeated (wrapping around) from the random
+    offset.
 
     Args:
         noise: mono float samples, shape ``(n,)`` with ``n > 0``.
@@ -75,12 +86,14 @@ def crop_or_tile(noise: np.ndarray, num_samples: int, rng: np.random.Generator) 
     """
     noise = _as_mono_float32(noise, "noise")
     if noise.size == 0:
-        raise ConfigError("noise is empty (0 samples); pick a noise recording with audio in it")
+        raise ConfigError(
+            "noise is empty (0 samples); pick a noise recording with audio in it"
+        )
     if num_samples < 0:
         raise ConfigError(f"num_samples must be >= 0, got {num_samples}")
     offset = int(rng.integers(0, noise.size))
     if noise.size >= num_samples and offset + num_samples <= noise.size:
-        return noise[offset:offset + num_samples].copy()
+        return noise[offset : offset + num_samples].copy()
     idx = (offset + np.arange(num_samples)) % noise.size
     return noise[idx]
 
@@ -90,12 +103,13 @@ def mix_at_snr(
 ) -> np.ndarray:
     """Add ``noise`` to ``speech`` scaled so that the mixture has the requested SNR.
 
-    The SNR is measured over the whole utterance: ``10 log10(P_speech / P_scaled_noise)``
-    with ``P`` the mean square. A random stretch of the noise is used (tiled when the
-    noise is shorter than the speech; another offset is drawn when a stretch is all
-    zeros); the offset comes from ``rng``, so the same seed gives the same mixture. The result is not clipped, so ``mix - speech`` is exactly
-    the scaled noise and the SNR holds; callers that need [-1, 1] can scale the whole
-    mixture, which leaves the SNR unchanged.
+    The SNR is measured over the whole utterance:
+    ``10 log10(P_speech / P_scaled_noise)`` with ``P`` the mean square. A random stretch
+    of the noise is used (tiled when the noise is shorter than the speech; another
+    offset is drawn when a stretch is all zeros); the offset comes from ``rng``, so the
+    same seed gives the same mixture. The result is not clipped, so ``mix - speech`` is
+    exactly the scaled noise and the SNR holds; callers that need [-1, 1] can scale the
+    whole mixture, which leaves the SNR unchanged.
 
     Args:
         speech: mono float32 samples, shape ``(num_samples,)``.
@@ -159,12 +173,14 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     speech = _as_mono_float32(speech, "speech")
     rir = _as_mono_float32(rir, "rir")
     if rir.size == 0 or not np.any(rir):
-        raise ConfigError("the room impulse response is empty or all zeros; pick another one")
+        raise ConfigError(
+            "the room impulse response is empty or all zeros; pick another one"
+        )
     if speech.size == 0:
         return speech.copy()
     direct = int(np.argmax(np.abs(rir)))
     wet = _fft_convolve(speech.astype(np.float64), rir.astype(np.float64))
-    wet = wet[direct:direct + speech.size]
+    wet = wet[direct : direct + speech.size]
     p_in, p_out = signal_power(speech), signal_power(wet)
     if p_out > 0.0:
         wet = wet * np.sqrt(p_in / p_out)
@@ -174,10 +190,11 @@ def convolve_rir(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
 class NoiseBank:
     """The recordings of one folder (noise or impulse responses), loaded once.
 
-    Every audio file directly in ``directory`` (see :data:`aural.audio.load.AUDIO_SUFFIXES`;
-    headerless PCM, which has no sample rate to read, is left out) is decoded with
-    :func:`aural.audio.load` to mono float32 at ``sample_rate``, in file-name order, so a
-    seeded generator picks the same recordings on every machine.
+    Every audio file directly in ``directory`` (see
+    :data:`aural.audio.load.AUDIO_SUFFIXES`; headerless PCM, which has no sample rate to
+    read, is left out) is decoded with :func:`aural.audio.load` to mono float32 at
+    ``sample_rate``, in file-name order, so a seeded generator picks the same recordings
+    on every machine.
 
     Args:
         directory: folder holding the recordings.
@@ -187,13 +204,19 @@ class NoiseBank:
             errors' ``options`` so a front end can name its own spelling of it.
 
     Raises:
-        DatasetError: the folder is missing, holds no audio, or a file cannot be decoded.
+        DatasetError: the folder is missing, holds no audio, or a file cannot be
+            decoded.
     """
 
     __slots__ = ("_clips", "directory", "names", "sample_rate")
 
-    def __init__(self, directory: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE,
-                 label: str = "noise folder", option: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        sample_rate: int = SAMPLE_RATE,
+        label: str = "noise folder",
+        option: str | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.sample_rate = int(sample_rate)
         if not self.directory.is_dir():
@@ -203,7 +226,8 @@ class NoiseBank:
                 options=(option,) if option else (),
             )
         files = sorted(
-            p for p in self.directory.iterdir()
+            p
+            for p in self.directory.iterdir()
             if p.is_file() and p.suffix.lower() in _BANK_SUFFIXES
         )
         clips: list[np.ndarray] = []

@@ -14,8 +14,8 @@ The definitions follow librosa's conventions so results can be checked against i
 - Deltas: the least-squares slope over ``width`` frames with edge replication
   (``librosa.feature.delta(mode="nearest")``, identical to the HTK / Kaldi formula).
 
-Shapes: a batch of audio is ``(batch, num_samples)`` with ``lengths`` in samples; features
-come back as ``(batch, num_frames, num_features)`` with ``frame_lengths``.
+Shapes: a batch of audio is ``(batch, num_samples)`` with ``lengths`` in samples;
+features come back as ``(batch, num_frames, num_features)`` with ``frame_lengths``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ __all__ = [
 ]
 
 FeatureKind = Literal["fbank", "mfcc", "whisper"]
-WHISPER_HOP_LENGTH = 320  # samples per Whisper encoder frame at 16 kHz (mel hop 160 x 2)
+WHISPER_HOP_LENGTH = (
+    320  # samples per Whisper encoder frame at 16 kHz (mel hop 160 x 2)
+)
 
 
 class PretrainedFrontend(Protocol):
@@ -53,9 +55,11 @@ class PretrainedFrontend(Protocol):
 
     dim: int  # values per frame
 
-    def features(self, samples: torch.Tensor, lengths: torch.Tensor | None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(batch, frames, dim)`` features of a zero-padded batch, and frame lengths."""
+    def features(
+        self, samples: torch.Tensor, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(batch, frames, dim)`` features of a zero-padded batch, and frame
+        lengths."""
         ...
 
 
@@ -72,13 +76,16 @@ def register_frontend(kind: str, load: Callable[[str], PretrainedFrontend]) -> N
 
 
 def pretrained_frontend(kind: str, encoder: str) -> PretrainedFrontend:
-    """The registered front-end of ``kind`` for ``encoder`` (see :func:`register_frontend`)."""
+    """The registered front-end of ``kind`` for ``encoder`` (see
+    :func:`register_frontend`)."""
     if kind not in _FRONTENDS:
         raise ConfigError(
             f"feature kind {kind!r} needs its encoder's front-end; import "
             f"aural.engines.{kind}.encoder first (the trainer and the aural engine do)"
         )
     return _FRONTENDS[kind](encoder)
+
+
 CmvnKind = Literal["none", "utterance", "global"]
 
 
@@ -88,8 +95,8 @@ class FeatureOptions:
 
     Attributes:
         kind: ``fbank`` (log-mel), ``mfcc``, or ``whisper``: the frames of a pretrained
-            Whisper encoder (see :mod:`aural.engines.whisper.encoder`; 20 ms hop, mel and
-            cepstral options unused).
+            Whisper encoder (see :mod:`aural.engines.whisper.encoder`; 20 ms hop, mel
+            and cepstral options unused).
         sample_rate: rate of the input audio (Hz).
         n_fft: FFT size in samples (400 = 25 ms at 16 kHz).
         win_length: analysis window in samples (None = ``n_fft``).
@@ -101,10 +108,12 @@ class FeatureOptions:
         deltas: append delta and delta-delta (MFCC and fbank alike).
         delta_width: frames in the delta regression window (odd, >= 3).
         log_floor: floor applied before the logarithm of the mel energies.
-        top_db: MFCC only: clip the dB mel spectrum this far below its maximum (None = off).
+        top_db: MFCC only: clip the dB mel spectrum this far below its maximum
+            (None = off).
         cmvn: ``none``, ``utterance`` (per-utterance mean and variance) or ``global``
             (statistics gathered over the training set, see :class:`GlobalCmvn`).
-        encoder: ``whisper`` only: the Whisper model (name or folder) whose encoder runs.
+        encoder: ``whisper`` only: the Whisper model (name or folder) whose encoder
+            runs.
     """
 
     kind: FeatureKind = "fbank"
@@ -126,14 +135,19 @@ class FeatureOptions:
     def __post_init__(self) -> None:
         if self.kind not in ("fbank", "mfcc", "whisper"):
             raise ConfigError(
-                f"feature kind must be 'fbank', 'mfcc' or 'whisper', got {self.kind!r}")
+                f"feature kind must be 'fbank', 'mfcc' or 'whisper', got {self.kind!r}"
+            )
         if self.kind == "whisper":
             if not self.encoder:
-                raise ConfigError("whisper features need an encoder model, e.g. 'tiny.en'")
+                raise ConfigError(
+                    "whisper features need an encoder model, e.g. 'tiny.en'"
+                )
             if (self.sample_rate, self.hop_length) != (16_000, WHISPER_HOP_LENGTH):
-                raise ConfigError(f"whisper features are 16 kHz with hop_length "
-                                  f"{WHISPER_HOP_LENGTH}, "
-                                  f"got {self.sample_rate} Hz, hop {self.hop_length}")
+                raise ConfigError(
+                    f"whisper features are 16 kHz with hop_length "
+                    f"{WHISPER_HOP_LENGTH}, "
+                    f"got {self.sample_rate} Hz, hop {self.hop_length}"
+                )
         if self.cmvn not in ("none", "utterance", "global"):
             raise ConfigError(
                 f"cmvn must be 'none', 'utterance' or 'global', got {self.cmvn!r}"
@@ -141,22 +155,29 @@ class FeatureOptions:
         for name in ("sample_rate", "n_fft", "hop_length", "num_mels", "num_ceps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"feature option {name} must be a positive integer, got {value!r}")
+                raise ConfigError(
+                    f"feature option {name} must be a positive integer, got {value!r}"
+                )
         win = self.win_length if self.win_length is not None else self.n_fft
         if not 0 < win <= self.n_fft:
-            raise ConfigError(f"win_length must be in (0, n_fft={self.n_fft}], got {win}")
+            raise ConfigError(
+                f"win_length must be in (0, n_fft={self.n_fft}], got {win}"
+            )
         nyquist = self.sample_rate / 2
         f_max = self.f_max if self.f_max is not None else nyquist
         if not 0.0 <= self.f_min < f_max <= nyquist:
             raise ConfigError(
-                f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={self.f_min}, f_max={f_max}"
+                f"need 0 <= f_min < f_max <= {nyquist} Hz, got f_min={self.f_min}, "
+                f"f_max={f_max}"
             )
         if self.kind == "mfcc" and self.num_ceps > self.num_mels:
             raise ConfigError(
                 f"num_ceps ({self.num_ceps}) cannot exceed num_mels ({self.num_mels})"
             )
         if self.delta_width < 3 or self.delta_width % 2 == 0:
-            raise ConfigError(f"delta_width must be odd and >= 3, got {self.delta_width}")
+            raise ConfigError(
+                f"delta_width must be odd and >= 3, got {self.delta_width}"
+            )
         if self.log_floor <= 0:
             raise ConfigError(f"log_floor must be > 0, got {self.log_floor}")
 
@@ -189,7 +210,10 @@ def _hz_to_mel(freq: torch.Tensor) -> torch.Tensor:
     min_log_mel = min_log_hz / f_sp
     logstep = math.log(6.4) / 27.0
     linear = freq / f_sp
-    log = min_log_mel + torch.log(torch.clamp(freq, min=min_log_hz) / min_log_hz) / logstep
+    log = (
+        min_log_mel
+        + torch.log(torch.clamp(freq, min=min_log_hz) / min_log_hz) / logstep
+    )
     return torch.where(freq >= min_log_hz, log, linear)
 
 
@@ -207,11 +231,16 @@ def _mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
 def _mel_filterbank_cpu(
     num_mels: int, n_fft: int, sample_rate: int, f_min: float, f_max: float
 ) -> torch.Tensor:
-    fft_freqs = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    fft_freqs = torch.linspace(
+        0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64
+    )
     mel_min = _hz_to_mel(torch.tensor(f_min, dtype=torch.float64))
     mel_max = _hz_to_mel(torch.tensor(f_max, dtype=torch.float64))
-    mel_points = _mel_to_hz(torch.linspace(float(mel_min), float(mel_max), num_mels + 2,
-                                           dtype=torch.float64))
+    mel_points = _mel_to_hz(
+        torch.linspace(
+            float(mel_min), float(mel_max), num_mels + 2, dtype=torch.float64
+        )
+    )
     widths = mel_points[1:] - mel_points[:-1]  # (num_mels + 1,)
     ramps = mel_points[:, None] - fft_freqs[None, :]  # (num_mels + 2, n_freq)
     lower = -ramps[:-2] / widths[:-1, None]
@@ -229,7 +258,8 @@ def mel_filterbank(
     f_max: float | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Slaney-normalised triangular mel filters, shape ``(num_mels, n_fft // 2 + 1)``."""
+    """Slaney-normalised triangular mel filters, shape
+    ``(num_mels, n_fft // 2 + 1)``."""
     f_max = sample_rate / 2 if f_max is None else f_max
     fb = _mel_filterbank_cpu(num_mels, n_fft, sample_rate, float(f_min), float(f_max))
     return fb if device is None else fb.to(device)
@@ -251,15 +281,17 @@ def _dct_cpu(num_ceps: int, num_mels: int) -> torch.Tensor:
     return basis.to(torch.float32)
 
 
-def dct_matrix(num_ceps: int, num_mels: int, device: torch.device | str | None = None
-               ) -> torch.Tensor:
+def dct_matrix(
+    num_ceps: int, num_mels: int, device: torch.device | str | None = None
+) -> torch.Tensor:
     """Orthonormal DCT-II basis, shape ``(num_ceps, num_mels)``."""
     m = _dct_cpu(num_ceps, num_mels)
     return m if device is None else m.to(device)
 
 
-def _check_audio(samples: torch.Tensor, lengths: torch.Tensor | None) -> tuple[
-        torch.Tensor, torch.Tensor]:
+def _check_audio(
+    samples: torch.Tensor, lengths: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     if samples.ndim == 1:
         samples = samples[None]
     if samples.ndim != 2:
@@ -268,8 +300,12 @@ def _check_audio(samples: torch.Tensor, lengths: torch.Tensor | None) -> tuple[
             f"{tuple(samples.shape)}"
         )
     if lengths is None:
-        lengths = torch.full((samples.shape[0],), samples.shape[1], dtype=torch.long,
-                             device=samples.device)
+        lengths = torch.full(
+            (samples.shape[0],),
+            samples.shape[1],
+            dtype=torch.long,
+            device=samples.device,
+        )
     if lengths.shape != (samples.shape[0],):
         raise ConfigError(
             f"lengths must have shape ({samples.shape[0]},), got {tuple(lengths.shape)}"
@@ -278,12 +314,13 @@ def _check_audio(samples: torch.Tensor, lengths: torch.Tensor | None) -> tuple[
 
 
 def _frame_mask(frame_lengths: torch.Tensor, total: int) -> torch.Tensor:
-    return torch.arange(total, device=frame_lengths.device)[None, :] < frame_lengths[:, None]
+    return (
+        torch.arange(total, device=frame_lengths.device)[None, :]
+        < frame_lengths[:, None]
+    )
 
 
-def power_spectrogram(
-    samples: torch.Tensor, options: FeatureOptions
-) -> torch.Tensor:
+def power_spectrogram(samples: torch.Tensor, options: FeatureOptions) -> torch.Tensor:
     """``|STFT|^2`` of a batch, shape ``(batch, num_frames, n_fft // 2 + 1)``."""
     win_length = options.win_length or options.n_fft
     window = _window_cpu(options.n_fft, win_length).to(samples.device)
@@ -300,8 +337,14 @@ def power_spectrogram(
 
 
 def _mel_energies(samples: torch.Tensor, options: FeatureOptions) -> torch.Tensor:
-    fb = mel_filterbank(options.num_mels, options.n_fft, options.sample_rate, options.f_min,
-                        options.f_max, device=samples.device)
+    fb = mel_filterbank(
+        options.num_mels,
+        options.n_fft,
+        options.sample_rate,
+        options.f_min,
+        options.f_max,
+        device=samples.device,
+    )
     return power_spectrogram(samples, options) @ fb.T
 
 
@@ -323,7 +366,8 @@ def log_mel(
     samples, lengths = _check_audio(samples, lengths)
     mel = _mel_energies(samples, options)
     return torch.log(torch.clamp(mel, min=options.log_floor)), num_frames(
-        lengths, options.hop_length)
+        lengths, options.hop_length
+    )
 
 
 def mfcc(
@@ -348,8 +392,9 @@ def mfcc(
     return db @ dct.T, frame_lengths
 
 
-def add_deltas(features: torch.Tensor, frame_lengths: torch.Tensor | None = None,
-               width: int = 9) -> torch.Tensor:
+def add_deltas(
+    features: torch.Tensor, frame_lengths: torch.Tensor | None = None, width: int = 9
+) -> torch.Tensor:
     """Append delta and delta-delta (the delta of the delta) along the feature axis.
 
     The delta at frame t is ``sum_n n * (x[t+n] - x[t-n]) / (2 * sum_n n^2)`` for
@@ -368,7 +413,9 @@ def add_deltas(features: torch.Tensor, frame_lengths: torch.Tensor | None = None
     return torch.cat([features, d1, d2], dim=-1)
 
 
-def _delta(x: torch.Tensor, frame_lengths: torch.Tensor | None, width: int) -> torch.Tensor:
+def _delta(
+    x: torch.Tensor, frame_lengths: torch.Tensor | None, width: int
+) -> torch.Tensor:
     half = width // 2
     batch, total, _ = x.shape
     if frame_lengths is None:
@@ -386,15 +433,21 @@ def _delta(x: torch.Tensor, frame_lengths: torch.Tensor | None, width: int) -> t
     return out / denom
 
 
-def utterance_cmvn(features: torch.Tensor, frame_lengths: torch.Tensor | None = None,
-                   variance: bool = True, eps: float = 1e-5) -> torch.Tensor:
+def utterance_cmvn(
+    features: torch.Tensor,
+    frame_lengths: torch.Tensor | None = None,
+    variance: bool = True,
+    eps: float = 1e-5,
+) -> torch.Tensor:
     """Normalise each utterance to zero mean (and unit variance) over its valid frames.
 
     Padding frames come back as zeros.
     """
     batch, total, _ = features.shape
     if frame_lengths is None:
-        frame_lengths = torch.full((batch,), total, dtype=torch.long, device=features.device)
+        frame_lengths = torch.full(
+            (batch,), total, dtype=torch.long, device=features.device
+        )
     mask = _frame_mask(frame_lengths, total)[:, :, None].to(features.dtype)
     count = mask.sum(dim=1, keepdim=True).clamp(min=1.0)
     mean = (features * mask).sum(dim=1, keepdim=True) / count
@@ -418,7 +471,8 @@ class GlobalCmvn:
 
     @classmethod
     def from_batches(cls, batches: Any, eps: float = 1e-5) -> GlobalCmvn:
-        """Accumulate statistics over ``(features, frame_lengths)`` pairs (float64 sums)."""
+        """Accumulate statistics over ``(features, frame_lengths)`` pairs (float64
+        sums)."""
         total = 0.0
         s1: torch.Tensor | None = None
         s2: torch.Tensor | None = None
@@ -429,13 +483,16 @@ class GlobalCmvn:
             s2 = valid.square().sum(0) if s2 is None else s2 + valid.square().sum(0)
             total += valid.shape[0]
         if s1 is None or s2 is None or total == 0:
-            raise ConfigError("GlobalCmvn needs at least one non-empty batch of features")
+            raise ConfigError(
+                "GlobalCmvn needs at least one non-empty batch of features"
+            )
         mean = s1 / total
         var = (s2 / total - mean.square()).clamp(min=0.0)
         return cls(mean.float(), torch.sqrt(var + eps).float())
 
-    def apply(self, features: torch.Tensor, frame_lengths: torch.Tensor | None = None
-              ) -> torch.Tensor:
+    def apply(
+        self, features: torch.Tensor, frame_lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         out = (features - self.mean.to(features.device)) / self.std.to(features.device)
         if frame_lengths is not None:
             out = out * _frame_mask(frame_lengths, features.shape[1])[:, :, None]
@@ -446,8 +503,10 @@ class GlobalCmvn:
 
     @classmethod
     def from_dict(cls, d: dict[str, list[float]]) -> GlobalCmvn:
-        return cls(torch.tensor(d["mean"], dtype=torch.float32),
-                   torch.tensor(d["std"], dtype=torch.float32))
+        return cls(
+            torch.tensor(d["mean"], dtype=torch.float32),
+            torch.tensor(d["std"], dtype=torch.float32),
+        )
 
 
 def extract(
@@ -456,7 +515,8 @@ def extract(
     options: FeatureOptions,
     global_cmvn: GlobalCmvn | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The full feature pipeline: fbank, MFCC or Whisper encoder, optional deltas, then CMVN.
+    """The full feature pipeline: fbank, MFCC or Whisper encoder, optional deltas, then
+    CMVN.
 
     Args:
         samples: ``(batch, num_samples)`` audio at ``options.sample_rate``, zero-padded.
@@ -465,14 +525,16 @@ def extract(
         global_cmvn: statistics for ``cmvn="global"`` (required then).
 
     Returns:
-        ``(features (batch, num_frames, options.num_features), frame_lengths (batch,))``.
+        ``(features (batch, num_frames, options.num_features), frame_lengths
+        (batch,))``.
 
     Raises:
         ConfigError: bad shapes, or ``cmvn="global"`` without statistics.
     """
     if options.kind == "whisper":
-        feats, frame_lengths = pretrained_frontend(options.kind, str(options.encoder)).features(
-            samples, lengths)
+        feats, frame_lengths = pretrained_frontend(
+            options.kind, str(options.encoder)
+        ).features(samples, lengths)
     elif options.kind == "mfcc":
         feats, frame_lengths = mfcc(samples, lengths, options)
     else:

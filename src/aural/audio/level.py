@@ -1,23 +1,25 @@
-"""Input conditioning: make hostile-but-valid recordings look like the audio models expect.
+"""Input conditioning: make hostile-but-valid recordings look like the audio models
+expect.
 
-Every engine runs its input through :func:`condition` (``Engine.check_waveform``). Ordinary
-recordings come back untouched, the same array, so results stay bit-identical to the raw
-engines. Only inputs far outside the usual range change:
+Every engine runs its input through :func:`condition` (``Engine.check_waveform``).
+Ordinary recordings come back untouched, the same array, so results stay bit-identical
+to the raw engines. Only inputs far outside the usual range change:
 
 - non-finite samples (NaN, +-inf in float files) become silence, not full-scale clicks;
-- a DC offset larger than twice the signal's rms (cheap microphones, some USB interfaces)
-  is removed: speech riding on such an offset gives Whisper and Silero VAD little or nothing.
-  Smaller offsets are left alone: LibriVox recordings carry offsets up to 1.6x their rms,
-  and Whisper, trained on such audio, transcribes them as well with the offset as without;
-- float samples beyond full scale (unnormalised DSP output) are scaled back to it: Whisper's
-  log-mel features leave their trained range and it returns nothing;
-- very quiet recordings (peak under -26 dBFS) are raised towards a normal level, by at most
-  40 dB: Silero VAD misses speech peaking under about -50 dBFS. The cap keeps 16-bit dither
-  and digital near-silence quiet.
+- a DC offset larger than twice the signal's rms (cheap microphones, some USB
+  interfaces) is removed: speech riding on such an offset gives Whisper and Silero VAD
+  little or nothing. Smaller offsets are left alone: LibriVox recordings carry offsets
+  up to 1.6x their rms, and Whisper, trained on such audio, transcribes them as well
+  with the offset as without;
+- float samples beyond full scale (unnormalised DSP output) are scaled back to it:
+  Whisper's log-mel features leave their trained range and it returns nothing;
+- very quiet recordings (peak under -26 dBFS) are raised towards a normal level, by at
+  most 40 dB: Silero VAD misses speech peaking under about -50 dBFS. The cap keeps
+  16-bit dither and digital near-silence quiet.
 
 Streams (:class:`StreamConditioner`) get the first three, causally. They do not get the
-quiet-recording gain: before speech starts a stream's level is its room noise, which that gain
-would raise to speech level.
+quiet-recording gain: before speech starts a stream's level is its room noise, which
+that gain would raise to speech level.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ DC_TIME_S = 2.0  # streams: time constant of the running DC estimate
 
 
 def _is_offset(mean: float, rms: float) -> bool:
-    """True when a signal's ``mean`` is a DC offset to remove (see the module docstring)."""
+    """True when a signal's ``mean`` is a DC offset to remove (see the module
+    docstring)."""
     return abs(mean) > DC_LIMIT and abs(mean) > DC_RATIO * rms
 
 
@@ -61,21 +64,27 @@ def condition(samples: np.ndarray, name: str = "input") -> np.ndarray:
     peak = float(np.max(np.abs(out)))
     if peak > 1.0:
         out = out * np.float32(1.0 / peak)
-        logger.info("%s: samples beyond full scale (peak %.3g) scaled into [-1, 1]", name, peak)
+        logger.info(
+            "%s: samples beyond full scale (peak %.3g) scaled into [-1, 1]", name, peak
+        )
     elif 0.0 < peak < QUIET_PEAK:
         gain = min(TARGET_PEAK / peak, MAX_GAIN)
         out = out * np.float32(gain)
-        logger.info("%s: quiet recording (peak %.1f dBFS) raised by %.1f dB", name,
-                    20 * np.log10(peak), 20 * np.log10(gain))
+        logger.info(
+            "%s: quiet recording (peak %.1f dBFS) raised by %.1f dB",
+            name,
+            20 * np.log10(peak),
+            20 * np.log10(gain),
+        )
     return out if out is samples else out.astype(np.float32, copy=False)
 
 
 class StreamConditioner:
     """:func:`condition` for audio that arrives in chunks, without looking ahead.
 
-    The DC offset is tracked as a running mean (time constant :data:`DC_TIME_S`) and taken
-    out from the moment it passes the rule :func:`condition` uses; samples beyond full
-    scale are scaled by the loudest peak seen so far. Ordinary streams pass through
+    The DC offset is tracked as a running mean (time constant :data:`DC_TIME_S`) and
+    taken out from the moment it passes the rule :func:`condition` uses; samples beyond
+    full scale are scaled by the loudest peak seen so far. Ordinary streams pass through
     untouched (the same arrays).
     """
 
@@ -95,21 +104,26 @@ class StreamConditioner:
         if not np.isfinite(out).all():
             out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
         # running mean: the first second sets it, later chunks move it with weight n / T
-        weight = min(1.0, samples.size / min(self._time_samples, self._seen + samples.size))
+        weight = min(
+            1.0, samples.size / min(self._time_samples, self._seen + samples.size)
+        )
         chunk_mean = float(np.mean(out, dtype=np.float64))
         self._mean += weight * (chunk_mean - self._mean)
-        # in float64: float32 samples near 1e30 (broken float streams) overflow when squared
+        # in float64: float32 samples near 1e30 (broken float streams) overflow when
+        # squared
         centred = out.astype(np.float64) - chunk_mean
         self._var += weight * (float(np.mean(np.square(centred))) - self._var)
         self._seen += samples.size
-        if not self._dc and _is_offset(self._mean, self._var ** 0.5):
+        if not self._dc and _is_offset(self._mean, self._var**0.5):
             self._dc = True  # latched: switching back and forth would add steps
         if self._dc:
             out = out - np.float32(self._mean)
         peak = float(np.max(np.abs(out)))
         if peak > self._peak:
             if self._peak == 1.0:
-                logger.info("%s: samples beyond full scale (peak %.3g) scaled", self._name, peak)
+                logger.info(
+                    "%s: samples beyond full scale (peak %.3g) scaled", self._name, peak
+                )
             self._peak = peak
         if self._peak > 1.0:
             out = out * np.float32(1.0 / self._peak)

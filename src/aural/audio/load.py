@@ -1,8 +1,9 @@
 """The one decoder and resampler: any source -> mono float32 :class:`Waveform`.
 
-soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3 block by block; PyAV (FFmpeg)
-reads everything else (M4A/AAC, WebM, MP4, ...). Resampling uses soxr in streaming mode, so an
-hour-long file never exists in memory at its original rate or channel count.
+soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3 block by block; PyAV
+(FFmpeg) reads everything else (M4A/AAC, WebM, MP4, ...). Resampling uses soxr in
+streaming mode, so an hour-long file never exists in memory at its original rate or
+channel count.
 """
 
 from __future__ import annotations
@@ -35,8 +36,25 @@ AudioSource = str | os.PathLike[str] | bytes | bytearray | BinaryIO | Waveform
 RawEncoding = Literal["pcm_s16le", "pcm_s32le", "pcm_f32le", "pcm_u8"]
 RAW_SUFFIXES = (".raw", ".pcm")
 """Name endings of headerless PCM: read only with a ``raw_sample_rate``."""
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4",
-                  ".mka", ".wma", ".aiff", ".aif", ".caf", ".sph", ".nist", *RAW_SUFFIXES)
+AUDIO_SUFFIXES = (
+    ".wav",
+    ".flac",
+    ".mp3",
+    ".ogg",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".webm",
+    ".mp4",
+    ".mka",
+    ".wma",
+    ".aiff",
+    ".aif",
+    ".caf",
+    ".sph",
+    ".nist",
+    *RAW_SUFFIXES,
+)
 """Every file name ending aural treats as audio (lower case): what a folder search picks
 up. The one list; a name with one of these, other than :data:`RAW_SUFFIXES`, is decoded
 from its header even when a raw sample rate is given."""
@@ -49,16 +67,45 @@ _RAW_DTYPES: dict[str, str] = {
 RAW_ENCODINGS: tuple[str, ...] = tuple(_RAW_DTYPES)
 _HEADER_BYTES = 1024  # more than a WAV/AIFF header with its usual chunks
 _BLOCK_FRAMES = 1 << 16  # frames decoded per block (~4 s at 16 kHz): bounds memory
-MIN_SAMPLE_RATE = 2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
+MIN_SAMPLE_RATE = (
+    2_000  # below this no speech survives (and resampling up costs x8000 at 2 Hz)
+)
 MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at
-# the first bytes of the containers aural decodes: such a file is never read as headerless PCM
-_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"caff",
-          b"\x1aE\xdf\xa3", b".snd", b"wvpk", b"MAC ", b"#!AMR")
+# the first bytes of the containers aural decodes: such a file is never read as
+# headerless PCM
+_MAGIC = (
+    b"RIFF",
+    b"RIFX",
+    b"RF64",
+    b"fLaC",
+    b"OggS",
+    b"ID3",
+    b"FORM",
+    b"caff",
+    b"\x1aE\xdf\xa3",
+    b".snd",
+    b"wvpk",
+    b"MAC ",
+    b"#!AMR",
+)
 # more formats libsndfile reads (W64, NIST SPHERE, VOC, IRCAM, PVF, XI, MAT, WavPack)
-_SNDFILE_MAGIC = (b"riff", b"NIST_1A", b"Creative Voice File", b"\x64\xa3", b"\x00\x01\xa3",
-                  b"PVF1", b"Extended Instrument", b"MATLAB", b"wvpk", b"dns.", b"2BIT")
+_SNDFILE_MAGIC = (
+    b"riff",
+    b"NIST_1A",
+    b"Creative Voice File",
+    b"\x64\xa3",
+    b"\x00\x01\xa3",
+    b"PVF1",
+    b"Extended Instrument",
+    b"MATLAB",
+    b"wvpk",
+    b"dns.",
+    b"2BIT",
+)
 _CONTAINER_SUFFIXES = tuple(s for s in AUDIO_SUFFIXES if s not in RAW_SUFFIXES)
-SUPPORTED = "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
+SUPPORTED = (
+    "WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM, and headerless PCM with a sample rate"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +137,10 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     mono = samples.mean(axis=1, dtype=np.float32)
     if samples.shape[1] > 1:
         energy = np.square(samples, dtype=np.float64).mean(axis=0)
-        if energy.max() > 0 and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean():
+        if (
+            energy.max() > 0
+            and np.square(mono, dtype=np.float64).mean() < 0.1 * energy.mean()
+        ):
             return np.asarray(samples[:, int(np.argmax(energy))], dtype=np.float32)
     return np.asarray(mono)
 
@@ -102,8 +152,9 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
-    out: np.ndarray = soxr.resample(samples.astype(np.float32, copy=False), from_rate, to_rate,
-                                    "HQ")
+    out: np.ndarray = soxr.resample(
+        samples.astype(np.float32, copy=False), from_rate, to_rate, "HQ"
+    )
     return out
 
 
@@ -120,8 +171,8 @@ def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
             raise AudioDecodeError(f"{name}: is a directory, not an audio file")
         if path.is_fifo():
             raise AudioDecodeError(
-                f"{name}: is a named pipe, not a file; save the stream to a file or pass its "
-                "bytes"
+                f"{name}: is a named pipe, not a file; save the stream to a file or "
+                "pass its bytes"
             )
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{name}: file is empty (0 bytes)")
@@ -133,18 +184,22 @@ def _open_source(source: AudioSource, name: str) -> BinaryIO | str:
     if hasattr(source, "read") and not isinstance(source, Waveform):
         return source
     raise ConfigError(
-        f"cannot read audio from {type(source).__name__}; pass a path, bytes, a binary file "
-        "object, or Waveform(samples, sample_rate=...) (a bare array has no sample rate)"
+        f"cannot read audio from {type(source).__name__}; pass a path, bytes, a "
+        "binary file object, or Waveform(samples, sample_rate=...) (a bare array has "
+        "no sample rate)"
     )
 
 
-def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
-    # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates) open too
+def _iter_soundfile(
+    src: BinaryIO | str,
+) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+    # a path as bytes: names that are not valid UTF-8 (kept by Python as surrogates)
+    # open too
     f = sf.SoundFile(os.fsencode(src) if isinstance(src, str) else src)
 
     def gen() -> Iterator[np.ndarray]:
-        # read() rather than blocks(): it also works on formats libsndfile cannot seek in
-        # (GSM 6.10 WAV, for one)
+        # read() rather than blocks(): it also works on formats libsndfile cannot seek
+        # in (GSM 6.10 WAV, for one)
         with f:
             while True:
                 block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -155,7 +210,9 @@ def _iter_soundfile(src: BinaryIO | str) -> tuple[Iterator[np.ndarray], int, int
     return gen(), f.samplerate, f.channels, f"{f.format}/{f.subtype}", f.frames
 
 
-def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], int, int, str, int]:
+def _iter_pyav(
+    src: BinaryIO | str, name: str
+) -> tuple[Iterator[np.ndarray], int, int, str, int]:
     import av
 
     if not isinstance(src, str):
@@ -178,8 +235,11 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
     rate = codec.sample_rate or stream.rate or 0
     channels = codec.channels or 1
     fmt = f"{container.format.name}/{codec.name}"
-    frames = (int(stream.duration * stream.time_base * rate)
-              if stream.duration and stream.time_base else -1)
+    frames = (
+        int(stream.duration * stream.time_base * rate)
+        if stream.duration and stream.time_base
+        else -1
+    )
 
     def gen() -> Iterator[np.ndarray]:
         try:
@@ -188,8 +248,12 @@ def _iter_pyav(src: BinaryIO | str, name: str) -> tuple[Iterator[np.ndarray], in
                 if frame.format.is_planar:
                     yield arr.T  # (channels, n) -> (n, channels)
                 else:
-                    yield arr.reshape(-1, frame.layout.nb_channels if hasattr(
-                        frame.layout, "nb_channels") else len(frame.layout.channels))
+                    yield arr.reshape(
+                        -1,
+                        frame.layout.nb_channels
+                        if hasattr(frame.layout, "nb_channels")
+                        else len(frame.layout.channels),
+                    )
         finally:
             container.close()
 
@@ -214,8 +278,11 @@ def _iter_raw(
             arr = np.frombuffer(data[:usable], dtype=dtype).reshape(-1, channels)
             yield pcm_to_float(arr).astype(np.float32)
         if leftover:
-            logger.warning("%s: ignored %d trailing byte(s) of a partial sample", name,
-                           len(leftover))
+            logger.warning(
+                "%s: ignored %d trailing byte(s) of a partial sample",
+                name,
+                len(leftover),
+            )
     finally:
         if isinstance(src, str):
             fh.close()
@@ -244,29 +311,33 @@ def _decode_blocks(
     name = name or stored
     src = _open_source(source, name)
     is_raw = stored.lower().endswith(RAW_SUFFIXES) or (
-        raw_sample_rate is not None and not _has_container_header(src, stored))
+        raw_sample_rate is not None and not _has_container_header(src, stored)
+    )
     if is_raw:
         if raw_sample_rate is None:
             raise ConfigError(
-                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate (e.g. "
-                "16000) and, unless it is 16-bit little-endian, raw_encoding "
+                f"{name}: headerless PCM needs its sample rate; pass raw_sample_rate "
+                "(e.g. 16000) and, unless it is 16-bit little-endian, raw_encoding "
                 f"({', '.join(_RAW_DTYPES)})",
                 options=("raw_sample_rate", "raw_encoding"),
             )
         if raw_encoding not in _RAW_DTYPES:
             raise ConfigError(
-                f"unknown raw_encoding {raw_encoding!r}; use one of {', '.join(_RAW_DTYPES)}",
+                f"unknown raw_encoding {raw_encoding!r}; use one of "
+                f"{', '.join(_RAW_DTYPES)}",
                 options=("raw_encoding",),
             )
         if not MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE:
             raise ConfigError(
-                f"{name}: raw_sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
-                f"got {raw_sample_rate}",
+                f"{name}: raw_sample_rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} "
+                f"Hz, got {raw_sample_rate}",
                 options=("raw_sample_rate",),
             )
         if raw_channels < 1:
-            raise ConfigError(f"{name}: raw_channels must be at least 1, got {raw_channels}",
-                              options=("raw_channels",))
+            raise ConfigError(
+                f"{name}: raw_channels must be at least 1, got {raw_channels}",
+                options=("raw_channels",),
+            )
         blocks = _iter_raw(src, name, raw_encoding, raw_channels)
         return blocks, raw_sample_rate, raw_channels, f"raw/{raw_encoding}", -1, name
     try:
@@ -277,15 +348,17 @@ def _decode_blocks(
         blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     else:
         if frames == 0 and _has_data_after_header(src):
-            # a WAV whose writer never filled in its sizes (a crashed recorder): libsndfile
-            # trusts the header and sees nothing, FFmpeg reads the samples that are there
+            # a WAV whose writer never filled in its sizes (a crashed recorder):
+            # libsndfile trusts the header and sees nothing, FFmpeg reads the samples
+            # that are there
             _close(blocks)
             with contextlib.suppress(UnsupportedAudioError):
                 blocks, rate, channels, fmt, frames = _iter_pyav(src, name)
     if rate <= 0 or channels <= 0:  # FFmpeg guessed a format from bytes that hold none
         _close(blocks)
         raise AudioDecodeError(
-            f"{name}: truncated or corrupt audio (no valid sample rate or channel count)"
+            f"{name}: truncated or corrupt audio (no valid sample rate or channel "
+            "count)"
         )
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
         _close(blocks)
@@ -320,13 +393,15 @@ def _peek(src: BinaryIO | str, size: int) -> bytes:
 def _sndfile_reads(head: bytes) -> bool:
     """True when libsndfile should try a source that starts with ``head``: one of its
     formats, or what may be MP3. Anything else goes straight to FFmpeg, because
-    libsndfile's last resort, its MP3 decoder, prints notes to stderr about every file it
-    cannot make sense of (a PNG, random bytes) before aural's one-line error."""
+    libsndfile's last resort, its MP3 decoder, prints notes to stderr about every file
+    it cannot make sense of (a PNG, random bytes) before aural's one-line error."""
     if not head:
         return True  # unknown: let libsndfile say
     if head.startswith(_SNDFILE_MAGIC) or head.startswith(_MAGIC):
         return True
-    return len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MPEG frame sync
+    return (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+    )  # MPEG frame sync
 
 
 def _has_container_header(src: BinaryIO | str, name: str) -> bool:
@@ -364,8 +439,8 @@ def iter_load(
 
 
 def _finite(samples: np.ndarray) -> np.ndarray:
-    """NaN and +-inf (corrupt float files, or their overflow in the resampler) -> silence,
-    not full-scale clicks."""
+    """NaN and +-inf (corrupt float files, or their overflow in the
+    resampler) -> silence, not full-scale clicks."""
     if np.isfinite(samples).all():
         return samples
     return np.asarray(np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0))
@@ -374,20 +449,28 @@ def _finite(samples: np.ndarray) -> np.ndarray:
 def _resampled(
     blocks: Iterator[np.ndarray], rate: int, sample_rate: int, name: str
 ) -> Generator[np.ndarray, None, None]:
-    stream = None if rate == sample_rate else soxr.ResampleStream(
-        rate, sample_rate, 1, dtype="float32", quality="HQ"
+    stream = (
+        None
+        if rate == sample_rate
+        else soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
     )
     try:
         for block in blocks:
             mono = to_mono(block)
-            yield _finite(mono if stream is None else stream.resample_chunk(_finite(mono)))
+            yield _finite(
+                mono if stream is None else stream.resample_chunk(_finite(mono))
+            )
         if stream is not None:
             yield _finite(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     except (sf.LibsndfileError, RuntimeError, EOFError, OSError, ValueError) as err:
         raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
-    except Exception as err:  # PyAV's decode errors have no common public base besides this
+    except (
+        Exception
+    ) as err:  # PyAV's decode errors have no common public base besides this
         if type(err).__module__.startswith("av"):
-            raise AudioDecodeError(f"{name}: truncated or corrupt audio ({err})") from err
+            raise AudioDecodeError(
+                f"{name}: truncated or corrupt audio ({err})"
+            ) from err
         raise
 
 
@@ -404,11 +487,12 @@ def load(
     """Decode any supported source to mono float32 at ``sample_rate``.
 
     Args:
-        source: a path, bytes, a binary file object, or a :class:`Waveform` (mixed to mono
-            and resampled). A bare numpy array is rejected: it carries no sample rate.
+        source: a path, bytes, a binary file object, or a :class:`Waveform` (mixed to
+            mono and resampled). A bare numpy array is rejected: it carries no sample
+            rate.
         sample_rate: the output rate in Hz (16 kHz for every built-in engine).
-        raw_sample_rate: for headerless PCM (``.raw``/``.pcm`` or any source when given),
-            the rate it was recorded at.
+        raw_sample_rate: for headerless PCM (``.raw``/``.pcm`` or any source when
+            given), the rate it was recorded at.
         raw_encoding: sample format of headerless PCM.
         raw_channels: interleaved channels of headerless PCM.
         max_duration: stop decoding and raise :class:`AudioTooLongError` once the audio
@@ -434,8 +518,14 @@ def load(
             "a bare numpy array has no sample rate; wrap it as "
             "Waveform(samples, sample_rate=...)"
         )
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ConfigError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, int)
+        or sample_rate <= 0
+    ):
+        raise ConfigError(
+            f"sample_rate must be a positive integer (Hz), got {sample_rate!r}"
+        )
     if isinstance(source, Waveform):
         mono = to_mono(source.samples.astype(np.float32, copy=False))
         out = resample(mono, source.sample_rate, sample_rate)
@@ -455,12 +545,15 @@ def load(
         if limit_s is not None and total > limit_s * sample_rate:
             resampled.close()
             _close(blocks)
-            raise AudioTooLongError(f"{name}: longer than the limit of {limit_s:g} s", limit_s)
+            raise AudioTooLongError(
+                f"{name}: longer than the limit of {limit_s:g} s", limit_s
+            )
     samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
         if frames > 0:
-            raise EmptyAudioError(f"{name}: too short to hold audio ({frames} sample(s) at "
-                                  f"{rate} Hz)")
+            raise EmptyAudioError(
+                f"{name}: too short to hold audio ({frames} sample(s) at {rate} Hz)"
+            )
         raise EmptyAudioError(f"{name}: contains no audio samples (zero length)")
     return Waveform(samples, sample_rate)
 
@@ -478,7 +571,9 @@ def probe(
     The keyword arguments are those of :func:`load`.
     """
     if isinstance(source, Waveform):
-        return AudioInfo(source.duration, source.sample_rate, source.num_channels, "waveform")
+        return AudioInfo(
+            source.duration, source.sample_rate, source.num_channels, "waveform"
+        )
     blocks, rate, channels, fmt, frames, _shown = _decode_blocks(
         source, raw_sample_rate, raw_encoding, raw_channels, name
     )

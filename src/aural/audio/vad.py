@@ -1,4 +1,5 @@
-"""Voice activity detection: where the speech is (Silero VAD, shipped with faster-whisper)."""
+"""Voice activity detection: where the speech is (Silero VAD, shipped with
+faster-whisper)."""
 
 from __future__ import annotations
 
@@ -22,16 +23,23 @@ class VadOptions:
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"VAD threshold must be in (0, 1), got {self.threshold}")
-        for name in ("min_speech_duration_ms", "min_silence_duration_ms", "speech_pad_ms"):
+        for name in (
+            "min_speech_duration_ms",
+            "min_silence_duration_ms",
+            "speech_pad_ms",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"VAD {name} must be >= 0, got {getattr(self, name)}")
 
 
-
 def speech_regions(
-    waveform: Waveform, options: VadOptions | None = None, *, max_speech_s: float = float("inf")
+    waveform: Waveform,
+    options: VadOptions | None = None,
+    *,
+    max_speech_s: float = float("inf"),
 ) -> list[tuple[float, float]]:
-    """Speech regions ``[(start, end), ...]`` in seconds, in time order, non-overlapping.
+    """Speech regions ``[(start, end), ...]`` in seconds, in time order,
+    non-overlapping.
 
     Args:
         waveform: mono audio at 16 kHz.

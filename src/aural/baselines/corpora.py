@@ -1,4 +1,5 @@
-"""Finding the recordings the baselines use: Free Spoken Digit and LibriSpeech folders."""
+"""Finding the recordings the baselines use: Free Spoken Digit and LibriSpeech
+folders."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class DigitRecording:
 
 @dataclass(frozen=True, slots=True)
 class LibriUtterance:
-    """One LibriSpeech utterance with its reference transcript (upper case, no punctuation)."""
+    """One LibriSpeech utterance with its reference transcript (upper case, no
+    punctuation)."""
 
     utterance_id: str
     path: Path
@@ -45,7 +47,9 @@ class LibriUtterance:
 def _require_folder(folder: Path, what: str) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{what} folder not found: {folder} (pass an existing folder)")
+        raise DatasetError(
+            f"{what} folder not found: {folder} (pass an existing folder)"
+        )
     return folder
 
 
@@ -53,7 +57,8 @@ def scan_fsdd(folder: str | Path) -> list[DigitRecording]:
     """List the Free Spoken Digit recordings in ``folder``, sorted by file name.
 
     Raises:
-        DatasetError: if the folder is missing or holds no ``<digit>_<speaker>_<index>.wav``.
+        DatasetError: if the folder is missing or holds no
+            ``<digit>_<speaker>_<index>.wav``.
     """
     root = _require_folder(Path(folder), "Free Spoken Digit recordings")
     found = []
@@ -64,8 +69,8 @@ def scan_fsdd(folder: str | Path) -> list[DigitRecording]:
             found.append(DigitRecording(path, digit, speaker, int(index)))
     if not found:
         raise DatasetError(
-            f"no <digit>_<speaker>_<index>.wav recordings in {root}; pass the Free Spoken "
-            "Digit 'recordings' folder"
+            f"no <digit>_<speaker>_<index>.wav recordings in {root}; pass the Free "
+            "Spoken Digit 'recordings' folder"
         )
     return found
 
@@ -73,7 +78,8 @@ def scan_fsdd(folder: str | Path) -> list[DigitRecording]:
 def scan_librispeech(
     folder: str | Path, subsets: tuple[str, ...] | None = None
 ) -> list[LibriUtterance]:
-    """List LibriSpeech utterances under ``folder`` (a corpus root or one subset folder).
+    """List LibriSpeech utterances under ``folder`` (a corpus root or one subset
+    folder).
 
     Args:
         folder: the ``LibriSpeech`` root (with subset folders such as ``dev-clean``) or
@@ -81,7 +87,8 @@ def scan_librispeech(
         subsets: subset folder names to keep; ``None`` keeps all found.
 
     Raises:
-        DatasetError: if the folder is missing or no transcript file lists an audio file.
+        DatasetError: if the folder is missing or no transcript file lists an audio
+            file.
     """
     root = _require_folder(Path(folder), "LibriSpeech")
     found: list[LibriUtterance] = []
@@ -107,8 +114,11 @@ def scan_librispeech(
 
 
 def load_samples(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples of ``path`` at ``sample_rate`` through :func:`aural.audio.load`."""
+    """Mono float32 samples of ``path`` at ``sample_rate`` through
+    :func:`aural.audio.load`."""
     from aural.audio import load
 
-    samples: np.ndarray = np.asarray(load(path, sample_rate=sample_rate).samples, dtype=np.float32)
+    samples: np.ndarray = np.asarray(
+        load(path, sample_rate=sample_rate).samples, dtype=np.float32
+    )
     return samples

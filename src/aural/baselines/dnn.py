@@ -27,7 +27,12 @@ from aural.audio.features import FeatureOptions
 from aural.baselines.corpora import LibriUtterance, load_samples
 from aural.baselines.features import mfcc_with_deltas, speech_feature_options
 from aural.baselines.phone_alignment import PHONES, PhoneAlignment
-from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    ConfigError,
+    DatasetError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 from aural.writers import write_atomic
 
 __all__ = [
@@ -86,7 +91,9 @@ class DnnOptions:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigError(f"DnnOptions.{name} is out of range: {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"DnnOptions.{name} is out of range: {getattr(self, name)!r}"
+                )
 
 
 def _torch() -> Any:
@@ -94,8 +101,9 @@ def _torch() -> Any:
         import torch
     except ImportError as err:
         raise MissingDependencyError(
-            "the DNN baseline needs the 'torch' package, which is not installed; install "
-            "`pip install torch==2.13.0` (CPU) and then `pip install 'aural[baselines]'`"
+            "the DNN baseline needs the 'torch' package, which is not installed; "
+            "install `pip install torch==2.13.0` (CPU) and then `pip install "
+            "'aural[baselines]'`"
         ) from err
     return torch
 
@@ -130,9 +138,12 @@ class FrameSet:
         return (2 * self.context + 1) * int(self.features.shape[1])
 
     def splice(self, rows: np.ndarray) -> np.ndarray:
-        """Spliced inputs of the labelled frames at ``rows``: ``(len(rows), input_size)``."""
+        """Spliced inputs of the labelled frames at ``rows``:
+        ``(len(rows), input_size)``."""
         offsets = np.arange(-self.context, self.context + 1)
-        window: np.ndarray = self.features[self.centers[rows][:, None] + offsets[None, :]]
+        window: np.ndarray = self.features[
+            self.centers[rows][:, None] + offsets[None, :]
+        ]
         return window.reshape(len(rows), -1)
 
 
@@ -173,7 +184,8 @@ def build_frame_set(
             progress(1)
     if not blocks:
         raise DatasetError(
-            f"none of the {len(utterances)} utterances has an alignment with labelled frames"
+            f"none of the {len(utterances)} utterances has an alignment with labelled "
+            "frames"
         )
     return FrameSet(
         np.concatenate(blocks).astype(np.float32),
@@ -206,8 +218,8 @@ def split_by_speaker(
     test = [u for u in utterances if u.speaker in held]
     if not train or not test:
         raise DatasetError(
-            f"speaker split left {len(train)} training and {len(test)} test utterances; "
-            f"held-out speakers: {sorted(held) or 'none'}"
+            f"speaker split left {len(train)} training and {len(test)} test "
+            f"utterances; held-out speakers: {sorted(held) or 'none'}"
         )
     return train, test
 
@@ -232,7 +244,8 @@ class FrameEvaluation:
         majority_label: that class.
         num_frames: labelled test frames.
         by_speaker: frame accuracy per held-out speaker.
-        confusion: counts, ``(len(PHONES), len(PHONES))``; rows reference, columns predicted.
+        confusion: counts, ``(len(PHONES), len(PHONES))``; rows reference, columns
+            predicted.
     """
 
     accuracy: float
@@ -259,7 +272,11 @@ def _build_mlp(input_size: int, options: DnnOptions) -> Any:
     layers: list[Any] = []
     width = input_size
     for _ in range(options.num_layers):
-        layers += [nn.Linear(width, options.hidden_size), nn.ReLU(), nn.Dropout(options.dropout)]
+        layers += [
+            nn.Linear(width, options.hidden_size),
+            nn.ReLU(),
+            nn.Dropout(options.dropout),
+        ]
         width = options.hidden_size
     layers.append(nn.Linear(width, len(PHONES)))
     return nn.Sequential(*layers)
@@ -286,7 +303,8 @@ class PhoneClassifier:
         self.feature_options = feature_options
 
     def predict(self, frames: FrameSet, batch_size: int = 4096) -> np.ndarray:
-        """Predicted class index of every labelled frame, shape ``(frames.num_frames,)``."""
+        """Predicted class index of every labelled frame, shape
+        ``(frames.num_frames,)``."""
         torch = _torch()
         if frames.context != self.options.context:
             raise ConfigError(
@@ -324,7 +342,8 @@ class PhoneClassifier:
         )
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.json`` and ``weights.pt`` (state dict and normalisation) to ``folder``."""
+        """Write ``model.json`` and ``weights.pt`` (state dict and normalisation) to
+        ``folder``."""
         torch = _torch()
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
@@ -347,20 +366,25 @@ class PhoneClassifier:
         """Read a folder written by :meth:`save` (trusted input).
 
         Raises:
-            ModelNotFoundError: if the files are missing or not an aural DNN phone model.
+            ModelNotFoundError: if the files are missing or not an aural DNN phone
+                model.
         """
         torch = _torch()
         root = Path(folder)
         try:
             meta = json.loads((root / "model.json").read_text(encoding="utf-8"))
-            state = torch.load(root / "weights.pt", map_location="cpu", weights_only=True)
+            state = torch.load(
+                root / "weights.pt", map_location="cpu", weights_only=True
+            )
         except (OSError, ValueError, RuntimeError) as err:
             raise ModelNotFoundError(
-                f"no readable DNN phone model in {root} (expected model.json and weights.pt): "
-                f"{err}"
+                f"no readable DNN phone model in {root} (expected model.json and "
+                f"weights.pt): {err}"
             ) from err
         if meta.get("format") != MODEL_FORMAT or meta.get("labels") != list(PHONES):
-            raise ModelNotFoundError(f"{root / 'model.json'} is not an {MODEL_FORMAT} model")
+            raise ModelNotFoundError(
+                f"{root / 'model.json'} is not an {MODEL_FORMAT} model"
+            )
         options = DnnOptions(**meta["options"])
         feature_options = FeatureOptions.from_dict(meta["feature_options"])
         mean = state.pop("input_mean").numpy()
@@ -399,7 +423,8 @@ def train_phone_classifier(
     opts = options or DnnOptions()
     if train.context != opts.context:
         raise ConfigError(
-            f"frames are spliced with context {train.context}, options say {opts.context}"
+            f"frames are spliced with context {train.context}, options say "
+            f"{opts.context}"
         )
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
@@ -430,7 +455,9 @@ def train_phone_classifier(
             scheduler.step()
             total_loss += loss.item() * len(rows)
             correct += int((logits.argmax(dim=1) == y).sum())
-        stats = EpochStats(epoch, total_loss / train.num_frames, correct / train.num_frames)
+        stats = EpochStats(
+            epoch, total_loss / train.num_frames, correct / train.num_frames
+        )
         logger.info("epoch %d: loss %.4f, train accuracy %.4f", *asdict(stats).values())
         history.append(stats)
         if on_epoch is not None:

@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: ``stage`` names the step, counts are in its units."""
+"""``progress(stage, done, total)``: ``stage`` names the step, counts are in its
+units."""
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -52,7 +53,8 @@ class DnnRun:
 def select_digit_recordings(
     recordings: Sequence[DigitRecording], per_speaker_limit: int | None
 ) -> list[DigitRecording]:
-    """Keep at most ``per_speaker_limit`` recordings of each digit per speaker (lowest index)."""
+    """Keep at most ``per_speaker_limit`` recordings of each digit per speaker (lowest
+    index)."""
     if per_speaker_limit is None:
         return list(recordings)
     if per_speaker_limit < 1:
@@ -120,8 +122,12 @@ def run_gmm_hmm(
 
     report("folds", 0, len(folds))
     evaluation = evaluate_speaker_folds(
-        recordings, features, opts, feature_options=feature_options,
-        held_out_speakers=folds, on_fold=_fold_step,
+        recordings,
+        features,
+        opts,
+        feature_options=feature_options,
+        held_out_speakers=folds,
+        on_fold=_fold_step,
     )
     extra: dict[str, Any] = {
         "data": str(data),
@@ -161,7 +167,8 @@ def run_dnn(
         options: :class:`~aural.baselines.dnn.DnnOptions` (``None``: defaults).
         alignment_cache: folder of cached PocketSphinx alignments
             (``None``: ``output_dir/alignments``).
-        test_speakers: held-out speakers; ``None`` holds out the speakers of ``dev-clean``.
+        test_speakers: held-out speakers; ``None`` holds out the speakers of
+            ``dev-clean``.
         train_limit: use at most this many training utterances (quick runs).
         save_model: save the trained classifier to this folder.
         progress: called as work advances.
@@ -185,10 +192,14 @@ def run_dnn(
     train_utts, test_utts = split_by_speaker(utterances, test_speakers=test_speakers)
     if train_limit is not None:
         if train_limit < 1:
-            raise ConfigError(f"training utterance limit must be >= 1, got {train_limit}")
+            raise ConfigError(
+                f"training utterance limit must be >= 1, got {train_limit}"
+            )
         train_utts = train_utts[:train_limit]
     wanted = train_utts + test_utts
-    cache = Path(alignment_cache) if alignment_cache else Path(output_dir) / "alignments"
+    cache = (
+        Path(alignment_cache) if alignment_cache else Path(output_dir) / "alignments"
+    )
     count = [0]
 
     def _step(stage: str, total: int) -> Callable[[int], None]:
@@ -200,18 +211,34 @@ def run_dnn(
 
         return advance
 
-    alignments, failures = align_corpus(wanted, cache, progress=_step("aligning", len(wanted)))
+    alignments, failures = align_corpus(
+        wanted, cache, progress=_step("aligning", len(wanted))
+    )
     feature_options = speech_feature_options()
-    train = build_frame_set(train_utts, alignments, feature_options, opts.context,
-                            _step("train features", len(train_utts)))
-    test = build_frame_set(test_utts, alignments, feature_options, opts.context,
-                           _step("test features", len(test_utts)))
+    train = build_frame_set(
+        train_utts,
+        alignments,
+        feature_options,
+        opts.context,
+        _step("train features", len(train_utts)),
+    )
+    test = build_frame_set(
+        test_utts,
+        alignments,
+        feature_options,
+        opts.context,
+        _step("test features", len(test_utts)),
+    )
     overlap = set(test.speakers.tolist()) & set(train.speakers.tolist())
     if overlap:  # split_by_speaker guarantees this; a report must never mix them
-        raise DatasetError(f"speakers {sorted(overlap)} are in both training and test frames")
+        raise DatasetError(
+            f"speakers {sorted(overlap)} are in both training and test frames"
+        )
     report("epochs", 0, opts.num_epochs)
     classifier, history = train_phone_classifier(
-        train, opts, feature_options,
+        train,
+        opts,
+        feature_options,
         on_epoch=lambda stats: report("epochs", stats.epoch, opts.num_epochs),
     )
     evaluation = classifier.evaluate(test)
@@ -220,8 +247,10 @@ def run_dnn(
     extra: dict[str, Any] = {
         "options": asdict(opts),
         "feature_options": feature_options.to_dict(),
-        "alignment": {"aligner": "pocketsphinx en-us (two-pass phone alignment)",
-                      "cache": str(cache)},
+        "alignment": {
+            "aligner": "pocketsphinx en-us (two-pass phone alignment)",
+            "cache": str(cache),
+        },
         "data": {
             "folder": str(data),
             "train_utterances": len(train.utterance_ids),

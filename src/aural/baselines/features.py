@@ -22,7 +22,8 @@ __all__ = [
 
 
 def _mfcc_options(sample_rate: int, num_mels: int) -> FeatureOptions:
-    """13 MFCC + deltas with utterance CMVN: 25 ms windows every 10 ms at ``sample_rate``."""
+    """13 MFCC + deltas with utterance CMVN: 25 ms windows every 10 ms at
+    ``sample_rate``."""
     win_length = sample_rate // 40
     return FeatureOptions(
         kind="mfcc",
@@ -53,7 +54,8 @@ def mfcc_with_deltas(samples: np.ndarray, options: FeatureOptions) -> np.ndarray
     """Features of one utterance.
 
     Args:
-        samples: mono float samples, shape ``(num_samples,)``, at ``options.sample_rate``.
+        samples: mono float samples, shape ``(num_samples,)``, at
+            ``options.sample_rate``.
         options: the feature definition (see :func:`digit_feature_options`).
 
     Returns:
@@ -66,7 +68,9 @@ def mfcc_with_deltas(samples: np.ndarray, options: FeatureOptions) -> np.ndarray
 
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim != 1:
-        raise ConfigError(f"features need mono samples of shape (num_samples,), got {x.shape}")
+        raise ConfigError(
+            f"features need mono samples of shape (num_samples,), got {x.shape}"
+        )
     with torch.no_grad():
         feats, _ = extract(torch.from_numpy(x)[None], None, options)
     return feats[0].numpy().astype(np.float32, copy=False)

@@ -1,4 +1,5 @@
-"""Isolated-word recognition with one left-to-right GMM-HMM per word (the classic baseline).
+"""Isolated-word recognition with one left-to-right GMM-HMM per word (the classic
+baseline).
 
 Each word gets a left-to-right HMM whose states emit diagonal-covariance Gaussian
 mixtures over MFCC + delta + delta-delta frames (hmmlearn's ``GMMHMM``). Training is a
@@ -31,7 +32,12 @@ import numpy as np
 from aural.audio.features import FeatureOptions
 from aural.baselines.corpora import DigitRecording, load_samples
 from aural.baselines.features import digit_feature_options, mfcc_with_deltas
-from aural.errors import ConfigError, DatasetError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    ConfigError,
+    DatasetError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 from aural.writers import write_atomic
 
 __all__ = [
@@ -74,11 +80,15 @@ class GmmHmmOptions:
         if not 1 <= self.num_states <= 20:
             raise ConfigError(f"num_states must be in [1, 20], got {self.num_states}")
         if not 1 <= self.num_mixtures <= 32:
-            raise ConfigError(f"num_mixtures must be in [1, 32], got {self.num_mixtures}")
+            raise ConfigError(
+                f"num_mixtures must be in [1, 32], got {self.num_mixtures}"
+            )
         if self.num_iterations < 1:
             raise ConfigError(f"num_iterations must be >= 1, got {self.num_iterations}")
         if not 0.0 < self.self_loop_prob < 1.0:
-            raise ConfigError(f"self_loop_prob must be in (0, 1), got {self.self_loop_prob}")
+            raise ConfigError(
+                f"self_loop_prob must be in (0, 1), got {self.self_loop_prob}"
+            )
         if self.min_covar <= 0:
             raise ConfigError(f"min_covar must be positive, got {self.min_covar}")
 
@@ -98,20 +108,23 @@ def _gmmhmm_class() -> Any:
         from hmmlearn.hmm import GMMHMM  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(
-            "the GMM-HMM baseline needs the 'hmmlearn' package, which is not installed; "
-            "install it with `pip install 'aural[baselines]'`"
+            "the GMM-HMM baseline needs the 'hmmlearn' package, which is not "
+            "installed; install it with `pip install 'aural[baselines]'`"
         ) from err
 
     def _logsumexp(a: np.ndarray) -> np.ndarray:
         peak = np.max(a, axis=-1, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0.0)
         with np.errstate(under="ignore", divide="ignore"):
-            total: np.ndarray = peak + np.log(np.exp(a - peak).sum(axis=-1, keepdims=True))
+            total: np.ndarray = peak + np.log(
+                np.exp(a - peak).sum(axis=-1, keepdims=True)
+            )
         return total[..., 0]
 
     class DiagGMMHMM(GMMHMM):  # type: ignore[misc]
         def _log_weighted_densities(self, X: np.ndarray) -> np.ndarray:
-            """log(w_sm N(x_t; mu_sm, diag(var_sm))), shape ``(T, states, mixtures)``."""
+            """log(w_sm N(x_t; mu_sm, diag(var_sm))), shape
+            ``(T, states, mixtures)``."""
             num_states, num_mix, dim = self.means_.shape
             precision = 1.0 / self.covars_
             with np.errstate(divide="ignore"):
@@ -122,15 +135,22 @@ def _gmmhmm_class() -> Any:
             flat_mp = (self.means_ * precision).reshape(-1, dim)
             quad = (X**2) @ flat_p.T - 2.0 * (X @ flat_mp.T)
             quad += (self.means_**2 * precision).sum(axis=-1).reshape(-1)
-            out: np.ndarray = (const.reshape(-1) - 0.5 * quad).reshape(len(X), num_states, num_mix)
+            out: np.ndarray = (const.reshape(-1) - 0.5 * quad).reshape(
+                len(X), num_states, num_mix
+            )
             return out
 
         def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
             return _logsumexp(self._log_weighted_densities(X))
 
         def _accumulate_sufficient_statistics(
-            self, stats: dict[str, Any], X: np.ndarray, lattice: np.ndarray, post_comp: np.ndarray,
-            fwdlattice: np.ndarray, bwdlattice: np.ndarray,
+            self,
+            stats: dict[str, Any],
+            X: np.ndarray,
+            lattice: np.ndarray,
+            post_comp: np.ndarray,
+            fwdlattice: np.ndarray,
+            bwdlattice: np.ndarray,
         ) -> None:
             BaseHMM._accumulate_sufficient_statistics(
                 self, stats, X, lattice, post_comp, fwdlattice, bwdlattice
@@ -191,7 +211,9 @@ def _flat_start(
             weights[s, m] = max(len(members), 1)
             means[s, m] = members.mean(axis=0)
             covars[s, m] = (
-                members.var(axis=0) + options.min_covar if len(members) > 1 else global_var
+                members.var(axis=0) + options.min_covar
+                if len(members) > 1
+                else global_var
             )
         weights[s] /= weights[s].sum()
     return weights, means, covars
@@ -209,12 +231,15 @@ def _train_word_model(sequences: Sequence[np.ndarray], options: GmmHmmOptions) -
         init_params="",
         params="tmcw",
     )
-    model.startprob_, model.transmat_ = _left_to_right(options.num_states, options.self_loop_prob)
+    model.startprob_, model.transmat_ = _left_to_right(
+        options.num_states, options.self_loop_prob
+    )
     model.weights_, model.means_, model.covars_ = _flat_start(sequences, options)
     data = np.concatenate(sequences).astype(np.float64)
     lengths = [len(seq) for seq in sequences]
     with warnings.catch_warnings():
-        # hmmlearn warns when a zero transition stays zero: that is the topology we want.
+        # hmmlearn warns when a zero transition stays zero: that is the topology we
+        # want.
         warnings.simplefilter("ignore", RuntimeWarning)
         model.fit(data, lengths)
     return model
@@ -266,13 +291,15 @@ class WordHmmRecognizer:
             usable = [seq for seq in sequences if len(seq) >= opts.num_states]
             if not usable:
                 raise DatasetError(
-                    f"word {word!r} has no example with at least {opts.num_states} frames"
+                    f"word {word!r} has no example with at least {opts.num_states} "
+                    "frames"
                 )
             models[word] = _train_word_model(usable, opts)
         return cls(models, opts, feature_options or digit_feature_options())
 
     def scores(self, features: np.ndarray) -> dict[str, float]:
-        """Log-likelihood of ``features`` (``(num_frames, num_features)``) under each word."""
+        """Log-likelihood of ``features`` (``(num_frames, num_features)``) under each
+        word."""
         x = np.asarray(features, dtype=np.float64)
         out = {}
         for word, model in self._models.items():
@@ -296,7 +323,8 @@ class WordHmmRecognizer:
         return self.predict(mfcc_with_deltas(samples, self.feature_options))
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.json`` and ``parameters.npz`` into ``folder`` (created if needed)."""
+        """Write ``model.json`` and ``parameters.npz`` into ``folder`` (created if
+        needed)."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         arrays = {}
@@ -323,7 +351,8 @@ class WordHmmRecognizer:
 
     @classmethod
     def load(cls, folder: str | Path) -> WordHmmRecognizer:
-        """Read a model folder written by :meth:`save` (trusted input, see the module doc).
+        """Read a model folder written by :meth:`save` (trusted input, see the module
+        doc).
 
         Raises:
             ModelNotFoundError: if the folder, ``model.json`` or ``parameters.npz`` is
@@ -386,7 +415,9 @@ class FoldResult:
 
     @property
     def num_correct(self) -> int:
-        return sum(r == h for r, h in zip(self.references, self.hypotheses, strict=True))
+        return sum(
+            r == h for r, h in zip(self.references, self.hypotheses, strict=True)
+        )
 
     @property
     def accuracy(self) -> float:
@@ -423,8 +454,9 @@ class DigitEvaluation:
         return sum(f.num_correct for f in self.folds) / total if total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results; ``wer`` comes from :func:`aural.evaluation.metrics.corpus_wer`
-        (for isolated words it equals the error rate)."""
+        """JSON-ready results; ``wer`` comes from
+        :func:`aural.evaluation.metrics.corpus_wer` (for isolated words it equals the
+        error rate)."""
         from aural.evaluation.metrics import corpus_wer
 
         def _wer(folds: Sequence[FoldResult]) -> float:
@@ -433,7 +465,9 @@ class DigitEvaluation:
             return corpus_wer(refs, hyps).wer if refs else 0.0
 
         return {
-            "task": "isolated digits, speaker-independent (train on the other speakers)",
+            "task": (
+                "isolated digits, speaker-independent (train on the other speakers)"
+            ),
             "accuracy": self.accuracy,
             "wer": _wer(self.folds),
             "num_test": self.num_test,
@@ -486,7 +520,8 @@ def evaluate_speaker_folds(
         options: GMM-HMM settings.
         feature_options: the MFCC settings behind ``features`` (recorded in the result).
         held_out_speakers: speakers to rotate over; ``None`` means every speaker.
-        on_fold: called with each fold's result and its trained recogniser as it finishes.
+        on_fold: called with each fold's result and its trained recogniser as it
+            finishes.
 
     Raises:
         DatasetError: if fewer than two speakers are present, or a held-out speaker
@@ -495,15 +530,20 @@ def evaluate_speaker_folds(
     opts = options or GmmHmmOptions()
     if len(recordings) != len(features):
         raise ConfigError(
-            f"recordings ({len(recordings)}) and features ({len(features)}) differ in length"
+            f"recordings ({len(recordings)}) and features ({len(features)}) differ in "
+            "length"
         )
     speakers = sorted({r.speaker for r in recordings})
     if len(speakers) < 2:
-        raise DatasetError(f"speaker-independent folds need >= 2 speakers, found {speakers}")
+        raise DatasetError(
+            f"speaker-independent folds need >= 2 speakers, found {speakers}"
+        )
     folds_for = list(held_out_speakers) if held_out_speakers is not None else speakers
     missing = [s for s in folds_for if s not in speakers]
     if missing:
-        raise DatasetError(f"held-out speakers {missing} have no recordings (found {speakers})")
+        raise DatasetError(
+            f"held-out speakers {missing} have no recordings (found {speakers})"
+        )
     labels = tuple(sorted({r.digit for r in recordings}))
     index = {label: i for i, label in enumerate(labels)}
     confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -522,12 +562,21 @@ def evaluate_speaker_folds(
         for reference, hypothesis in zip(references, hypotheses, strict=True):
             confusion[index[reference], index[hypothesis]] += 1
         fold = FoldResult(
-            speaker, sum(len(v) for v in train.values()), tuple(references), tuple(hypotheses)
+            speaker,
+            sum(len(v) for v in train.values()),
+            tuple(references),
+            tuple(hypotheses),
         )
-        logger.info("held-out %s: %d/%d correct", speaker, fold.num_correct, fold.num_test)
+        logger.info(
+            "held-out %s: %d/%d correct", speaker, fold.num_correct, fold.num_test
+        )
         results.append(fold)
         if on_fold is not None:
             on_fold(fold, recognizer)
     return DigitEvaluation(
-        labels, tuple(results), confusion, opts, feature_options or digit_feature_options()
+        labels,
+        tuple(results),
+        confusion,
+        opts,
+        feature_options or digit_feature_options(),
     )

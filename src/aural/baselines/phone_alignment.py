@@ -1,4 +1,5 @@
-"""Phone-level forced alignment with PocketSphinx, and frame labels for the DNN baseline.
+"""Phone-level forced alignment with PocketSphinx, and frame labels for the DNN
+baseline.
 
 PocketSphinx's en-us acoustic model (shipped in the ``pocketsphinx`` package) aligns a
 known transcript in two passes: a word-level Viterbi pass (``set_align_text``) and a
@@ -8,8 +9,8 @@ letter-to-sound pronunciation so the rest of the utterance still aligns; their f
 are marked as unlabelled (``-1``) by :meth:`PhoneAlignment.frame_labels` so guessed
 phones never become training targets.
 
-Alignments are cached as one JSON file per utterance (:func:`align_corpus`), keyed by the
-transcript, so a corpus is aligned once.
+Alignments are cached as one JSON file per utterance (:func:`align_corpus`), keyed by
+the transcript, so a corpus is aligned once.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ logger = logging.getLogger(__name__)
 
 SILENCE = "SIL"
 PHONES: tuple[str, ...] = (
-    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
-    "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH",
-    "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", SILENCE,
+    "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F",
+    "G", "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S",
+    "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH", SILENCE,
 )  # fmt: skip
 """The 39 ARPAbet phones without stress marks, plus silence: the DNN's 40 classes."""
 
@@ -121,7 +122,9 @@ class PhoneAlignment:
         ``-1`` (unlabelled); frames no phone covers are silence.
         """
         index = {p: i for i, p in enumerate(phones)}
-        labels = np.full(self.num_frames, index.get(SILENCE, UNLABELLED), dtype=np.int64)
+        labels = np.full(
+            self.num_frames, index.get(SILENCE, UNLABELLED), dtype=np.int64
+        )
         for seg in self.phones:
             guessed = seg.word_index >= 0 and self.words[seg.word_index].is_guessed
             value = UNLABELLED if guessed else index.get(seg.phone, UNLABELLED)
@@ -146,7 +149,8 @@ class PhoneAlignment:
                 for w in self.words
             ],
             "phones": [
-                [p.phone, p.start_frame, p.num_frames, p.word_index] for p in self.phones
+                [p.phone, p.start_frame, p.num_frames, p.word_index]
+                for p in self.phones
             ],
         }
 
@@ -162,8 +166,12 @@ class PhoneAlignment:
             )
             for w in data["words"]
         )
-        phones = tuple(PhoneSegment(p[0], int(p[1]), int(p[2]), int(p[3])) for p in data["phones"])
-        return cls(data["utterance_id"], data["text"], int(data["num_frames"]), words, phones)
+        phones = tuple(
+            PhoneSegment(p[0], int(p[1]), int(p[2]), int(p[3])) for p in data["phones"]
+        )
+        return cls(
+            data["utterance_id"], data["text"], int(data["num_frames"]), words, phones
+        )
 
 
 # Rough English letter-to-sound rules, longest spelling first. They only have to give
@@ -237,7 +245,9 @@ class PhoneAligner:
 
     sample_rate = 16_000
 
-    def __init__(self, model_dir: str | Path | None = None, dictionary: str | Path | None = None):
+    def __init__(
+        self, model_dir: str | Path | None = None, dictionary: str | Path | None = None
+    ):
         try:
             from pocketsphinx import (  # type: ignore[import-untyped]
                 Decoder,
@@ -245,11 +255,15 @@ class PhoneAligner:
             )
         except ImportError as err:
             raise MissingDependencyError(
-                "phone alignment needs the 'pocketsphinx' package, which is not installed; "
-                "install it with `pip install pocketsphinx`"
+                "phone alignment needs the 'pocketsphinx' package, which is not "
+                "installed; install it with `pip install pocketsphinx`"
             ) from err
         hmm = Path(model_dir) if model_dir else Path(get_model_path("en-us/en-us"))
-        dic = Path(dictionary) if dictionary else Path(get_model_path("en-us/cmudict-en-us.dict"))
+        dic = (
+            Path(dictionary)
+            if dictionary
+            else Path(get_model_path("en-us/cmudict-en-us.dict"))
+        )
         for path in (hmm, dic):
             if not path.exists():
                 raise ConfigError(f"PocketSphinx model file not found: {path}")
@@ -271,7 +285,8 @@ class PhoneAligner:
         """The dictionary pronunciation of ``word`` and whether it had to be guessed.
 
         A word missing from the dictionary is added to the decoder: a possessive
-        ``'s`` of a known word adds ``Z``, anything else uses :func:`guess_pronunciation`.
+        ``'s`` of a known word adds ``Z``, anything else uses
+        :func:`guess_pronunciation`.
         """
         word = word.lower()
         if word in self._known:
@@ -294,15 +309,22 @@ class PhoneAligner:
         self._decoder.process_raw(pcm, full_utt=True)
         self._decoder.end_utt()
 
-    def align(self, samples: np.ndarray, text: str, utterance_id: str = "") -> PhoneAlignment:
+    def align(
+        self, samples: np.ndarray, text: str, utterance_id: str = ""
+    ) -> PhoneAlignment:
         """Align ``text`` to ``samples`` (mono float32 at 16 kHz).
 
         Raises:
-            AlignmentFailedError: if the transcript is empty or PocketSphinx finds no path.
+            AlignmentFailedError: if the transcript is empty or PocketSphinx finds no
+                path.
         """
-        words = [w for w in re.sub(r"[^a-z' ]", " ", text.lower()).split() if w.strip("'")]
+        words = [
+            w for w in re.sub(r"[^a-z' ]", " ", text.lower()).split() if w.strip("'")
+        ]
         if not words:
-            raise AlignmentFailedError(f"{utterance_id or 'utterance'}: transcript has no words")
+            raise AlignmentFailedError(
+                f"{utterance_id or 'utterance'}: transcript has no words"
+            )
         guessed = {w: self.pronounce(w)[1] for w in words}
         pcm = _to_pcm16(samples)
         try:
@@ -310,8 +332,9 @@ class PhoneAligner:
             self._decode(pcm)
             if self._decoder.hyp() is None:
                 raise AlignmentFailedError(
-                    f"{utterance_id or 'utterance'}: PocketSphinx found no alignment of "
-                    f"{len(words)} words to {len(samples) / self.sample_rate:.2f} s of audio"
+                    f"{utterance_id or 'utterance'}: PocketSphinx found no alignment "
+                    f"of {len(words)} words to {len(samples) / self.sample_rate:.2f} "
+                    "s of audio"
                 )
             self._decoder.set_alignment()
             self._decode(pcm)
@@ -332,7 +355,9 @@ def _collect(
         name = re.sub(r"\(\d+\)$", "", entry.name)
         children = [(p.name, int(p.start), int(p.duration)) for p in entry]
         if name.startswith(("<", "[")):
-            phone_segments.extend(PhoneSegment(SILENCE, s, d, -1) for _, s, d in children)
+            phone_segments.extend(
+                PhoneSegment(SILENCE, s, d, -1) for _, s, d in children
+            )
             continue
         index = len(word_segments)
         word_segments.append(
@@ -373,7 +398,8 @@ def align_corpus(
         utterances: what to align.
         cache_dir: folder of cached alignments (created if needed); a cached file is
             reused when its transcript and model match.
-        aligner: reused across calls; ``None`` creates one only if something is not cached.
+        aligner: reused across calls; ``None`` creates one only if something is not
+            cached.
         progress: called with 1 after each utterance.
 
     Returns:
@@ -387,7 +413,9 @@ def align_corpus(
     for utt in utterances:
         path = cache / f"{utt.utterance_id}.json"
         cached = _read_cached(path)
-        if cached is not None and cached.get("key") == _cache_key(utt, _model_id(aligner)):
+        if cached is not None and cached.get("key") == _cache_key(
+            utt, _model_id(aligner)
+        ):
             if "error" in cached:
                 failed[utt.utterance_id] = str(cached["error"])
             else:
@@ -420,4 +448,8 @@ def _read_cached(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+    return (
+        data
+        if isinstance(data, dict) and data.get("version") == CACHE_VERSION
+        else None
+    )

@@ -55,7 +55,9 @@ def plot_confusion(
     image = ax.imshow(share * 100, cmap="Blues", vmin=0, vmax=100)
     ticks = np.arange(len(labels))
     small = len(labels) <= 12
-    ax.set_xticks(ticks, labels, fontsize=9 if small else 6, rotation=0 if small else 90)
+    ax.set_xticks(
+        ticks, labels, fontsize=9 if small else 6, rotation=0 if small else 90
+    )
     ax.set_yticks(ticks, labels, fontsize=9 if small else 6)
     ax.set_xlabel("recognised")
     ax.set_ylabel("reference")
@@ -65,15 +67,24 @@ def plot_confusion(
             for j in range(len(labels)):
                 if counts[i, j]:
                     colour = "white" if share[i, j] > 0.5 else "black"
-                    ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
-                            fontsize=8, color=colour)
+                    ax.text(
+                        j,
+                        i,
+                        f"{int(counts[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color=colour,
+                    )
     fig.colorbar(image, ax=ax, label="% of reference class", shrink=0.8)
     return fig
 
 
-def plot_bars(values: Mapping[str, float], title: str, ylabel: str, floor: float | None = None
-              ) -> Figure:
-    """One bar per key (e.g. accuracy per held-out speaker), with an optional dashed floor."""
+def plot_bars(
+    values: Mapping[str, float], title: str, ylabel: str, floor: float | None = None
+) -> Figure:
+    """One bar per key (e.g. accuracy per held-out speaker), with an optional dashed
+    floor."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.5, 3.6), dpi=100, layout="constrained")
@@ -82,10 +93,21 @@ def plot_bars(values: Mapping[str, float], title: str, ylabel: str, floor: float
     heights = [100 * values[n] for n in names]
     bars = ax.bar(names, heights, color="#4c72b0")
     for bar, h in zip(bars, heights, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, h + 1, f"{h:.1f}", ha="center", fontsize=8)
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            h + 1,
+            f"{h:.1f}",
+            ha="center",
+            fontsize=8,
+        )
     if floor is not None:
-        ax.axhline(100 * floor, color="#c44e52", linestyle="--", linewidth=1,
-                   label=f"floor {100 * floor:.1f}%")
+        ax.axhline(
+            100 * floor,
+            color="#c44e52",
+            linestyle="--",
+            linewidth=1,
+            label=f"floor {100 * floor:.1f}%",
+        )
         ax.legend(fontsize=8, loc="lower right")
     ax.set_ylim(0, 105)
     ax.set_ylabel(ylabel)
@@ -104,14 +126,19 @@ def gmm_hmm_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> st
     lines = [
         "# GMM-HMM isolated-digit baseline",
         "",
-        (f"One left-to-right HMM per digit ({opts['num_states']} states x "
-        f"{opts['num_mixtures']} diagonal Gaussians, {opts['num_iterations']} Baum-Welch "
-        "iterations at most) on 13 MFCC + delta + delta-delta with per-utterance CMVN. "
-        "Speaker-independent: each fold trains on every other speaker and tests on the "
-        "held-out one."),
+        (
+            f"One left-to-right HMM per digit ({opts['num_states']} states x "
+            f"{opts['num_mixtures']} diagonal Gaussians, {opts['num_iterations']} "
+            "Baum-Welch iterations at most) on 13 MFCC + delta + delta-delta with "
+            "per-utterance CMVN. Speaker-independent: each fold trains on every "
+            "other speaker and tests on the held-out one."
+        ),
         "",
-        (f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} test recordings "
-        f"(WER {_pct(results['wer'])}; for isolated words WER is the error rate)."),
+        (
+            f"**Accuracy {_pct(results['accuracy'])}** over {results['num_test']} "
+            f"test recordings (WER {_pct(results['wer'])}; for isolated words WER is "
+            "the error rate)."
+        ),
         "",
         "| held-out speaker | train | test | correct | accuracy |",
         "|---|---:|---:|---:|---:|",
@@ -134,20 +161,28 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     lines = [
         "# DNN frame-level phone classifier baseline",
         "",
-        (f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} spliced "
-        f"frames of 13 MFCC + delta + delta-delta predicts one of {len(test['labels'])} "
-        "classes (39 ARPAbet phones without stress, plus silence). Targets are PocketSphinx "
-        "en-us forced alignments computed by aural; frames of out-of-dictionary words are "
-        "left out. Test speakers never appear in training."),
+        (
+            f"An MLP ({opts['num_layers']} x {opts['hidden_size']} ReLU) over {width} "
+            "spliced frames of 13 MFCC + delta + delta-delta predicts one of "
+            f"{len(test['labels'])} classes (39 ARPAbet phones without stress, plus "
+            "silence). Targets are PocketSphinx en-us forced alignments computed by "
+            "aural; frames of out-of-dictionary words are left out. Test speakers "
+            "never appear in training."
+        ),
         "",
-        (f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** over "
-        f"{test['num_frames']} frames (always answering the most frequent class, "
-        f"{test['majority_class']}, gives {_pct(test['majority_class_accuracy'])})."),
+        (
+            f"**Frame accuracy on held-out speakers: {_pct(test['frame_accuracy'])}** "
+            f"over {test['num_frames']} frames (always answering the most frequent "
+            f"class, {test['majority_class']}, gives "
+            f"{_pct(test['majority_class_accuracy'])})."
+        ),
         "",
-        (f"Training: {data['train_utterances']} utterances from {data['train_speakers']} "
-        f"speakers, {data['train_frames']} frames; test: {data['test_utterances']} utterances "
-        f"from {data['test_speakers']} speakers. Alignment failures skipped: "
-        f"{len(data['alignment_failures'])}."),
+        (
+            f"Training: {data['train_utterances']} utterances from "
+            f"{data['train_speakers']} speakers, {data['train_frames']} frames; test: "
+            f"{data['test_utterances']} utterances from {data['test_speakers']} "
+            f"speakers. Alignment failures skipped: {len(data['alignment_failures'])}."
+        ),
         "",
         "| held-out speaker | frame accuracy |",
         "|---|---:|",
@@ -155,8 +190,10 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         "",
         "| epoch | loss | train frame accuracy |",
         "|---:|---:|---:|",
-        *(f"| {e['epoch']} | {e['loss']:.3f} | {_pct(e['train_accuracy'])} |"
-          for e in results["history"]),
+        *(
+            f"| {e['epoch']} | {e['loss']:.3f} | {_pct(e['train_accuracy'])} |"
+            for e in results["history"]
+        ),
         "",
         *(f"![{name}]({path})" for name, path in plots.items()),
         "",
@@ -164,7 +201,9 @@ def dnn_markdown(results: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _finish(output_dir: Path, results: dict[str, Any], markdown: str) -> dict[str, Path]:
+def _finish(
+    output_dir: Path, results: dict[str, Any], markdown: str
+) -> dict[str, Path]:
     json_path = output_dir / "results.json"
     md_path = output_dir / "report.md"
     write_atomic(json_path, json.dumps(results, indent=2) + "\n")
@@ -173,9 +212,12 @@ def _finish(output_dir: Path, results: dict[str, Any], markdown: str) -> dict[st
 
 
 def write_gmm_hmm_report(
-    evaluation: DigitEvaluation, output_dir: str | Path, extra: Mapping[str, Any] | None = None
+    evaluation: DigitEvaluation,
+    output_dir: str | Path,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write results.json, report.md, confusion.png and by_speaker.png into ``output_dir``.
+    """Write results.json, report.md, confusion.png and by_speaker.png into
+    ``output_dir``.
 
     Args:
         evaluation: the fold results.
@@ -187,19 +229,29 @@ def write_gmm_hmm_report(
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = {"schema_version": SCHEMA_VERSION, "baseline": "gmm-hmm",
-               **evaluation.to_dict(), **(extra or {})}
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "baseline": "gmm-hmm",
+        **evaluation.to_dict(),
+        **(extra or {}),
+    }
     plots = {"confusion": "confusion.png", "by_speaker": "by_speaker.png"}
     _save_png(
-        plot_confusion(evaluation.confusion, evaluation.labels,
-                       f"GMM-HMM digits, all held-out speakers "
-                       f"(accuracy {_pct(evaluation.accuracy)})"),
+        plot_confusion(
+            evaluation.confusion,
+            evaluation.labels,
+            f"GMM-HMM digits, all held-out speakers "
+            f"(accuracy {_pct(evaluation.accuracy)})",
+        ),
         out / plots["confusion"],
     )
     _save_png(
-        plot_bars({f.speaker: f.accuracy for f in evaluation.folds},
-                  "Digit accuracy per held-out speaker", "accuracy (%)",
-                  floor=1.0 / len(evaluation.labels)),
+        plot_bars(
+            {f.speaker: f.accuracy for f in evaluation.folds},
+            "Digit accuracy per held-out speaker",
+            "accuracy (%)",
+            floor=1.0 / len(evaluation.labels),
+        ),
         out / plots["by_speaker"],
     )
     paths = _finish(out, results, gmm_hmm_markdown(results, plots))
@@ -225,20 +277,32 @@ def write_dnn_report(
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = {"schema_version": SCHEMA_VERSION, "baseline": "dnn",
-               "test": evaluation.to_dict(), "history": [asdict(h) for h in history],
-               **extra}
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "baseline": "dnn",
+        "test": evaluation.to_dict(),
+        "history": [asdict(h) for h in history],
+        **extra,
+    }
     plots = {"phone_confusion": "phone_confusion.png", "by_speaker": "by_speaker.png"}
     labels = results["test"]["labels"]
     _save_png(
-        plot_confusion(evaluation.confusion, labels,
-                       f"DNN phone frames, held-out speakers "
-                       f"(frame accuracy {_pct(evaluation.accuracy)})", annotate=False),
+        plot_confusion(
+            evaluation.confusion,
+            labels,
+            f"DNN phone frames, held-out speakers "
+            f"(frame accuracy {_pct(evaluation.accuracy)})",
+            annotate=False,
+        ),
         out / plots["phone_confusion"],
     )
     _save_png(
-        plot_bars(evaluation.by_speaker, "Frame accuracy per held-out speaker",
-                  "frame accuracy (%)", floor=evaluation.majority_accuracy),
+        plot_bars(
+            evaluation.by_speaker,
+            "Frame accuracy per held-out speaker",
+            "frame accuracy (%)",
+            floor=evaluation.majority_accuracy,
+        ),
         out / plots["by_speaker"],
     )
     paths = _finish(out, results, dnn_markdown(results, plots))

@@ -37,13 +37,26 @@ for _name in _COMMAND_MODULES:
         importlib.import_module(_mod).register(app)
 
 
-# Optional packages -> the extra that installs them (for commands run on a core install).
+# Optional packages -> the extra that installs them (for commands run on a core
+# install).
 _EXTRA_FOR_PACKAGE = {
-    "torch": "train", "sentencepiece": "train", "mlflow": "train", "onnx": "train",
-    "onnxruntime": "train", "transformers": "ctc", "hmmlearn": "baselines",
-    "sklearn": "baselines", "fastapi": "serve", "uvicorn": "serve", "multipart": "serve",
-    "python_multipart": "serve", "websockets": "serve", "prometheus_client": "serve",
-    "sounddevice": "mic", "datasets": "datasets", "kenlm": "lm",
+    "torch": "train",
+    "sentencepiece": "train",
+    "mlflow": "train",
+    "onnx": "train",
+    "onnxruntime": "train",
+    "transformers": "ctc",
+    "hmmlearn": "baselines",
+    "sklearn": "baselines",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
+    "websockets": "serve",
+    "prometheus_client": "serve",
+    "sounddevice": "mic",
+    "datasets": "datasets",
+    "kenlm": "lm",
 }
 
 
@@ -55,12 +68,13 @@ def main() -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except ModuleNotFoundError as err:
-        # A command reached an optional dependency that this install lacks: one line, exit 2.
+        # A command reached an optional dependency that this install lacks: one line,
+        # exit 2.
         package = (err.name or "").split(".")[0]
         extra = _EXTRA_FOR_PACKAGE.get(package, "all")
         print(
-            f"error: this command needs the '{package}' package, which is not installed; "
-            f"install it with `pip install 'aural[{extra}]'`",
+            f"error: this command needs the '{package}' package, which is not "
+            f"installed; install it with `pip install 'aural[{extra}]'`",
             file=sys.stderr,
         )
         sys.exit(2)

@@ -10,19 +10,28 @@ import typer
 
 from aural.cli.common import EXIT_SOME_FAILED, cli_message, exit_code_for, fail, warn
 
-# mean word probability under which the transcript likely does not match the audio (Whisper
-# gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
+# mean word probability under which the transcript likely does not match the audio
+# (Whisper gives 0.88 on a matching clip, 0.11-0.12 on silence or another recording)
 LOW_CONFIDENCE = 0.3
 FORMAT_HELP = "json, tsv (TextGrid-like tiers), srt or vtt"
 
 
 def align_command(
     audio: Annotated[Path, typer.Argument(help="The recording.")],
-    transcript_file: Annotated[Path, typer.Argument(help="A text file with what is said.")],
-    engine: Annotated[str, typer.Option(help="Aligner: whisper, ctc, aural (own checkpoint) or sphinx.")] = "whisper",
-    model: Annotated[str | None, typer.Option(help="Model name, folder or hub id.")] = None,
+    transcript_file: Annotated[
+        Path, typer.Argument(help="A text file with what is said.")
+    ],
+    engine: Annotated[
+        str,
+        typer.Option(help="Aligner: whisper, ctc, aural (own checkpoint) or sphinx."),
+    ] = "whisper",
+    model: Annotated[
+        str | None, typer.Option(help="Model name, folder or hub id.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "json",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here.")
+    ] = None,
 ) -> None:
     """Align TRANSCRIPT_FILE to AUDIO; JSON (or tsv/srt/vtt) to stdout or --output."""
     from aural.align import FORMATS, create_aligner, render_alignment
@@ -60,8 +69,10 @@ def align_command(
         fail(f"cannot write {output}: {err.strerror or err}", EXIT_SOME_FAILED)
     confidence = sum(w.probability for w in result.words) / max(1, len(result.words))
     if confidence < LOW_CONFIDENCE:
-        warn(f"warning: {audio}: the words aligned with low confidence (mean probability "
-             f"{confidence:.2f}); the transcript may not match the audio")
+        warn(
+            f"warning: {audio}: the words aligned with low confidence (mean "
+            f"probability {confidence:.2f}); the transcript may not match the audio"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""`aural baseline gmm-hmm|dnn`: the classic HMM-GMM and DNN acoustic-model baselines."""
+"""`aural baseline gmm-hmm|dnn`: the classic HMM-GMM and DNN acoustic-model
+baselines."""
 
 from __future__ import annotations
 
@@ -38,9 +39,13 @@ def _check_dirs(data: Path, output_dir: Path, *others: tuple[str, Path | None]) 
 
 def _progress(quiet: bool) -> tuple[Progress, Any]:
     bar = Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=err_console, disable=quiet, transient=False,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
     )
     tasks: dict[str, Any] = {}
 
@@ -74,20 +79,35 @@ def _run(bar: Progress, call: Any) -> Any:
 
 def gmm_hmm_command(
     data: Annotated[Path, typer.Option(help="Free Spoken Digit 'recordings' folder.")],
-    output_dir: Annotated[Path, typer.Option(help="Folder for results.json, report.md, PNGs.")
-                          ] = Path("aural-baseline-gmm-hmm"),
+    output_dir: Annotated[
+        Path, typer.Option(help="Folder for results.json, report.md, PNGs.")
+    ] = Path("aural-baseline-gmm-hmm"),
     states: Annotated[int, typer.Option(help="HMM states per word.")] = 5,
     mixtures: Annotated[int, typer.Option(help="Gaussians per state.")] = 3,
-    iterations: Annotated[int, typer.Option(help="Baum-Welch iterations at most.")] = 10,
+    iterations: Annotated[
+        int, typer.Option(help="Baum-Welch iterations at most.")
+    ] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the k-means initialisation.")] = 0,
-    speakers: Annotated[str | None, typer.Option(
-        help="Comma-separated held-out speakers (default: rotate over all).")] = None,
-    per_speaker_limit: Annotated[int | None, typer.Option(
-        help="Use only recordings with index below N (quick runs).")] = None,
-    save_model: Annotated[Path | None, typer.Option(
-        help="Also train on every speaker and save the model to this folder.")] = None,
+    speakers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated held-out speakers (default: rotate over all)."
+        ),
+    ] = None,
+    per_speaker_limit: Annotated[
+        int | None,
+        typer.Option(help="Use only recordings with index below N (quick runs)."),
+    ] = None,
+    save_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also train on every speaker and save the model to this folder."
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
 ) -> None:
     """Speaker-independent isolated-digit recognition with one GMM-HMM per digit.
 
@@ -100,47 +120,82 @@ def gmm_hmm_command(
     _check_dirs(data, output_dir, ("--save-model", save_model))
     _set_threads(threads)
     try:
-        options = GmmHmmOptions(num_states=states, num_mixtures=mixtures,
-                                num_iterations=iterations, seed=seed)
+        options = GmmHmmOptions(
+            num_states=states,
+            num_mixtures=mixtures,
+            num_iterations=iterations,
+            seed=seed,
+        )
     except AuralError as err:
         fail(cli_message(err), EXIT_USAGE)
     bar, report = _progress(quiet)
-    run = _run(bar, lambda: run_gmm_hmm(
-        data, output_dir, options, held_out_speakers=_speakers(speakers),
-        per_speaker_limit=per_speaker_limit, save_model=save_model, progress=report))
+    run = _run(
+        bar,
+        lambda: run_gmm_hmm(
+            data,
+            output_dir,
+            options,
+            held_out_speakers=_speakers(speakers),
+            per_speaker_limit=per_speaker_limit,
+            save_model=save_model,
+            progress=report,
+        ),
+    )
     results = run.results
     for speaker, r in results["by_speaker"].items():
-        sys.stdout.write(f"{speaker}\t{100 * r['accuracy']:.1f}%\t({r['num_correct']}/"
-                         f"{r['num_test']})\n")
-    sys.stdout.write(f"overall\t{100 * results['accuracy']:.1f}%\t({results['num_test']} "
-                     "recordings)\n")
-    err_console.print(f"wrote {escape(str(run.files['results']))} and "
-                      f"{escape(str(run.files['report']))}")
+        sys.stdout.write(
+            f"{speaker}\t{100 * r['accuracy']:.1f}%\t({r['num_correct']}/"
+            f"{r['num_test']})\n"
+        )
+    sys.stdout.write(
+        f"overall\t{100 * results['accuracy']:.1f}%\t({results['num_test']} "
+        "recordings)\n"
+    )
+    err_console.print(
+        f"wrote {escape(str(run.files['results']))} and "
+        f"{escape(str(run.files['report']))}"
+    )
 
 
 def dnn_command(
     data: Annotated[Path, typer.Option(help="LibriSpeech root (or a subset folder).")],
-    output_dir: Annotated[Path, typer.Option(help="Folder for results.json, report.md, PNGs.")
-                          ] = Path("aural-baseline-dnn"),
-    alignment_cache: Annotated[Path | None, typer.Option(
-        help="Cached PocketSphinx alignments (default: OUTPUT_DIR/alignments).")] = None,
-    test_speakers: Annotated[str | None, typer.Option(
-        help="Comma-separated held-out speakers (default: the dev-clean speakers).")] = None,
+    output_dir: Annotated[
+        Path, typer.Option(help="Folder for results.json, report.md, PNGs.")
+    ] = Path("aural-baseline-dnn"),
+    alignment_cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cached PocketSphinx alignments (default: OUTPUT_DIR/alignments)."
+        ),
+    ] = None,
+    test_speakers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated held-out speakers (default: the dev-clean speakers)."
+        ),
+    ] = None,
     context: Annotated[int, typer.Option(help="Frames spliced on each side.")] = 5,
     hidden_size: Annotated[int, typer.Option(help="Units per hidden layer.")] = 512,
     layers: Annotated[int, typer.Option(help="Hidden layers.")] = 3,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 8,
     batch_size: Annotated[int, typer.Option(help="Frames per step.")] = 256,
     learning_rate: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
-    seed: Annotated[int, typer.Option(help="Seed of initialisation and shuffling.")] = 0,
-    train_limit: Annotated[int | None, typer.Option(
-        help="Use at most N training utterances (quick runs).")] = None,
-    save_model: Annotated[Path | None, typer.Option(
-        help="Save the trained classifier to this folder.")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of initialisation and shuffling.")
+    ] = 0,
+    train_limit: Annotated[
+        int | None, typer.Option(help="Use at most N training utterances (quick runs).")
+    ] = None,
+    save_model: Annotated[
+        Path | None, typer.Option(help="Save the trained classifier to this folder.")
+    ] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
 ) -> None:
-    """Frame-level phone classifier (MLP over spliced MFCC + deltas) on held-out speakers.
+    """Frame-level phone classifier (MLP over spliced MFCC + deltas) on held-out
+    speakers.
 
     Aligns the transcripts with PocketSphinx (cached), trains on the other speakers and
     writes OUTPUT_DIR/results.json, report.md, phone_confusion.png and by_speaker.png.
@@ -148,27 +203,50 @@ def dnn_command(
     from aural.baselines.dnn import DnnOptions
     from aural.baselines.experiments import run_dnn
 
-    _check_dirs(data, output_dir, ("--alignment-cache", alignment_cache),
-                ("--save-model", save_model))
+    _check_dirs(
+        data,
+        output_dir,
+        ("--alignment-cache", alignment_cache),
+        ("--save-model", save_model),
+    )
     _set_threads(threads)
     try:
-        options = DnnOptions(context=context, hidden_size=hidden_size, num_layers=layers,
-                             num_epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, seed=seed)
+        options = DnnOptions(
+            context=context,
+            hidden_size=hidden_size,
+            num_layers=layers,
+            num_epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+        )
     except AuralError as err:
         fail(cli_message(err), EXIT_USAGE)
     bar, report = _progress(quiet)
-    run = _run(bar, lambda: run_dnn(
-        data, output_dir, options, alignment_cache=alignment_cache,
-        test_speakers=_speakers(test_speakers), train_limit=train_limit,
-        save_model=save_model, progress=report))
+    run = _run(
+        bar,
+        lambda: run_dnn(
+            data,
+            output_dir,
+            options,
+            alignment_cache=alignment_cache,
+            test_speakers=_speakers(test_speakers),
+            train_limit=train_limit,
+            save_model=save_model,
+            progress=report,
+        ),
+    )
     test = run.results["test"]
     for speaker, accuracy in test["by_speaker"].items():
         sys.stdout.write(f"{speaker}\t{100 * accuracy:.1f}%\n")
-    sys.stdout.write(f"overall\t{100 * test['frame_accuracy']:.1f}%\t({test['num_frames']} "
-                     f"frames; majority class {100 * test['majority_class_accuracy']:.1f}%)\n")
-    err_console.print(f"wrote {escape(str(run.files['results']))} and "
-                      f"{escape(str(run.files['report']))}")
+    sys.stdout.write(
+        f"overall\t{100 * test['frame_accuracy']:.1f}%\t({test['num_frames']} "
+        f"frames; majority class {100 * test['majority_class_accuracy']:.1f}%)\n"
+    )
+    err_console.print(
+        f"wrote {escape(str(run.files['results']))} and "
+        f"{escape(str(run.files['report']))}"
+    )
 
 
 def register(app: typer.Typer) -> None:

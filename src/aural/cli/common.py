@@ -10,7 +10,12 @@ from typing import NoReturn
 from rich.console import Console
 from rich.markup import escape
 
-from aural.errors import AuralError, ConfigError, MissingDependencyError, ModelNotFoundError
+from aural.errors import (
+    AuralError,
+    ConfigError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -23,25 +28,27 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-CLI_FLAGS: Mapping[str, str] = MappingProxyType({
-    "raw_sample_rate": "--raw-sample-rate",
-    "raw_encoding": "--raw-encoding",
-    "noise_dir": "--noise-dir",
-    "rir_dir": "--rir-dir",
-    "normalizer": "--normalizer",
-    "engines": "--engine",
-    "engine": "--engine",
-    "model": "--model",
-    "language": "--language",
-    "beam_size": "--beam-size",
-    "batch_size": "--batch-size",
-    "hotwords": "--hotwords",
-    "lm_weight": "--lm-weight",
-    "compute_type": "--compute-type",
-    "initial_prompt": "--initial-prompt",
-    "word_timestamps": "--word-timestamps",
-    "vad": "--vad",
-})
+CLI_FLAGS: Mapping[str, str] = MappingProxyType(
+    {
+        "raw_sample_rate": "--raw-sample-rate",
+        "raw_encoding": "--raw-encoding",
+        "noise_dir": "--noise-dir",
+        "rir_dir": "--rir-dir",
+        "normalizer": "--normalizer",
+        "engines": "--engine",
+        "engine": "--engine",
+        "model": "--model",
+        "language": "--language",
+        "beam_size": "--beam-size",
+        "batch_size": "--batch-size",
+        "hotwords": "--hotwords",
+        "lm_weight": "--lm-weight",
+        "compute_type": "--compute-type",
+        "initial_prompt": "--initial-prompt",
+        "word_timestamps": "--word-timestamps",
+        "vad": "--vad",
+    }
+)
 """The command-line flag for each API option an :class:`AuralError` may ask for (its
 ``options``). Options with no flag are left to the message's API wording."""
 
@@ -59,7 +66,9 @@ def cli_message(err: AuralError, flags: Mapping[str, str] = CLI_FLAGS) -> str:
             :data:`CLI_FLAGS`; options missing from it are not mentioned.
 
     Example:
-        >>> cli_message(ConfigError("x.raw: pass raw_sample_rate", options=["raw_sample_rate"]))
+        >>> cli_message(
+        ...     ConfigError("x.raw: pass raw_sample_rate", options=["raw_sample_rate"])
+        ... )
         'x.raw: pass raw_sample_rate (on the command line: --raw-sample-rate)'
     """
     parts = [str(err), *(str(n) for n in getattr(err, "__notes__", ()))]
@@ -70,7 +79,8 @@ def cli_message(err: AuralError, flags: Mapping[str, str] = CLI_FLAGS) -> str:
 
 
 def exit_code_for(err: AuralError) -> int:
-    """Configuration, model and dependency errors are usage errors (2); else failures (1)."""
+    """Configuration, model and dependency errors are usage errors (2); else failures
+    (1)."""
     usage = (ConfigError, ModelNotFoundError, MissingDependencyError)
     return EXIT_USAGE if isinstance(err, usage) else EXIT_SOME_FAILED
 

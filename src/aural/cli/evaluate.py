@@ -34,19 +34,25 @@ DEFAULT_OUTPUT_DIR = Path("aural-eval")
 
 
 def read_vocabulary(path: Path) -> frozenset[str]:
-    """Words of a word list: whitespace-separated, one or more per line (``#`` comments)."""
+    """Words of a word list: whitespace-separated, one or more per line (``#``
+    comments)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read --vocabulary {str(path)!r}: {err.strerror}") from err
+        raise ConfigError(
+            f"cannot read --vocabulary {str(path)!r}: {err.strerror}"
+        ) from err
     except UnicodeDecodeError as err:
-        line = err.object[:err.start].count(b"\n") + 1
+        line = err.object[: err.start].count(b"\n") + 1
         raise ConfigError(
             f"--vocabulary {str(path)!r} line {line} is not UTF-8 text (byte "
             f"{err.object[err.start]:#04x}); pass a word list saved as UTF-8"
         ) from err
     words = frozenset(
-        w for line in text.splitlines() if not line.lstrip().startswith("#") for w in line.split()
+        w
+        for line in text.splitlines()
+        if not line.lstrip().startswith("#")
+        for w in line.split()
     )
     if not words:
         raise ConfigError(f"--vocabulary {str(path)!r} holds no words")
@@ -60,9 +66,19 @@ def _speakers(text: str | None) -> list[str] | None:
 
 
 def _build(
-    dataset: str, engines: list[str], normalizer: str, snr: list[str], noise_dir: Path | None,
-    rir_dir: Path | None, limit: int | None, speakers: str | None, max_duration: float | None,
-    beam_size: int, seed: int, vocabulary: Path | None, batch_size: int | None,
+    dataset: str,
+    engines: list[str],
+    normalizer: str,
+    snr: list[str],
+    noise_dir: Path | None,
+    rir_dir: Path | None,
+    limit: int | None,
+    speakers: str | None,
+    max_duration: float | None,
+    beam_size: int,
+    seed: int,
+    vocabulary: Path | None,
+    batch_size: int | None,
 ) -> tuple[object, list[tuple[str, str | None]], object]:
     """Validate everything before any decoding; raises AuralError on bad input."""
     from aural.data import load_dataset
@@ -76,7 +92,8 @@ def _build(
     for name, _ in specs:
         if not name or name not in available_engines():
             raise EngineNotFoundError(
-                f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
+                f"unknown engine {name!r}; available engines: "
+                f"{', '.join(available_engines())}"
             )
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch-size must be 1 or more, got {batch_size}")
@@ -94,12 +111,15 @@ def _build(
     )
     path = Path(dataset).expanduser()
     if not path.exists():
-        raise DatasetError(f"dataset {dataset!r} does not exist; pass a corpus folder or manifest")
+        raise DatasetError(
+            f"dataset {dataset!r} does not exist; pass a corpus folder or manifest"
+        )
     manifest = load_dataset(path)
     if len(manifest) == 0:
         raise DatasetError(f"dataset {dataset!r} holds no utterances")
-    manifest = manifest.subset(limit=limit, speakers=_speakers(speakers),
-                               max_duration=max_duration)
+    manifest = manifest.subset(
+        limit=limit, speakers=_speakers(speakers), max_duration=max_duration
+    )
     if len(manifest) == 0:
         raise DatasetError(
             f"no utterances left in {dataset!r} after --limit/--speakers/--max-duration"
@@ -108,35 +128,68 @@ def _build(
 
 
 def evaluate_command(
-    dataset: Annotated[str, typer.Argument(help="Corpus folder or manifest (LibriSpeech, "
-                                           "LJSpeech, JSONL, CSV, ...).")],
-    engine: Annotated[list[str] | None, typer.Option(
-        "--engine", "-e", help="NAME[:MODEL], repeatable (default: whisper).")] = None,
-    normalizer: Annotated[str, typer.Option(help="whisper, basic or none.")] = "whisper",
-    snr: Annotated[list[str] | None, typer.Option(
-        "--snr", help="SNR in dB or 'clean', repeatable (default: clean).")] = None,
-    noise_dir: Annotated[Path | None, typer.Option(help="Noise recordings to mix in.")] = None,
-    rir_dir: Annotated[Path | None, typer.Option(help="Room impulse responses.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate the first N utterances.")] = None,
-    speakers: Annotated[str | None, typer.Option(help="Only these speakers: a,b,c.")] = None,
-    max_duration: Annotated[float | None, typer.Option(
-        help="Skip utterances longer than S seconds.")] = None,
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="Corpus folder or manifest (LibriSpeech, LJSpeech, JSONL, CSV, ...)."
+        ),
+    ],
+    engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine", "-e", help="NAME[:MODEL], repeatable (default: whisper)."
+        ),
+    ] = None,
+    normalizer: Annotated[
+        str, typer.Option(help="whisper, basic or none.")
+    ] = "whisper",
+    snr: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--snr", help="SNR in dB or 'clean', repeatable (default: clean)."
+        ),
+    ] = None,
+    noise_dir: Annotated[
+        Path | None, typer.Option(help="Noise recordings to mix in.")
+    ] = None,
+    rir_dir: Annotated[
+        Path | None, typer.Option(help="Room impulse responses.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Evaluate the first N utterances.")
+    ] = None,
+    speakers: Annotated[
+        str | None, typer.Option(help="Only these speakers: a,b,c.")
+    ] = None,
+    max_duration: Annotated[
+        float | None, typer.Option(help="Skip utterances longer than S seconds.")
+    ] = None,
     beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
-    output_dir: Annotated[Path, typer.Option(help="Results, reports and the cache.")] =
-        DEFAULT_OUTPUT_DIR,
+    output_dir: Annotated[
+        Path, typer.Option(help="Results, reports and the cache.")
+    ] = DEFAULT_OUTPUT_DIR,
     seed: Annotated[int, typer.Option(help="Seed of the noise and room choices.")] = 0,
-    vocabulary: Annotated[Path | None, typer.Option(
-        help="Word list for out-of-vocabulary statistics.")] = None,
-    batch_size: Annotated[int | None, typer.Option(
-        help="Utterances per batched decoder call (default: the engine's choice).")] = None,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="PNG plots in the HTML.")] =
-        True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    vocabulary: Annotated[
+        Path | None, typer.Option(help="Word list for out-of-vocabulary statistics.")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Utterances per batched decoder call (default: the engine's choice)."
+        ),
+    ] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="PNG plots in the HTML.")
+    ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
 ) -> None:
     """Evaluate engines on a dataset: WER, CER, breakdowns, noise robustness, reports.
 
-    Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and keeps
-    the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or re-renders.
+    Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and
+    keeps the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or
+    re-renders.
     """
     from aural.evaluation.report import render_markdown, write_report
     from aural.evaluation.runner import CACHE_FILE, EvalProgress, evaluate
@@ -145,8 +198,20 @@ def evaluate_command(
         fail(f"--output-dir {output_dir} exists and is not a folder")
     try:
         manifest, specs, options = _build(
-            dataset, engine or ["whisper"], normalizer, snr or [], noise_dir, rir_dir, limit,
-            speakers, max_duration, beam_size, seed, vocabulary, batch_size)
+            dataset,
+            engine or ["whisper"],
+            normalizer,
+            snr or [],
+            noise_dir,
+            rir_dir,
+            limit,
+            speakers,
+            max_duration,
+            beam_size,
+            seed,
+            vocabulary,
+            batch_size,
+        )
     except AuralError as err:
         fail(cli_message(err), EXIT_USAGE)
     try:  # before any decoding: the cache is written as utterances finish
@@ -154,7 +219,9 @@ def evaluate_command(
     except OSError as err:
         fail(f"cannot create --output-dir {output_dir}: {err.strerror}")
     if not os.access(output_dir, os.W_OK | os.X_OK):
-        fail(f"--output-dir {output_dir} is not writable; pass a folder you can write to")
+        fail(
+            f"--output-dir {output_dir} is not writable; pass a folder you can write to"
+        )
 
     durations = [u.duration for u in manifest]  # type: ignore[attr-defined]
     # The bar runs on audio seconds when every duration is known (a better ETA), else on
@@ -162,25 +229,41 @@ def evaluate_command(
     by_seconds = all(d is not None for d in durations)
     total = sum(float(d or 0.0) for d in durations)
     progress = Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(),
-        TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err_console, disable=quiet, transient=False,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
     )
 
     with progress:
-        task = progress.add_task("evaluating", total=max(total, 1e-9) if by_seconds
-                                 else len(durations), detail=f"0/{len(durations)} utts")
+        task = progress.add_task(
+            "evaluating",
+            total=max(total, 1e-9) if by_seconds else len(durations),
+            detail=f"0/{len(durations)} utts",
+        )
 
         def report(p: EvalProgress) -> None:
             progress.update(
-                task, completed=p.audio_seconds_done if by_seconds else p.utterances_done,
+                task,
+                completed=p.audio_seconds_done if by_seconds else p.utterances_done,
                 detail=f"{p.utterances_done}/{p.utterances_total} utts, "
-                       f"{p.audio_seconds_done:.0f}/{p.audio_seconds_total:.0f} s audio "
-                       f"({p.decoded} decoded, {p.cached} cached)")
+                f"{p.audio_seconds_done:.0f}/{p.audio_seconds_total:.0f} s audio "
+                f"({p.decoded} decoded, {p.cached} cached)",
+            )
 
         try:
-            results = evaluate(manifest, specs, options, cache_dir=output_dir,  # type: ignore[arg-type]
-                               progress=report, dataset=dataset)
+            results = evaluate(
+                manifest,
+                specs,
+                options,
+                cache_dir=output_dir,  # type: ignore[arg-type]
+                progress=report,
+                dataset=dataset,
+            )
         except AuralError as err:
             progress.stop()
             fail(cli_message(err), exit_code_for(err))
@@ -189,15 +272,19 @@ def evaluate_command(
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))
     except OSError as err:
-        fail(f"cannot write the reports in {output_dir}: {err.strerror}; the hypotheses are "
-             f"kept in {output_dir / CACHE_FILE}, rerun to render them", EXIT_SOME_FAILED)
+        fail(
+            f"cannot write the reports in {output_dir}: {err.strerror}; the "
+            f"hypotheses are kept in {output_dir / CACHE_FILE}, rerun to render them",
+            EXIT_SOME_FAILED,
+        )
 
     sys.stdout.write(render_markdown(results))
     sys.stdout.flush()
     t = results.timing
     err_console.print(
         f"{t.decoded} decodes ({t.cached} from cache) in {t.wall_seconds:.1f} s, "
-        f"{t.engine_seconds:.1f} s inside engines; wrote {escape(str(written['results.json']))}, "
+        f"{t.engine_seconds:.1f} s inside engines; wrote "
+        f"{escape(str(written['results.json']))}, "
         f"{escape(str(written['report.md']))}, {escape(str(written['report.html']))}"
     )
     for utt, message in results.failures:

@@ -1,4 +1,5 @@
-"""`aural listen`: live transcription from the microphone or a file played as a stream."""
+"""`aural listen`: live transcription from the microphone or a file played as a
+stream."""
 
 from __future__ import annotations
 
@@ -52,22 +53,31 @@ class LiveView:
 
     def render(self) -> Group:
         lines = [
-            Text.assemble((f"[{s.start:7.2f}] ", "dim"), s.text) for s in self.finals[-SHOWN_FINALS:]
+            Text.assemble((f"[{s.start:7.2f}] ", "dim"), s.text)
+            for s in self.finals[-SHOWN_FINALS:]
         ]
         if self.partial:
-            lines.append(Text.assemble(("[  ...  ] ", "dim"), (self.partial, "italic yellow")))
+            lines.append(
+                Text.assemble(("[  ...  ] ", "dim"), (self.partial, "italic yellow"))
+            )
         if self.status:
             lines.append(Text(self.status, style="dim"))
         return Group(*lines) if lines else Group(Text("listening...", style="dim"))
 
 
-def _file_chunks(path: Path, chunk_s: float, realtime: bool, raw_sample_rate: int | None = None,
-                 raw_encoding: str = "pcm_s16le") -> Iterator[np.ndarray]:
+def _file_chunks(
+    path: Path,
+    chunk_s: float,
+    realtime: bool,
+    raw_sample_rate: int | None = None,
+    raw_encoding: str = "pcm_s16le",
+) -> Iterator[np.ndarray]:
     """The file's samples (16 kHz) in chunks, paced to real time when asked."""
     from aural.audio import load
 
-    samples = load(path, SAMPLE_RATE, raw_sample_rate=raw_sample_rate,
-                   raw_encoding=raw_encoding).samples
+    samples = load(
+        path, SAMPLE_RATE, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding
+    ).samples
     step = max(1, int(chunk_s * SAMPLE_RATE))
     began = time.perf_counter()
     for i in range(0, samples.size, step):
@@ -75,7 +85,7 @@ def _file_chunks(path: Path, chunk_s: float, realtime: bool, raw_sample_rate: in
             delay = began + (i + step) / SAMPLE_RATE - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        yield samples[i:i + step]
+        yield samples[i : i + step]
 
 
 def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
@@ -84,9 +94,9 @@ def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
         import sounddevice as sd
     except (ImportError, OSError) as err:  # OSError: the PortAudio library is missing
         raise MissingDependencyError(
-            "microphone input needs the 'sounddevice' package and the PortAudio library; "
-            "install them with `pip install 'aural[mic]'` (and e.g. `apt-get install "
-            "libportaudio2`), or use `aural listen --file AUDIO`"
+            "microphone input needs the 'sounddevice' package and the PortAudio "
+            "library; install them with `pip install 'aural[mic]'` (and e.g. `apt-get "
+            "install libportaudio2`), or use `aural listen --file AUDIO`"
         ) from err
     blocks: queue.Queue[bytes] = queue.Queue()
     selected: int | str | None = int(device) if device and device.isdigit() else device
@@ -96,8 +106,12 @@ def _microphone_chunks(chunk_s: float, device: str | None) -> Iterator[bytes]:
 
     try:
         stream = sd.RawInputStream(
-            samplerate=SAMPLE_RATE, channels=1, dtype="int16",
-            blocksize=int(chunk_s * SAMPLE_RATE), device=selected, callback=callback,
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+            blocksize=int(chunk_s * SAMPLE_RATE),
+            device=selected,
+            callback=callback,
         )
     except (sd.PortAudioError, ValueError) as err:
         raise MissingDependencyError(
@@ -114,26 +128,48 @@ def listen_command(
         Path | None, typer.Option(help="Play this file instead of the microphone.")
     ] = None,
     realtime: Annotated[
-        bool, typer.Option("--realtime/--as-fast-as-possible",
-                           help="With --file: pace the file to real time, or feed it at once.")
+        bool,
+        typer.Option(
+            "--realtime/--as-fast-as-possible",
+            help="With --file: pace the file to real time, or feed it at once.",
+        ),
     ] = True,
     engine: Annotated[str, typer.Option(help="Engine: whisper or sphinx.")] = "whisper",
     model: Annotated[str | None, typer.Option(help="Model name or path.")] = None,
-    language: Annotated[str | None, typer.Option(help="Language code, e.g. en.")] = None,
-    beam_size: Annotated[int, typer.Option(help="Beam size of final decodes (1 = greedy).")] = 5,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="txt, json, srt, vtt or tsv")] = "txt",
-    output: Annotated[Path | None, typer.Option(help="Write the transcript here.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Language code, e.g. en.")
+    ] = None,
+    beam_size: Annotated[
+        int, typer.Option(help="Beam size of final decodes (1 = greedy).")
+    ] = 5,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="txt, json, srt, vtt or tsv")
+    ] = "txt",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the transcript here.")
+    ] = None,
     chunk_ms: Annotated[int, typer.Option(help="Audio block size (ms).")] = 100,
     device: Annotated[
         str | None, typer.Option(help="Input device (sounddevice name or index).")
     ] = None,
-    threads: Annotated[int, typer.Option(help="Threads per decode (0 = chosen for this machine).")] = 0,
-    live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on stderr.")] = True,
-    show_stats: Annotated[bool, typer.Option("--stats", help="Print latency statistics.")] = False,
-    raw_sample_rate: Annotated[int | None, typer.Option(
-        help="--file is headerless PCM recorded at this rate (Hz).")] = None,
-    raw_encoding: Annotated[str, typer.Option(
-        help="Sample format of headerless PCM: pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")
+    threads: Annotated[
+        int, typer.Option(help="Threads per decode (0 = chosen for this machine).")
+    ] = 0,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Live view on stderr.")
+    ] = True,
+    show_stats: Annotated[
+        bool, typer.Option("--stats", help="Print latency statistics.")
+    ] = False,
+    raw_sample_rate: Annotated[
+        int | None,
+        typer.Option(help="--file is headerless PCM recorded at this rate (Hz)."),
+    ] = None,
+    raw_encoding: Annotated[
+        str,
+        typer.Option(
+            help="Sample format of headerless PCM: pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8"
+        ),
     ] = "pcm_s16le",
 ) -> None:
     """Transcribe live: partial results as you speak, final segments at each pause.
@@ -161,11 +197,14 @@ def listen_command(
     try:
         options = DecodeOptions(language=language, beam_size=beam_size)
         layout = choose_layout("stream", threads=threads or None, decodes=1)
-        eng = create_engine(engine, model, **engine_class(engine).layout_settings(layout))
+        eng = create_engine(
+            engine, model, **engine_class(engine).layout_settings(layout)
+        )
         session = eng.stream(options, sample_rate=SAMPLE_RATE)
         if file is not None:
-            chunks: Iterator[Any] = _file_chunks(file, chunk_ms / 1000, realtime,
-                                                 raw_sample_rate, raw_encoding)
+            chunks: Iterator[Any] = _file_chunks(
+                file, chunk_ms / 1000, realtime, raw_sample_rate, raw_encoding
+            )
         else:
             chunks = _microphone_chunks(chunk_ms / 1000, device)
         finals = _run(session, chunks, live and err_console.is_terminal)
@@ -179,7 +218,10 @@ def listen_command(
         try:
             write_atomic(output, text)
         except OSError as err:
-            fail(f"--output {output}: cannot write it ({err.strerror or err})", EXIT_SOME_FAILED)
+            fail(
+                f"--output {output}: cannot write it ({err.strerror or err})",
+                EXIT_SOME_FAILED,
+            )
     else:
         sys.stdout.write(text)
     if show_stats:
@@ -189,12 +231,15 @@ def listen_command(
             f"(RTF {stats.real_time_factor:.2f}), max lag {stats.max_lag_s:.2f} s, "
             f"partials {stats.partials} ({stats.dropped_partials} skipped), finals "
             f"{stats.finals}, degraded for {stats.degraded_s:.1f} s, skipped "
-            f"{stats.skipped_s:.1f} s", markup=False, highlight=False,
+            f"{stats.skipped_s:.1f} s",
+            markup=False,
+            highlight=False,
         )
 
 
 def _run(session: Any, chunks: Iterator[Any], live: bool) -> list[Segment]:
-    """Feed every chunk, show events as they come, finish; returns the final segments."""
+    """Feed every chunk, show events as they come, finish; returns the final
+    segments."""
     from rich.live import Live
 
     view = LiveView()
@@ -208,8 +253,17 @@ def _run(session: Any, chunks: Iterator[Any], live: bool) -> list[Segment]:
             session.degrade_level, ""
         )
 
-    with Live(view.render(), console=err_console, refresh_per_second=10,
-              transient=False, auto_refresh=False) if live else _NoLive() as display:
+    with (
+        Live(
+            view.render(),
+            console=err_console,
+            refresh_per_second=10,
+            transient=False,
+            auto_refresh=False,
+        )
+        if live
+        else _NoLive() as display
+    ):
         try:
             for chunk in chunks:
                 handle(session.feed(chunk))

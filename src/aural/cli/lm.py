@@ -1,4 +1,5 @@
-"""`aural lm build` and `aural lm score`: word n-gram language models for CTC decoding."""
+"""`aural lm build` and `aural lm score`: word n-gram language models for CTC
+decoding."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def _sentences(path: Path, lowercase: bool) -> list[list[str]]:
 
     try:
         with open(path, encoding="utf-8") as fh:
-            return [w for w in (tokenize_corpus_line(line, lowercase) for line in fh) if w]
+            return [
+                w for w in (tokenize_corpus_line(line, lowercase) for line in fh) if w
+            ]
     except (OSError, UnicodeDecodeError) as err:
         fail(f"cannot read corpus {str(path)!r}: {err}")
 
@@ -41,8 +44,11 @@ def build_command(
     except AuralError as err:
         fail(f"{corpus}: {cli_message(err)}", exit_code_for(err))
     words = sum(len(s) for s in sentences)
-    err_console.print(f"{output}: order {order}, {len(lm.vocabulary)} word types, "
-                      f"{len(sentences)} sentences, {words} words", markup=False)
+    err_console.print(
+        f"{output}: order {order}, {len(lm.vocabulary)} word types, "
+        f"{len(sentences)} sentences, {words} words",
+        markup=False,
+    )
 
 
 def score_command(
@@ -59,12 +65,15 @@ def score_command(
     except AuralError as err:
         fail(f"{lm_path}: {cli_message(err)}", exit_code_for(err))
     sentences = _sentences(text, lowercase)
-    sys.stdout.write(f"perplexity {perplexity(lm, sentences):.2f} over {len(sentences)} "
-                     "sentences\n")
+    sys.stdout.write(
+        f"perplexity {perplexity(lm, sentences):.2f} over {len(sentences)} sentences\n"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    lm = typer.Typer(help="Build and score word n-gram language models.", no_args_is_help=True)
+    lm = typer.Typer(
+        help="Build and score word n-gram language models.", no_args_is_help=True
+    )
     lm.command("build")(build_command)
     lm.command("score")(score_command)
     app.add_typer(lm, name="lm")

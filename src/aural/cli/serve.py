@@ -14,24 +14,35 @@ __all__ = ["register", "serve_command"]
 
 
 def serve_command(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default 8000).")] = None,
-    engine: Annotated[str | None, typer.Option(help="Default engine (default whisper).")] = None,
-    model: Annotated[str | None, typer.Option(help="Model of the default engine.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Default engine (default whisper).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model of the default engine.")
+    ] = None,
     extra_engine: Annotated[
         list[str] | None,
         typer.Option("--extra-engine", help="Also load ENGINE[:MODEL] (repeatable)."),
     ] = None,
-    beam_size: Annotated[int | None, typer.Option(help="Default beam size (default 5).")] = None,
+    beam_size: Annotated[
+        int | None, typer.Option(help="Default beam size (default 5).")
+    ] = None,
     max_upload_mb: Annotated[
         float | None, typer.Option(help="Largest upload (default 100).")
     ] = None,
     max_duration_s: Annotated[
         float | None, typer.Option(help="Longest audio in seconds (default 3600).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Decoding threads (default 2).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Decoding threads (default 2).")
+    ] = None,
     queue: Annotated[
-        int | None, typer.Option(help="Requests that may wait for a thread (default 8).")
+        int | None,
+        typer.Option(help="Requests that may wait for a thread (default 8)."),
     ] = None,
     max_streams: Annotated[
         int | None, typer.Option(help="Concurrent streams (default 16).")
@@ -40,20 +51,28 @@ def serve_command(
         str | None, typer.Option(help="Require 'Authorization: Bearer KEY' on /v1.")
     ] = None,
     cors_origin: Annotated[
-        list[str] | None, typer.Option("--cors-origin", help="Allowed origin (repeatable).")
+        list[str] | None,
+        typer.Option("--cors-origin", help="Allowed origin (repeatable)."),
     ] = None,
     request_timeout_s: Annotated[
         float | None, typer.Option(help="Limit per request in seconds (default 300).")
     ] = None,
     upload_idle_timeout_s: Annotated[
-        float | None, typer.Option(help="A body that stalls this long gets 408 (default 30).")
+        float | None,
+        typer.Option(help="A body that stalls this long gets 408 (default 30)."),
     ] = None,
     max_uploads: Annotated[
-        int | None, typer.Option(help="Request bodies received at once; more get 429 (default 32).")
+        int | None,
+        typer.Option(
+            help="Request bodies received at once; more get 429 (default 32)."
+        ),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file of settings.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file of settings.")
+    ] = None,
 ) -> None:
-    """Serve transcription over HTTP and WebSocket (settings: flags > AURAL_SERVE_* > --config)."""
+    """Serve transcription over HTTP and WebSocket (settings:
+    flags > AURAL_SERVE_* > --config)."""
     try:
         import uvicorn
 
@@ -64,7 +83,8 @@ def serve_command(
         fail(
             str(
                 MissingDependencyError(
-                    f"aural serve needs {err.name!r}; install with `pip install 'aural[serve]'`"
+                    f"aural serve needs {err.name!r}; install with `pip install "
+                    "'aural[serve]'`"
                 )
             )
         )
@@ -89,7 +109,9 @@ def serve_command(
     cache = ModelCache()
     try:
         settings = load_serve_config(config, overrides)
-        load_engines(settings, cache)  # fail here, with one clear line, not in the lifespan
+        load_engines(
+            settings, cache
+        )  # fail here, with one clear line, not in the lifespan
     except AuralError as err:
         cache.clear()
         fail(cli_message(err), exit_code_for(err))

@@ -13,12 +13,22 @@ from aural.errors import AuralError
 
 
 def train_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Recipe YAML (recipes/*.yaml).")],
-    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = False,
-    output_dir: Annotated[Path | None, typer.Option(help="Override output_dir.")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Override training.max_steps.")] = None,
-    max_minutes: Annotated[float | None, typer.Option(
-        help="Override training.max_minutes (wall-clock budget).")] = None,
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Recipe YAML (recipes/*.yaml).")
+    ],
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the newest checkpoint.")
+    ] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Override output_dir.")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Override training.max_steps.")
+    ] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(help="Override training.max_minutes (wall-clock budget)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
     """Train a model from a recipe; checkpoints and metrics go to its output_dir.
@@ -27,8 +37,10 @@ def train_command(
     """
     from aural.training.config import load_config
 
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                        format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+    )
     try:
         cfg = load_config(config)
         changes: dict[str, object] = {}
@@ -51,16 +63,21 @@ def train_command(
     wer = "n/a" if result.best_dev_wer is None else f"{100 * result.best_dev_wer:.1f} %"
     if not quiet:
         err_console.print(
-            f"trained {result.step} steps; best dev WER {wer} at step {result.best_step}; "
-            f"model: {result.model_dir}", markup=False)
+            f"trained {result.step} steps; best dev WER {wer} at step "
+            f"{result.best_step}; model: {result.model_dir}",
+            markup=False,
+        )
     typer.echo(str(result.model_dir))
 
 
 def export_command(
-    model: Annotated[Path, typer.Argument(help="Checkpoint folder, model.pt or run folder.")],
+    model: Annotated[
+        Path, typer.Argument(help="Checkpoint folder, model.pt or run folder.")
+    ],
     output_dir: Annotated[Path, typer.Option(help="Where model.onnx (+ int8) go.")],
-    int8: Annotated[bool, typer.Option("--int8/--no-int8", help="Also write model.int8.onnx.")]
-    = True,
+    int8: Annotated[
+        bool, typer.Option("--int8/--no-int8", help="Also write model.int8.onnx.")
+    ] = True,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
 ) -> None:
     """Export a trained model to ONNX (and an int8 dynamically quantised copy)."""

@@ -42,13 +42,15 @@ LONG_INPUT_S = 120.0  # one input longer than this is decoded in parts side by s
 FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
 
 
-def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[Path, list[Path]]:
+def _output_paths(
+    paths: list[Path], out_dir: Path, formats: list[str]
+) -> dict[Path, list[Path]]:
     """DIR/<stem>.<fmt> per input, never one name for two inputs.
 
-    Inputs whose stems clash (``a.wav`` and ``a.flac``, or ``x/a.wav`` and ``y/a.wav``) keep
-    their suffix (``a.flac.txt``), then get their parent folder prefixed
-    (``y__a.wav.txt``), then a number. Names are compared ignoring case, for file systems
-    that do.
+    Inputs whose stems clash (``a.wav`` and ``a.flac``, or ``x/a.wav`` and ``y/a.wav``)
+    keep their suffix (``a.flac.txt``), then get their parent folder prefixed
+    (``y__a.wav.txt``), then a number. Names are compared ignoring case, for file
+    systems that do.
     """
     counts: dict[str, int] = {}
     for p in paths:  # a missing input (reported as such) takes no name from the others
@@ -59,8 +61,13 @@ def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[
         if p in names:
             continue
         for k in itertools.count(1):
-            name = (p.name if k == 1 else f"{p.parent.name}__{p.name}" if k == 2
-                    else f"{p.parent.name}__{p.name}__{k - 1}")
+            name = (
+                p.name
+                if k == 1
+                else f"{p.parent.name}__{p.name}"
+                if k == 2
+                else f"{p.parent.name}__{p.name}__{k - 1}"
+            )
             if name.lower() not in taken:
                 break
         names[p] = name
@@ -69,8 +76,9 @@ def _output_paths(paths: list[Path], out_dir: Path, formats: list[str]) -> dict[
 
 
 def _fresh_name(outputs: list[Path]) -> list[Path]:
-    """``outputs`` renamed ``stdin-2.txt``, ``stdin-3.txt``... until none of them exists:
-    piped audio has no identity to skip on, and an earlier transcript must not be lost."""
+    """``outputs`` renamed ``stdin-2.txt``, ``stdin-3.txt``... until none of them
+    exists: piped audio has no identity to skip on, and an earlier transcript must not
+    be lost."""
     for k in itertools.count(2):
         if not any(o.exists() for o in outputs):
             return outputs
@@ -79,7 +87,8 @@ def _fresh_name(outputs: list[Path]) -> list[Path]:
 
 
 def _check_output_dir(output_dir: Path) -> None:
-    """Create ``output_dir`` and prove a file can be written there, before any decoding."""
+    """Create ``output_dir`` and prove a file can be written there, before any
+    decoding."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".aural-write-test-"):
@@ -88,8 +97,11 @@ def _check_output_dir(output_dir: Path) -> None:
         fail(f"--output-dir {output_dir}: cannot write there ({err.strerror or err})")
 
 
-def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirectory | None]:
-    """``-`` among ``inputs`` -> the audio piped on stdin, spooled to a file named ``stdin``.
+def _stdin_input(
+    inputs: list[str],
+) -> tuple[list[str], tempfile.TemporaryDirectory | None]:
+    """``-`` among ``inputs`` -> the audio piped on stdin, spooled to a file named
+    ``stdin``.
 
     The spool lives as long as the returned folder object (its finaliser removes it).
     """
@@ -98,8 +110,10 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
     if inputs.count("-") > 1:
         fail("'-' (standard input) can be given once")
     if sys.stdin is None or sys.stdin.isatty():
-        fail("'-' reads audio from standard input, but nothing is piped in; "
-             "e.g. `ffmpeg -i talk.mp4 -f wav - | aural transcribe -`")
+        fail(
+            "'-' reads audio from standard input, but nothing is piped in; "
+            "e.g. `ffmpeg -i talk.mp4 -f wav - | aural transcribe -`"
+        )
     folder = tempfile.TemporaryDirectory(prefix="aural-stdin-")
     path = Path(folder.name) / "stdin"
     with path.open("wb") as out:
@@ -110,7 +124,8 @@ def _stdin_input(inputs: list[str]) -> tuple[list[str], tempfile.TemporaryDirect
 def _stop_now(spool: tempfile.TemporaryDirectory | None) -> NoReturn:
     """Ctrl-C: exit 130 at once. Decodes already running in native code cannot be
     interrupted, and a normal exit would wait for them (up to a minute on long inputs).
-    Every output written so far is complete (atomic writes); the stdin spool is removed."""
+    Every output written so far is complete (atomic writes); the stdin spool is
+    removed."""
     if spool is not None:
         spool.cleanup()
     err_console.print("interrupted")
@@ -120,25 +135,38 @@ def _stop_now(spool: tempfile.TemporaryDirectory | None) -> NoReturn:
 
 
 def _duration(path: Path, raw_sample_rate: int | None, raw_encoding: str) -> float:
-    """``path``'s duration from its header (0.0 when it cannot be read: the batch reports
-    why when it loads it)."""
+    """``path``'s duration from its header (0.0 when it cannot be read: the batch
+    reports why when it loads it)."""
     from aural import audio
 
     try:
-        return audio.probe(path, raw_sample_rate=raw_sample_rate,
-                           raw_encoding=raw_encoding).duration
+        return audio.probe(
+            path, raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding
+        ).duration
     except AuralError:
         return 0.0
 
 
-def _check_flags(*, threads: int, workers: int, jobs: int, batch_size: int | None,
-                 raw_sample_rate: int | None, raw_encoding: str, output_dir: Path | None,
-                 formats: list[str]) -> None:
+def _check_flags(
+    *,
+    threads: int,
+    workers: int,
+    jobs: int,
+    batch_size: int | None,
+    raw_sample_rate: int | None,
+    raw_encoding: str,
+    output_dir: Path | None,
+    formats: list[str],
+) -> None:
     """Refuse bad flag values before any work (one line, exit 2)."""
     from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RAW_ENCODINGS
 
-    for flag, value, low in (("--threads", threads, 0), ("--workers", workers, 0),
-                             ("--jobs", jobs, 1), ("--batch-size", 1 if batch_size is None else batch_size, 1)):
+    for flag, value, low in (
+        ("--threads", threads, 0),
+        ("--workers", workers, 0),
+        ("--jobs", jobs, 1),
+        ("--batch-size", 1 if batch_size is None else batch_size, 1),
+    ):
         if value < low:
             fail(f"{flag} must be >= {low}, got {value}")
     if output_dir is None and len(formats) > 1:
@@ -146,40 +174,58 @@ def _check_flags(*, threads: int, workers: int, jobs: int, batch_size: int | Non
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         fail(f"--output-dir {output_dir} exists and is not a folder")
     if raw_sample_rate is not None and not (
-            MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE):
-        fail(f"--raw-sample-rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
-             f"got {raw_sample_rate}")
+        MIN_SAMPLE_RATE <= raw_sample_rate <= MAX_SAMPLE_RATE
+    ):
+        fail(
+            f"--raw-sample-rate must be {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz, "
+            f"got {raw_sample_rate}"
+        )
     if raw_encoding not in RAW_ENCODINGS:
         fail(f"unknown --raw-encoding {raw_encoding!r}; use {', '.join(RAW_ENCODINGS)}")
     if output_dir is not None:
         _check_output_dir(output_dir)
 
 
-def _plan_outputs(paths: list[Path], output_dir: Path | None, formats: list[str],
-                  overwrite: bool, stdin_path: Path | None
-                  ) -> tuple[dict[Path, list[Path]], list[Path]]:
+def _plan_outputs(
+    paths: list[Path],
+    output_dir: Path | None,
+    formats: list[str],
+    overwrite: bool,
+    stdin_path: Path | None,
+) -> tuple[dict[Path, list[Path]], list[Path]]:
     """The files to write per input, and the inputs left to do (nothing the user has is
     replaced unless ``overwrite``)."""
     outputs = _output_paths(paths, output_dir, formats) if output_dir else {}
     if stdin_path in outputs and not overwrite:
         outputs[stdin_path] = _fresh_name(outputs[stdin_path])
     if not overwrite:  # only what is missing: a user's file is never replaced unasked
-        outputs = {p: [o for o in outs if not o.exists()] for p, outs in outputs.items()}
+        outputs = {
+            p: [o for o in outs if not o.exists()] for p, outs in outputs.items()
+        }
     return outputs, [p for p in paths if not outputs or outputs[p]]
 
 
-def _workload(todo: list[Path], raw_sample_rate: int | None, raw_encoding: str
-              ) -> tuple[Workload, float]:
-    """``batch`` for several inputs, ``long`` for one long enough to decode in parts side
-    by side, else ``single``; and the one input's duration (0.0 for a batch)."""
+def _workload(
+    todo: list[Path], raw_sample_rate: int | None, raw_encoding: str
+) -> tuple[Workload, float]:
+    """``batch`` for several inputs, ``long`` for one long enough to decode in parts
+    side by side, else ``single``; and the one input's duration (0.0 for a batch)."""
     if len(todo) != 1:
         return "batch", 0.0
     duration = _duration(todo[0], raw_sample_rate, raw_encoding)
     return ("long" if duration > LONG_INPUT_S else "single"), duration
 
 
-def _load_engine(name: str, model: str | None, layout: Layout, *, compute_type: str | None,
-                 lm: Path | None, lm_vocabulary: Path | None, lm_weight: float) -> Engine:
+def _load_engine(
+    name: str,
+    model: str | None,
+    layout: Layout,
+    *,
+    compute_type: str | None,
+    lm: Path | None,
+    lm_vocabulary: Path | None,
+    lm_weight: float,
+) -> Engine:
     """The engine with the layout's settings and the flags it takes; a flag the engine
     has no setting for is a usage error naming it."""
     from aural.engines.base import create_engine, engine_class
@@ -187,16 +233,20 @@ def _load_engine(name: str, model: str | None, layout: Layout, *, compute_type: 
     cls = engine_class(name)
     fields = {f.name for f in dataclasses.fields(cls.settings_type)}
     values = dict(cls.layout_settings(layout))
-    flags = {"--compute-type": {"compute_type": compute_type} if compute_type else {},
-             "--lm": {"lm": str(lm), "lm_weight": lm_weight} if lm is not None else {}}
+    flags = {
+        "--compute-type": {"compute_type": compute_type} if compute_type else {},
+        "--lm": {"lm": str(lm), "lm_weight": lm_weight} if lm is not None else {},
+    }
     if lm_vocabulary is not None:
         if lm is None:
             fail("--lm-vocabulary goes with a KenLM binary --lm")
         flags["--lm"]["lm_vocabulary"] = str(lm_vocabulary)
     for flag, given in flags.items():
         if given and not set(given) <= fields:
-            fail(f"{flag} is for the engines that take it ({_engines_taking(set(given))}), "
-                 f"not {name}")
+            fail(
+                f"{flag} is for the engines that take it "
+                f"({_engines_taking(set(given))}), not {name}"
+            )
         values.update(given)
     return create_engine(name, model, **values)
 
@@ -209,7 +259,9 @@ def _engines_taking(settings: set[str]) -> str:
     takers = []
     for name in available_engines():
         try:
-            fields = {f.name for f in dataclasses.fields(engine_class(name).settings_type)}
+            fields = {
+                f.name for f in dataclasses.fields(engine_class(name).settings_type)
+            }
         except MissingDependencyError:
             continue
         if settings <= fields:
@@ -219,53 +271,117 @@ def _engines_taking(settings: set[str]) -> str:
 
 def _progress(long_s: float, count: int, quiet: bool) -> Progress:
     columns = (
-        (TextColumn("[progress.description]{task.description}"), BarColumn(),
-         TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"))
-        if long_s else
-        (TextColumn("[progress.description]{task.description}"), BarColumn(),
-         MofNCompleteColumn(), TextColumn("{task.fields[audio]:.0f} s audio")))
-    return Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-                    disable=quiet or (count < 2 and not long_s), transient=False)
+        (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"),
+        )
+        if long_s
+        else (
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[audio]:.0f} s audio"),
+        )
+    )
+    return Progress(
+        *columns,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet or (count < 2 and not long_s),
+        transient=False,
+    )
 
 
 def transcribe_command(
-    inputs: Annotated[list[str], typer.Argument(
-        help="Audio files, folders or globs; - reads audio piped on standard input.")],
-    engine: Annotated[str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")] = "whisper",
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Audio files, folders or globs; - reads audio piped on standard input."
+        ),
+    ],
+    engine: Annotated[
+        str, typer.Option(help="Engine: whisper, sphinx, ctc, aural.")
+    ] = "whisper",
     model: Annotated[str | None, typer.Option(help="Model name or path.")] = None,
-    language: Annotated[str | None, typer.Option(help="Language code, e.g. en.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Language code, e.g. en.")
+    ] = None,
     beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
-    vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")] = True,
+    vad: Annotated[
+        bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")
+    ] = True,
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP)] = "txt",
-    output_dir: Annotated[Path | None, typer.Option(help="Write DIR/<stem>.<fmt>.")] = None,
-    jobs: Annotated[int, typer.Option(help="Audio decoding threads ahead of the engine.")] = 2,
-    batch_size: Annotated[int | None, typer.Option(
-        help="Short files per batched call (default: the engine's choice; 1 on a CPU).")] = None,
-    workers: Annotated[int, typer.Option(
-        min=0, help="Decodes side by side (0 = chosen for this machine: one per core, up to "
-                    "4, for several inputs or one long one).")] = 0,
-    overwrite: Annotated[bool, typer.Option(help="Redo files whose outputs exist.")] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Write DIR/<stem>.<fmt>.")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="Audio decoding threads ahead of the engine.")
+    ] = 2,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Short files per batched call (default: the engine's choice; 1 on a "
+            "CPU)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Decodes side by side (0 = chosen for this machine: one per core, up "
+            "to 4, for several inputs or one long one).",
+        ),
+    ] = 0,
+    overwrite: Annotated[
+        bool, typer.Option(help="Redo files whose outputs exist.")
+    ] = False,
     hotwords: Annotated[str | None, typer.Option(help='"word, a phrase, ..."')] = None,
-    lm: Annotated[Path | None, typer.Option(
-        help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, KenLM or Sphinx "
-             "binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
-    )] = None,
-    lm_vocabulary: Annotated[Path | None, typer.Option(
-        help="For a KenLM binary --lm: its ARPA file or a word list (one per line), so the "
-             "beam search can tell partial words no LM word starts with.",
-    )] = None,
-    lm_weight: Annotated[float, typer.Option(help="Weight of --lm (natural-log scores).")] = 0.5,
-    initial_prompt: Annotated[str | None, typer.Option(help="Text to condition on.")] = None,
-    word_timestamps: Annotated[bool, typer.Option("--word-timestamps/--no-word-timestamps")] = True,
-    trimmed_windows: Annotated[bool, typer.Option(
-        "--trimmed-windows/--full-window",
-        help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to 29 s), not "
-             "padded 30 s windows; --full-window = faster-whisper's sequential decoder.")] = True,
-    raw_sample_rate: Annotated[int | None, typer.Option(help="Rate of headerless PCM.")] = None,
-    raw_encoding: Annotated[str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")] = "pcm_s16le",
-    compute_type: Annotated[str | None, typer.Option(help="CTranslate2 compute type.")] = None,
-    threads: Annotated[int, typer.Option(
-        help="Threads per decode (0 = chosen for this machine).")] = 0,
+    lm: Annotated[
+        Path | None,
+        typer.Option(
+            help="Word n-gram LM for the ctc / aural engines' beam search: ARPA, "
+            "KenLM or Sphinx binary, or sphinx-en-us (pocketsphinx's English 3-gram).",
+        ),
+    ] = None,
+    lm_vocabulary: Annotated[
+        Path | None,
+        typer.Option(
+            help="For a KenLM binary --lm: its ARPA file or a word list (one per "
+            "line), so the beam search can tell partial words no LM word starts with.",
+        ),
+    ] = None,
+    lm_weight: Annotated[
+        float, typer.Option(help="Weight of --lm (natural-log scores).")
+    ] = 0.5,
+    initial_prompt: Annotated[
+        str | None, typer.Option(help="Text to condition on.")
+    ] = None,
+    word_timestamps: Annotated[
+        bool, typer.Option("--word-timestamps/--no-word-timestamps")
+    ] = True,
+    trimmed_windows: Annotated[
+        bool,
+        typer.Option(
+            "--trimmed-windows/--full-window",
+            help="Whisper: encode the speech + 8 s (long inputs: in chunks of up to "
+            "29 s), not padded 30 s windows; --full-window = faster-whisper's "
+            "sequential decoder.",
+        ),
+    ] = True,
+    raw_sample_rate: Annotated[
+        int | None, typer.Option(help="Rate of headerless PCM.")
+    ] = None,
+    raw_encoding: Annotated[
+        str, typer.Option(help="pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8")
+    ] = "pcm_s16le",
+    compute_type: Annotated[
+        str | None, typer.Option(help="CTranslate2 compute type.")
+    ] = None,
+    threads: Annotated[
+        int, typer.Option(help="Threads per decode (0 = chosen for this machine).")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
 ) -> None:
     """Transcribe audio files; text to stdout, or files in --output-dir."""
@@ -281,15 +397,26 @@ def transcribe_command(
     paths = expand_inputs(inputs)
     if not paths:
         fail("no audio inputs found in " + ", ".join(inputs))
-    _check_flags(threads=threads, workers=workers, jobs=jobs, batch_size=batch_size,
-                 raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding,
-                 output_dir=output_dir, formats=formats)
+    _check_flags(
+        threads=threads,
+        workers=workers,
+        jobs=jobs,
+        batch_size=batch_size,
+        raw_sample_rate=raw_sample_rate,
+        raw_encoding=raw_encoding,
+        output_dir=output_dir,
+        formats=formats,
+    )
     try:
         options = DecodeOptions(
-            language=language, beam_size=beam_size, vad=vad,
-            hotwords=split_hotword_list(hotwords), initial_prompt=initial_prompt,
+            language=language,
+            beam_size=beam_size,
+            vad=vad,
+            hotwords=split_hotword_list(hotwords),
+            initial_prompt=initial_prompt,
             word_timestamps=word_timestamps or fmt in ("json", "all"),
-            batch_size=batch_size, trimmed_windows=trimmed_windows,
+            batch_size=batch_size,
+            trimmed_windows=trimmed_windows,
         )
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))
@@ -297,23 +424,45 @@ def transcribe_command(
     outputs, todo = _plan_outputs(paths, output_dir, formats, overwrite, stdin_path)
     skipped = len(paths) - len(todo)
     if skipped:
-        err_console.print(f"skipping {skipped} file(s) already transcribed (use --overwrite)")
+        err_console.print(
+            f"skipping {skipped} file(s) already transcribed (use --overwrite)"
+        )
     workload, long_s = _workload(todo, raw_sample_rate, raw_encoding)
     layout = choose_layout(workload, threads=threads or None, decodes=workers or None)
     try:
-        eng = _load_engine(engine, model, layout, compute_type=compute_type, lm=lm,
-                           lm_vocabulary=lm_vocabulary, lm_weight=lm_weight)
-        eng.check_options(options)  # e.g. a language the model lacks: refused before any work
+        eng = _load_engine(
+            engine,
+            model,
+            layout,
+            compute_type=compute_type,
+            lm=lm,
+            lm_vocabulary=lm_vocabulary,
+            lm_weight=lm_weight,
+        )
+        eng.check_options(
+            options
+        )  # e.g. a language the model lacks: refused before any work
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))
     run = _Run(eng, options, paths, outputs, formats[0], output_dir, spool)
     try:
         if len(todo) == 1:
-            run.one(todo[0], long_s if workload == "long" else 0.0, quiet,
-                    raw_sample_rate, raw_encoding)
+            run.one(
+                todo[0],
+                long_s if workload == "long" else 0.0,
+                quiet,
+                raw_sample_rate,
+                raw_encoding,
+            )
         else:
-            run.batch(todo, long_s if workload == "long" else 0.0, quiet, jobs,
-                      raw_sample_rate, raw_encoding)
+            run.batch(
+                todo,
+                long_s if workload == "long" else 0.0,
+                quiet,
+                jobs,
+                raw_sample_rate,
+                raw_encoding,
+            )
     except AuralError as err:  # an engine-wide failure (e.g. an option it rejects)
         fail(cli_message(err), exit_code_for(err))
     except KeyboardInterrupt:
@@ -324,11 +473,23 @@ def transcribe_command(
 class _Run:
     """One ``aural transcribe`` run: where results go, and what failed."""
 
-    def __init__(self, engine: Engine, options: DecodeOptions, paths: list[Path],
-                 outputs: dict[Path, list[Path]], fmt: str, output_dir: Path | None,
-                 spool: tempfile.TemporaryDirectory | None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        options: DecodeOptions,
+        paths: list[Path],
+        outputs: dict[Path, list[Path]],
+        fmt: str,
+        output_dir: Path | None,
+        spool: tempfile.TemporaryDirectory | None,
+    ) -> None:
         self.engine, self.options, self.paths = engine, options, paths
-        self.outputs, self.fmt, self.output_dir, self.spool = outputs, fmt, output_dir, spool
+        self.outputs, self.fmt, self.output_dir, self.spool = (
+            outputs,
+            fmt,
+            output_dir,
+            spool,
+        )
         self.failed: list[tuple[Path, str]] = []
         self.done, self.audio_s, self.t0 = 0, 0.0, time.perf_counter()
 
@@ -338,23 +499,34 @@ class _Run:
         self.failed.append((source, message))
         err_console.print(f"[red]failed:[/] {escape(message)}")
 
-    def one(self, path: Path, long_s: float, quiet: bool, raw_sample_rate: int | None,
-            raw_encoding: str) -> None:
+    def one(
+        self,
+        path: Path,
+        long_s: float,
+        quiet: bool,
+        raw_sample_rate: int | None,
+        raw_encoding: str,
+    ) -> None:
         """One input, with progress in seconds of audio for a long one; to stdout its
         segments are printed as they arrive (txt)."""
         from aural.audio.load import load
         from aural.writers import render
 
         try:
-            wave = load(path, self.engine.sample_rate, raw_sample_rate=raw_sample_rate,
-                        raw_encoding=raw_encoding)
+            wave = load(
+                path,
+                self.engine.sample_rate,
+                raw_sample_rate=raw_sample_rate,
+                raw_encoding=raw_encoding,
+            )
             segments = self.engine.iter_segments(wave, self.options)
         except AuralError as err:
             self._fail(path, cli_message(err))
             return
         with _progress(long_s, 1, quiet) as progress:
-            task = progress.add_task(f"transcribing {escape(path.name)}", total=long_s or 1,
-                                     audio=0.0)
+            task = progress.add_task(
+                f"transcribing {escape(path.name)}", total=long_s or 1, audio=0.0
+            )
             collected: list[Segment] = []
             live, printed = self.output_dir is None and self.fmt == "txt", False
             for segment in segments:
@@ -377,8 +549,15 @@ class _Run:
         sys.stdout.flush()
         self.done = 1
 
-    def batch(self, todo: list[Path], long_s: float, quiet: bool, jobs: int,
-              raw_sample_rate: int | None, raw_encoding: str) -> None:
+    def batch(
+        self,
+        todo: list[Path],
+        long_s: float,
+        quiet: bool,
+        jobs: int,
+        raw_sample_rate: int | None,
+        raw_encoding: str,
+    ) -> None:
         """Several inputs (or one to a folder): decoded side by side, outputs written
         atomically as each finishes, one bad input never stopping the rest."""
         from aural.batch import transcribe_many
@@ -386,14 +565,26 @@ class _Run:
         with _progress(long_s, len(todo), quiet) as progress:
             task = progress.add_task(
                 f"transcribing {escape(todo[0].name)}" if long_s else "transcribing",
-                total=long_s or len(todo), audio=0.0)
-            items = transcribe_many(self.engine, todo, self.options, prefetch=jobs,
-                                    raw_sample_rate=raw_sample_rate, raw_encoding=raw_encoding)
+                total=long_s or len(todo),
+                audio=0.0,
+            )
+            items = transcribe_many(
+                self.engine,
+                todo,
+                self.options,
+                prefetch=jobs,
+                raw_sample_rate=raw_sample_rate,
+                raw_encoding=raw_encoding,
+            )
             for item in items:
                 progress.update(task, advance=0 if long_s else 1, audio=self.audio_s)
                 if item.error is not None or item.transcript is None:
-                    self._fail(item.source, cli_message(item.error) if item.error
-                               else f"{item.source}: no transcript")
+                    self._fail(
+                        item.source,
+                        cli_message(item.error)
+                        if item.error
+                        else f"{item.source}: no transcript",
+                    )
                     continue
                 self._deliver(item.source, item.transcript)
                 self.audio_s += item.duration
@@ -413,7 +604,9 @@ class _Run:
             try:
                 write_atomic(out, render(transcript, out.suffix[1:]))
             except OSError as err:
-                self._fail(source, f"{source}: cannot write {out} ({err.strerror or err})")
+                self._fail(
+                    source, f"{source}: cannot write {out} ({err.strerror or err})"
+                )
                 return
         self.done += 1
 
@@ -422,8 +615,9 @@ class _Run:
         if len(self.paths) > 1:
             rtf = elapsed / self.audio_s if self.audio_s else 0.0
             err_console.print(
-                f"done: {self.done} transcribed, {skipped} skipped, {len(self.failed)} "
-                f"failed; {self.audio_s:.1f} s of audio in {elapsed:.1f} s (RTF {rtf:.3f})"
+                f"done: {self.done} transcribed, {skipped} skipped, "
+                f"{len(self.failed)} failed; {self.audio_s:.1f} s of audio in "
+                f"{elapsed:.1f} s (RTF {rtf:.3f})"
             )
         if self.failed:
             sys.exit(EXIT_SOME_FAILED)
@@ -438,8 +632,11 @@ def models_list() -> None:
     typer.echo("sphinx:en-us\tinstalled (pocketsphinx)")
 
 
-def models_path(name: Annotated[str, typer.Argument(help="Whisper model alias, folder or hub id.")]) -> None:
-    """Print the local folder of a Whisper model (downloads it where there is a network)."""
+def models_path(
+    name: Annotated[str, typer.Argument(help="Whisper model alias, folder or hub id.")],
+) -> None:
+    """Print the local folder of a Whisper model (downloads it where there is a
+    network)."""
     from aural.engines.whisper import resolve_whisper_model
 
     try:

@@ -1,4 +1,5 @@
-"""Datasets as manifests: corpus readers, the :class:`Manifest` type and audio access."""
+"""Datasets as manifests: corpus readers, the :class:`Manifest` type and audio
+access."""
 
 from aural.data.hf import read_hf_dataset
 from aural.data.loading import detect_layout, load_dataset

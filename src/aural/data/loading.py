@@ -30,7 +30,9 @@ def _read_manifest(path: Path, split: str | None) -> Manifest:
 _READERS: dict[str, Callable[[Path, str | None], Manifest]] = {
     "librispeech": lambda path, split: readers.read_librispeech(path, split=split),
     "ljspeech": lambda path, _: readers.read_ljspeech(path),
-    "common_voice": lambda path, split: readers.read_common_voice(path, split=split or "test"),
+    "common_voice": lambda path, split: readers.read_common_voice(
+        path, split=split or "test"
+    ),
     "vctk": lambda path, _: readers.read_vctk(path),
     "tedlium": lambda path, split: readers.read_tedlium(path, split=split),
     "fsdd": lambda path, _: readers.read_fsdd(path),
@@ -49,27 +51,41 @@ def detect_layout(path: str | Path) -> str:
     if p.is_file():
         if p.suffix.lower() in _MANIFEST_SUFFIXES:
             return "manifest"
-        raise DatasetError(f"{str(p)!r} is a file but not a .jsonl/.json/.csv/.tsv manifest")
+        raise DatasetError(
+            f"{str(p)!r} is a file but not a .jsonl/.json/.csv/.tsv manifest"
+        )
     if not p.is_dir():
-        raise DatasetError(f"dataset {str(p)!r} does not exist; expected a folder in one of "
-                           f"these layouts: {_LAYOUTS_HELP}")
+        raise DatasetError(
+            f"dataset {str(p)!r} does not exist; expected a folder in one of "
+            f"these layouts: {_LAYOUTS_HELP}"
+        )
     checks: tuple[tuple[str, Callable[[], bool]], ...] = (
         ("hf", lambda: is_hf_saved_dataset(p)),
         ("ljspeech", lambda: (p / "metadata.csv").is_file() and (p / "wavs").is_dir()),
         ("common_voice", lambda: (p / "clips").is_dir() and any(p.glob("*.tsv"))),
         ("vctk", lambda: (p / "txt").is_dir() and any(p.glob("wav48*"))),
         ("tedlium", lambda: (p / "stm").is_dir() or any(p.glob("*/stm"))),
-        ("librispeech", lambda: any(
-            any(p.glob(pattern)) for pattern in
-            ("*.trans.txt", "*/*.trans.txt", "*/*/*.trans.txt", "*/*/*/*.trans.txt"))),
+        (
+            "librispeech",
+            lambda: any(
+                any(p.glob(pattern))
+                for pattern in (
+                    "*.trans.txt",
+                    "*/*.trans.txt",
+                    "*/*/*.trans.txt",
+                    "*/*/*/*.trans.txt",
+                )
+            ),
+        ),
         ("manifest", lambda: any((p / n).is_file() for n in _MANIFEST_NAMES)),
         ("fsdd", lambda: any(_FSDD_NAME.match(f.name) for f in _first_wavs(p))),
     )
     for kind, check in checks:
         if check():
             return kind
-    raise DatasetError(f"{str(p)!r} matches no known dataset layout; expected one of: "
-                       f"{_LAYOUTS_HELP}")
+    raise DatasetError(
+        f"{str(p)!r} matches no known dataset layout; expected one of: {_LAYOUTS_HELP}"
+    )
 
 
 def _first_wavs(p: Path, limit: int = 20) -> list[Path]:
@@ -83,10 +99,15 @@ def _first_wavs(p: Path, limit: int = 20) -> list[Path]:
 
 
 def _looks_like_hub_name(source: str) -> bool:
-    """``owner/name`` with no local folder ``owner`` (a mistyped local path stays local)."""
+    """``owner/name`` with no local folder ``owner`` (a mistyped local path stays
+    local)."""
     parts = source.split("/")
-    return (len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))
-            and not Path(parts[0]).exists())
+    return (
+        len(parts) == 2
+        and all(parts)
+        and not source.startswith((".", "/", "~"))
+        and not Path(parts[0]).exists()
+    )
 
 
 def load_dataset(
@@ -101,8 +122,8 @@ def load_dataset(
         path_or_name: a corpus folder, a manifest file, a ``save_to_disk`` folder, or a
             Hugging Face hub name (``"owner/name"``) when no such local path exists.
         kind: ``"auto"`` (detect from the files) or one of :data:`DATASET_KINDS`.
-        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split under
-            a root folder, or a Hugging Face split.
+        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split
+            under a root folder, or a Hugging Face split.
 
     Raises:
         DatasetError: missing path, unknown layout (naming the layouts expected) or
@@ -115,8 +136,10 @@ def load_dataset(
         (12, ('1272', '1988'))
     """
     if kind != "auto" and kind not in DATASET_KINDS:
-        raise ConfigError(f"unknown dataset kind {kind!r}; choose auto or one of "
-                          f"{', '.join(DATASET_KINDS)}")
+        raise ConfigError(
+            f"unknown dataset kind {kind!r}; choose auto or one of "
+            f"{', '.join(DATASET_KINDS)}"
+        )
     path = Path(path_or_name)
     if kind == "auto":
         if not path.exists() and _looks_like_hub_name(str(path_or_name)):

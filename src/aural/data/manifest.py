@@ -1,9 +1,10 @@
-"""The one manifest type every dataset reader produces and the evaluator and trainer read.
+"""The one manifest type every dataset reader produces and the evaluator and trainer
+read.
 
 An :class:`Utterance` says where the audio is (a file, optionally a ``start``/``end``
 stretch of it, or in-memory samples in ``extra``), what is said, and who says it. A
-:class:`Manifest` is an immutable, named sequence of utterances with subsetting and JSONL
-round-tripping. :func:`load_utterance_audio` is how consumers get the samples.
+:class:`Manifest` is an immutable, named sequence of utterances with subsetting and
+JSONL round-tripping. :func:`load_utterance_audio` is how consumers get the samples.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class Utterance:
         start: for a segment of a longer recording, its start in seconds.
         end: for a segment of a longer recording, its end in seconds.
         extra: corpus-specific fields (``chapter``, ``gender``, ``sample_rate`` of a
-            headerless file, ``array`` + ``sample_rate`` or ``bytes`` for in-memory audio).
+            headerless file, ``array`` + ``sample_rate`` or ``bytes`` for in-memory
+            audio).
     """
 
     id: str
@@ -64,7 +66,8 @@ class Utterance:
             object.__setattr__(self, "audio", Path(self.audio))
         if self.start is not None and self.end is not None and self.end < self.start:
             raise ConfigError(
-                f"utterance {self.id!r}: end ({self.end}) is before start ({self.start})"
+                f"utterance {self.id!r}: end ({self.end}) is before start "
+                f"({self.start})"
             )
         for name in ("duration", "start", "end"):
             value = getattr(self, name)
@@ -77,10 +80,16 @@ class Utterance:
         return self.start is not None or self.end is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict; in-memory samples (``extra["array"]``/``["bytes"]``) are left out."""
+        """JSON-ready dict; in-memory samples (``extra["array"]``/``["bytes"]``) are
+        left out."""
         extra = {k: v for k, v in self.extra.items() if k not in ("array", "bytes")}
-        d: dict[str, Any] = {"id": self.id, "audio": str(self.audio), "text": self.text,
-                             "speaker": self.speaker, "duration": self.duration}
+        d: dict[str, Any] = {
+            "id": self.id,
+            "audio": str(self.audio),
+            "text": self.text,
+            "speaker": self.speaker,
+            "duration": self.duration,
+        }
         if self.start is not None:
             d["start"] = self.start
         if self.end is not None:
@@ -91,7 +100,8 @@ class Utterance:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], base: Path | None = None) -> Utterance:
-        """Inverse of :meth:`to_dict`; a relative ``audio`` resolves against ``base``."""
+        """Inverse of :meth:`to_dict`; a relative ``audio`` resolves against
+        ``base``."""
         audio = Path(d["audio"])
         if base is not None and not audio.is_absolute():
             audio = base / audio
@@ -126,7 +136,9 @@ class Manifest(Sequence[Utterance]):
         seen: set[str] = set()
         for u in self.utterances:
             if u.id in seen:
-                raise DatasetError(f"manifest {self.name!r} has the utterance id {u.id!r} twice")
+                raise DatasetError(
+                    f"manifest {self.name!r} has the utterance id {u.id!r} twice"
+                )
             seen.add(u.id)
 
     def __len__(self) -> int:
@@ -149,7 +161,9 @@ class Manifest(Sequence[Utterance]):
     @property
     def speakers(self) -> tuple[str, ...]:
         """Distinct speakers in first-appearance order (None excluded)."""
-        return tuple(dict.fromkeys(u.speaker for u in self.utterances if u.speaker is not None))
+        return tuple(
+            dict.fromkeys(u.speaker for u in self.utterances if u.speaker is not None)
+        )
 
     @property
     def total_duration(self) -> float:
@@ -176,7 +190,9 @@ class Manifest(Sequence[Utterance]):
         if limit is not None and limit < 0:
             raise ConfigError(f"subset limit must be >= 0, got {limit}")
         if max_duration is not None and not max_duration > 0:
-            raise ConfigError(f"subset max_duration must be > 0 seconds, got {max_duration}")
+            raise ConfigError(
+                f"subset max_duration must be > 0 seconds, got {max_duration}"
+            )
         wanted = None if speakers is None else {str(s) for s in speakers}
         kept: list[Utterance] = []
         for u in self.utterances:
@@ -191,17 +207,24 @@ class Manifest(Sequence[Utterance]):
 
     def with_durations(self) -> Manifest:
         """A copy in which every unknown duration is read from the audio header."""
-        return Manifest(self.name, tuple(
-            u if u.duration is not None else replace(u, duration=utterance_duration(u))
-            for u in self.utterances
-        ))
+        return Manifest(
+            self.name,
+            tuple(
+                u
+                if u.duration is not None
+                else replace(u, duration=utterance_duration(u))
+                for u in self.utterances
+            ),
+        )
 
     def to_jsonl(self, path: str | Path) -> None:
-        """Write one JSON object per line (audio paths absolute); see :meth:`from_jsonl`.
+        """Write one JSON object per line (audio paths absolute); see
+        :meth:`from_jsonl`.
 
-        Audio paths are made absolute but symlinks are kept, not resolved: a dataset reached
-        through a link (``/data -> /mnt/disk7/data``) stays under the link's name, which is
-        the name that holds on other machines, and reads back equal (issue 17).
+        Audio paths are made absolute but symlinks are kept, not resolved: a dataset
+        reached through a link (``/data -> /mnt/disk7/data``) stays under the link's
+        name, which is the name that holds on other machines, and reads back equal
+        (issue 17).
 
         In-memory audio (``extra["array"]``) is not written; such utterances cannot be
         read back, so this raises for them.
@@ -210,8 +233,9 @@ class Manifest(Sequence[Utterance]):
         for u in self.utterances:
             if "array" in u.extra or "bytes" in u.extra:
                 raise DatasetError(
-                    f"utterance {u.id!r} of {self.name!r} holds in-memory audio, which a JSONL "
-                    "manifest cannot carry; write the audio to files first"
+                    f"utterance {u.id!r} of {self.name!r} holds in-memory audio, "
+                    "which a JSONL manifest cannot carry; write the audio to files "
+                    "first"
                 )
             d = u.to_dict()
             d["audio"] = str(u.audio.absolute())
@@ -231,10 +255,11 @@ class Manifest(Sequence[Utterance]):
 
 
 def utterance_audio(utt: Utterance) -> Path | bytes | Waveform:
-    """The source to hand to :func:`aural.audio.load` for this utterance's whole recording.
+    """The source to hand to :func:`aural.audio.load` for this utterance's whole
+    recording.
 
-    A file path, the encoded bytes, or a :class:`Waveform` for in-memory samples. Segments
-    (``start``/``end``) and headerless PCM need more than the source; prefer
+    A file path, the encoded bytes, or a :class:`Waveform` for in-memory samples.
+    Segments (``start``/``end``) and headerless PCM need more than the source; prefer
     :func:`load_utterance_audio`, which handles both.
     """
     if "array" in utt.extra:
@@ -250,15 +275,22 @@ def _raw_rate(utt: Utterance) -> int | None:
         rate = utt.extra.get("sample_rate")
         if not rate:
             return SAMPLE_RATE
-        if isinstance(rate, bool) or not isinstance(rate, (int, str)) or not str(rate).isdigit():
-            raise DatasetError(f"utterance {utt.id!r}: the sample_rate of the headerless file "
-                               f"{str(utt.audio)!r} must be a whole number of Hz, got {rate!r}")
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, str))
+            or not str(rate).isdigit()
+        ):
+            raise DatasetError(
+                f"utterance {utt.id!r}: the sample_rate of the headerless file "
+                f"{str(utt.audio)!r} must be a whole number of Hz, got {rate!r}"
+            )
         return int(rate)
     return None
 
 
 def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Waveform:
-    """Decode an utterance's audio to mono float32 at ``sample_rate``, cut to its segment.
+    """Decode an utterance's audio to mono float32 at ``sample_rate``, cut to its
+    segment.
 
     Raises:
         AudioDecodeError: and its subclasses, from :func:`aural.audio.load`, with the
@@ -274,28 +306,36 @@ def load_utterance_audio(utt: Utterance, sample_rate: int = SAMPLE_RATE) -> Wave
         err.add_note(f"while loading utterance {utt.id!r}")
         raise
     if utt.is_segment:
-        wav = wav.slice(utt.start or 0.0, utt.end if utt.end is not None else wav.duration)
+        wav = wav.slice(
+            utt.start or 0.0, utt.end if utt.end is not None else wav.duration
+        )
         if wav.num_samples == 0:
             end = "its end" if utt.end is None else f"{utt.end} s"
             raise EmptyAudioError(
-                f"utterance {utt.id!r}: the segment from {utt.start or 0.0} s to {end} lies "
-                f"outside its audio {str(utt.audio)!r}; fix start/end in the manifest"
+                f"utterance {utt.id!r}: the segment from {utt.start or 0.0} s to "
+                f"{end} lies outside its audio {str(utt.audio)!r}; fix start/end in "
+                "the manifest"
             )
     return wav
 
 
 def _read_segment(utt: Utterance) -> Waveform | None:
-    """Read only the segment's frames (long TED-LIUM talks); None if the format can't seek."""
+    """Read only the segment's frames (long TED-LIUM talks); None if the format can't
+    seek."""
     source = utterance_audio(utt)
     if not isinstance(source, Path) or source.suffix.lower() not in _SEEKABLE:
         return None
     try:
         info = soundfile.info(str(source))
         first = max(0, round((utt.start or 0.0) * info.samplerate))
-        last = info.frames if utt.end is None else min(info.frames,
-                                                       round(utt.end * info.samplerate))
-        samples, rate = soundfile.read(str(source), start=first, stop=max(first, last),
-                                       dtype="float32")
+        last = (
+            info.frames
+            if utt.end is None
+            else min(info.frames, round(utt.end * info.samplerate))
+        )
+        samples, rate = soundfile.read(
+            str(source), start=first, stop=max(first, last), dtype="float32"
+        )
     except (RuntimeError, OSError, soundfile.LibsndfileError):
         return None  # let aural.audio.load report the problem
     if samples.shape[0] == 0:
@@ -304,14 +344,17 @@ def _read_segment(utt: Utterance) -> Waveform | None:
 
 
 def utterance_duration(utt: Utterance) -> float:
-    """The duration in seconds: the stored one, ``end - start``, or read from the header."""
+    """The duration in seconds: the stored one, ``end - start``, or read from the
+    header."""
     if utt.duration is not None:
         return utt.duration
     if utt.start is not None and utt.end is not None:
         return utt.end - utt.start
     source = utterance_audio(utt)
     if isinstance(source, Path) and not source.exists():
-        raise DatasetError(f"audio file {str(source)!r} of utterance {utt.id!r} does not exist")
+        raise DatasetError(
+            f"audio file {str(source)!r} of utterance {utt.id!r} does not exist"
+        )
     info = probe(source, raw_sample_rate=_raw_rate(utt))
     if utt.start is not None:
         return max(0.0, info.duration - utt.start)

@@ -1,18 +1,20 @@
 """Readers for speech corpora in their own layouts, each returning a :class:`Manifest`.
 
-=================  ===========================================================================
+=================  =====================================================================
 kind               layout
-=================  ===========================================================================
-``librispeech``    ``<spk>/<chapter>/<spk>-<chapter>-<n>.flac`` + ``<spk>-<chapter>.trans.txt``,
-                   a split folder or a root holding several splits
+=================  =====================================================================
+``librispeech``    ``<spk>/<chapter>/<spk>-<chapter>-<n>.flac`` +
+                   ``<spk>-<chapter>.trans.txt``, a split folder or a root holding
+                   several splits
 ``ljspeech``       ``wavs/<id>.wav`` + ``metadata.csv`` (``id|raw|normalized``)
 ``common_voice``   ``clips/`` + ``<split>.tsv`` (``client_id``, ``path``, ``sentence``)
-``vctk``           ``txt/<spk>/<spk>_<n>.txt`` + ``wav48*/<spk>/<spk>_<n>[_mic1].wav|flac``
+``vctk``           ``txt/<spk>/<spk>_<n>.txt`` +
+                   ``wav48*/<spk>/<spk>_<n>[_mic1].wav|flac``
 ``tedlium``        ``stm/*.stm`` + ``sph/*.sph``: segments of long recordings
 ``fsdd``           ``<digit>_<speaker>_<index>.wav`` (Free Spoken Digit Dataset)
 ``manifest``       a JSONL / JSON-lines / CSV / TSV file with audio and text columns
 ``hf``             a Hugging Face dataset saved with ``save_to_disk``, or a hub name
-=================  ===========================================================================
+=================  =====================================================================
 
 :func:`load_dataset` detects the layout when ``kind="auto"``. Durations come from the
 audio headers where that is cheap (WAV, FLAC, NIST) and are otherwise left ``None`` for
@@ -52,21 +54,41 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DatasetKind = Literal[
-    "auto", "librispeech", "ljspeech", "common_voice", "vctk", "tedlium", "fsdd",
-    "manifest", "hf",
+    "auto",
+    "librispeech",
+    "ljspeech",
+    "common_voice",
+    "vctk",
+    "tedlium",
+    "fsdd",
+    "manifest",
+    "hf",
 ]
 """A dataset layout :func:`aural.data.load_dataset` reads (``auto`` = detect it)."""
 DATASET_KINDS: tuple[str, ...] = tuple(k for k in get_args(DatasetKind) if k != "auto")
 
 _LAYOUTS_HELP = (
-    "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + metadata.csv), "
-    "Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), TED-LIUM (stm/ + sph/), "
-    "Free Spoken Digit (<digit>_<speaker>_<n>.wav), a .jsonl/.csv/.tsv manifest, or a "
-    "Hugging Face dataset saved with save_to_disk"
+    "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + "
+    "metadata.csv), Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), "
+    "TED-LIUM (stm/ + sph/), Free Spoken Digit (<digit>_<speaker>_<n>.wav), a "
+    ".jsonl/.csv/.tsv manifest, or a Hugging Face dataset saved with save_to_disk"
 )
-_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGITS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+)
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9]+)_(\d+)\.wav$")
-_HEADER_SUFFIXES = frozenset({".wav", ".flac", ".sph", ".nist", ".aiff", ".aif", ".ogg"})
+_HEADER_SUFFIXES = frozenset(
+    {".wav", ".flac", ".sph", ".nist", ".aiff", ".aif", ".ogg"}
+)
 
 
 def _header_duration(path: Path) -> float | None:
@@ -83,9 +105,11 @@ def _header_duration(path: Path) -> float | None:
 # A byte-order mark picks the encoding; anything else must be UTF-8. UTF-32 comes first
 # because its little-endian mark starts with UTF-16's.
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
     (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
 )
 
 
@@ -99,21 +123,26 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as err:
         raise DatasetError(f"cannot read {str(path)!r}: {err.strerror}") from err
-    encoding, label = next(((enc, label) for bom, enc, label in _BOMS if raw.startswith(bom)),
-                           ("utf-8", "UTF-8"))
+    encoding, label = next(
+        ((enc, label) for bom, enc, label in _BOMS if raw.startswith(bom)),
+        ("utf-8", "UTF-8"),
+    )
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as err:
-        line = raw[:err.start].decode(encoding, errors="replace").count("\n") + 1
+        line = raw[: err.start].decode(encoding, errors="replace").count("\n") + 1
         raise DatasetError(
-            f"{str(path)!r} line {line} is not {label} text (byte {raw[err.start]:#04x}); "
-            "it may be Latin-1 or another legacy encoding: save the file as UTF-8"
+            f"{str(path)!r} line {line} is not {label} text (byte "
+            f"{raw[err.start]:#04x}); it may be Latin-1 or another legacy encoding: "
+            "save the file as UTF-8"
         ) from err
 
 
 def _require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
-        raise DatasetError(f"{what} folder {str(path)!r} does not exist or is not a folder")
+        raise DatasetError(
+            f"{what} folder {str(path)!r} does not exist or is not a folder"
+        )
     return path
 
 
@@ -124,12 +153,17 @@ def _missing_audio(name: str, missing: list[Path]) -> DatasetError:
     )
 
 
-# --- LibriSpeech -----------------------------------------------------------------------
+# --- LibriSpeech ----------------------------------------------------------------------
 
 
 def _librispeech_transcripts(root: Path) -> list[Path]:
     """``*.trans.txt`` files under a chapter, speaker, split or corpus root folder."""
-    for pattern in ("*.trans.txt", "*/*.trans.txt", "*/*/*.trans.txt", "*/*/*/*.trans.txt"):
+    for pattern in (
+        "*.trans.txt",
+        "*/*.trans.txt",
+        "*/*/*.trans.txt",
+        "*/*/*/*.trans.txt",
+    ):
         found = sorted(root.glob(pattern))
         if found:
             return found
@@ -145,7 +179,8 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
         split: read only this split (e.g. ``"dev-clean"``); useful with a root folder.
 
     Raises:
-        DatasetError: no ``*.trans.txt`` under ``path``, a malformed line, or missing audio.
+        DatasetError: no ``*.trans.txt`` under ``path``, a malformed line, or missing
+            audio.
     """
     root = _require_dir(Path(path), "LibriSpeech")
     transcripts = _librispeech_transcripts(root)
@@ -153,8 +188,8 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
         transcripts = [t for t in transcripts if t.parents[1].parent.name == split]
     if not transcripts:
         raise DatasetError(
-            f"no LibriSpeech transcripts (<spk>/<chapter>/<spk>-<chapter>.trans.txt) under "
-            f"{str(root)!r}" + (f" for split {split!r}" if split else "")
+            "no LibriSpeech transcripts (<spk>/<chapter>/<spk>-<chapter>.trans.txt) "
+            f"under {str(root)!r}" + (f" for split {split!r}" if split else "")
         )
     utts: list[Utterance] = []
     missing: list[Path] = []
@@ -165,7 +200,9 @@ def read_librispeech(path: str | Path, split: str | None = None) -> Manifest:
     return Manifest(split or root.name, tuple(utts))
 
 
-def _librispeech_chapter(trans: Path, split: str, missing: list[Path]) -> list[Utterance]:
+def _librispeech_chapter(
+    trans: Path, split: str, missing: list[Path]
+) -> list[Utterance]:
     utts = []
     for lineno, line in enumerate(_read_text(trans).splitlines(), 1):
         if not line.strip():
@@ -181,15 +218,20 @@ def _librispeech_chapter(trans: Path, split: str, missing: list[Path]) -> list[U
         if not audio.exists():
             missing.append(audio)
             continue
-        utts.append(Utterance(
-            id=utt_id, audio=audio, text=text.strip(), speaker=parts[0],
-            duration=_header_duration(audio),
-            extra={"chapter": parts[1], "split": split},
-        ))
+        utts.append(
+            Utterance(
+                id=utt_id,
+                audio=audio,
+                text=text.strip(),
+                speaker=parts[0],
+                duration=_header_duration(audio),
+                extra={"chapter": parts[1], "split": split},
+            )
+        )
     return utts
 
 
-# --- LJSpeech --------------------------------------------------------------------------
+# --- LJSpeech -------------------------------------------------------------------------
 
 
 def read_ljspeech(path: str | Path) -> Manifest:
@@ -209,21 +251,31 @@ def read_ljspeech(path: str | Path) -> Manifest:
             continue
         fields = line.split("|")
         if len(fields) < 2:
-            raise DatasetError(f"{str(meta)!r} line {lineno}: expected 'id|raw|normalized'")
+            raise DatasetError(
+                f"{str(meta)!r} line {lineno}: expected 'id|raw|normalized'"
+            )
         utt_id, raw = fields[0], fields[1]
         text = fields[2] if len(fields) > 2 and fields[2].strip() else raw
         audio = root / "wavs" / f"{utt_id}.wav"
         if not audio.exists():
             missing.append(audio)
             continue
-        utts.append(Utterance(utt_id, audio, text.strip(), "LJ", _header_duration(audio),
-                              extra={"raw_text": raw}))
+        utts.append(
+            Utterance(
+                utt_id,
+                audio,
+                text.strip(),
+                "LJ",
+                _header_duration(audio),
+                extra={"raw_text": raw},
+            )
+        )
     if missing:
         raise _missing_audio(str(meta), missing)
     return Manifest(root.name, tuple(utts))
 
 
-# --- Common Voice ----------------------------------------------------------------------
+# --- Common Voice ---------------------------------------------------------------------
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -235,7 +287,8 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     """Read a Common Voice language folder: ``clips/`` + ``<split>.tsv``.
 
     Args:
-        path: the folder holding ``clips/`` and the TSV files (e.g. ``cv-corpus-17.0/en``).
+        path: the folder holding ``clips/`` and the TSV files (e.g.
+            ``cv-corpus-17.0/en``).
         split: which TSV to read: ``train``, ``dev``, ``test``, ``validated``, ...
 
     The speaker is ``client_id``; ``clip_durations.tsv`` (milliseconds) is used for
@@ -254,7 +307,9 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     if clip_durations.is_file():
         for row in _read_tsv(clip_durations):
             ms = row.get("duration[ms]") or row.get("duration")
-            seconds = _seconds(ms, "duration[ms]", repr(str(clip_durations)), "milliseconds")
+            seconds = _seconds(
+                ms, "duration[ms]", repr(str(clip_durations)), "milliseconds"
+            )
             if row.get("clip") and seconds is not None:
                 durations[row["clip"]] = seconds / 1000.0
     utts: list[Utterance] = []
@@ -266,29 +321,47 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
         if not audio.exists():
             missing.append(audio)
             continue
-        extra = {k: v for k, v in row.items()
-                 if k in ("age", "gender", "accents", "accent", "locale", "up_votes",
-                          "down_votes", "variant") and v}
-        utts.append(Utterance(
-            id=Path(row["path"]).stem, audio=audio, text=row["sentence"].strip(),
-            speaker=row.get("client_id") or None,
-            duration=durations.get(row["path"], _header_duration(audio)),
-            extra={**extra, "split": split},
-        ))
+        extra = {
+            k: v
+            for k, v in row.items()
+            if k
+            in (
+                "age",
+                "gender",
+                "accents",
+                "accent",
+                "locale",
+                "up_votes",
+                "down_votes",
+                "variant",
+            )
+            and v
+        }
+        utts.append(
+            Utterance(
+                id=Path(row["path"]).stem,
+                audio=audio,
+                text=row["sentence"].strip(),
+                speaker=row.get("client_id") or None,
+                duration=durations.get(row["path"], _header_duration(audio)),
+                extra={**extra, "split": split},
+            )
+        )
     if missing:
         raise _missing_audio(str(tsv), missing)
     return Manifest(f"{root.name}-{split}", tuple(utts))
 
 
-# --- VCTK ------------------------------------------------------------------------------
+# --- VCTK -----------------------------------------------------------------------------
 
 
 def read_vctk(path: str | Path, mic: str = "mic1") -> Manifest:
-    """Read VCTK: ``txt/<spk>/<spk>_<n>.txt`` + ``wav48*/<spk>/<spk>_<n>[_<mic>].wav|flac``.
+    """Read VCTK: ``txt/<spk>/<spk>_<n>.txt`` +
+    ``wav48*/<spk>/<spk>_<n>[_<mic>].wav|flac``.
 
-    Works for release 0.80 (``wav48/``, WAV) and 0.92 (``wav48_silence_trimmed/``, FLAC per
-    microphone). Transcripts without audio (a few exist in the corpus) are skipped and
-    counted in a log message.
+    Works for release 0.80 (``wav48/``, WAV) and 0.92 (``wav48_silence_trimmed/``, FLAC
+    per microphone). Transcripts without audio (a few exist in the corpus) are skipped
+    and counted in a log message.
     """
     root = _require_dir(Path(path), "VCTK")
     audio_dirs = sorted(p for p in root.glob("wav48*") if p.is_dir())
@@ -303,23 +376,38 @@ def read_vctk(path: str | Path, mic: str = "mic1") -> Manifest:
             skipped += 1
             continue
         text = txt.read_text(encoding="utf-8", errors="replace").strip()
-        utts.append(Utterance(stem, audio, text, speaker, _header_duration(audio),
-                              extra={"mic": mic} if mic in audio.stem else {}))
+        utts.append(
+            Utterance(
+                stem,
+                audio,
+                text,
+                speaker,
+                _header_duration(audio),
+                extra={"mic": mic} if mic in audio.stem else {},
+            )
+        )
     if skipped:
-        logger.info("VCTK %s: %d transcripts have no audio and were skipped", root, skipped)
+        logger.info(
+            "VCTK %s: %d transcripts have no audio and were skipped", root, skipped
+        )
     return Manifest(root.name, tuple(utts))
 
 
 def _vctk_audio(dirs: list[Path], speaker: str, stem: str, mic: str) -> Path | None:
     for d in dirs:
-        for name in (f"{stem}_{mic}.flac", f"{stem}_{mic}.wav", f"{stem}.wav", f"{stem}.flac"):
+        for name in (
+            f"{stem}_{mic}.flac",
+            f"{stem}_{mic}.wav",
+            f"{stem}.wav",
+            f"{stem}.flac",
+        ):
             candidate = d / speaker / name
             if candidate.exists():
                 return candidate
     return None
 
 
-# --- TED-LIUM (STM) --------------------------------------------------------------------
+# --- TED-LIUM (STM) -------------------------------------------------------------------
 
 
 def _stm_dirs(root: Path, split: str | None) -> list[Path]:
@@ -334,20 +422,22 @@ def _stm_dirs(root: Path, split: str | None) -> list[Path]:
 def read_tedlium(path: str | Path, split: str | None = None) -> Manifest:
     """Read TED-LIUM style STM transcripts: ``stm/*.stm`` + ``sph/*.sph``.
 
-    Each STM line ``<file> <channel> <speaker> <start> <end> [<label>] <text>`` becomes an
-    utterance with ``start``/``end`` seconds inside ``sph/<file>.sph``; lines whose text is
-    ``ignore_time_segment_in_scoring`` are dropped.
+    Each STM line ``<file> <channel> <speaker> <start> <end> [<label>] <text>`` becomes
+    an utterance with ``start``/``end`` seconds inside ``sph/<file>.sph``; lines whose
+    text is ``ignore_time_segment_in_scoring`` are dropped.
 
     Args:
-        path: a folder with ``stm/`` and ``sph/``, or a root whose subfolders (``train``,
-            ``dev``, ``test``) have them.
+        path: a folder with ``stm/`` and ``sph/``, or a root whose subfolders
+            (``train``, ``dev``, ``test``) have them.
         split: with a root, read only this subfolder.
     """
     root = _require_dir(Path(path), "TED-LIUM")
     dirs = _stm_dirs(root, split)
     if not dirs:
-        raise DatasetError(f"no stm/ folder under {str(root)!r}" + (
-            f" for split {split!r}" if split else ""))
+        raise DatasetError(
+            f"no stm/ folder under {str(root)!r}"
+            + (f" for split {split!r}" if split else "")
+        )
     utts: list[Utterance] = []
     missing: list[Path] = []
     for d in dirs:
@@ -365,8 +455,10 @@ def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
             continue
         fields = line.split(maxsplit=5)
         if len(fields) < 5:
-            raise DatasetError(f"{str(stm)!r} line {lineno}: expected "
-                               "'<file> <channel> <speaker> <start> <end> [<label>] <text>'")
+            raise DatasetError(
+                f"{str(stm)!r} line {lineno}: expected "
+                "'<file> <channel> <speaker> <start> <end> [<label>] <text>'"
+            )
         name, channel, speaker, start_s, end_s = fields[:5]
         rest = fields[5] if len(fields) > 5 else ""
         label = None
@@ -388,12 +480,22 @@ def _stm_file(stm: Path, base: Path, missing: list[Path]) -> list[Utterance]:
         extra: dict[str, Any] = {"channel": channel, "recording": name}
         if label:
             extra["label"] = label
-        utts.append(Utterance(f"{name}-{round(start * 100):07d}-{round(end * 100):07d}",
-                              audio, text, speaker, end - start, start, end, extra))
+        utts.append(
+            Utterance(
+                f"{name}-{round(start * 100):07d}-{round(end * 100):07d}",
+                audio,
+                text,
+                speaker,
+                end - start,
+                start,
+                end,
+                extra,
+            )
+        )
     return utts
 
 
-# --- Free Spoken Digit -----------------------------------------------------------------
+# --- Free Spoken Digit ----------------------------------------------------------------
 
 
 def read_fsdd(path: str | Path) -> Manifest:
@@ -404,19 +506,30 @@ def read_fsdd(path: str | Path) -> Manifest:
     """
     root = _require_dir(Path(path), "Free Spoken Digit")
     folder = root / "recordings" if (root / "recordings").is_dir() else root
-    files = sorted((p for p in folder.glob("*.wav") if _FSDD_NAME.match(p.name)),
-                   key=lambda p: _fsdd_key(p.name))
+    files = sorted(
+        (p for p in folder.glob("*.wav") if _FSDD_NAME.match(p.name)),
+        key=lambda p: _fsdd_key(p.name),
+    )
     if not files:
         raise DatasetError(
-            f"no Free Spoken Digit files (<digit>_<speaker>_<index>.wav) in {str(folder)!r}"
+            "no Free Spoken Digit files (<digit>_<speaker>_<index>.wav) in "
+            f"{str(folder)!r}"
         )
     utts = []
     for audio in files:
         match = _FSDD_NAME.match(audio.name)
         assert match is not None
         digit, speaker, _ = match.groups()
-        utts.append(Utterance(audio.stem, audio, _DIGITS[int(digit)], speaker,
-                              _header_duration(audio), extra={"digit": int(digit)}))
+        utts.append(
+            Utterance(
+                audio.stem,
+                audio,
+                _DIGITS[int(digit)],
+                speaker,
+                _header_duration(audio),
+                extra={"digit": int(digit)},
+            )
+        )
     return Manifest(root.name, tuple(utts))
 
 
@@ -426,14 +539,23 @@ def _fsdd_key(name: str) -> tuple[str, int, int]:
     return match.group(2), int(match.group(1)), int(match.group(3))
 
 
-# --- JSONL / CSV manifests -------------------------------------------------------------
+# --- JSONL / CSV manifests ------------------------------------------------------------
 
-_AUDIO_KEYS = ("audio", "path", "audio_filepath", "audio_path", "file", "filename", "wav")
+_AUDIO_KEYS = (
+    "audio",
+    "path",
+    "audio_filepath",
+    "audio_path",
+    "file",
+    "filename",
+    "wav",
+)
 _TEXT_KEYS = ("text", "sentence", "transcript", "transcription", "normalized_text")
 _SPEAKER_KEYS = ("speaker", "speaker_id", "client_id")
 _ID_KEYS = ("id", "utt_id", "utterance_id", "key")
 _END_TOLERANCE = 0.1
-"""Seconds a segment's ``end`` may overshoot the audio (rounding in the tool that wrote it)."""
+"""Seconds a segment's ``end`` may overshoot the audio (rounding in the tool that
+wrote it)."""
 
 
 def _first(row: Mapping[str, Any], keys: Iterable[str]) -> tuple[str | None, Any]:
@@ -449,10 +571,13 @@ def _shown(value: Any) -> str:
 
 
 def _seconds(value: Any, key: str, where: str, unit: str = "seconds") -> float | None:
-    """A ``duration``/``start``/``end`` field as a finite number >= 0 (None when absent)."""
+    """A ``duration``/``start``/``end`` field as a finite number >= 0 (None when
+    absent)."""
     if value is None or value == "":
         return None
-    problem = f"{where}: field {key!r} must be a number of {unit} >= 0, got {_shown(value)}"
+    problem = (
+        f"{where}: field {key!r} must be a number of {unit} >= 0, got {_shown(value)}"
+    )
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise DatasetError(problem)
     try:
@@ -472,15 +597,21 @@ def _jsonl_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise DatasetError(f"{str(path)!r} line {lineno} is not JSON: {err.msg}") from err
+            raise DatasetError(
+                f"{str(path)!r} line {lineno} is not JSON: {err.msg}"
+            ) from err
         if not isinstance(row, dict):
-            raise DatasetError(f"{str(path)!r} line {lineno} is not a JSON object (a manifest "
-                               "holds one object per line)")
+            raise DatasetError(
+                f"{str(path)!r} line {lineno} is not a JSON object (a manifest "
+                "holds one object per line)"
+            )
         rows.append((lineno, row))
     return rows
 
 
-def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
+def _csv_rows(
+    path: Path, text: str, delimiter: str
+) -> list[tuple[int, dict[str, Any]]]:
     """Rows keyed by the header; a row with another number of fields is an error."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None) or []
@@ -491,20 +622,31 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str
         if not fields:
             continue
         if len(fields) != len(header):
-            raise _field_count_error(path, lineno, reader.line_num, fields, header, delimiter)
+            raise _field_count_error(
+                path, lineno, reader.line_num, fields, header, delimiter
+            )
         rows.append((lineno, dict(zip(header, fields, strict=True))))
     return rows
 
 
-def _field_count_error(path: Path, lineno: int, last: int, fields: list[str],
-                       header: list[str], delimiter: str) -> DatasetError:
-    message = (f"{str(path)!r} line {lineno} has {len(fields)} field(s) but the header has "
-               f"{len(header)} ({', '.join(header)})")
+def _field_count_error(
+    path: Path,
+    lineno: int,
+    last: int,
+    fields: list[str],
+    header: list[str],
+    delimiter: str,
+) -> DatasetError:
+    message = (
+        f"{str(path)!r} line {lineno} has {len(fields)} field(s) but the header has "
+        f"{len(header)} ({', '.join(header)})"
+    )
     if any(delimiter in f or "\n" in f or "\r" in f for f in fields):
         through = "the end of the file" if last == lineno else f"line {last}"
         return DatasetError(
-            f"{message}: a quote (\") opens a field that runs through {through}, "
-            "swallowing the separators; close the quote or remove it")
+            f'{message}: a quote (") opens a field that runs through {through}, '
+            "swallowing the separators; close the quote or remove it"
+        )
     sep = "tab" if delimiter == "\t" else "comma"
     return DatasetError(f"{message}; quote fields that contain a {sep}")
 
@@ -522,16 +664,17 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
     """Read a JSONL (one object per line), CSV or TSV manifest.
 
     Recognised columns: audio (``audio``/``path``/``audio_filepath``/``file``), text
-    (``text``/``sentence``/``transcript``/``transcription``), ``speaker``/``speaker_id``/
-    ``client_id``, ``duration``, ``id``, ``start``/``end``, and ``extra`` (a JSON object);
-    other columns go to ``extra``. Relative audio paths resolve against the manifest's
-    folder; a missing id becomes the audio file's stem (or ``<stem>-<line>`` if repeated).
-    The file is UTF-8, or UTF-16/32 with a byte-order mark.
+    (``text``/``sentence``/``transcript``/``transcription``),
+    ``speaker``/``speaker_id``/``client_id``, ``duration``, ``id``, ``start``/``end``,
+    and ``extra`` (a JSON object); other columns go to ``extra``. Relative audio paths
+    resolve against the manifest's folder; a missing id becomes the audio file's stem
+    (or ``<stem>-<line>`` if repeated). The file is UTF-8, or UTF-16/32 with a
+    byte-order mark.
 
     Raises:
-        DatasetError: a missing or undecodable file, a row without audio or text, a field
-            of the wrong type or out of range (naming the line and field), or missing
-            audio files.
+        DatasetError: a missing or undecodable file, a row without audio or text, a
+            field of the wrong type or out of range (naming the line and field), or
+            missing audio files.
     """
     path = Path(path)
     if not path.is_file():
@@ -544,39 +687,57 @@ def read_manifest_file(path: str | Path, name: str | None = None) -> Manifest:
         where = f"{str(path)!r} line {lineno}"
         audio_key, audio_value = _first(row, _AUDIO_KEYS)
         text_key, text = _first(row, _TEXT_KEYS)
-        if text_key is None:  # an empty transcript is one: silence or noise, nothing said
+        if (
+            text_key is None
+        ):  # an empty transcript is one: silence or noise, nothing said
             text_key = next((k for k in _TEXT_KEYS if row.get(k) == ""), None)
             text = ""
         if audio_key is None or text_key is None:
             present = sorted(str(k) for k, v in row.items() if v not in (None, ""))
             raise DatasetError(
-                f"{where} needs an audio column ({'/'.join(_AUDIO_KEYS)}) and a text column "
-                f"({'/'.join(_TEXT_KEYS)}); it has {present}"
+                f"{where} needs an audio column ({'/'.join(_AUDIO_KEYS)}) and a text "
+                f"column ({'/'.join(_TEXT_KEYS)}); it has {present}"
             )
         for key, value in ((audio_key, audio_value), (text_key, text)):
             if not isinstance(value, str):
-                raise DatasetError(f"{where}: field {key!r} must be a string, got {_shown(value)}")
+                raise DatasetError(
+                    f"{where}: field {key!r} must be a string, got {_shown(value)}"
+                )
         audio = Path(audio_value)
         audio = audio if audio.is_absolute() else base / audio
         if audio.is_dir():
-            raise DatasetError(f"{where}: audio {audio_value!r} is a folder, not an audio file")
+            raise DatasetError(
+                f"{where}: audio {audio_value!r} is a folder, not an audio file"
+            )
         if not audio.exists():
             missing.append(audio)
             continue
-        utts.append(_manifest_utterance(row, audio, text, index, stems, where,
-                                        used={audio_key, text_key}))
+        utts.append(
+            _manifest_utterance(
+                row, audio, text, index, stems, where, used={audio_key, text_key}
+            )
+        )
     if missing:
         raise _missing_audio(str(path), missing)
-    return Manifest(name or (path.parent.name if path.stem == "manifest" else path.stem),
-                    tuple(utts))
+    return Manifest(
+        name or (path.parent.name if path.stem == "manifest" else path.stem),
+        tuple(utts),
+    )
 
 
-def _name_field(row: Mapping[str, Any], keys: Iterable[str], where: str,
-                ) -> tuple[str | None, str | None]:
+def _name_field(
+    row: Mapping[str, Any],
+    keys: Iterable[str],
+    where: str,
+) -> tuple[str | None, str | None]:
     """An id or speaker column: a string or a whole number (``1272``)."""
     key, value = _first(row, keys)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
-        raise DatasetError(f"{where}: field {key!r} must be a string, got {_shown(value)}")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (str, int))
+    ):
+        raise DatasetError(
+            f"{where}: field {key!r} must be a string, got {_shown(value)}"
+        )
     return key, None if value is None else str(value)
 
 
@@ -590,25 +751,36 @@ def _extra_field(value: Any, where: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             pass
     if not isinstance(value, dict):
-        raise DatasetError(f"{where}: field 'extra' must be a JSON object, got {_shown(value)}")
+        raise DatasetError(
+            f"{where}: field 'extra' must be a JSON object, got {_shown(value)}"
+        )
     return value
 
 
-def _segment(row: Mapping[str, Any], audio: Path, where: str,
-             ) -> tuple[float | None, float | None, float | None]:
+def _segment(
+    row: Mapping[str, Any],
+    audio: Path,
+    where: str,
+) -> tuple[float | None, float | None, float | None]:
     """``(duration, start, end)``, checked against each other and the audio header."""
     duration = _seconds(row.get("duration"), "duration", where)
     start = _seconds(row.get("start"), "start", where)
     end = _seconds(row.get("end"), "end", where)
     if start is not None and end is not None and end <= start:
-        raise DatasetError(f"{where}: segment end ({end} s) must be after its start ({start} s)")
+        raise DatasetError(
+            f"{where}: segment end ({end} s) must be after its start ({start} s)"
+        )
     length = _header_duration(audio)
     if length is not None and start is not None and start >= length:
-        raise DatasetError(f"{where}: segment start ({start} s) is at or past the end of "
-                           f"{audio.name!r} ({length:.2f} s)")
+        raise DatasetError(
+            f"{where}: segment start ({start} s) is at or past the end of "
+            f"{audio.name!r} ({length:.2f} s)"
+        )
     if length is not None and end is not None and end > length + _END_TOLERANCE:
-        raise DatasetError(f"{where}: segment end ({end} s) is past the end of "
-                           f"{audio.name!r} ({length:.2f} s)")
+        raise DatasetError(
+            f"{where}: segment end ({end} s) is past the end of "
+            f"{audio.name!r} ({length:.2f} s)"
+        )
     if duration is None and (start is not None or end is not None):
         last = end if end is not None else length
         duration = None if last is None else last - (start or 0.0)
@@ -618,8 +790,13 @@ def _segment(row: Mapping[str, Any], audio: Path, where: str,
 
 
 def _manifest_utterance(
-    row: Mapping[str, Any], audio: Path, text: str, index: int, stems: dict[str, int],
-    where: str, used: set[str],
+    row: Mapping[str, Any],
+    audio: Path,
+    text: str,
+    index: int,
+    stems: dict[str, int],
+    where: str,
+    used: set[str],
 ) -> Utterance:
     id_key, utt_id = _name_field(row, _ID_KEYS, where)
     if utt_id is None:
@@ -627,9 +804,20 @@ def _manifest_utterance(
         utt_id = audio.stem if stems[audio.stem] == 1 else f"{audio.stem}-{index + 1}"
     speaker_key, speaker = _name_field(row, _SPEAKER_KEYS, where)
     duration, start, end = _segment(row, audio, where)
-    used = used | {k for k in (id_key, speaker_key) if k} | {
-        "duration", "start", "end", "extra"}
+    used = (
+        used
+        | {k for k in (id_key, speaker_key) if k}
+        | {"duration", "start", "end", "extra"}
+    )
     extra = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
     extra.update(_extra_field(row.get("extra"), where))
-    return Utterance(id=utt_id, audio=audio, text=text.strip(), speaker=speaker,
-                     duration=duration, start=start, end=end, extra=extra)
+    return Utterance(
+        id=utt_id,
+        audio=audio,
+        text=text.strip(),
+        speaker=speaker,
+        duration=duration,
+        start=start,
+        end=end,
+        extra=extra,
+    )

@@ -35,7 +35,8 @@ _NEG = -1.0e30
 
 
 class AlignmentError(AuralError):
-    """A transcript cannot be aligned to the audio (too long for it, or no usable tokens)."""
+    """A transcript cannot be aligned to the audio (too long for it, or no usable
+    tokens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class TextAlignment:
 
     Attributes:
         chars: one span per aligned token (characters for character vocabularies).
-        words: one span per transcript word that has at least one token in the vocabulary.
+        words: one span per transcript word that has at least one token in the
+            vocabulary.
         log_prob: total log probability of the Viterbi path.
         num_frames: frames in the posteriors.
     """
@@ -88,7 +90,9 @@ def ctc_forced_align(
     if not toks:
         return (), float(log_probs[:, blank].sum())
     if any(t == blank or not 0 <= t < log_probs.shape[1] for t in toks):
-        raise ConfigError(f"tokens to align must be non-blank ids < {log_probs.shape[1]}")
+        raise ConfigError(
+            f"tokens to align must be non-blank ids < {log_probs.shape[1]}"
+        )
     num_frames = log_probs.shape[0]
     ext = np.full(2 * len(toks) + 1, blank, dtype=np.int64)
     ext[1::2] = toks
@@ -154,7 +158,8 @@ def tokenize_for_ctc(
     matched greedily, longest token first, on ``"▁" + word``.
 
     Returns:
-        One list of token ids per word (empty when nothing of the word is in the vocabulary).
+        One list of token ids per word (empty when nothing of the word is in the
+        vocabulary).
     """
     index = {tok: i for i, tok in enumerate(vocabulary)}
     subword = any(tok.startswith(SENTENCEPIECE_SPACE) for tok in vocabulary)
@@ -181,7 +186,7 @@ def _greedy_subword(word: str, index: dict[str, int]) -> list[int]:
         pos = 0
         while pos < len(text):
             for size in range(min(longest, len(text) - pos), 0, -1):
-                piece = text[pos:pos + size]
+                piece = text[pos : pos + size]
                 if piece in index:
                     ids.append(index[piece])
                     pos += size
@@ -205,18 +210,19 @@ def ctc_align_text(
 
     Args:
         log_probs: log posteriors, shape ``(num_frames, vocab_size)``.
-        transcript: the known text; words are split on whitespace and keep their spelling.
+        transcript: the known text; words are split on whitespace and keep their
+            spelling.
         vocabulary: token strings indexed by id.
         blank: the blank token id.
-        word_delimiter: the token between words, if the vocabulary has one; it is aligned
-            between words as the model was trained to emit it.
+        word_delimiter: the token between words, if the vocabulary has one; it is
+            aligned between words as the model was trained to emit it.
 
     Returns:
         The character and word spans (words lacking any vocabulary token are left out).
 
     Raises:
-        AlignmentError: no word of the transcript maps to the vocabulary, or the audio is
-            too short for it.
+        AlignmentError: no word of the transcript maps to the vocabulary, or the audio
+            is too short for it.
     """
     check_log_probs(log_probs, blank, len(vocabulary))
     words = transcript.split()
@@ -224,7 +230,8 @@ def ctc_align_text(
     kept = [(w, ids) for w, ids in zip(words, per_word, strict=True) if ids]
     if not kept:
         raise AlignmentError(
-            f"no character of the transcript {transcript[:60]!r} is in the model's vocabulary"
+            f"no character of the transcript {transcript[:60]!r} is in the model's "
+            "vocabulary"
         )
     delim = None
     if word_delimiter is not None and word_delimiter in vocabulary:
@@ -239,8 +246,11 @@ def ctc_align_text(
         owner.extend([k] * len(ids))
     spans, total = ctc_forced_align(log_probs, seq, blank)
     chars = tuple(
-        CharSpan(vocabulary[s.token], s.start_frame, s.end_frame, float(np.exp(s.log_prob)))
-        for s, o in zip(spans, owner, strict=True) if o >= 0
+        CharSpan(
+            vocabulary[s.token], s.start_frame, s.end_frame, float(np.exp(s.log_prob))
+        )
+        for s, o in zip(spans, owner, strict=True)
+        if o >= 0
     )
     grouped: list[list[TokenSpan]] = [[] for _ in kept]
     for s, o in zip(spans, owner, strict=True):
@@ -249,7 +259,16 @@ def ctc_align_text(
     word_spans = []
     for (word, _), members in zip(kept, grouped, strict=True):
         frames = sum(m.end_frame - m.start_frame for m in members)
-        mean = sum(m.log_prob * (m.end_frame - m.start_frame) for m in members) / max(frames, 1)
-        word_spans.append(WordSpan(word, members[0].start_frame, members[-1].end_frame,
-                                   float(np.exp(mean)), tuple(members)))
+        mean = sum(m.log_prob * (m.end_frame - m.start_frame) for m in members) / max(
+            frames, 1
+        )
+        word_spans.append(
+            WordSpan(
+                word,
+                members[0].start_frame,
+                members[-1].end_frame,
+                float(np.exp(mean)),
+                tuple(members),
+            )
+        )
     return TextAlignment(chars, tuple(word_spans), total, int(log_probs.shape[0]))

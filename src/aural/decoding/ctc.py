@@ -14,7 +14,9 @@ models of any kind (transformers wav2vec2/HuBERT, aural's own Conformer-CTC) sha
   (:class:`aural.decoding.hotwords.HotwordTrie`).
 
 Example:
-    >>> decoder = CtcPrefixBeamSearch(vocab, blank=0, beam_size=16, lm=NgramLM.from_arpa(p))
+    >>> decoder = CtcPrefixBeamSearch(
+    ...     vocab, blank=0, beam_size=16, lm=NgramLM.from_arpa(p)
+    ... )
     >>> best = decoder.decode(log_probs)[0]
     >>> best.text, best.to_words(frame_duration=0.02)
 """
@@ -111,9 +113,12 @@ class Hypothesis:
     Attributes:
         text: the decoded text (words joined by single spaces).
         tokens: the collapsed token ids.
-        score: the total score used for ranking (acoustic + fused LM + bonuses + hotwords).
-        acoustic_score: ln P(tokens | audio) under CTC (sum over paths; best path for greedy).
-        lm_score: the weighted LM contribution (``lm_weight * sum ln P``), 0 without an LM.
+        score: the total score used for ranking (acoustic + fused
+            LM + bonuses + hotwords).
+        acoustic_score: ln P(tokens | audio) under CTC (sum over paths; best path for
+            greedy).
+        lm_score: the weighted LM contribution (``lm_weight * sum ln P``), 0 without an
+            LM.
         hotword_score: the hotword bonus kept by the final text.
         word_spans: words with frame spans and confidences.
         token_spans: frame spans of every token (best alignment of ``tokens``).
@@ -133,11 +138,16 @@ class Hypothesis:
 
         Args:
             frame_duration: seconds per posterior frame (0.02 for wav2vec2).
-            offset: seconds added to every time (where the posteriors start in the input).
+            offset: seconds added to every time (where the posteriors start in the
+                input).
         """
         return tuple(
-            Word(ws.start(frame_duration, offset), ws.end(frame_duration, offset), ws.text,
-                 ws.probability)
+            Word(
+                ws.start(frame_duration, offset),
+                ws.end(frame_duration, offset),
+                ws.text,
+                ws.probability,
+            )
             for ws in self.word_spans
         )
 
@@ -155,23 +165,37 @@ class CtcGreedyDecoder:
         word_delimiter: the token standing for a space (wav2vec2 ``"|"``), if any.
     """
 
-    def __init__(self, vocabulary: Sequence[str], blank: int = 0,
-                 word_delimiter: str | None = "|"):
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        blank: int = 0,
+        word_delimiter: str | None = "|",
+    ):
         if not 0 <= blank < len(vocabulary):
-            raise ConfigError(f"blank index {blank} is outside the vocabulary of {len(vocabulary)}")
+            raise ConfigError(
+                f"blank index {blank} is outside the vocabulary of {len(vocabulary)}"
+            )
         self.vocabulary = list(vocabulary)
         self.blank = blank
         self._texts = token_texts(self.vocabulary, word_delimiter)
 
     def decode(self, log_probs: np.ndarray) -> list[Hypothesis]:
-        """Decode ``(num_frames, vocab_size)`` log posteriors; returns a one-item list."""
+        """Decode ``(num_frames, vocab_size)`` log posteriors; returns a one-item
+        list."""
         check_log_probs(log_probs, self.blank, len(self.vocabulary))
         spans = ctc_greedy_spans(log_probs, self.blank)
         tokens = tuple(s.token for s in spans)
         acoustic = float(log_probs.max(axis=1).sum()) if log_probs.shape[0] else 0.0
-        return [Hypothesis(_join_text(self._texts, tokens), tokens, acoustic, acoustic,
-                           word_spans=word_spans_from_tokens(spans, self._texts),
-                           token_spans=spans)]
+        return [
+            Hypothesis(
+                _join_text(self._texts, tokens),
+                tokens,
+                acoustic,
+                acoustic,
+                word_spans=word_spans_from_tokens(spans, self._texts),
+                token_spans=spans,
+            )
+        ]
 
 
 def _lse(a: float, b: float) -> float:
@@ -183,20 +207,38 @@ def _lse(a: float, b: float) -> float:
 
 
 class _Context:
-    """Text-side state of a prefix: partial word, LM state, hotword state, fused bonus."""
+    """Text-side state of a prefix: partial word, LM state, hotword state, fused
+    bonus."""
 
-    __slots__ = ("bonus", "hot_score", "hot_state", "lm_score", "lm_state", "partial",
-                 "pending")
+    __slots__ = (
+        "bonus",
+        "hot_score",
+        "hot_state",
+        "lm_score",
+        "lm_state",
+        "partial",
+        "pending",
+    )
 
-    def __init__(self, partial: str, lm_state: object, hot_state: HotwordState,
-                 lm_score: float, hot_score: float, bonus: float, pending: float = 0.0):
+    def __init__(
+        self,
+        partial: str,
+        lm_state: object,
+        hot_state: HotwordState,
+        lm_score: float,
+        hot_score: float,
+        bonus: float,
+        pending: float = 0.0,
+    ):
         self.partial = partial
         self.lm_state = lm_state
         self.hot_state = hot_state
         self.lm_score = lm_score
         self.hot_score = hot_score
         self.bonus = bonus  # lm_score + hot_score + insertion bonuses
-        self.pending = pending  # look-ahead charge for the partial word, inside lm_score
+        self.pending = (
+            pending  # look-ahead charge for the partial word, inside lm_score
+        )
 
 
 class CtcPrefixBeamSearch:
@@ -207,7 +249,8 @@ class CtcPrefixBeamSearch:
             sentencepiece pieces with ``"▁"``).
         blank: the blank token id.
         beam_size: prefixes kept after every frame.
-        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or None.
+        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or
+            None.
         lm_weight: weight of ``ln P(word | history)`` added per completed word.
         word_insertion_bonus: added per completed word; None = 1.0 with an LM, else 0.0.
         hotwords: words/phrases to favour (``"word:2.5, a phrase"`` or a sequence).
@@ -233,11 +276,15 @@ class CtcPrefixBeamSearch:
         num_hypotheses: int = 1,
     ):
         if not 0 <= blank < len(vocabulary):
-            raise ConfigError(f"blank index {blank} is outside the vocabulary of {len(vocabulary)}")
+            raise ConfigError(
+                f"blank index {blank} is outside the vocabulary of {len(vocabulary)}"
+            )
         if not isinstance(beam_size, int) or beam_size < 1:
             raise ConfigError(f"beam_size must be an integer >= 1, got {beam_size!r}")
         if not 1 <= num_hypotheses <= beam_size:
-            raise ConfigError(f"num_hypotheses must be in [1, beam_size], got {num_hypotheses}")
+            raise ConfigError(
+                f"num_hypotheses must be in [1, beam_size], got {num_hypotheses}"
+            )
         if lm_weight < 0:
             raise ConfigError(f"lm_weight must be >= 0, got {lm_weight}")
         self.vocabulary = list(vocabulary)
@@ -246,30 +293,40 @@ class CtcPrefixBeamSearch:
         self.lm = lm
         self.lm_weight = lm_weight
         self.word_insertion_bonus = (
-            (1.0 if lm is not None else 0.0) if word_insertion_bonus is None
+            (1.0 if lm is not None else 0.0)
+            if word_insertion_bonus is None
             else float(word_insertion_bonus)
         )
         self.hotwords = HotwordTrie(hotwords, hotword_weight) if hotwords else None
         self.token_min_log_prob = token_min_log_prob
         self.num_hypotheses = num_hypotheses
         self._texts = token_texts(self.vocabulary, word_delimiter)
-        # Look-ahead: a partial word that no LM word starts with pays the LM's unknown-word
-        # score at once, not when the word ends. Without it, hypotheses that skip the word
-        # delimiter defer their LM cost and push the right ones out of the beam ("CABSAT"
-        # beats "CAT SAT"). Needs an LM that lists its words (ARPA, Sphinx, KenLM given
-        # its vocabulary).
+        # Look-ahead: a partial word that no LM word starts with pays the LM's
+        # unknown-word score at once, not when the word ends. Without it, hypotheses
+        # that skip the word delimiter defer their LM cost and push the right ones out
+        # of the beam ("CABSAT" beats "CAT SAT"). Needs an LM that lists its words
+        # (ARPA, Sphinx, KenLM given its vocabulary).
         prefixes = getattr(lm, "word_prefixes", None)
-        self._prefixes: frozenset[str] | None = prefixes() if callable(prefixes) else None
-        self._oov_charge = (lm_weight * float(getattr(lm, "oov_score", 0.0))
-                            if self._prefixes is not None else 0.0)
+        self._prefixes: frozenset[str] | None = (
+            prefixes() if callable(prefixes) else None
+        )
+        self._oov_charge = (
+            lm_weight * float(getattr(lm, "oov_score", 0.0))
+            if self._prefixes is not None
+            else 0.0
+        )
 
     # --------------------------------------------------------------- text-side scoring
     def _root(self) -> _Context:
         lm_state = self.lm.begin_state() if self.lm is not None else None
-        hot = self.hotwords.initial_state if self.hotwords is not None else (0, 0.0, True)
+        hot = (
+            self.hotwords.initial_state if self.hotwords is not None else (0, 0.0, True)
+        )
         return _Context("", lm_state, hot, 0.0, 0.0, 0.0)
 
-    def _complete_word(self, word: str, lm_state: object) -> tuple[object, float, float]:
+    def _complete_word(
+        self, word: str, lm_state: object
+    ) -> tuple[object, float, float]:
         """Next LM state, weighted LM score and total bonus for finishing ``word``."""
         if self.lm is None:
             return None, 0.0, self.word_insertion_bonus
@@ -296,8 +353,11 @@ class CtcPrefixBeamSearch:
                     continue  # repeated delimiters: one space
             else:
                 partial += ch
-                if self._prefixes is not None and not pending \
-                        and partial.lower() not in self._prefixes:
+                if (
+                    self._prefixes is not None
+                    and not pending
+                    and partial.lower() not in self._prefixes
+                ):
                     pending = self._oov_charge
                     lm_score, bonus = lm_score + pending, bonus + pending
             if self.hotwords is not None:
@@ -350,10 +410,18 @@ class CtcPrefixBeamSearch:
         for score, node, acoustic, lm_score, hot_score in ranked[: self.num_hypotheses]:
             prefix = trie.tokens(node)
             spans = ctc_forced_align(log_probs, prefix, self.blank)[0] if prefix else ()
-            out.append(Hypothesis(
-                _join_text(self._texts, prefix), prefix, score, acoustic, lm_score, hot_score,
-                word_spans_from_tokens(spans, self._texts), spans,
-            ))
+            out.append(
+                Hypothesis(
+                    _join_text(self._texts, prefix),
+                    prefix,
+                    score,
+                    acoustic,
+                    lm_score,
+                    hot_score,
+                    word_spans_from_tokens(spans, self._texts),
+                    spans,
+                )
+            )
         return out
 
     def _step(
@@ -378,15 +446,20 @@ class CtcPrefixBeamSearch:
                     child = trie.add(node, c, self._extend)
                 slot = nxt.setdefault(child, [_NEG, _NEG])
                 if c == last:
-                    entry[1] = _lse(entry[1], pnb + lpc)  # repeat collapses into the prefix
+                    entry[1] = _lse(
+                        entry[1], pnb + lpc
+                    )  # repeat collapses into the prefix
                     slot[1] = _lse(slot[1], pb + lpc)  # a blank separated the repeat
                 else:
                     slot[1] = _lse(slot[1], total + lpc)
         if len(nxt) <= self.beam_size:
             return nxt
         context = trie.context
-        kept = heapq.nlargest(self.beam_size, nxt.items(),
-                              key=lambda kv: _lse(kv[1][0], kv[1][1]) + context[kv[0]].bonus)
+        kept = heapq.nlargest(
+            self.beam_size,
+            nxt.items(),
+            key=lambda kv: _lse(kv[1][0], kv[1][1]) + context[kv[0]].bonus,
+        )
         return dict(kept)
 
 
@@ -401,7 +474,9 @@ class _PrefixTrie:
         self.context: list[_Context] = [root]
         self.children: dict[tuple[int, int], int] = {}
 
-    def add(self, node: int, token: int, extend: Callable[[_Context, int], _Context]) -> int:
+    def add(
+        self, node: int, token: int, extend: Callable[[_Context, int], _Context]
+    ) -> int:
         """Create the child of ``node`` by ``token`` (it must not exist yet)."""
         found = len(self.parent)
         self.children[(node, token)] = found
@@ -431,22 +506,31 @@ def ctc_decoder(
     hotword_weight: float = 1.0,
     word_delimiter: str | None = None,
 ) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
-    """The decoder a CTC engine's options ask for: greedy for ``beam_size == 1``, else the
-    prefix beam search with ``lm`` and ``hotwords``.
+    """The decoder a CTC engine's options ask for: greedy for ``beam_size == 1``, else
+    the prefix beam search with ``lm`` and ``hotwords``.
 
     Raises:
-        OptionConflictError: hotwords or an LM with ``beam_size == 1`` (they need the beam).
+        OptionConflictError: hotwords or an LM with ``beam_size == 1`` (they need the
+            beam).
     """
     if beam_size <= 1:
         if hotwords:
             raise OptionConflictError(
-                f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1")
+                f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1"
+            )
         if lm is not None:
             raise OptionConflictError(
-                f"the language model {lm_name!r} needs beam search; use beam_size > 1")
+                f"the language model {lm_name!r} needs beam search; use beam_size > 1"
+            )
         return CtcGreedyDecoder(vocabulary, blank, word_delimiter)
     return CtcPrefixBeamSearch(
-        vocabulary, blank, beam_size=beam_size, lm=lm, lm_weight=lm_weight,
-        word_insertion_bonus=word_insertion_bonus, hotwords=list(hotwords) or None,
-        hotword_weight=hotword_weight, word_delimiter=word_delimiter,
+        vocabulary,
+        blank,
+        beam_size=beam_size,
+        lm=lm,
+        lm_weight=lm_weight,
+        word_insertion_bonus=word_insertion_bonus,
+        hotwords=list(hotwords) or None,
+        hotword_weight=hotword_weight,
+        word_delimiter=word_delimiter,
     )

@@ -55,7 +55,8 @@ class WordSpan:
         text: the word.
         start_frame: first frame of its first token.
         end_frame: one past the last frame of its last token (exclusive).
-        probability: geometric mean of the posteriors of its tokens over their frames, in [0, 1].
+        probability: geometric mean of the posteriors of its tokens over their frames,
+            in [0, 1].
         token_spans: the spans of the tokens that make up the word.
     """
 
@@ -74,12 +75,15 @@ class WordSpan:
         return offset + self.end_frame * frame_duration
 
 
-def token_texts(vocabulary: Sequence[str], word_delimiter: str | None = "|") -> list[str]:
+def token_texts(
+    vocabulary: Sequence[str], word_delimiter: str | None = "|"
+) -> list[str]:
     """The text each token contributes: spaces for delimiters, nothing for specials.
 
     Args:
         vocabulary: token strings indexed by token id.
-        word_delimiter: the token that separates words (wav2vec2's ``"|"``); None if none.
+        word_delimiter: the token that separates words (wav2vec2's ``"|"``); None if
+            none.
 
     Returns:
         One string per token id: ``" "`` for the delimiter, ``" word"`` for a
@@ -98,16 +102,21 @@ def token_texts(vocabulary: Sequence[str], word_delimiter: str | None = "|") -> 
     return out
 
 
-def check_log_probs(log_probs: np.ndarray, blank: int, vocabulary_size: int | None = None) -> None:
-    """Raise ConfigError unless ``log_probs`` is a (num_frames, vocab) array fitting ``blank``."""
+def check_log_probs(
+    log_probs: np.ndarray, blank: int, vocabulary_size: int | None = None
+) -> None:
+    """Raise ConfigError unless ``log_probs`` is a (num_frames, vocab) array fitting
+    ``blank``."""
     if not isinstance(log_probs, np.ndarray) or log_probs.ndim != 2:
         shape = getattr(log_probs, "shape", type(log_probs).__name__)
         raise ConfigError(
-            f"CTC log-probs must be a numpy array of shape (num_frames, vocab_size), got {shape}"
+            "CTC log-probs must be a numpy array of shape (num_frames, vocab_size), "
+            f"got {shape}"
         )
     if not 0 <= blank < log_probs.shape[1]:
         raise ConfigError(
-            f"blank index {blank} is outside the vocabulary of size {log_probs.shape[1]}"
+            f"blank index {blank} is outside the vocabulary of size "
+            f"{log_probs.shape[1]}"
         )
     if vocabulary_size is not None and vocabulary_size != log_probs.shape[1]:
         raise ConfigError(
@@ -136,9 +145,18 @@ def word_spans_from_tokens(
     def flush() -> None:
         if chars and members:
             frames = sum(s.end_frame - s.start_frame for s in members)
-            mean = sum(s.log_prob * (s.end_frame - s.start_frame) for s in members) / max(frames, 1)
-            words.append(WordSpan("".join(chars), members[0].start_frame, members[-1].end_frame,
-                                  float(np.exp(mean)), tuple(members)))
+            mean = sum(
+                s.log_prob * (s.end_frame - s.start_frame) for s in members
+            ) / max(frames, 1)
+            words.append(
+                WordSpan(
+                    "".join(chars),
+                    members[0].start_frame,
+                    members[-1].end_frame,
+                    float(np.exp(mean)),
+                    tuple(members),
+                )
+            )
         chars.clear()
         members.clear()
 

@@ -33,14 +33,15 @@ class Window:
 def plan_windows(
     num_samples: int, window_samples: int, overlap_samples: int, frame_samples: int = 1
 ) -> list[Window]:
-    """Cover ``num_samples`` with windows of ``window_samples`` overlapping by ``overlap_samples``.
+    """Cover ``num_samples`` with windows of ``window_samples`` overlapping by
+    ``overlap_samples``.
 
     Args:
         num_samples: input length.
         window_samples: longest window.
         overlap_samples: samples shared by neighbouring windows.
-        frame_samples: window starts are multiples of this (the model's samples per frame),
-            so every window's frames fall on the global frame grid.
+        frame_samples: window starts are multiples of this (the model's samples per
+            frame), so every window's frames fall on the global frame grid.
 
     Returns:
         Windows in order; a single window when the input fits in one. The last window
@@ -51,14 +52,15 @@ def plan_windows(
     """
     if window_samples <= 0 or frame_samples <= 0 or overlap_samples < 0:
         raise ConfigError(
-            f"window ({window_samples}), frame ({frame_samples}) must be > 0 and overlap "
-            f"({overlap_samples}) >= 0 samples"
+            f"window ({window_samples}), frame ({frame_samples}) must be > 0 and "
+            f"overlap ({overlap_samples}) >= 0 samples"
         )
     step = (window_samples - overlap_samples) // frame_samples * frame_samples
     if step <= 0:
         raise ConfigError(
-            f"window overlap ({overlap_samples} samples) must be shorter than the window "
-            f"({window_samples} samples) by at least one frame ({frame_samples} samples)"
+            f"window overlap ({overlap_samples} samples) must be shorter than the "
+            f"window ({window_samples} samples) by at least one frame "
+            f"({frame_samples} samples)"
         )
     if num_samples <= window_samples:
         return [Window(0, num_samples)]
@@ -83,11 +85,13 @@ def stitch_log_probs(
         frame_samples: samples per output frame.
 
     Returns:
-        ``(num_frames, vocab_size)``: frames up to the middle of each overlap come from the
-        earlier window, the rest from the later one.
+        ``(num_frames, vocab_size)``: frames up to the middle of each overlap come from
+        the earlier window, the rest from the later one.
     """
     if len(windows) != len(pieces) or not pieces:
-        raise ConfigError(f"need one piece per window, got {len(pieces)} for {len(windows)}")
+        raise ConfigError(
+            f"need one piece per window, got {len(pieces)} for {len(windows)}"
+        )
     firsts = [w.start_sample // frame_samples for w in windows]
     cuts = []  # global frame where window k hands over to window k + 1
     for k in range(len(windows) - 1):
@@ -98,5 +102,5 @@ def stitch_log_probs(
     for k, piece in enumerate(pieces):
         lo = cuts[k - 1] - firsts[k] if k > 0 else 0
         hi = cuts[k] - firsts[k] if k + 1 < len(pieces) else piece.shape[0]
-        parts.append(piece[max(lo, 0):max(lo, hi, 0)])
+        parts.append(piece[max(lo, 0) : max(lo, hi, 0)])
     return np.concatenate(parts, axis=0)

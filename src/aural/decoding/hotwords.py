@@ -38,9 +38,13 @@ class Hotword:
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():
-            raise ConfigError(f"a hotword must be a non-empty string, got {self.text!r}")
+            raise ConfigError(
+                f"a hotword must be a non-empty string, got {self.text!r}"
+            )
         if self.weight is not None and not self.weight >= 0.0:
-            raise ConfigError(f"hotword weight must be >= 0, got {self.weight!r} for {self.text!r}")
+            raise ConfigError(
+                f"hotword weight must be >= 0, got {self.weight!r} for {self.text!r}"
+            )
         object.__setattr__(self, "text", " ".join(self.text.split()))
 
 
@@ -69,7 +73,8 @@ def parse_hotwords(spec: str | Iterable[str | Hotword] | None) -> tuple[Hotword,
                 value = float(weight)
             except ValueError as err:
                 raise ConfigError(
-                    f"hotword {entry!r}: the weight after ':' must be a number, got {weight!r}"
+                    f"hotword {entry!r}: the weight after ':' must be a number, got "
+                    f"{weight!r}"
                 ) from err
             out.append(Hotword(text, value))
         else:
@@ -85,7 +90,9 @@ class HotwordTrie:
         default_weight: per-character bonus for entries without their own weight.
     """
 
-    def __init__(self, hotwords: Sequence[str | Hotword] | str, default_weight: float = 1.0):
+    def __init__(
+        self, hotwords: Sequence[str | Hotword] | str, default_weight: float = 1.0
+    ):
         if not default_weight >= 0.0:
             raise ConfigError(f"hotword_weight must be >= 0, got {default_weight!r}")
         self.hotwords = parse_hotwords(hotwords)
@@ -93,7 +100,9 @@ class HotwordTrie:
         self._weight: list[float] = [0.0]  # bonus earned on entering the node
         self._terminal: list[bool] = [False]
         for hw in self.hotwords:
-            self._add(hw.text.lower(), default_weight if hw.weight is None else hw.weight)
+            self._add(
+                hw.text.lower(), default_weight if hw.weight is None else hw.weight
+            )
 
     def _add(self, text: str, weight: float) -> None:
         node = 0
@@ -121,8 +130,8 @@ class HotwordTrie:
         """Advance by one decoded character.
 
         Returns:
-            The next state and the score change (a bonus, or minus the pending bonus of a
-            match that just broke).
+            The next state and the score change (a bonus, or minus the pending bonus of
+            a match that just broke).
         """
         node, pending, word_start = state
         ch = char.lower()
@@ -131,7 +140,9 @@ class HotwordTrie:
             if ch == " " and self._terminal[node]:
                 if child is None:  # complete hotword: keep its bonus
                     return (0, 0.0, True), 0.0
-                w = self._weight[child]  # complete, and may continue into a longer phrase
+                w = self._weight[
+                    child
+                ]  # complete, and may continue into a longer phrase
                 return (child, w, False), w
             if child is not None:
                 w = self._weight[child]

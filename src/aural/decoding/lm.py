@@ -62,7 +62,8 @@ class LanguageModel(Protocol):
 
 
 def _prefixes(words: Iterable[str]) -> frozenset[str]:
-    """Every non-empty prefix of every word, lower-cased (the CTC search's look-ahead)."""
+    """Every non-empty prefix of every word, lower-cased (the CTC search's
+    look-ahead)."""
     out: set[str] = set()
     for word in words:
         w = word.lower()
@@ -71,7 +72,8 @@ def _prefixes(words: Iterable[str]) -> frozenset[str]:
 
 
 def tokenize_corpus_line(line: str, lowercase: bool = True) -> list[str]:
-    """Split one corpus line into words for LM estimation (whitespace, optional lowercasing)."""
+    """Split one corpus line into words for LM estimation (whitespace, optional
+    lowercasing)."""
     text = line.lower() if lowercase else line
     return [w for w in text.split() if w not in (BOS, EOS)]
 
@@ -102,14 +104,18 @@ class NgramLM:
             self._case = "upper"
         else:
             self._case = "mixed"
-        self._cache: dict[tuple[tuple[str, ...], str], tuple[float, tuple[str, ...]]] = {}
+        self._cache: dict[
+            tuple[tuple[str, ...], str], tuple[float, tuple[str, ...]]
+        ] = {}
         self._word_prefixes: frozenset[str] | None = None
         self.oov_score = self._unk_log10 * LN10  # ln P(<unk>), before back-off
 
     def word_prefixes(self) -> frozenset[str]:
         """Lower-cased prefixes of the model's words (see the CTC beam search)."""
         if self._word_prefixes is None:
-            self._word_prefixes = _prefixes(w for w in self.vocabulary if w not in (EOS, UNK))
+            self._word_prefixes = _prefixes(
+                w for w in self.vocabulary if w not in (EOS, UNK)
+            )
         return self._word_prefixes
 
     # ----------------------------------------------------------------- loading / saving
@@ -129,8 +135,9 @@ class NgramLM:
             with opener(p, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
                 return cls.from_arpa_lines(fh, source=str(p))
         except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
-            raise ConfigError(f"{p} is not an ARPA language model (not UTF-8 text: {err})"
-                              ) from err
+            raise ConfigError(
+                f"{p} is not an ARPA language model (not UTF-8 text: {err})"
+            ) from err
 
     @classmethod
     def from_arpa_lines(cls, lines: Iterable[str], source: str = "<text>") -> NgramLM:
@@ -148,9 +155,11 @@ class NgramLM:
                 break
             elif line.startswith("\\") and line.endswith("-grams:"):
                 try:
-                    section = int(line[1:line.index("-")])
+                    section = int(line[1 : line.index("-")])
                 except ValueError as err:
-                    raise ConfigError(f"{source}:{lineno}: bad section header {line!r}") from err
+                    raise ConfigError(
+                        f"{source}:{lineno}: bad section header {line!r}"
+                    ) from err
             elif section == 0 and line.startswith("ngram "):
                 n, _, count = line[6:].partition("=")
                 declared[int(n)] = int(count)
@@ -158,18 +167,24 @@ class NgramLM:
                 parts = line.split()
                 if len(parts) not in (section + 1, section + 2):
                     raise ConfigError(
-                        f"{source}:{lineno}: expected {section} words after the probability, "
-                        f"got {line[:80]!r}"
+                        f"{source}:{lineno}: expected {section} words after the "
+                        f"probability, got {line[:80]!r}"
                     )
-                backoff = float(parts[section + 1]) if len(parts) == section + 2 else 0.0
-                entries[tuple(parts[1:section + 1])] = (float(parts[0]), backoff)
+                backoff = (
+                    float(parts[section + 1]) if len(parts) == section + 2 else 0.0
+                )
+                entries[tuple(parts[1 : section + 1])] = (float(parts[0]), backoff)
         if section < 1 or not declared:
-            raise ConfigError(f"{source} is not an ARPA language model (no \\data\\ / n-grams)")
+            raise ConfigError(
+                f"{source} is not an ARPA language model (no \\data\\ / n-grams)"
+            )
         return cls(entries, max(declared))
 
     def to_arpa(self) -> str:
         """The model as ARPA text."""
-        by_order: dict[int, list[tuple[tuple[str, ...], tuple[float, float]]]] = defaultdict(list)
+        by_order: dict[int, list[tuple[tuple[str, ...], tuple[float, float]]]] = (
+            defaultdict(list)
+        )
         for gram, value in self._entries.items():
             by_order[len(gram)].append((gram, value))
         out = ["", "\\data\\"]
@@ -199,7 +214,9 @@ class NgramLM:
 
     def log10_prob(self, word: str, context: Sequence[str] = ()) -> float:
         """log10 P(word | context) with back-off; ``context`` is oldest word first."""
-        ctx = tuple(self._norm(w) if w != BOS else BOS for w in context)[-(self.order - 1):]
+        ctx = tuple(self._norm(w) if w != BOS else BOS for w in context)[
+            -(self.order - 1) :
+        ]
         if self.order == 1:
             ctx = ()
         return self._log10(ctx, self._norm(word) if word != EOS else EOS)
@@ -220,7 +237,7 @@ class NgramLM:
     def _next_context(self, ctx: tuple[str, ...], word: str) -> tuple[str, ...]:
         if self.order == 1:
             return ()
-        nxt = (ctx + (word,))[-(self.order - 1):]
+        nxt = (ctx + (word,))[-(self.order - 1) :]
         while nxt and nxt not in self._entries:  # no longer n-gram can start there
             nxt = nxt[1:]
         return nxt
@@ -273,30 +290,41 @@ class KenLM:
         ModelNotFoundError: the file (or the vocabulary file) does not exist.
     """
 
-    def __init__(self, path: str | os.PathLike[str],
-                 vocabulary: str | os.PathLike[str] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        vocabulary: str | os.PathLike[str] | None = None,
+    ):
         try:
             import kenlm  # type: ignore[import-not-found]
         except ImportError as err:
             raise MissingDependencyError(
-                f"reading the KenLM binary {str(path)!r} needs the 'kenlm' package; install "
-                "it with `pip install kenlm`, or use an ARPA file (aural lm build writes one)"
+                f"reading the KenLM binary {str(path)!r} needs the 'kenlm' package; "
+                "install it with `pip install kenlm`, or use an ARPA file (aural lm "
+                "build writes one)"
             ) from err
         if not Path(path).is_file():
             raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
         self._kenlm = kenlm
         try:
             self._model = kenlm.Model(str(path))
-        except (OSError, RuntimeError, ValueError) as err:  # OSError, UnicodeDecodeError..
+        except (
+            OSError,
+            RuntimeError,
+            ValueError,
+        ) as err:  # OSError, UnicodeDecodeError..
             raise ConfigError(
-                f"cannot read the language model {str(path)!r}: not an ARPA file or a KenLM "
-                f"binary ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+                f"cannot read the language model {str(path)!r}: not an ARPA file or a "
+                "KenLM binary "
+                f"({str(err).splitlines()[0] if str(err) else type(err).__name__})"
             ) from err
         self.order = int(self._model.order)
         self._spelling: dict[str, str] = {}
         self._vocabulary = Path(vocabulary) if vocabulary is not None else None
         if self._vocabulary is not None and not self._vocabulary.is_file():
-            raise ModelNotFoundError(f"LM vocabulary {str(vocabulary)!r} does not exist")
+            raise ModelNotFoundError(
+                f"LM vocabulary {str(vocabulary)!r} does not exist"
+            )
         self._word_prefixes: frozenset[str] | None = None
         state, out = kenlm.State(), kenlm.State()
         self._model.NullContextWrite(state)
@@ -307,11 +335,16 @@ class KenLM:
         if self._vocabulary is None:
             return None
         if self._word_prefixes is None:
-            known = [w for w in _vocabulary_words(self._vocabulary)
-                     if w not in (BOS, EOS, UNK) and self._word(w) in self._model]
+            known = [
+                w
+                for w in _vocabulary_words(self._vocabulary)
+                if w not in (BOS, EOS, UNK) and self._word(w) in self._model
+            ]
             if not known:
-                raise ConfigError(f"the LM vocabulary {str(self._vocabulary)!r} has no word "
-                                  "the language model knows")
+                raise ConfigError(
+                    f"the LM vocabulary {str(self._vocabulary)!r} has no word "
+                    "the language model knows"
+                )
             self._word_prefixes = _prefixes(known)
         return self._word_prefixes
 
@@ -320,8 +353,10 @@ class KenLM:
         (wav2vec2) while ``aural lm build`` lower-cases, as NgramLM also allows."""
         known = self._spelling.get(word)
         if known is None:
-            known = next((w for w in (word, word.lower(), word.upper()) if w in self._model),
-                         word)
+            known = next(
+                (w for w in (word, word.lower(), word.upper()) if w in self._model),
+                word,
+            )
             if len(self._spelling) > 100_000:  # beam search invents many one-off words
                 self._spelling.clear()
             self._spelling[word] = known
@@ -370,8 +405,9 @@ def _vocabulary_words(path: Path) -> Iterator[str]:
 
 class SphinxLM:
     """A CMU Sphinx n-gram model read by pocketsphinx, behind the :class:`LanguageModel`
-    protocol: the Sphinx binary ("Trie Language Model", ``.lm.bin``) and DMP formats, such
-    as the general English 3-gram LM that ships with pocketsphinx (``en-us.lm.bin``).
+    protocol: the Sphinx binary ("Trie Language Model", ``.lm.bin``) and DMP formats,
+    such as the general English 3-gram LM that ships with pocketsphinx
+    (``en-us.lm.bin``).
 
     Sphinx models spell words in lower case; queries are lower-cased. Words the model
     lacks (it has no ``<unk>``) score ``oov_log10`` (log10), not Sphinx's log-zero.
@@ -390,15 +426,17 @@ class SphinxLM:
             import pocketsphinx
         except ImportError as err:
             raise MissingDependencyError(
-                f"reading the Sphinx LM {str(path)!r} needs 'pocketsphinx'; install it with "
-                "`pip install pocketsphinx`") from err
+                f"reading the Sphinx LM {str(path)!r} needs 'pocketsphinx'; install "
+                "it with `pip install pocketsphinx`"
+            ) from err
         if not Path(path).is_file():
             raise ModelNotFoundError(f"language model {str(path)!r} does not exist")
         try:
             self._model = pocketsphinx.NGramModel.readfile(str(path))
         except (OSError, RuntimeError, ValueError) as err:
-            raise ConfigError(f"cannot read the Sphinx language model {str(path)!r}: {err}"
-                              ) from err
+            raise ConfigError(
+                f"cannot read the Sphinx language model {str(path)!r}: {err}"
+            ) from err
         self.order = int(self._model.size())
         self._oov = self.oov_score = oov_log10 * LN10
         self._path = Path(path)
@@ -410,7 +448,9 @@ class SphinxLM:
         if self._word_prefixes is None:
             words: set[str] = set()
             for dic in sorted(self._path.parent.glob("*.dict")):
-                for line in dic.read_text(encoding="utf-8", errors="replace").splitlines():
+                for line in dic.read_text(
+                    encoding="utf-8", errors="replace"
+                ).splitlines():
                     if line.strip():
                         words.add(re.sub(r"\(\d+\)$", "", line.split()[0]).lower())
             known = [w for w in words if self._model.prob([w]) > self._LOG_ZERO]
@@ -429,7 +469,7 @@ class SphinxLM:
     def score(self, state: tuple[str, ...], word: str) -> tuple[float, tuple[str, ...]]:
         word = word.lower()
         ln_p = self._ln_prob([word, *reversed(state)])
-        return ln_p, (*state, word)[-(self.order - 1):] if self.order > 1 else ()
+        return ln_p, (*state, word)[-(self.order - 1) :] if self.order > 1 else ()
 
     def end_score(self, state: tuple[str, ...]) -> float:
         return self._ln_prob([EOS, *reversed(state)])
@@ -452,20 +492,23 @@ SPHINX_EN_US = "sphinx-en-us"  # the general English 3-gram that ships with pock
 
 
 def packaged_lm_path(name: str) -> Path | None:
-    """The file behind a packaged LM name (``sphinx-en-us``), or None for other names."""
+    """The file behind a packaged LM name (``sphinx-en-us``), or None for other
+    names."""
     if name != SPHINX_EN_US:
         return None
     try:
         import pocketsphinx
     except ImportError as err:
         raise MissingDependencyError(
-            f"the {SPHINX_EN_US} LM ships with pocketsphinx; `pip install pocketsphinx`") from err
+            f"the {SPHINX_EN_US} LM ships with pocketsphinx; `pip install pocketsphinx`"
+        ) from err
     return Path(pocketsphinx.get_model_path()) / "en-us" / "en-us.lm.bin"
 
 
-def engine_lm(lm: str | os.PathLike[str] | LanguageModel | None,
-              vocabulary: str | os.PathLike[str] | None = None
-              ) -> tuple[str | None, LanguageModel | None]:
+def engine_lm(
+    lm: str | os.PathLike[str] | LanguageModel | None,
+    vocabulary: str | os.PathLike[str] | None = None,
+) -> tuple[str | None, LanguageModel | None]:
     """A CTC engine's ``lm`` setting -> (its name for results, the loaded LM).
 
     ``lm`` is a path or packaged name (:func:`load_lm`, with ``vocabulary``), an LM
@@ -476,17 +519,22 @@ def engine_lm(lm: str | os.PathLike[str] | LanguageModel | None,
     """
     if lm is None or lm == "":
         if vocabulary is not None:
-            raise ConfigError("lm_vocabulary is the word list of a KenLM binary: give lm too")
+            raise ConfigError(
+                "lm_vocabulary is the word list of a KenLM binary: give lm too"
+            )
         return None, None
     if isinstance(lm, (str, os.PathLike)):
         return str(lm), load_lm(lm, vocabulary)
     if vocabulary is not None:
-        raise ConfigError("lm_vocabulary goes with an LM file, not an LM already loaded")
+        raise ConfigError(
+            "lm_vocabulary goes with an LM file, not an LM already loaded"
+        )
     return type(lm).__name__, lm
 
 
-def load_lm(path: str | os.PathLike[str],
-            vocabulary: str | os.PathLike[str] | None = None) -> NgramLM | KenLM | SphinxLM:
+def load_lm(
+    path: str | os.PathLike[str], vocabulary: str | os.PathLike[str] | None = None
+) -> NgramLM | KenLM | SphinxLM:
     """Load an ARPA file with :class:`NgramLM`, a Sphinx binary / DMP model with
     :class:`SphinxLM`, anything else (KenLM binary) with :class:`KenLM`. The name
     ``sphinx-en-us`` loads pocketsphinx's general English 3-gram. ``vocabulary`` (KenLM
@@ -505,13 +553,19 @@ def load_lm(path: str | os.PathLike[str],
         )
     with open(p, "rb") as fh:
         head = fh.read(64)
-    kind = ("arpa" if p.name.endswith((".arpa", ".arpa.gz")) or b"\\data\\" in head
-            else "sphinx" if head.startswith(b"Trie Language Model")
-            or b"Darpa Trigram LM" in head[:32] else "kenlm")
+    kind = (
+        "arpa"
+        if p.name.endswith((".arpa", ".arpa.gz")) or b"\\data\\" in head
+        else "sphinx"
+        if head.startswith(b"Trie Language Model") or b"Darpa Trigram LM" in head[:32]
+        else "kenlm"
+    )
     if vocabulary is not None and kind != "kenlm":
-        raise ConfigError(f"an LM vocabulary is for KenLM binaries; {p.name} is an "
-                          f"{'ARPA' if kind == 'arpa' else 'Sphinx'} model, which lists its "
-                          "own words")
+        raise ConfigError(
+            f"an LM vocabulary is for KenLM binaries; {p.name} is an "
+            f"{'ARPA' if kind == 'arpa' else 'Sphinx'} model, which lists its "
+            "own words"
+        )
     if kind == "arpa":
         return NgramLM.from_arpa(p)
     if kind == "sphinx":
@@ -523,13 +577,15 @@ def load_lm(path: str | os.PathLike[str],
 def _count_ngrams(
     sentences: Iterable[Sequence[str]], order: int
 ) -> list[dict[tuple[str, ...], int]]:
-    counts: list[dict[tuple[str, ...], int]] = [defaultdict(int) for _ in range(order + 1)]
+    counts: list[dict[tuple[str, ...], int]] = [
+        defaultdict(int) for _ in range(order + 1)
+    ]
     for words in sentences:
         seq = (BOS, *words, EOS)
         for n in range(1, order + 1):
             table = counts[n]
             for i in range(len(seq) - n + 1):
-                table[seq[i:i + n]] += 1
+                table[seq[i : i + n]] += 1
     return counts
 
 
@@ -544,12 +600,15 @@ def _adjusted_counts(
         left: dict[tuple[str, ...], int] = defaultdict(int)
         for gram in counts[n + 1]:
             left[gram[1:]] += 1
-        adjusted[n] = {g: (c if g[0] == BOS else left.get(g, c)) for g, c in counts[n].items()}
+        adjusted[n] = {
+            g: (c if g[0] == BOS else left.get(g, c)) for g, c in counts[n].items()
+        }
     return adjusted
 
 
 def _discounts(adjusted: dict[tuple[str, ...], int]) -> tuple[float, float, float]:
-    """Modified Kneser-Ney discounts D1, D2, D3+ from counts of counts (Chen & Goodman)."""
+    """Modified Kneser-Ney discounts D1, D2, D3+ from counts of counts (Chen &
+    Goodman)."""
     t = [0] * 5
     for c in adjusted.values():
         if c <= 4:
@@ -570,7 +629,8 @@ def estimate_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 3) -> N
         order: highest n-gram order (>= 1).
 
     Returns:
-        The model; ``<unk>`` receives the unigram level's share of the uniform distribution.
+        The model; ``<unk>`` receives the unigram level's share of the uniform
+        distribution.
 
     Raises:
         ConfigError: ``order`` < 1 or the corpus has no words.
@@ -579,7 +639,9 @@ def estimate_kneser_ney(sentences: Iterable[Sequence[str]], order: int = 3) -> N
         raise ConfigError(f"n-gram order must be >= 1, got {order}")
     counts = _count_ngrams(sentences, order)
     if not any(g != (BOS,) and g != (EOS,) for g in counts[1]):
-        raise ConfigError("the corpus has no words: nothing to estimate a language model from")
+        raise ConfigError(
+            "the corpus has no words: nothing to estimate a language model from"
+        )
     adjusted = _adjusted_counts(counts, order)
     vocab = [g for g in adjusted[1] if g != (BOS,)]
     if (UNK,) not in adjusted[1]:

@@ -31,7 +31,12 @@ from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
 from aural.types import Segment, Transcript
 
-__all__ = ["FEATURES_FILE", "MODEL_OPTIONS_FILE", "AuralModelEngine", "AuralModelSettings"]
+__all__ = [
+    "FEATURES_FILE",
+    "MODEL_OPTIONS_FILE",
+    "AuralModelEngine",
+    "AuralModelSettings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +76,14 @@ class AuralModelSettings(EngineSettings):
 
     def __post_init__(self) -> None:
         if self.runtime not in ("auto", "torch", "onnx"):
-            raise ConfigError(f"aural engine runtime must be auto, torch or onnx, "
-                              f"got {self.runtime!r}")
+            raise ConfigError(
+                f"aural engine runtime must be auto, torch or onnx, "
+                f"got {self.runtime!r}"
+            )
         if not 1.0 <= float(self.window_seconds) <= 600.0:
-            raise ConfigError(f"window_seconds must be in [1, 600], got {self.window_seconds}")
+            raise ConfigError(
+                f"window_seconds must be in [1, 600], got {self.window_seconds}"
+            )
 
 
 class _TorchRunner:
@@ -88,8 +97,9 @@ class _TorchRunner:
         self.subsampling = loaded.model.options.subsampling
 
     @torch.inference_mode()
-    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, feats: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray]:
         log_probs, out = self.model(feats.to(self.device), lengths.to(self.device))
         return log_probs.float().cpu().numpy(), out.cpu().numpy()
 
@@ -107,20 +117,30 @@ class _OnnxRunner:
         if num_threads:
             opts.intra_op_num_threads = num_threads
             opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(path), opts, providers=["CPUExecutionProvider"]
+        )
         spec = path.parent / FEATURES_FILE
         if not spec.is_file():
-            raise ModelNotFoundError(f"{path.parent} has {path.name} but no {FEATURES_FILE}; "
-                                     "re-export it with `aural export`")
+            raise ModelNotFoundError(
+                f"{path.parent} has {path.name} but no {FEATURES_FILE}; "
+                "re-export it with `aural export`"
+            )
         self.feature_options = FeatureOptions.from_dict(json.loads(spec.read_text()))
         shape = path.parent / MODEL_OPTIONS_FILE  # absent in exports older than it: 4
-        self.subsampling = (int(json.loads(shape.read_text()).get("subsampling", 4))
-                            if shape.is_file() else 4)
+        self.subsampling = (
+            int(json.loads(shape.read_text()).get("subsampling", 4))
+            if shape.is_file()
+            else 4
+        )
 
-    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, feats: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray]:
         log_probs, out = self.session.run(
-            None, {"features": feats.numpy().astype(np.float32), "lengths": lengths.numpy()})
+            None,
+            {"features": feats.numpy().astype(np.float32), "lengths": lengths.numpy()},
+        )
         return log_probs, out
 
 
@@ -139,28 +159,42 @@ class AuralModelEngine(Engine):
     name = "aural"
     settings_type = AuralModelSettings
     capabilities = EngineCapabilities(
-        streaming="redecode", thread_safe=False, parallel="replicas", multilingual=False,
-        languages=frozenset({"en"}), hotwords=True, word_timestamps=True,
+        streaming="redecode",
+        thread_safe=False,
+        parallel="replicas",
+        multilingual=False,
+        languages=frozenset({"en"}),
+        hotwords=True,
+        word_timestamps=True,
     )
 
-    def __init__(self, model: str | None = None,
-                 settings: AuralModelSettings | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, settings: AuralModelSettings | None = None
+    ) -> None:
         settings = self.settings = settings or AuralModelSettings()
         if model is None:
             raise ModelNotFoundError(
                 "the aural engine needs a checkpoint: model=path/to/run_or_checkpoint "
                 "(train one with `aural train --config recipes/overfit_tiny.yaml`)",
-                options=("model",))
+                options=("model",),
+            )
         self.window_seconds = float(settings.window_seconds)
         path = Path(model).expanduser()
         runtime = settings.runtime
         onnx_file = path / settings.onnx_file if path.is_dir() else path
-        if runtime == "onnx" or (runtime == "auto" and onnx_file.suffix == ".onnx"
-                                 and onnx_file.is_file() and not (path / "model.pt").exists()):
+        if runtime == "onnx" or (
+            runtime == "auto"
+            and onnx_file.suffix == ".onnx"
+            and onnx_file.is_file()
+            and not (path / "model.pt").exists()
+        ):
             if not onnx_file.is_file():
-                raise ModelNotFoundError(f"no ONNX model at {onnx_file}; run `aural export`")
+                raise ModelNotFoundError(
+                    f"no ONNX model at {onnx_file}; run `aural export`"
+                )
             self._runner: _TorchRunner | _OnnxRunner = _OnnxRunner(
-                onnx_file, settings.num_threads)
+                onnx_file, settings.num_threads
+            )
             folder = onnx_file.parent
         else:
             self._runner = _TorchRunner(path, settings.device)
@@ -169,13 +203,18 @@ class AuralModelEngine(Engine):
         self.tokenizer = load_tokenizer(folder)
         self.features = self._runner.feature_options
         if self.features.cmvn == "global":  # statistics live inside the model
-            raise ModelNotFoundError(f"{folder}: features say cmvn='global' outside the model")
+            raise ModelNotFoundError(
+                f"{folder}: features say cmvn='global' outside the model"
+            )
         self.sample_rate = self.features.sample_rate
         self.model_id = str(path)
         # seconds per output frame: feature hop times the model's subsampling
-        self.frame_duration = (self._runner.subsampling * self.features.hop_length
-                               / self.sample_rate)
-        self.vocabulary = [self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)]
+        self.frame_duration = (
+            self._runner.subsampling * self.features.hop_length / self.sample_rate
+        )
+        self.vocabulary = [
+            self.tokenizer.id_to_piece(i) for i in range(self.tokenizer.vocab_size)
+        ]
         # characters: the space token separates words; BPE pieces carry "▁" instead
         self.word_delimiter: str | None = " " if " " in self.vocabulary else None
         self.blank = 0  # aural's tokenizers put CTC's blank first
@@ -194,40 +233,60 @@ class AuralModelEngine(Engine):
     def _windows(self, waveform: Waveform) -> list[tuple[float, np.ndarray]]:
         step = int(self.window_seconds * self.sample_rate)
         samples = waveform.samples
-        return [(start / self.sample_rate, samples[start:start + step])
-                for start in range(0, max(1, len(samples)), step)
-                if len(samples[start:start + step]) >= int(0.1 * self.sample_rate)]
+        return [
+            (start / self.sample_rate, samples[start : start + step])
+            for start in range(0, max(1, len(samples)), step)
+            if len(samples[start : start + step]) >= int(0.1 * self.sample_rate)
+        ]
 
     def _posteriors(self, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one batch."""
+        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one
+        batch."""
         if not chunks:
             return []
         lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
         audio = torch.zeros(len(chunks), int(lengths.max()))
         for i, c in enumerate(chunks):
-            audio[i, : len(c)] = torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32))
+            audio[i, : len(c)] = torch.from_numpy(
+                np.ascontiguousarray(c, dtype=np.float32)
+            )
         with torch.inference_mode():
             feats, frame_lengths = extract(audio, lengths, self.features)
         log_probs, out_lengths = self._runner(feats, frame_lengths)
         return [log_probs[i, : int(out_lengths[i])] for i in range(len(chunks))]
 
     def posteriors(self, waveform: Waveform) -> np.ndarray:
-        """Log posteriors ``(frames, vocab)`` of the whole input (its windows joined)."""
+        """Log posteriors ``(frames, vocab)`` of the whole input (its windows
+        joined)."""
         windows = self._windows(self.prepare(waveform))
         parts = self._posteriors([chunk for _, chunk in windows])
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.vocabulary)), np.float32)
+        return (
+            np.concatenate(parts)
+            if parts
+            else np.zeros((0, len(self.vocabulary)), np.float32)
+        )
 
     def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
         """The decoder ``options`` ask for, with this engine's LM and hotword weight."""
-        return ctc_decoder(self.vocabulary, self.blank, options.beam_size, options.hotwords,
-                           lm=self.lm, lm_name=self.lm_path, lm_weight=self.lm_weight,
-                           word_insertion_bonus=self.word_insertion_bonus,
-                           hotword_weight=self.hotword_weight)
+        return ctc_decoder(
+            self.vocabulary,
+            self.blank,
+            options.beam_size,
+            options.hotwords,
+            lm=self.lm,
+            lm_name=self.lm_path,
+            lm_weight=self.lm_weight,
+            word_insertion_bonus=self.word_insertion_bonus,
+            hotword_weight=self.hotword_weight,
+        )
 
-    def _segments(self, waveform: Waveform,
-                  pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
-                  options: DecodeOptions,
-                  decoder: CtcGreedyDecoder | CtcPrefixBeamSearch) -> tuple[Segment, ...]:
+    def _segments(
+        self,
+        waveform: Waveform,
+        pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
+        options: DecodeOptions,
+        decoder: CtcGreedyDecoder | CtcPrefixBeamSearch,
+    ) -> tuple[Segment, ...]:
         segments = []
         for (offset, chunk), log_probs in pieces:
             if log_probs.shape[0] == 0:
@@ -236,34 +295,65 @@ class AuralModelEngine(Engine):
             text = " ".join(hyp.text.split())
             if not text:
                 continue
-            words = hyp.to_words(self.frame_duration, offset) if options.word_timestamps else ()
+            words = (
+                hyp.to_words(self.frame_duration, offset)
+                if options.word_timestamps
+                else ()
+            )
             end = min(waveform.duration, offset + len(chunk) / self.sample_rate)
             words = tuple(w for w in words if w.start <= end)
-            segments.append(Segment(offset, end, text, words,
-                                    avg_log_prob=hyp.acoustic_score / max(1, log_probs.shape[0])))
+            segments.append(
+                Segment(
+                    offset,
+                    end,
+                    text,
+                    words,
+                    avg_log_prob=hyp.acoustic_score / max(1, log_probs.shape[0]),
+                )
+            )
         return tuple(segments)
 
     def default_options(self) -> DecodeOptions:
         return DecodeOptions(beam_size=8 if self.lm is not None else 1)
 
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        info = self.info(waveform.duration, options, language="en", runtime=self.runtime,
-                         lm=self.lm_path, lm_weight=self.lm_weight)
-        return Segments.lazy(info, lambda _: iter(self._decode_all([waveform], options)[0]))
+        info = self.info(
+            waveform.duration,
+            options,
+            language="en",
+            runtime=self.runtime,
+            lm=self.lm_path,
+            lm_weight=self.lm_weight,
+        )
+        return Segments.lazy(
+            info, lambda _: iter(self._decode_all([waveform], options)[0])
+        )
 
-    def transcribe_batch(self, waveforms: Sequence[Waveform],
-                         options: DecodeOptions | None = None) -> list[Transcript]:
+    def transcribe_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
+    ) -> list[Transcript]:
         """All windows of all waveforms go through the model as one padded batch."""
         options = options or self.default_options()
         self.check_options(options)
         waves = [self.prepare(w) for w in waveforms]
-        return [Transcript(segs, self.info(w.duration, options, language="en",
-                                           runtime=self.runtime, lm=self.lm_path,
-                                           lm_weight=self.lm_weight))
-                for w, segs in zip(waves, self._decode_all(waves, options), strict=True)]
+        return [
+            Transcript(
+                segs,
+                self.info(
+                    w.duration,
+                    options,
+                    language="en",
+                    runtime=self.runtime,
+                    lm=self.lm_path,
+                    lm_weight=self.lm_weight,
+                ),
+            )
+            for w, segs in zip(waves, self._decode_all(waves, options), strict=True)
+        ]
 
-    def _decode_all(self, waveforms: Sequence[Waveform], options: DecodeOptions
-                    ) -> list[tuple[Segment, ...]]:
+    def _decode_all(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[tuple[Segment, ...]]:
         decoder = self.decoder(options)  # option conflicts fail before any model work
         windows = [self._windows(w) for w in waveforms]
         flat = [chunk for ws in windows for _, chunk in ws]

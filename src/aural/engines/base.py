@@ -1,14 +1,14 @@
 """The engine interface and registry.
 
-An engine adapts one runtime (CTranslate2, PocketSphinx, torch, ONNX) to one protocol and
-declares what it can do (:class:`EngineCapabilities`), so callers never branch on an
+An engine adapts one runtime (CTranslate2, PocketSphinx, torch, ONNX) to one protocol
+and declares what it can do (:class:`EngineCapabilities`), so callers never branch on an
 engine's name or probe it with ``hasattr``:
 
 * :meth:`Engine.check_options` refuses, with a :class:`ConfigError` naming the option,
   whatever the engine cannot honour; every entry point (API, CLI, batch, server,
   streaming) calls it before any audio is decoded.
-* :meth:`Engine.iter_segments` yields segments in time order as the engine finishes them;
-  :meth:`Engine.transcribe` is built on it.
+* :meth:`Engine.iter_segments` yields segments in time order as the engine finishes
+  them; :meth:`Engine.transcribe` is built on it.
 * :meth:`Engine.stream` builds the engine's own streaming session.
 * Settings are one frozen dataclass per engine (:attr:`Engine.settings_type`).
 
@@ -90,7 +90,8 @@ class EngineCapabilities:
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
-    """Base of the engines' settings types (frozen dataclasses, validated on creation)."""
+    """Base of the engines' settings types (frozen dataclasses, validated on
+    creation)."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> EngineSettings:
@@ -100,7 +101,8 @@ class EngineSettings:
         if unknown:
             takes = ", ".join(sorted(fields)) or "no settings"
             raise ConfigError(
-                f"{cls.__name__} has no setting(s) {', '.join(unknown)}; it takes {takes}"
+                f"{cls.__name__} has no setting(s) {', '.join(unknown)}; it takes "
+                f"{takes}"
             )
         return cls(**values)
 
@@ -118,16 +120,18 @@ class Segments(Iterator[Segment]):
     far into the input the segments so far reach, for progress.
     """
 
-    def __init__(self, segments: Iterator[Segment] | Sequence[Segment],
-                 info: TranscriptionInfo) -> None:
+    def __init__(
+        self, segments: Iterator[Segment] | Sequence[Segment], info: TranscriptionInfo
+    ) -> None:
         self._segments = iter(segments)
         self.info = info
         self.seconds_done = 0.0
         self.finished = False
 
     @classmethod
-    def lazy(cls, info: TranscriptionInfo,
-             produce: Callable[[Segments], Iterator[Segment]]) -> Segments:
+    def lazy(
+        cls, info: TranscriptionInfo, produce: Callable[[Segments], Iterator[Segment]]
+    ) -> Segments:
         """Segments made by ``produce(segments)``, a generator that runs as they are
         iterated (and may update ``segments.info``, e.g. with the language it found)."""
         segments = cls((), info)
@@ -211,37 +215,56 @@ class Engine(abc.ABC):
         Engines extend it with model-specific checks (e.g. the languages a model knows).
         """
         if not isinstance(options, DecodeOptions):
-            raise ConfigError(f"options must be a DecodeOptions, got {type(options).__name__}")
+            raise ConfigError(
+                f"options must be a DecodeOptions, got {type(options).__name__}"
+            )
         caps = self.capabilities
-        what = f"the {self.name} engine" + (f" ({self.model_id})" if self.model_id else "")
+        what = f"the {self.name} engine" + (
+            f" ({self.model_id})" if self.model_id else ""
+        )
         if options.hotwords and not caps.hotwords:
-            raise ConfigError(f"{what} does not support hotwords", options=("hotwords",))
+            raise ConfigError(
+                f"{what} does not support hotwords", options=("hotwords",)
+            )
         if options.task == "translate" and not caps.translate:
-            raise ConfigError(f"{what} cannot translate (task='translate')", options=("task",))
+            raise ConfigError(
+                f"{what} cannot translate (task='translate')", options=("task",)
+            )
         if options.temperature > 0 and not caps.sampling:
             raise ConfigError(
                 f"{what} does not sample; temperature={options.temperature} needs 0.0",
                 options=("temperature",),
             )
-        if (options.initial_prompt or options.condition_on_previous_text) and not caps.prompt:
-            raise ConfigError(f"{what} takes no prompt (initial_prompt / "
-                              "condition_on_previous_text)",
-                              options=("initial_prompt", "condition_on_previous_text"))
-        if (options.language is not None and caps.languages is not None
-                and options.language not in caps.languages):
-            known = ("English-only" if caps.languages == {"en"}
-                     else "limited to " + ", ".join(sorted(caps.languages)))
+        if (
+            options.initial_prompt or options.condition_on_previous_text
+        ) and not caps.prompt:
             raise ConfigError(
-                f"{what} is {known}; language={options.language!r} needs a multilingual "
-                "model", options=("language", "model"),
+                f"{what} takes no prompt (initial_prompt / condition_on_previous_text)",
+                options=("initial_prompt", "condition_on_previous_text"),
+            )
+        if (
+            options.language is not None
+            and caps.languages is not None
+            and options.language not in caps.languages
+        ):
+            known = (
+                "English-only"
+                if caps.languages == {"en"}
+                else "limited to " + ", ".join(sorted(caps.languages))
+            )
+            raise ConfigError(
+                f"{what} is {known}; language={options.language!r} needs a "
+                "multilingual model",
+                options=("language", "model"),
             )
 
     # -- audio ---------------------------------------------------------------------
     def prepare(self, waveform: Waveform) -> Waveform:
-        """Raise unless ``waveform`` is mono at the engine's rate; return it conditioned.
+        """Raise unless ``waveform`` is mono at the engine's rate; return it
+        conditioned.
 
-        Ordinary audio comes back as it is. Non-finite samples, a DC offset, float samples
-        beyond full scale and very quiet recordings are fixed first
+        Ordinary audio comes back as it is. Non-finite samples, a DC offset, float
+        samples beyond full scale and very quiet recordings are fixed first
         (:func:`aural.audio.level.condition`). Streams are conditioned by their own
         causal conditioner instead and never pass through here.
         """
@@ -257,31 +280,42 @@ class Engine(abc.ABC):
                 f"load it with aural.audio.load(source, sample_rate={self.sample_rate})"
             )
         samples = condition(waveform.samples, self.name)
-        return waveform if samples is waveform.samples else Waveform(samples, waveform.sample_rate)
+        return (
+            waveform
+            if samples is waveform.samples
+            else Waveform(samples, waveform.sample_rate)
+        )
 
     def check_waveform(self, waveform: Waveform) -> Waveform:
         """Deprecated name of :meth:`prepare` (kept for one release)."""
         import warnings
 
-        warnings.warn("Engine.check_waveform is deprecated; use Engine.prepare",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "Engine.check_waveform is deprecated; use Engine.prepare",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.prepare(waveform)
 
     # -- decoding ------------------------------------------------------------------
     @abc.abstractmethod
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        """Segments of a waveform already prepared (:meth:`prepare`) with options already
-        checked (:meth:`check_options`). The work may run as the result is iterated."""
+        """Segments of a waveform already prepared (:meth:`prepare`) with options
+        already checked (:meth:`check_options`). The work may run as the result is
+        iterated."""
 
-    def iter_segments(self, waveform: Waveform, options: DecodeOptions | None = None
-                      ) -> Segments:
+    def iter_segments(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> Segments:
         """Check ``options`` and ``waveform`` now; yield segments in time order as they
         are decoded."""
         options = options or self.default_options()
         self.check_options(options)
         return self.decode(self.prepare(waveform), options)
 
-    def transcribe(self, waveform: Waveform, options: DecodeOptions | None = None) -> Transcript:
+    def transcribe(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> Transcript:
         """Transcribe one waveform (mono, at :attr:`sample_rate`)."""
         return self.iter_segments(waveform, options).to_transcript()
 
@@ -294,12 +328,24 @@ class Engine(abc.ABC):
         prepared = [self.prepare(w) for w in waveforms]
         return [self.decode(w, options).to_transcript() for w in prepared]
 
-    def info(self, duration: float, options: DecodeOptions, *, language: str | None = None,
-             language_probability: float | None = None, **extra: Any) -> TranscriptionInfo:
-        """The :class:`TranscriptionInfo` of one decode (``extra`` joins the options)."""
+    def info(
+        self,
+        duration: float,
+        options: DecodeOptions,
+        *,
+        language: str | None = None,
+        language_probability: float | None = None,
+        **extra: Any,
+    ) -> TranscriptionInfo:
+        """The :class:`TranscriptionInfo` of one decode (``extra`` joins the
+        options)."""
         return TranscriptionInfo(
-            language=language, language_probability=language_probability, duration=duration,
-            engine=self.name, model=self.model_id, options=options.to_dict() | extra,
+            language=language,
+            language_probability=language_probability,
+            duration=duration,
+            engine=self.name,
+            model=self.model_id,
+            options=options.to_dict() | extra,
         )
 
     # -- streaming -----------------------------------------------------------------
@@ -336,8 +382,12 @@ class Engine(abc.ABC):
         options = options or self.default_options()
         self.check_options(options)
         return ReDecodeSession(
-            self.buffer_decoder(options), options, sample_rate=sample_rate,
-            encoding=encoding, streaming=streaming, clock=clock,
+            self.buffer_decoder(options),
+            options,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            streaming=streaming,
+            clock=clock,
         )
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -364,7 +414,9 @@ def single_threaded_blas() -> None:
     except ImportError:  # pragma: no cover - a core dependency
         return
     value = os.environ.get("AURAL_BLAS_THREADS", "1")
-    threadpool_limits(int(value) if value.isdigit() and int(value) > 0 else 1, user_api="blas")
+    threadpool_limits(
+        int(value) if value.isdigit() and int(value) > 0 else 1, user_api="blas"
+    )
 
 
 _REGISTRY: dict[str, tuple[str, str]] = {}  # name -> (module, class attribute), lazy
@@ -391,7 +443,8 @@ def engine_class(name: str) -> type[Engine]:
     """
     if not isinstance(name, str) or name not in _REGISTRY:
         raise EngineNotFoundError(
-            f"unknown engine {name!r}; available engines: {', '.join(available_engines())}"
+            f"unknown engine {name!r}; available engines: "
+            f"{', '.join(available_engines())}"
         )
     if name not in _LOADED:
         module, attr = _REGISTRY[name]
@@ -399,8 +452,12 @@ def engine_class(name: str) -> type[Engine]:
     return _LOADED[name]
 
 
-def create_engine(name: str, model: str | None = None, settings: EngineSettings | None = None,
-                  **values: Any) -> Engine:
+def create_engine(
+    name: str,
+    model: str | None = None,
+    settings: EngineSettings | None = None,
+    **values: Any,
+) -> Engine:
     """Create the engine registered as ``name`` with ``model`` (None = its default).
 
     Args:
@@ -421,8 +478,10 @@ def create_engine(name: str, model: str | None = None, settings: EngineSettings 
     if settings is None:
         settings = cls.settings_type.from_mapping(values)
     elif not isinstance(settings, cls.settings_type):
-        raise ConfigError(f"the {name} engine takes {cls.settings_type.__name__} settings, "
-                          f"got {type(settings).__name__}")
+        raise ConfigError(
+            f"the {name} engine takes {cls.settings_type.__name__} settings, "
+            f"got {type(settings).__name__}"
+        )
     return cls(model, settings)  # type: ignore[call-arg]
 
 

@@ -1,7 +1,8 @@
-"""The ``ctc`` engine: Hugging Face transformers CTC models (wav2vec2, HuBERT, WavLM, ...).
+"""The ``ctc`` engine: Hugging Face transformers CTC models (wav2vec2, HuBERT,
+WavLM, ...).
 
-The acoustic model runs in torch (``AutoModelForCTC`` + the model's feature extractor and
-tokenizer); decoding is aural's own (:mod:`aural.decoding.ctc`): greedy when
+The acoustic model runs in torch (``AutoModelForCTC`` + the model's feature extractor
+and tokenizer); decoding is aural's own (:mod:`aural.decoding.ctc`): greedy when
 ``DecodeOptions.beam_size == 1``, otherwise prefix beam search with the optional n-gram
 LM (engine setting ``lm``) and ``DecodeOptions.hotwords``. Long inputs are decoded in
 overlapping windows whose log posteriors are stitched before the search, so word times
@@ -77,8 +78,10 @@ class CtcSettings(EngineSettings):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.overlap_s < self.window_s:
-            raise ConfigError(f"overlap_s ({self.overlap_s}) must be >= 0 and below "
-                              f"window_s ({self.window_s})")
+            raise ConfigError(
+                f"overlap_s ({self.overlap_s}) must be >= 0 and below "
+                f"window_s ({self.window_s})"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,27 +110,40 @@ class CtcEngine(Engine):
         settings: :class:`CtcSettings`.
 
     Raises:
-        ModelNotFoundError: the model is neither a local folder nor reachable on the hub.
+        ModelNotFoundError: the model is neither a local folder nor reachable on the
+            hub.
         MissingDependencyError: torch or transformers is missing.
     """
 
     name = "ctc"
     settings_type = CtcSettings
     capabilities = EngineCapabilities(
-        streaming="redecode", thread_safe=False, parallel="replicas", multilingual=False,
-        languages=frozenset({"en"}), hotwords=True, word_timestamps=True,
+        streaming="redecode",
+        thread_safe=False,
+        parallel="replicas",
+        multilingual=False,
+        languages=frozenset({"en"}),
+        hotwords=True,
+        word_timestamps=True,
     )
 
-    def __init__(self, model: str | None = None, settings: CtcSettings | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, settings: CtcSettings | None = None
+    ) -> None:
         settings = self.settings = settings or CtcSettings()
         self.model_id = model or DEFAULT_MODEL
         self._torch, self._model, self._extractor, tokenizer = _load(
-            self.model_id, settings.device, settings.local_files_only)
+            self.model_id, settings.device, settings.local_files_only
+        )
         self.device = settings.device
         self.vocabulary = _vocabulary(tokenizer, int(self._model.config.vocab_size))
         pad = getattr(tokenizer, "pad_token_id", None)
-        self.blank = int(pad if pad is not None else self._model.config.pad_token_id or 0)
-        self.word_delimiter: str | None = getattr(tokenizer, "word_delimiter_token", None)
+        self.blank = int(
+            pad if pad is not None else self._model.config.pad_token_id or 0
+        )
+        self.word_delimiter: str | None = getattr(
+            tokenizer, "word_delimiter_token", None
+        )
         self.frame_samples = _frame_samples(self._model.config)
         self.frame_duration = self.frame_samples / SAMPLE_RATE
         self.window_samples = int(settings.window_s * SAMPLE_RATE)
@@ -143,38 +159,53 @@ class CtcEngine(Engine):
         """Log posteriors of one input (windowed and stitched when long)."""
         return self.posteriors_batch([self.prepare(waveform)], batch_size)[0]
 
-    def posteriors_batch(self, waveforms: Sequence[Waveform], batch_size: int = 8) -> list[Posteriors]:
-        """Log posteriors of many prepared inputs (:meth:`prepare`); windows of all inputs
-        share padded batches."""
+    def posteriors_batch(
+        self, waveforms: Sequence[Waveform], batch_size: int = 8
+    ) -> list[Posteriors]:
+        """Log posteriors of many prepared inputs (:meth:`prepare`); windows of all
+        inputs share padded batches."""
         plans = []
         jobs: list[tuple[int, int, np.ndarray]] = []  # (input, window index, samples)
         for i, w in enumerate(waveforms):
             samples = w.samples.astype(np.float32, copy=False)
-            windows = plan_windows(len(samples), self.window_samples, self.overlap_samples,
-                                   self.frame_samples)
+            windows = plan_windows(
+                len(samples),
+                self.window_samples,
+                self.overlap_samples,
+                self.frame_samples,
+            )
             plans.append(windows)
-            jobs += [(i, k, samples[win.start_sample:win.end_sample])
-                     for k, win in enumerate(windows)]
+            jobs += [
+                (i, k, samples[win.start_sample : win.end_sample])
+                for k, win in enumerate(windows)
+            ]
         outputs: dict[tuple[int, int], np.ndarray] = {}
         for chunk in self._batches(jobs, batch_size):
             for (i, k, _), lp in zip(chunk, self._forward([c[2] for c in chunk])):
                 outputs[(i, k)] = lp
         return [
-            Posteriors(self._stitch(windows, [outputs[(i, k)] for k in range(len(windows))]),
-                       self.frame_duration)
+            Posteriors(
+                self._stitch(windows, [outputs[(i, k)] for k in range(len(windows))]),
+                self.frame_duration,
+            )
             for i, windows in enumerate(plans)
         ]
 
-    def _batches(self, jobs: list[tuple[int, int, np.ndarray]],
-                 batch_size: int) -> list[list[tuple[int, int, np.ndarray]]]:
+    def _batches(
+        self, jobs: list[tuple[int, int, np.ndarray]], batch_size: int
+    ) -> list[list[tuple[int, int, np.ndarray]]]:
         """Longest first. Without an attention mask (group-norm models such as
-        wav2vec2-base) padding would change the outputs, so only equal lengths share a batch."""
+        wav2vec2-base) padding would change the outputs, so only equal lengths share a
+        batch."""
         ordered = sorted(jobs, key=lambda j: len(j[2]), reverse=True)
         batches: list[list[tuple[int, int, np.ndarray]]] = []
         for job in ordered:
             last = batches[-1] if batches else None
-            if last is not None and len(last) < batch_size and (
-                    self._use_mask or len(last[0][2]) == len(job[2])):
+            if (
+                last is not None
+                and len(last) < batch_size
+                and (self._use_mask or len(last[0][2]) == len(job[2]))
+            ):
                 last.append(job)
             else:
                 batches.append([job])
@@ -188,22 +219,34 @@ class CtcEngine(Engine):
     def _forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         torch = self._torch
         min_len = self.frame_samples * 2  # the conv stack needs a few frames of input
-        padded = [a if len(a) >= min_len else np.pad(a, (0, min_len - len(a))) for a in arrays]
-        feats = self._extractor(padded, sampling_rate=SAMPLE_RATE, return_tensors="pt",
-                                padding=True, return_attention_mask=self._use_mask)
+        padded = [
+            a if len(a) >= min_len else np.pad(a, (0, min_len - len(a))) for a in arrays
+        ]
+        feats = self._extractor(
+            padded,
+            sampling_rate=SAMPLE_RATE,
+            return_tensors="pt",
+            padding=True,
+            return_attention_mask=self._use_mask,
+        )
         values = feats["input_values"].to(self.device)
         mask = feats.get("attention_mask") if self._use_mask else None
         with torch.inference_mode():
-            logits = self._model(values, attention_mask=None if mask is None
-                                 else mask.to(self.device)).logits
+            logits = self._model(
+                values, attention_mask=None if mask is None else mask.to(self.device)
+            ).logits
         lengths = torch.tensor([len(a) for a in padded])
-        frames = self._model._get_feat_extract_output_lengths(lengths).tolist() \
-            if hasattr(self._model, "_get_feat_extract_output_lengths") \
+        frames = (
+            self._model._get_feat_extract_output_lengths(lengths).tolist()
+            if hasattr(self._model, "_get_feat_extract_output_lengths")
             else [logits.shape[1]] * len(arrays)
+        )
         logits_np = logits.float().cpu().numpy()
         out = []
         for row, n, orig in zip(logits_np, frames, arrays):
-            n = min(int(n), row.shape[0], max(1, math.ceil(len(orig) / self.frame_samples)))
+            n = min(
+                int(n), row.shape[0], max(1, math.ceil(len(orig) / self.frame_samples))
+            )
             out.append(log_softmax(row[:n]))
         return out
 
@@ -211,15 +254,23 @@ class CtcEngine(Engine):
     def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
         """The decoder ``options`` ask for (greedy for ``beam_size == 1``)."""
         return ctc_decoder(
-            self.vocabulary, self.blank, options.beam_size, options.hotwords, lm=self.lm,
-            lm_name=self.lm_path, lm_weight=self.lm_weight,
-            word_insertion_bonus=self.word_insertion_bonus, hotword_weight=self.hotword_weight,
+            self.vocabulary,
+            self.blank,
+            options.beam_size,
+            options.hotwords,
+            lm=self.lm,
+            lm_name=self.lm_path,
+            lm_weight=self.lm_weight,
+            word_insertion_bonus=self.word_insertion_bonus,
+            hotword_weight=self.hotword_weight,
             word_delimiter=self.word_delimiter,
         )
 
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        return Segments.lazy(self._info(waveform.duration, options),
-                             lambda _: iter(self._decode_all([waveform], options)[0]))
+        return Segments.lazy(
+            self._info(waveform.duration, options),
+            lambda _: iter(self._decode_all([waveform], options)[0]),
+        )
 
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
@@ -227,101 +278,148 @@ class CtcEngine(Engine):
         options = options or self.default_options()
         self.check_options(options)
         waves = [self.prepare(w) for w in waveforms]
-        return [Transcript(segs, self._info(w.duration, options))
-                for w, segs in zip(waves, self._decode_all(waves, options), strict=True)]
+        return [
+            Transcript(segs, self._info(w.duration, options))
+            for w, segs in zip(waves, self._decode_all(waves, options), strict=True)
+        ]
 
     def batch_size(self, options: DecodeOptions) -> int:
         """Windows per forward pass: ``options.batch_size``, else 8."""
         return options.batch_size or 8
 
-    def _decode_all(self, waveforms: Sequence[Waveform], options: DecodeOptions
-                    ) -> list[tuple[Segment, ...]]:
+    def _decode_all(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[tuple[Segment, ...]]:
         decoder = self.decoder(options)
         posts = self.posteriors_batch(waveforms, self.batch_size(options))
-        return [self._segments(decoder.decode(post.log_probs)[0], post, w.duration)
-                for w, post in zip(waveforms, posts, strict=True)]
+        return [
+            self._segments(decoder.decode(post.log_probs)[0], post, w.duration)
+            for w, post in zip(waveforms, posts, strict=True)
+        ]
 
-    def _segments(self, hyp: Hypothesis, post: Posteriors, duration: float) -> tuple[Segment, ...]:
-        words = [Word(min(w.start, duration), min(w.end, duration), w.text, w.probability)
-                 for w in hyp.to_words(post.frame_duration)]
+    def _segments(
+        self, hyp: Hypothesis, post: Posteriors, duration: float
+    ) -> tuple[Segment, ...]:
+        words = [
+            Word(min(w.start, duration), min(w.end, duration), w.text, w.probability)
+            for w in hyp.to_words(post.frame_duration)
+        ]
         groups: list[list[Word]] = []
         for word in words:
-            if groups and (word.start - groups[-1][-1].end < SEGMENT_GAP_S
-                           and word.end - groups[-1][0].start <= SEGMENT_MAX_S):
+            if groups and (
+                word.start - groups[-1][-1].end < SEGMENT_GAP_S
+                and word.end - groups[-1][0].start <= SEGMENT_MAX_S
+            ):
                 groups[-1].append(word)
             else:
                 groups.append([word])
         num_frames = max(post.log_probs.shape[0], 1)
         avg = hyp.acoustic_score / num_frames
-        return tuple(Segment(g[0].start, g[-1].end, " ".join(w.text for w in g), tuple(g),
-                             avg_log_prob=avg) for g in groups)
+        return tuple(
+            Segment(
+                g[0].start,
+                g[-1].end,
+                " ".join(w.text for w in g),
+                tuple(g),
+                avg_log_prob=avg,
+            )
+            for g in groups
+        )
 
     def _info(self, duration: float, options: DecodeOptions) -> TranscriptionInfo:
         opts = options.to_dict()
-        opts.update(lm=self.lm_path, lm_weight=self.lm_weight,
-                    decoder="greedy" if options.beam_size == 1 else "beam")
-        return TranscriptionInfo(options.language, None, duration, self.name, self.model_id, opts)
-
+        opts.update(
+            lm=self.lm_path,
+            lm_weight=self.lm_weight,
+            decoder="greedy" if options.beam_size == 1 else "beam",
+        )
+        return TranscriptionInfo(
+            options.language, None, duration, self.name, self.model_id, opts
+        )
 
 
 # ------------------------------------------------------------------------- loading
-def _load(model: str, device: str, local_files_only: bool | None) -> tuple[Any, Any, Any, Any]:
+def _load(
+    model: str, device: str, local_files_only: bool | None
+) -> tuple[Any, Any, Any, Any]:
     try:
         import torch
         import transformers
     except ImportError as err:
-        raise missing_dependency(err.name or "transformers", "ctc", "the ctc engine") from err
+        raise missing_dependency(
+            err.name or "transformers", "ctc", "the ctc engine"
+        ) from err
     local = _is_local(model)
     if local and not (Path(model).expanduser() / "config.json").is_file():
         raise ModelNotFoundError(
             f"CTC model folder {model!r} has no config.json; save one with "
             "model.save_pretrained(folder) and processor.save_pretrained(folder)"
         )
-    offline = local or (local_files_only if local_files_only is not None
-                        else os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"))
+    offline = local or (
+        local_files_only
+        if local_files_only is not None
+        else os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+    )
     source = str(Path(model).expanduser()) if local else model
     try:
         try:  # the local hub cache first: no network round trip when it is there
-            net, processor = _from_pretrained(transformers, source, local_files_only=True)
+            net, processor = _from_pretrained(
+                transformers, source, local_files_only=True
+            )
         except (OSError, ValueError):
             if offline or not _hub_reachable():
                 raise
-            net, processor = _from_pretrained(transformers, source, local_files_only=False)
+            net, processor = _from_pretrained(
+                transformers, source, local_files_only=False
+            )
     except (OSError, ValueError) as err:
-        where = "folder" if local else "hub id (not in the local cache, hub unreachable)"
+        where = (
+            "folder" if local else "hub id (not in the local cache, hub unreachable)"
+        )
         raise ModelNotFoundError(
-            f"cannot load CTC model {model!r} ({where}): {err.__class__.__name__}; pass a local "
-            "folder with config.json, weights and processor files, or a hub id such as "
-            f"{DEFAULT_MODEL!r} on a machine with a network (it is cached for offline use)"
+            f"cannot load CTC model {model!r} ({where}): {err.__class__.__name__}; "
+            "pass a local folder with config.json, weights and processor files, or a "
+            f"hub id such as {DEFAULT_MODEL!r} on a machine with a network (it is "
+            "cached for offline use)"
         ) from err
     extractor = getattr(processor, "feature_extractor", None)
     tokenizer = getattr(processor, "tokenizer", None)
     if extractor is None or tokenizer is None:
         raise ModelNotFoundError(
-            f"CTC model {model!r} lacks a feature extractor or tokenizer (a processor); "
-            "save the Wav2Vec2Processor next to the model"
+            f"CTC model {model!r} lacks a feature extractor or tokenizer (a "
+            "processor); save the Wav2Vec2Processor next to the model"
         )
     try:
         net = net.to(device).eval()
     except (RuntimeError, AssertionError) as err:
-        raise ConfigError(f"cannot move the CTC model to device {device!r}: {err}") from err
+        raise ConfigError(
+            f"cannot move the CTC model to device {device!r}: {err}"
+        ) from err
     return torch, net, extractor, tokenizer
 
 
-def _from_pretrained(transformers: Any, source: str, local_files_only: bool) -> tuple[Any, Any]:
-    net = transformers.AutoModelForCTC.from_pretrained(source, local_files_only=local_files_only)
-    processor = transformers.AutoProcessor.from_pretrained(source,
-                                                           local_files_only=local_files_only)
+def _from_pretrained(
+    transformers: Any, source: str, local_files_only: bool
+) -> tuple[Any, Any]:
+    net = transformers.AutoModelForCTC.from_pretrained(
+        source, local_files_only=local_files_only
+    )
+    processor = transformers.AutoProcessor.from_pretrained(
+        source, local_files_only=local_files_only
+    )
     return net, processor
 
 
 def _hub_reachable(timeout_s: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers at all (avoids minutes of download retries)."""
+    """Whether the Hugging Face hub answers at all (avoids minutes of download
+    retries)."""
     from urllib.parse import urlparse
 
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
     try:
-        with socket.create_connection((host or "huggingface.co", 443), timeout=timeout_s):
+        with socket.create_connection(
+            (host or "huggingface.co", 443), timeout=timeout_s
+        ):
             return True
     except OSError:
         return False

@@ -6,18 +6,19 @@ results in ``benchmarks/results/thread_layout.md``) rather than assumed:
 * **one thread per decode.** Whisper's decoder steps are small; a second intra-op thread
   mostly waits on the first. On this project's 2-core Xeon one decode with two threads
   took 2.2x as long as with one (RTF 0.052-0.059 against 0.024-0.025).
-* **one decode at a time for one short input**, and **one decode per free core** (at most
-  :data:`MAX_DECODES`) when there is more to decode: a batch, a long input cut into
+* **one decode at a time for one short input**, and **one decode per free core** (at
+  most :data:`MAX_DECODES`) when there is more to decode: a batch, a long input cut into
   chunks, a server's requests. Two single-thread decodes side by side did 1.8x the work
   of one on the same machine. Cores that other processes keep busy at that moment are
   not counted (sampled from ``/proc/stat`` for :data:`SAMPLE_S`): with one core busy,
   two decodes side by side were slower than one.
 
 How many inputs share one batched call is an option (``DecodeOptions.batch_size``),
-owned by the engine's default for its device (:meth:`aural.engines.base.Engine.batch_size`).
+owned by the engine's default for its device
+(:meth:`aural.engines.base.Engine.batch_size`).
 
-``AURAL_THREADS`` / ``AURAL_DECODES`` (or the explicit arguments: the CLI's ``--threads``
-and ``--workers``) override the rule.
+``AURAL_THREADS`` / ``AURAL_DECODES`` (or the explicit arguments: the CLI's
+``--threads`` and ``--workers``) override the rule.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from typing import Literal
 
 from aural.errors import ConfigError
 
-__all__ = ["MAX_DECODES", "Layout", "Workload", "busy_cores", "choose_layout", "usable_cores"]
+__all__ = [
+    "MAX_DECODES",
+    "Layout",
+    "Workload",
+    "busy_cores",
+    "choose_layout",
+    "usable_cores",
+]
 
 Workload = Literal["single", "batch", "long", "server", "stream"]
 MAX_DECODES = 4  # beyond four decodes the memory of the replicas grows for little gain
@@ -48,7 +56,9 @@ class Layout:
         for name in ("threads", "decodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"layout {name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(
+                    f"layout {name} must be an integer >= 1, got {value!r}"
+                )
 
 
 def usable_cores() -> int:
@@ -73,7 +83,8 @@ def _cpu_jiffies() -> tuple[int, int] | None:
 def busy_cores(sample_s: float = SAMPLE_S) -> int:
     """Cores kept busy by other processes right now (0 when it cannot be told).
 
-    Measured over ``sample_s`` seconds while this process sleeps, so the load is others'.
+    Measured over ``sample_s`` seconds while this process sleeps, so the load is
+    others'.
     """
     before = _cpu_jiffies()
     if before is None:

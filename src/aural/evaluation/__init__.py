@@ -23,14 +23,28 @@ from aural.evaluation.metrics import (
     top_confusions,
 )
 
-# The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load on
-# first use so that `aural.evaluation.metrics` stays a light import (training uses it).
+# The runner, reports and noise mixing pull in engines, scipy and matplotlib; they load
+# on first use so that `aural.evaluation.metrics` stays a light import (training uses
+# it).
 _LAZY_MODULES = {
-    "aural.evaluation.report": ("ConditionSummary", "EngineResults", "UtteranceResult",
-                                "results_to_dict", "score_engine", "write_report"),
+    "aural.evaluation.report": (
+        "ConditionSummary",
+        "EngineResults",
+        "UtteranceResult",
+        "results_to_dict",
+        "score_engine",
+        "write_report",
+    ),
     "aural.evaluation.robustness": ("Degrader", "parse_snrs"),
-    "aural.evaluation.runner": ("EvalOptions", "EvalProgress", "EvalResults", "EvalTiming",
-                                "UtteranceHypothesis", "HypothesisCache", "evaluate"),
+    "aural.evaluation.runner": (
+        "EvalOptions",
+        "EvalProgress",
+        "EvalResults",
+        "EvalTiming",
+        "UtteranceHypothesis",
+        "HypothesisCache",
+        "evaluate",
+    ),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
@@ -44,10 +58,16 @@ def __getattr__(name: str) -> Any:
     if name in _RENAMED:
         import warnings
 
-        warnings.warn(f"aural.evaluation.{name} is deprecated; use {_RENAMED[name]}",
-                      DeprecationWarning, stacklevel=2)
-        return __getattr__(_RENAMED[name]) if _RENAMED[name] in _LAZY else globals()[
-            _RENAMED[name]]
+        warnings.warn(
+            f"aural.evaluation.{name} is deprecated; use {_RENAMED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return (
+            __getattr__(_RENAMED[name])
+            if _RENAMED[name] in _LAZY
+            else globals()[_RENAMED[name]]
+        )
     if name in _LAZY:
         import importlib
 

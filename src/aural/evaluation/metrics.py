@@ -4,12 +4,12 @@ Everything here is pure: it takes already-normalised text (see :mod:`aural.text`
 word sequences and returns frozen result objects. Corpus rates are always *total edits
 over total reference units*, never a mean of per-utterance rates.
 
-EditAlignment is a Levenshtein alignment with unit costs. Several alignments can share the
-minimal cost and split it differently into substitutions, deletions and insertions; we
-match the common prefix and suffix first and then break ties the way Hyyro's
-bit-parallel alignment does in ``rapidfuzz.distance.Levenshtein.opcodes``, which ``jiwer``
-uses, so hits, substitutions, deletions and insertions agree with ``jiwer.process_words``
-count for count (tests check this).
+EditAlignment is a Levenshtein alignment with unit costs. Several alignments can share
+the minimal cost and split it differently into substitutions, deletions and insertions;
+we match the common prefix and suffix first and then break ties the way Hyyro's
+bit-parallel alignment does in ``rapidfuzz.distance.Levenshtein.opcodes``, which
+``jiwer`` uses, so hits, substitutions, deletions and insertions agree with
+``jiwer.process_words`` count for count (tests check this).
 
 Empty references: an utterance with no reference words contributes its hypothesis words
 as insertions. :attr:`ErrorCounts.wer` is ``0.0`` when there are neither reference words
@@ -60,7 +60,8 @@ OpKind = Literal["equal", "substitute", "delete", "insert"]
 class EditOp(NamedTuple):
     """One step of an alignment: ``(op, ref_word, hyp_word)``.
 
-    ``ref_word`` is ``None`` for an insertion and ``hyp_word`` is ``None`` for a deletion.
+    ``ref_word`` is ``None`` for an insertion and ``hyp_word`` is ``None`` for a
+    deletion.
     """
 
     op: OpKind
@@ -89,14 +90,24 @@ class ErrorCounts:
     hyp_len: int = 0
 
     def __post_init__(self) -> None:
-        values = (self.hits, self.substitutions, self.deletions, self.insertions,
-                  self.ref_len, self.hyp_len)
+        values = (
+            self.hits,
+            self.substitutions,
+            self.deletions,
+            self.insertions,
+            self.ref_len,
+            self.hyp_len,
+        )
         if any(v < 0 for v in values):
             raise ConfigError(f"ErrorCounts must be non-negative, got {self!r}")
         if self.hits + self.substitutions + self.deletions != self.ref_len:
-            raise ConfigError(f"ErrorCounts: hits + substitutions + deletions != ref_len in {self!r}")
+            raise ConfigError(
+                f"ErrorCounts: hits + substitutions + deletions != ref_len in {self!r}"
+            )
         if self.hits + self.substitutions + self.insertions != self.hyp_len:
-            raise ConfigError(f"ErrorCounts: hits + substitutions + insertions != hyp_len in {self!r}")
+            raise ConfigError(
+                f"ErrorCounts: hits + substitutions + insertions != hyp_len in {self!r}"
+            )
 
     def __add__(self, other: ErrorCounts) -> ErrorCounts:
         if not isinstance(other, ErrorCounts):
@@ -117,7 +128,8 @@ class ErrorCounts:
 
     @property
     def wer(self) -> float:
-        """errors / ref_len; ``0.0`` for nothing vs nothing, ``inf`` for errors on no reference.
+        """errors / ref_len; ``0.0`` for nothing vs nothing, ``inf`` for errors on no
+        reference.
 
         For character counts this is the character error rate.
         """
@@ -137,8 +149,14 @@ class ErrorCounts:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorCounts:
-        return cls(int(d["hits"]), int(d["substitutions"]), int(d["deletions"]),
-                   int(d["insertions"]), int(d["ref_len"]), int(d["hyp_len"]))
+        return cls(
+            int(d["hits"]),
+            int(d["substitutions"]),
+            int(d["deletions"]),
+            int(d["insertions"]),
+            int(d["ref_len"]),
+            int(d["hyp_len"]),
+        )
 
     @staticmethod
     def total(counts: Iterable[ErrorCounts]) -> ErrorCounts:
@@ -192,14 +210,18 @@ class EditAlignment:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EditAlignment:
-        return cls(tuple(EditOp(*o) for o in d["ops"]), ErrorCounts.from_dict(d["counts"]))
+        return cls(
+            tuple(EditOp(*o) for o in d["ops"]), ErrorCounts.from_dict(d["counts"])
+        )
 
 
 def _distance_matrix(ref_ids: np.ndarray, hyp_ids: np.ndarray) -> np.ndarray:
-    """Levenshtein DP table, shape ``(len(ref) + 1, len(hyp) + 1)``, one numpy pass per row.
+    """Levenshtein DP table, shape ``(len(ref) + 1, len(hyp) + 1)``, one numpy pass per
+    row.
 
-    Within a row ``D[i, j] = min_k (T[k] + j - k)`` for ``T = min(up + 1, diag + cost)``,
-    which ``np.minimum.accumulate`` computes without a Python loop over columns.
+    Within a row ``D[i, j] = min_k (T[k] + j - k)`` for
+    ``T = min(up + 1, diag + cost)``, which ``np.minimum.accumulate`` computes without a
+    Python loop over columns.
     """
     n, m = len(ref_ids), len(hyp_ids)
     table = np.empty((n + 1, m + 1), dtype=np.int32)
@@ -215,8 +237,11 @@ def _distance_matrix(ref_ids: np.ndarray, hyp_ids: np.ndarray) -> np.ndarray:
 
 
 def _backtrace(
-    table: np.ndarray, ref_ids: np.ndarray, hyp_ids: np.ndarray,
-    ref: Sequence[str], hyp: Sequence[str],
+    table: np.ndarray,
+    ref_ids: np.ndarray,
+    hyp_ids: np.ndarray,
+    ref: Sequence[str],
+    hyp: Sequence[str],
 ) -> tuple[list[EditOp], tuple[int, int, int, int]]:
     """Walk the DP table back from the end; returns the ops in reverse order and counts.
 
@@ -263,7 +288,8 @@ def align_words(ref: Sequence[str], hyp: Sequence[str]) -> EditAlignment:
         hyp: hypothesis units.
 
     Returns:
-        The alignment with its :class:`ErrorCounts`; ties break like jiwer (see module doc).
+        The alignment with its :class:`ErrorCounts`; ties break like jiwer (see module
+        doc).
     """
     vocab: dict[str, int] = {}
     ref_all = [vocab.setdefault(w, len(vocab)) for w in ref]
@@ -271,18 +297,29 @@ def align_words(ref: Sequence[str], hyp: Sequence[str]) -> EditAlignment:
     # Equal prefix and suffix are matched first (as rapidfuzz does); only the middle is
     # aligned by dynamic programming.
     prefix = 0
-    while prefix < min(len(ref_all), len(hyp_all)) and ref_all[prefix] == hyp_all[prefix]:
+    while (
+        prefix < min(len(ref_all), len(hyp_all)) and ref_all[prefix] == hyp_all[prefix]
+    ):
         prefix += 1
     suffix = 0
-    while (suffix < min(len(ref_all), len(hyp_all)) - prefix
-           and ref_all[-1 - suffix] == hyp_all[-1 - suffix]):
+    while (
+        suffix < min(len(ref_all), len(hyp_all)) - prefix
+        and ref_all[-1 - suffix] == hyp_all[-1 - suffix]
+    ):
         suffix += 1
-    ref_ids = np.array(ref_all[prefix:len(ref_all) - suffix], dtype=np.int64)
-    hyp_ids = np.array(hyp_all[prefix:len(hyp_all) - suffix], dtype=np.int64)
-    ops = [EditOp("equal", ref[len(ref) - 1 - k], hyp[len(hyp) - 1 - k]) for k in range(suffix)]
+    ref_ids = np.array(ref_all[prefix : len(ref_all) - suffix], dtype=np.int64)
+    hyp_ids = np.array(hyp_all[prefix : len(hyp_all) - suffix], dtype=np.int64)
+    ops = [
+        EditOp("equal", ref[len(ref) - 1 - k], hyp[len(hyp) - 1 - k])
+        for k in range(suffix)
+    ]
     middle, (hits, subs, dels, ins) = _backtrace(
-        _distance_matrix(ref_ids, hyp_ids), ref_ids, hyp_ids,
-        ref[prefix:len(ref) - suffix], hyp[prefix:len(hyp) - suffix])
+        _distance_matrix(ref_ids, hyp_ids),
+        ref_ids,
+        hyp_ids,
+        ref[prefix : len(ref) - suffix],
+        hyp[prefix : len(hyp) - suffix],
+    )
     ops.extend(middle)
     ops.extend(EditOp("equal", ref[k], hyp[k]) for k in reversed(range(prefix)))
     hits += prefix + suffix
@@ -298,7 +335,9 @@ def align_texts(ref: str, hyp: str) -> EditAlignment:
 
 def _check_pairs(refs: Sequence[str], hyps: Sequence[str]) -> None:
     if isinstance(refs, str) or isinstance(hyps, str):
-        raise ConfigError("pass lists of sentences, not a single string, to corpus metrics")
+        raise ConfigError(
+            "pass lists of sentences, not a single string, to corpus metrics"
+        )
     if len(refs) != len(hyps):
         raise ConfigError(
             f"got {len(refs)} references but {len(hyps)} hypotheses; they must pair up"
@@ -354,7 +393,8 @@ def bootstrap_ci(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the corpus WER, resampling utterances.
+    """Percentile bootstrap confidence interval of the corpus WER, resampling
+    utterances.
 
     Each of ``n`` resamples draws as many utterances as there are, with replacement, and
     computes total errors over total reference words.
@@ -388,11 +428,14 @@ def bootstrap_ci(
     chunk = max(1, 2_000_000 // m)
     for start in range(0, n, chunk):
         idx = rng.integers(0, m, size=(min(chunk, n - start), m))
-        total_errors[start:start + len(idx)] = errors[idx].sum(axis=1)
-        total_refs[start:start + len(idx)] = ref_lens[idx].sum(axis=1)
+        total_errors[start : start + len(idx)] = errors[idx].sum(axis=1)
+        total_refs[start : start + len(idx)] = ref_lens[idx].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rates = np.where(total_refs > 0, total_errors / np.maximum(total_refs, 1),
-                         np.where(total_errors > 0, np.inf, 0.0))
+        rates = np.where(
+            total_refs > 0,
+            total_errors / np.maximum(total_refs, 1),
+            np.where(total_errors > 0, np.inf, 0.0),
+        )
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(rates, [alpha, 1.0 - alpha])
     return float(low), float(high)
@@ -408,9 +451,9 @@ def top_confusions(
         k: how many of each kind to keep.
 
     Returns:
-        ``{"substitutions": [((ref, hyp), count), ...], "deletions": [(ref, count), ...],
-        "insertions": [(hyp, count), ...]}``, most frequent first; equal counts are
-        ordered by first occurrence.
+        ``{"substitutions": [((ref, hyp), count), ...],
+        "deletions": [(ref, count), ...], "insertions": [(hyp, count), ...]}``, most
+        frequent first; equal counts are ordered by first occurrence.
     """
     subs: Counter[tuple[str, str]] = Counter()
     dels: Counter[str] = Counter()
@@ -455,7 +498,8 @@ class OovStats:
 
     @property
     def oov_wer(self) -> float:
-        """(substitutions + deletions) / tokens over OOV reference words (nan if none)."""
+        """(substitutions + deletions) / tokens over OOV reference words (nan if
+        none)."""
         return self.oov_errors / self.oov_words if self.oov_words else math.nan
 
     @property
@@ -475,17 +519,23 @@ class OovStats:
         }
 
 
-def oov_stats(alignments: Iterable[EditAlignment], vocabulary: Collection[str]) -> OovStats:
+def oov_stats(
+    alignments: Iterable[EditAlignment], vocabulary: Collection[str]
+) -> OovStats:
     """OOV rate of the references and error rates on OOV vs in-vocabulary words.
 
-    Insertions belong to no reference word, so the per-class rates count substitutions and
-    deletions only; compare them with each other, not with the corpus WER.
+    Insertions belong to no reference word, so the per-class rates count substitutions
+    and deletions only; compare them with each other, not with the corpus WER.
 
     Args:
         alignments: per-utterance alignments (their reference side is used).
         vocabulary: known words, already normalised like the references.
     """
-    vocab = vocabulary if isinstance(vocabulary, (set, frozenset, dict)) else set(vocabulary)
+    vocab = (
+        vocabulary
+        if isinstance(vocabulary, (set, frozenset, dict))
+        else set(vocabulary)
+    )
     ref_words = oov = oov_err = iv_err = 0
     types: set[str] = set()
     for a in alignments:
@@ -504,7 +554,8 @@ def oov_stats(alignments: Iterable[EditAlignment], vocabulary: Collection[str]) 
 
 
 def hyp_word_correctness(alignment: EditAlignment) -> list[bool]:
-    """For each hypothesis word in order, whether the alignment marks it correct (a hit)."""
+    """For each hypothesis word in order, whether the alignment marks it correct (a
+    hit)."""
     return [op.op == "equal" for op in alignment.ops if op.hyp is not None]
 
 
@@ -519,20 +570,30 @@ class CalibrationBin:
     accuracy: float  # nan when the bin is empty
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lower": self.lower, "upper": self.upper, "count": self.count,
-                "mean_confidence": self.mean_confidence, "accuracy": self.accuracy}
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "count": self.count,
+            "mean_confidence": self.mean_confidence,
+            "accuracy": self.accuracy,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class CalibrationResult:
-    """Reliability bins and the expected calibration error (count-weighted |acc - conf|)."""
+    """Reliability bins and the expected calibration error (count-weighted
+    |acc - conf|)."""
 
     bins: tuple[CalibrationBin, ...]
     ece: float
     count: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bins": [b.to_dict() for b in self.bins], "ece": self.ece, "count": self.count}
+        return {
+            "bins": [b.to_dict() for b in self.bins],
+            "ece": self.ece,
+            "count": self.count,
+        }
 
 
 def calibration(
@@ -546,7 +607,8 @@ def calibration(
         bins: number of equal-width bins over [0, 1].
 
     Returns:
-        Per-bin count, mean confidence and accuracy, and the ECE (``nan`` with no words).
+        Per-bin count, mean confidence and accuracy, and the ECE (``nan`` with no
+        words).
 
     Raises:
         ConfigError: for ``bins < 1`` or a probability outside [0, 1].
@@ -556,7 +618,9 @@ def calibration(
     probs = np.array([float(p) for p, _ in word_probs_and_correct], dtype=np.float64)
     correct = np.array([bool(c) for _, c in word_probs_and_correct], dtype=np.float64)
     if probs.size and (np.isnan(probs).any() or probs.min() < 0.0 or probs.max() > 1.0):
-        raise ConfigError("word probabilities must lie in [0, 1]; got values outside it")
+        raise ConfigError(
+            "word probabilities must lie in [0, 1]; got values outside it"
+        )
     index = np.minimum((probs * bins).astype(np.int64), bins - 1)
     result: list[CalibrationBin] = []
     ece = 0.0
@@ -578,7 +642,10 @@ def __getattr__(name: str) -> object:
     if name == "Alignment":  # renamed in issue 17; the old name stays for a release
         import warnings
 
-        warnings.warn("aural.evaluation.metrics.Alignment is deprecated; use EditAlignment",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "aural.evaluation.metrics.Alignment is deprecated; use EditAlignment",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return EditAlignment
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """PNG plots of an evaluation (matplotlib, Agg backend): one function per figure.
 
-Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches no file;
-:func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``.
+Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches no
+file; :func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``.
 """
 
 from __future__ import annotations
@@ -37,12 +37,15 @@ MAX_SPEAKERS = 30  # more bars than this are unreadable; the worst ones are show
 MAX_PAIRS = 15
 
 
-def _figure(width: float = 8.0, height: float = 4.5, ncols: int = 1) -> tuple[Figure, Any]:
+def _figure(
+    width: float = 8.0, height: float = 4.5, ncols: int = 1
+) -> tuple[Figure, Any]:
     try:
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - matplotlib is a core dependency
         raise MissingDependencyError(
-            "the HTML report's plots need matplotlib; install it with `pip install matplotlib`"
+            "the HTML report's plots need matplotlib; install it with `pip install "
+            "matplotlib`"
         ) from err
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
@@ -50,21 +53,30 @@ def _figure(width: float = 8.0, height: float = 4.5, ncols: int = 1) -> tuple[Fi
 
 
 def plot_speakers(results: EvalResults) -> Figure:
-    """Grouped bars: WER per speaker and engine (primary condition; worst speakers first)."""
+    """Grouped bars: WER per speaker and engine (primary condition; worst speakers
+    first)."""
     engines = results.engines
     speakers: dict[str, list[float]] = {}
     for e in engines:
         for spk, g in e.primary.by_speaker.items():
             speakers.setdefault(spk, []).append(g.counts.wer)
-    order = sorted(speakers, key=lambda s: -float(np.mean([w for w in speakers[s]
-                                                             if math.isfinite(w)] or [0])))
+    order = sorted(
+        speakers,
+        key=lambda s: (
+            -float(np.mean([w for w in speakers[s] if math.isfinite(w)] or [0]))
+        ),
+    )
     shown = order[:MAX_SPEAKERS]
     fig, (ax,) = _figure(max(8.0, 0.35 * len(shown) * len(engines) + 2), 4.5)
     width = 0.8 / max(1, len(engines))
     x = np.arange(len(shown))
     for k, e in enumerate(engines):
-        vals = [100 * e.primary.by_speaker[s].counts.wer if s in e.primary.by_speaker else 0.0
-                for s in shown]
+        vals = [
+            100 * e.primary.by_speaker[s].counts.wer
+            if s in e.primary.by_speaker
+            else 0.0
+            for s in shown
+        ]
         ax.bar(x + k * width, vals, width, label=e.label)
     ax.set_xticks(x + width * (len(engines) - 1) / 2, shown, rotation=60, fontsize=8)
     ax.set_ylabel("WER %")
@@ -77,17 +89,25 @@ def plot_speakers(results: EvalResults) -> Figure:
 
 
 def plot_wer_vs_snr(results: EvalResults) -> Figure:
-    """WER against SNR, one line per engine; clean is drawn to the right of the noisiest."""
+    """WER against SNR, one line per engine; clean is drawn to the right of the
+    noisiest."""
     fig, (ax,) = _figure()
     snrs = [c for c in results.options.snrs if c is not None]
     clean_x = (max(snrs) + 10.0) if snrs else 0.0
     for e in results.engines:
-        pts = sorted(((clean_x if c.condition is None else c.condition), 100 * c.counts.wer)
-                     for c in e.conditions)
+        pts = sorted(
+            ((clean_x if c.condition is None else c.condition), 100 * c.counts.wer)
+            for c in e.conditions
+        )
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=e.label)
     ticks = sorted(set(snrs)) + ([clean_x] if None in results.options.snrs else [])
-    ax.set_xticks(ticks, [("clean" if t == clean_x and None in results.options.snrs else f"{t:g}")
-                          for t in ticks])
+    ax.set_xticks(
+        ticks,
+        [
+            ("clean" if t == clean_x and None in results.options.snrs else f"{t:g}")
+            for t in ticks
+        ],
+    )
     ax.set_xlabel("SNR (dB)")
     ax.set_ylabel("WER %")
     ax.set_title("WER vs SNR")
@@ -97,7 +117,8 @@ def plot_wer_vs_snr(results: EvalResults) -> Figure:
 
 
 def plot_error_types(results: EvalResults) -> Figure:
-    """Stacked bars of substitutions, deletions and insertions (% of reference words)."""
+    """Stacked bars of substitutions, deletions and insertions (% of reference
+    words)."""
     labels, subs, dels, ins = [], [], [], []
     for e in results.engines:
         for c in e.conditions:
@@ -121,15 +142,19 @@ def plot_error_types(results: EvalResults) -> Figure:
 def plot_durations(results: EvalResults) -> Figure:
     """Histogram of utterance durations (seconds) with the duration-bin edges marked."""
     first = results.engines[0]
-    durations = [u.duration for u in first.utterances if u.condition == first.primary_condition]
+    durations = [
+        u.duration for u in first.utterances if u.condition == first.primary_condition
+    ]
     fig, (ax,) = _figure()
     ax.hist(durations, bins=min(40, max(5, len(durations) // 3)), color="#4c72b0")
     for edge in (5.0, 10.0):
         ax.axvline(edge, color="#999", linestyle="--")
     ax.set_xlabel("duration (s)")
     ax.set_ylabel("utterances")
-    ax.set_title(f"Utterance durations ({len(durations)} utterances, "
-                 f"{sum(durations) / 60:.1f} min)")
+    ax.set_title(
+        f"Utterance durations ({len(durations)} utterances, "
+        f"{sum(durations) / 60:.1f} min)"
+    )
     return fig
 
 
@@ -157,8 +182,12 @@ def plot_calibration(results: EvalResults) -> Figure:
         if cal is None:
             continue
         pts = [(b.mean_confidence, b.accuracy) for b in cal.bins if b.count > 0]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                label=f"{e.label} (ECE {cal.ece:.3f})")
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="o",
+            label=f"{e.label} (ECE {cal.ece:.3f})",
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("word probability")

@@ -1,9 +1,10 @@
 """Scored evaluation results and their reports: results.json, report.md and report.html.
 
 :func:`score_engine` turns raw hypotheses into typed results (per utterance, per noise
-condition, per speaker and duration bin); :func:`results_to_dict`, :func:`render_markdown`
-and :func:`render_html` present them; :func:`write_report` writes every file atomically.
-Scoring is pure: no engine and no audio, so a cached run is re-scored in moments.
+condition, per speaker and duration bin); :func:`results_to_dict`,
+:func:`render_markdown` and :func:`render_html` present them; :func:`write_report`
+writes every file atomically. Scoring is pure: no engine and no audio, so a cached run
+is re-scored in moments.
 """
 
 from __future__ import annotations
@@ -121,8 +122,11 @@ class UtteranceResult:
             "ops": [list(op) for op in self.alignment.ops],
             "engine_seconds": round(self.engine_seconds, 4),
             "rtf": _rate(self.engine_seconds, self.duration),
-            "word_probabilities": (None if self.word_probabilities is None
-                                   else [round(p, 4) for p in self.word_probabilities]),
+            "word_probabilities": (
+                None
+                if self.word_probabilities is None
+                else [round(p, 4) for p in self.word_probabilities]
+            ),
         }
 
 
@@ -136,9 +140,16 @@ class GroupStats:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.counts
-        return {"wer": c.wer, "utterances": self.utterances, "ref_words": c.ref_len,
-                "hits": c.hits, "substitutions": c.substitutions, "deletions": c.deletions,
-                "insertions": c.insertions, "duration": round(self.duration, 3)}
+        return {
+            "wer": c.wer,
+            "utterances": self.utterances,
+            "ref_words": c.ref_len,
+            "hits": c.hits,
+            "substitutions": c.substitutions,
+            "deletions": c.deletions,
+            "insertions": c.insertions,
+            "duration": round(self.duration, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,14 +207,22 @@ class ConditionSummary:
             "engine_seconds": round(self.engine_seconds, 3),
             "by_speaker": {k: v.to_dict() for k, v in self.by_speaker.items()},
             "by_duration": {k: v.to_dict() for k, v in self.by_duration.items()},
-            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "calibration": None
+            if self.calibration is None
+            else self.calibration.to_dict(),
             "confusions": {
-                "substitutions": [{"ref": r, "hyp": h, "count": n}
-                                  for (r, h), n in self.confusions.get("substitutions", [])],
-                "deletions": [{"ref": w, "count": n}
-                              for w, n in self.confusions.get("deletions", [])],
-                "insertions": [{"hyp": w, "count": n}
-                               for w, n in self.confusions.get("insertions", [])],
+                "substitutions": [
+                    {"ref": r, "hyp": h, "count": n}
+                    for (r, h), n in self.confusions.get("substitutions", [])
+                ],
+                "deletions": [
+                    {"ref": w, "count": n}
+                    for w, n in self.confusions.get("deletions", [])
+                ],
+                "insertions": [
+                    {"hyp": w, "count": n}
+                    for w, n in self.confusions.get("insertions", [])
+                ],
             },
             "oov": None if self.oov is None else self.oov.to_dict(),
         }
@@ -236,7 +255,9 @@ class EngineResults:
         for c in self.conditions:
             if c.condition == condition:
                 return c
-        raise KeyError(f"{self.label} was not evaluated at {condition_label(condition)}")
+        raise KeyError(
+            f"{self.label} was not evaluated at {condition_label(condition)}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         primary = self.primary.to_dict()
@@ -251,9 +272,22 @@ class EngineResults:
 
 
 def _condition_brief(d: dict[str, Any]) -> dict[str, Any]:
-    keep = ("wer", "cer", "substitutions", "deletions", "insertions", "hits", "ref_words",
-            "hyp_words", "rtf", "wer_ci95", "utterances", "audio_seconds", "by_speaker",
-            "by_duration")
+    keep = (
+        "wer",
+        "cer",
+        "substitutions",
+        "deletions",
+        "insertions",
+        "hits",
+        "ref_words",
+        "hyp_words",
+        "rtf",
+        "wer_ci95",
+        "utterances",
+        "audio_seconds",
+        "by_speaker",
+        "by_duration",
+    )
     brief = {k: d[k] for k in keep}
     brief["ece"] = None if d["calibration"] is None else d["calibration"]["ece"]
     return brief
@@ -265,10 +299,14 @@ def _rate(numerator: float, denominator: float) -> float:
 
 # -- scoring ---------------------------------------------------------------------------
 
+
 def _word_probabilities(
-    words: Sequence[tuple[str, float]], hyp_tokens: Sequence[str], normalize: Callable[[str], str]
+    words: Sequence[tuple[str, float]],
+    hyp_tokens: Sequence[str],
+    normalize: Callable[[str], str],
 ) -> tuple[float, ...] | None:
-    """Give each normalised hypothesis word the probability of the engine word it came from.
+    """Give each normalised hypothesis word the probability of the engine word it came
+    from.
 
     Returns None when normalising word by word does not reproduce the normalised text
     (e.g. "twenty five" -> "25" only in context); those utterances are left out of the
@@ -285,29 +323,49 @@ def _word_probabilities(
     return tuple(probs) if tokens == list(hyp_tokens) else None
 
 
-def _group(items: Sequence[UtteranceResult], key: Callable[[UtteranceResult], str],
-           order: Sequence[str] = ()) -> dict[str, GroupStats]:
+def _group(
+    items: Sequence[UtteranceResult],
+    key: Callable[[UtteranceResult], str],
+    order: Sequence[str] = (),
+) -> dict[str, GroupStats]:
     groups: dict[str, list[UtteranceResult]] = defaultdict(list)
     for u in items:
         groups[key(u)].append(u)
-    names = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
+    names = [k for k in order if k in groups] + sorted(
+        k for k in groups if k not in order
+    )
     return {
-        k: GroupStats(ErrorCounts.total(u.counts for u in groups[k]), len(groups[k]),
-                      sum(u.duration for u in groups[k]))
+        k: GroupStats(
+            ErrorCounts.total(u.counts for u in groups[k]),
+            len(groups[k]),
+            sum(u.duration for u in groups[k]),
+        )
         for k in names
     }
 
 
-def _summarise(condition: Condition, items: Sequence[UtteranceResult], options: EvalOptions,
-               vocabulary: frozenset[str] | None) -> ConditionSummary:
+def _summarise(
+    condition: Condition,
+    items: Sequence[UtteranceResult],
+    options: EvalOptions,
+    vocabulary: frozenset[str] | None,
+) -> ConditionSummary:
     counts = ErrorCounts.total(u.counts for u in items)
     pairs = [
         (p, ok)
-        for u in items if u.word_probabilities is not None
-        for p, ok in zip(u.word_probabilities, hyp_word_correctness(u.alignment), strict=True)
+        for u in items
+        if u.word_probabilities is not None
+        for p, ok in zip(
+            u.word_probabilities, hyp_word_correctness(u.alignment), strict=True
+        )
     ]
-    ci = (bootstrap_ci([u.counts for u in items], n=options.bootstrap_samples, seed=options.seed)
-          if items else (math.nan, math.nan))
+    ci = (
+        bootstrap_ci(
+            [u.counts for u in items], n=options.bootstrap_samples, seed=options.seed
+        )
+        if items
+        else (math.nan, math.nan)
+    )
     return ConditionSummary(
         condition=condition,
         counts=counts,
@@ -317,11 +375,17 @@ def _summarise(condition: Condition, items: Sequence[UtteranceResult], options: 
         wer_ci95=ci,
         by_speaker=_group(items, lambda u: u.speaker),
         by_duration=_group(items, lambda u: duration_bin(u.duration), DURATION_BINS),
-        # Word.probability defaults to 1.0, so all-1.0 means "no confidences", not certainty.
-        calibration=(calibration(pairs, bins=options.calibration_bins)
-                     if any(p < 1.0 for p, _ in pairs) else None),
+        # Word.probability defaults to 1.0, so all-1.0 means "no confidences", not
+        # certainty.
+        calibration=(
+            calibration(pairs, bins=options.calibration_bins)
+            if any(p < 1.0 for p, _ in pairs)
+            else None
+        ),
         confusions=top_confusions((u.alignment for u in items), k=options.top_k),
-        oov=None if vocabulary is None else oov_stats((u.alignment for u in items), vocabulary),
+        oov=None
+        if vocabulary is None
+        else oov_stats((u.alignment for u in items), vocabulary),
         utterances=len(items),
     )
 
@@ -340,8 +404,9 @@ def score_engine(
     Args:
         label / engine / model: how the engine is named in the results.
         utterances: the manifest's utterances (``id``, ``text``, ``speaker``).
-        hypotheses: per condition, utterance id -> :class:`~aural.evaluation.runner.UtteranceHypothesis`;
-            utterances without one (failed to decode) are left out.
+        hypotheses: per condition, utterance id ->
+            :class:`~aural.evaluation.runner.UtteranceHypothesis`; utterances without
+            one (failed to decode) are left out.
         options: the run's options (normaliser, bootstrap, bins, vocabulary).
     """
     from aural.text.normalizers import get_normalizer
@@ -349,7 +414,9 @@ def score_engine(
     normalize = get_normalizer(options.normalizer)
     vocabulary = None
     if options.vocabulary is not None:
-        vocabulary = frozenset(t for w in options.vocabulary for t in normalize(w).split())
+        vocabulary = frozenset(
+            t for w in options.vocabulary for t in normalize(w).split()
+        )
     ref_norms = {str(u.id): normalize(u.text or "") for u in utterances}
     scored: list[UtteranceResult] = []
     summaries: list[ConditionSummary] = []
@@ -362,20 +429,33 @@ def score_engine(
                 continue
             ref_norm, hyp_norm = ref_norms[str(u.id)], normalize(h.text)
             hyp_tokens = hyp_norm.split()
-            items.append(UtteranceResult(
-                id=str(u.id), speaker=str(u.speaker) if u.speaker else UNKNOWN_SPEAKER,
-                duration=h.duration, condition=condition, ref=u.text or "", hyp=h.text,
-                ref_norm=ref_norm, hyp_norm=hyp_norm,
-                alignment=align_words(ref_norm.split(), hyp_tokens),
-                chars=char_counts(ref_norm, hyp_norm), engine_seconds=h.engine_seconds,
-                word_probabilities=_word_probabilities(h.words, hyp_tokens, normalize),
-            ))
+            items.append(
+                UtteranceResult(
+                    id=str(u.id),
+                    speaker=str(u.speaker) if u.speaker else UNKNOWN_SPEAKER,
+                    duration=h.duration,
+                    condition=condition,
+                    ref=u.text or "",
+                    hyp=h.text,
+                    ref_norm=ref_norm,
+                    hyp_norm=hyp_norm,
+                    alignment=align_words(ref_norm.split(), hyp_tokens),
+                    chars=char_counts(ref_norm, hyp_norm),
+                    engine_seconds=h.engine_seconds,
+                    word_probabilities=_word_probabilities(
+                        h.words, hyp_tokens, normalize
+                    ),
+                )
+            )
         summaries.append(_summarise(condition, items, options, vocabulary))
         scored.extend(items)
-    return EngineResults(label, engine, model, tuple(summaries), tuple(scored), options.primary)
+    return EngineResults(
+        label, engine, model, tuple(summaries), tuple(scored), options.primary
+    )
 
 
 # -- presentation ----------------------------------------------------------------------
+
 
 def _json_safe(value: Any) -> Any:
     """NaN and infinities become None so the file is strict JSON."""
@@ -390,15 +470,17 @@ def _json_safe(value: Any) -> Any:
 
 def results_to_dict(results: EvalResults) -> dict[str, Any]:
     """The results.json document (see DESIGN.md): schema version, run facts, engines."""
-    return _json_safe({
-        "schema_version": SCHEMA_VERSION,
-        "dataset": results.dataset,
-        "options": results.options.to_dict(),
-        "snrs": [condition_label(c) for c in results.options.snrs],
-        "timing": results.timing.to_dict(),
-        "failures": [{"id": i, "error": m} for i, m in results.failures],
-        "engines": {e.label: e.to_dict() for e in results.engines},
-    })
+    return _json_safe(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "dataset": results.dataset,
+            "options": results.options.to_dict(),
+            "snrs": [condition_label(c) for c in results.options.snrs],
+            "timing": results.timing.to_dict(),
+            "failures": [{"id": i, "error": m} for i, m in results.failures],
+            "engines": {e.label: e.to_dict() for e in results.engines},
+        }
+    )
 
 
 def _pct(value: float) -> str:
@@ -411,17 +493,39 @@ def summary_rows(results: EvalResults) -> list[list[str]]:
     for e in results.engines:
         for c in e.conditions:
             lo, hi = c.wer_ci95
-            rows.append([
-                e.label, c.label, _pct(c.counts.wer), f"{_pct(lo)}-{_pct(hi)}",
-                _pct(c.chars.wer), str(c.counts.substitutions), str(c.counts.deletions),
-                str(c.counts.insertions), str(c.counts.hits), str(c.counts.ref_len),
-                f"{c.rtf:.3f}", str(c.utterances),
-            ])
+            rows.append(
+                [
+                    e.label,
+                    c.label,
+                    _pct(c.counts.wer),
+                    f"{_pct(lo)}-{_pct(hi)}",
+                    _pct(c.chars.wer),
+                    str(c.counts.substitutions),
+                    str(c.counts.deletions),
+                    str(c.counts.insertions),
+                    str(c.counts.hits),
+                    str(c.counts.ref_len),
+                    f"{c.rtf:.3f}",
+                    str(c.utterances),
+                ]
+            )
     return rows
 
 
-SUMMARY_HEADER = ["engine", "SNR dB", "WER %", "95% CI", "CER %", "sub", "del", "ins", "hits",
-                  "ref words", "RTF", "utts"]
+SUMMARY_HEADER = [
+    "engine",
+    "SNR dB",
+    "WER %",
+    "95% CI",
+    "CER %",
+    "sub",
+    "del",
+    "ins",
+    "hits",
+    "ref words",
+    "RTF",
+    "utts",
+]
 
 
 def render_markdown(results: EvalResults) -> str:
@@ -432,15 +536,24 @@ def render_markdown(results: EvalResults) -> str:
         "# aural evaluation",
         "",
         f"- dataset: `{results.dataset}`",
-        (f"- utterances: {results.engines[0].primary.utterances if results.engines else 0} "
-         f"({audio / 60.0:.1f} min of audio)"),
-        f"- normalizer: {o.normalizer}; beam size: {o.decode.beam_size}; seed: {o.seed}",
+        (
+            "- utterances: "
+            f"{results.engines[0].primary.utterances if results.engines else 0} "
+            f"({audio / 60.0:.1f} min of audio)"
+        ),
+        f"- normalizer: {o.normalizer}; beam size: {o.decode.beam_size}; seed: "
+        f"{o.seed}",
         f"- noise: {o.noise_dir or 'none'}; room responses: {o.rir_dir or 'none'}",
-        (f"- this run: {t.decoded} decodes, {t.cached} from cache, {t.wall_seconds:.1f} s wall, "
-         f"{t.engine_seconds:.1f} s in engines, {t.load_seconds:.1f} s loading models"),
+        (
+            f"- this run: {t.decoded} decodes, {t.cached} from cache, "
+            f"{t.wall_seconds:.1f} s wall, {t.engine_seconds:.1f} s in engines, "
+            f"{t.load_seconds:.1f} s loading models"
+        ),
         "",
         "| " + " | ".join(SUMMARY_HEADER) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER))) + "|",
+        "|"
+        + "|".join("---" if i < 2 else "---:" for i in range(len(SUMMARY_HEADER)))
+        + "|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in summary_rows(results)]
     if results.failures:
@@ -452,20 +565,39 @@ def render_markdown(results: EvalResults) -> str:
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+        for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _group_rows(groups: Mapping[str, GroupStats], limit: int | None = None) -> list[list[str]]:
-    items = sorted(groups.items(), key=lambda kv: -kv[1].counts.wer) if limit else groups.items()
-    rows = [[k, _pct(g.counts.wer), g.utterances, g.counts.ref_len, g.counts.substitutions,
-             g.counts.deletions, g.counts.insertions] for k, g in items]
+def _group_rows(
+    groups: Mapping[str, GroupStats], limit: int | None = None
+) -> list[list[str]]:
+    items = (
+        sorted(groups.items(), key=lambda kv: -kv[1].counts.wer)
+        if limit
+        else groups.items()
+    )
+    rows = [
+        [
+            k,
+            _pct(g.counts.wer),
+            g.utterances,
+            g.counts.ref_len,
+            g.counts.substitutions,
+            g.counts.deletions,
+            g.counts.insertions,
+        ]
+        for k, g in items
+    ]
     return rows[:limit] if limit else rows
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;\
+color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;\
+padding:.25em .6em;
 text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}code{background:#f6f6f6}"""
 
@@ -474,40 +606,70 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
     """A self-contained HTML report; ``plots`` maps a plot name to its PNG file name."""
     esc = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>aural evaluation</title>",
+        "<!doctype html><html><head><meta charset='utf-8'><title>aural "
+        "evaluation</title>",
         f"<style>{_CSS}</style></head><body><h1>aural evaluation</h1>",
-        (f"<p>Dataset <code>{esc(results.dataset)}</code>, normalizer "
-         f"<code>{esc(results.options.normalizer)}</code>, seed {results.options.seed}.</p>"),
-        "<h2>Summary</h2>", _table(SUMMARY_HEADER, summary_rows(results)),
+        (
+            f"<p>Dataset <code>{esc(results.dataset)}</code>, normalizer "
+            f"<code>{esc(results.options.normalizer)}</code>, seed "
+            f"{results.options.seed}.</p>"
+        ),
+        "<h2>Summary</h2>",
+        _table(SUMMARY_HEADER, summary_rows(results)),
     ]
-    for name, title in (("snr", "WER vs SNR"), ("errors", "Error types"),
-                        ("speakers", "WER per speaker"), ("durations", "Utterance durations"),
-                        ("confusions", "Most frequent confusions"),
-                        ("calibration", "Confidence calibration")):
+    for name, title in (
+        ("snr", "WER vs SNR"),
+        ("errors", "Error types"),
+        ("speakers", "WER per speaker"),
+        ("durations", "Utterance durations"),
+        ("confusions", "Most frequent confusions"),
+        ("calibration", "Confidence calibration"),
+    ):
         if name in plots:
-            parts.append(f"<h2>{esc(title)}</h2><img src='{esc(plots[name])}' alt='{esc(title)}'>")
+            parts.append(
+                f"<h2>{esc(title)}</h2><img src='{esc(plots[name])}' "
+                f"alt='{esc(title)}'>"
+            )
     group_header = ["group", "WER %", "utts", "ref words", "sub", "del", "ins"]
     for e in results.engines:
         p = e.primary
-        parts.append(f"<h2>{esc(e.label)} <small>({esc(e.model)}, SNR {esc(p.label)})</small></h2>")
-        parts.append("<h3>By duration (s)</h3>" + _table(group_header, _group_rows(p.by_duration)))
-        parts.append("<h3>Speakers with the highest WER</h3>"
-                     + _table(group_header, _group_rows(p.by_speaker, limit=20)))
+        parts.append(
+            f"<h2>{esc(e.label)} <small>({esc(e.model)}, SNR "
+            f"{esc(p.label)})</small></h2>"
+        )
+        parts.append(
+            "<h3>By duration (s)</h3>"
+            + _table(group_header, _group_rows(p.by_duration))
+        )
+        parts.append(
+            "<h3>Speakers with the highest WER</h3>"
+            + _table(group_header, _group_rows(p.by_speaker, limit=20))
+        )
         subs = p.confusions.get("substitutions", [])[:15]
-        parts.append("<h3>Substitutions</h3>" + _table(
-            ["reference", "hypothesis", "count"], [[r, h, n] for (r, h), n in subs]))
+        parts.append(
+            "<h3>Substitutions</h3>"
+            + _table(
+                ["reference", "hypothesis", "count"], [[r, h, n] for (r, h), n in subs]
+            )
+        )
         if p.calibration is not None:
-            parts.append(f"<p>Expected calibration error: {p.calibration.ece:.3f} over "
-                         f"{p.calibration.count} words.</p>")
+            parts.append(
+                f"<p>Expected calibration error: {p.calibration.ece:.3f} over "
+                f"{p.calibration.count} words.</p>"
+            )
         if p.oov is not None:
-            parts.append(f"<p>OOV rate {_pct(p.oov.oov_rate)} %; errors on OOV words "
-                         f"{_pct(p.oov.oov_wer)} %, on known words {_pct(p.oov.in_vocab_wer)} %."
-                         "</p>")
+            parts.append(
+                f"<p>OOV rate {_pct(p.oov.oov_rate)} %; errors on OOV words "
+                f"{_pct(p.oov.oov_wer)} %, on known words {_pct(p.oov.in_vocab_wer)} %."
+                "</p>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def write_report(results: EvalResults, output_dir: Path, *, plots: bool = True) -> dict[str, Path]:
+def write_report(
+    results: EvalResults, output_dir: Path, *, plots: bool = True
+) -> dict[str, Path]:
     """Write results.json, report.md, report.html and the PNG plots into ``output_dir``.
 
     Every file is written to a temporary name and renamed, so a reader never sees half
@@ -527,8 +689,12 @@ def write_report(results: EvalResults, output_dir: Path, *, plots: bool = True) 
         pngs = render_plots(results, output_dir)
         written.update({f"plot:{k}": output_dir / v for k, v in pngs.items()})
     for name, text in (
-        ("results.json", json.dumps(results_to_dict(results), indent=1, ensure_ascii=False,
-                                    allow_nan=False)),
+        (
+            "results.json",
+            json.dumps(
+                results_to_dict(results), indent=1, ensure_ascii=False, allow_nan=False
+            ),
+        ),
         ("report.md", render_markdown(results)),
         ("report.html", render_html(results, pngs)),
     ):

@@ -1,9 +1,10 @@
 """Noise conditions for robustness evaluation: which SNRs, and the seeded degradation.
 
-A condition is one SNR in dB, or ``None`` for the clean input. Every utterance gets its own
-random generator derived from ``(seed, utterance id, condition)``, so the mixture an
+A condition is one SNR in dB, or ``None`` for the clean input. Every utterance gets its
+own random generator derived from ``(seed, utterance id, condition)``, so the mixture an
 utterance receives does not depend on which other utterances are evaluated or in which
-order: a resumed run, a ``--limit`` run and a full run degrade shared utterances the same.
+order: a resumed run, a ``--limit`` run and a full run degrade shared utterances the
+same.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def parse_snr(value: str | float | None) -> Condition:
             number = float(text)
         except ValueError:
             raise ConfigError(
-                f"invalid SNR {value!r}: give a number of dB (e.g. 10, 0, -5) or 'clean'"
+                f"invalid SNR {value!r}: give a number of dB (e.g. 10, 0, -5) or "
+                "'clean'"
             ) from None
     else:
         number = float(value)
@@ -90,7 +92,8 @@ class Degrader:
     Attributes:
         seed: base seed of every per-utterance generator.
         noise: noise recordings (needed when any condition has an SNR).
-        rirs: impulse responses; when given, every condition (clean too) is reverberated.
+        rirs: impulse responses; when given, every condition (clean too) is
+            reverberated.
     """
 
     seed: int = 0
@@ -102,21 +105,25 @@ class Degrader:
         noisy = [c for c in conditions if c is not None]
         if noisy and self.noise is None:
             raise ConfigError(
-                f"SNR {condition_label(noisy[0])} dB needs noise recordings: pass a folder of "
-                "them as noise_dir (e.g. ../shared/data/noise)",
+                f"SNR {condition_label(noisy[0])} dB needs noise recordings: pass a "
+                "folder of them as noise_dir (e.g. ../shared/data/noise)",
                 options=("noise_dir",),
             )
 
     def reverberate(self, waveform: Waveform, utterance_id: str) -> Waveform:
-        """The waveform convolved with a seeded choice of room response (or as it is)."""
+        """The waveform convolved with a seeded choice of room response (or as it
+        is)."""
         if self.rirs is None:
             return waveform
         rng = utterance_rng(self.seed, utterance_id, "rir")
         _, rir = self.rirs.pick(rng)
         return Waveform(convolve_rir(waveform.samples, rir), waveform.sample_rate)
 
-    def degrade(self, waveform: Waveform, utterance_id: str, condition: Condition) -> Waveform:
-        """Noise at ``condition`` dB added to ``waveform`` (already reverberated, if wanted).
+    def degrade(
+        self, waveform: Waveform, utterance_id: str, condition: Condition
+    ) -> Waveform:
+        """Noise at ``condition`` dB added to ``waveform`` (already reverberated, if
+        wanted).
 
         Args:
             waveform: mono input at the noise bank's sample rate.
@@ -126,13 +133,17 @@ class Degrader:
         if condition is None:
             return waveform
         if self.noise is None:
-            raise ConfigError("a noisy condition needs noise recordings (noise_dir)",
-                              options=("noise_dir",))
+            raise ConfigError(
+                "a noisy condition needs noise recordings (noise_dir)",
+                options=("noise_dir",),
+            )
         if waveform.sample_rate != self.noise.sample_rate:
             raise ConfigError(
-                f"audio at {waveform.sample_rate} Hz cannot be mixed with noise loaded at "
-                f"{self.noise.sample_rate} Hz; load both at the same rate"
+                f"audio at {waveform.sample_rate} Hz cannot be mixed with noise "
+                f"loaded at {self.noise.sample_rate} Hz; load both at the same rate"
             )
         rng = utterance_rng(self.seed, utterance_id, f"snr={condition!r}")
         _, noise = self.noise.pick(rng)
-        return Waveform(mix_at_snr(waveform.samples, noise, condition, rng), waveform.sample_rate)
+        return Waveform(
+            mix_at_snr(waveform.samples, noise, condition, rng), waveform.sample_rate
+        )

@@ -1,10 +1,12 @@
-"""The evaluation runner: decode a manifest with several engines and score the hypotheses.
+"""The evaluation runner: decode a manifest with several engines and score the
+hypotheses.
 
 :func:`evaluate` decodes every audio file once, degrades it for each noise condition,
 feeds every engine (in batches through ``transcribe_batch``) and scores the results with
-:mod:`aural.evaluation.metrics` after the chosen text normaliser. Raw hypotheses are kept in
-a :class:`HypothesisCache` (one JSON line per utterance, appended as it finishes), so an
-interrupted run resumes and a finished one is scored again without touching an engine.
+:mod:`aural.evaluation.metrics` after the chosen text normaliser. Raw hypotheses are
+kept in a :class:`HypothesisCache` (one JSON line per utterance, appended as it
+finishes), so an interrupted run resumes and a finished one is scored again without
+touching an engine.
 
 Example:
     >>> results = evaluate(load_dataset("LibriSpeech/dev-clean"),
@@ -55,7 +57,8 @@ CACHE_FILE = "hypotheses.jsonl"
 """Name of the hypothesis cache inside the cache folder."""
 
 EngineSpec = tuple[str, "str | None | Engine"]
-"""``(engine name, model)``: the model is an alias/path, ``None`` (default) or a loaded engine."""
+"""``(engine name, model)``: the model is an alias/path, ``None`` (default) or a
+loaded engine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,12 @@ class EvalOptions:
         snrs: noise conditions in dB; ``None`` is the clean input. The first clean entry
             (else the first entry) is the primary condition reported at the top level.
         noise_dir: folder of noise recordings (needed for any SNR that is not ``None``).
-        rir_dir: folder of room impulse responses; when set, every condition is reverberated.
+        rir_dir: folder of room impulse responses; when set, every condition is
+            reverberated.
         seed: base seed of the per-utterance noise and room choices.
         decode: decoding options passed to every engine.
-        vocabulary: known words for the out-of-vocabulary statistics (normalised before use).
+        vocabulary: known words for the out-of-vocabulary statistics (normalised before
+            use).
         bootstrap_samples: resamples of the 95 % confidence interval.
         chunk_size: utterances passed to one ``transcribe_batch`` call (how many inputs
             share one batched decoder call is ``decode.batch_size``).
@@ -98,22 +103,30 @@ class EvalOptions:
                 options=("normalizer",),
             )
         if not self.snrs:
-            raise ConfigError("snrs is empty; give at least one condition (None = clean)")
+            raise ConfigError(
+                "snrs is empty; give at least one condition (None = clean)"
+            )
         if len(set(self.snrs)) != len(self.snrs):
             raise ConfigError(f"snrs repeats a condition: {self.snrs!r}")
         if any(s is not None and not math.isfinite(s) for s in self.snrs):
-            raise ConfigError(f"snrs must be finite dB values or None, got {self.snrs!r}")
+            raise ConfigError(
+                f"snrs must be finite dB values or None, got {self.snrs!r}"
+            )
         if any(s is not None for s in self.snrs) and self.noise_dir is None:
             raise ConfigError(
-                "a noisy condition (an SNR in dB) needs noise recordings; set noise_dir to a "
-                "folder of them, e.g. ../shared/data/noise",
+                "a noisy condition (an SNR in dB) needs noise recordings; set "
+                "noise_dir to a folder of them, e.g. ../shared/data/noise",
                 options=("noise_dir",),
             )
         for name in ("bootstrap_samples", "chunk_size", "calibration_bins", "top_k"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or self.seed < 0
+        ):
             raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
 
     @property
@@ -145,7 +158,9 @@ class EvalOptions:
             "rir_dir": None if self.rir_dir is None else str(self.rir_dir),
             "seed": self.seed,
             "decode": self.decode.to_dict(),
-            "vocabulary_size": None if self.vocabulary is None else len(self.vocabulary),
+            "vocabulary_size": None
+            if self.vocabulary is None
+            else len(self.vocabulary),
             "bootstrap_samples": self.bootstrap_samples,
             "chunk_size": self.chunk_size,
         }
@@ -157,7 +172,8 @@ def _resolved(path: Path | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class UtteranceHypothesis:
-    """What an engine produced for one utterance in one condition (what the cache keeps).
+    """What an engine produced for one utterance in one condition (what the cache
+    keeps).
 
     Attributes:
         text: the transcript text.
@@ -172,21 +188,29 @@ class UtteranceHypothesis:
     duration: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "words": [list(w) for w in self.words],
-                "engine_seconds": self.engine_seconds, "duration": self.duration}
+        return {
+            "text": self.text,
+            "words": [list(w) for w in self.words],
+            "engine_seconds": self.engine_seconds,
+            "duration": self.duration,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UtteranceHypothesis:
-        return cls(str(d["text"]), tuple((str(w), float(p)) for w, p in d["words"]),
-                   float(d["engine_seconds"]), float(d["duration"]))
+        return cls(
+            str(d["text"]),
+            tuple((str(w), float(p)) for w, p in d["words"]),
+            float(d["engine_seconds"]),
+            float(d["duration"]),
+        )
 
 
 class HypothesisCache:
     """Hypotheses keyed by (condition key, utterance key), stored as JSON lines.
 
-    Each :meth:`put` appends one line and flushes it, so an interrupted run loses at most
-    the utterance in flight; a torn last line is ignored on the next load. Lines of other
-    keys (older options) stay in the file and are simply not looked up.
+    Each :meth:`put` appends one line and flushes it, so an interrupted run loses at
+    most the utterance in flight; a torn last line is ignored on the next load. Lines of
+    other keys (older options) stay in the file and are simply not looked up.
 
     Args:
         path: the ``.jsonl`` file, or ``None`` to keep hypotheses in memory only.
@@ -202,27 +226,41 @@ class HypothesisCache:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        """Read the hypotheses; unreadable lines (torn, corrupt, not UTF-8) stay in the file
-        but are skipped, so those utterances are decoded again."""
+        """Read the hypotheses; unreadable lines (torn, corrupt, not UTF-8) stay in the
+        file but are skipped, so those utterances are decoded again."""
         if not path.is_file():
-            raise ConfigError(f"hypothesis cache {str(path)!r} is not a file; move it away")
+            raise ConfigError(
+                f"hypothesis cache {str(path)!r} is not a file; move it away"
+            )
         bad: list[int] = []
         try:
             with path.open("rb") as f:
                 for lineno, raw in enumerate(f, 1):
                     try:
                         d = json.loads(raw.decode("utf-8"))
-                        self._entries[(d["cond"], d["utt"])] = UtteranceHypothesis.from_dict(d)
-                    except (ValueError, KeyError, TypeError):  # UnicodeDecodeError included
+                        self._entries[(d["cond"], d["utt"])] = (
+                            UtteranceHypothesis.from_dict(d)
+                        )
+                    except (
+                        ValueError,
+                        KeyError,
+                        TypeError,
+                    ):  # UnicodeDecodeError included
                         if raw.strip():
                             bad.append(lineno)
         except OSError as err:
             raise ConfigError(
-                f"cannot read the hypothesis cache {str(path)!r}: {err.strerror}") from err
+                f"cannot read the hypothesis cache {str(path)!r}: {err.strerror}"
+            ) from err
         if bad:
-            logger.warning("ignoring %d unreadable line(s) of %s (line %s%s); those "
-                           "hypotheses are decoded again", len(bad), path, bad[0],
-                           " and more" if len(bad) > 1 else "")
+            logger.warning(
+                "ignoring %d unreadable line(s) of %s (line %s%s); those "
+                "hypotheses are decoded again",
+                len(bad),
+                path,
+                bad[0],
+                " and more" if len(bad) > 1 else "",
+            )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -230,15 +268,20 @@ class HypothesisCache:
     def get(self, cond: str, utt: str) -> UtteranceHypothesis | None:
         return self._entries.get((cond, utt))
 
-    def put(self, cond: str, utt: str, hypothesis: UtteranceHypothesis, label: str = "") -> None:
+    def put(
+        self, cond: str, utt: str, hypothesis: UtteranceHypothesis, label: str = ""
+    ) -> None:
         """Store one hypothesis (appended to the file at once when there is one)."""
         self._entries[(cond, utt)] = hypothesis
         if self.path is None:
             return
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            torn = self.path.is_file() and self.path.stat().st_size > 0 and not _ends_with_newline(
-                self.path)
+            torn = (
+                self.path.is_file()
+                and self.path.stat().st_size > 0
+                and not _ends_with_newline(self.path)
+            )
             self._file = self.path.open("a", encoding="utf-8")
             if torn:  # an interrupted write left half a line: start a fresh one
                 self._file.write("\n")
@@ -322,7 +365,8 @@ class EvalResults:
         options: the options of the run.
         dataset: a description of the evaluated manifest (its path or name).
         timing: timings and decode counts of this run.
-        failures: ``(utterance id, message)`` for utterances that could not be evaluated.
+        failures: ``(utterance id, message)`` for utterances that could not be
+            evaluated.
     """
 
     engines: tuple[EngineResults, ...]
@@ -340,7 +384,8 @@ class EvalResults:
 
 
 class _EngineSlot:
-    """One engine of the run: created on its first cache miss, so re-renders load nothing."""
+    """One engine of the run: created on its first cache miss, so re-renders load
+    nothing."""
 
     __slots__ = ("_engine", "label", "model_key", "name", "spec_model")
 
@@ -357,7 +402,8 @@ class _EngineSlot:
         self.label = name if model is None else f"{name}:{self.spec_model}"
 
     def get(self) -> tuple[Engine, float]:
-        """The engine, and the seconds it took to create it now (0 when already loaded)."""
+        """The engine, and the seconds it took to create it now (0 when already
+        loaded)."""
         if self._engine is not None:
             return self._engine, 0.0
         from aural.engines import create_engine
@@ -371,8 +417,14 @@ class _EngineSlot:
         return self._engine.model_id if self._engine is not None else self.model_key
 
 
-def _condition_key(slot: _EngineSlot, condition: Condition, options: EvalOptions) -> str:
-    payload = {"engine": slot.name, "model": slot.model_key, **options.decode_key(condition)}
+def _condition_key(
+    slot: _EngineSlot, condition: Condition, options: EvalOptions
+) -> str:
+    payload = {
+        "engine": slot.name,
+        "model": slot.model_key,
+        **options.decode_key(condition),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -385,13 +437,16 @@ def _utterance_key(utt: Any) -> str:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def _hypothesis_from(transcript: Any, engine_seconds: float, duration: float) -> UtteranceHypothesis:
+def _hypothesis_from(
+    transcript: Any, engine_seconds: float, duration: float
+) -> UtteranceHypothesis:
     words = tuple(
         (w.text.strip(), min(1.0, max(0.0, float(w.probability))))
-        for w in transcript.words if w.text.strip()
+        for w in transcript.words
+        if w.text.strip()
     )
     return UtteranceHypothesis(transcript.text, words, engine_seconds, duration)
 
@@ -409,9 +464,13 @@ class _Counters:
 
 def _banks(options: EvalOptions) -> Degrader:
     noisy = any(s is not None for s in options.snrs)
-    noise = (NoiseBank(options.noise_dir, label="noise folder (noise_dir)",
-                       option="noise_dir")
-             if noisy and options.noise_dir is not None else None)
+    noise = (
+        NoiseBank(
+            options.noise_dir, label="noise folder (noise_dir)", option="noise_dir"
+        )
+        if noisy and options.noise_dir is not None
+        else None
+    )
     rirs = _rir_bank(options.rir_dir) if options.rir_dir is not None else None
     degrader = Degrader(seed=options.seed, noise=noise, rirs=rirs)
     degrader.check(options.snrs)
@@ -428,8 +487,13 @@ def _load_utterance(utt: Any) -> Waveform:
     return load_utterance_audio(utt, SAMPLE_RATE)
 
 
-def _transcribe(engine: Engine, waveforms: list[Waveform], options: DecodeOptions,
-                ids: list[str], counters: _Counters) -> list[tuple[int, Any, float]]:
+def _transcribe(
+    engine: Engine,
+    waveforms: list[Waveform],
+    options: DecodeOptions,
+    ids: list[str],
+    counters: _Counters,
+) -> list[tuple[int, Any, float]]:
     """Run one batch; on an error, retry one by one so one bad input fails alone.
 
     Returns ``(index, transcript, engine seconds)`` for each input that succeeded.
@@ -451,19 +515,27 @@ def _transcribe(engine: Engine, waveforms: list[Waveform], options: DecodeOption
     counters.engine += elapsed
     total = sum(w.duration for w in waveforms) or 1.0
     # A batch is timed as a whole; each utterance is charged its share of the audio.
-    return [(i, t, elapsed * w.duration / total)
-            for i, (t, w) in enumerate(zip(transcripts, waveforms, strict=True))]
+    return [
+        (i, t, elapsed * w.duration / total)
+        for i, (t, w) in enumerate(zip(transcripts, waveforms, strict=True))
+    ]
 
 
 def _decode_batch(
-    batch: Sequence[Any], slots: Sequence[_EngineSlot], keys: dict[tuple[str, Condition], str],
-    options: EvalOptions, cache: HypothesisCache, degraders: Callable[[], Degrader],
+    batch: Sequence[Any],
+    slots: Sequence[_EngineSlot],
+    keys: dict[tuple[str, Condition], str],
+    options: EvalOptions,
+    cache: HypothesisCache,
+    degraders: Callable[[], Degrader],
     counters: _Counters,
 ) -> None:
     """Fill the cache for every (engine, condition) of ``batch`` that misses."""
     missing = {
         (s.label, c, _utterance_key(u))
-        for u in batch for s in slots for c in options.snrs
+        for u in batch
+        for s in slots
+        for c in options.snrs
         if cache.get(keys[(s.label, c)], _utterance_key(u)) is None
     }
     counters.cached += len(batch) * len(slots) * len(options.snrs) - len(missing)
@@ -482,9 +554,11 @@ def _decode_batch(
     counters.audio += time.perf_counter() - t0
     for condition in options.snrs:
         t0 = time.perf_counter()
-        noisy = {k: (u, degrader.degrade(w, str(u.id), condition))
-                 for k, (u, w) in clean.items()
-                 if any(m[1] == condition and m[2] == k for m in missing)}
+        noisy = {
+            k: (u, degrader.degrade(w, str(u.id), condition))
+            for k, (u, w) in clean.items()
+            if any(m[1] == condition and m[2] == k for m in missing)
+        }
         counters.audio += time.perf_counter() - t0
         for slot in slots:
             todo = [k for k in noisy if (slot.label, condition, k) in missing]
@@ -494,11 +568,16 @@ def _decode_batch(
             counters.load += load_seconds
             waves = [_for_engine(engine, noisy[k][1]) for k in todo]
             ids = [str(noisy[k][0].id) for k in todo]
-            for i, transcript, seconds in _transcribe(engine, waves, options.decode, ids,
-                                                      counters):
+            for i, transcript, seconds in _transcribe(
+                engine, waves, options.decode, ids, counters
+            ):
                 hyp = _hypothesis_from(transcript, seconds, waves[i].duration)
-                cache.put(keys[(slot.label, condition)], todo[i], hyp,
-                          label=f"{slot.label}@{condition}")
+                cache.put(
+                    keys[(slot.label, condition)],
+                    todo[i],
+                    hyp,
+                    label=f"{slot.label}@{condition}",
+                )
                 counters.decoded += 1
                 counters.audio_duration += hyp.duration
 
@@ -508,18 +587,24 @@ def _for_engine(engine: Engine, wave: Waveform) -> Waveform:
         return wave
     from aural.audio import resample
 
-    return Waveform(resample(wave.samples, wave.sample_rate, engine.sample_rate),
-                    engine.sample_rate)
+    return Waveform(
+        resample(wave.samples, wave.sample_rate, engine.sample_rate), engine.sample_rate
+    )
 
 
 def _make_slots(engines: Iterable[EngineSpec]) -> list[_EngineSlot]:
     slots = [_EngineSlot(name, model) for name, model in engines]
     if not slots:
-        raise ConfigError("no engine to evaluate; pass at least one in engines, e.g. "
-                          "[(\"whisper\", None)]", options=("engines",))
+        raise ConfigError(
+            "no engine to evaluate; pass at least one in engines, e.g. "
+            '[("whisper", None)]',
+            options=("engines",),
+        )
     labels = [s.label for s in slots]
     if len(set(labels)) != len(labels):
-        raise ConfigError(f"an engine is listed twice: {labels}; list each NAME:MODEL once")
+        raise ConfigError(
+            f"an engine is listed twice: {labels}; list each NAME:MODEL once"
+        )
     from aural.engines import available_engines
 
     unknown = [s.name for s in slots if s.name not in available_engines()]
@@ -527,7 +612,8 @@ def _make_slots(engines: Iterable[EngineSpec]) -> list[_EngineSlot]:
         from aural.errors import EngineNotFoundError
 
         raise EngineNotFoundError(
-            f"unknown engine {unknown[0]!r}; available engines: {', '.join(available_engines())}"
+            f"unknown engine {unknown[0]!r}; available engines: "
+            f"{', '.join(available_engines())}"
         )
     return slots
 
@@ -547,12 +633,13 @@ def evaluate(
     engine and noise condition. Hypotheses already in the cache are not decoded again.
 
     Args:
-        manifest: utterances (``aural.data.Utterance``) with ``id``, ``audio``, ``text``,
-            ``speaker`` and ``duration``; a ``Manifest`` iterates over them.
-        engines: ``(name, model)`` pairs; the model is an alias or path, ``None`` for the
-            engine's default, or an already loaded :class:`~aural.engines.Engine`.
+        manifest: utterances (``aural.data.Utterance``) with ``id``, ``audio``,
+            ``text``, ``speaker`` and ``duration``; a ``Manifest`` iterates over them.
+        engines: ``(name, model)`` pairs; the model is an alias or path, ``None`` for
+            the engine's default, or an already loaded :class:`~aural.engines.Engine`.
         options: what to evaluate (None = defaults: clean audio, Whisper normaliser).
-        cache_dir: folder of the hypothesis cache (``hypotheses.jsonl``); None = no cache.
+        cache_dir: folder of the hypothesis cache (``hypotheses.jsonl``); None = no
+            cache.
         progress: called after each batch with an :class:`EvalProgress`.
         dataset: a description recorded in the results (e.g. the dataset path).
 
@@ -568,7 +655,9 @@ def evaluate(
     utterances = list(manifest)
     slots = _make_slots(engines)
     degraders = functools.cache(lambda: _banks(options))
-    keys = {(s.label, c): _condition_key(s, c, options) for s in slots for c in options.snrs}
+    keys = {
+        (s.label, c): _condition_key(s, c, options) for s in slots for c in options.snrs
+    }
     cache = HypothesisCache(None if cache_dir is None else Path(cache_dir) / CACHE_FILE)
     counters = _Counters()
     total_seconds = sum(float(u.duration or 0.0) for u in utterances)
@@ -578,32 +667,55 @@ def evaluate(
             _decode_batch(batch, slots, keys, options, cache, degraders, counters)
             done_seconds += sum(float(u.duration or 0.0) for u in batch)
             if progress is not None:
-                progress(EvalProgress(min(len(utterances), (i + 1) * options.chunk_size),
-                                      len(utterances), done_seconds, total_seconds,
-                                      counters.decoded, counters.cached))
+                progress(
+                    EvalProgress(
+                        min(len(utterances), (i + 1) * options.chunk_size),
+                        len(utterances),
+                        done_seconds,
+                        total_seconds,
+                        counters.decoded,
+                        counters.cached,
+                    )
+                )
     finally:
         cache.close()
     t0 = time.perf_counter()
     scored = tuple(
         score_engine(
-            label=s.label, engine=s.name, model=s.engine_model, utterances=utterances,
-            hypotheses={c: _hypotheses_for(cache, keys[(s.label, c)], utterances, counters)
-                        for c in options.snrs},
+            label=s.label,
+            engine=s.name,
+            model=s.engine_model,
+            utterances=utterances,
+            hypotheses={
+                c: _hypotheses_for(cache, keys[(s.label, c)], utterances, counters)
+                for c in options.snrs
+            },
             options=options,
         )
         for s in slots
     )
     scoring = time.perf_counter() - t0
     timing = EvalTiming(
-        wall_seconds=time.perf_counter() - start, engine_seconds=counters.engine,
-        load_seconds=counters.load, audio_seconds=counters.audio, scoring_seconds=scoring,
-        decoded=counters.decoded, cached=counters.cached, audio_duration=counters.audio_duration,
+        wall_seconds=time.perf_counter() - start,
+        engine_seconds=counters.engine,
+        load_seconds=counters.load,
+        audio_seconds=counters.audio,
+        scoring_seconds=scoring,
+        decoded=counters.decoded,
+        cached=counters.cached,
+        audio_duration=counters.audio_duration,
     )
-    return EvalResults(scored, options, dataset, timing, tuple(sorted(counters.failures.items())))
+    return EvalResults(
+        scored, options, dataset, timing, tuple(sorted(counters.failures.items()))
+    )
 
 
-def _hypotheses_for(cache: HypothesisCache, cond_key: str, utterances: Sequence[Any],
-                    counters: _Counters) -> dict[str, UtteranceHypothesis]:
+def _hypotheses_for(
+    cache: HypothesisCache,
+    cond_key: str,
+    utterances: Sequence[Any],
+    counters: _Counters,
+) -> dict[str, UtteranceHypothesis]:
     out: dict[str, UtteranceHypothesis] = {}
     for u in utterances:
         if str(u.id) in counters.failures:
@@ -618,7 +730,10 @@ def __getattr__(name: str) -> object:
     if name == "Hypothesis":  # renamed in issue 17; the old name stays for a release
         import warnings
 
-        warnings.warn("aural.evaluation.runner.Hypothesis is deprecated; use UtteranceHypothesis",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "aural.evaluation.runner.Hypothesis is deprecated; use UtteranceHypothesis",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return UtteranceHypothesis
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,10 @@
-"""Saving and loading trained acoustic models (weights + the shapes needed to rebuild them).
+"""Saving and loading trained acoustic models (weights + the shapes needed to rebuild
+them).
 
 A model folder holds ``model.pt``: ``{"format", "model_options", "feature_options",
-"state_dict", "info"}``. The trainer adds the tokenizer files beside it, so one folder is
-everything an engine needs. A training run folder (with ``best/`` and ``checkpoints/``)
-is accepted too and resolves to its best, else its latest, model.
+"state_dict", "info"}``. The trainer adds the tokenizer files beside it, so one folder
+is everything an engine needs. A training run folder (with ``best/`` and
+``checkpoints/``) is accepted too and resolves to its best, else its latest, model.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
 from aural.models.conformer import ConformerCtc, ConformerOptions
 
-__all__ = ["FORMAT", "MODEL_FILE", "LoadedModel", "load_model", "resolve_model_dir", "save_model"]
+__all__ = [
+    "FORMAT",
+    "MODEL_FILE",
+    "LoadedModel",
+    "load_model",
+    "resolve_model_dir",
+    "save_model",
+]
 
 MODEL_FILE = "model.pt"
 FORMAT = "aural-conformer-ctc/1"
@@ -34,8 +42,12 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def save_model(folder: str | Path, model: ConformerCtc, feature_options: FeatureOptions,
-               info: dict[str, Any] | None = None) -> Path:
+def save_model(
+    folder: str | Path,
+    model: ConformerCtc,
+    feature_options: FeatureOptions,
+    info: dict[str, Any] | None = None,
+) -> Path:
     """Write ``folder/model.pt`` atomically and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,7 +65,8 @@ def save_model(folder: str | Path, model: ConformerCtc, feature_options: Feature
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """The folder holding ``model.pt`` for a model folder, a ``model.pt`` file or a run folder.
+    """The folder holding ``model.pt`` for a model folder, a ``model.pt`` file or a run
+    folder.
 
     Raises:
         ModelNotFoundError: nothing loadable is there.
@@ -77,13 +90,17 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Rebuild the model saved under ``path`` (see :func:`resolve_model_dir`), in eval mode."""
+    """Rebuild the model saved under ``path`` (see :func:`resolve_model_dir`), in eval
+    mode."""
     folder = resolve_model_dir(path)
     try:
-        payload = torch.load(folder / MODEL_FILE, map_location=device, weights_only=True)
+        payload = torch.load(
+            folder / MODEL_FILE, map_location=device, weights_only=True
+        )
     except (OSError, RuntimeError, ValueError) as err:
-        raise ModelNotFoundError(f"{folder / MODEL_FILE} is not a readable checkpoint: {err}"
-                                 ) from err
+        raise ModelNotFoundError(
+            f"{folder / MODEL_FILE} is not a readable checkpoint: {err}"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelNotFoundError(
             f"{folder / MODEL_FILE} is not an aural model (expected format {FORMAT!r})"
@@ -91,5 +108,9 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     model = ConformerCtc(ConformerOptions.from_dict(payload["model_options"]))
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
-    return LoadedModel(model, FeatureOptions.from_dict(payload["feature_options"]), folder,
-                       dict(payload.get("info") or {}))
+    return LoadedModel(
+        model,
+        FeatureOptions.from_dict(payload["feature_options"]),
+        folder,
+        dict(payload.get("info") or {}),
+    )

@@ -1,12 +1,12 @@
 """Conformer encoder with a CTC head.
 
 The encoder maps features ``(batch, num_frames, num_features)`` plus their lengths to
-``(encoded (batch, num_frames // 4, d_model), encoded_lengths)``; the CTC head turns that
-into log-probabilities over the tokenizer's vocabulary. A transducer joiner can reuse the
-encoder unchanged.
+``(encoded (batch, num_frames // 4, d_model), encoded_lengths)``; the CTC head turns
+that into log-probabilities over the tokenizer's vocabulary. A transducer joiner can
+reuse the encoder unchanged.
 
-Blocks follow Gulati et al. 2020 (macaron feed-forward halves around self-attention and a
-convolution module), with absolute sinusoidal positions, pre-norm residuals and a
+Blocks follow Gulati et al. 2020 (macaron feed-forward halves around self-attention and
+a convolution module), with absolute sinusoidal positions, pre-norm residuals and a
 LayerNorm in the convolution module (so small or uneven batches and DDP need no
 batch-norm statistics). Attention is written with plain matmuls so that it exports to
 ONNX and runs the same under onnxruntime.
@@ -38,10 +38,34 @@ ConformerSize = Literal["tiny", "small", "medium", "large"]
 _PRESETS: dict[str, dict[str, int]] = {
     # name: d_model, num_layers, num_heads, ff multiplier, conv kernel
     # (parameter counts at 80 mels, 30 tokens)
-    "tiny": {"d_model": 96, "num_layers": 4, "num_heads": 4, "ff_mult": 4, "conv_kernel": 15},
-    "small": {"d_model": 144, "num_layers": 12, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
-    "medium": {"d_model": 224, "num_layers": 16, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
-    "large": {"d_model": 256, "num_layers": 18, "num_heads": 4, "ff_mult": 4, "conv_kernel": 31},
+    "tiny": {
+        "d_model": 96,
+        "num_layers": 4,
+        "num_heads": 4,
+        "ff_mult": 4,
+        "conv_kernel": 15,
+    },
+    "small": {
+        "d_model": 144,
+        "num_layers": 12,
+        "num_heads": 4,
+        "ff_mult": 4,
+        "conv_kernel": 31,
+    },
+    "medium": {
+        "d_model": 224,
+        "num_layers": 16,
+        "num_heads": 4,
+        "ff_mult": 4,
+        "conv_kernel": 31,
+    },
+    "large": {
+        "d_model": 256,
+        "num_layers": 18,
+        "num_heads": 4,
+        "ff_mult": 4,
+        "conv_kernel": 31,
+    },
 }
 
 
@@ -57,7 +81,8 @@ class ConformerOptions:
         num_heads: attention heads (must divide ``d_model``).
         ff_mult: feed-forward hidden size as a multiple of ``d_model``.
         conv_kernel: depthwise convolution kernel (odd).
-        subsampling_channels: channels of the two stride-2 convolutions (None = d_model).
+        subsampling_channels: channels of the two stride-2 convolutions
+            (None = d_model).
         subsampling: 4 (two stride-2 convolutions, for 10 ms features) or 1 (a linear
             projection, for features that already come at 20 ms such as Whisper's).
         dropout: dropout in every residual branch.
@@ -75,24 +100,41 @@ class ConformerOptions:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("num_features", "vocab_size", "d_model", "num_layers", "num_heads",
-                     "ff_mult", "conv_kernel"):
+        for name in (
+            "num_features",
+            "vocab_size",
+            "d_model",
+            "num_layers",
+            "num_heads",
+            "ff_mult",
+            "conv_kernel",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"conformer {name} must be a positive integer, got {value!r}")
+                raise ConfigError(
+                    f"conformer {name} must be a positive integer, got {value!r}"
+                )
         if self.d_model % self.num_heads:
             raise ConfigError(
                 f"conformer d_model ({self.d_model}) must be divisible by num_heads "
                 f"({self.num_heads})"
             )
         if self.conv_kernel % 2 == 0:
-            raise ConfigError(f"conformer conv_kernel must be odd, got {self.conv_kernel}")
+            raise ConfigError(
+                f"conformer conv_kernel must be odd, got {self.conv_kernel}"
+            )
         if self.num_features < 7:
-            raise ConfigError(f"conformer needs num_features >= 7, got {self.num_features}")
+            raise ConfigError(
+                f"conformer needs num_features >= 7, got {self.num_features}"
+            )
         if self.subsampling not in (1, 4):
-            raise ConfigError(f"conformer subsampling must be 1 or 4, got {self.subsampling!r}")
+            raise ConfigError(
+                f"conformer subsampling must be 1 or 4, got {self.subsampling!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"conformer dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(
+                f"conformer dropout must be in [0, 1), got {self.dropout}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,15 +144,21 @@ class ConformerOptions:
         return cls(**d)
 
 
-def conformer_preset(size: ConformerSize, num_features: int, vocab_size: int,
-                     **overrides: Any) -> ConformerOptions:
-    """Options for a named size: tiny (~1 M), small (~6 M), medium (~20 M), large (~30 M).
+def conformer_preset(
+    size: ConformerSize, num_features: int, vocab_size: int, **overrides: Any
+) -> ConformerOptions:
+    """Options for a named size: tiny (~1 M), small (~6 M), medium (~20 M),
+    large (~30 M).
 
     ``overrides`` replace single fields of the preset (e.g. ``dropout=0.0``).
     """
     if size not in _PRESETS:
-        raise ConfigError(f"unknown conformer size {size!r}; choose one of {', '.join(_PRESETS)}")
-    base = ConformerOptions(num_features=num_features, vocab_size=vocab_size, **_PRESETS[size])
+        raise ConfigError(
+            f"unknown conformer size {size!r}; choose one of {', '.join(_PRESETS)}"
+        )
+    base = ConformerOptions(
+        num_features=num_features, vocab_size=vocab_size, **_PRESETS[size]
+    )
     return replace(base, **overrides) if overrides else base
 
 
@@ -119,8 +167,9 @@ def subsampled_lengths(lengths: torch.Tensor, factor: int = 4) -> torch.Tensor:
     ``lengths`` unchanged (``factor`` 1)."""
     if factor == 1:
         return lengths
-    return torch.div(torch.div(lengths - 1, 2, rounding_mode="floor") - 1, 2,
-                     rounding_mode="floor").clamp(min=0)
+    return torch.div(
+        torch.div(lengths - 1, 2, rounding_mode="floor") - 1, 2, rounding_mode="floor"
+    ).clamp(min=0)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -138,13 +187,17 @@ class Conv2dSubsampling(nn.Module):
     def __init__(self, num_features: int, channels: int, d_model: int) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(1, channels, 3, stride=2), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(1, channels, 3, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=2),
+            nn.ReLU(),
         )
         freq = ((num_features - 1) // 2 - 1) // 2
         self.out = nn.Linear(channels * freq, d_model)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.conv(x.unsqueeze(1))  # (batch, channels, time', freq')
         b, c, t, f = x.shape
         x = self.out(x.transpose(1, 2).reshape(b, t, c * f))
@@ -158,7 +211,9 @@ class LinearInput(nn.Module):
         super().__init__()
         self.out = nn.Linear(num_features, d_model)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.out(x), lengths
 
 
@@ -170,7 +225,9 @@ class SinusoidalPosition(nn.Module):
         self.d_model = d_model
         self.scale = math.sqrt(d_model)
         self.dropout = nn.Dropout(dropout)
-        inv = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+        inv = torch.exp(
+            torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model)
+        )
         self.register_buffer("inv_freq", inv, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -184,8 +241,12 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, mult: int, dropout: float) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.LayerNorm(d_model), nn.Linear(d_model, d_model * mult), nn.SiLU(),
-            nn.Dropout(dropout), nn.Linear(d_model * mult, d_model), nn.Dropout(dropout),
+            nn.LayerNorm(d_model),
+            nn.Linear(d_model, d_model * mult),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(d_model * mult, d_model),
+            nn.Dropout(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -207,9 +268,13 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         h = self.num_heads
-        q, k, v = self.qkv(self.norm(x)).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        q, k, v = (
+            self.qkv(self.norm(x)).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        )
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // h)  # (b, h, t, t)
-        scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(scores.dtype).min)
+        scores = scores.masked_fill(
+            ~mask[:, None, None, :], torch.finfo(scores.dtype).min
+        )
         weights = self.attn_dropout(torch.softmax(scores, dim=-1))
         out = (weights @ v).transpose(1, 2).reshape(b, t, d)
         return self.dropout(self.proj(out))
@@ -222,7 +287,9 @@ class ConvModule(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
-        self.depthwise = nn.Conv1d(d_model, d_model, kernel, padding=kernel // 2, groups=d_model)
+        self.depthwise = nn.Conv1d(
+            d_model, d_model, kernel, padding=kernel // 2, groups=d_model
+        )
         self.mid_norm = nn.LayerNorm(d_model)
         self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
         self.dropout = nn.Dropout(dropout)
@@ -259,7 +326,9 @@ class ConformerEncoder(nn.Module):
     ``subsampling=1``).
 
     Example:
-        >>> enc = ConformerEncoder(conformer_preset("tiny", num_features=80, vocab_size=30))
+        >>> enc = ConformerEncoder(
+        ...     conformer_preset("tiny", num_features=80, vocab_size=30)
+        ... )
         >>> out, n = enc(torch.zeros(2, 100, 80), torch.tensor([100, 60]))
         >>> out.shape, n.tolist()
         (torch.Size([2, 24, 96]), [24, 14])
@@ -271,12 +340,17 @@ class ConformerEncoder(nn.Module):
         channels = options.subsampling_channels or options.d_model
         self.subsampling: nn.Module = (
             Conv2dSubsampling(options.num_features, channels, options.d_model)
-            if options.subsampling == 4 else LinearInput(options.num_features, options.d_model))
+            if options.subsampling == 4
+            else LinearInput(options.num_features, options.d_model)
+        )
         self.position = SinusoidalPosition(options.d_model, options.dropout)
-        self.blocks = nn.ModuleList(ConformerBlock(options) for _ in range(options.num_layers))
+        self.blocks = nn.ModuleList(
+            ConformerBlock(options) for _ in range(options.num_layers)
+        )
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode a padded batch.
 
         Args:
@@ -324,8 +398,9 @@ class ConformerCtc(nn.Module):
             self.normalizer.mean.copy_(mean)
             self.normalizer.std.copy_(std)
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(log_probs (batch, frames', vocab), out_lengths (batch,))``."""
         encoded, out_lengths = self.encoder(self.normalizer(features), lengths)
         return torch.log_softmax(self.head(encoded).float(), dim=-1), out_lengths

@@ -33,19 +33,27 @@ def _engine_settings(config: ServeConfig, name: str) -> dict[str, Any]:
     from aural.engines.base import engine_class
     from aural.engines.layout import choose_layout
 
-    layout = choose_layout("server", threads=config.engine_threads,
-                           decodes=max(config.workers, config.stream_workers or 1))
+    layout = choose_layout(
+        "server",
+        threads=config.engine_threads,
+        decodes=max(config.workers, config.stream_workers or 1),
+    )
     return engine_class(name).layout_settings(layout)
 
 
 def load_engines(config: ServeConfig, cache: ModelCache) -> None:
-    """Load every engine the config names into ``cache`` (already loaded ones are kept)."""
+    """Load every engine the config names into ``cache`` (already loaded ones are
+    kept)."""
     for name, model in config.engine_specs:
-        engine = cache.load(name, model, _engine_settings(config, name), replicas=config.workers)
+        engine = cache.load(
+            name, model, _engine_settings(config, name), replicas=config.workers
+        )
         logger.info("loaded engine %s model %s", engine.name, engine.model_id)
 
 
-def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) -> FastAPI:
+def create_app(
+    config: ServeConfig, *, model_cache: ModelCache | None = None
+) -> FastAPI:
     """Build the app; engines load in its lifespan (``/ready`` says when).
 
     Args:
@@ -62,7 +70,9 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
     """
     owns_cache = model_cache is None
     cache = model_cache if model_cache is not None else ModelCache()
-    pool = WorkerPool(config.workers, config.queue, config.retry_after_s, "aural-worker")
+    pool = WorkerPool(
+        config.workers, config.queue, config.retry_after_s, "aural-worker"
+    )
     stream_pool = WorkerPool(
         config.stream_workers or config.workers, 0, config.retry_after_s, "aural-stream"
     )
@@ -97,7 +107,8 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
         summary="Speech recognition over HTTP and WebSocket",
         version="1.0",
         lifespan=lifespan,
-        docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        docs_url=None,
         redoc_url=None,
     )
     app.state.aural = state
@@ -105,8 +116,12 @@ def create_app(config: ServeConfig, *, model_cache: ModelCache | None = None) ->
     app.include_router(routes_system.router)
     app.include_router(routes_http.router)
     app.include_router(routes_listen.router)
-    app.mount("/static", StaticFiles(packages=[("aural.serving", "static")]), name="static")
-    app.add_middleware(UnexpectedErrorMiddleware)  # innermost: its 500s get CORS headers
+    app.mount(
+        "/static", StaticFiles(packages=[("aural.serving", "static")]), name="static"
+    )
+    app.add_middleware(
+        UnexpectedErrorMiddleware
+    )  # innermost: its 500s get CORS headers
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,8 +1,8 @@
 """``ModelCache``: the engines a server has loaded, keyed by (engine, model).
 
 Owned by whoever creates it (the app's lifespan, or a test that shares engines between
-apps); :meth:`ModelCache.clear` closes them. Requests only pick among loaded engines, so a
-request can never make the server load (or download) a model.
+apps); :meth:`ModelCache.clear` closes them. Requests only pick among loaded engines, so
+a request can never make the server load (or download) a model.
 
 Engines that declare themselves thread-safe (``engine.capabilities.thread_safe``:
 Whisper with CTranslate2 workers, PocketSphinx with a decoder per thread) are shared;
@@ -103,8 +103,10 @@ class ModelCache:
                 first = create_engine(name, model, **(settings or {}))
                 shared = first.capabilities.thread_safe
                 count = 1 if shared else max(1, replicas)
-                instances = [first] + [create_engine(name, model, **(settings or {}))
-                                       for _ in range(count - 1)]
+                instances = [first] + [
+                    create_engine(name, model, **(settings or {}))
+                    for _ in range(count - 1)
+                ]
                 self._engines[key] = LoadedEngine(instances, shared)
             if self._default is None:
                 self._default = key
@@ -137,8 +139,8 @@ class ModelCache:
                 if model is None or model in (eng_model, loaded.model_id):
                     return loaded
         raise ConfigError(
-            f"engine {name or self.default.name!r} with model {model or 'default'!r} is not "
-            f"loaded on this server; loaded: {', '.join(self.describe())}"
+            f"engine {name or self.default.name!r} with model {model or 'default'!r} "
+            f"is not loaded on this server; loaded: {', '.join(self.describe())}"
         )
 
     def describe(self) -> list[str]:

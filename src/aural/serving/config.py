@@ -1,7 +1,8 @@
-"""``ServeConfig``: every knob of ``aural serve``, from flags, environment and a YAML file.
+"""``ServeConfig``: every knob of ``aural serve``, from flags, environment and a YAML
+file.
 
-Precedence, highest first: explicit overrides (CLI flags) > ``AURAL_SERVE_*`` environment
-variables > the YAML config file > the defaults below.
+Precedence, highest first: explicit overrides (CLI flags) > ``AURAL_SERVE_*``
+environment variables > the YAML config file > the defaults below.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ class ServeConfig(BaseModel):
         port: TCP port.
         engine: the default engine name (``whisper``, ``sphinx``, ...).
         model: the default engine's model (None = the engine's default).
-        extra_engines: more ``engine`` or ``engine:model`` specs to preload; requests may
-            pick any loaded one with ``engine=``/``model=``.
+        extra_engines: more ``engine`` or ``engine:model`` specs to preload; requests
+            may pick any loaded one with ``engine=``/``model=``.
         beam_size: default beam size for requests that do not give one.
         max_upload_mb: largest accepted request body (MiB); larger gets 413.
-        max_duration_s: longest accepted audio (seconds), uploads and streams; longer gets 413.
+        max_duration_s: longest accepted audio (seconds), uploads and streams; longer
+            gets 413.
         workers: transcription worker threads (requests decoded at the same time).
         queue: requests allowed to wait for a worker; beyond ``workers + queue`` -> 429.
         max_streams: concurrent WebSocket streams; beyond that the stream is refused.
@@ -78,13 +80,17 @@ class ServeConfig(BaseModel):
     cors_origins: tuple[str, ...] = ()
     tmp_dir: Path | None = None
     shutdown_timeout_s: float = Field(30.0, ge=0)
-    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = (
+        "info"
+    )
 
     @field_validator("api_key")
     @classmethod
     def _key_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("api_key must not be blank; leave it unset to disable auth")
+            raise ValueError(
+                "api_key must not be blank; leave it unset to disable auth"
+            )
         return value
 
     @field_validator("extra_engines", "cors_origins", mode="before")
@@ -123,9 +129,13 @@ def _file_values(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ConfigError(f"cannot read serve config file {str(path)!r}: {err}") from err
+        raise ConfigError(
+            f"cannot read serve config file {str(path)!r}: {err}"
+        ) from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"serve config file {str(path)!r} is not valid YAML: {err}") from err
+        raise ConfigError(
+            f"serve config file {str(path)!r} is not valid YAML: {err}"
+        ) from err
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -153,8 +163,8 @@ def load_serve_config(
         The validated configuration.
 
     Raises:
-        ConfigError: the file is unreadable, or a value is unknown or invalid (the message
-            names the setting and where it came from).
+        ConfigError: the file is unreadable, or a value is unknown or invalid (the
+            message names the setting and where it came from).
     """
     values: dict[str, Any] = {}
     if config_file is not None:
@@ -165,7 +175,12 @@ def load_serve_config(
         return ServeConfig(**values)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+            for e in err.errors()
         )
-        source = f" (file {str(config_file)!r}, env {ENV_PREFIX}*, flags)" if config_file else ""
+        source = (
+            f" (file {str(config_file)!r}, env {ENV_PREFIX}*, flags)"
+            if config_file
+            else ""
+        )
         raise ConfigError(f"invalid serve settings{source}: {problems}") from err

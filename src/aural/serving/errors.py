@@ -61,7 +61,11 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, status: int, type: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        type: str,
+        message: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -70,7 +74,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     @classmethod
-    def retry_later(cls, status: int, type: str, message: str, retry_after_s: int) -> ApiError:
+    def retry_later(
+        cls, status: int, type: str, message: str, retry_after_s: int
+    ) -> ApiError:
         """A 429/503 that tells the client when to retry (``Retry-After``)."""
         return cls(status, type, message, headers={"Retry-After": str(retry_after_s)})
 
@@ -126,13 +132,17 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    kind = {404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error"
+    )
     return _json_error(exc.status_code, kind, str(exc.detail), dict(exc.headers or {}))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return _json_error(500, "internal_error", "the server failed; see its log for details")
+    return _json_error(
+        500, "internal_error", "the server failed; see its log for details"
+    )
 
 
 class UnexpectedErrorMiddleware:

@@ -23,9 +23,9 @@ from aural.types import Transcript
 __all__ = ["JobResult", "RawAudio", "transcribe_file"]
 
 _RAW_HINT = (
-    "send raw_sample_rate with the request (a form field, query parameter or JSON key, "
-    "e.g. raw_sample_rate=16000) and, unless it is 16-bit little-endian mono, raw_encoding "
-    "(pcm_s16le, pcm_s32le, pcm_f32le or pcm_u8) and raw_channels"
+    "send raw_sample_rate with the request (a form field, query parameter or JSON "
+    "key, e.g. raw_sample_rate=16000) and, unless it is 16-bit little-endian mono, "
+    "raw_encoding (pcm_s16le, pcm_s32le, pcm_f32le or pcm_u8) and raw_channels"
 )
 
 
@@ -44,7 +44,8 @@ class RawAudio:
     channels: int = 1
 
     def load_args(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`aural.audio.load` and :func:`aural.audio.probe`."""
+        """Keyword arguments for :func:`aural.audio.load` and
+        :func:`aural.audio.probe`."""
         if self.sample_rate is None:
             return {}
         return {
@@ -60,7 +61,8 @@ class JobResult:
 
     Attributes:
         transcript: the result.
-        inference_time: seconds spent in decode + recognition (not waiting in the queue).
+        inference_time: seconds spent in decode + recognition (not waiting in the
+            queue).
     """
 
     transcript: Transcript
@@ -68,16 +70,19 @@ class JobResult:
 
 
 def _too_long(limit: float, duration: float | None = None) -> ApiError:
-    """413 for audio over ``limit`` s (``duration`` None: decoding passed the limit although
-    the header said less)."""
-    lasts = (f"lasts {duration:.1f} s, longer than" if duration is not None
-             else "lasts longer than")
+    """413 for audio over ``limit`` s (``duration`` None: decoding passed the limit
+    although the header said less)."""
+    lasts = (
+        f"lasts {duration:.1f} s, longer than"
+        if duration is not None
+        else "lasts longer than"
+    )
     lied = "" if duration is not None else " (its header said less)"
     return ApiError(
         413,
         "audio_too_long",
-        f"the audio {lasts} the server's limit of {limit:g} s{lied}; split it into shorter "
-        "files",
+        f"the audio {lasts} the server's limit of {limit:g} s{lied}; split it into "
+        "shorter files",
     )
 
 
@@ -104,8 +109,8 @@ def transcribe_file(
 
     Raises:
         ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded and
-            422 for raw PCM without its sample rate or with bad raw settings (the message
-            names the client's file, not the server's temporary path).
+            422 for raw PCM without its sample rate or with bad raw settings (the
+            message names the client's file, not the server's temporary path).
     """
     started = time.perf_counter()
     name = display_name or "the uploaded audio"
@@ -116,15 +121,20 @@ def transcribe_file(
             "invalid_options",
             f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
         )
-    engine.primary.check_options(options)  # what the engine cannot honour: before decoding
+    engine.primary.check_options(
+        options
+    )  # what the engine cannot honour: before decoding
     try:
         info = audio.probe(path, name=name, **raw_args)
         if info.duration > max_duration_s:
             raise _too_long(max_duration_s, info.duration)
         # the limit again while decoding: a header can understate the length
         waveform = audio.load(
-            path, sample_rate=engine.sample_rate, max_duration=max_duration_s, name=name,
-            **raw_args
+            path,
+            sample_rate=engine.sample_rate,
+            max_duration=max_duration_s,
+            name=name,
+            **raw_args,
         )
     except AudioTooLongError as err:
         raise _too_long(max_duration_s) from err

@@ -17,7 +17,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CONTENT_TYPE_LATEST", "MetricsMiddleware", "ServerMetrics"]
 
-_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+_LATENCY_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
 
 
 class ServerMetrics:
@@ -28,7 +42,9 @@ class ServerMetrics:
         in_flight: reads the pool's admitted-request count at scrape time.
     """
 
-    def __init__(self, queue_depth: Callable[[], int], in_flight: Callable[[], int]) -> None:
+    def __init__(
+        self, queue_depth: Callable[[], int], in_flight: Callable[[], int]
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -45,7 +61,10 @@ class ServerMetrics:
             registry=r,
         )
         self.audio_seconds = Counter(
-            "aural_audio_seconds", "Seconds of audio transcribed, by route", ("route",), registry=r
+            "aural_audio_seconds",
+            "Seconds of audio transcribed, by route",
+            ("route",),
+            registry=r,
         )
         self.inference_seconds = Histogram(
             "aural_inference_duration_seconds",
@@ -60,9 +79,13 @@ class ServerMetrics:
         self.streams = Counter(
             "aural_streams", "WebSocket streams by outcome", ("outcome",), registry=r
         )
-        queue = Gauge("aural_queue_depth", "Admitted requests waiting for a worker", registry=r)
+        queue = Gauge(
+            "aural_queue_depth", "Admitted requests waiting for a worker", registry=r
+        )
         queue.set_function(lambda: float(queue_depth()))
-        flight = Gauge("aural_in_flight_requests", "Admitted requests not yet finished", registry=r)
+        flight = Gauge(
+            "aural_in_flight_requests", "Admitted requests not yet finished", registry=r
+        )
         flight.set_function(lambda: float(in_flight()))
 
     def render(self) -> bytes:
@@ -100,5 +123,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = _route_label(scope)
-            self.metrics.requests.labels(route, scope.get("method", ""), str(status)).inc()
+            self.metrics.requests.labels(
+                route, scope.get("method", ""), str(status)
+            ).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)

@@ -5,8 +5,8 @@ PocketSphinx), so threads give real parallelism without copying models into proc
 Capacity is ``workers + queue`` *admitted* requests; the next one is refused at once
 (429 with Retry-After) instead of piling up until the server runs out of memory or time.
 A request is admitted once its upload has fully arrived, so a slow client never holds
-decode capacity. A slot is held from admission until the work really finishes in its thread, so a request
-that timed out does not free capacity its thread is still using.
+decode capacity. A slot is held from admission until the work really finishes in its
+thread, so a request that timed out does not free capacity its thread is still using.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ class WorkerPool:
         self.workers = workers
         self.capacity = workers + queue
         self.retry_after_s = retry_after_s
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=name
+        )
         self._lock = threading.Lock()
         self._admitted = 0
         self._running = 0
@@ -141,7 +143,9 @@ class WorkerPool:
         except RuntimeError:  # executor shut down: the server is stopping
             slot.release()
             raise ApiError.retry_later(
-                503, "shutting_down", "the server is shutting down; retry later",
+                503,
+                "shutting_down",
+                "the server is shutting down; retry later",
                 self.retry_after_s,
             ) from None
         future.add_done_callback(lambda _f: slot.release())
@@ -152,8 +156,8 @@ class WorkerPool:
             raise ApiError.retry_later(
                 503,
                 "timeout",
-                f"the request did not finish within {timeout_s:g} s; send shorter audio or "
-                "retry later",
+                f"the request did not finish within {timeout_s:g} s; send shorter "
+                "audio or retry later",
                 self.retry_after_s,
             ) from None
 

@@ -46,14 +46,19 @@ _OPENAI_DEFAULT_MODEL = "whisper-1"
 def _multipart_body(params: type[BaseModel], raw_body: bool) -> dict[str, Any]:
     """OpenAPI ``requestBody`` for an endpoint that parses its multipart body itself."""
     schema = params.model_json_schema(by_alias=True)
-    properties = {"file": {"type": "string", "format": "binary"}, **schema["properties"]}
+    properties = {
+        "file": {"type": "string", "format": "binary"},
+        **schema["properties"],
+    }
     content: dict[str, Any] = {
         "multipart/form-data": {
             "schema": {"type": "object", "properties": properties, "required": ["file"]}
         }
     }
     if raw_body:
-        content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+        content["application/octet-stream"] = {
+            "schema": {"type": "string", "format": "binary"}
+        }
     return {"requestBody": {"required": True, "content": content}}
 
 
@@ -77,13 +82,18 @@ async def _receive(request: Request, state: ServerState) -> Upload:
         try:
             return await asyncio.wait_for(
                 receive_upload(
-                    request, cfg.max_upload_bytes, cfg.tmp_dir, cfg.upload_idle_timeout_s
+                    request,
+                    cfg.max_upload_bytes,
+                    cfg.tmp_dir,
+                    cfg.upload_idle_timeout_s,
                 ),
                 cfg.request_timeout_s,
             )
         except TimeoutError:
             raise ApiError(
-                408, "timeout", f"the upload did not arrive within {cfg.request_timeout_s:g} s"
+                408,
+                "timeout",
+                f"the upload did not arrive within {cfg.request_timeout_s:g} s",
             ) from None
 
 
@@ -105,7 +115,9 @@ async def _run(
     remaining = max(0.001, cfg.request_timeout_s - (time.monotonic() - started))
     result = await state.pool.run(
         slot,
-        lambda: transcribe_file(engine, path, options, cfg.max_duration_s, upload.filename, raw),
+        lambda: transcribe_file(
+            engine, path, options, cfg.max_duration_s, upload.filename, raw
+        ),
         remaining,
     )
     state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
@@ -117,7 +129,9 @@ def _render(transcript: Transcript, fmt: str) -> Response:
     if fmt == "json":
         return JSONResponse(transcript.to_dict())
     fmt = "txt" if fmt == "text" else fmt
-    return PlainTextResponse(writers.render(transcript, fmt), media_type=_MEDIA_TYPES[fmt])
+    return PlainTextResponse(
+        writers.render(transcript, fmt), media_type=_MEDIA_TYPES[fmt]
+    )
 
 
 @router.post(
@@ -126,18 +140,27 @@ def _render(transcript: Transcript, fmt: str) -> Response:
     openapi_extra=_multipart_body(TranscribeParams, raw_body=True),
 )
 async def transcribe(request: Request, state: State) -> Response:
-    """Multipart ``file`` (or the raw body) plus options as form fields or query parameters.
+    """Multipart ``file`` (or the raw body) plus options as form fields or query
+    parameters.
 
     Returns the Transcript JSON, or txt/srt/vtt with ``response_format``.
     """
     started = time.monotonic()
     upload = await _receive(request, state)
     with upload:
-        params: TranscribeParams = parse_params(TranscribeParams, _query(request), upload.fields)
+        params: TranscribeParams = parse_params(
+            TranscribeParams, _query(request), upload.fields
+        )
         engine = state.cache.get(params.engine, params.model)
         options = params.decode_options(state.config.beam_size)
         result = await _run(
-            state, started, engine, upload, options, "/v1/transcribe", params.raw_audio()
+            state,
+            started,
+            engine,
+            upload,
+            options,
+            "/v1/transcribe",
+            params.raw_audio(),
         )
     return _render(result.transcript, params.response_format)
 
@@ -154,8 +177,8 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
     raise ApiError(
         422,
         "model_not_found",
-        f"model {model!r} is not served here; use {_OPENAI_DEFAULT_MODEL!r} (the default) or "
-        f"one of: {', '.join(state.cache.describe())}",
+        f"model {model!r} is not served here; use {_OPENAI_DEFAULT_MODEL!r} (the "
+        f"default) or one of: {', '.join(state.cache.describe())}",
     )
 
 
@@ -170,7 +193,9 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
     started = time.monotonic()
     upload = await _receive(request, state)
     with upload:
-        params: OpenAIParams = parse_params(OpenAIParams, _query(request), upload.fields)
+        params: OpenAIParams = parse_params(
+            OpenAIParams, _query(request), upload.fields
+        )
         engine = _openai_engine(state, params.model)
         changes: dict[str, Any] = {
             "beam_size": state.config.beam_size,
@@ -198,7 +223,9 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
         return JSONResponse({"text": transcript.text})
     if fmt == "verbose_json":
         return JSONResponse(
-            openai_verbose_json(transcript, params.timestamp_granularities, options.temperature)
+            openai_verbose_json(
+                transcript, params.timestamp_granularities, options.temperature
+            )
         )
     return _render(transcript, fmt)
 
@@ -209,27 +236,35 @@ def _decode_base64(text: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as err:
-        raise ApiError(400, "bad_request", f"audio_data is not valid base64: {err}") from err
+        raise ApiError(
+            400, "bad_request", f"audio_data is not valid base64: {err}"
+        ) from err
 
 
 def _no_constants(name: str) -> Any:
-    raise ApiError(400, "bad_request", f"the body is not valid JSON: {name} is not a JSON value")
+    raise ApiError(
+        400, "bad_request", f"the body is not valid JSON: {name} is not a JSON value"
+    )
 
 
 def _json_object(body: bytes) -> Mapping[str, Any]:
     try:
         data = json.loads(body, parse_constant=_no_constants)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ApiError(400, "bad_request", f"the body is not valid JSON: {err}") from err
+        raise ApiError(
+            400, "bad_request", f"the body is not valid JSON: {err}"
+        ) from err
     except RecursionError:
         raise ApiError(
             400,
             "bad_request",
-            "the body is not acceptable JSON: it is nested too deeply; send a flat object "
-            "with 'audio_data' and the options",
+            "the body is not acceptable JSON: it is nested too deeply; send a flat "
+            "object with 'audio_data' and the options",
         ) from None
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object with 'audio_data'")
+        raise ApiError(
+            400, "bad_request", "the body must be a JSON object with 'audio_data'"
+        )
     return data
 
 
@@ -257,13 +292,17 @@ async def transcribe_base64(request: Request, state: State) -> Response:
         try:
             body = await asyncio.wait_for(
                 read_json_body(
-                    request, cfg.max_upload_bytes * 4 // 3 + 65_536, cfg.upload_idle_timeout_s
+                    request,
+                    cfg.max_upload_bytes * 4 // 3 + 65_536,
+                    cfg.upload_idle_timeout_s,
                 ),
                 cfg.request_timeout_s,
             )
         except TimeoutError:
             raise ApiError(
-                408, "timeout", f"the body did not arrive within {cfg.request_timeout_s:g} s"
+                408,
+                "timeout",
+                f"the body did not arrive within {cfg.request_timeout_s:g} s",
             ) from None
     data = _json_object(body)
     del body
@@ -274,7 +313,9 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     audio_bytes = _decode_base64(params.audio_data)
     if len(audio_bytes) > cfg.max_upload_bytes:
         raise ApiError(
-            413, "too_large", f"the decoded audio is larger than {cfg.max_upload_mb:g} MiB"
+            413,
+            "too_large",
+            f"the decoded audio is larger than {cfg.max_upload_mb:g} MiB",
         )
     if not audio_bytes:
         raise ApiError(400, "no_audio", "audio_data is empty")
@@ -284,6 +325,12 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     del audio_bytes
     with upload:
         result = await _run(
-            state, started, engine, upload, options, "/v1/transcribe/base64", params.raw_audio()
+            state,
+            started,
+            engine,
+            upload,
+            options,
+            "/v1/transcribe/base64",
+            params.raw_audio(),
         )
     return JSONResponse(base64_response(result.transcript, result.inference_time))

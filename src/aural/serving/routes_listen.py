@@ -1,13 +1,13 @@
 """``WS /v1/listen``: live transcription of PCM streamed over a WebSocket.
 
-Binary frames carry PCM (``pcm_s16le`` or ``pcm_f32le`` at the declared ``sample_rate``);
-the text frame ``{"type": "end"}`` ends the stream. The server answers with JSON text
-frames ``partial`` / ``final`` / ``end`` / ``error``.
+Binary frames carry PCM (``pcm_s16le`` or ``pcm_f32le`` at the declared
+``sample_rate``); the text frame ``{"type": "end"}`` ends the stream. The server answers
+with JSON text frames ``partial`` / ``final`` / ``end`` / ``error``.
 
-Two tasks run per stream: a reader that buffers incoming audio, and a processor that hands
-everything buffered so far to the session in a worker thread (decoding never runs on the
-event loop). While a chunk is being decoded the next ones accumulate, so a slow decoder
-catches up with bigger chunks instead of falling further behind.
+Two tasks run per stream: a reader that buffers incoming audio, and a processor that
+hands everything buffered so far to the session in a worker thread (decoding never runs
+on the event loop). While a chunk is being decoded the next ones accumulate, so a slow
+decoder catches up with bigger chunks instead of falling further behind.
 
 Every failure ends with an ``error`` event and a close whose code says why (1003 bad
 input or options, 1008 key or timeout, 1009 too much audio, 1011 server fault, 1013
@@ -39,7 +39,8 @@ router = APIRouter()
 
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_f32le": 4}
 # Audio (seconds) buffered ahead of a slow decoder before the server stops reading the
-# socket; TCP flow control then slows the client down instead of the server's memory growing.
+# socket; TCP flow control then slows the client down instead of the server's memory
+# growing.
 _MAX_PENDING_S = 30.0
 # WebSocket close codes (RFC 6455 section 7.4.1)
 _CLOSE_NORMAL = 1000
@@ -54,7 +55,9 @@ _MAX_REASON_BYTES = 123  # a close frame's reason must fit in 125 bytes with the
 class StreamError(Exception):
     """A stream ends with an error frame and a close code."""
 
-    def __init__(self, message: str, close_code: int, type: str = "bad_request") -> None:
+    def __init__(
+        self, message: str, close_code: int, type: str = "bad_request"
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.close_code = close_code
@@ -71,7 +74,9 @@ def _query(ws: WebSocket) -> dict[str, list[str]]:
 class _StreamPump:
     """Moves audio from the socket into a session and events back to the socket."""
 
-    def __init__(self, ws: WebSocket, state: ServerState, session: Any, params: StreamParams):
+    def __init__(
+        self, ws: WebSocket, state: ServerState, session: Any, params: StreamParams
+    ):
         self.ws = ws
         self.state = state
         self.session = session
@@ -106,7 +111,8 @@ class _StreamPump:
             return
 
     async def _receive(self) -> Any:
-        """The next message, within the idle timeout and the stream's total waiting limit."""
+        """The next message, within the idle timeout and the stream's total waiting
+        limit."""
         idle = self.state.config.request_timeout_s
         left = self.wait_limit_s - self.waited_s
         clock = asyncio.get_running_loop().time
@@ -118,9 +124,10 @@ class _StreamPump:
                 message = f"no audio for {idle:g} s; closing the stream"
             else:
                 message = (
-                    f"the stream kept the server waiting longer than its limit of "
-                    f"{self.wait_limit_s:g} s ({self.state.config.max_duration_s:g} s of "
-                    f"audio plus {idle:g} s); send audio at least as fast as real time"
+                    "the stream kept the server waiting longer than its limit of "
+                    f"{self.wait_limit_s:g} s ({self.state.config.max_duration_s:g} s "
+                    f"of audio plus {idle:g} s); send audio at least as fast as real "
+                    "time"
                 )
             raise StreamError(message, _CLOSE_POLICY, "timeout") from None
         finally:
@@ -130,8 +137,8 @@ class _StreamPump:
         self.received += len(data)
         if self.received > self.max_bytes:
             raise StreamError(
-                f"the stream passed the server's limit of {self.state.config.max_duration_s:g} "
-                "s of audio",
+                "the stream passed the server's limit of "
+                f"{self.state.config.max_duration_s:g} s of audio",
                 _CLOSE_TOO_BIG,
                 "audio_too_long",
             )
@@ -152,8 +159,8 @@ class _StreamPump:
         unknown = sorted(set(control) - {"type"})
         if unknown:
             raise StreamError(
-                f"unknown field(s) {', '.join(map(repr, unknown))[:80]} in the end frame; "
-                'send exactly {"type": "end"}',
+                f"unknown field(s) {', '.join(map(repr, unknown))[:80]} in the end "
+                'frame; send exactly {"type": "end"}',
                 _CLOSE_UNSUPPORTED,
             )
         self.ended = True
@@ -178,7 +185,9 @@ class _StreamPump:
                 chunk = bytes(self.pending[:usable])
                 del self.pending[:usable]
                 self.drained.set()
-                await self._send(await pool.call(functools.partial(self.session.feed, chunk)))
+                await self._send(
+                    await pool.call(functools.partial(self.session.feed, chunk))
+                )
                 if len(self.pending) >= self.sample_bytes:
                     self.wake.set()  # more audio came during the decode: feed it first
                     continue
@@ -192,7 +201,9 @@ class _StreamPump:
         reader = asyncio.create_task(self.read())
         processor = asyncio.create_task(self.process())
         try:
-            done, _ = await asyncio.wait({reader, processor}, return_when=asyncio.FIRST_EXCEPTION)
+            done, _ = await asyncio.wait(
+                {reader, processor}, return_when=asyncio.FIRST_EXCEPTION
+            )
             for task in done:
                 error = task.exception()
                 if error is not None:
@@ -209,7 +220,8 @@ class _StreamPump:
 
 
 def _close_reason(message: str) -> str:
-    """``message`` cut to fit a close frame (clients that only see the close read it)."""
+    """``message`` cut to fit a close frame (clients that only see the close read
+    it)."""
     data = message.encode()
     if len(data) <= _MAX_REASON_BYTES:
         return message
@@ -221,7 +233,11 @@ async def _fail(ws: WebSocket, type: str, message: str, code: int) -> None:
         try:
             await ws.send_json({"type": "error", "error": type, "message": message})
             await ws.close(code, _close_reason(message))
-        except (RuntimeError, OSError, WebSocketDisconnect):  # the client went away meanwhile
+        except (
+            RuntimeError,
+            OSError,
+            WebSocketDisconnect,
+        ):  # the client went away meanwhile
             pass
 
 
@@ -253,7 +269,8 @@ async def listen(ws: WebSocket) -> None:
         await _fail(
             ws,
             "overloaded",
-            f"the server already serves {state.config.max_streams} streams; retry later",
+            f"the server already serves {state.config.max_streams} streams; retry "
+            "later",
             _CLOSE_TRY_LATER,
         )
         return
@@ -265,7 +282,8 @@ async def listen(ws: WebSocket) -> None:
         with contextlib.suppress(RuntimeError, OSError):  # the client may close first
             await ws.close(_CLOSE_NORMAL)
     except WebSocketDisconnect as err:
-        # 1009: uvicorn refused a frame over its size limit (an error, not a client leaving)
+        # 1009: uvicorn refused a frame over its size limit (an error, not a client
+        # leaving)
         outcome = "error" if err.code == _CLOSE_TOO_BIG else "disconnected"
     except OSError:  # uvicorn's ClientDisconnected on send
         outcome = "disconnected"
@@ -278,7 +296,9 @@ async def listen(ws: WebSocket) -> None:
         await _fail(ws, type_for(err), str(err), _CLOSE_UNSUPPORTED)
     except Exception as err:
         logger.error("stream failed", exc_info=err)
-        await _fail(ws, "internal_error", "the stream failed; see the server log", _CLOSE_ERROR)
+        await _fail(
+            ws, "internal_error", "the stream failed; see the server log", _CLOSE_ERROR
+        )
     finally:
         state.close_stream()
         state.metrics.streams.labels(outcome).inc()

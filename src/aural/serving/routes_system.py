@@ -82,7 +82,8 @@ _MEDIA = {
     summary="Render a Transcript JSON as txt/srt/vtt/tsv/json",
 )
 async def render(request: Request) -> Response:
-    """Used by the web page's download buttons; formatting stays in :mod:`aural.writers`."""
+    """Used by the web page's download buttons; formatting stays in
+    :mod:`aural.writers`."""
     body = await read_json_body(request, _RENDER_LIMIT)
     try:
         req = RenderRequest.model_validate_json(body)
@@ -106,8 +107,8 @@ def _static_text(name: str) -> str:
 
 # The page loads nothing from elsewhere; the policy makes the browser enforce that.
 _PAGE_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self' ws: wss:; media-src 'self' blob:; object-src 'none'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+    "blob:; connect-src 'self' ws: wss:; media-src 'self' blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 
@@ -117,5 +118,8 @@ async def index() -> HTMLResponse:
     """The web page: upload a file or record from the microphone."""
     return HTMLResponse(
         _static_text("index.html"),
-        headers={"Content-Security-Policy": _PAGE_POLICY, "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Security-Policy": _PAGE_POLICY,
+            "X-Content-Type-Options": "nosniff",
+        },
     )

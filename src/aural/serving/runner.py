@@ -17,7 +17,9 @@ from fastapi import FastAPI
 
 __all__ = ["WS_MAX_SIZE", "free_port", "serve_in_thread"]
 
-WS_MAX_SIZE = 4 * 1024 * 1024  # largest WebSocket message (bytes): 2 min of 16 kHz PCM16
+WS_MAX_SIZE = (
+    4 * 1024 * 1024
+)  # largest WebSocket message (bytes): 2 min of 16 kHz PCM16
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -68,7 +70,9 @@ def serve_in_thread(
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError(f"the server on {host}:{port} did not start; see its log")
+            raise RuntimeError(
+                f"the server on {host}:{port} did not start; see its log"
+            )
         time.sleep(0.02)
     try:
         yield f"http://{host}:{port}"

@@ -11,7 +11,14 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RawEncoding
 from aural.decoding.options import DecodeOptions, split_hotword_list
@@ -89,14 +96,17 @@ class _RawOptions(BaseModel):
             self.raw_encoding is not None or self.raw_channels is not None
         ):
             raise ValueError(
-                "raw_encoding and raw_channels describe headerless PCM and need raw_sample_rate too"
+                "raw_encoding and raw_channels describe headerless PCM and need "
+                "raw_sample_rate too"
             )
         return self
 
     def raw_audio(self) -> RawAudio:
         """How to read the upload if it is headerless PCM."""
         return RawAudio(
-            self.raw_sample_rate, self.raw_encoding or "pcm_s16le", self.raw_channels or 1
+            self.raw_sample_rate,
+            self.raw_encoding or "pcm_s16le",
+            self.raw_channels or 1,
         )
 
 
@@ -155,7 +165,9 @@ class OpenAIParams(_RawOptions):
     @classmethod
     def _no_streamed_response(cls, value: bool) -> bool:
         if value:
-            raise ValueError("streamed responses are not supported here; use WS /v1/listen")
+            raise ValueError(
+                "streamed responses are not supported here; use WS /v1/listen"
+            )
         return value
 
 
@@ -252,19 +264,23 @@ def openai_verbose_json(
                 "temperature": temperature,
                 "avg_logprob": s.avg_log_prob if s.avg_log_prob is not None else 0.0,
                 "compression_ratio": 0.0,
-                "no_speech_prob": s.no_speech_prob if s.no_speech_prob is not None else 0.0,
+                "no_speech_prob": s.no_speech_prob
+                if s.no_speech_prob is not None
+                else 0.0,
             }
             for i, s in enumerate(transcript.segments)
         ]
     if "word" in granularities:
         body["words"] = [
-            {"word": w.text.strip(), "start": w.start, "end": w.end} for w in transcript.words
+            {"word": w.text.strip(), "start": w.start, "end": w.end}
+            for w in transcript.words
         ]
     return body
 
 
 def base64_response(transcript: Transcript, inference_time: float) -> dict[str, Any]:
-    """The ``/v1/transcribe/base64`` body: text, confidence, timings and the segments."""
+    """The ``/v1/transcribe/base64`` body: text, confidence, timings and the
+    segments."""
     duration = transcript.info.duration
     return {
         "transcription": transcript.text,

@@ -69,7 +69,9 @@ State = Annotated[ServerState, Depends(get_state)]
 """A handler parameter typed ``State`` receives the app's :class:`ServerState`."""
 
 
-def check_api_key(state: ServerState, authorization: str | None, query_key: str | None) -> None:
+def check_api_key(
+    state: ServerState, authorization: str | None, query_key: str | None
+) -> None:
     """Raise 401 unless the server has no key or the request carries the right one.
 
     Args:

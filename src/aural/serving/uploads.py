@@ -3,9 +3,9 @@
 A body is never held whole in memory: chunks go to a temporary file as they arrive and
 the limit is checked on every chunk (and up front against ``Content-Length``), so an
 oversized upload is refused with 413 after at most ``limit`` bytes. A body that stops
-arriving for ``idle_timeout_s`` is refused with 408, and :class:`UploadLimiter` bounds how
-many bodies are received at once (429 beyond). :class:`Upload` is a context manager that
-always deletes its file.
+arriving for ``idle_timeout_s`` is refused with 408, and :class:`UploadLimiter` bounds
+how many bodies are received at once (429 beyond). :class:`Upload` is a context manager
+that always deletes its file.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ class Upload:
 
 
 class UploadLimiter:
-    """Counts request bodies being received; refuses one beyond ``max_uploads`` with 429.
+    """Counts request bodies being received; refuses one beyond ``max_uploads`` with
+    429.
 
     Args:
         max_uploads: bodies allowed to arrive at the same time.
@@ -113,8 +114,8 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(
         413,
         "too_large",
-        f"the upload is larger than the server's limit of {limit / (1024 * 1024):g} MiB; "
-        "send a shorter or more compressed file",
+        f"the upload is larger than the server's limit of {limit / (1024 * 1024):g} "
+        "MiB; send a shorter or more compressed file",
     )
 
 
@@ -128,8 +129,8 @@ def _stalled(idle_timeout_s: float, received: int) -> ApiError:
     return ApiError(
         408,
         "timeout",
-        f"the upload stalled: no data for {idle_timeout_s:g} s after {received} bytes of the "
-        "body; send the body without pauses",
+        f"the upload stalled: no data for {idle_timeout_s:g} s after {received} bytes "
+        "of the body; send the body without pauses",
     )
 
 
@@ -154,7 +155,9 @@ async def _limited_chunks(
                 yield chunk
     except ClientDisconnect:
         raise ApiError(
-            400, "client_disconnected", f"the client went away after {received} bytes of the body"
+            400,
+            "client_disconnected",
+            f"the client went away after {received} bytes of the body",
         ) from None
 
 
@@ -167,12 +170,18 @@ def _safe_suffix(filename: str | None) -> str:
 
 
 def _new_temp(tmp_dir: Path | None, filename: str | None = None) -> tuple[Path, int]:
-    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_safe_suffix(filename), dir=tmp_dir)
+    fd, name = tempfile.mkstemp(
+        prefix=_TMP_PREFIX, suffix=_safe_suffix(filename), dir=tmp_dir
+    )
     return Path(name), fd
 
 
 async def _receive_raw(
-    request: Request, upload: Upload, limit: int, idle_timeout_s: float, tmp_dir: Path | None
+    request: Request,
+    upload: Upload,
+    limit: int,
+    idle_timeout_s: float,
+    tmp_dir: Path | None,
 ) -> None:
     path, fd = _new_temp(tmp_dir)
     upload.path = path
@@ -184,7 +193,8 @@ async def _receive_raw(
 
 
 class _MultipartSink:
-    """Callbacks for python-multipart: the ``file`` part to disk, other fields to memory."""
+    """Callbacks for python-multipart: the ``file`` part to disk, other fields to
+    memory."""
 
     def __init__(self, upload: Upload, tmp_dir: Path | None) -> None:
         self.upload = upload
@@ -223,17 +233,21 @@ class _MultipartSink:
             self.error = ApiError(
                 400,
                 "bad_request",
-                f"form field {name!r} carries a file ({_shown(filename)!r}); send the audio "
-                "in the field 'file'",
+                f"form field {name!r} carries a file ({_shown(filename)!r}); send the "
+                "audio in the field 'file'",
             )
             return
         if name in _FILE_FIELDS:
             if self.upload.path is not None:
                 self.error = ApiError(
-                    400, "bad_request", "send exactly one audio file per request (field 'file')"
+                    400,
+                    "bad_request",
+                    "send exactly one audio file per request (field 'file')",
                 )
                 return
-            self.upload.filename = filename.decode("utf-8", "replace") if filename else None
+            self.upload.filename = (
+                filename.decode("utf-8", "replace") if filename else None
+            )
             path, fd = _new_temp(self.tmp_dir, self.upload.filename)
             self.upload.path = path
             self.upload.content_type = self._headers.get("content-type")
@@ -332,7 +346,9 @@ async def receive_upload(
             boundary = params.get(b"boundary")
             if not boundary:
                 raise ApiError(400, "bad_request", "multipart body without a boundary")
-            await _receive_multipart(request, upload, boundary, limit, idle_timeout_s, tmp_dir)
+            await _receive_multipart(
+                request, upload, boundary, limit, idle_timeout_s, tmp_dir
+            )
         elif media == b"application/x-www-form-urlencoded":
             raise ApiError(
                 400,
@@ -354,7 +370,9 @@ async def receive_upload(
     return upload
 
 
-async def read_json_body(request: Request, limit: int, idle_timeout_s: float = 30.0) -> bytes:
+async def read_json_body(
+    request: Request, limit: int, idle_timeout_s: float = 30.0
+) -> bytes:
     """The request body for JSON endpoints: 413 once it passes ``limit``, 408 when it
     stalls for ``idle_timeout_s``."""
     parts = bytearray()

@@ -38,9 +38,16 @@ def open_session(
     clock: Callable[[], float] = time.perf_counter,
 ) -> StreamingSession:
     """Deprecated: call ``engine.stream(options, sample_rate=..., streaming=...)``."""
-    warnings.warn("open_session(engine, ...) is deprecated; use engine.stream(...)",
-                  DeprecationWarning, stacklevel=2)
-    session: StreamingSession = engine.stream(options, sample_rate=sample_rate,
-                                              encoding=encoding, streaming=streaming,
-                                              clock=clock)
+    warnings.warn(
+        "open_session(engine, ...) is deprecated; use engine.stream(...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    session: StreamingSession = engine.stream(
+        options,
+        sample_rate=sample_rate,
+        encoding=encoding,
+        streaming=streaming,
+        clock=clock,
+    )
     return session

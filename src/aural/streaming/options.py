@@ -1,4 +1,5 @@
-"""Knobs of a streaming session that have no offline counterpart (latency trade-offs)."""
+"""Knobs of a streaming session that have no offline counterpart (latency
+trade-offs)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ class StreamingOptions:
     """How a streaming session trades latency for accuracy and compute.
 
     Decoding options (beam size, language, VAD threshold, padding) come from the
-    :class:`~aural.decoding.options.DecodeOptions` given to the session; these fields are
-    the streaming-only policy.
+    :class:`~aural.decoding.options.DecodeOptions` given to the session; these fields
+    are the streaming-only policy.
 
     Attributes:
         partial_interval_s: re-decode the open utterance after this much new audio
@@ -25,16 +26,17 @@ class StreamingOptions:
         endpoint_silence_s: silence (seconds) after speech that ends an utterance and
             triggers its final decode; smaller gives earlier finals and more, shorter
             segments.
-        max_buffer_s: longest audio (seconds) re-decoded at once; beyond it the committed
-            words (agreed by two consecutive hypotheses) become final and are trimmed off.
-        max_lag_s: compute backlog (seconds behind real time) beyond which partial decodes
-            are skipped, the buffer is shortened and finals are decoded greedily. Half of
-            it already halves the partial rate.
+        max_buffer_s: longest audio (seconds) re-decoded at once; beyond it the
+            committed words (agreed by two consecutive hypotheses) become final and are
+            trimmed off.
+        max_lag_s: compute backlog (seconds behind real time) beyond which partial
+            decodes are skipped, the buffer is shortened and finals are decoded
+            greedily. Half of it already halves the partial rate.
         partials: emit partial hypotheses at all (False = finals only, least compute).
         speculative_final: start the final decode after half of ``endpoint_silence_s``
             (at least the VAD's speech padding) of silence, so that the final is ready
-            when the endpoint confirms; a pause that turns out to be mid-utterance wastes
-            that decode. Off when the session is behind real time.
+            when the endpoint confirms; a pause that turns out to be mid-utterance
+            wastes that decode. Off when the session is behind real time.
     """
 
     partial_interval_s: float = 0.5
@@ -55,8 +57,10 @@ class StreamingOptions:
         }
         for name, (low, high) in checks.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                low <= value <= high
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (low <= value <= high)
             ):
                 raise ConfigError(
                     f"StreamingOptions.{name} must be a number of seconds in "

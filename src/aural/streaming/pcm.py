@@ -38,9 +38,12 @@ class PcmInput:
     def __init__(
         self, sample_rate: int, encoding: str = "pcm_s16le", out_rate: int = SAMPLE_RATE
     ) -> None:
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        if isinstance(sample_rate, bool) or not isinstance(
+            sample_rate, (int, np.integer)
+        ):
             raise ConfigError(
-                f"stream sample_rate must be an integer number of Hz, got {sample_rate!r}"
+                "stream sample_rate must be an integer number of Hz, got "
+                f"{sample_rate!r}"
             )
         if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
             raise ConfigError(
@@ -77,7 +80,8 @@ class PcmInput:
         return np.asarray(self._resampler.resample_chunk(samples), dtype=np.float32)
 
     def flush(self) -> np.ndarray:
-        """End of input: the resampler's pending tail (a partial trailing sample is dropped)."""
+        """End of input: the resampler's pending tail (a partial trailing sample is
+        dropped)."""
         self._leftover = b""
         if self._resampler is None:
             return np.zeros(0, np.float32)
@@ -93,9 +97,10 @@ class PcmInput:
         if isinstance(chunk, np.ndarray):
             if chunk.dtype != np.float32 or chunk.ndim != 1:
                 raise ConfigError(
-                    f"array chunks must be 1-D float32 mono samples in [-1, 1], got "
+                    "array chunks must be 1-D float32 mono samples in [-1, 1], got "
                     f"dtype {chunk.dtype} with shape {chunk.shape}; convert with "
-                    "samples.astype(np.float32) (mix channels to mono first) or send bytes"
+                    "samples.astype(np.float32) (mix channels to mono first) or send "
+                    "bytes"
                 )
             return np.ascontiguousarray(chunk)
         if isinstance(chunk, (bytes, bytearray, memoryview)):

@@ -68,7 +68,9 @@ class EngineBufferDecoder:
     """A :class:`BufferDecoder` over an engine's ``decode(waveform, options) ->
     segments`` (the path after option checks and conditioning)."""
 
-    def __init__(self, decode: Callable[[Waveform, DecodeOptions], Iterable[Segment]]) -> None:
+    def __init__(
+        self, decode: Callable[[Waveform, DecodeOptions], Iterable[Segment]]
+    ) -> None:
         self._decode = decode
 
     def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
@@ -103,14 +105,18 @@ class ReDecodeSession(StreamingSession):
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(
-            options, sample_rate=sample_rate, encoding=encoding, streaming=streaming,
+            options,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            streaming=streaming,
             clock=clock,
         )
         self._decoder = decoder
         vad = options.vad_options
         self._vad = SileroStream()
         self._endpointer = Endpointer(
-            vad.threshold, self.streaming.endpoint_silence_s,
+            vad.threshold,
+            self.streaming.endpoint_silence_s,
             vad.min_speech_duration_ms / 1000.0,
         )
         self._pad = int(vad.speech_pad_ms * SAMPLE_RATE / 1000)
@@ -143,16 +149,21 @@ class ReDecodeSession(StreamingSession):
         return events
 
     def _maybe_speculate(self) -> None:
-        """Decode the final of a pause that may be the utterance's end before it is sure."""
+        """Decode the final of a pause that may be the utterance's end before it is
+        sure."""
         silence = self._endpointer.trailing_silence_s
         if (
             not self.streaming.speculative_final
             or self.degrade_level > 0
-            or silence < max(self._pad / SAMPLE_RATE, self.streaming.endpoint_silence_s / 2)
+            or silence
+            < max(self._pad / SAMPLE_RATE, self.streaming.endpoint_silence_s / 2)
         ):
             return
         end = min(self._endpointer.last_speech_end + self._pad, self.num_samples)
-        if self._speculative is not None and self._speculative[:2] == (end, self._buf_start):
+        if self._speculative is not None and self._speculative[:2] == (
+            end,
+            self._buf_start,
+        ):
             return
         audio = self._buffer[: max(0, end - self._buf_start)]
         if audio.size < MIN_DECODE_S * SAMPLE_RATE:
@@ -177,9 +188,14 @@ class ReDecodeSession(StreamingSession):
         end = min(change.sample + self._pad, self.num_samples)
         if change.is_speech and self.degrade_level >= 3:
             self.skipped_s += (end - self._buf_start) / SAMPLE_RATE
-            logger.warning("stream %.1f s behind: skipped %.1f s of speech undecoded",
-                           self._lag_s, (end - self._buf_start) / SAMPLE_RATE)
-        events = self._finalize(end) if change.is_speech and self.degrade_level < 3 else []
+            logger.warning(
+                "stream %.1f s behind: skipped %.1f s of speech undecoded",
+                self._lag_s,
+                (end - self._buf_start) / SAMPLE_RATE,
+            )
+        events = (
+            self._finalize(end) if change.is_speech and self.degrade_level < 3 else []
+        )
         if not any(isinstance(e, Final) for e in events) and self._shown:
             events.append(Partial("", self._buf_start / SAMPLE_RATE, end / SAMPLE_RATE))
         self._shown = ""
@@ -211,9 +227,12 @@ class ReDecodeSession(StreamingSession):
             speech = now - self._endpointer.speech_start
             due = speech >= self.streaming.first_partial_s * SAMPLE_RATE
         else:
-            interval = self.streaming.partial_interval_s * (2 if self.degrade_level else 1)
+            interval = self.streaming.partial_interval_s * (
+                2 if self.degrade_level else 1
+            )
             if not self._hypothesis and not self.degrade_level:
-                # nothing recognised yet: retry soon, decodes of a short buffer are cheap
+                # nothing recognised yet: retry soon, decodes of a short buffer are
+                # cheap
                 interval = min(interval, FAST_START_INTERVAL_S)
             due = now - self._last_decode >= interval * SAMPLE_RATE
         if not due:
@@ -231,7 +250,7 @@ class ReDecodeSession(StreamingSession):
         if keeps_commit and agreed > len(self._committed):
             self._committed = words[:agreed]
         self._hypothesis = words
-        text = " ".join(self._committed + words[len(self._committed):])
+        text = " ".join(self._committed + words[len(self._committed) :])
         if not text or text == self._shown:
             return []
         self._shown = text
@@ -248,12 +267,16 @@ class ReDecodeSession(StreamingSession):
     # -- finals ----------------------------------------------------------------------
     def _final_options(self) -> DecodeOptions:
         beam = 1 if self.degrade_level >= 2 else self.options.beam_size
-        return self.options.with_(beam_size=beam, vad=False, initial_prompt=self._prompt())
+        return self.options.with_(
+            beam_size=beam, vad=False, initial_prompt=self._prompt()
+        )
 
     def _prompt(self) -> str | None:
         if self._utt_prompt or self.options.condition_on_previous_text:
-            source = self._utt_prompt if not self.options.condition_on_previous_text else (
-                self._final_text
+            source = (
+                self._utt_prompt
+                if not self.options.condition_on_previous_text
+                else (self._final_text)
             )
             text = " ".join(source)[-PROMPT_CHARS:].strip()
             return text or self.options.initial_prompt
@@ -271,7 +294,8 @@ class ReDecodeSession(StreamingSession):
         return self._emit(list(self._decode_final(audio)), end)
 
     def _decode_final(self, audio: np.ndarray) -> tuple[Segment, ...]:
-        """Segments of ``audio`` (times from its start) decoded with the final options."""
+        """Segments of ``audio`` (times from its start) decoded with the final
+        options."""
         self.final_decodes += 1
         return self._decoder.final(audio, self._final_options())
 
@@ -323,14 +347,25 @@ def _segments_before(segments: tuple[Segment, ...], horizon: float) -> list[Segm
         if len(words) == len(seg.words):
             kept.append(seg)
             continue
-        kept.append(Segment(words[0].start, words[-1].end, " ".join(w.text for w in words),
-                            words, seg.avg_log_prob, seg.no_speech_prob))
+        kept.append(
+            Segment(
+                words[0].start,
+                words[-1].end,
+                " ".join(w.text for w in words),
+                words,
+                seg.avg_log_prob,
+                seg.no_speech_prob,
+            )
+        )
         break
     return kept
 
 
-def _shift_segment(seg: Segment, offset: float, floor: float, limit: float) -> Segment | None:
-    """``seg`` moved by ``offset`` seconds, its times clamped to [floor, limit], monotonic."""
+def _shift_segment(
+    seg: Segment, offset: float, floor: float, limit: float
+) -> Segment | None:
+    """``seg`` moved by ``offset`` seconds, its times clamped to [floor, limit],
+    monotonic."""
 
     def clamp(t: float) -> float:
         return round(min(max(t + offset, floor), limit), 3)

@@ -24,7 +24,9 @@ from aural.types import EndOfStream, StreamEvent
 
 __all__ = ["SKIP_AHEAD_FACTOR", "StreamingSession", "StreamingStats"]
 
-SKIP_AHEAD_FACTOR = 4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
+SKIP_AHEAD_FACTOR = (
+    4.0  # backlog (in units of max_lag_s) beyond which speech is dropped
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ class StreamingSession(abc.ABC):
     ) -> None:
         if not isinstance(options, DecodeOptions):
             raise ConfigError(
-                f"streaming options must be a DecodeOptions, got {type(options).__name__}"
+                "streaming options must be a DecodeOptions, got "
+                f"{type(options).__name__}"
             )
         if streaming is not None and not isinstance(streaming, StreamingOptions):
             raise ConfigError(
@@ -176,7 +179,9 @@ class StreamingSession(abc.ABC):
             return 1
         return 0
 
-    def feed(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[StreamEvent]:
+    def feed(
+        self, chunk: bytes | bytearray | memoryview | np.ndarray
+    ) -> list[StreamEvent]:
         """Add one chunk of audio; returns the events it caused (possibly none).
 
         Args:
@@ -188,7 +193,9 @@ class StreamingSession(abc.ABC):
             ConfigError: wrong chunk type, or the session is already finished.
         """
         if self._finished:
-            raise ConfigError("this streaming session is finished; open a new one to feed audio")
+            raise ConfigError(
+                "this streaming session is finished; open a new one to feed audio"
+            )
         began = self._clock()
         samples = self._condition(self._input.push(chunk))
         events = self._advance(samples) if samples.size else []

@@ -27,7 +27,9 @@ class SileroStream:
     """
 
     def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model  # cached: one ONNX session per process
+        from faster_whisper.vad import (
+            get_vad_model,
+        )  # cached: one ONNX session per process
 
         self._session = get_vad_model().session
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
@@ -36,10 +38,13 @@ class SileroStream:
         self._pending = np.zeros(0, dtype=np.float32)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        """Score the complete frames now available; returns one probability per frame."""
-        data = np.concatenate([self._pending, samples]) if self._pending.size else samples
+        """Score the complete frames now available; returns one probability per
+        frame."""
+        data = (
+            np.concatenate([self._pending, samples]) if self._pending.size else samples
+        )
         num_frames = data.size // FRAME_SAMPLES
-        self._pending = data[num_frames * FRAME_SAMPLES:].copy()
+        self._pending = data[num_frames * FRAME_SAMPLES :].copy()
         if num_frames == 0:
             return np.zeros(0, dtype=np.float32)
         frames = data[: num_frames * FRAME_SAMPLES].reshape(num_frames, FRAME_SAMPLES)
@@ -47,7 +52,9 @@ class SileroStream:
         contexts[0] = self._context
         contexts[1:] = frames[:-1, -_CONTEXT_SAMPLES:]
         self._context = frames[-1, -_CONTEXT_SAMPLES:].copy()
-        batch = np.ascontiguousarray(np.concatenate([contexts, frames], axis=1), np.float32)
+        batch = np.ascontiguousarray(
+            np.concatenate([contexts, frames], axis=1), np.float32
+        )
         probs, self._h, self._c = self._session.run(
             None, {"input": batch, "h": self._h, "c": self._c}
         )
@@ -78,8 +85,8 @@ class Endpointer:
     """Turns per-frame speech probabilities into utterance starts and ends.
 
     Speech starts at the first frame at or above ``threshold``; it continues while
-    frames stay at or above ``threshold - 0.15`` (hysteresis, as faster-whisper does) and
-    ends once ``endpoint_silence_s`` of frames fall below that.
+    frames stay at or above ``threshold - 0.15`` (hysteresis, as faster-whisper does)
+    and ends once ``endpoint_silence_s`` of frames fall below that.
 
     Args:
         threshold: speech probability that starts speech.
@@ -98,7 +105,9 @@ class Endpointer:
         self.threshold = threshold
         self._sample_rate = sample_rate
         self.neg_threshold = max(threshold - 0.15, 0.01)
-        self._silence_frames = max(1, round(endpoint_silence_s * sample_rate / FRAME_SAMPLES))
+        self._silence_frames = max(
+            1, round(endpoint_silence_s * sample_rate / FRAME_SAMPLES)
+        )
         self._min_speech = int(min_speech_s * sample_rate)
         self._frame_index = 0
         self.in_speech = False

@@ -1,10 +1,11 @@
 """Text normalisers applied to references and hypotheses before scoring.
 
-- :class:`EnglishNormalizer` behaves like the Whisper English normaliser that the Open ASR
-  leaderboard and most papers use: lower case, bracketed and parenthesised text removed,
-  filler words dropped, contractions and titles expanded, numbers written as digits,
-  British spellings made American, symbols and diacritics removed.
-- :class:`BasicNormalizer` lower-cases and strips punctuation and symbols, for any language.
+- :class:`EnglishNormalizer` behaves like the Whisper English normaliser that the Open
+  ASR leaderboard and most papers use: lower case, bracketed and parenthesised text
+  removed, filler words dropped, contractions and titles expanded, numbers written as
+  digits, British spellings made American, symbols and diacritics removed.
+- :class:`BasicNormalizer` lower-cases and strips punctuation and symbols, for any
+  language.
 - :func:`get_normalizer` returns one of them (or the identity) by name.
 
 All normalisers are pure functions of the text; the output has no leading, trailing or
@@ -44,8 +45,22 @@ NORMALIZER_NAMES: tuple[str, ...] = get_args(NormalizerName)
 
 # Letters that NFKD does not decompose into a base letter plus marks.
 _EXTRA_LETTERS = {
-    "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ẞ": "SS",
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "th", "ł": "l", "Ł": "L",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "æ": "ae",
+    "Æ": "AE",
+    "ß": "ss",
+    "ẞ": "SS",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "th",
+    "ł": "l",
+    "Ł": "L",
 }
 
 
@@ -137,14 +152,14 @@ def _compiled_replacements() -> tuple[tuple[re.Pattern[str], str], ...]:
 class EnglishNormalizer:
     """The English normaliser used for leaderboard-comparable WER.
 
-    Equivalent in behaviour to Whisper's ``EnglishTextNormalizer`` (checked against it in
-    the tests), with three differences:
+    Equivalent in behaviour to Whisper's ``EnglishTextNormalizer`` (checked against it
+    in the tests), with three differences:
 
     - the result has no leading or trailing space;
     - the rules are applied again until the text stops changing. Whisper's rules are not
       idempotent in a few corners (``"minus five"`` -> ``"-5"``, whose second pass drops
-      the sign; ``"zero one"`` -> ``"01"`` -> ``"one"``), so a reference spelled out and a
-      hypothesis in digits could normalise differently. Where Whisper's own output is
+      the sign; ``"zero one"`` -> ``"01"`` -> ``"one"``), so a reference spelled out and
+      a hypothesis in digits could normalise differently. Where Whisper's own output is
       stable, which is the case for every shared transcript, the result is identical;
     - the British -> American spelling table is aural's own (about 1,300 pairs derived
       from spelling rules, see :mod:`aural.text.spelling`).
@@ -201,7 +216,8 @@ class BasicNormalizer:
     def __post_init__(self) -> None:
         if not isinstance(self.keep_apostrophes, bool):
             raise ConfigError(
-                f"BasicNormalizer keep_apostrophes must be a bool, got {self.keep_apostrophes!r}"
+                "BasicNormalizer keep_apostrophes must be a bool, got "
+                f"{self.keep_apostrophes!r}"
             )
 
     def __call__(self, text: str) -> str:
@@ -212,8 +228,13 @@ class BasicNormalizer:
         for i, ch in enumerate(chars):
             if unicodedata.category(ch)[0] not in "PS":
                 continue
-            if (self.keep_apostrophes and ch == "'" and 0 < i < len(chars) - 1
-                    and chars[i - 1].isalnum() and chars[i + 1].isalnum()):
+            if (
+                self.keep_apostrophes
+                and ch == "'"
+                and 0 < i < len(chars) - 1
+                and chars[i - 1].isalnum()
+                and chars[i + 1].isalnum()
+            ):
                 continue
             chars[i] = " "
         s = "".join(chars)

@@ -2,12 +2,13 @@
 
 ``"twenty five"`` -> ``"25"``, ``"one hundred and one"`` -> ``"101"``, ``"third"`` ->
 ``"3rd"``, ``"five dollars"`` -> ``"$5"``, ``"ten percent"`` -> ``"10%"``,
-``"double oh seven"`` -> ``"007"``, ``"two point five"`` -> ``"2.5"``. The rules follow the
-behaviour of the Whisper English normaliser (the one the Open ASR leaderboard uses) so that
-WER numbers are comparable with published ones; the implementation is aural's own.
+``"double oh seven"`` -> ``"007"``, ``"two point five"`` -> ``"2.5"``. The rules follow
+the behaviour of the Whisper English normaliser (the one the Open ASR leaderboard uses)
+so that WER numbers are comparable with published ones; the implementation is aural's
+own.
 
-One deliberate difference: where Whisper's rules would hit an internal assertion (a digit
-word after a number that does not end in zero), the digit is appended instead.
+One deliberate difference: where Whisper's rules would hit an internal assertion (a
+digit word after a number that does not end in zero), the digit is appended instead.
 """
 
 from __future__ import annotations
@@ -20,28 +21,74 @@ from fractions import Fraction
 __all__ = ["EnglishNumberNormalizer"]
 
 _ONES_NAMES = (
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-    "eighteen", "nineteen",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 )
-_TENS_NAMES = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_TENS_NAMES = (
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+)
 _MULTIPLIER_NAMES = (
-    "hundred", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion",
-    "sextillion", "septillion", "octillion", "nonillion", "decillion",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "trillion",
+    "quadrillion",
+    "quintillion",
+    "sextillion",
+    "septillion",
+    "octillion",
+    "nonillion",
+    "decillion",
 )
 
 ZEROS = frozenset({"o", "oh", "zero"})
 ONES = {name: value for value, name in enumerate(_ONES_NAMES, start=1)}
 TENS = {name: 10 * value for value, name in enumerate(_TENS_NAMES, start=2)}
-MULTIPLIERS = {"hundred": 100, **{name: 1000 ** k for k, name in enumerate(_MULTIPLIER_NAMES[1:], 1)}}
+MULTIPLIERS = {
+    "hundred": 100,
+    **{name: 1000**k for k, name in enumerate(_MULTIPLIER_NAMES[1:], 1)},
+}
 
 
 def _ones_suffixed() -> dict[str, tuple[int, str]]:
     table: dict[str, tuple[int, str]] = {}
     for name, value in ONES.items():
         table["sixes" if name == "six" else name + "s"] = (value, "s")
-    table.update({"zeroth": (0, "th"), "first": (1, "st"), "second": (2, "nd"),
-                  "third": (3, "rd"), "fifth": (5, "th"), "twelfth": (12, "th")})
+    table.update(
+        {
+            "zeroth": (0, "th"),
+            "first": (1, "st"),
+            "second": (2, "nd"),
+            "third": (3, "rd"),
+            "fifth": (5, "th"),
+            "twelfth": (12, "th"),
+        }
+    )
     for name, value in ONES.items():
         # Regular ordinals; like Whisper's table this spells nine as "nineth", so the
         # word "ninth" is left as a word.
@@ -61,15 +108,34 @@ MULTIPLIERS_SUFFIXED = {
 }
 DECIMALS = frozenset({*ONES, *TENS, *ZEROS})
 PRECEDING_PREFIXERS = {"minus": "-", "negative": "-", "plus": "+", "positive": "+"}
-FOLLOWING_PREFIXERS = {"pound": "£", "pounds": "£", "euro": "€", "euros": "€",
-                       "dollar": "$", "dollars": "$", "cent": "¢", "cents": "¢"}
+FOLLOWING_PREFIXERS = {
+    "pound": "£",
+    "pounds": "£",
+    "euro": "€",
+    "euros": "€",
+    "dollar": "$",
+    "dollars": "$",
+    "cent": "¢",
+    "cents": "¢",
+}
 PREFIXES = frozenset({*PRECEDING_PREFIXERS.values(), *FOLLOWING_PREFIXERS.values()})
 SPECIALS = frozenset({"and", "double", "triple", "point"})
-NUMBER_WORDS = frozenset({
-    *ZEROS, *ONES, *ONES_SUFFIXED, *TENS, *TENS_SUFFIXED, *MULTIPLIERS,
-    *MULTIPLIERS_SUFFIXED, *PRECEDING_PREFIXERS, *FOLLOWING_PREFIXERS,
-    "per", "percent", *SPECIALS,
-})
+NUMBER_WORDS = frozenset(
+    {
+        *ZEROS,
+        *ONES,
+        *ONES_SUFFIXED,
+        *TENS,
+        *TENS_SUFFIXED,
+        *MULTIPLIERS,
+        *MULTIPLIERS_SUFFIXED,
+        *PRECEDING_PREFIXERS,
+        *FOLLOWING_PREFIXERS,
+        "per",
+        "percent",
+        *SPECIALS,
+    }
+)
 
 _NUMERIC = re.compile(r"^\d+(\.\d+)?$")
 _AND_A_HALF = re.compile(r"\band\s+a\s+half\b")
@@ -82,7 +148,9 @@ def _fraction(text: str | int) -> Fraction | None:
         return None
 
 
-def _join_digit(value: int | str, digit: int, prev: str | None, modulus: int) -> int | str:
+def _join_digit(
+    value: int | str, digit: int, prev: str | None, modulus: int
+) -> int | str:
     """Append a ones word (``digit``) to the number built so far."""
     if isinstance(value, str) or prev in ONES:
         text = str(value)
@@ -117,10 +185,11 @@ class _State:
 
 
 class EnglishNumberNormalizer:
-    """Convert spelled-out English numbers (and digits with symbols) to a canonical form.
+    """Convert spelled-out English numbers (and digits with symbols) to a canonical
+    form.
 
-    Expects lower-case text whose punctuation has already been turned into spaces, except
-    for ``. % $ ¢ € £``. Call it with a string; it returns a string.
+    Expects lower-case text whose punctuation has already been turned into spaces,
+    except for ``. % $ ¢ € £``. Call it with a string; it returns a string.
     """
 
     def __call__(self, text: str) -> str:
@@ -138,8 +207,11 @@ class EnglishNumberNormalizer:
             kept.append(piece)
             if i < len(pieces) - 1:
                 last = piece.rsplit(maxsplit=2)[-1]
-                kept.append("point five" if last in DECIMALS or last in MULTIPLIERS
-                            else "and a half")
+                kept.append(
+                    "point five"
+                    if last in DECIMALS or last in MULTIPLIERS
+                    else "and a half"
+                )
         text = " ".join(kept)
         # Separate digits from letters, then re-attach ordinal and plural suffixes.
         text = re.sub(r"([a-z])([0-9])", r"\1 \2", text)
@@ -188,12 +260,18 @@ class EnglishNumberNormalizer:
             s.value = str(s.value or "") + "0"
         elif current in ONES:
             digit = ONES[current]
-            s.value = digit if s.value is None else _join_digit(
-                s.value, digit, prev, 10 if digit < 10 else 100)
+            s.value = (
+                digit
+                if s.value is None
+                else _join_digit(s.value, digit, prev, 10 if digit < 10 else 100)
+            )
         elif current in ONES_SUFFIXED:
             digit, suffix = ONES_SUFFIXED[current]
-            number = digit if s.value is None else _join_digit(
-                s.value, digit, prev, 10 if digit < 10 else 100)
+            number = (
+                digit
+                if s.value is None
+                else _join_digit(s.value, digit, prev, 10 if digit < 10 else 100)
+            )
             s.emit(f"{number}{suffix}")
         elif current in TENS or current in TENS_SUFFIXED:
             self._tens(s, current)
@@ -303,14 +381,19 @@ class EnglishNumberNormalizer:
 
     @staticmethod
     def _special(
-        s: _State, prev: str | None, current: str, nxt: str | None, next_is_numeric: bool
+        s: _State,
+        prev: str | None,
+        current: str,
+        nxt: str | None,
+        next_is_numeric: bool,
     ) -> bool:
         if nxt not in NUMBER_WORDS and not next_is_numeric:
             # Only treat it as part of a number when a number can follow.
             s.flush()
             s.emit(current)
         elif current == "and":
-            # "and" after hundred, thousand, ... joins the number; elsewhere it is a word.
+            # "and" after hundred, thousand, ... joins the number; elsewhere it is a
+            # word.
             if prev not in MULTIPLIERS:
                 s.flush()
                 s.emit(current)
@@ -324,4 +407,3 @@ class EnglishNumberNormalizer:
         elif nxt in DECIMALS or next_is_numeric:  # "point"
             s.value = str(s.value or "") + "."
         return False
-

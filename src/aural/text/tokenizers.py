@@ -87,7 +87,8 @@ class CharTokenizer:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
-        """The characters seen in ``texts`` after normalisation (space always included)."""
+        """The characters seen in ``texts`` after normalisation (space always
+        included)."""
         chars = {" "}
         for t in texts:
             chars.update(normalize_transcript(t))
@@ -212,8 +213,9 @@ def _sentencepiece():  # type: ignore[no-untyped-def]
     return sentencepiece
 
 
-def build_tokenizer(kind: TokenizerKind, texts: Iterable[str], vocab_size: int = 256
-                    ) -> CharTokenizer | BpeTokenizer:
+def build_tokenizer(
+    kind: TokenizerKind, texts: Iterable[str], vocab_size: int = 256
+) -> CharTokenizer | BpeTokenizer:
     """Build a tokenizer of ``kind`` from training transcripts."""
     if kind == "char":
         return CharTokenizer.from_texts(texts)
@@ -232,7 +234,9 @@ def load_tokenizer(folder: str | Path) -> CharTokenizer | BpeTokenizer:
     folder = Path(folder)
     path = folder / TOKENIZER_FILE
     if not path.is_file():
-        raise ModelNotFoundError(f"no {TOKENIZER_FILE} in {folder}; is it a checkpoint folder?")
+        raise ModelNotFoundError(
+            f"no {TOKENIZER_FILE} in {folder}; is it a checkpoint folder?"
+        )
     try:
         spec = json.loads(path.read_text())
         kind = spec["kind"]
@@ -242,4 +246,6 @@ def load_tokenizer(folder: str | Path) -> CharTokenizer | BpeTokenizer:
         return CharTokenizer(tuple(spec["symbols"]))
     if kind == "bpe":
         return BpeTokenizer.load(folder / spec.get("model", BPE_MODEL_FILE))
-    raise ConfigError(f"{path}: unknown tokenizer kind {kind!r} (expected 'char' or 'bpe')")
+    raise ConfigError(
+        f"{path}: unknown tokenizer kind {kind!r} (expected 'char' or 'bpe')"
+    )

@@ -29,7 +29,13 @@ from aural.models.checkpoint import MODEL_FILE, save_model
 from aural.models.conformer import ConformerCtc
 from aural.writers import write_atomic
 
-__all__ = ["LoopState", "find_latest", "load_train_state", "save_best", "save_checkpoint"]
+__all__ = [
+    "LoopState",
+    "find_latest",
+    "load_train_state",
+    "save_best",
+    "save_checkpoint",
+]
 
 STATE_FILE = "train_state.pt"
 LATEST_FILE = "latest.txt"
@@ -53,25 +59,36 @@ class LoopState:
         return asdict(self)
 
 
-def save_checkpoint(output_dir: Path, model: ConformerCtc, feature_options: FeatureOptions,
-                    tokenizer: Any, optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler,
-                    scaler: torch.amp.GradScaler | None, state: LoopState,
-                    keep: int) -> Path:
+def save_checkpoint(
+    output_dir: Path,
+    model: ConformerCtc,
+    feature_options: FeatureOptions,
+    tokenizer: Any,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler | None,
+    state: LoopState,
+    keep: int,
+) -> Path:
     """Write ``checkpoints/step_N`` completely, then point ``latest.txt`` at it."""
     ckpt_root = output_dir / "checkpoints"
     folder = ckpt_root / f"step_{state.step:07d}"
     tmp = ckpt_root / f".tmp_step_{state.step:07d}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    save_model(tmp, model, feature_options, {"step": state.step, "best_wer": state.best_wer})
+    save_model(
+        tmp, model, feature_options, {"step": state.step, "best_wer": state.best_wer}
+    )
     tokenizer.save(tmp)
-    torch.save({
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict() if scaler is not None else None,
-        "loop": state.to_dict(),
-    }, tmp / STATE_FILE)
+    torch.save(
+        {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "loop": state.to_dict(),
+        },
+        tmp / STATE_FILE,
+    )
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
@@ -82,8 +99,13 @@ def save_checkpoint(output_dir: Path, model: ConformerCtc, feature_options: Feat
     return folder
 
 
-def save_best(output_dir: Path, model: ConformerCtc, feature_options: FeatureOptions,
-              tokenizer: Any, info: dict[str, Any]) -> Path:
+def save_best(
+    output_dir: Path,
+    model: ConformerCtc,
+    feature_options: FeatureOptions,
+    tokenizer: Any,
+    info: dict[str, Any],
+) -> Path:
     tmp = output_dir / ".best_tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -102,7 +124,11 @@ def find_latest(output_dir: Path) -> Path | None:
     if not latest.is_file():
         return None
     folder = output_dir / "checkpoints" / latest.read_text().strip()
-    return folder if (folder / STATE_FILE).is_file() and (folder / MODEL_FILE).is_file() else None
+    return (
+        folder
+        if (folder / STATE_FILE).is_file() and (folder / MODEL_FILE).is_file()
+        else None
+    )
 
 
 def load_train_state(folder: Path) -> dict[str, Any]:

@@ -48,8 +48,12 @@ class DataSource(_Strict):
 
     path: str
     kind: str = "auto"
-    id_pattern: str | None = None  # keep ids matching this regular expression (whole id)
-    limit: int | None = Field(default=None, ge=1)  # first N utterances (after sorting by id)
+    id_pattern: str | None = (
+        None  # keep ids matching this regular expression (whole id)
+    )
+    limit: int | None = Field(
+        default=None, ge=1
+    )  # first N utterances (after sorting by id)
 
     @model_validator(mode="after")
     def _check_pattern(self) -> DataSource:
@@ -57,26 +61,34 @@ class DataSource(_Strict):
             try:
                 re.compile(self.id_pattern)
             except re.error as err:
-                raise ValueError(f"id_pattern {self.id_pattern!r} is not a regex: {err}") from err
+                raise ValueError(
+                    f"id_pattern {self.id_pattern!r} is not a regex: {err}"
+                ) from err
         return self
 
     def resolved_path(self) -> Path:
-        """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the CWD)."""
+        """``path`` with ``$VARS`` and ``~`` expanded (relative paths are from the
+        CWD)."""
         return Path(os.path.expanduser(os.path.expandvars(self.path)))
 
 
 class DataConfig(_Strict):
     train: list[DataSource] = Field(min_length=1)
     dev: list[DataSource] = Field(default_factory=list)
-    dev_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)  # held out of train when no dev
+    dev_fraction: float = Field(
+        default=0.0, ge=0.0, lt=1.0
+    )  # held out of train when no dev
     min_duration: float = Field(default=0.2, ge=0.0)  # seconds
     max_duration: float = Field(default=20.0, gt=0.0)
-    dev_limit: int | None = Field(default=None, ge=1)  # cap on dev utterances per evaluation
+    dev_limit: int | None = Field(
+        default=None, ge=1
+    )  # cap on dev utterances per evaluation
 
 
 class FeatureConfig(_Strict):
-    """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper encoder
-    (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are unused."""
+    """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper
+    encoder (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are
+    unused."""
 
     kind: Literal["fbank", "mfcc", "whisper"] = "fbank"
     num_mels: int = Field(default=80, ge=8)
@@ -92,11 +104,17 @@ class FeatureConfig(_Strict):
         if whisper:
             from aural.audio.features import WHISPER_HOP_LENGTH as HOP_LENGTH
         try:
-            return FeatureOptions(kind=self.kind, sample_rate=sample_rate, n_fft=self.n_fft,
-                                  hop_length=HOP_LENGTH if whisper else self.hop_length,
-                                  num_mels=self.num_mels, num_ceps=self.num_ceps,
-                                  deltas=self.deltas, cmvn=self.cmvn,
-                                  encoder=self.encoder if whisper else None)
+            return FeatureOptions(
+                kind=self.kind,
+                sample_rate=sample_rate,
+                n_fft=self.n_fft,
+                hop_length=HOP_LENGTH if whisper else self.hop_length,
+                num_mels=self.num_mels,
+                num_ceps=self.num_ceps,
+                deltas=self.deltas,
+                cmvn=self.cmvn,
+                encoder=self.encoder if whisper else None,
+            )
         except ConfigError as err:
             raise ConfigError(f"features: {err}") from err
 
@@ -120,9 +138,18 @@ class ModelConfig(_Strict):
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
 
     def overrides(self) -> dict[str, Any]:
-        keys = ("d_model", "num_layers", "num_heads", "ff_mult", "conv_kernel",
-                "subsampling_channels", "subsampling")
-        out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        keys = (
+            "d_model",
+            "num_layers",
+            "num_heads",
+            "ff_mult",
+            "conv_kernel",
+            "subsampling_channels",
+            "subsampling",
+        )
+        out: dict[str, Any] = {
+            k: getattr(self, k) for k in keys if getattr(self, k) is not None
+        }
         out["dropout"] = self.dropout
         return out
 
@@ -182,7 +209,9 @@ class OptimConfig(_Strict):
 class TrainingConfig(_Strict):
     max_steps: int = Field(default=1000, ge=1)  # optimizer steps
     max_epochs: int | None = Field(default=None, ge=1)
-    max_minutes: float | None = Field(default=None, gt=0.0)  # wall-clock budget (rank 0 clock)
+    max_minutes: float | None = Field(
+        default=None, gt=0.0
+    )  # wall-clock budget (rank 0 clock)
     batch_seconds: float = Field(default=60.0, gt=0.0)  # padded audio seconds per batch
     max_batch_size: int = Field(default=32, ge=1)
     curriculum_epochs: int = Field(default=0, ge=0)  # first epochs sorted short to long
@@ -202,7 +231,9 @@ class TrainingConfig(_Strict):
 class TrackingConfig(_Strict):
     mlflow: bool = True
     mlflow_dir: str | None = None  # None = <output_dir>/mlruns (SQLite db + artifacts)
-    mlflow_uri: str | None = None  # another tracking server / store; None = the local db
+    mlflow_uri: str | None = (
+        None  # another tracking server / store; None = the local db
+    )
     experiment: str = "aural"
     run_name: str | None = None
     wandb: bool = False
@@ -244,7 +275,11 @@ class TrainConfig(_Strict):
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in changes.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = (
+            _merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else v
+        )
     return out
 
 
@@ -260,11 +295,13 @@ def parse_config(data: Any, source: str = "<config>") -> TrainConfig:
     """Validate a mapping as a :class:`TrainConfig`.
 
     Raises:
-        ConfigError: naming every offending key (``optim.lr: input should be greater...``).
+        ConfigError: naming every offending key
+            (``optim.lr: input should be greater...``).
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a training config must be a mapping, got "
-                          f"{type(data).__name__}")
+        raise ConfigError(
+            f"{source}: a training config must be a mapping, got {type(data).__name__}"
+        )
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as err:

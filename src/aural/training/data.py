@@ -34,8 +34,11 @@ class TrainUtterance:
     duration: float  # seconds
 
 
-def read_sources(sources: Sequence[DataSource], min_duration: float = 0.0,
-                 max_duration: float = float("inf")) -> list[TrainUtterance]:
+def read_sources(
+    sources: Sequence[DataSource],
+    min_duration: float = 0.0,
+    max_duration: float = float("inf"),
+) -> list[TrainUtterance]:
     """Read every source, keep utterances with text within the duration range.
 
     Raises:
@@ -58,8 +61,8 @@ def read_sources(sources: Sequence[DataSource], min_duration: float = 0.0,
     if not out:
         names = ", ".join(s.path for s in sources)
         raise DatasetError(
-            f"no utterances with text between {min_duration} and {max_duration} s in {names}; "
-            "check the paths and data.min_duration / data.max_duration"
+            f"no utterances with text between {min_duration} and {max_duration} s in "
+            f"{names}; check the paths and data.min_duration / data.max_duration"
         )
     return out
 
@@ -70,8 +73,9 @@ def _load_manifest(src: DataSource) -> Any:
     return load_dataset(src.resolved_path(), kind=src.kind)
 
 
-def split_dev(utterances: list[TrainUtterance], fraction: float, seed: int
-              ) -> tuple[list[TrainUtterance], list[TrainUtterance]]:
+def split_dev(
+    utterances: list[TrainUtterance], fraction: float, seed: int
+) -> tuple[list[TrainUtterance], list[TrainUtterance]]:
     """Hold out ``fraction`` of the utterances (seeded) as a dev set."""
     if fraction <= 0.0:
         return utterances, []

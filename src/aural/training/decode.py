@@ -1,4 +1,5 @@
-"""Turning CTC log-probabilities into text for evaluation, via :mod:`aural.decoding.ctc`."""
+"""Turning CTC log-probabilities into text for evaluation, via
+:mod:`aural.decoding.ctc`."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ def vocabulary(tokenizer: CharTokenizer | BpeTokenizer) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8)
 def _beam(vocab: tuple[str, ...], beam_size: int) -> CtcPrefixBeamSearch:
-    return CtcPrefixBeamSearch(list(vocab), blank=0, beam_size=beam_size, word_delimiter=None)
+    return CtcPrefixBeamSearch(
+        list(vocab), blank=0, beam_size=beam_size, word_delimiter=None
+    )
 
 
-def decode_log_probs(log_probs: np.ndarray, tokenizer: CharTokenizer | BpeTokenizer,
-                     beam_size: int = 1) -> str:
+def decode_log_probs(
+    log_probs: np.ndarray, tokenizer: CharTokenizer | BpeTokenizer, beam_size: int = 1
+) -> str:
     """Text of one utterance's ``(num_frames, vocab_size)`` log-probabilities.
 
     ``beam_size == 1`` is greedy decoding; larger values run the prefix beam search.
@@ -32,5 +36,7 @@ def decode_log_probs(log_probs: np.ndarray, tokenizer: CharTokenizer | BpeTokeni
         return ""
     if beam_size <= 1:
         return tokenizer.decode(ctc_greedy(log_probs, blank=0))
-    best = _beam(vocabulary(tokenizer), beam_size).decode(np.ascontiguousarray(log_probs))[0]
+    best = _beam(vocabulary(tokenizer), beam_size).decode(
+        np.ascontiguousarray(log_probs)
+    )[0]
     return " ".join(best.text.split())

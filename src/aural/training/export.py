@@ -28,7 +28,9 @@ ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 
 
-def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17) -> Path:
+def export_onnx(
+    model_path: str | Path, output_dir: str | Path, opset: int = 17
+) -> Path:
     """Write ``output_dir/model.onnx`` plus ``features.json`` and the tokenizer files.
 
     Args:
@@ -47,7 +49,8 @@ def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17)
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError as err:
         raise MissingDependencyError(
-            "ONNX export needs the 'onnx' package; install it with `pip install 'aural[train]'`"
+            "ONNX export needs the 'onnx' package; install it with `pip install "
+            "'aural[train]'`"
         ) from err
     from aural.engines.aural_model import FEATURES_FILE, MODEL_OPTIONS_FILE
 
@@ -61,13 +64,26 @@ def export_onnx(model_path: str | Path, output_dir: str | Path, opset: int = 17)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shape arithmetic
         torch.onnx.export(
-            model, example, str(path), input_names=["features", "lengths"],
-            output_names=["log_probs", "out_lengths"], opset_version=opset, dynamo=False,
-            dynamic_axes={"features": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
-                          "log_probs": {0: "batch", 1: "out_frames"},
-                          "out_lengths": {0: "batch"}})
-    write_atomic(out / FEATURES_FILE, json.dumps(loaded.feature_options.to_dict(), indent=1))
-    write_atomic(out / MODEL_OPTIONS_FILE, json.dumps(model.options.to_dict(), indent=1))
+            model,
+            example,
+            str(path),
+            input_names=["features", "lengths"],
+            output_names=["log_probs", "out_lengths"],
+            opset_version=opset,
+            dynamo=False,
+            dynamic_axes={
+                "features": {0: "batch", 1: "frames"},
+                "lengths": {0: "batch"},
+                "log_probs": {0: "batch", 1: "out_frames"},
+                "out_lengths": {0: "batch"},
+            },
+        )
+    write_atomic(
+        out / FEATURES_FILE, json.dumps(loaded.feature_options.to_dict(), indent=1)
+    )
+    write_atomic(
+        out / MODEL_OPTIONS_FILE, json.dumps(model.options.to_dict(), indent=1)
+    )
     load_tokenizer(loaded.folder).save(out)
     logger.info("exported %s", path)
     return path
@@ -83,10 +99,15 @@ def quantize_int8(onnx_path: str | Path, output_path: str | Path | None = None) 
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as err:
         raise MissingDependencyError(
-            "int8 quantisation needs 'onnxruntime'; install it with `pip install 'aural[train]'`"
+            "int8 quantisation needs 'onnxruntime'; install it with `pip install "
+            "'aural[train]'`"
         ) from err
     src = Path(onnx_path)
     dst = Path(output_path) if output_path is not None else src.with_name(INT8_FILE)
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm"])
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gemm"],
+    )
     return dst

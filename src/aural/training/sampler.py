@@ -29,7 +29,8 @@ class BucketBatchSampler:
         curriculum_epochs: epochs that go strictly from short to long, unshuffled.
         rank: this process's rank; world_size: number of processes (DDP). Each rank gets
             every ``world_size``-th batch, and all ranks the same number of batches.
-        shuffle: shuffle lengths within a small jitter and batch order after the curriculum.
+        shuffle: shuffle lengths within a small jitter and batch order after the
+            curriculum.
     """
 
     durations: tuple[float, ...]
@@ -45,13 +46,16 @@ class BucketBatchSampler:
         if not self.durations:
             raise ConfigError("cannot batch an empty dataset")
         if not 0 <= self.rank < self.world_size:
-            raise ConfigError(f"rank {self.rank} is outside world size {self.world_size}")
+            raise ConfigError(
+                f"rank {self.rank} is outside world size {self.world_size}"
+            )
         if self.batch_seconds <= 0 or self.max_batch_size < 1:
             raise ConfigError("batch_seconds must be > 0 and max_batch_size >= 1")
 
     @classmethod
-    def from_durations(cls, durations: Sequence[float], **kwargs: object
-                       ) -> BucketBatchSampler:
+    def from_durations(
+        cls, durations: Sequence[float], **kwargs: object
+    ) -> BucketBatchSampler:
         return cls(tuple(float(d) for d in durations), **kwargs)  # type: ignore[arg-type]
 
     def _all_batches(self, epoch: int) -> list[list[int]]:
@@ -67,8 +71,10 @@ class BucketBatchSampler:
         longest = 0.0
         for i in order.tolist():
             new_longest = max(longest, d[i])
-            if current and (new_longest * (len(current) + 1) > self.batch_seconds
-                            or len(current) >= self.max_batch_size):
+            if current and (
+                new_longest * (len(current) + 1) > self.batch_seconds
+                or len(current) >= self.max_batch_size
+            ):
                 batches.append(current)
                 current, new_longest = [], d[i]
             current.append(i)
@@ -82,10 +88,14 @@ class BucketBatchSampler:
     def batches(self, epoch: int) -> list[list[int]]:
         """This rank's batches for ``epoch`` (lists of utterance indices)."""
         allb = self._all_batches(epoch)
-        usable = len(allb) - len(allb) % self.world_size if len(allb) >= self.world_size else 0
+        usable = (
+            len(allb) - len(allb) % self.world_size
+            if len(allb) >= self.world_size
+            else 0
+        )
         if usable == 0:  # fewer batches than ranks: every rank repeats the first ones
             return [allb[(self.rank) % len(allb)]]
-        return allb[self.rank:usable:self.world_size]
+        return allb[self.rank : usable : self.world_size]
 
     def __len__(self) -> int:
         return len(self.batches(0))

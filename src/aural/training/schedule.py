@@ -1,4 +1,5 @@
-"""Learning-rate schedules: linear warm-up, then cosine / inverse-sqrt / linear / constant."""
+"""Learning-rate schedules: linear warm-up, then
+cosine / inverse-sqrt / linear / constant."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ __all__ = ["LrFactor", "build_scheduler"]
 
 @dataclass(frozen=True)
 class LrFactor:
-    """Multiplier of the peak learning rate at a given optimizer step (a picklable callable).
+    """Multiplier of the peak learning rate at a given optimizer step (a picklable
+    callable).
 
     Not slotted: ``LambdaLR.state_dict`` stores the callable's ``__dict__``.
     """
@@ -30,7 +32,9 @@ class LrFactor:
         if self.schedule == "constant":
             return 1.0
         if self.schedule == "inverse_sqrt":
-            return max(self.min_ratio, math.sqrt(max(1, self.warmup_steps) / max(1, step)))
+            return max(
+                self.min_ratio, math.sqrt(max(1, self.warmup_steps) / max(1, step))
+            )
         span = max(1, self.total_steps - self.warmup_steps)
         progress = min(1.0, (step - self.warmup_steps) / span)
         if self.schedule == "linear":
@@ -40,7 +44,10 @@ class LrFactor:
         return self.min_ratio + (1.0 - self.min_ratio) * shape
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
-                    ) -> torch.optim.lr_scheduler.LambdaLR:
-    factor = LrFactor(config.warmup_steps, total_steps, config.schedule, config.min_lr_ratio)
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    factor = LrFactor(
+        config.warmup_steps, total_steps, config.schedule, config.min_lr_ratio
+    )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -1,4 +1,5 @@
-"""Experiment tracking: MLflow (local file store by default), Weights & Biases, or nothing.
+"""Experiment tracking: MLflow (local file store by default), Weights & Biases, or
+nothing.
 
 Only rank 0 of a distributed run tracks. Trackers share one small interface so the
 trainer never checks which ones are on.
@@ -44,13 +45,20 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
 class MlflowTracker:
     """Logs to a local MLflow store: ``<tracking_dir>/mlflow.db`` (SQLite) for runs and
     metrics, ``<tracking_dir>/artifacts`` for files (MLflow 3 retired the plain folder
-    store). View it with ``mlflow ui --backend-store-uri sqlite:///<tracking_dir>/mlflow.db``.
+    store). View it with
+    ``mlflow ui --backend-store-uri sqlite:///<tracking_dir>/mlflow.db``.
 
     Uses an explicit ``MlflowClient`` so no process-wide MLflow state is touched.
     """
 
-    def __init__(self, tracking_dir: Path, experiment: str, run_name: str | None,
-                 run_id: str | None = None, tracking_uri: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_dir: Path,
+        experiment: str,
+        run_name: str | None,
+        run_id: str | None = None,
+        tracking_uri: str | None = None,
+    ) -> None:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as err:
@@ -63,8 +71,13 @@ class MlflowTracker:
         self.uri = tracking_uri or f"sqlite:///{tracking_dir / 'mlflow.db'}"
         self.client = MlflowClient(tracking_uri=self.uri)
         exp = self.client.get_experiment_by_name(experiment)
-        exp_id = exp.experiment_id if exp else self.client.create_experiment(
-            experiment, artifact_location=(tracking_dir / "artifacts").as_uri())
+        exp_id = (
+            exp.experiment_id
+            if exp
+            else self.client.create_experiment(
+                experiment, artifact_location=(tracking_dir / "artifacts").as_uri()
+            )
+        )
         if run_id is not None:
             self.run_id = run_id
         else:
@@ -76,7 +89,7 @@ class MlflowTracker:
         flat = _flatten(params)
         items = [Param(k, v) for k, v in flat.items()]
         for i in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[i: i + 100])
+            self.client.log_batch(self.run_id, params=items[i : i + 100])
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         import time
@@ -84,8 +97,10 @@ class MlflowTracker:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[
-            Metric(k, float(v), now, step) for k, v in metrics.items()])
+        self.client.log_batch(
+            self.run_id,
+            metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
+        )
 
     def log_artifact(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
@@ -108,8 +123,9 @@ class WandbTracker:
                 "tracking.wandb: true needs the 'wandb' package; install it with "
                 "`pip install wandb` or set tracking.wandb: false"
             ) from err
-        self._run = wandb.init(project=project, name=run_name, dir=str(output_dir),
-                               resume="allow")
+        self._run = wandb.init(
+            project=project, name=run_name, dir=str(output_dir), resume="allow"
+        )
 
     def log_params(self, params: dict[str, Any]) -> None:
         self._run.config.update(params, allow_val_change=True)
@@ -154,15 +170,28 @@ class MultiTracker:
             t.close(status)
 
 
-def build_tracker(config: TrackingConfig, output_dir: Path, run_name: str,
-                  mlflow_run_id: str | None = None) -> MultiTracker:
-    """The trackers a config asks for; ``mlflow_run_id`` continues a run after resume."""
+def build_tracker(
+    config: TrackingConfig,
+    output_dir: Path,
+    run_name: str,
+    mlflow_run_id: str | None = None,
+) -> MultiTracker:
+    """The trackers a config asks for; ``mlflow_run_id`` continues a run after
+    resume."""
     trackers: list[Tracker] = []
     if config.mlflow:
         folder = Path(config.mlflow_dir) if config.mlflow_dir else output_dir / "mlruns"
-        trackers.append(MlflowTracker(folder, config.experiment, config.run_name or run_name,
-                                      mlflow_run_id, config.mlflow_uri))
+        trackers.append(
+            MlflowTracker(
+                folder,
+                config.experiment,
+                config.run_name or run_name,
+                mlflow_run_id,
+                config.mlflow_uri,
+            )
+        )
     if config.wandb:
-        trackers.append(WandbTracker(config.wandb_project, config.run_name or run_name,
-                                     output_dir))
+        trackers.append(
+            WandbTracker(config.wandb_project, config.run_name or run_name, output_dir)
+        )
     return MultiTracker(trackers)

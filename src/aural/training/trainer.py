@@ -105,7 +105,9 @@ def _init_distributed(device_hint: str) -> _Dist:
     if not dist.is_initialized():
         use_cuda = device_hint != "cpu" and torch.cuda.is_available()
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return _Dist(
+        dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
+    )
 
 
 def _pick_device(name: str, dist: _Dist) -> torch.device:
@@ -114,7 +116,9 @@ def _pick_device(name: str, dist: _Dist) -> torch.device:
     if name == "cuda" and dist.world_size > 1:
         name = f"cuda:{dist.local_rank}"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"training.device is {name!r} but CUDA is not available; use 'cpu'")
+        raise ConfigError(
+            f"training.device is {name!r} but CUDA is not available; use 'cpu'"
+        )
     return torch.device(name)
 
 
@@ -124,12 +128,16 @@ def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "bf16" or (amp == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16
     if device.type != "cuda":
-        raise ConfigError("training.amp: fp16 needs a CUDA device; use 'bf16' or 'off' on CPU")
+        raise ConfigError(
+            "training.amp: fp16 needs a CUDA device; use 'bf16' or 'off' on CPU"
+        )
     return torch.float16
 
 
 def _seed_for(*parts: int) -> int:
-    return int(np.random.SeedSequence([abs(int(p)) for p in parts]).generate_state(1)[0])
+    return int(
+        np.random.SeedSequence([abs(int(p)) for p in parts]).generate_state(1)[0]
+    )
 
 
 class Trainer:
@@ -143,8 +151,13 @@ class Trainer:
             done, without changing the schedule; simulates an interrupted run.
     """
 
-    def __init__(self, config: TrainConfig, *, resume: bool = False,
-                 stop_after_steps: int | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        resume: bool = False,
+        stop_after_steps: int | None = None,
+    ) -> None:
         self.config = config
         self.resume = resume
         self.stop_after_steps = stop_after_steps
@@ -167,23 +180,28 @@ class Trainer:
             dev = dev[: d.dev_limit]
         return train, dev
 
-    def _tokenizer(self, texts: list[str], resume_dir: Path | None
-                   ) -> CharTokenizer | BpeTokenizer:
+    def _tokenizer(
+        self, texts: list[str], resume_dir: Path | None
+    ) -> CharTokenizer | BpeTokenizer:
         if resume_dir is not None:
             return load_tokenizer(resume_dir)
         cfg = self.config.tokenizer
         return build_tokenizer(cfg.kind, texts, cfg.vocab_size)
 
     def _model_features(self) -> FeatureOptions:
-        """Features as the model's input pipeline computes them (global CMVN in-model)."""
+        """Features as the model's input pipeline computes them (global CMVN
+        in-model)."""
         opts = self.config.features.options(self.config.sample_rate)
         return replace(opts, cmvn="none") if opts.cmvn == "global" else opts
 
-    def _global_stats(self, utts: list[TrainUtterance], feats: FeatureOptions) -> GlobalCmvn:
+    def _global_stats(
+        self, utts: list[TrainUtterance], feats: FeatureOptions
+    ) -> GlobalCmvn:
         def batches():  # type: ignore[no-untyped-def]
             for u in utts[:200]:
                 audio, lengths = collate_audio([self.cache.get(u)])
                 yield extract(audio, lengths, feats)
+
         return GlobalCmvn.from_batches(batches())
 
     # ------------------------------------------------------------------ steps
@@ -196,10 +214,13 @@ class Trainer:
     def _features(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         audio, lengths = collate_audio(waves)
         with torch.no_grad():
-            return extract(audio.to(self.device), lengths.to(self.device), self.features)
+            return extract(
+                audio.to(self.device), lengths.to(self.device), self.features
+            )
 
-    def _micro_batch_loss(self, indices: list[int], epoch: int, step: int, micro: int
-                          ) -> tuple[torch.Tensor, float]:
+    def _micro_batch_loss(
+        self, indices: list[int], epoch: int, step: int, micro: int
+    ) -> tuple[torch.Tensor, float]:
         aug_seed = self.config.seed + self.config.augment.seed_offset
         waves = []
         for i in indices:
@@ -208,15 +229,28 @@ class Trainer:
                 wave = self.augmenter(wave, np.random.default_rng([aug_seed, epoch, i]))
             waves.append(wave)
         feats, frame_lengths = self._features(waves)
-        gen = torch.Generator().manual_seed(_seed_for(aug_seed, step, micro, self.dist.rank))
-        feats = spec_augment(feats, frame_lengths.cpu(), self.config.augment.spec_augment, gen)
+        gen = torch.Generator().manual_seed(
+            _seed_for(aug_seed, step, micro, self.dist.rank)
+        )
+        feats = spec_augment(
+            feats, frame_lengths.cpu(), self.config.augment.spec_augment, gen
+        )
         targets, target_lengths = self._targets(indices)
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                            enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            self.device.type,
+            dtype=self.amp_dtype or torch.float32,
+            enabled=self.amp_dtype is not None,
+        ):
             log_probs, out_lengths = self.ddp_model(feats, frame_lengths)
         loss = nn.functional.ctc_loss(
-            log_probs.float().transpose(0, 1), targets.to(self.device), out_lengths,
-            target_lengths.to(self.device), blank=0, reduction="sum", zero_infinity=True)
+            log_probs.float().transpose(0, 1),
+            targets.to(self.device),
+            out_lengths,
+            target_lengths.to(self.device),
+            blank=0,
+            reduction="sum",
+            zero_infinity=True,
+        )
         seconds = sum(len(w) for w in waves) / self.config.sample_rate
         return loss / len(indices), seconds
 
@@ -234,7 +268,8 @@ class Trainer:
             st.position = 0
 
     def _optimizer_step(self) -> dict[str, float] | None:
-        """One optimizer step over ``accumulate_steps`` micro-batches (None = data ran out)."""
+        """One optimizer step over ``accumulate_steps`` micro-batches (None = data ran
+        out)."""
         cfg = self.config
         st = self.state
         torch.manual_seed(_seed_for(cfg.seed, st.step, self.dist.rank))
@@ -266,8 +301,12 @@ class Trainer:
         self.scheduler.step()
         st.step += 1
         st.audio_seconds += seconds * self.dist.world_size
-        return {"loss": total_loss, "grad_norm": grad_norm, "audio_seconds": seconds,
-                "lr": self.optimizer.param_groups[0]["lr"]}
+        return {
+            "loss": total_loss,
+            "grad_norm": grad_norm,
+            "audio_seconds": seconds,
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -278,29 +317,52 @@ class Trainer:
         self.model.eval()
         ids = [self.tokenizer.encode(u.text) for u in utts]
         sampler = BucketBatchSampler.from_durations(
-            [u.duration for u in utts], batch_seconds=self.config.training.batch_seconds,
-            max_batch_size=self.config.training.max_batch_size, shuffle=False)
+            [u.duration for u in utts],
+            batch_seconds=self.config.training.batch_seconds,
+            max_batch_size=self.config.training.max_batch_size,
+            shuffle=False,
+        )
         refs: dict[int, str] = {}
         hyps: dict[int, str] = {}
         loss_sum = 0.0
         for batch in sampler.batches(0):
-            feats, frame_lengths = self._features([self.cache.get(utts[i]) for i in batch])
+            feats, frame_lengths = self._features(
+                [self.cache.get(utts[i]) for i in batch]
+            )
             log_probs, out_lengths = self.model(feats, frame_lengths)
             targets = torch.tensor([t for i in batch for t in ids[i]], dtype=torch.long)
-            target_lengths = torch.tensor([len(ids[i]) for i in batch], dtype=torch.long)
-            loss_sum += float(nn.functional.ctc_loss(
-                log_probs.transpose(0, 1), targets.to(self.device), out_lengths,
-                target_lengths.to(self.device), blank=0, reduction="sum", zero_infinity=True))
+            target_lengths = torch.tensor(
+                [len(ids[i]) for i in batch], dtype=torch.long
+            )
+            loss_sum += float(
+                nn.functional.ctc_loss(
+                    log_probs.transpose(0, 1),
+                    targets.to(self.device),
+                    out_lengths,
+                    target_lengths.to(self.device),
+                    blank=0,
+                    reduction="sum",
+                    zero_infinity=True,
+                )
+            )
             lp = log_probs.float().cpu().numpy()
             for row, i in enumerate(batch):
-                hyps[i] = decode_log_probs(lp[row, : int(out_lengths[row])], self.tokenizer,
-                                           self.config.training.decode_beam_size)
+                hyps[i] = decode_log_probs(
+                    lp[row, : int(out_lengths[row])],
+                    self.tokenizer,
+                    self.config.training.decode_beam_size,
+                )
                 refs[i] = normalize_transcript(utts[i].text)
         order = sorted(refs)
         ref_list, hyp_list = [refs[i] for i in order], [hyps[i] for i in order]
         samples = tuple((utts[i].id, refs[i], hyps[i]) for i in order[:num_samples])
-        return EvalResult(loss_sum / max(1, len(utts)), corpus_wer(ref_list, hyp_list).wer,
-                          corpus_cer(ref_list, hyp_list).wer, len(utts), samples)
+        return EvalResult(
+            loss_sum / max(1, len(utts)),
+            corpus_wer(ref_list, hyp_list).wer,
+            corpus_cer(ref_list, hyp_list).wer,
+            len(utts),
+            samples,
+        )
 
     # ------------------------------------------------------------------ bookkeeping
     def _log(self, record: dict[str, Any]) -> None:
@@ -309,30 +371,55 @@ class Trainer:
         self.state.history.append(record)
         with (self.output_dir / "metrics.jsonl").open("a") as f:
             f.write(json.dumps(record) + "\n")
-        metrics = {k: float(v) for k, v in record.items()
-                   if isinstance(v, (int, float)) and k != "step"}
+        metrics = {
+            k: float(v)
+            for k, v in record.items()
+            if isinstance(v, (int, float)) and k != "step"
+        }
         self.tracker.log_metrics(metrics, self.state.step)
 
     def _checkpoint(self) -> None:
         if self.dist.is_main:
-            save_checkpoint(self.output_dir, self.model, self.features, self.tokenizer,
-                            self.optimizer, self.scheduler, self.scaler, self.state,
-                            self.config.training.keep_checkpoints)
+            save_checkpoint(
+                self.output_dir,
+                self.model,
+                self.features,
+                self.tokenizer,
+                self.optimizer,
+                self.scheduler,
+                self.scaler,
+                self.state,
+                self.config.training.keep_checkpoints,
+            )
 
     def _after_eval(self, result: EvalResult) -> bool:
         """Record an evaluation; True when early stopping says to stop."""
         st = self.state
-        self._log({"step": st.step, "epoch": st.epoch, "dev_loss": result.loss,
-                   "dev_wer": result.wer, "dev_cer": result.cer})
+        self._log(
+            {
+                "step": st.step,
+                "epoch": st.epoch,
+                "dev_loss": result.loss,
+                "dev_wer": result.wer,
+                "dev_cer": result.cer,
+            }
+        )
         if self.dist.is_main and result.samples:
-            text = "\n".join(f"{uid}\tREF: {r}\n{uid}\tHYP: {h}" for uid, r, h in result.samples)
+            text = "\n".join(
+                f"{uid}\tREF: {r}\n{uid}\tHYP: {h}" for uid, r, h in result.samples
+            )
             self.tracker.log_text(text, f"predictions/step_{st.step:07d}.txt")
         if st.best_wer is None or result.wer < st.best_wer:
             st.best_wer, st.best_step = result.wer, st.step
             st.evals_without_improvement = 0
             if self.dist.is_main:
-                save_best(self.output_dir, self.model, self.features, self.tokenizer,
-                          {"step": st.step, "dev_wer": result.wer, "dev_loss": result.loss})
+                save_best(
+                    self.output_dir,
+                    self.model,
+                    self.features,
+                    self.tokenizer,
+                    {"step": st.step, "dev_wer": result.wer, "dev_loss": result.loss},
+                )
         else:
             st.evals_without_improvement += 1
         patience = self.config.training.early_stopping_patience
@@ -354,23 +441,37 @@ class Trainer:
             from aural.engines.whisper import feature_frontend
 
             feature_frontend(str(self.features.encoder)).cache_bytes = (
-                cfg.training.feature_cache_mb * 2**20)
+                cfg.training.feature_cache_mb * 2**20
+            )
         torch.manual_seed(cfg.seed)
         overrides = cfg.model.overrides()
-        # Whisper encoder frames come at 20 ms already: no further subsampling by default
+        # Whisper encoder frames come at 20 ms already: no further subsampling by
+        # default
         overrides.setdefault("subsampling", 1 if self.features.kind == "whisper" else 4)
-        options = conformer_preset(cfg.model.size, self.features.num_features,
-                                   self.tokenizer.vocab_size, **overrides)
+        options = conformer_preset(
+            cfg.model.size,
+            self.features.num_features,
+            self.tokenizer.vocab_size,
+            **overrides,
+        )
         self.model = ConformerCtc(options).to(self.device)
         if cfg.features.cmvn == "global" and resume_dir is None:
             stats = self._global_stats(self.train_utts, self.features)
-            self.model.set_feature_stats(stats.mean.to(self.device), stats.std.to(self.device))
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.optim.lr,
-                                           betas=cfg.optim.betas,
-                                           weight_decay=cfg.optim.weight_decay)
-        self.scheduler = build_scheduler(self.optimizer, cfg.optim, cfg.training.max_steps)
-        self.scaler = (torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16
-                       else None)
+            self.model.set_feature_stats(
+                stats.mean.to(self.device), stats.std.to(self.device)
+            )
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=cfg.optim.lr,
+            betas=cfg.optim.betas,
+            weight_decay=cfg.optim.weight_decay,
+        )
+        self.scheduler = build_scheduler(
+            self.optimizer, cfg.optim, cfg.training.max_steps
+        )
+        self.scaler = (
+            torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        )
         self.state = LoopState()
         if resume_dir is not None:
             self._restore(resume_dir)
@@ -379,16 +480,26 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             self.ddp_model = DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            )
         self.sampler = BucketBatchSampler.from_durations(
-            [u.duration for u in self.train_utts], batch_seconds=cfg.training.batch_seconds,
-            max_batch_size=cfg.training.max_batch_size, seed=cfg.seed,
-            curriculum_epochs=cfg.training.curriculum_epochs, rank=self.dist.rank,
-            world_size=self.dist.world_size)
+            [u.duration for u in self.train_utts],
+            batch_seconds=cfg.training.batch_seconds,
+            max_batch_size=cfg.training.max_batch_size,
+            seed=cfg.seed,
+            curriculum_epochs=cfg.training.curriculum_epochs,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+        )
         self.augmenter = WaveformAugmenter(cfg.augment, cfg.sample_rate)
-        self.tracker = (build_tracker(cfg.tracking, self.output_dir, cfg.name,
-                                      self.state.mlflow_run_id)
-                        if self.dist.is_main else MultiTracker([]))
+        self.tracker = (
+            build_tracker(
+                cfg.tracking, self.output_dir, cfg.name, self.state.mlflow_run_id
+            )
+            if self.dist.is_main
+            else MultiTracker([])
+        )
         if self.dist.is_main:
             self._start_tracking(resume_dir)
 
@@ -418,12 +529,20 @@ class Trainer:
             params["world_size"] = self.dist.world_size
             self.tracker.log_params(params)
             self.tracker.log_artifact(self.output_dir / "config.yaml")
-        logger.info("training %s: %d parameters, %d train / %d dev utterances, device %s, "
-                    "world size %d", self.config.name, count_parameters(self.model),
-                    len(self.train_utts), len(self.dev_utts), self.device, self.dist.world_size)
+        logger.info(
+            "training %s: %d parameters, %d train / %d dev utterances, device %s, "
+            "world size %d",
+            self.config.name,
+            count_parameters(self.model),
+            len(self.train_utts),
+            len(self.dev_utts),
+            self.device,
+            self.dist.world_size,
+        )
 
     def _out_of_time(self, started: float) -> bool:
-        """True once training.max_minutes have passed (rank 0's clock decides for all)."""
+        """True once training.max_minutes have passed (rank 0's clock decides for
+        all)."""
         limit = self.config.training.max_minutes
         if limit is None:
             return False
@@ -435,7 +554,8 @@ class Trainer:
         return bool(flag.item())
 
     def run(self) -> TrainResult:
-        """Train until max_steps, max_epochs, early stopping, max time or stop_after_steps."""
+        """Train until max_steps, max_epochs, early stopping, max time or
+        stop_after_steps."""
         self._setup()
         cfg = self.config.training
         st = self.state
@@ -447,7 +567,10 @@ class Trainer:
         status = "FAILED"
         try:
             while st.step < cfg.max_steps:
-                if self.stop_after_steps is not None and st.step >= self.stop_after_steps:
+                if (
+                    self.stop_after_steps is not None
+                    and st.step >= self.stop_after_steps
+                ):
                     interrupted = True
                     break
                 out = self._optimizer_step()
@@ -456,13 +579,22 @@ class Trainer:
                 window_audio += out["audio_seconds"]
                 if st.step % cfg.log_every == 0:
                     elapsed = time.perf_counter() - window_start
-                    self._log({"step": st.step, "epoch": st.epoch, "loss": out["loss"],
-                               "lr": out["lr"], "grad_norm": out["grad_norm"],
-                               "audio_seconds_per_second": window_audio / max(elapsed, 1e-9)})
+                    self._log(
+                        {
+                            "step": st.step,
+                            "epoch": st.epoch,
+                            "loss": out["loss"],
+                            "lr": out["lr"],
+                            "grad_norm": out["grad_norm"],
+                            "audio_seconds_per_second": window_audio
+                            / max(elapsed, 1e-9),
+                        }
+                    )
                     window_start, window_audio = time.perf_counter(), 0.0
                 if self.dev_utts and st.step % cfg.eval_every == 0:
-                    last_eval = self.evaluate(self.dev_utts,
-                                              self.config.tracking.num_sample_predictions)
+                    last_eval = self.evaluate(
+                        self.dev_utts, self.config.tracking.num_sample_predictions
+                    )
                     evaluated_at = st.step
                     stopped_early = self._after_eval(last_eval)
                 if st.step % cfg.checkpoint_every == 0 or stopped_early:
@@ -472,8 +604,9 @@ class Trainer:
                 if self._out_of_time(started):
                     break
             if self.dev_utts and not interrupted and evaluated_at != st.step:
-                last_eval = self.evaluate(self.dev_utts,
-                                          self.config.tracking.num_sample_predictions)
+                last_eval = self.evaluate(
+                    self.dev_utts, self.config.tracking.num_sample_predictions
+                )
                 stopped_early = self._after_eval(last_eval) or stopped_early
             self._checkpoint()
             status = "FINISHED"
@@ -484,11 +617,23 @@ class Trainer:
 
                 if dist.is_initialized():
                     dist.destroy_process_group()
-        model_dir = (self.output_dir / "best" if st.best_step is not None
-                     else find_latest(self.output_dir) or self.output_dir)
-        return TrainResult(self.output_dir, st.step, st.best_wer, st.best_step, last_eval,
-                           stopped_early, model_dir, count_parameters(self.model),
-                           st.audio_seconds, time.perf_counter() - started)
+        model_dir = (
+            self.output_dir / "best"
+            if st.best_step is not None
+            else find_latest(self.output_dir) or self.output_dir
+        )
+        return TrainResult(
+            self.output_dir,
+            st.step,
+            st.best_wer,
+            st.best_step,
+            last_eval,
+            stopped_early,
+            model_dir,
+            count_parameters(self.model),
+            st.audio_seconds,
+            time.perf_counter() - started,
+        )
 
 
 class _null_context:

@@ -36,8 +36,9 @@ def _default_model_dir() -> Path:
     return Path(pocketsphinx.get_model_path()) / "en-us"
 
 
-def decoder_segment(decoder: Any, offset: float, *, floor: float = 0.0,
-                    limit: float = float("inf")) -> Segment | None:
+def decoder_segment(
+    decoder: Any, offset: float, *, floor: float = 0.0, limit: float = float("inf")
+) -> Segment | None:
     """The words of a PocketSphinx decoder's last utterance as one Segment (None when it
     holds no word): fillers dropped, alternative pronunciations (``word(2)``) named as
     the word, times ``offset`` + frames, kept monotonic within ``[floor, limit]``."""
@@ -53,8 +54,14 @@ def decoder_segment(decoder: Any, offset: float, *, floor: float = 0.0,
         start = max(last, min(limit, offset + seg.start_frame / FRAMES_PER_SECOND))
         end = max(start, min(limit, offset + (seg.end_frame + 1) / FRAMES_PER_SECOND))
         prob = float(decoder.logmath.exp(seg.prob))
-        words.append(Word(round(start, 3), round(end, 3), token.split("(")[0],
-                          round(min(1.0, prob), 4)))
+        words.append(
+            Word(
+                round(start, 3),
+                round(end, 3),
+                token.split("(")[0],
+                round(min(1.0, prob), 4),
+            )
+        )
         last = end
     if not words:
         return None
@@ -78,12 +85,22 @@ class SphinxEngine(Engine):
 
     name = "sphinx"
     capabilities = EngineCapabilities(
-        streaming="native", thread_safe=True, parallel="replicas", multilingual=False,
-        languages=frozenset({"en"}), translate=False, hotwords=False, prompt=False,
-        sampling=False, word_timestamps=True, reports_progress=True,
+        streaming="native",
+        thread_safe=True,
+        parallel="replicas",
+        multilingual=False,
+        languages=frozenset({"en"}),
+        translate=False,
+        hotwords=False,
+        prompt=False,
+        sampling=False,
+        word_timestamps=True,
+        reports_progress=True,
     )
 
-    def __init__(self, model: str | None = None, settings: NoSettings | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, settings: NoSettings | None = None
+    ) -> None:
         import pocketsphinx
 
         self._ps = pocketsphinx
@@ -98,13 +115,23 @@ class SphinxEngine(Engine):
         hmm = Path(model).expanduser()
         if not (hmm / "mdef").is_file():
             raise ModelNotFoundError(
-                f"{model}: not a PocketSphinx acoustic model folder (no mdef); use the "
-                "bundled model (model='en-us') or a folder from the CMU Sphinx downloads",
+                f"{model}: not a PocketSphinx acoustic model folder (no mdef); use "
+                "the bundled model (model='en-us') or a folder from the CMU Sphinx "
+                "downloads",
                 options=("model",),
             )
-        lm = next(iter(sorted(hmm.parent.glob("*.lm.bin")) + sorted(hmm.glob("*.lm.bin"))), None)
-        dic = next(iter(sorted(hmm.parent.glob("*.dict")) + sorted(hmm.glob("*.dict"))), None)
-        cfg: dict[str, Any] = {"hmm": str(hmm), "samprate": SAMPLE_RATE, "loglevel": "FATAL"}
+        lm = next(
+            iter(sorted(hmm.parent.glob("*.lm.bin")) + sorted(hmm.glob("*.lm.bin"))),
+            None,
+        )
+        dic = next(
+            iter(sorted(hmm.parent.glob("*.dict")) + sorted(hmm.glob("*.dict"))), None
+        )
+        cfg: dict[str, Any] = {
+            "hmm": str(hmm),
+            "samprate": SAMPLE_RATE,
+            "loglevel": "FATAL",
+        }
         if lm:
             cfg["lm"] = str(lm)
         if dic:
@@ -122,7 +149,9 @@ class SphinxEngine(Engine):
             decoder = self._local.decoder = self.new_decoder()
         return decoder
 
-    def _decode(self, samples: np.ndarray, offset: float, limit: float) -> Segment | None:
+    def _decode(
+        self, samples: np.ndarray, offset: float, limit: float
+    ) -> Segment | None:
         d = self._decoder
         d.start_utt()
         d.process_raw(to_pcm16(samples), no_search=False, full_utt=True)
@@ -133,17 +162,23 @@ class SphinxEngine(Engine):
         info = self.info(waveform.duration, options, language="en")
         return Segments.lazy(info, lambda _: self._segments(waveform, options))
 
-    def _segments(self, waveform: Waveform, options: DecodeOptions) -> Iterator[Segment]:
+    def _segments(
+        self, waveform: Waveform, options: DecodeOptions
+    ) -> Iterator[Segment]:
         """One decode per VAD region (or per 30 s without VAD), in time order."""
         if options.vad:
-            regions = speech_regions(waveform, options.vad_options, max_speech_s=MAX_UTTERANCE_S)
+            regions = speech_regions(
+                waveform, options.vad_options, max_speech_s=MAX_UTTERANCE_S
+            )
         else:
             regions = [
                 (t, min(waveform.duration, t + MAX_UTTERANCE_S))
                 for t in np.arange(0.0, waveform.duration, MAX_UTTERANCE_S)
             ]
         for start, end in regions:
-            seg = self._decode(waveform.slice(start, end).samples, start, waveform.duration)
+            seg = self._decode(
+                waveform.slice(start, end).samples, start, waveform.duration
+            )
             if seg is not None:
                 if not options.word_timestamps:
                     seg = Segment(seg.start, seg.end, seg.text, (), seg.avg_log_prob)
@@ -163,5 +198,11 @@ class SphinxEngine(Engine):
 
         options = options or DecodeOptions()
         self.check_options(options)
-        return SphinxSession(self.new_decoder(), options, sample_rate=sample_rate,
-                             encoding=encoding, streaming=streaming, clock=clock)
+        return SphinxSession(
+            self.new_decoder(),
+            options,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            streaming=streaming,
+            clock=clock,
+        )

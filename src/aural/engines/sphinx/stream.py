@@ -50,14 +50,18 @@ class SphinxSession(StreamingSession):
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(
-            options, sample_rate=sample_rate, encoding=encoding, streaming=streaming,
+            options,
+            sample_rate=sample_rate,
+            encoding=encoding,
+            streaming=streaming,
             clock=clock,
         )
         from pocketsphinx import Endpointer
 
         self._decoder: Any = decoder
         self._endpointer = Endpointer(
-            window=self.streaming.endpoint_silence_s, ratio=ENDPOINT_RATIO,
+            window=self.streaming.endpoint_silence_s,
+            ratio=ENDPOINT_RATIO,
             sample_rate=SAMPLE_RATE,
         )
         self._frame_bytes = int(self._endpointer.frame_bytes)
@@ -74,7 +78,7 @@ class SphinxSession(StreamingSession):
         self._pending = data[usable:]
         events: list[StreamEvent] = []
         for i in range(0, usable, self._frame_bytes):
-            speech = self._endpointer.process(data[i:i + self._frame_bytes])
+            speech = self._endpointer.process(data[i : i + self._frame_bytes])
             events += self._consume(speech)
         events += self._maybe_partial()
         return events
@@ -92,12 +96,16 @@ class SphinxSession(StreamingSession):
         if speech is None:
             return []
         if not self._in_utt and self.degrade_level >= 3:
-            self.skipped_s += len(speech) / 2 / SAMPLE_RATE  # skip ahead: drop this speech
+            self.skipped_s += (
+                len(speech) / 2 / SAMPLE_RATE
+            )  # skip ahead: drop this speech
             return []
         if not self._in_utt:
             self._decoder.start_utt()
             self._in_utt = True
-            self._utt_start = max(float(self._endpointer.speech_start), self._last_final_end)
+            self._utt_start = max(
+                float(self._endpointer.speech_start), self._last_final_end
+            )
             self._last_partial_frame = 0
         self._decoder.process_raw(speech, False, False)
         if not self._endpointer.in_speech:
@@ -139,5 +147,6 @@ class SphinxSession(StreamingSession):
         return events
 
     def _segment(self) -> Segment | None:
-        return decoder_segment(self._decoder, self._utt_start, floor=self._last_final_end,
-                               limit=self.time)
+        return decoder_segment(
+            self._decoder, self._utt_start, floor=self._last_final_end, limit=self.time
+        )

@@ -11,10 +11,18 @@
 
 from typing import Any
 
-from aural.engines.whisper.engine import WhisperEngine, WhisperSettings, parallel_settings
+from aural.engines.whisper.engine import (
+    WhisperEngine,
+    WhisperSettings,
+    parallel_settings,
+)
 from aural.engines.whisper.limits import WINDOW_S
 from aural.engines.whisper.longform import MIN_AUDIO_S, PIECE_S
-from aural.engines.whisper.models import DEFAULT_MODEL, list_models, resolve_whisper_model
+from aural.engines.whisper.models import (
+    DEFAULT_MODEL,
+    list_models,
+    resolve_whisper_model,
+)
 
 
 def feature_frontend(encoder: str, device: str = "cpu") -> Any:

@@ -2,17 +2,17 @@
 
 Paths (chosen per input by :func:`.longform.plan_input`):
 
-* short form (``DecodeOptions.trimmed_windows``, the default): an input of at most 30 s whose
-  speech (found by VAD) spans at most 29 s is decoded in one window whose encoder runs on
-  the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
+* short form (``DecodeOptions.trimmed_windows``, the default): an input of at most 30 s
+  whose speech (found by VAD) spans at most 29 s is decoded in one window whose encoder
+  runs on the speech plus 8 s of silence, not on a padded 30 s window (:mod:`.window`).
   ``transcribe_batch`` decodes such inputs in groups of similar length with one batched
   encoder and decoder call per group.
 * chunked long form (longer inputs, same conditions): VAD's speech regions merged into
   chunks of at most 29 s, decoded like short inputs, batched and side by side; each
   decode is judged (:mod:`.longform`) and continued, redone or handed to faster-whisper.
 * long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
-  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling temperatures,
-  and multilingual models without a language (language detection).
+  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling
+  temperatures, and multilingual models without a language (language detection).
 """
 
 from __future__ import annotations
@@ -47,7 +47,11 @@ from aural.engines.whisper.longform import (
     Verdict,
 )
 from aural.engines.whisper.models import DEFAULT_MODEL, resolve_whisper_model
-from aural.engines.whisper.window import FINAL_PAD_FRAMES, WhisperWindowDecoder, WindowResult
+from aural.engines.whisper.window import (
+    FINAL_PAD_FRAMES,
+    WhisperWindowDecoder,
+    WindowResult,
+)
 from aural.errors import ConfigError
 from aural.types import Segment, Transcript
 
@@ -77,10 +81,15 @@ class WhisperSettings(EngineSettings):
     def __post_init__(self) -> None:
         for name in ("cpu_threads", "num_workers"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < (0 if name == "cpu_threads" else 1)):
-                raise ConfigError(f"WhisperSettings.{name} must be a whole number "
-                                  f"(cpu_threads >= 0, num_workers >= 1), got {value!r}")
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < (0 if name == "cpu_threads" else 1)
+            ):
+                raise ConfigError(
+                    f"WhisperSettings.{name} must be a whole number "
+                    f"(cpu_threads >= 0, num_workers >= 1), got {value!r}"
+                )
         if not isinstance(self.device, str) or not isinstance(self.compute_type, str):
             raise ConfigError("WhisperSettings.device and compute_type must be text")
 
@@ -98,15 +107,17 @@ class WhisperEngine(Engine):
     """Whisper through faster-whisper.
 
     Args:
-        model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id; None = tiny.en.
+        model: alias (``tiny.en``, ``base``), CTranslate2 folder or hub id;
+            None = tiny.en.
         settings: :class:`WhisperSettings`.
     """
 
     name = "whisper"
     settings_type = WhisperSettings
 
-    def __init__(self, model: str | None = None, settings: WhisperSettings | None = None
-                 ) -> None:
+    def __init__(
+        self, model: str | None = None, settings: WhisperSettings | None = None
+    ) -> None:
         from faster_whisper import WhisperModel
 
         settings = settings or WhisperSettings()
@@ -117,9 +128,13 @@ class WhisperEngine(Engine):
         path = resolve_whisper_model(model)
         single_threaded_blas()
         try:
-            self._model = WhisperModel(str(path), device=settings.device,
-                                       compute_type=settings.compute_type,
-                                       cpu_threads=threads, num_workers=workers)
+            self._model = WhisperModel(
+                str(path),
+                device=settings.device,
+                compute_type=settings.compute_type,
+                cpu_threads=threads,
+                num_workers=workers,
+            )
         except ValueError as err:  # CTranslate2 rejects unknown devices/compute types
             raise ConfigError(f"cannot load Whisper {path}: {err}") from err
         self.settings = settings
@@ -130,11 +145,17 @@ class WhisperEngine(Engine):
         self.compute_type = settings.compute_type
         self.is_multilingual = bool(self._model.model.is_multilingual)
         self.capabilities = EngineCapabilities(
-            streaming="redecode", thread_safe=True, parallel="workers",
+            streaming="redecode",
+            thread_safe=True,
+            parallel="workers",
             multilingual=self.is_multilingual,
             languages=None if self.is_multilingual else frozenset({"en"}),
-            translate=self.is_multilingual, hotwords=True, prompt=True, sampling=True,
-            word_timestamps=True, reports_progress=True,
+            translate=self.is_multilingual,
+            hotwords=True,
+            prompt=True,
+            sampling=True,
+            word_timestamps=True,
+            reports_progress=True,
         )
         self._workers = workers
         self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
@@ -142,16 +163,18 @@ class WhisperEngine(Engine):
         # its threads start on first use; created here so that concurrent calls share it
         self._executor: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(workers, thread_name_prefix=_WORKER_PREFIX)
-            if workers > 1 else None)
+            if workers > 1
+            else None
+        )
 
     @property
     def concurrency(self) -> int:
         return self._workers
 
     def batch_size(self, options: DecodeOptions) -> int:
-        """``options.batch_size``, else 1 on a CPU: there a batched call pads every input
-        to the longest and gains nothing from wider matrices (measured on 2 cores: 16
-        LibriSpeech utterances one per call RTF 0.016 on two workers, four per call
+        """``options.batch_size``, else 1 on a CPU: there a batched call pads every
+        input to the longest and gains nothing from wider matrices (measured on 2 cores:
+        16 LibriSpeech utterances one per call RTF 0.016 on two workers, four per call
         0.018; benchmarks/results/thread_layout.md), and 8 on a GPU."""
         if options.batch_size:
             return options.batch_size
@@ -179,8 +202,9 @@ class WhisperEngine(Engine):
 
             if options.language not in _LANGUAGE_CODES:
                 raise ConfigError(
-                    f"unknown language {options.language!r} for {self.model_id!r}; use a "
-                    "Whisper language code such as en, de, fr, es, zh (or none to detect it)",
+                    f"unknown language {options.language!r} for {self.model_id!r}; "
+                    "use a Whisper language code such as en, de, fr, es, zh (or none "
+                    "to detect it)",
                     options=("language",),
                 )
         parse_hotwords(options.hotwords)  # a malformed weight is refused now
@@ -191,7 +215,8 @@ class WhisperEngine(Engine):
     def _window_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
         """The trimmed-window decoder for these options (one per language and task,
         shared by every call and stream); None when only faster-whisper's long form can
-        honour them (sampling, or a multilingual model that must detect the language)."""
+        honour them (sampling, or a multilingual model that must detect the
+        language)."""
         language = self._language(options)
         if not options.trimmed_windows or options.temperature > 0 or language is None:
             return None
@@ -200,50 +225,74 @@ class WhisperEngine(Engine):
             decoder = self._decoders.get(key)
             if decoder is None:
                 decoder = self._decoders[key] = WhisperWindowDecoder(
-                    self._model, language, options.task)
+                    self._model, language, options.task
+                )
         return decoder
 
     # -- decoding ----------------------------------------------------------------------
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
         decoder = self._window_decoder(options)
         plan = longform.plan_input(waveform, options, 0, windows=decoder is not None)
-        info = self.info(waveform.duration, options, language=self._language(options),
-                         language_probability=None if plan.kind == "long_form" else 1.0)
+        info = self.info(
+            waveform.duration,
+            options,
+            language=self._language(options),
+            language_probability=None if plan.kind == "long_form" else 1.0,
+        )
         if plan.kind == "empty":
             return Segments((), info)
         if plan.kind == "long_form" or decoder is None:
-            return Segments.lazy(info, lambda segs: self._long_form(waveform, options, segs))
-        return Segments.lazy(info, lambda segs: self._windowed(
-            decoder, waveform, plan.spans, options, segs))
+            return Segments.lazy(
+                info, lambda segs: self._long_form(waveform, options, segs)
+            )
+        return Segments.lazy(
+            info,
+            lambda segs: self._windowed(decoder, waveform, plan.spans, options, segs),
+        )
 
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
     ) -> list[Transcript]:
-        """Transcribe many inputs; short ones of similar length share encoder/decoder calls
-        and the groups run side by side on the engine's workers."""
+        """Transcribe many inputs; short ones of similar length share encoder/decoder
+        calls and the groups run side by side on the engine's workers."""
         options = options or DecodeOptions()
         self.check_options(options)
         waves = [self.prepare(w) for w in waveforms]
         decoder = self._window_decoder(options)
-        plans = [longform.plan_input(w, options, i, windows=decoder is not None)
-                 for i, w in enumerate(waves)]
+        plans = [
+            longform.plan_input(w, options, i, windows=decoder is not None)
+            for i, w in enumerate(waves)
+        ]
         spans = sorted((s for p in plans for s in p.spans), key=lambda s: s.duration)
         size = self.batch_size(options)
-        groups = [spans[k:k + size] for k in range(0, len(spans), size)]
-        found: dict[int, list[Segment]] = {i: [] for i, p in enumerate(plans)
-                                           if p.kind == "windows"}
+        groups = [spans[k : k + size] for k in range(0, len(spans), size)]
+        found: dict[int, list[Segment]] = {
+            i: [] for i, p in enumerate(plans) if p.kind == "windows"
+        }
         long_inputs = [i for i, p in enumerate(plans) if p.kind == "long_form"]
         jobs: list[tuple[float, Callable[[], Any]]] = [
-            (sum(s.duration for s in g),
-             (lambda g=g: self._decode_group(decoder, {s.index: waves[s.index] for s in g},
-                                             g, options)))
-            for g in groups]
-        jobs += [(waves[i].duration, (lambda i=i: self._long_form_transcript(waves[i], options)))
-                 for i in long_inputs]
+            (
+                sum(s.duration for s in g),
+                (
+                    lambda g=g: self._decode_group(
+                        decoder, {s.index: waves[s.index] for s in g}, g, options
+                    )
+                ),
+            )
+            for g in groups
+        ]
+        jobs += [
+            (
+                waves[i].duration,
+                (lambda i=i: self._long_form_transcript(waves[i], options)),
+            )
+            for i in long_inputs
+        ]
         results = self._run([job for _, job in jobs], [weight for weight, _ in jobs])
         long_results: dict[int, Transcript] = dict(
-            zip(long_inputs, results[len(groups):], strict=True))
-        for result in results[:len(groups)]:
+            zip(long_inputs, results[len(groups) :], strict=True)
+        )
+        for result in results[: len(groups)]:
             for i, segs in result.segments.items():
                 found[i].extend(segs)
             for i in result.long_form:  # a whole short input whose window failed
@@ -253,15 +302,22 @@ class WhisperEngine(Engine):
             if i in long_results:
                 out.append(long_results[i])
                 continue
-            info = self.info(w.duration, options, language=self._language(options),
-                             language_probability=1.0 if plan.kind == "windows" else None)
+            info = self.info(
+                w.duration,
+                options,
+                language=self._language(options),
+                language_probability=1.0 if plan.kind == "windows" else None,
+            )
             out.append(Transcript(longform.stitch(found.get(i, ()), options), info))
         return out
 
-    def _long_form_transcript(self, waveform: Waveform, options: DecodeOptions) -> Transcript:
+    def _long_form_transcript(
+        self, waveform: Waveform, options: DecodeOptions
+    ) -> Transcript:
         info = self.info(waveform.duration, options, language=self._language(options))
-        return Segments.lazy(info, lambda segs: self._long_form(waveform, options, segs)
-                             ).to_transcript()
+        return Segments.lazy(
+            info, lambda segs: self._long_form(waveform, options, segs)
+        ).to_transcript()
 
     # -- running jobs ----------------------------------------------------------------
     def _run(self, jobs: list[Callable[[], Any]], weights: list[float]) -> list[Any]:
@@ -278,13 +334,18 @@ class WhisperEngine(Engine):
                 results[k] = futures[k].result()
         return results
 
-    def _windowed(self, decoder: WhisperWindowDecoder, waveform: Waveform,
-                  spans: Sequence[Span], options: DecodeOptions, segments: Segments
-                  ) -> Iterator[Segment]:
+    def _windowed(
+        self,
+        decoder: WhisperWindowDecoder,
+        waveform: Waveform,
+        spans: Sequence[Span],
+        options: DecodeOptions,
+        segments: Segments,
+    ) -> Iterator[Segment]:
         """One input's spans decoded in groups of consecutive spans, side by side on the
         workers, yielded in time order as the groups finish."""
         size = self.batch_size(options)
-        groups = [list(spans[k:k + size]) for k in range(0, len(spans), size)]
+        groups = [list(spans[k : k + size]) for k in range(0, len(spans), size)]
         waves = {0: waveform}
 
         def run(group: list[Span]) -> _Group:
@@ -306,8 +367,13 @@ class WhisperEngine(Engine):
             for future in futures:
                 future.cancel()
 
-    def _decode_group(self, decoder: WhisperWindowDecoder, waves: dict[int, Waveform],
-                      group: Sequence[Span], options: DecodeOptions) -> _Group:
+    def _decode_group(
+        self,
+        decoder: WhisperWindowDecoder,
+        waves: dict[int, Waveform],
+        group: Sequence[Span],
+        options: DecodeOptions,
+    ) -> _Group:
         """Decode ``group`` in one batched call, then judge each decode and decode what
         it leaves (continuations and redone regions, batched with the rest) for up to
         :data:`.longform.MAX_CONTINUATIONS` further rounds; what still fails goes to
@@ -319,7 +385,8 @@ class WhisperEngine(Engine):
         while todo:
             windows = decoder.decode_many(
                 [span.samples(waves[span.index]) for span in todo],
-                beam_size=options.beam_size, prompt=options.initial_prompt,
+                beam_size=options.beam_size,
+                prompt=options.initial_prompt,
                 hotwords=_hotwords_text(options),
                 word_timestamps=True,  # also for the completeness check
                 pad_frames=FINAL_PAD_FRAMES,
@@ -333,23 +400,35 @@ class WhisperEngine(Engine):
                 segments = found.setdefault(span.index, [])
                 if isinstance(verdict, (Done, Continue)):
                     segments.extend(verdict.segments)
-                more = ((verdict.rest,) if isinstance(verdict, Continue)
-                        else verdict.spans if isinstance(verdict, Redo) else ())
+                more = (
+                    (verdict.rest,)
+                    if isinstance(verdict, Continue)
+                    else verdict.spans
+                    if isinstance(verdict, Redo)
+                    else ()
+                )
                 if more and rounds < longform.MAX_CONTINUATIONS:
                     rest += more
                     continue
-                failed = more or ((verdict.span,) if isinstance(verdict, FallBack) else ())
+                failed = more or (
+                    (verdict.span,) if isinstance(verdict, FallBack) else ()
+                )
                 if failed:
                     fallback_kwargs = fallback_kwargs or self._long_form_kwargs(options)
                     for piece in failed:
-                        segments += self._decode_piece(waves[span.index], piece.start,
-                                                       piece.end, fallback_kwargs)[0]
+                        segments += self._decode_piece(
+                            waves[span.index], piece.start, piece.end, fallback_kwargs
+                        )[0]
             todo, rounds = rest, rounds + 1
         return _Group(found, tuple(long_form))
 
     # -- faster-whisper's long form --------------------------------------------------
-    def _long_form(self, waveform: Waveform, options: DecodeOptions,
-                   segments: Segments | None = None) -> Iterator[Segment]:
+    def _long_form(
+        self,
+        waveform: Waveform,
+        options: DecodeOptions,
+        segments: Segments | None = None,
+    ) -> Iterator[Segment]:
         """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD.
 
         Inputs longer than :data:`.longform.PIECE_S` go in pieces cut at their quietest
@@ -361,13 +440,22 @@ class WhisperEngine(Engine):
         """
         pieces = longform.plan_pieces(waveform.samples)
         kwargs = self._long_form_kwargs(options)
-        parallel = (len(pieces) > 1 and self._executor is not None
-                    and not options.condition_on_previous_text and not _in_worker())
+        parallel = (
+            len(pieces) > 1
+            and self._executor is not None
+            and not options.condition_on_previous_text
+            and not _in_worker()
+        )
         if parallel:
             assert self._executor is not None
-            decoded: Iterator[tuple[list[Segment], tuple[str | None, float | None]]] = \
-                self._executor.map(lambda p: self._decode_piece(
-                    waveform, p[0] / SAMPLE_RATE, p[1] / SAMPLE_RATE, kwargs), pieces)
+            decoded: Iterator[tuple[list[Segment], tuple[str | None, float | None]]] = (
+                self._executor.map(
+                    lambda p: self._decode_piece(
+                        waveform, p[0] / SAMPLE_RATE, p[1] / SAMPLE_RATE, kwargs
+                    ),
+                    pieces,
+                )
+            )
         else:
             decoded = self._sequential_pieces(waveform, pieces, kwargs, options)
         first = True
@@ -377,30 +465,42 @@ class WhisperEngine(Engine):
             first = False
             yield from found
 
-    def _sequential_pieces(self, waveform: Waveform, pieces: list[tuple[int, int]],
-                           kwargs: dict[str, Any], options: DecodeOptions
-                           ) -> Iterator[tuple[list[Segment], tuple[str | None, float | None]]]:
+    def _sequential_pieces(
+        self,
+        waveform: Waveform,
+        pieces: list[tuple[int, int]],
+        kwargs: dict[str, Any],
+        options: DecodeOptions,
+    ) -> Iterator[tuple[list[Segment], tuple[str | None, float | None]]]:
         for a, b in pieces:
-            found, language = self._decode_piece(waveform, a / SAMPLE_RATE, b / SAMPLE_RATE,
-                                                 kwargs)
+            found, language = self._decode_piece(
+                waveform, a / SAMPLE_RATE, b / SAMPLE_RATE, kwargs
+            )
             yield found, language
             if options.condition_on_previous_text and found:
-                kwargs = {**kwargs, "initial_prompt": " ".join(s.text for s in found[-3:])}
+                kwargs = {
+                    **kwargs,
+                    "initial_prompt": " ".join(s.text for s in found[-3:]),
+                }
 
-    def _decode_piece(self, waveform: Waveform, start: float, end: float,
-                      kwargs: dict[str, Any]
-                      ) -> tuple[list[Segment], tuple[str | None, float | None]]:
-        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments on
-        the input's clock, and the language it detected."""
+    def _decode_piece(
+        self, waveform: Waveform, start: float, end: float, kwargs: dict[str, Any]
+    ) -> tuple[list[Segment], tuple[str | None, float | None]]:
+        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments
+        on the input's clock, and the language it detected."""
         a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
         found, info = self._model.transcribe(
-            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs)
-        segments = list(longform.convert_segments(found, a / SAMPLE_RATE, waveform.duration))
+            np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs
+        )
+        segments = list(
+            longform.convert_segments(found, a / SAMPLE_RATE, waveform.duration)
+        )
         return segments, (info.language, info.language_probability)
 
     def _long_form_kwargs(self, options: DecodeOptions) -> dict[str, Any]:
         temperatures = tuple(
-            round(t, 2) for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
+            round(t, 2)
+            for t in np.arange(options.temperature, 1.0 + 1e-6, FALLBACK_STEP)
         )
         vad = options.vad_options
         return {
@@ -427,8 +527,11 @@ class WhisperEngine(Engine):
     def buffer_decoder(self, options: DecodeOptions) -> Any:
         from aural.engines.whisper.stream import WhisperBufferDecoder
 
-        return WhisperBufferDecoder(self, self._window_decoder(options.with_(trimmed_windows=True)),
-                                    _hotwords_text(options))
+        return WhisperBufferDecoder(
+            self,
+            self._window_decoder(options.with_(trimmed_windows=True)),
+            _hotwords_text(options),
+        )
 
 
 def _judge(window: WindowResult, span: Span, duration: float) -> Verdict:
@@ -445,7 +548,9 @@ def _in_worker() -> bool:
 def _with_language(info: Any, language: str | None, probability: float | None) -> Any:
     import dataclasses
 
-    return dataclasses.replace(info, language=language, language_probability=probability)
+    return dataclasses.replace(
+        info, language=language, language_probability=probability
+    )
 
 
 def _hotwords_text(options: DecodeOptions) -> str | None:
@@ -456,15 +561,19 @@ def _hotwords_text(options: DecodeOptions) -> str | None:
 
 
 def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:
-    """Deprecated: use ``WhisperSettings`` with :func:`aural.engines.layout.choose_layout`.
+    """Deprecated: use ``WhisperSettings`` with
+    :func:`aural.engines.layout.choose_layout`.
 
     Engine settings for ``workers`` decodes at once (0 = the layout rule's count for a
     batch) of ``threads`` threads each (0 = the rule's).
     """
     import warnings
 
-    warnings.warn("parallel_settings is deprecated; use WhisperSettings(num_workers=..., "
-                  "cpu_threads=...) with aural.engines.layout.choose_layout",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "parallel_settings is deprecated; use WhisperSettings(num_workers=..., "
+        "cpu_threads=...) with aural.engines.layout.choose_layout",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     layout = choose_layout("batch", decodes=workers or None, threads=threads or None)
     return {"num_workers": layout.decodes, "cpu_threads": layout.threads}

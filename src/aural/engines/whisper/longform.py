@@ -44,7 +44,9 @@ __all__ = [
     "stitch",
 ]
 
-SHORT_FORM_MAX_S = 29.0  # speech spans up to this long are decoded in one trimmed window
+SHORT_FORM_MAX_S = (
+    29.0  # speech spans up to this long are decoded in one trimmed window
+)
 MAX_UNDECODED_S = 1.0  # speech before the first / after the last decoded word
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 PIECE_S = 300.0  # faster-whisper's long form gets inputs in pieces of at most this long
@@ -127,15 +129,19 @@ Verdict = Done | Continue | Redo | FallBack
 
 # -- 1. plan ---------------------------------------------------------------------------
 def is_digital_silence(samples: np.ndarray) -> bool:
-    """True when no sample reaches :data:`SILENCE_PEAK` (zeros, or a bit of rounding)."""
+    """True when no sample reaches :data:`SILENCE_PEAK` (zeros, or a bit of
+    rounding)."""
     # max and min, not abs(): no copy of an hour of audio
-    return samples.size == 0 or (float(samples.max()) <= SILENCE_PEAK
-                                 and float(samples.min()) >= -SILENCE_PEAK)
+    return samples.size == 0 or (
+        float(samples.max()) <= SILENCE_PEAK and float(samples.min()) >= -SILENCE_PEAK
+    )
 
 
-def plan_input(waveform: Waveform, options: DecodeOptions, index: int, *, windows: bool
-               ) -> InputPlan:
-    """How to decode input ``index`` (``windows``: trimmed windows may be used at all)."""
+def plan_input(
+    waveform: Waveform, options: DecodeOptions, index: int, *, windows: bool
+) -> InputPlan:
+    """How to decode input ``index`` (``windows``: trimmed windows may be used at
+    all)."""
     if waveform.duration < MIN_AUDIO_S or is_digital_silence(waveform.samples):
         # no word fits in a frame or two (and Whisper's alignment fails on them); on
         # digital silence without VAD Whisper invents "you"
@@ -143,7 +149,9 @@ def plan_input(waveform: Waveform, options: DecodeOptions, index: int, *, window
     if not windows:
         return InputPlan("long_form")
     if waveform.duration <= WINDOW_S:
-        clip = speech_clip(waveform, options) if options.vad else (0.0, waveform.duration)
+        clip = (
+            speech_clip(waveform, options) if options.vad else (0.0, waveform.duration)
+        )
         if clip is None:
             return InputPlan("empty")
         if clip[1] - clip[0] <= SHORT_FORM_MAX_S:
@@ -162,7 +170,9 @@ def speech_clip(waveform: Waveform, options: DecodeOptions) -> Region | None:
     return max(0.0, regions[0][0]), min(waveform.duration, regions[-1][1])
 
 
-def plan_pieces(samples: np.ndarray, piece_s: float | None = None) -> list[tuple[int, int]]:
+def plan_pieces(
+    samples: np.ndarray, piece_s: float | None = None
+) -> list[tuple[int, int]]:
     """Sample ranges covering ``samples``, about ``piece_s`` (default :data:`PIECE_S`)
     long: each cut is at the
     quietest 50 ms in the last :data:`CUT_SEARCH_S` before the boundary (a pause between
@@ -172,7 +182,7 @@ def plan_pieces(samples: np.ndarray, piece_s: float | None = None) -> list[tuple
     search, frame = min(int(CUT_SEARCH_S * SAMPLE_RATE), piece // 2), SAMPLE_RATE // 20
     cuts, start = [], 0
     while samples.size - start > piece + piece // 10:  # no tiny last piece
-        region = samples[start + piece - search:start + piece]
+        region = samples[start + piece - search : start + piece]
         usable = region[: region.size // frame * frame].reshape(-1, frame)
         energy = np.square(usable, dtype=np.float64).mean(axis=1)
         cut = start + piece - search + int(np.argmin(energy)) * frame + frame // 2
@@ -181,8 +191,9 @@ def plan_pieces(samples: np.ndarray, piece_s: float | None = None) -> list[tuple
     return [*cuts, (start, samples.size)]
 
 
-def plan_chunks(waveform: Waveform, options: DecodeOptions, index: int = 0
-                ) -> tuple[Span, ...]:
+def plan_chunks(
+    waveform: Waveform, options: DecodeOptions, index: int = 0
+) -> tuple[Span, ...]:
     """The chunks of a long input, in time order: speech regions merged into spans of at
     most :data:`SHORT_FORM_MAX_S`, never across :data:`MAX_GAP_S` of silence. VAD runs
     on :func:`plan_pieces` of the input, so memory stays flat; without VAD the input is
@@ -201,13 +212,21 @@ def plan_chunks(waveform: Waveform, options: DecodeOptions, index: int = 0
                 regions.append((start, end))
                 continue  # else: no pause to split at (or no VAD): cut at quiet moments
             first = round(start * SAMPLE_RATE)
-            regions += [((first + x) / SAMPLE_RATE, (first + y) / SAMPLE_RATE) for x, y in
-                        plan_pieces(samples[first:round(end * SAMPLE_RATE)], CHUNK_S)]
+            regions += [
+                ((first + x) / SAMPLE_RATE, (first + y) / SAMPLE_RATE)
+                for x, y in plan_pieces(
+                    samples[first : round(end * SAMPLE_RATE)], CHUNK_S
+                )
+            ]
     chunks: list[Span] = []
     for start, end in regions:
         last = chunks[-1] if chunks else None
-        if (last is not None and last.regions is not None
-                and end - last.start <= SHORT_FORM_MAX_S and start - last.end <= MAX_GAP_S):
+        if (
+            last is not None
+            and last.regions is not None
+            and end - last.start <= SHORT_FORM_MAX_S
+            and start - last.end <= MAX_GAP_S
+        ):
             chunks[-1] = Span(index, last.start, end, (*last.regions, (start, end)))
         else:
             chunks.append(Span(index, start, end, ((start, end),)))
@@ -226,8 +245,10 @@ def judge_whole(window: WindowResult, span: Span, duration: float) -> Done | Fal
         return Done(())  # silence, or noise Whisper heard as a lone "."
     if window.is_suspect or not window.text:
         return FallBack(span)  # the long-form path has the temperature fallback
-    if window.words and (window.words[0].start > MAX_UNDECODED_S
-                         or span.duration - window.words[-1].end > MAX_UNDECODED_S):
+    if window.words and (
+        window.words[0].start > MAX_UNDECODED_S
+        or span.duration - window.words[-1].end > MAX_UNDECODED_S
+    ):
         # Whisper ended (or began) far from where the VAD heard speech end (begin):
         # without timestamp tokens it sometimes stops after a first short sentence.
         return FallBack(span)
@@ -246,9 +267,13 @@ def judge_chunk(window: WindowResult, span: Span, duration: float) -> Verdict:
     if window.is_no_speech or (window.text and not has_words(window.text)):
         return Done(())
     words = window.words
-    if (window.is_suspect or not window.text or not words
-            or words[0].start > MAX_UNDECODED_S
-            or (len(regions) > 1 and skips_speech(words, span.start, regions))):
+    if (
+        window.is_suspect
+        or not window.text
+        or not words
+        or words[0].start > MAX_UNDECODED_S
+        or (len(regions) > 1 and skips_speech(words, span.start, regions))
+    ):
         if len(regions) > 1:
             return Redo(tuple(Span(span.index, a, b, ((a, b),)) for a, b in regions))
         return FallBack(span)
@@ -256,20 +281,29 @@ def judge_chunk(window: WindowResult, span: Span, duration: float) -> Verdict:
     resume = span.start + words[-1].end
     if span.end - resume > MAX_UNDECODED_S:
         left = tuple((max(a, resume), b) for a, b in regions if b > resume)
-        return Continue(found, Span(span.index, resume, span.end, left or ((resume, span.end),)))
+        return Continue(
+            found, Span(span.index, resume, span.end, left or ((resume, span.end),))
+        )
     return Done(found)
 
 
-def skips_speech(words: Sequence[Word], offset: float, regions: Sequence[Region]) -> bool:
-    """True when a decode (``words`` timed from ``offset``) passed over speech before its
-    last word: a region of at least :data:`MIN_REGION_S` in which no word is centred, or
-    a word stretched over more than :data:`MAX_WORD_S` (the alignment's way of covering
-    audio the text skipped). Speech after the last word is an early stop, not a skip."""
+def skips_speech(
+    words: Sequence[Word], offset: float, regions: Sequence[Region]
+) -> bool:
+    """True when a decode (``words`` timed from ``offset``) passed over speech before
+    its last word: a region of at least :data:`MIN_REGION_S` in which no word is
+    centred, or a word stretched over more than :data:`MAX_WORD_S` (the alignment's way
+    of covering audio the text skipped). Speech after the last word is an early stop,
+    not a skip."""
     if any(w.end - w.start > MAX_WORD_S for w in words[1:]):
         return True  # (the first word may absorb leading silence)
     centres = [offset + (w.start + w.end) / 2 for w in words]
-    return any(b - a >= MIN_REGION_S and b < centres[-1]
-               and not any(a <= c <= b for c in centres) for a, b in regions)
+    return any(
+        b - a >= MIN_REGION_S
+        and b < centres[-1]
+        and not any(a <= c <= b for c in centres)
+        for a, b in regions
+    )
 
 
 # -- 4. stitch -------------------------------------------------------------------------
@@ -281,27 +315,40 @@ def stitch(segments: Iterable[Segment], options: DecodeOptions) -> tuple[Segment
     return tuple(ordered)
 
 
-def window_segments(window: WindowResult, offset: float, duration: float
-                    ) -> Iterable[Segment]:
+def window_segments(
+    window: WindowResult, offset: float, duration: float
+) -> Iterable[Segment]:
     """Segments of a trimmed-window decode, split after sentence-final words (for
     subtitles), shifted by ``offset`` (where the decoded clip starts) and clamped to
     ``duration``. Without words, or when the words do not spell the text exactly
     (scripts written without spaces), the decode is one segment."""
     words = [shift_word(w, offset, duration) for w in window.words]
-    common = {"avg_log_prob": window.avg_log_prob, "no_speech_prob": window.no_speech_prob}
+    common = {
+        "avg_log_prob": window.avg_log_prob,
+        "no_speech_prob": window.no_speech_prob,
+    }
     if not words or " ".join(w.text for w in words) != " ".join(window.text.split()):
         start = words[0].start if words else clamp_time(offset, duration)
         end = words[-1].end if words else clamp_time(window.duration + offset, duration)
-        yield Segment(start=start, end=max(start, end), text=window.text, words=tuple(words),
-                      **common)
+        yield Segment(
+            start=start,
+            end=max(start, end),
+            text=window.text,
+            words=tuple(words),
+            **common,
+        )
         return
     sentence: list[Word] = []
     for k, word in enumerate(words):
         sentence.append(word)
         if word.text.endswith(SENTENCE_END) or k == len(words) - 1:
-            yield Segment(start=sentence[0].start, end=max(sentence[0].start, sentence[-1].end),
-                          text=" ".join(w.text for w in sentence), words=tuple(sentence),
-                          **common)
+            yield Segment(
+                start=sentence[0].start,
+                end=max(sentence[0].start, sentence[-1].end),
+                text=" ".join(w.text for w in sentence),
+                words=tuple(sentence),
+                **common,
+            )
             sentence = []
 
 
@@ -313,18 +360,31 @@ def clamp_time(t: float, duration: float) -> float:
 def shift_word(word: Word, offset: float, duration: float) -> Word:
     """``word`` moved by ``offset`` seconds, its times clamped to ``[0, duration]``."""
     start = clamp_time(word.start + offset, duration)
-    return Word(start, max(start, clamp_time(word.end + offset, duration)), word.text,
-                word.probability)
+    return Word(
+        start,
+        max(start, clamp_time(word.end + offset, duration)),
+        word.text,
+        word.probability,
+    )
 
 
-def convert_segments(segments: Iterable[object], offset: float, duration: float
-                     ) -> Iterable[Segment]:
+def convert_segments(
+    segments: Iterable[object], offset: float, duration: float
+) -> Iterable[Segment]:
     """faster-whisper segments -> aural Segments, moved by ``offset`` s and clamped."""
     for seg in segments:
         text = seg.text.strip()  # type: ignore[attr-defined]
         words = tuple(
-            shift_word(Word(float(w.start), float(w.end), w.word.strip(),
-                            round(float(w.probability), 4)), offset, duration)
+            shift_word(
+                Word(
+                    float(w.start),
+                    float(w.end),
+                    w.word.strip(),
+                    round(float(w.probability), 4),
+                ),
+                offset,
+                duration,
+            )
             for w in (seg.words or ())  # type: ignore[attr-defined]
             if w.word.strip()
         )
@@ -332,6 +392,11 @@ def convert_segments(segments: Iterable[object], offset: float, duration: float
             continue  # empty, or punctuation alone: Whisper's reading of noise
         start = words[0].start if words else clamp_time(seg.start + offset, duration)  # type: ignore[attr-defined]
         end = words[-1].end if words else clamp_time(seg.end + offset, duration)  # type: ignore[attr-defined]
-        yield Segment(start=start, end=max(start, end), text=text, words=words,
-                      avg_log_prob=float(seg.avg_logprob),  # type: ignore[attr-defined]
-                      no_speech_prob=float(seg.no_speech_prob))  # type: ignore[attr-defined]
+        yield Segment(
+            start=start,
+            end=max(start, end),
+            text=text,
+            words=words,
+            avg_log_prob=float(seg.avg_logprob),  # type: ignore[attr-defined]
+            no_speech_prob=float(seg.no_speech_prob),
+        )  # type: ignore[attr-defined]

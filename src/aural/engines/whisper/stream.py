@@ -1,5 +1,6 @@
 """What a Whisper stream decodes its buffer with: trimmed windows, then the engine's
-full path when a window looks degenerate (never the public, conditioning entry point)."""
+full path when a window looks degenerate (never the public, conditioning entry
+point)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,12 @@ class WhisperBufferDecoder:
         hotwords: the hotwords as Whisper's prompt takes them (weights removed).
     """
 
-    def __init__(self, engine: WhisperEngine, window: WhisperWindowDecoder | None,
-                 hotwords: str | None) -> None:
+    def __init__(
+        self,
+        engine: WhisperEngine,
+        window: WhisperWindowDecoder | None,
+        hotwords: str | None,
+    ) -> None:
         self._engine = engine
         self._window = window
         self._hotwords = hotwords
@@ -45,8 +50,12 @@ class WhisperBufferDecoder:
     def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
         if self._window is None:
             return self._full(audio, options).to_transcript().text
-        result = self._window.decode(audio, beam_size=options.beam_size,
-                                     prompt=options.initial_prompt, hotwords=self._hotwords)
+        result = self._window.decode(
+            audio,
+            beam_size=options.beam_size,
+            prompt=options.initial_prompt,
+            hotwords=self._hotwords,
+        )
         if result.is_suspect:  # a repetition loop on a cut-off word
             return None
         return "" if result.is_no_speech else result.text
@@ -54,8 +63,11 @@ class WhisperBufferDecoder:
     def final(self, audio: np.ndarray, options: DecodeOptions) -> tuple[Segment, ...]:
         if self._window is not None:
             result = self._window.decode(
-                audio, beam_size=options.beam_size, prompt=options.initial_prompt,
-                hotwords=self._hotwords, word_timestamps=options.word_timestamps,
+                audio,
+                beam_size=options.beam_size,
+                prompt=options.initial_prompt,
+                hotwords=self._hotwords,
+                word_timestamps=options.word_timestamps,
                 pad_frames=FINAL_PAD_FRAMES,
             )
             if result.is_no_speech or not result.text:
@@ -64,8 +76,16 @@ class WhisperBufferDecoder:
                 words = result.words
                 start = words[0].start if words else 0.0
                 end = words[-1].end if words else audio.size / SAMPLE_RATE
-                return (Segment(start, end, result.text, words, result.avg_log_prob,
-                                result.no_speech_prob),)
+                return (
+                    Segment(
+                        start,
+                        end,
+                        result.text,
+                        words,
+                        result.avg_log_prob,
+                        result.no_speech_prob,
+                    ),
+                )
             logger.debug("short-window decode looks degenerate; using the full decoder")
         return self._full(audio, options).to_transcript().segments
 

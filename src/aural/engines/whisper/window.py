@@ -1,12 +1,12 @@
 """Whisper decodes of short inputs with the encoder run on just their frames.
 
 faster-whisper always pads audio to Whisper's 30-second window, so every decode pays for
-a full encoder pass, and on a CPU the encoder is most of tiny.en's cost. Running it on the
-input's own frames plus a few seconds of silence is about 1.8x cheaper on LibriSpeech
-utterances (12 s on average) and several times cheaper for the short buffers a streaming
-session re-decodes. The engine's short-form path and the streaming sessions use it; a
-decode that looks degenerate (repetition loop, very low log probability) is redone by the
-engine's full path, with its temperature fallback.
+a full encoder pass, and on a CPU the encoder is most of tiny.en's cost. Running it on
+the input's own frames plus a few seconds of silence is about 1.8x cheaper on
+LibriSpeech utterances (12 s on average) and several times cheaper for the short buffers
+a streaming session re-decodes. The engine's short-form path and the streaming sessions
+use it; a decode that looks degenerate (repetition loop, very low log probability) is
+redone by the engine's full path, with its temperature fallback.
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ from aural.types import Word
 
 __all__ = ["FINAL_PAD_FRAMES", "PAD_FRAMES", "WhisperWindowDecoder", "WindowResult"]
 
-PAD_FRAMES = 200  # silence frames after the audio in partial decodes (Whisper expects padding)
-FINAL_PAD_FRAMES = 800  # for finals: enough that Whisper ends instead of repeating itself
+PAD_FRAMES = (
+    200  # silence frames after the audio in partial decodes (Whisper expects padding)
+)
+FINAL_PAD_FRAMES = (
+    800  # for finals: enough that Whisper ends instead of repeating itself
+)
 MIN_ALIGN_FRAMES = 10  # shorter inputs get no word times
 MAX_NEW_TOKENS = 224
 MAX_PROMPT_TOKENS = 100  # total length (prompt + output) must stay under 448
@@ -41,7 +45,8 @@ _APPEND = "\"'.。,，!！?？:：”)]}、"
 
 @dataclass(frozen=True, slots=True)
 class WindowResult:
-    """One decode: text, words (seconds from the start of the audio) and quality scores."""
+    """One decode: text, words (seconds from the start of the audio) and quality
+    scores."""
 
     text: str
     words: tuple[Word, ...]
@@ -82,7 +87,10 @@ class WhisperWindowDecoder:
 
         self._model = model
         self._tokenizer = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task=task, language=language
+            model.hf_tokenizer,
+            model.model.is_multilingual,
+            task=task,
+            language=language,
         )
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
 
@@ -104,11 +112,17 @@ class WhisperWindowDecoder:
         :data:`FINAL_PAD_FRAMES`.
 
         The output is capped at ``TOKENS_PER_SECOND`` tokens per second of audio (plus
-        a few), far above any speaking rate, so a repetition loop ends early and cheaply.
+        a few), far above any speaking rate, so a repetition loop ends early and
+        cheaply.
         """
-        return self.decode_many([audio], beam_size=beam_size, prompt=prompt,
-                                hotwords=hotwords, word_timestamps=word_timestamps,
-                                pad_frames=pad_frames)[0]
+        return self.decode_many(
+            [audio],
+            beam_size=beam_size,
+            prompt=prompt,
+            hotwords=hotwords,
+            word_timestamps=word_timestamps,
+            pad_frames=pad_frames,
+        )[0]
 
     def decode_many(
         self,
@@ -136,70 +150,106 @@ class WhisperWindowDecoder:
         batch = np.zeros((len(audios), features[0].shape[0], width), dtype=np.float32)
         for i, (feature, n) in enumerate(zip(features, frames, strict=True)):
             batch[i, :, :n] = feature[:, :n]
-        encoded = model.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=False)
+        encoded = model.model.encode(
+            ctranslate2.StorageView.from_array(batch), to_cpu=False
+        )
         previous = tok.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         previous = previous[-MAX_PROMPT_TOKENS:]
-        tokens_in = model.get_prompt(tok, previous, without_timestamps=True, hotwords=hotwords)
+        tokens_in = model.get_prompt(
+            tok, previous, without_timestamps=True, hotwords=hotwords
+        )
         longest = max(a.size for a in audios)
         results = model.model.generate(
-            encoded, [tokens_in] * len(audios), beam_size=beam_size,
-            max_length=len(tokens_in) + min(
-                MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * longest / 16000)
-            ),
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            encoded,
+            [tokens_in] * len(audios),
+            beam_size=beam_size,
+            max_length=len(tokens_in)
+            + min(MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * longest / 16000)),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
             suppress_tokens=self._suppress,
         )
         outputs = []
         for audio, n, result in zip(audios, frames, results, strict=True):
-            # the cap per input: a short input in a batch with a long one must not loop on
+            # the cap per input: a short input batched with a long one must not loop on
             cap = 8 + int(TOKENS_PER_SECOND * audio.size / 16000)
             tokens = [t for t in result.sequences_ids[0] if t < tok.eot][:cap]
             text = tok.decode(tokens).strip()
             length = len(tokens)
             avg_log_prob = result.scores[0] * length / (length + 1) if length else 0.0
-            outputs.append((tokens, text, avg_log_prob, result.no_speech_prob, n, audio.size))
+            outputs.append(
+                (tokens, text, avg_log_prob, result.no_speech_prob, n, audio.size)
+            )
         aligned: list[tuple[Word, ...]] = [()] * len(audios)
         if word_timestamps:
             # a frame or two of audio cannot be aligned (faster-whisper fails on it)
-            todo = [i for i, o in enumerate(outputs) if o[0] and o[4] >= MIN_ALIGN_FRAMES]
+            todo = [
+                i for i, o in enumerate(outputs) if o[0] and o[4] >= MIN_ALIGN_FRAMES
+            ]
             if todo:
                 alignments = self._model.find_alignment(
-                    tok, [outputs[i][0] for i in todo],
-                    _select(encoded, todo, len(audios)), [outputs[i][4] for i in todo],
+                    tok,
+                    [outputs[i][0] for i in todo],
+                    _select(encoded, todo, len(audios)),
+                    [outputs[i][4] for i in todo],
                 )
                 for i, alignment in zip(todo, alignments, strict=True):
                     aligned[i] = _words(alignment, outputs[i][4])
         windows = []
-        for (_, text, avg_log_prob, no_speech, _, size), words in zip(outputs, aligned,
-                                                                        strict=True):
+        for (_, text, avg_log_prob, no_speech, _, size), words in zip(
+            outputs, aligned, strict=True
+        ):
             encoded_text = text.encode("utf-8")
-            ratio = len(encoded_text) / len(zlib.compress(encoded_text)) if encoded_text else 0.0
-            windows.append(WindowResult(text, words, float(avg_log_prob), float(no_speech),
-                                        ratio, size / 16000))
+            ratio = (
+                len(encoded_text) / len(zlib.compress(encoded_text))
+                if encoded_text
+                else 0.0
+            )
+            windows.append(
+                WindowResult(
+                    text,
+                    words,
+                    float(avg_log_prob),
+                    float(no_speech),
+                    ratio,
+                    size / 16000,
+                )
+            )
         return windows
 
 
 def _select(encoded: Any, rows: list[int], total: int) -> Any:
-    """The encoder output for ``rows`` of the batch (all of it when that is every row)."""
+    """The encoder output for ``rows`` of the batch (all of it when that is every
+    row)."""
     if len(rows) == total:
         return encoded
     import ctranslate2
 
     if encoded.device != "cpu":
         encoded = encoded.to_device(ctranslate2.Device.cpu)
-    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(encoded)[rows]))
+    return ctranslate2.StorageView.from_array(
+        np.ascontiguousarray(np.asarray(encoded)[rows])
+    )
 
 
 def _words(alignment: list[dict], num_frames: int) -> tuple[Word, ...]:
-    """faster-whisper's word alignment -> Words, the way its own word timestamps are made."""
+    """faster-whisper's word alignment -> Words, the way its own word timestamps are
+    made."""
     from faster_whisper.transcribe import merge_punctuations
 
     merge_punctuations(alignment, _PREPEND, _APPEND)
     limit = num_frames / FRAMES_PER_SECOND
-    durations = [float(a["end"]) - float(a["start"]) for a in alignment if a["word"].strip()]
+    durations = [
+        float(a["end"]) - float(a["start"]) for a in alignment if a["word"].strip()
+    ]
     # like faster-whisper: a first word far longer than usual absorbed leading silence
     longest = 2 * min(0.7, float(np.median(durations))) if durations else 0.0
-    if alignment and longest > 0 and alignment[0]["end"] - alignment[0]["start"] > longest:
+    if (
+        alignment
+        and longest > 0
+        and alignment[0]["end"] - alignment[0]["start"] > longest
+    ):
         alignment[0]["start"] = alignment[0]["end"] - longest
     words = []
     for item in alignment:
