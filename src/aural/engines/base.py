@@ -377,18 +377,24 @@ class Engine(abc.ABC):
             streaming: latency policy (None = :class:`StreamingOptions` defaults).
             clock: wall clock in seconds for compute accounting (tests may inject one).
         """
-        from aural.streaming.redecode import ReDecodeSession
-
         options = options or self.default_options()
         self.check_options(options)
-        return ReDecodeSession(
-            self.buffer_decoder(options),
+        return self.new_session(
             options,
             sample_rate=sample_rate,
             encoding=encoding,
             streaming=streaming,
             clock=clock,
         )
+
+    def new_session(self, options: DecodeOptions, **session: Any) -> StreamingSession:
+        """The engine's session for checked ``options`` (``session``: the arguments
+        of :class:`aural.streaming.session.StreamingSession`). The default re-decodes
+        a VAD-bounded buffer with :meth:`buffer_decoder`; engines that search frame
+        by frame return their own session."""
+        from aural.streaming.redecode import ReDecodeSession
+
+        return ReDecodeSession(self.buffer_decoder(options), options, **session)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release native resources (optional)."""

@@ -117,15 +117,8 @@ class CtcEngine(Engine):
 
     name = "ctc"
     settings_type = CtcSettings
-    capabilities = EngineCapabilities(
-        streaming="redecode",
-        thread_safe=False,
-        parallel="replicas",
-        multilingual=False,
-        languages=frozenset({"en"}),
-        hotwords=True,
-        word_timestamps=True,
-    )
+    # English, re-decode streaming, one instance per thread: the defaults, plus hotwords
+    capabilities = EngineCapabilities(hotwords=True)
 
     def __init__(
         self, model: str | None = None, settings: CtcSettings | None = None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,6 @@ from aural.streaming.pcm import to_pcm16
 from aural.types import Segment, Word
 
 if TYPE_CHECKING:
-    from aural.streaming.options import StreamingOptions
     from aural.streaming.session import StreamingSession
 
 logger = logging.getLogger(__name__)
@@ -184,25 +182,9 @@ class SphinxEngine(Engine):
                     seg = Segment(seg.start, seg.end, seg.text, (), seg.avg_log_prob)
                 yield seg
 
-    def stream(
-        self,
-        options: DecodeOptions | None = None,
-        *,
-        sample_rate: int = SAMPLE_RATE,
-        encoding: str = "pcm_s16le",
-        streaming: StreamingOptions | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> StreamingSession:
-        """A native incremental session (:class:`.stream.SphinxSession`)."""
+    def new_session(self, options: DecodeOptions, **session: Any) -> StreamingSession:
+        """A native incremental session (:class:`.stream.SphinxSession`), with a
+        decoder of its own."""
         from aural.engines.sphinx.stream import SphinxSession
 
-        options = options or DecodeOptions()
-        self.check_options(options)
-        return SphinxSession(
-            self.new_decoder(),
-            options,
-            sample_rate=sample_rate,
-            encoding=encoding,
-            streaming=streaming,
-            clock=clock,
-        )
+        return SphinxSession(self.new_decoder(), options, **session)
