@@ -29,7 +29,7 @@ from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segme
 from aural.engines.whisper import encoder as _whisper_encoder  # noqa: F401 - feature kind
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
-from aural.types import Segment, Transcript
+from aural.types import Segment, TranscriptionInfo
 
 __all__ = [
     "FEATURES_FILE",
@@ -310,39 +310,31 @@ class AuralModelEngine(Engine):
         return DecodeOptions(beam_size=8 if self.lm is not None else 1)
 
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        info = self.info(
-            waveform.duration,
+        return Segments.lazy(
+            self._info(waveform.duration, options),
+            lambda _: iter(self._decode_all([waveform], options)[0]),
+        )
+
+    def decode_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[Segments]:
+        """All windows of all waveforms go through the model as one padded batch."""
+        return [
+            Segments(segs, self._info(w.duration, options))
+            for w, segs in zip(
+                waveforms, self._decode_all(waveforms, options), strict=True
+            )
+        ]
+
+    def _info(self, duration: float, options: DecodeOptions) -> TranscriptionInfo:
+        return self.info(
+            duration,
             options,
             language="en",
             runtime=self.runtime,
             lm=self.lm_path,
             lm_weight=self.lm_weight,
         )
-        return Segments.lazy(
-            info, lambda _: iter(self._decode_all([waveform], options)[0])
-        )
-
-    def transcribe_batch(
-        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
-    ) -> list[Transcript]:
-        """All windows of all waveforms go through the model as one padded batch."""
-        options = options or self.default_options()
-        self.check_options(options)
-        waves = [self.prepare(w) for w in waveforms]
-        return [
-            Transcript(
-                segs,
-                self.info(
-                    w.duration,
-                    options,
-                    language="en",
-                    runtime=self.runtime,
-                    lm=self.lm_path,
-                    lm_weight=self.lm_weight,
-                ),
-            )
-            for w, segs in zip(waves, self._decode_all(waves, options), strict=True)
-        ]
 
     def _decode_all(
         self, waveforms: Sequence[Waveform], options: DecodeOptions

@@ -322,11 +322,19 @@ class Engine(abc.ABC):
     def transcribe_batch(
         self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
     ) -> list[Transcript]:
-        """Transcribe many waveforms; engines override this to batch for throughput."""
+        """Transcribe many waveforms: the options checked and every waveform prepared
+        first, then :meth:`decode_batch`."""
         options = options or self.default_options()
         self.check_options(options)
         prepared = [self.prepare(w) for w in waveforms]
-        return [self.decode(w, options).to_transcript() for w in prepared]
+        return [s.to_transcript() for s in self.decode_batch(prepared, options)]
+
+    def decode_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[Segments]:
+        """:meth:`decode` for many prepared waveforms; engines with a batched forward
+        pass override this (the default decodes one after another)."""
+        return [self.decode(w, options) for w in waveforms]
 
     def info(
         self,

@@ -40,7 +40,7 @@ from aural.errors import (
     ModelNotFoundError,
     missing_dependency,
 )
-from aural.types import Segment, Transcript, TranscriptionInfo, Word
+from aural.types import Segment, TranscriptionInfo, Word
 
 logger = logging.getLogger(__name__)
 
@@ -265,15 +265,15 @@ class CtcEngine(Engine):
             lambda _: iter(self._decode_all([waveform], options)[0]),
         )
 
-    def transcribe_batch(
-        self, waveforms: Sequence[Waveform], options: DecodeOptions | None = None
-    ) -> list[Transcript]:
-        options = options or self.default_options()
-        self.check_options(options)
-        waves = [self.prepare(w) for w in waveforms]
+    def decode_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[Segments]:
+        """Windows of all waveforms share padded forward passes."""
         return [
-            Transcript(segs, self._info(w.duration, options))
-            for w, segs in zip(waves, self._decode_all(waves, options), strict=True)
+            Segments(segs, self._info(w.duration, options))
+            for w, segs in zip(
+                waveforms, self._decode_all(waveforms, options), strict=True
+            )
         ]
 
     def batch_size(self, options: DecodeOptions) -> int:
@@ -320,14 +320,13 @@ class CtcEngine(Engine):
         )
 
     def _info(self, duration: float, options: DecodeOptions) -> TranscriptionInfo:
-        opts = options.to_dict()
-        opts.update(
+        return self.info(
+            duration,
+            options,
+            language=options.language,
             lm=self.lm_path,
             lm_weight=self.lm_weight,
             decoder="greedy" if options.beam_size == 1 else "beam",
-        )
-        return TranscriptionInfo(
-            options.language, None, duration, self.name, self.model_id, opts
         )
 
 

@@ -19,16 +19,14 @@ Policy (per utterance found by the streaming VAD):
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.streaming.agreement import agreed_prefix, split_words
-from aural.streaming.options import StreamingOptions
 from aural.streaming.session import StreamingSession
 from aural.streaming.vad import (
     FRAME_SAMPLES,
@@ -91,26 +89,14 @@ class ReDecodeSession(StreamingSession):
         options: decoding options; ``beam_size`` and ``word_timestamps`` apply to
             finals, partials are always greedy without word timestamps. The engine's
             own VAD is turned off: the session's VAD already cut the audio.
-        sample_rate, encoding, streaming, clock: see :class:`StreamingSession`.
+        **session: ``sample_rate``, ``encoding``, ``streaming``, ``clock`` of
+            :class:`StreamingSession`.
     """
 
     def __init__(
-        self,
-        decoder: BufferDecoder,
-        options: DecodeOptions,
-        *,
-        sample_rate: int = SAMPLE_RATE,
-        encoding: str = "pcm_s16le",
-        streaming: StreamingOptions | None = None,
-        clock: Callable[[], float] = time.perf_counter,
+        self, decoder: BufferDecoder, options: DecodeOptions, **session: Any
     ) -> None:
-        super().__init__(
-            options,
-            sample_rate=sample_rate,
-            encoding=encoding,
-            streaming=streaming,
-            clock=clock,
-        )
+        super().__init__(options, **session)
         self._decoder = decoder
         vad = options.vad_options
         self._vad = SileroStream()

@@ -82,18 +82,9 @@ class SphinxEngine(Engine):
     """
 
     name = "sphinx"
+    # English only, no hotwords, prompt or sampling (the defaults); a decoder per thread
     capabilities = EngineCapabilities(
-        streaming="native",
-        thread_safe=True,
-        parallel="replicas",
-        multilingual=False,
-        languages=frozenset({"en"}),
-        translate=False,
-        hotwords=False,
-        prompt=False,
-        sampling=False,
-        word_timestamps=True,
-        reports_progress=True,
+        streaming="native", thread_safe=True, reports_progress=True
     )
 
     def __init__(

@@ -9,8 +9,6 @@ endpointer says the speech ended (or at the end of the stream).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,7 +16,6 @@ import numpy as np
 from aural.audio.waveform import SAMPLE_RATE
 from aural.decoding.options import DecodeOptions
 from aural.engines.sphinx.engine import FRAMES_PER_SECOND, decoder_segment
-from aural.streaming.options import StreamingOptions
 from aural.streaming.pcm import to_pcm16
 from aural.streaming.session import StreamingSession
 from aural.types import Final, Partial, Segment, StreamEvent
@@ -35,27 +32,13 @@ class SphinxSession(StreamingSession):
         decoder: a fresh ``pocketsphinx.Decoder`` of its own
             (:meth:`~aural.engines.sphinx.SphinxEngine.new_decoder`).
         options: decoding options, already checked by the engine.
-        sample_rate, encoding, streaming, clock: see :class:`StreamingSession`;
+        **session: ``sample_rate``, ``encoding``, ``streaming``, ``clock`` of
+            :class:`StreamingSession`;
             ``streaming.endpoint_silence_s`` is the endpointer's decision window.
     """
 
-    def __init__(
-        self,
-        decoder: Any,
-        options: DecodeOptions,
-        *,
-        sample_rate: int = SAMPLE_RATE,
-        encoding: str = "pcm_s16le",
-        streaming: StreamingOptions | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        super().__init__(
-            options,
-            sample_rate=sample_rate,
-            encoding=encoding,
-            streaming=streaming,
-            clock=clock,
-        )
+    def __init__(self, decoder: Any, options: DecodeOptions, **session: Any) -> None:
+        super().__init__(options, **session)
         from pocketsphinx import Endpointer
 
         self._decoder: Any = decoder
