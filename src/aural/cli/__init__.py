@@ -21,7 +21,8 @@ app = typer.Typer(
 )
 
 _COMMAND_MODULES = (
-    "transcribe",  # aural transcribe, aural models
+    "transcribe",
+    "models",  # aural models list|path|convert
     "evaluate",
     "listen",
     "serve",
@@ -29,6 +30,7 @@ _COMMAND_MODULES = (
     "align",
     "lm",
     "baseline",
+    "plot",  # aural plot attention|transcript|errors|alignment
 )
 
 for _name in _COMMAND_MODULES:
@@ -45,7 +47,8 @@ _EXTRA_FOR_PACKAGE = {
     "mlflow": "train",
     "onnx": "train",
     "onnxruntime": "train",
-    "transformers": "ctc",
+    "transformers": "whisper-torch",
+    "safetensors": "whisper-torch",
     "hmmlearn": "baselines",
     "sklearn": "baselines",
     "fastapi": "serve",

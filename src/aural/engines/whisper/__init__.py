@@ -7,6 +7,12 @@
 * :mod:`.models`: model resolution (alias -> registry package -> folder -> hub).
 * :mod:`.encoder`: the pretrained encoder as a training feature front-end.
 * :mod:`.limits`: Whisper's 30 s window and the quality thresholds.
+* :mod:`.convert`: CTranslate2 <-> Hugging Face (PyTorch) Whisper conversion.
+* :mod:`.torch_decoder`: a Whisper decoder aural steps itself (hotword fusion).
+* :mod:`.attention`: cross-attention maps and word alignment on the PyTorch model.
+
+The PyTorch parts need torch and transformers (the ``whisper-torch`` extra); they are
+imported on first use.
 """
 
 from typing import Any
@@ -33,7 +39,29 @@ def feature_frontend(encoder: str, device: str = "cpu") -> Any:
     return frontend(encoder, device)
 
 
+# name -> module of the parts that need torch (imported on first use)
+_LAZY = {
+    "convert_model": "convert",
+    "torch_whisper": "convert",
+    "AttentionMap": "attention",
+    "attention_map": "attention",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
 __all__ = [
+    "AttentionMap",
+    "attention_map",
+    "convert_model",
+    "torch_whisper",
     "DEFAULT_MODEL",
     "MIN_AUDIO_S",
     "PIECE_S",
