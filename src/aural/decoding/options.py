@@ -3,14 +3,28 @@ server)."""
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from dataclasses import InitVar, asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from aural.audio.vad import VadOptions
 from aural.errors import ConfigError, OptionConflictError
 
-__all__ = ["DecodeOptions", "VadOptions", "parse_hotwords", "split_hotword_list"]
+__all__ = [
+    "DecodeOptions",
+    "VadOptions",
+    "parse_hotwords",
+    "read_hotwords_file",
+    "split_hotword_list",
+]
+
+# A hotword list of thousands of entries is a few tens of KiB; anything this large is
+# another kind of file given by mistake (refused before it is read into memory).
+MAX_HOTWORDS_FILE_BYTES = 4 << 20
+_COMMENT = re.compile(r"(?:^|(?<=\s))#")  # a '#' at a line's or a word's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +143,85 @@ def split_hotword_list(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def read_hotwords_file(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Read a hotword list from a UTF-8 text file: one entry per line.
+
+    An entry is a word or phrase, optionally with its own weight (``Gwynplaine:2.0``);
+    a line may also hold several comma-separated entries, as
+    :func:`split_hotword_list` takes them. Blank lines are skipped, and so is a ``#``
+    comment: a whole line, or the rest of a line after a ``#`` that starts a word
+    (``C#`` stays an entry). Repeated entries are kept once, in the order first seen.
+    A byte-order mark is allowed.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The entries, as ``DecodeOptions.hotwords`` holds them (weights stay on their
+        entries).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, too large, not UTF-8 text, or an
+            entry's weight is not a non-negative number (the message names the file
+            and line).
+
+    Example:
+        A file holding ``# characters``, ``Gwynplaine:2``, an empty line and ``Dea``
+        gives ``("Gwynplaine:2", "Dea")``::
+
+            options = DecodeOptions(hotwords=read_hotwords_file("names.txt"))
+    """
+    from aural.decoding.hotwords import parse_hotwords as parse_weighted
+
+    file = Path(path)
+    what = f"hotwords file {os.fspath(path)}"
+    try:
+        if file.is_dir():
+            raise ConfigError(
+                f"{what} is a folder; give a text file with one entry per line",
+                options=("hotwords",),
+            )
+        with file.open("rb") as handle:
+            data = handle.read(MAX_HOTWORDS_FILE_BYTES + 1)
+    except FileNotFoundError as err:
+        raise ConfigError(f"{what}: no such file", options=("hotwords",)) from err
+    except OSError as err:
+        raise ConfigError(
+            f"{what}: cannot read it ({err.strerror or err})", options=("hotwords",)
+        ) from err
+    if len(data) > MAX_HOTWORDS_FILE_BYTES:
+        raise ConfigError(
+            f"{what} is larger than {MAX_HOTWORDS_FILE_BYTES >> 20} MiB; a hotword "
+            "list is a text file with one entry per line",
+            options=("hotwords",),
+        )
+    bad = data.find(b"\x00")  # NUL: a binary file, whatever the decoder says
+    text = None
+    if bad < 0:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            bad = err.start
+    if text is None:
+        raise ConfigError(
+            f"{what} is not UTF-8 text (binary data at byte {bad}); give a text file "
+            "with one entry per line",
+            options=("hotwords",),
+        )
+    entries: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        for item in split_hotword_list(_COMMENT.split(line, maxsplit=1)[0]):
+            entry = " ".join(item.split())
+            try:
+                parse_weighted((entry,))  # a malformed weight: refused with its line
+            except ConfigError as err:
+                raise ConfigError(
+                    f"{what}, line {number}: {err}", options=("hotwords",)
+                ) from err
+            entries.setdefault(entry)
+    return tuple(entries)
 
 
 def parse_hotwords(text: str | None) -> tuple[str, ...]:
