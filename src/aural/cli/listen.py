@@ -23,6 +23,7 @@ from aural.cli.common import (
     exit_code_for,
     fail,
 )
+from aural.cli.transcribe import HOTWORDS_FILE_HELP, HOTWORDS_HELP, hotword_entries
 from aural.errors import AuralError, MissingDependencyError
 from aural.types import Final, Partial, Segment, StreamEvent
 
@@ -171,6 +172,8 @@ def listen_command(
             help="Sample format of headerless PCM: pcm_s16le|pcm_s32le|pcm_f32le|pcm_u8"
         ),
     ] = "pcm_s16le",
+    hotwords: Annotated[str | None, typer.Option(help=HOTWORDS_HELP)] = None,
+    hotwords_file: Annotated[Path | None, typer.Option(help=HOTWORDS_FILE_HELP)] = None,
 ) -> None:
     """Transcribe live: partial results as you speak, final segments at each pause.
 
@@ -194,8 +197,11 @@ def listen_command(
         fail(f"--file {file}: no such file")
     if output is not None and output.is_dir():
         fail(f"--output {output} is a directory; give a file path")
+    entries = hotword_entries(hotwords, hotwords_file)
     try:
-        options = DecodeOptions(language=language, beam_size=beam_size)
+        options = DecodeOptions(
+            language=language, beam_size=beam_size, hotwords=entries
+        )
         layout = choose_layout("stream", threads=threads or None, decodes=1)
         eng = create_engine(
             engine, model, **engine_class(engine).layout_settings(layout)

@@ -24,12 +24,14 @@ from rich.progress import (
 )
 
 from aural.cli.common import (
+    CLI_FLAGS,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     cli_message,
     err_console,
     exit_code_for,
     fail,
+    warn,
 )
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
@@ -40,6 +42,35 @@ from aural.types import Segment, Transcript
 LONG_INPUT_S = 120.0  # one input longer than this is decoded in parts side by side
 
 FORMAT_HELP = "txt, json, srt, vtt, tsv, or all"
+HOTWORDS_HELP = (
+    'Words or phrases to favour, comma-separated: "Gwynplaine, Dea:2.0" (a :weight '
+    "sets that entry's bonus)."
+)
+HOTWORDS_FILE_HELP = (
+    "Hotwords from a UTF-8 text file, one entry per line (word:weight allowed, # "
+    "comments); added to --hotwords."
+)
+
+
+def hotword_entries(
+    hotwords: str | None, hotwords_file: Path | None
+) -> tuple[str, ...]:
+    """The entries of ``--hotwords`` then ``--hotwords-file``, each once, in order.
+
+    A file that cannot be used is a usage error naming ``--hotwords-file`` (exit 2).
+    """
+    from aural.decoding.options import read_hotwords_file, split_hotword_list
+
+    entries = split_hotword_list(hotwords)
+    if hotwords_file is not None:
+        try:
+            from_file = read_hotwords_file(hotwords_file)
+        except AuralError as err:
+            fail(cli_message(err, {**CLI_FLAGS, "hotwords": "--hotwords-file"}))
+        if not from_file:
+            warn(f"--hotwords-file {hotwords_file}: no entries in it")
+        entries += from_file
+    return tuple(dict.fromkeys(" ".join(e.split()) for e in entries))
 
 
 def _output_paths(
@@ -337,7 +368,8 @@ def transcribe_command(
     overwrite: Annotated[
         bool, typer.Option(help="Redo files whose outputs exist.")
     ] = False,
-    hotwords: Annotated[str | None, typer.Option(help='"word, a phrase, ..."')] = None,
+    hotwords: Annotated[str | None, typer.Option(help=HOTWORDS_HELP)] = None,
+    hotwords_file: Annotated[Path | None, typer.Option(help=HOTWORDS_FILE_HELP)] = None,
     lm: Annotated[
         Path | None,
         typer.Option(
@@ -386,7 +418,7 @@ def transcribe_command(
 ) -> None:
     """Transcribe audio files; text to stdout, or files in --output-dir."""
     from aural.batch import expand_inputs
-    from aural.decoding.options import DecodeOptions, split_hotword_list
+    from aural.decoding.options import DecodeOptions
     from aural.engines.layout import choose_layout
     from aural.writers import FORMATS
 
@@ -407,12 +439,13 @@ def transcribe_command(
         output_dir=output_dir,
         formats=formats,
     )
+    entries = hotword_entries(hotwords, hotwords_file)
     try:
         options = DecodeOptions(
             language=language,
             beam_size=beam_size,
             vad=vad,
-            hotwords=split_hotword_list(hotwords),
+            hotwords=entries,
             initial_prompt=initial_prompt,
             word_timestamps=word_timestamps or fmt in ("json", "all"),
             batch_size=batch_size,
@@ -627,4 +660,4 @@ def register(app: typer.Typer) -> None:
     app.command("transcribe")(transcribe_command)
 
 
-__all__ = ["register", "EXIT_USAGE"]
+__all__ = ["EXIT_USAGE", "hotword_entries", "register"]
