@@ -189,7 +189,8 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
 )
 async def openai_transcriptions(request: Request, state: State) -> Response:
     """The OpenAI audio API: ``file``, ``model``, ``language``, ``prompt``,
-    ``response_format``, ``temperature``, ``timestamp_granularities[]``."""
+    ``response_format``, ``temperature``, ``timestamp_granularities[]``; plus aural's
+    ``hotwords`` (comma-separated, ``word:weight`` allowed) and ``raw_*`` fields."""
     started = time.monotonic()
     upload = await _receive(request, state)
     with upload:
@@ -207,6 +208,8 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
             changes["initial_prompt"] = params.prompt
         if params.temperature is not None:
             changes["temperature"] = params.temperature
+        if params.hotwords:
+            changes["hotwords"] = params.hotword_entries()
         options = DecodeOptions(**changes)
         result = await _run(
             state,

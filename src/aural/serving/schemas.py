@@ -21,7 +21,9 @@ from pydantic import (
 )
 
 from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RawEncoding
+from aural.decoding.hotwords import parse_hotwords
 from aural.decoding.options import DecodeOptions, split_hotword_list
+from aural.errors import ConfigError
 from aural.serving.errors import ApiError
 from aural.serving.jobs import RawAudio
 from aural.streaming import StreamingOptions, pcm
@@ -40,7 +42,36 @@ __all__ = [
 ]
 
 
-class _Options(BaseModel):
+# Hundreds of entries fit; the limit keeps a list inside a 64 KiB form field (and a
+# WebSocket URL within the server's request-line limit, about 16 KiB for uvicorn's h11).
+HOTWORDS_MAX_CHARS = 16_000
+
+
+class _Hotwords(BaseModel):
+    """The ``hotwords`` field: words or phrases to favour, comma-separated, each with
+    an optional ``:weight`` (``"Gwynplaine, Dea:2.0"``); a malformed weight is a 422
+    before any decoding."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hotwords: str | None = Field(None, max_length=HOTWORDS_MAX_CHARS)
+
+    @field_validator("hotwords")
+    @classmethod
+    def _weights_are_numbers(cls, value: str | None) -> str | None:
+        try:
+            parse_hotwords(split_hotword_list(value))
+        except ConfigError as err:
+            raise ValueError(str(err)) from err
+        return value
+
+    def hotword_entries(self) -> tuple[str, ...]:
+        """The entries, as ``DecodeOptions.hotwords`` holds them, each once."""
+        entries = (" ".join(e.split()) for e in split_hotword_list(self.hotwords))
+        return tuple(dict.fromkeys(entries))
+
+
+class _Options(_Hotwords):
     """Decoding options every endpoint accepts (None = the server's default)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,7 +83,6 @@ class _Options(BaseModel):
     temperature: float | None = Field(None, ge=0.0, le=1.0)
     vad: bool | None = None
     word_timestamps: bool | None = None
-    hotwords: str | None = None  # comma-separated
     initial_prompt: str | None = Field(None, max_length=4000)
     task: Literal["transcribe", "translate"] | None = None
 
@@ -73,7 +103,7 @@ class _Options(BaseModel):
             if value is not None:
                 changes[name] = value
         if self.hotwords:
-            changes["hotwords"] = split_hotword_list(self.hotwords)
+            changes["hotwords"] = self.hotword_entries()
         return base.with_(**changes) if changes else base
 
 
@@ -145,9 +175,9 @@ class Base64Request(_Options, _RawOptions):
     audio_data: str = Field(min_length=1)
 
 
-class OpenAIParams(_RawOptions):
-    """``POST /v1/audio/transcriptions`` form fields: the OpenAI audio API, plus the
-    ``raw_*`` fields for headerless PCM (an aural extension)."""
+class OpenAIParams(_RawOptions, _Hotwords):
+    """``POST /v1/audio/transcriptions`` form fields: the OpenAI audio API, plus
+    ``hotwords`` and the ``raw_*`` fields for headerless PCM (aural extensions)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -201,6 +231,8 @@ def describe_validation_error(err: ValidationError) -> str:
         msg = "unknown option" if e["type"] == "extra_forbidden" else e["msg"]
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, (str, int, float)) else ""
+        if len(shown) > 200:  # e.g. a long hotword list: its bad entry is named already
+            shown = ""
         parts.append(f"{loc}: {msg}{shown}")
     return "; ".join(parts)
 
