@@ -1,4 +1,4 @@
-"""Hotwords (contextual biasing) for CTC beam search.
+"""Hotwords (contextual biasing): the list, the prefix trie, and its character walk.
 
 A hotword list is a set of words or phrases, each with an optional weight, that the
 decoder should favour: ``"kubernetes:2.5, new york, aural"``. :class:`HotwordTrie` walks
@@ -6,16 +6,23 @@ the decoded text one character at a time. Every character that extends a partial
 earns the hotword's weight (a log-probability bonus); when the match breaks, the bonus
 collected so far is taken back (rollback), so only completed hotwords keep it. Matches
 start at word beginnings and must end at a word boundary. Matching ignores case.
+
+:class:`PrefixTrie` is the one trie: the CTC decoders walk it over characters
+(:class:`HotwordTrie`), Whisper's decoder over its BPE tokens
+(``aural.engines.whisper.biasing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from aural.errors import ConfigError
 
-__all__ = ["Hotword", "HotwordState", "HotwordTrie", "parse_hotwords"]
+__all__ = ["Hotword", "HotwordState", "HotwordTrie", "PrefixTrie", "parse_hotwords"]
+
+K = TypeVar("K", bound=Hashable)
 
 HotwordState = tuple[int, float, bool]
 """(trie node, bonus pending on the unfinished match, whether a word may start here)."""
@@ -82,6 +89,38 @@ def parse_hotwords(spec: str | Iterable[str | Hotword] | None) -> tuple[Hotword,
     return tuple(out)
 
 
+class PrefixTrie(Generic[K]):
+    """A prefix trie over sequences of units (characters, token ids) with a bonus per
+    node: the weight earned on entering it (the largest of the entries through it).
+    Node 0 is the root."""
+
+    def __init__(self) -> None:
+        self.children: list[dict[K, int]] = [{}]
+        self.weight: list[float] = [0.0]
+        self.terminal: list[bool] = [False]
+
+    def add(self, units: Sequence[K], weight: float) -> None:
+        """Add one entry, ``weight`` earned on each of its units."""
+        node = 0
+        for unit in units:
+            nxt = self.children[node].get(unit)
+            if nxt is None:
+                nxt = len(self.children)
+                self.children[node][unit] = nxt
+                self.children.append({})
+                self.weight.append(weight)
+                self.terminal.append(False)
+            else:
+                self.weight[nxt] = max(self.weight[nxt], weight)
+            node = nxt
+        if node:
+            self.terminal[node] = True
+
+    def __len__(self) -> int:
+        """The number of nodes, the root included."""
+        return len(self.children)
+
+
 class HotwordTrie:
     """A character trie over hotwords, stepped by the beam search.
 
@@ -96,28 +135,14 @@ class HotwordTrie:
         if not default_weight >= 0.0:
             raise ConfigError(f"hotword_weight must be >= 0, got {default_weight!r}")
         self.hotwords = parse_hotwords(hotwords)
-        self._children: list[dict[str, int]] = [{}]
-        self._weight: list[float] = [0.0]  # bonus earned on entering the node
-        self._terminal: list[bool] = [False]
+        self.trie: PrefixTrie[str] = PrefixTrie()
         for hw in self.hotwords:
-            self._add(
+            self.trie.add(
                 hw.text.lower(), default_weight if hw.weight is None else hw.weight
             )
-
-    def _add(self, text: str, weight: float) -> None:
-        node = 0
-        for ch in text:
-            nxt = self._children[node].get(ch)
-            if nxt is None:
-                nxt = len(self._children)
-                self._children[node][ch] = nxt
-                self._children.append({})
-                self._weight.append(weight)
-                self._terminal.append(False)
-            else:
-                self._weight[nxt] = max(self._weight[nxt], weight)
-            node = nxt
-        self._terminal[node] = True
+        self._children = self.trie.children
+        self._weight = self.trie.weight  # bonus earned on entering the node
+        self._terminal = self.trie.terminal
 
     def __len__(self) -> int:
         return len(self.hotwords)

@@ -58,6 +58,11 @@ from aural.types import Segment, Transcript
 __all__ = ["WhisperEngine", "WhisperSettings", "parallel_settings"]
 
 FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
+DECODERS = ("auto", "torch", "ctranslate2")
+# bonus per hotword token; chosen on held-out LibriSpeech speakers
+# (benchmarks/hotwords_librispeech.py, benchmarks/results/hotwords.md)
+DEFAULT_HOTWORD_WEIGHT = 1.5
+_BIASING_CACHE = 8  # compiled hotword lists kept per engine
 _WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
 
 
@@ -71,12 +76,19 @@ class WhisperSettings(EngineSettings):
         cpu_threads: intra-op threads per decode (None = :mod:`aural.engines.layout`).
         num_workers: decodes one instance runs at once: a server's parallel requests and
             the groups a batch or a long input is spread over (None = 1).
+        hotword_weight: bonus per hotword token (natural log) for entries without their
+            own ``word:weight``.
+        decoder: who runs the decoder's search: ``auto`` (CTranslate2, and aural's
+            PyTorch decoder when there are hotwords), ``torch`` (always aural's; for
+            parity checks) or ``ctranslate2`` (never: hotwords are refused).
     """
 
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int | None = None
     num_workers: int | None = None
+    hotword_weight: float = DEFAULT_HOTWORD_WEIGHT
+    decoder: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("cpu_threads", "num_workers"):
@@ -92,6 +104,20 @@ class WhisperSettings(EngineSettings):
                 )
         if not isinstance(self.device, str) or not isinstance(self.compute_type, str):
             raise ConfigError("WhisperSettings.device and compute_type must be text")
+        if self.decoder not in DECODERS:
+            raise ConfigError(
+                f"WhisperSettings.decoder must be one of {', '.join(DECODERS)}, "
+                f"got {self.decoder!r}"
+            )
+        weight = self.hotword_weight
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not (0.0 <= weight < float("inf"))
+        ):
+            raise ConfigError(
+                f"WhisperSettings.hotword_weight must be a number >= 0, got {weight!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +186,8 @@ class WhisperEngine(Engine):
         self._workers = workers
         self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
         self._decoders_lock = threading.Lock()
+        self._torch: Any = None  # aural's PyTorch decoder, loaded on first use
+        self._biasings: dict[tuple[str, ...], Any] = {}
         # its threads start on first use; created here so that concurrent calls share it
         self._executor: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(workers, thread_name_prefix=_WORKER_PREFIX)
@@ -208,6 +236,99 @@ class WhisperEngine(Engine):
                     options=("language",),
                 )
         parse_hotwords(options.hotwords)  # a malformed weight is refused now
+        if options.hotwords or self.settings.decoder == "torch":
+            self._check_torch(bool(options.hotwords))
+
+    def _check_torch(self, hotwords: bool) -> None:
+        """Refuse, up front, what needs aural's PyTorch decoder when it cannot run."""
+        import importlib.util
+
+        if hotwords and self.settings.decoder == "ctranslate2":
+            raise ConfigError(
+                "hotwords need aural's own decoder; this Whisper engine was set to "
+                "decoder='ctranslate2'",
+                options=("hotwords",),
+            )
+        missing = [
+            name
+            for name in ("torch", "transformers")
+            if importlib.util.find_spec(name) is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"hotwords on Whisper run on aural's PyTorch decoder, which needs "
+                f"{' and '.join(missing)}: pip install 'aural[whisper-torch]'",
+                options=("hotwords",) if hotwords else (),
+            )
+
+    # -- aural's PyTorch decoder (hotwords) --------------------------------------------
+    def _generator(self, options: DecodeOptions) -> Any:
+        """Who runs ``generate`` for ``options``: None for CTranslate2, else the
+        CTranslate2 model with aural's PyTorch decoder and the compiled hotwords."""
+        if not options.hotwords and self.settings.decoder != "torch":
+            return None
+        from aural.engines.whisper.torch_decoder import TorchWhisper
+
+        return TorchWhisper(
+            self._model.model, self._torch_decoder(), self._biasing(options.hotwords)
+        )
+
+    def _torch_decoder(self) -> Any:
+        with self._decoders_lock:
+            if self._torch is None:
+                import json
+
+                from aural.engines.whisper.convert import torch_whisper
+                from aural.engines.whisper.torch_decoder import TorchWhisperDecoder
+
+                vocab = self._model.hf_tokenizer
+                config = json.loads((self.model_path / "config.json").read_text())
+                no_speech = vocab.token_to_id("<|nospeech|>")
+                if no_speech is None:
+                    no_speech = vocab.token_to_id("<|nocaptions|>")
+                self._torch = TorchWhisperDecoder(
+                    torch_whisper(self.model_path),
+                    config,
+                    eot=vocab.token_to_id("<|endoftext|>"),
+                    sot=vocab.token_to_id("<|startoftranscript|>"),
+                    no_timestamps=vocab.token_to_id("<|notimestamps|>"),
+                    no_speech=no_speech,
+                )
+            return self._torch
+
+    def _biasing(self, hotwords: tuple[str, ...]) -> Any:
+        """``hotwords`` compiled into a token trie (the last few lists are kept)."""
+        if not hotwords:
+            return None
+        decoder = self._torch_decoder()
+        with self._decoders_lock:
+            biasing = self._biasings.get(hotwords)
+            if biasing is None:
+                from aural.engines.whisper.biasing import TokenBiasing
+
+                biasing = TokenBiasing(
+                    hotwords,
+                    self._model.hf_tokenizer,
+                    decoder.vocab_size,
+                    decoder.eot,
+                    self.settings.hotword_weight,
+                )
+                if len(self._biasings) >= _BIASING_CACHE:
+                    self._biasings.pop(next(iter(self._biasings)))
+                self._biasings[hotwords] = biasing
+            return biasing
+
+    def _faster_whisper(self, options: DecodeOptions) -> Any:
+        """The faster-whisper model for ``options``' long form: the loaded one, or a
+        shallow copy whose ``generate`` is aural's decoder (hotwords)."""
+        generator = self._generator(options)
+        if generator is None:
+            return self._model
+        import copy
+
+        model = copy.copy(self._model)
+        model.model = generator
+        return model
 
     def _language(self, options: DecodeOptions) -> str | None:
         return options.language if self.is_multilingual else "en"
@@ -381,13 +502,14 @@ class WhisperEngine(Engine):
         found: dict[int, list[Segment]] = {}
         long_form: list[int] = []
         fallback_kwargs: dict[str, Any] | None = None
+        generator = self._generator(options)
         todo, rounds = list(group), 0
         while todo:
             windows = decoder.decode_many(
                 [span.samples(waves[span.index]) for span in todo],
                 beam_size=options.beam_size,
                 prompt=options.initial_prompt,
-                hotwords=_hotwords_text(options),
+                generator=generator,
                 word_timestamps=True,  # also for the completeness check
                 pad_frames=FINAL_PAD_FRAMES,
             )
@@ -417,7 +539,11 @@ class WhisperEngine(Engine):
                     fallback_kwargs = fallback_kwargs or self._long_form_kwargs(options)
                     for piece in failed:
                         segments += self._decode_piece(
-                            waves[span.index], piece.start, piece.end, fallback_kwargs
+                            waves[span.index],
+                            piece.start,
+                            piece.end,
+                            fallback_kwargs,
+                            self._faster_whisper(options),
                         )[0]
             todo, rounds = rest, rounds + 1
         return _Group(found, tuple(long_form))
@@ -440,6 +566,7 @@ class WhisperEngine(Engine):
         """
         pieces = longform.plan_pieces(waveform.samples)
         kwargs = self._long_form_kwargs(options)
+        model = self._faster_whisper(options)
         parallel = (
             len(pieces) > 1
             and self._executor is not None
@@ -451,13 +578,13 @@ class WhisperEngine(Engine):
             decoded: Iterator[tuple[list[Segment], tuple[str | None, float | None]]] = (
                 self._executor.map(
                     lambda p: self._decode_piece(
-                        waveform, p[0] / SAMPLE_RATE, p[1] / SAMPLE_RATE, kwargs
+                        waveform, p[0] / SAMPLE_RATE, p[1] / SAMPLE_RATE, kwargs, model
                     ),
                     pieces,
                 )
             )
         else:
-            decoded = self._sequential_pieces(waveform, pieces, kwargs, options)
+            decoded = self._sequential_pieces(waveform, pieces, kwargs, options, model)
         first = True
         for found, (language, probability) in decoded:
             if first and segments is not None:
@@ -471,10 +598,11 @@ class WhisperEngine(Engine):
         pieces: list[tuple[int, int]],
         kwargs: dict[str, Any],
         options: DecodeOptions,
+        model: Any,
     ) -> Iterator[tuple[list[Segment], tuple[str | None, float | None]]]:
         for a, b in pieces:
             found, language = self._decode_piece(
-                waveform, a / SAMPLE_RATE, b / SAMPLE_RATE, kwargs
+                waveform, a / SAMPLE_RATE, b / SAMPLE_RATE, kwargs, model
             )
             yield found, language
             if options.condition_on_previous_text and found:
@@ -484,12 +612,17 @@ class WhisperEngine(Engine):
                 }
 
     def _decode_piece(
-        self, waveform: Waveform, start: float, end: float, kwargs: dict[str, Any]
+        self,
+        waveform: Waveform,
+        start: float,
+        end: float,
+        kwargs: dict[str, Any],
+        model: Any,
     ) -> tuple[list[Segment], tuple[str | None, float | None]]:
-        """``waveform`` from ``start`` to ``end`` s through faster-whisper: its segments
-        on the input's clock, and the language it detected."""
+        """``waveform`` from ``start`` to ``end`` s through faster-whisper ``model``:
+        its segments on the input's clock, and the language it detected."""
         a, b = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
-        found, info = self._model.transcribe(
+        found, info = model.transcribe(
             np.ascontiguousarray(waveform.samples[a:b], dtype=np.float32), **kwargs
         )
         segments = list(
@@ -508,7 +641,6 @@ class WhisperEngine(Engine):
             "task": options.task,
             "beam_size": options.beam_size,
             "word_timestamps": options.word_timestamps,
-            "hotwords": _hotwords_text(options),
             "initial_prompt": options.initial_prompt,
             "temperature": temperatures,
             "condition_on_previous_text": options.condition_on_previous_text,
@@ -530,7 +662,7 @@ class WhisperEngine(Engine):
         return WhisperBufferDecoder(
             self,
             self._window_decoder(options.with_(trimmed_windows=True)),
-            _hotwords_text(options),
+            self._generator(options),
         )
 
 
@@ -551,13 +683,6 @@ def _with_language(info: Any, language: str | None, probability: float | None) -
     return dataclasses.replace(
         info, language=language, language_probability=probability
     )
-
-
-def _hotwords_text(options: DecodeOptions) -> str | None:
-    """faster-whisper takes plain text: CTC-style ":weight" suffixes are dropped."""
-    if not options.hotwords:
-        return None
-    return ", ".join(h.text for h in parse_hotwords(options.hotwords))
 
 
 def parallel_settings(workers: int = 0, threads: int = 0) -> dict[str, int]:

@@ -5,7 +5,7 @@ point)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,23 +29,25 @@ class WhisperBufferDecoder:
         engine: the loaded engine (its full path is the fallback).
         window: the engine's shared trimmed-window decoder for the stream's language and
             task (None: a multilingual model detecting the language uses the full path).
-        hotwords: the hotwords as Whisper's prompt takes them (weights removed).
+        generator: who runs the window decodes' search: None for CTranslate2, or
+            aural's PyTorch decoder with the stream's hotwords fused
+            (:class:`~aural.engines.whisper.torch_decoder.TorchWhisper`).
     """
 
     def __init__(
         self,
         engine: WhisperEngine,
         window: WhisperWindowDecoder | None,
-        hotwords: str | None,
+        generator: Any = None,
     ) -> None:
         self._engine = engine
         self._window = window
-        self._hotwords = hotwords
+        self._generator = generator
 
     @property
-    def hotwords(self) -> str | None:
-        """The hotwords as the prompt gets them (weights removed)."""
-        return self._hotwords
+    def biasing(self) -> Any:
+        """The compiled hotwords the window decodes fuse (None without hotwords)."""
+        return getattr(self._generator, "biasing", None)
 
     def partial(self, audio: np.ndarray, options: DecodeOptions) -> str | None:
         if self._window is None:
@@ -54,7 +56,7 @@ class WhisperBufferDecoder:
             audio,
             beam_size=options.beam_size,
             prompt=options.initial_prompt,
-            hotwords=self._hotwords,
+            generator=self._generator,
         )
         if result.is_suspect:  # a repetition loop on a cut-off word
             return None
@@ -66,7 +68,7 @@ class WhisperBufferDecoder:
                 audio,
                 beam_size=options.beam_size,
                 prompt=options.initial_prompt,
-                hotwords=self._hotwords,
+                generator=self._generator,
                 word_timestamps=options.word_timestamps,
                 pad_frames=FINAL_PAD_FRAMES,
             )

@@ -100,7 +100,7 @@ class WhisperWindowDecoder:
         *,
         beam_size: int,
         prompt: str | None = None,
-        hotwords: str | None = None,
+        generator: Any = None,
         word_timestamps: bool = False,
         pad_frames: int = PAD_FRAMES,
     ) -> WindowResult:
@@ -119,7 +119,7 @@ class WhisperWindowDecoder:
             [audio],
             beam_size=beam_size,
             prompt=prompt,
-            hotwords=hotwords,
+            generator=generator,
             word_timestamps=word_timestamps,
             pad_frames=pad_frames,
         )[0]
@@ -130,7 +130,7 @@ class WhisperWindowDecoder:
         *,
         beam_size: int,
         prompt: str | None = None,
-        hotwords: str | None = None,
+        generator: Any = None,
         word_timestamps: bool = False,
         pad_frames: int = PAD_FRAMES,
     ) -> list[WindowResult]:
@@ -138,6 +138,8 @@ class WhisperWindowDecoder:
 
         The window is as wide as the longest input plus ``pad_frames``; shorter inputs
         get more silence after them. Callers group inputs of similar length.
+        ``generator`` runs the search (None: CTranslate2; aural's PyTorch decoder with
+        hotwords, :class:`~aural.engines.whisper.torch_decoder.TorchWhisper`).
         """
         import ctranslate2
 
@@ -155,11 +157,9 @@ class WhisperWindowDecoder:
         )
         previous = tok.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         previous = previous[-MAX_PROMPT_TOKENS:]
-        tokens_in = model.get_prompt(
-            tok, previous, without_timestamps=True, hotwords=hotwords
-        )
+        tokens_in = model.get_prompt(tok, previous, without_timestamps=True)
         longest = max(a.size for a in audios)
-        results = model.model.generate(
+        results = (generator or model.model).generate(
             encoded,
             [tokens_in] * len(audios),
             beam_size=beam_size,
