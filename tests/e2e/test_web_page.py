@@ -1,5 +1,5 @@
 """The web page at / in headless Chromium: upload a file, and record from a fake
-microphone.
+microphone, each with a hotword list that the request carries.
 
 Debian's chromium (/usr/bin/chromium) is driven by Playwright; Chromium's fake capture
 device plays a real recording (JFK, converted to 16-bit WAV at test time) as the
@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -126,8 +127,17 @@ def test_upload_shows_transcript_and_downloads_srt(
     from playwright.sync_api import expect
 
     _open(page, page_url)
+    page.fill("#hotwords", " Gwynplaine,, Dea:2.0 ")
     page.set_input_files("#file-input", str(ldc_wav))
-    page.click("#upload-button")
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/v1/transcribe"),
+        timeout=LONG_S,
+    ) as response:
+        page.click("#upload-button")
+    # Chromium does not show a multipart body with a file to Playwright: the options
+    # the server decoded with (recorded in the transcript) show what the form carried
+    transcript = response.value.json()
+    assert transcript["info"]["options"]["hotwords"] == ["Gwynplaine", "Dea:2.0"]
     expect(page.locator("#final-text")).to_contain_text(
         "greasy wash", ignore_case=True, timeout=LONG_S
     )
@@ -157,7 +167,11 @@ def test_microphone_streams_live_partials_and_finals(
           }).observe(el, {childList: true, characterData: true, subtree: true});
         }"""
     )
-    page.click("#record-button")
+    page.fill("#hotwords", "Americans, fellow citizens:1.5")
+    with page.expect_websocket() as socket:
+        page.click("#record-button")
+    query = parse_qs(urlsplit(socket.value.url).query)
+    assert query["hotwords"] == ["Americans, fellow citizens:1.5"]
     expect(page.locator("#status")).to_contain_text("Listening", timeout=30_000)
     expect(page.locator("body")).to_have_class("recording")
     # a live partial arrives while the microphone is still recording

@@ -23,6 +23,11 @@ function setStatus(text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
+// The hotwords field as the API takes it: comma-separated entries, blanks dropped.
+function hotwords() {
+  return $("hotwords").value.split(",").map((s) => s.trim()).filter(Boolean).join(", ");
+}
+
 function authHeaders() {
   const key = $("api-key").value.trim();
   return key ? { Authorization: `Bearer ${key}` } : {};
@@ -100,6 +105,7 @@ async function uploadFile(event) {
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("response_format", "json");
+    if (hotwords()) form.append("hotwords", hotwords());
     const response = await fetch("/v1/transcribe", {
       method: "POST", body: form, headers: authHeaders(),
     });
@@ -160,6 +166,7 @@ function listenUrl(sampleRate) {
   const params = new URLSearchParams({ sample_rate: String(sampleRate), encoding: "pcm_s16le" });
   const key = $("api-key").value.trim();
   if (key) params.set("api_key", key);
+  if (hotwords()) params.set("hotwords", hotwords());
   // streaming knobs given to the page (e.g. /?partial_interval_s=1) go to the stream
   const page = new URLSearchParams(location.search);
   for (const name of STREAM_KNOBS) {
@@ -330,6 +337,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("api-key").value = sessionStorage.getItem("aural-api-key") || "";
   $("api-key").addEventListener("change", () => {
     sessionStorage.setItem("aural-api-key", $("api-key").value.trim());
+  });
+  // hotwords: from the page URL (/?hotwords=Gwynplaine,Dea), else this tab's last list
+  const page = new URLSearchParams(location.search);
+  $("hotwords").value = page.get("hotwords") ?? sessionStorage.getItem("aural-hotwords") ?? "";
+  $("hotwords").addEventListener("change", () => {
+    sessionStorage.setItem("aural-hotwords", $("hotwords").value.trim());
   });
   if (!navigator.mediaDevices || !window.AudioContext) {
     $("record-button").disabled = true;
