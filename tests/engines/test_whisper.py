@@ -642,15 +642,15 @@ def test_recognizer_iter_segments_checks_options_and_audio_at_the_call(
     assert "greasy" in " ".join(s.text for s in segments).lower()
 
 
-def test_whisper_stream_hotwords_reach_the_prompt_without_weights(
-    whisper_engine,
-) -> None:
-    """``"word:2.5"`` is a weighted hotword; Whisper's prompt gets ``word`` (the literal
-    ``:2.5`` used to reach it when streaming)."""
+def test_whisper_stream_hotwords_are_fused_with_their_weights(whisper_engine) -> None:
+    """A stream's hotwords reach the trie with their weights (``word:2.5``), not a
+    prompt."""
     decoder = whisper_engine.buffer_decoder(
         DecodeOptions(hotwords=("Quilter:2.5", "Mr"))
     )
-    assert decoder.hotwords == "Quilter, Mr"
+    entries = {h.text: h.weight for h in decoder.biasing.entries}
+    assert entries == {"Quilter": 2.5, "Mr": None}
+    assert whisper_engine.buffer_decoder(DecodeOptions()).biasing is None
 
 
 def test_whisper_declares_its_capabilities(whisper_engine) -> None:

@@ -1,6 +1,6 @@
 """Hotwords as trie shallow fusion over Whisper's BPE tokens.
 
-Each hotword (and phrase) is tokenised in its spellings (as given, lower case, each word
+Each hotword (and phrase) is tokenised in its spellings (as given, each word
 capitalised), with and without a leading space, into one :class:`PrefixTrie` of token
 ids. During the beam search every hypothesis carries a trie state. A token that extends
 a trie path earns its entry's weight (natural-log units, per token); a match that breaks
@@ -50,13 +50,11 @@ START = BiasState()
 
 
 def spellings(text: str) -> list[str]:
-    """The spellings of one entry: as given, lower case, each word capitalised."""
+    """The spellings of one entry: as given, and with each word capitalised (a
+    sentence's first word; a name given in lower case). Lower case is not added: a
+    name given capitalised is not written in lower case."""
     out: list[str] = []
-    for variant in (
-        text,
-        text.lower(),
-        " ".join(w[:1].upper() + w[1:] for w in text.split()),
-    ):
+    for variant in (text, " ".join(w[:1].upper() + w[1:] for w in text.split())):
         if variant not in out:
             out.append(variant)
     return out

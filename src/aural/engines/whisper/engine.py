@@ -278,9 +278,15 @@ class WhisperEngine(Engine):
             if self._torch is None:
                 import json
 
+                import torch
+
                 from aural.engines.whisper.convert import torch_whisper
                 from aural.engines.whisper.torch_decoder import TorchWhisperDecoder
 
+                # PyTorch's intra-op threads are per process: one per decode, as the
+                # layout rule gives CTranslate2 (two spinning pools on two busy cores
+                # made a decode ten times slower)
+                torch.set_num_threads(max(1, self.cpu_threads or 1))
                 vocab = self._model.hf_tokenizer
                 config = json.loads((self.model_path / "config.json").read_text())
                 no_speech = vocab.token_to_id("<|nospeech|>")
@@ -293,6 +299,7 @@ class WhisperEngine(Engine):
                     sot=vocab.token_to_id("<|startoftranscript|>"),
                     no_timestamps=vocab.token_to_id("<|notimestamps|>"),
                     no_speech=no_speech,
+                    int8=self.compute_type.startswith("int8"),
                 )
             return self._torch
 
