@@ -138,3 +138,50 @@ def test_malformed_weight_in_hotwords_is_a_usage_error(ldc_wav: Path) -> None:
     result = _invoke("transcribe", str(ldc_wav), "--hotwords", "Dea:loud")
     assert result.exit_code == 2, result.stderr
     assert "Dea:loud" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def eminence(dev_clean: Path) -> Path:
+    """ "Do you know that his eminence has been making fresh complaints against your
+    musketeers?": tiny.en hears "imminent" unless "eminence" is favoured."""
+    path = dev_clean.parent / "train-clean-100/211/122425/211-122425-0000.flac"
+    if not path.exists():
+        pytest.skip(f"{path} is not in the shared data")
+    return path
+
+
+@pytest.mark.parametrize("command", ["transcribe", "listen"])
+def test_hotword_weight_reaches_the_decoder(command: str, eminence: Path) -> None:
+    """Weight 0 leaves the decode as it was; the default weight recovers the name."""
+    audio = [str(eminence)] if command == "transcribe" else ["--file", str(eminence)]
+    if command == "listen":
+        audio += ["--as-fast-as-possible", "--no-live"]
+    texts = {}
+    for weight in ("0", "1.5"):
+        result = _invoke(
+            command, *audio, "--hotwords", "eminence", "--hotword-weight", weight
+        )
+        assert result.exit_code == 0, result.stderr
+        texts[weight] = result.stdout.lower()
+    assert "imminent" in texts["0"] and "eminence" not in texts["0"]
+    assert "eminence" in texts["1.5"]
+
+
+@pytest.mark.parametrize("command", ["transcribe", "listen"])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--hotword-weight", "-1"), "--hotword-weight must be a number >= 0"),
+        (
+            ("--engine", "sphinx", "--hotword-weight", "2"),
+            "--hotword-weight is for the engines that take it",
+        ),
+    ],
+)
+def test_bad_hotword_weight_is_a_usage_error(
+    command: str, args: tuple[str, ...], needle: str, ldc_wav: Path
+) -> None:
+    audio = [str(ldc_wav)] if command == "transcribe" else ["--file", str(ldc_wav)]
+    result = _invoke(command, *audio, "--hotwords", "Dea", *args)
+    assert result.exit_code == 2, result.stderr
+    assert needle in result.stderr and "Traceback" not in result.stderr

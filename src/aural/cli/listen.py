@@ -23,7 +23,13 @@ from aural.cli.common import (
     exit_code_for,
     fail,
 )
-from aural.cli.transcribe import HOTWORDS_FILE_HELP, HOTWORDS_HELP, hotword_entries
+from aural.cli.transcribe import (
+    HOTWORD_WEIGHT_HELP,
+    HOTWORDS_FILE_HELP,
+    HOTWORDS_HELP,
+    hotword_entries,
+    hotword_weight_setting,
+)
 from aural.errors import AuralError, MissingDependencyError
 from aural.types import Final, Partial, Segment, StreamEvent
 
@@ -174,6 +180,9 @@ def listen_command(
     ] = "pcm_s16le",
     hotwords: Annotated[str | None, typer.Option(help=HOTWORDS_HELP)] = None,
     hotwords_file: Annotated[Path | None, typer.Option(help=HOTWORDS_FILE_HELP)] = None,
+    hotword_weight: Annotated[
+        float | None, typer.Option(help=HOTWORD_WEIGHT_HELP)
+    ] = None,
 ) -> None:
     """Transcribe live: partial results as you speak, final segments at each pause.
 
@@ -203,9 +212,9 @@ def listen_command(
             language=language, beam_size=beam_size, hotwords=entries
         )
         layout = choose_layout("stream", threads=threads or None, decodes=1)
-        eng = create_engine(
-            engine, model, **engine_class(engine).layout_settings(layout)
-        )
+        settings = dict(engine_class(engine).layout_settings(layout))
+        settings |= hotword_weight_setting(engine, hotword_weight)
+        eng = create_engine(engine, model, **settings)
         session = eng.stream(options, sample_rate=SAMPLE_RATE)
         if file is not None:
             chunks: Iterator[Any] = _file_chunks(

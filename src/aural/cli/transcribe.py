@@ -46,10 +46,36 @@ HOTWORDS_HELP = (
     'Words or phrases to favour, comma-separated: "Gwynplaine, Dea:2.0" (a :weight '
     "sets that entry's bonus)."
 )
+HOTWORD_WEIGHT_HELP = (
+    "Bonus (natural log) per matched hotword token (Whisper) or character (ctc, "
+    "aural) for entries without their own :weight (default: the engine's)."
+)
 HOTWORDS_FILE_HELP = (
     "Hotwords from a UTF-8 text file, one entry per line (word:weight allowed, # "
     "comments); added to --hotwords."
 )
+
+
+def hotword_weight_setting(engine: str, weight: float | None) -> dict[str, float]:
+    """``{"hotword_weight": weight}`` for an engine whose settings take it (``{}`` for
+    None); for another engine a usage error naming ``--hotword-weight``."""
+    if weight is None:
+        return {}
+    if not 0.0 <= weight < float("inf"):
+        fail(f"--hotword-weight must be a number >= 0, got {weight}")
+    given = {"hotword_weight": weight}
+    if not set(given) <= _setting_names(engine):
+        fail(
+            "--hotword-weight is for the engines that take it "
+            f"({_engines_taking(set(given))}), not {engine}"
+        )
+    return given
+
+
+def _setting_names(engine: str) -> set[str]:
+    from aural.engines.base import engine_class
+
+    return {f.name for f in dataclasses.fields(engine_class(engine).settings_type)}
 
 
 def hotword_entries(
@@ -256,6 +282,7 @@ def _load_engine(
     lm: Path | None,
     lm_vocabulary: Path | None,
     lm_weight: float,
+    hotword_weight: float | None = None,
 ) -> Engine:
     """The engine with the layout's settings and the flags it takes; a flag the engine
     has no setting for is a usage error naming it."""
@@ -279,6 +306,7 @@ def _load_engine(
                 f"({_engines_taking(set(given))}), not {name}"
             )
         values.update(given)
+    values.update(hotword_weight_setting(name, hotword_weight))
     return create_engine(name, model, **values)
 
 
@@ -370,6 +398,9 @@ def transcribe_command(
     ] = False,
     hotwords: Annotated[str | None, typer.Option(help=HOTWORDS_HELP)] = None,
     hotwords_file: Annotated[Path | None, typer.Option(help=HOTWORDS_FILE_HELP)] = None,
+    hotword_weight: Annotated[
+        float | None, typer.Option(help=HOTWORD_WEIGHT_HELP)
+    ] = None,
     lm: Annotated[
         Path | None,
         typer.Option(
@@ -471,6 +502,7 @@ def transcribe_command(
             lm=lm,
             lm_vocabulary=lm_vocabulary,
             lm_weight=lm_weight,
+            hotword_weight=hotword_weight,
         )
         eng.check_options(
             options
@@ -660,4 +692,4 @@ def register(app: typer.Typer) -> None:
     app.command("transcribe")(transcribe_command)
 
 
-__all__ = ["EXIT_USAGE", "hotword_entries", "register"]
+__all__ = ["EXIT_USAGE", "hotword_entries", "hotword_weight_setting", "register"]
