@@ -181,6 +181,31 @@ def test_convert_random_hf_round_trip_is_close(
             torch.testing.assert_close(after[name], tensor, rtol=2**-11, atol=1e-7)
 
 
+@pytest.mark.parametrize(
+    ("quantization", "stored", "rtol"),
+    [
+        ("bfloat16", "bfloat16", 2**-8),
+        ("int16", "int16", 2**-9),
+        ("int8_float16", "int8", 2**-7),
+    ],
+)
+def test_dequantize_other_ct2_types(
+    random_hf: Path, tmp_path: Path, quantization: str, stored: str, rtol: float
+) -> None:
+    """Types convert_model does not write but CTranslate2 folders may hold."""
+    from ctranslate2.converters import TransformersConverter
+
+    out = tmp_path / quantization
+    TransformersConverter(str(random_hf)).convert(str(out), quantization=quantization)
+    model = read_model_bin(out)
+    assert model.dtypes["decoder/layer_1/ffn/linear_1/weight"] == stored
+    _, state = ct2_to_hf_state(out)
+    for name, tensor in hf_tensors(random_hf).items():
+        # relative to the tensor's largest value: int scales are per row or tensor
+        error = (state[name] - tensor).abs().max()
+        assert float(error) <= rtol * float(tensor.abs().max()) + 1e-7, name
+
+
 def test_torch_whisper_loads_once_per_folder_and_attention(random_hf: Path) -> None:
     clear_torch_cache()
     found: list[object] = []

@@ -77,14 +77,7 @@ AttnImplementation = Literal["sdpa", "eager"]
 
 # ctranslate2's DataType enum (include/ctranslate2/types.h), by type id; bfloat16 is
 # read as its raw 16 bits
-_DTYPES = (
-    np.dtype("<f4"),
-    np.dtype("i1"),
-    np.dtype("<i2"),
-    np.dtype("<i4"),
-    np.dtype("<f2"),
-    np.dtype("<u2"),
-)
+_DTYPES = tuple(np.dtype(t) for t in ("<f4", "i1", "<i2", "<i4", "<f2", "<u2"))
 _BFLOAT16 = 5
 _BINARY_VERSIONS = range(4, 7)  # 4: type ids; 6: ctranslate2 >= 3 (Whisper's)
 # attention heads by d_model for the published Whisper sizes (tiny ... large), used
@@ -304,9 +297,8 @@ def _to_float32(name: str, value: np.ndarray, model: Ct2Model) -> np.ndarray:
 class _Ct2Folder:
     """What a CTranslate2 Whisper folder says besides its weights."""
 
-    config: Mapping[
-        str, Any
-    ]  # config.json (alignment_heads, lang_ids, suppress_ids...)
+    # config.json: alignment_heads, lang_ids, suppress_ids, suppress_ids_begin
+    config: Mapping[str, Any]
     vocabulary: tuple[str, ...]  # vocabulary.json / vocabulary.txt, by token id
 
     def token_id(self, token: str) -> int:
@@ -437,10 +429,16 @@ def _check_whisper(model: Ct2Model, folder: Path) -> None:
             f"{folder}: a CTranslate2 {model.spec or 'model'}, not Whisper "
             "(WhisperSpec); only Whisper models convert"
         )
-    extra = [n for n in ("decoder/projection/bias",) if n in model.variables]
-    if extra:
+    activation = model.variables.get("decoder/activation")
+    # common_spec.Activation.GELU = 3: Whisper's exact (erf) GELU
+    if activation is not None and int(activation) != 3:
         raise ConfigError(
-            f"{folder}: {extra[0]} has no place in transformers' Whisper; this "
+            f"{folder}: decoder activation {int(activation)} is not Whisper's GELU; "
+            "this model cannot be converted exactly"
+        )
+    if "decoder/projection/bias" in model.variables:
+        raise ConfigError(
+            f"{folder}: transformers' Whisper has no output projection bias; this "
             "model cannot be converted exactly"
         )
 
@@ -499,17 +497,6 @@ def _whisper_config(
     )
 
 
-def _check_layout(model: Ct2Model, folder: Path) -> None:
-    for name in ("activation",):
-        value = model.variables.get(f"decoder/{name}")
-        # common_spec.Activation: GELU = 3 (Whisper's exact erf GELU)
-        if value is not None and int(value) != 3:
-            raise ConfigError(
-                f"{folder}: decoder activation {int(value)} is not Whisper's GELU; "
-                "this model cannot be converted exactly"
-            )
-
-
 def ct2_to_hf_state(
     folder: str | os.PathLike[str],
 ) -> tuple[WhisperConfig, dict[str, torch.Tensor]]:
@@ -536,7 +523,6 @@ def ct2_to_hf_state(
     path = _ct2_folder(folder)
     stored = read_model_bin(path)
     _check_whisper(stored, path)
-    _check_layout(stored, path)
     weights = dequantize(stored)
     info = _read_ct2_folder(path)
     config = _whisper_config(weights, info, _SpecialTokens.of(info))
