@@ -181,6 +181,43 @@ def test_convert_random_hf_round_trip_is_close(
             torch.testing.assert_close(after[name], tensor, rtol=2**-11, atol=1e-7)
 
 
+def test_convert_hf_to_hf_float16_and_back_to_float32(
+    random_hf: Path, tmp_path: Path
+) -> None:
+    half = convert_model(random_hf, "hf", tmp_path / "f16", quantization="float16")
+    stored = hf_tensors(half)
+    assert {t.dtype for t in stored.values()} == {torch.float16}
+    assert (half / "tokenizer.json").read_bytes() == (
+        random_hf / "tokenizer.json"
+    ).read_bytes()
+    model = torch_whisper(half)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    for name, tensor in hf_tensors(random_hf).items():
+        assert torch.equal(model.state_dict()[name], tensor.half().float()), name
+
+
+def test_convert_transformers_processor_folder_to_ct2(
+    random_hf: Path, tmp_path: Path
+) -> None:
+    """A folder saved by ``WhisperProcessor.save_pretrained`` (transformers 5 keeps
+    the feature extractor in processor_config.json) still gives faster-whisper its
+    preprocessor_config.json; a folder without tokenizer.json is refused."""
+    source = tmp_path / "hf"
+    model = transformers.WhisperForConditionalGeneration.from_pretrained(random_hf)
+    model.save_pretrained(source)
+    with pytest.raises(ModelNotFoundError, match="no tokenizer.json"):
+        convert_model(source, "ct2", tmp_path / "ct2")
+    transformers.WhisperProcessor(
+        feature_extractor=transformers.WhisperFeatureExtractor(feature_size=80),
+        tokenizer=transformers.WhisperTokenizer.from_pretrained(random_hf),
+    ).save_pretrained(source)
+    assert not (source / "preprocessor_config.json").exists()
+    ct2 = convert_model(source, "ct2", tmp_path / "ct2")
+    extractor = json.loads((ct2 / "preprocessor_config.json").read_text())
+    assert extractor["feature_size"] == 80
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ct2", "hf"]
+
+
 @pytest.mark.parametrize(
     ("quantization", "stored", "rtol"),
     [

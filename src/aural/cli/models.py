@@ -78,7 +78,7 @@ def models_convert(
         _hide_progress_bars()
         done = convert_model(
             src,
-            to,  # type: ignore[arg-type]  # checked by convert_model (exit 2)
+            to,  # checked by convert_model: a bad value is a ConfigError (exit 2)
             output,
             quantization,
             overwrite,

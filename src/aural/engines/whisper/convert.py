@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
-from aural.engines.whisper.models import resolve_whisper_model
+from aural.engines.whisper.models import ALIASES, PACKAGED, resolve_whisper_model
 from aural.errors import ConfigError, ModelNotFoundError, missing_dependency
 
 try:
@@ -457,9 +457,9 @@ class _SpecialTokens:
 
     @classmethod
     def of(cls, folder: _Ct2Folder) -> _SpecialTokens:
-        names = ("endoftext", "startoftranscript", "transcribe", "translate")
-        names += ("startofprev", "notimestamps")
-        return cls(*(folder.token_id(f"<|{name}|>") for name in names))
+        names = "endoftext startoftranscript transcribe translate startofprev"
+        names += " notimestamps"
+        return cls(*(folder.token_id(f"<|{name}|>") for name in names.split()))
 
 
 def _whisper_config(
@@ -563,6 +563,8 @@ def _looks_like_path(text: str, given_as_path: bool) -> bool:
 def _resolve_source(src: str | os.PathLike[str]) -> tuple[Path, ModelFormat]:
     """The local folder of ``src`` and its format."""
     text = os.fspath(src).strip()
+    if isinstance(src, str) and ALIASES.get(text, text) in PACKAGED:
+        return resolve_whisper_model(text), "ct2"  # its order: aliases first
     path = Path(text).expanduser()
     if path.exists():
         if path.is_dir() and (path / "model.bin").is_file():
@@ -585,13 +587,15 @@ def _resolve_source(src: str | os.PathLike[str]) -> tuple[Path, ModelFormat]:
     return resolve_whisper_model(text, local_files_only=None), "ct2"
 
 
-def _check_hf_whisper(folder: Path) -> None:
-    config = json.loads((folder / "config.json").read_text())
+def _check_hf_whisper(folder: Path) -> dict[str, Any]:
+    """The folder's config.json, which must describe a Whisper model."""
+    config: dict[str, Any] = json.loads((folder / "config.json").read_text())
     if config.get("model_type") != "whisper":
         raise ModelNotFoundError(
             f"{folder}: a Hugging Face {config.get('model_type') or 'model'} model, "
             "not Whisper; only Whisper models convert"
         )
+    return config
 
 
 def _generation_config(
@@ -740,7 +744,7 @@ def _write_hf(
         model = transformers.WhisperForConditionalGeneration.from_pretrained(
             src, dtype=torch.float32
         )
-    say(f"writing {dtype}".replace("torch.", "") + " safetensors")
+    say(f"writing {str(dtype).removeprefix('torch.')} safetensors")
     model.to(dtype).save_pretrained(out)
     if kind == "ct2":
         _write_hf_processor(src, out, model.config.num_mel_bins)
@@ -753,16 +757,19 @@ def _write_hf(
 def _write_ct2(
     src: Path, kind: ModelFormat, out: Path, quantization: str, say: Progress
 ) -> None:
-    try:
-        from ctranslate2.converters import TransformersConverter
-    except ImportError as err:
-        raise missing_dependency("ctranslate2", "whisper", "conversion to ct2") from err
+    from ctranslate2.converters import TransformersConverter  # with faster-whisper
+
     with tempfile.TemporaryDirectory(prefix=".aural-hf-", dir=out.parent) as tmp:
         if kind == "ct2":  # CTranslate2 only converts from transformers: go through it
             hf = Path(tmp) / "hf"
             _write_hf(src, "ct2", hf, torch.float32, say)
             src = hf
-        _check_hf_whisper(src)
+        config = _check_hf_whisper(src)
+        if not (src / "tokenizer.json").is_file():
+            raise ModelNotFoundError(
+                f"{src}: no tokenizer.json, which faster-whisper needs beside "
+                "model.bin; save the model's WhisperTokenizer into that folder first"
+            )
         copy = [
             n
             for n in ("tokenizer.json", "preprocessor_config.json")
@@ -772,18 +779,24 @@ def _write_ct2(
         converter = TransformersConverter(str(src), copy_files=copy)
         converter.convert(str(out), quantization=quantization, force=True)
         if not (out / "preprocessor_config.json").is_file():
-            _feature_extractor_from_processor(src, out)
+            _write_preprocessor(src, out, int(config.get("num_mel_bins", 80)))
 
 
-def _feature_extractor_from_processor(src: Path, out: Path) -> None:
-    """transformers 5 folds the feature extractor into processor_config.json; faster-
-    whisper reads preprocessor_config.json (its n_mels above all)."""
+def _write_preprocessor(src: Path, out: Path, num_mels: int) -> None:
+    """``preprocessor_config.json``, which faster-whisper reads (its mel count above
+    all): transformers 5 folds it into ``processor_config.json``; else a default
+    ``WhisperFeatureExtractor`` for the model's mel count."""
     processor = src / "processor_config.json"
+    extractor = None
     if processor.is_file():
         extractor = json.loads(processor.read_text()).get("feature_extractor")
-        if extractor:
-            text = json.dumps(extractor, indent=2, sort_keys=True) + "\n"
-            (out / "preprocessor_config.json").write_text(text)
+    if extractor:
+        text = json.dumps(extractor, indent=2, sort_keys=True) + "\n"
+        (out / "preprocessor_config.json").write_text(text)
+    else:
+        transformers.WhisperFeatureExtractor(
+            feature_size=num_mels, sampling_rate=_SAMPLE_RATE
+        ).save_pretrained(out)
 
 
 def _check_quantization(to: ModelFormat, quantization: str | None) -> str:
