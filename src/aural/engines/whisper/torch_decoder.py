@@ -95,9 +95,18 @@ class _Layer:
         def lin(m: Any, bias: bool = True) -> _Linear:
             return _Linear(m.weight, m.bias if bias else None, int8)
 
+        import torch
+
         self.sa_ln = _ln(layer.self_attn_layer_norm)
-        self.q, self.k = lin(sa.q_proj), lin(sa.k_proj, bias=False)
-        self.v, self.o = lin(sa.v_proj), lin(sa.out_proj)
+        # q, k and v in one matrix (k has no bias: a zero one)
+        self.qkv = _Linear(
+            torch.cat([sa.q_proj.weight, sa.k_proj.weight, sa.v_proj.weight]),
+            torch.cat(
+                [sa.q_proj.bias, torch.zeros_like(sa.v_proj.bias), sa.v_proj.bias]
+            ),
+            int8,
+        )
+        self.o = lin(sa.out_proj)
         self.ca_ln = _ln(layer.encoder_attn_layer_norm)
         self.cq, self.co = lin(ca.q_proj), lin(ca.out_proj)
         # the encoder's keys and values, once per call: float32
@@ -208,28 +217,25 @@ class TorchWhisperDecoder:
         mask = None
         if n > 1:
             mask = torch.full((n, start + n), NEG_INF).triu(start + 1)
-        scale = dh**-0.5
         group = state.group
+        attend = F.scaled_dot_product_attention
         for i, layer in enumerate(self.layers):
             y = F.layer_norm(x, (self.dim,), *layer.sa_ln)
-            q = (layer.q(y) * scale).view(rows, n, h, dh).transpose(1, 2)
-            k = layer.k(y).view(rows, n, h, dh).transpose(1, 2)
-            v = layer.v(y).view(rows, n, h, dh).transpose(1, 2)
+            q, k, v = (
+                layer.qkv(y).view(rows, n, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
+            )
             state.keys[i][:, :, start : start + n] = k
             state.values[i][:, :, start : start + n] = v
             keys = state.keys[i][:, :, : start + n]
             values = state.values[i][:, :, : start + n]
-            att = q @ keys.transpose(-1, -2)
-            if mask is not None:
-                att = att + mask
-            y = (att.softmax(-1) @ values).transpose(1, 2).reshape(rows, n, self.dim)
-            x = x + layer.o(y)
+            y = attend(q, keys, values, attn_mask=mask)
+            x = x + layer.o(y.transpose(1, 2).reshape(rows, n, self.dim))
             # cross-attention: the rows of one item share its encoder keys/values
             y = F.layer_norm(x, (self.dim,), *layer.ca_ln)
-            q = (layer.cq(y) * scale).view(rows // group, group, n, h, dh)
+            q = layer.cq(y).view(rows // group, group, n, h, dh)
             q = q.permute(0, 3, 1, 2, 4).reshape(rows // group, h, group * n, dh)
             ck, cv = state.cross[i]
-            y = (q @ ck.transpose(-1, -2)).softmax(-1) @ cv  # (B, H, group*n, dh)
+            y = attend(q, ck, cv)  # (B, H, group*n, dh)
             y = y.view(rows // group, h, group, n, dh).permute(0, 2, 3, 1, 4)
             x = x + layer.co(y.reshape(rows, n, self.dim))
             y = F.layer_norm(x, (self.dim,), *layer.ff_ln)
@@ -532,7 +538,16 @@ class _Search:
             log_probs = self._mask(logits.float(), seqs, step).log_softmax(-1)
             total = self._ranked(log_probs, bias_states) + scores[:, None]
             vocab = total.shape[1]
-            cand_scores, cand_ids = total.view(-1, width * vocab).topk(2 * group, -1)
+            # the best 2*beam of each item's width*vocab candidates: each row's best
+            # first (cheaper than one top-k over the flattened rows)
+            row_scores, row_ids = total.topk(2 * group, -1)
+            cand_scores, pos = row_scores.view(-1, width * 2 * group).topk(
+                2 * group, -1
+            )
+            rows_of = pos // (2 * group) + (torch.arange(len(alive))[:, None] * width)
+            tokens_of = row_ids.view(-1)[rows_of * 2 * group + pos % (2 * group)]
+            cand_ids = (rows_of - torch.arange(len(alive))[:, None] * width) * vocab
+            cand_ids = cand_ids + tokens_of
             nxt: list[tuple[int, int, float]] = []  # (source row, token, score)
             next_alive: list[int] = []
             for k, item in enumerate(alive):
