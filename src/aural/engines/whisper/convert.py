@@ -49,6 +49,7 @@ from aural.errors import ConfigError, ModelNotFoundError, missing_dependency
 try:
     import torch
     import transformers
+    from ctranslate2.converters import TransformersConverter
 except ImportError as err:  # the whisper-torch extra is optional
     raise missing_dependency(
         err.name or "transformers", "whisper-torch", "Whisper conversion"
@@ -757,8 +758,6 @@ def _write_hf(
 def _write_ct2(
     src: Path, kind: ModelFormat, out: Path, quantization: str, say: Progress
 ) -> None:
-    from ctranslate2.converters import TransformersConverter  # with faster-whisper
-
     with tempfile.TemporaryDirectory(prefix=".aural-hf-", dir=out.parent) as tmp:
         if kind == "ct2":  # CTranslate2 only converts from transformers: go through it
             hf = Path(tmp) / "hf"
@@ -776,10 +775,28 @@ def _write_ct2(
             if (src / n).is_file()
         ]
         say(f"converting with CTranslate2 ({quantization})")
-        converter = TransformersConverter(str(src), copy_files=copy)
+        converter = _FloatConvConverter(str(src), copy_files=copy)
         converter.convert(str(out), quantization=quantization, force=True)
         if not (out / "preprocessor_config.json").is_file():
             _write_preprocessor(src, out, int(config.get("num_mel_bins", 80)))
+
+
+class _FloatConvConverter(TransformersConverter):  # type: ignore[misc]
+    """CTranslate2's converter with the encoder's two convolutions kept in float.
+
+    On a CPU, CTranslate2 runs convolutions in float and dequantises int8 conv weights
+    at load (``Model::process_variables`` in ``src/models/model.cc``), while a float
+    model loaded with ``compute_type="int8"`` keeps its conv weights exact. Quantising
+    them on disk (``Conv1DSpec`` has a ``weight_scale``) would only add rounding error
+    and make an int8 conversion decode differently from the float model it came from.
+    """
+
+    def _load(self) -> Any:
+        spec = super()._load()
+        for conv in (spec.encoder.conv1, spec.encoder.conv2):
+            if hasattr(conv, "weight_scale"):
+                del conv.weight_scale  # not quantizable: stored as float
+        return spec
 
 
 def _write_preprocessor(src: Path, out: Path, num_mels: int) -> None:
