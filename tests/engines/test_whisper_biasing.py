@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aural.engines.whisper import resolve_whisper_model
-from aural.engines.whisper.biasing import TokenBiasing, spellings
+from aural.engines.whisper.biasing import TokenBiasing, TokenClasses, spellings
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -22,8 +22,17 @@ def tokenizer():
     return tokenizers.Tokenizer.from_file(str(path))
 
 
+_CLASSES: dict[int, TokenClasses] = {}
+
+
+def classes(tokenizer) -> TokenClasses:
+    if id(tokenizer) not in _CLASSES:
+        _CLASSES[id(tokenizer)] = TokenClasses(tokenizer, VOCAB, EOT)
+    return _CLASSES[id(tokenizer)]
+
+
 def bias(tokenizer, entries, weight=1.0) -> TokenBiasing:
-    return TokenBiasing(entries, tokenizer, VOCAB, EOT, weight)
+    return TokenBiasing(entries, classes(tokenizer), weight)
 
 
 def walk(b: TokenBiasing, tokenizer, text: str, end: bool = True) -> float:

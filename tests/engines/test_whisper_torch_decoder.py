@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 ctranslate2 = pytest.importorskip("ctranslate2")
 
-from aural.engines.whisper.biasing import TokenBiasing  # noqa: E402
+from aural.engines.whisper.biasing import TokenBiasing, TokenClasses  # noqa: E402
 from aural.engines.whisper.torch_decoder import TorchWhisperDecoder  # noqa: E402
 
 SOT, EOT, NO_TIMESTAMPS, NO_SPEECH, PREV = 50257, 50256, 50362, 50361, 50360
@@ -150,7 +150,7 @@ def test_biasing_steers_the_search_to_a_hotword(pair) -> None:
         encoded, prompt, beam_size=5, max_length=40, return_scores=True
     )[0]
     word = tok.encode(" Gwynplaine", add_special_tokens=False).ids
-    biasing = TokenBiasing(["Gwynplaine:40"], tok, 51864, EOT, 1.0)
+    biasing = TokenBiasing(["Gwynplaine:40"], TokenClasses(tok, 51864, EOT), 1.0)
     biased = decoder.generate(
         encoded, prompt, beam_size=5, max_length=40, return_scores=True, biasing=biasing
     )[0]

@@ -25,7 +25,7 @@ import numpy as np
 
 from aural.decoding.hotwords import PrefixTrie, parse_hotwords
 
-__all__ = ["BiasState", "TokenBiasing"]
+__all__ = ["BiasState", "TokenBiasing", "TokenClasses"]
 
 _OPENERS = "\"'“¿([{-"  # a word may start right after these without a space
 
@@ -60,45 +60,66 @@ def spellings(text: str) -> list[str]:
     return out
 
 
-class TokenBiasing:
-    """A hotword list compiled for one Whisper tokenizer.
+class TokenClasses:
+    """What the trie walk needs to know of every token of one Whisper vocabulary
+    (computed once per model: decoding 50,000 tokens takes tens of milliseconds).
 
     Args:
-        hotwords: entries as ``DecodeOptions.hotwords`` holds them (``"word:2.5"``).
         tokenizer: the ``tokenizers.Tokenizer`` of the model (faster-whisper's
             ``hf_tokenizer``).
         vocab_size: the decoder's output size (timestamp tokens included).
         eot: the end-of-text id; it and every id above it are specials.
+
+    Attributes:
+        space: the token starts with a space (it starts a word).
+        boundary: the token ends a word before it (a space or punctuation first, or a
+            special token).
+        opens: a word may follow without a space (an opening quote or bracket last, or
+            a special token).
+    """
+
+    def __init__(self, tokenizer: Any, vocab_size: int, eot: int) -> None:
+        self.tokenizer, self.vocab_size, self.eot = tokenizer, vocab_size, eot
+        texts = tokenizer.decode_batch([[i] for i in range(eot)])
+        self.space = np.zeros(vocab_size, dtype=bool)
+        self.boundary = np.ones(vocab_size, dtype=bool)  # specials are boundaries
+        self.opens = np.ones(vocab_size, dtype=bool)
+        for i, text in enumerate(texts):
+            self.space[i] = text.startswith(" ")
+            self.boundary[i] = not text or text[0] == " " or not text[0].isalnum()
+            self.opens[i] = bool(text) and text[-1] in _OPENERS
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = self.tokenizer.encode(text, add_special_tokens=False).ids
+        return ids
+
+
+class TokenBiasing:
+    """A hotword list compiled for one Whisper vocabulary.
+
+    Args:
+        hotwords: entries as ``DecodeOptions.hotwords`` holds them (``"word:2.5"``).
+        classes: the vocabulary's :class:`TokenClasses`.
         default_weight: bonus per matched token for entries without their own weight.
     """
 
     def __init__(
         self,
         hotwords: Sequence[str],
-        tokenizer: Any,
-        vocab_size: int,
-        eot: int,
+        classes: TokenClasses,
         default_weight: float,
     ) -> None:
         self.entries = parse_hotwords(list(hotwords))
         self.default_weight = float(default_weight)
-        self.vocab_size = vocab_size
+        self.vocab_size = classes.vocab_size
         self.trie: PrefixTrie[int] = PrefixTrie()
         for hw in self.entries:
             weight = self.default_weight if hw.weight is None else hw.weight
             for variant in spellings(hw.text):
                 for lead in (" ", ""):
-                    ids = tokenizer.encode(lead + variant, add_special_tokens=False).ids
-                    self.trie.add(ids, weight)
-        texts = tokenizer.decode_batch([[i] for i in range(eot)])
-        space = np.zeros(vocab_size, dtype=bool)
-        boundary = np.ones(vocab_size, dtype=bool)  # specials are boundaries
-        opens = np.ones(vocab_size, dtype=bool)
-        for i, text in enumerate(texts):
-            space[i] = text.startswith(" ")
-            boundary[i] = not text or text[0] == " " or not text[0].isalnum()
-            opens[i] = bool(text) and text[-1] in _OPENERS
-        self.space, self.boundary, self.opens = space, boundary, opens
+                    self.trie.add(classes.encode(lead + variant), weight)
+        space, boundary = classes.space, classes.boundary
+        self.space, self.boundary, self.opens = space, boundary, classes.opens
         root = self.trie.children[0]
         self._root_space = {t: n for t, n in root.items() if space[t]}
         self._root_plain = {t: n for t, n in root.items() if not space[t]}

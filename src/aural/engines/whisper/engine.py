@@ -188,6 +188,7 @@ class WhisperEngine(Engine):
         self._decoders_lock = threading.Lock()
         self._torch: Any = None  # aural's PyTorch decoder, loaded on first use
         self._biasings: dict[tuple[str, ...], Any] = {}
+        self._token_classes: Any = None  # the vocabulary's token classes, for biasing
         # its threads start on first use; created here so that concurrent calls share it
         self._executor: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(workers, thread_name_prefix=_WORKER_PREFIX)
@@ -311,14 +312,14 @@ class WhisperEngine(Engine):
         with self._decoders_lock:
             biasing = self._biasings.get(hotwords)
             if biasing is None:
-                from aural.engines.whisper.biasing import TokenBiasing
+                from aural.engines.whisper.biasing import TokenBiasing, TokenClasses
 
+                if self._token_classes is None:
+                    self._token_classes = TokenClasses(
+                        self._model.hf_tokenizer, decoder.vocab_size, decoder.eot
+                    )
                 biasing = TokenBiasing(
-                    hotwords,
-                    self._model.hf_tokenizer,
-                    decoder.vocab_size,
-                    decoder.eot,
-                    self.settings.hotword_weight,
+                    hotwords, self._token_classes, self.settings.hotword_weight
                 )
                 if len(self._biasings) >= _BIASING_CACHE:
                     self._biasings.pop(next(iter(self._biasings)))
