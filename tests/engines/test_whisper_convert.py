@@ -289,6 +289,25 @@ def test_convert_model_refuses_bad_arguments(tiny_en: Path, tmp_path: Path) -> N
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "is_path"),
+    [
+        ("Systran/faster-whisper-small", False),  # a hub id
+        ("small", False),
+        ("/abs/missing", True),
+        ("./rel", True),
+        ("~/models/x", True),
+        ("a/b/c", True),
+        ("owner/", True),
+        ("C:\\models\\x", True),
+    ],
+)
+def test_missing_source_path_or_model_name(text: str, is_path: bool) -> None:
+    from aural.engines.whisper.convert import _looks_like_path
+
+    assert _looks_like_path(text, given_as_path=False) == is_path
+
+
 def test_convert_model_keeps_existing_output_and_leaves_nothing_on_failure(
     tiny_en: Path, tmp_path: Path
 ) -> None:

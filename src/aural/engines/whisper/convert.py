@@ -554,7 +554,7 @@ def _ct2_folder(folder: str | os.PathLike[str]) -> Path:
 
 def _looks_like_path(text: str, given_as_path: bool) -> bool:
     """A missing path, as opposed to a model name or hub id (``owner/name``)."""
-    if given_as_path or text.startswith(("/", ".", "~")) or os.sep in text.strip("/"):
+    if given_as_path or text.startswith(("/", ".", "~")) or "\\" in text:
         return True
     if text.count("/") != 1 or text.endswith("/"):
         return "/" in text
