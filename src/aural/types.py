@@ -16,6 +16,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Word",
     "Segment",
+    "Turn",
     "TranscriptionInfo",
     "Transcript",
     "Partial",
@@ -53,6 +54,11 @@ def _text(d: Mapping[str, Any]) -> str:
     return text
 
 
+def _speaker(d: Mapping[str, Any]) -> str | None:
+    speaker = d.get("speaker")
+    return None if speaker is None else str(speaker)
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     """One recognised word.
@@ -62,20 +68,25 @@ class Word:
         end: seconds from the start of the input.
         text: the word as the engine wrote it (may carry a leading space for Whisper).
         probability: the engine's confidence in [0, 1].
+        speaker: the speaker label from diarization (None when unknown).
     """
 
     start: float
     end: float
     text: str
     probability: float = 1.0
+    speaker: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "start": self.start,
             "end": self.end,
             "text": self.text,
             "probability": self.probability,
         }
+        if self.speaker is not None:  # absent when unknown: older JSON stays identical
+            d["speaker"] = self.speaker
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Word:
@@ -84,6 +95,7 @@ class Word:
             float(d["end"]),
             _text(d),
             float(d.get("probability", 1.0)),
+            _speaker(d),
         )
 
 
@@ -97,9 +109,10 @@ class Segment:
     words: tuple[Word, ...] = ()
     avg_log_prob: float | None = None
     no_speech_prob: float | None = None
+    speaker: str | None = None  # the diarization label (None when unknown)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "start": self.start,
             "end": self.end,
             "text": self.text,
@@ -107,6 +120,9 @@ class Segment:
             "avg_log_prob": self.avg_log_prob,
             "no_speech_prob": self.no_speech_prob,
         }
+        if self.speaker is not None:  # absent when unknown: older JSON stays identical
+            d["speaker"] = self.speaker
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
@@ -117,7 +133,45 @@ class Segment:
             words=tuple(Word.from_dict(w) for w in d.get("words") or ()),
             avg_log_prob=d.get("avg_log_prob"),
             no_speech_prob=d.get("no_speech_prob"),
+            speaker=_speaker(d),
         )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Turn:
+    """One speaker turn from diarization: ``speaker`` talks from ``start`` to ``end``.
+
+    Turns of different speakers may overlap (overlapping speech). A diarization result
+    is a list of turns in time order.
+
+    Attributes:
+        start: seconds from the start of the input.
+        end: seconds from the start of the input (``end >= start``).
+        speaker: the speaker label (``S1``, ``S2``... from aural's diarizer; the RTTM
+            name for references).
+    """
+
+    start: float
+    end: float
+    speaker: str
+
+    def __post_init__(self) -> None:
+        if not self.end >= self.start:
+            raise ConfigError(
+                f"Turn end {self.end} is before its start {self.start} "
+                f"(speaker {self.speaker!r})"
+            )
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "speaker": self.speaker}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Turn:
+        return cls(float(d["start"]), float(d["end"]), str(d["speaker"]))
 
 
 @dataclass(frozen=True, slots=True)
