@@ -1,17 +1,22 @@
-"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, and write files
-atomically."""
+"""Render a :class:`Transcript` as txt, json, srt, vtt or tsv, diarization turns as
+RTTM, and write files atomically.
+
+Speakers (``Segment.speaker``, from diarization) appear only when set, so transcripts
+without them render exactly as before: ``S1: text`` in txt and SRT, a ``<v S1>`` voice
+tag in VTT, a ``speaker`` column in TSV and a ``speaker`` field in JSON.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO, Literal, get_args
 
 from aural.errors import ConfigError
-from aural.types import Transcript
+from aural.types import Segment, Transcript, Turn
 
 Format = Literal["txt", "json", "srt", "vtt", "tsv"]
 """The transcript formats :func:`render` writes."""
@@ -30,12 +35,18 @@ def format_timestamp(
     return f"{head}{minutes:02d}:{secs:02d}{decimal}{ms:03d}"
 
 
+def _labelled(s: Segment) -> str:
+    """``S1: text`` for a segment with a speaker, the bare text otherwise."""
+    text = s.text.strip()
+    return f"{s.speaker}: {text}" if s.speaker is not None else text
+
+
 def _srt(t: Transcript) -> str:
     blocks = []
     for i, s in enumerate(t.segments, 1):
         blocks.append(
             f"{i}\n{format_timestamp(s.start, decimal=',')} --> "
-            f"{format_timestamp(s.end, decimal=',')}\n{s.text.strip()}\n"
+            f"{format_timestamp(s.end, decimal=',')}\n{_labelled(s)}\n"
         )
     return "\n".join(blocks)
 
@@ -43,26 +54,72 @@ def _srt(t: Transcript) -> str:
 def _vtt(t: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for s in t.segments:
+        text = s.text.strip()
+        if s.speaker is not None:  # a WebVTT voice span names who speaks the cue
+            text = f"<v {s.speaker}>{text}"
         blocks.append(
-            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n"
-            f"{s.text.strip()}\n"
+            f"{format_timestamp(s.start)} --> {format_timestamp(s.end)}\n{text}\n"
         )
     return "\n".join(blocks)
 
 
 def _tsv(t: Transcript) -> str:
     # Whisper's convention: integer milliseconds, tab-separated, tabs in text replaced.
-    rows = ["start\tend\ttext"]
+    # A speaker column is added only when diarization set one.
+    with_speaker = any(s.speaker is not None for s in t.segments)
+    rows = ["start\tend\tspeaker\ttext" if with_speaker else "start\tend\ttext"]
     for s in t.segments:
         text = s.text.strip().replace("\t", " ")
-        rows.append(f"{int(round(s.start * 1000))}\t{int(round(s.end * 1000))}\t{text}")
+        cells = [str(int(round(s.start * 1000))), str(int(round(s.end * 1000)))]
+        if with_speaker:
+            cells.append(s.speaker or "")
+        rows.append("\t".join([*cells, text]))
     return "\n".join(rows) + "\n"
+
+
+def _txt(t: Transcript) -> str:
+    if all(s.speaker is None for s in t.segments):
+        return t.text + "\n" if t.text else ""
+    # one line per speaker turn: consecutive segments of one speaker are joined
+    lines: list[tuple[str | None, list[str]]] = []
+    for s in t.segments:
+        text = s.text.strip()
+        if not text:
+            continue
+        if lines and lines[-1][0] == s.speaker:
+            lines[-1][1].append(text)
+        else:
+            lines.append((s.speaker, [text]))
+    return "".join(
+        f"{speaker}: {' '.join(texts)}\n"
+        if speaker is not None
+        else f"{' '.join(texts)}\n"
+        for speaker, texts in lines
+    )
+
+
+def format_rttm(turns: Iterable[Turn], file_id: str) -> str:
+    """Turns as NIST RTTM ``SPEAKER`` lines, in time order.
+
+    ``SPEAKER <file> 1 <start> <duration> <NA> <NA> <speaker> <NA> <NA>`` with times
+    to the millisecond. Whitespace in ``file_id`` or a label is replaced by ``_``, since
+    RTTM fields are whitespace-separated.
+    """
+    file_id = "_".join(file_id.split()) or "audio"
+    lines = []
+    for turn in sorted(turns):
+        speaker = "_".join(turn.speaker.split()) or "unknown"
+        lines.append(
+            f"SPEAKER {file_id} 1 {turn.start:.3f} {turn.end - turn.start:.3f} "
+            f"<NA> <NA> {speaker} <NA> <NA>\n"
+        )
+    return "".join(lines)
 
 
 def render(transcript: Transcript, fmt: str) -> str:
     """The transcript as text in ``fmt`` (txt, json, srt, vtt or tsv)."""
     if fmt == "txt":
-        return transcript.text + "\n" if transcript.text else ""
+        return _txt(transcript)
     if fmt == "json":
         return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "srt":
