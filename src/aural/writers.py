@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal, get_args
 
 from aural.errors import ConfigError
-from aural.types import Segment, Transcript, Turn
+from aural.types import SCHEMA_VERSION, Segment, Transcript, Turn
 
 Format = Literal["txt", "json", "srt", "vtt", "tsv"]
 """The transcript formats :func:`render` writes."""
@@ -114,6 +114,43 @@ def format_rttm(turns: Iterable[Turn], file_id: str) -> str:
             f"<NA> <NA> {speaker} <NA> <NA>\n"
         )
     return "".join(lines)
+
+
+TurnFormat = Literal["rttm", "json", "txt"]
+"""The diarization formats :func:`render_turns` writes."""
+TURN_FORMATS: tuple[str, ...] = get_args(TurnFormat)
+
+
+def render_turns(turns: Iterable[Turn], fmt: str, file_id: str) -> str:
+    """Diarization turns as RTTM, JSON or txt.
+
+    JSON: ``{"schema_version", "file", "num_speakers", "speakers", "turns": [{"start",
+    "end", "speaker"}]}``; txt: one ``[start --> end] S1`` line per turn.
+
+    Raises:
+        ConfigError: unknown format.
+    """
+    ordered = sorted(turns)
+    if fmt == "rttm":
+        return format_rttm(ordered, file_id)
+    if fmt == "json":
+        speakers = sorted({t.speaker for t in ordered})
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "file": file_id,
+            "num_speakers": len(speakers),
+            "speakers": speakers,
+            "turns": [t.to_dict() for t in ordered],
+        }
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "txt":
+        return "".join(
+            f"[{format_timestamp(t.start)} --> {format_timestamp(t.end)}] {t.speaker}\n"
+            for t in ordered
+        )
+    raise ConfigError(
+        f"unknown diarization format {fmt!r}; use one of {', '.join(TURN_FORMATS)}"
+    )
 
 
 def render(transcript: Transcript, fmt: str) -> str:

@@ -31,6 +31,8 @@ _COMMAND_MODULES = (
     "lm",
     "baseline",
     "plot",  # aural plot attention|transcript|errors|alignment
+    "diarize",
+    "data",  # aural data simulate-conversations
 )
 
 for _name in _COMMAND_MODULES:
@@ -60,6 +62,8 @@ _EXTRA_FOR_PACKAGE = {
     "sounddevice": "mic",
     "datasets": "datasets",
     "kenlm": "lm",
+    "resemblyzer": "diarize",
+    "webrtcvad": "diarize",
 }
 
 
