@@ -16,7 +16,12 @@ from typing import Literal, Protocol, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from aural.errors import ConfigError, ModelNotFoundError, missing_dependency
+from aural.errors import (
+    ConfigError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    missing_dependency,
+)
 
 __all__ = [
     "EmbedderName",
@@ -50,6 +55,14 @@ class Embedder(Protocol):
             windows: ``(start, end)`` sample indices, ``end > start``.
         """
         ...
+
+
+def _not_bundled(name: str, package: str) -> MissingDependencyError:
+    return MissingDependencyError(
+        f"the {name} speaker embedder needs the '{package}' package, which is not "
+        f"installed and not part of aural[diarize]; install it with `pip install "
+        f"{package}`, or use embedder='resemblyzer'"
+    )
 
 
 def _normalise(x: NDArray[np.floating]) -> NDArray[np.float32]:
@@ -192,9 +205,7 @@ class PyannoteEmbedder:
             import torch
             from pyannote.audio import Inference, Model
         except ImportError as err:
-            raise missing_dependency(
-                "pyannote.audio", "diarize", "pyannote embeddings"
-            ) from err
+            raise _not_bundled("pyannote", "pyannote.audio") from err
         self._torch = torch
         try:
             model = Model.from_pretrained(source, use_auth_token=token)

@@ -31,7 +31,7 @@ from aural.diarization.segmentation import (
 )
 from aural.types import Turn
 
-__all__ = ["Diarizer", "diarize", "DiarizationTrace"]
+__all__ = ["Diarizer", "diarize", "DiarizationTrace", "label_windows"]
 
 log = logging.getLogger(__name__)
 
@@ -168,16 +168,7 @@ class Diarizer:
             for s, e, _ in windows
         ]
         embeddings = self.embedder.embed(samples, spans)
-        if len(windows) == 0:
-            labels = np.zeros(0, dtype=np.int64)
-            return DiarizationTrace(
-                duration, regions, windows, embeddings, labels, labels, ()
-            )
-        clustered = _cluster_all(embeddings, o)
-        labels = clustered
-        if o.switch_penalty >= 0 and o.clustering != "kmeans":
-            labels = _resegment(embeddings, windows, clustered, o.switch_penalty)
-        turns = labels_to_turns(regions, windows, labels, min_turn_s=o.min_turn_s)
+        clustered, labels, turns = label_windows(regions, windows, embeddings, o)
         log.debug(
             "%d speech regions, %d windows, %d speakers",
             len(regions),
@@ -187,6 +178,30 @@ class Diarizer:
         return DiarizationTrace(
             duration, regions, windows, embeddings, clustered, labels, tuple(turns)
         )
+
+
+def label_windows(
+    regions: Sequence[Region],
+    windows: Sequence[Window],
+    embeddings: NDArray[np.float32],
+    options: DiarizationOptions,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[Turn]]:
+    """The stages after the embeddings: clustering (with speaker counting),
+    resegmentation and turns. Separate so that tuning and baselines can reuse one
+    set of embeddings.
+
+    Returns:
+        The clustering's labels, the labels after resegmentation, and the turns.
+    """
+    if len(windows) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, []
+    clustered = _cluster_all(embeddings, options)
+    labels = clustered
+    if options.switch_penalty >= 0 and options.clustering != "kmeans":
+        labels = _resegment(embeddings, windows, clustered, options.switch_penalty)
+    turns = labels_to_turns(regions, windows, labels, min_turn_s=options.min_turn_s)
+    return clustered, labels, turns
 
 
 def diarize(

@@ -3,7 +3,8 @@ benchmarks and users tuning the diarizer on their own speakers.
 
 Each speaker's utterances are cut at their pauses into turns of at most
 ``max_turn_s``; the turns of ``num_speakers`` speakers are interleaved (the next
-speaker is never the current one), separated by random pauses, and a chosen share of
+speaker is never the current one; the conversation ends when only the current speaker
+has turns left), separated by random pauses, and a chosen share of
 the speech overlaps the previous turn. Each speaker can get a room response of its
 own, and the mixture noise at a chosen SNR. The reference turns are the speech regions
 inside each placed turn (split at pauses of 0.5 s or more, from Silero VAD on the
@@ -215,11 +216,14 @@ def simulate_conversation(
     )
     placed: list[tuple[str, NDArray[np.float32], float, ConversationTurn]] = []
     t, current, prev_len = 0.0, None, 0.0
-    while any(queues.values()) and t < o.max_duration_s:
-        choices = [s for s in speakers if queues[s] and s != current] or [
-            s for s in speakers if queues[s]
-        ]
-        speaker = choices[int(rng.integers(len(choices)))]
+    while t < o.max_duration_s:
+        # never the same speaker twice in a row: the conversation ends when only the
+        # last speaker has turns left; speakers with more left are likelier next
+        choices = [s for s in speakers if queues[s] and s != current]
+        if not choices:
+            break
+        left = np.array([len(queues[s]) for s in choices], dtype=np.float64)
+        speaker = choices[int(rng.choice(len(choices), p=left / left.sum()))]
         utt, piece, src_start, src_end = queues[speaker].pop(0)
         length = piece.size / SAMPLE_RATE
         if placed and o.overlap > 0 and speaker != current:
