@@ -1,15 +1,17 @@
 """The web page at / in headless Chromium: upload a file, and record from a fake
-microphone, each with a hotword list that the request carries.
+microphone, each with a hotword list that the request carries; an uploaded file plays
+under its words (highlight, click to seek, confidence shading, speakers, language).
 
 Debian's chromium (/usr/bin/chromium) is driven by Playwright; Chromium's fake capture
 device plays a real recording (JFK, converted to 16-bit WAV at test time) as the
-microphone. Set AURAL_UPDATE_SCREENSHOT=1 to refresh docs/img/web-page.png.
+microphone. Every test fails on a page error or a content-security-policy violation.
+Set AURAL_UPDATE_SCREENSHOT=1 to refresh docs/img/web-page.png.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +30,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "page-key"
 LONG_S = 120_000  # ms: the model shares two CPU cores with everything else
+# app.js's CONFIDENCE: a word's class is the first bin whose floor it reaches
+CONFIDENCE_FLOORS = (("conf-high", 0.8), ("conf-mid", 0.5), ("conf-low", float("-inf")))
+HOLD_S = 0.3  # app.js: a word stays lit this long after its end
 
 
 def chromium_args(mic_wav: Path) -> list[str]:
@@ -40,6 +45,7 @@ def chromium_args(mic_wav: Path) -> list[str]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",  # play() from the test
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={mic_wav}",
@@ -104,6 +110,15 @@ def page(chromium: Path, mic_wav: Path, tmp_path: Path) -> Iterator[object]:
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # Chromium reports each resource or inline code the policy refused here
+            page.on(
+                "console",
+                lambda msg: (
+                    errors.append(msg.text)
+                    if "Content Security Policy" in msg.text
+                    else None
+                ),
+            )
             yield page
             assert errors == [], errors
         finally:
@@ -188,10 +203,277 @@ def test_microphone_streams_live_partials_and_finals(
     with page.expect_download() as info:
         page.click("#download-vtt")
     assert Path(info.value.path()).read_text().startswith("WEBVTT")
+    shot = tmp_path / "live.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+
+# the highlighted words and the player's time, read in one animation frame (after the
+# page's own frame callback has updated the highlight)
+_SAMPLE = """() => new Promise((resolve) => requestAnimationFrame(() => {
+  const player = document.getElementById('player');
+  const lit = document.querySelectorAll('#segments .word.current');
+  const el = lit[0];
+  resolve({
+    t: player.currentTime, count: lit.length, paused: player.paused,
+    index: el ? Number(el.dataset.index) : -1,
+    aria: el ? el.getAttribute('aria-current') : null,
+  });
+}))"""
+
+# record the player's time and the highlighted word when a seek completes, then pause
+# there, so the state the click left is what the test reads
+_RECORD_SEEKS = """() => {
+  window.__seeks = [];
+  const player = document.getElementById('player');
+  player.addEventListener('seeked', () => {
+    const lit = document.querySelector('#segments .word.current');
+    window.__seeks.push({
+      t: player.currentTime, playing: !player.paused,
+      index: lit ? Number(lit.dataset.index) : -1,
+    });
+    player.pause();
+  });
+}"""
+
+
+def _word(
+    start: float, end: float, text: str, probability: float, speaker: str
+) -> dict:
+    return {
+        "start": start,
+        "end": end,
+        "text": text,
+        "probability": probability,
+        "speaker": speaker,
+    }
+
+
+def _confidence_class(probability: float) -> str:
+    return next(cls for cls, floor in CONFIDENCE_FLOORS if probability >= floor)
+
+
+def _upload(page, path: Path) -> dict:
+    page.set_input_files("#file-input", str(path))
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/v1/transcribe"),
+        timeout=LONG_S,
+    ) as response:
+        page.click("#upload-button")
+    return response.value.json()
+
+
+def _play_and_sample(page, until_s: float) -> list[dict]:
+    """Play the upload muted and sample the highlight until ``until_s`` seconds in."""
+    page.evaluate(
+        "() => { const a = document.getElementById('player'); a.muted = true; "
+        "return a.play(); }"
+    )
+    samples: list[dict] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        samples.append(page.evaluate(_SAMPLE))
+        if samples[-1]["t"] > until_s:
+            break
+        page.wait_for_timeout(120)
+    return samples
+
+
+def _seek_by_click(page, locator) -> dict:
+    page.evaluate("() => { window.__seeks = []; }")
+    locator.click()
+    page.wait_for_function("() => window.__seeks.length > 0", timeout=10_000)
+    return page.evaluate("window.__seeks[0]")
+
+
+def _save_docs_screenshot(shot: Path) -> None:
+    """docs/img/web-page.png: the screenshot quantised to a small palette."""
+    from PIL import Image
+
+    target = REPO / "docs" / "img" / "web-page.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as img:
+        small = img.convert("RGB").quantize(
+            colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        small.save(target, optimize=True)
+    assert target.stat().st_size < 150_000, target.stat().st_size
+
+
+def test_upload_plays_audio_under_its_words(
+    page, page_url: str, jfk_flac: Path, tmp_path: Path
+):
+    from playwright.sync_api import expect
+
+    _open(page, page_url)
+    transcript = _upload(page, jfk_flac)
+    info = transcript["info"]
+    assert info["options"]["word_timestamps"] is True  # the page asked for them
+    words = [w for seg in transcript["segments"] for w in seg["words"]]
+    assert len(words) >= 15, words  # "And so my fellow Americans..."
+    spans = page.locator("#segments .word")
+    expect(spans).to_have_count(len(words), timeout=LONG_S)
+    expect(page.locator("#segments li")).to_have_count(len(transcript["segments"]))
+    rendered = spans.evaluate_all(
+        "els => els.map(e => ({text: e.textContent, start: Number(e.dataset.start),"
+        " cls: e.className}))"
+    )
+    assert [r["text"] for r in rendered] == [w["text"].strip() for w in words]
+    assert [r["start"] for r in rendered] == [w["start"] for w in words]
+    assert [r["cls"] for r in rendered] == [
+        f"word {_confidence_class(w['probability'])}" for w in words
+    ]
+    expect(page.locator("#confidence-legend")).to_be_visible()
+    assert info["language"] == "en"
+    expect(page.locator("#transcript-info")).to_contain_text("Language: English (en)")
+    expect(page.locator("#transcript-info")).to_contain_text(f"{len(words)} words")
+
+    # the player holds the uploaded file itself
+    expect(page.locator("#player")).to_be_visible()
+    assert page.evaluate("document.getElementById('player').src").startswith("blob:")
+    page.wait_for_function(
+        "() => isFinite(document.getElementById('player').duration)", timeout=10_000
+    )
+    duration = page.evaluate("document.getElementById('player').duration")
+    assert duration == pytest.approx(info["duration"], abs=0.05)
+
+    # playing: one word lit at a time, moving forward with the player's time
+    samples = _play_and_sample(page, until_s=4.0)
+    assert samples[-1]["t"] > 4.0, samples  # the audio played
+    assert all(s["count"] <= 1 for s in samples), samples
+    lit = [s for s in samples if s["index"] >= 0]
+    indices = [s["index"] for s in lit]
+    assert indices == sorted(indices) and len(set(indices)) >= 3, samples
+    for s in lit:
+        word = words[s["index"]]
+        assert s["aria"] == "true"
+        assert word["start"] <= s["t"] + 0.02, (s, word)
+        assert s["t"] < word["end"] + HOLD_S + 0.1, (s, word)
+
+    # clicking a later word seeks to its start, plays, and lights it
+    page.evaluate(_RECORD_SEEKS)
+    k = next(
+        i
+        for i in range(len(words) - 3, 0, -1)
+        if words[i + 1]["start"] > words[i]["start"]
+    )
+    seek = _seek_by_click(page, spans.nth(k))
+    assert seek["t"] == pytest.approx(words[k]["start"], abs=0.05)
+    assert seek["playing"] and seek["index"] == k, seek
+    expect(spans.nth(k)).to_have_attribute("aria-current", "true")
+    expect(page.locator("#segments .word.current")).to_have_count(1)
+
+    # a segment's time plays from the segment's start
+    seek = _seek_by_click(page, page.locator("#segments .seek").first)
+    first = transcript["segments"][0]
+    assert seek["t"] == pytest.approx(first["start"], abs=0.05)
+    _seek_by_click(page, spans.nth(k))  # the screenshot shows a lit word
+
     shot = tmp_path / "web-page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0
     if os.environ.get("AURAL_UPDATE_SCREENSHOT") == "1":
-        target = REPO / "docs" / "img" / "web-page.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, target)
+        _save_docs_screenshot(shot)
+
+
+def test_page_shows_speakers_confidence_and_language_of_a_transcript(
+    page, page_url: str
+):
+    """The diarized shape (speaker on segments and words), built here: the page's own
+    rendering function draws it."""
+    from playwright.sync_api import expect
+
+    segments = [
+        {
+            "start": 0.0,
+            "end": 2.0,
+            "text": " Bonjour à tous.",
+            "speaker": "S1",
+            "words": [
+                _word(0.0, 0.6, " Bonjour", 0.95, "S1"),
+                _word(0.6, 0.9, " à", 0.62, "S1"),
+                _word(0.9, 2.0, " tous.", 0.2, "S1"),
+            ],
+        },
+        {  # the speaker changes inside the segment
+            "start": 2.5,
+            "end": 4.0,
+            "text": " Merci. Oui.",
+            "speaker": "S2",
+            "words": [
+                _word(2.5, 3.0, " Merci.", 0.9, "S2"),
+                _word(3.2, 4.0, " Oui.", 0.85, "S1"),
+            ],
+        },
+        {"start": 4.5, "end": 5.0, "text": " Au revoir.", "speaker": "S3", "words": []},
+    ]
+    transcript = {
+        "schema_version": "1.0",
+        "text": "Bonjour à tous. Merci. Oui. Au revoir.",
+        "segments": segments,
+        "info": {
+            "language": "fr",
+            "language_probability": 0.91,
+            "duration": 5.0,
+            "engine": "whisper",
+            "model": "tiny",
+            "options": {},
+        },
+    }
+    _open(page, page_url)
+    page.evaluate("t => window.auralPage.showTranscript(t)", transcript)
+
+    spans = page.locator("#segments .word")
+    expect(spans).to_have_count(5)
+    classes = spans.evaluate_all("els => els.map(e => e.className)")
+    assert classes == [
+        "word conf-high",
+        "word conf-mid",
+        "word conf-low",
+        "word conf-high",
+        "word conf-high",
+    ]
+    # told apart without colour: no underline, dotted, wavy
+    styles = page.evaluate(
+        """() => ['conf-high', 'conf-mid', 'conf-low'].map((c) => {
+          const s = getComputedStyle(document.querySelector('#segments .' + c));
+          return [s.textDecorationLine, s.textDecorationStyle];
+        })"""
+    )
+    assert styles == [["none", "solid"], ["underline", "dotted"], ["underline", "wavy"]]
+    labels = page.locator("#segments .speaker").evaluate_all(
+        "els => els.map(e => [e.textContent, e.className])"
+    )
+    assert labels == [
+        ["S1", "speaker speaker-0"],
+        ["S2", "speaker speaker-1"],
+        ["S1", "speaker speaker-0"],
+        ["S3", "speaker speaker-2"],
+    ]
+    colours = page.locator("#segments .speaker").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).backgroundColor)"
+    )
+    assert len({colours[0], colours[1], colours[3]}) == 3, colours
+    lines = page.locator("#segments li").evaluate_all(
+        "els => els.map(e => [e.className, e.querySelector('.line').textContent])"
+    )
+    assert [c for c, _ in lines] == [
+        "segment speaker-0",
+        "segment speaker-1",
+        "segment speaker-2",
+    ]
+    assert lines[2][1].strip() == "S3 Au revoir."  # no word times: the text
+    info = page.locator("#transcript-info")
+    expect(info).to_contain_text("Language: French (fr), 91 % sure")
+    expect(info).to_contain_text("Speakers (3): S1 S2 S3")
+    expect(page.locator("#confidence-legend")).to_be_visible()
+    # no upload, no player: times are not buttons one can press, words do nothing
+    expect(page.locator("#player-bar")).to_be_hidden()
+    expect(page.locator("#segments .seek").first).to_be_disabled()
+    spans.nth(1).click()
+    expect(page.locator("#segments .word.current")).to_have_count(0)
+    # the lookup the highlight uses: the last word started, held HOLD_S past its end
+    at = page.evaluate(
+        "ts => ts.map((t) => window.auralPage.wordAt(t))", [0.0, 0.7, 2.2, 2.4, 3.1]
+    )
+    assert at == [0, 1, 2, -1, 3]

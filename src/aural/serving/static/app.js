@@ -1,5 +1,7 @@
 // aural web page: upload a file to POST /v1/transcribe, or stream the microphone to
 // WS /v1/listen as 16-bit PCM and show partial and final results as they arrive.
+// An uploaded file plays under its transcript: the word being spoken is highlighted,
+// clicking a word seeks to it, words are shaded by confidence and speakers labelled.
 // No build step and no external resources.
 "use strict";
 
@@ -9,7 +11,21 @@ const state = {
   info: null, // GET /v1/info
   transcript: null, // Transcript JSON (the server's to_dict shape)
   recorder: null, // the live microphone session
+  audioUrl: null, // object URL of the uploaded file the player plays
+  words: [], // {start, end, el} of every rendered word, sorted by start
+  current: -1, // index into words of the highlighted word, -1 for none
+  frame: 0, // requestAnimationFrame id while the audio plays
 };
+
+// Confidence bins, highest first: a word gets the first whose floor its probability
+// reaches. The legend in index.html names the same floors.
+const CONFIDENCE = [
+  { floor: 0.8, cls: "conf-high", label: "high" },
+  { floor: 0.5, cls: "conf-mid", label: "middling" },
+  { floor: -Infinity, cls: "conf-low", label: "low" },
+];
+const HOLD_S = 0.3; // a word stays lit this long after its end when a pause follows
+const SPEAKER_COLOURS = 8; // .speaker-0 ... .speaker-7 in style.css
 
 const FRAME_SECONDS = 0.1; // PCM sent every 100 ms
 const STREAM_KNOBS = [
@@ -49,28 +65,233 @@ function formatTime(seconds) {
   return `${m}:${s}`;
 }
 
+function confidenceBin(probability) {
+  const p = typeof probability === "number" ? probability : 1;
+  return CONFIDENCE.find((bin) => p >= bin.floor);
+}
+
+// Speaker labels in order of first appearance (segments and words), each with its
+// colour class; empty when the transcript was not diarized.
+function speakerClasses(segments) {
+  const classes = new Map();
+  const add = (speaker) => {
+    if (speaker == null || classes.has(speaker)) return;
+    classes.set(speaker, `speaker-${classes.size % SPEAKER_COLOURS}`);
+  };
+  for (const seg of segments) {
+    add(seg.speaker);
+    for (const word of seg.words || []) add(word.speaker);
+  }
+  return classes;
+}
+
+function speakerLabel(speaker, speakers) {
+  const label = document.createElement("span");
+  label.className = `speaker ${speakers.get(speaker)}`;
+  label.textContent = speaker;
+  return label;
+}
+
+function wordSpan(word, index) {
+  const span = document.createElement("span");
+  const bin = confidenceBin(word.probability);
+  span.className = `word ${bin.cls}`;
+  span.textContent = word.text.trim();
+  span.dataset.index = String(index);
+  span.dataset.start = String(word.start);
+  span.dataset.end = String(word.end);
+  const p = typeof word.probability === "number" ? word.probability.toFixed(2) : "?";
+  span.title =
+    `${formatTime(word.start)}–${formatTime(word.end)} · confidence ${p} (${bin.label})` +
+    (word.speaker != null ? ` · ${word.speaker}` : "");
+  return span;
+}
+
+// One line per segment: its time (a button that plays from there), the speaker when
+// diarized, then its words (or its text when the engine gave no word times).
+function segmentItem(seg, speakers) {
+  const item = document.createElement("li");
+  item.className = "segment";
+  const seek = document.createElement("button");
+  seek.type = "button";
+  seek.className = "seek";
+  seek.dataset.start = String(seg.start);
+  seek.disabled = !state.audioUrl;
+  seek.setAttribute("aria-label", `Play from ${formatTime(seg.start)}`);
+  const time = document.createElement("time");
+  time.textContent = `${formatTime(seg.start)}–${formatTime(seg.end)}`;
+  seek.append(time);
+  const line = document.createElement("span");
+  line.className = "line";
+  const words = seg.words || [];
+  let speaker = seg.speaker ?? (words.length ? words[0].speaker : null) ?? null;
+  if (speaker != null) {
+    item.classList.add(speakers.get(speaker));
+    line.append(speakerLabel(speaker, speakers), " ");
+  }
+  if (!words.length) line.append(seg.text.trim());
+  for (const word of words) {
+    if (word.speaker != null && word.speaker !== speaker) {
+      speaker = word.speaker; // the speaker changes inside the segment
+      line.append(speakerLabel(speaker, speakers), " ");
+    }
+    const span = wordSpan(word, state.words.length);
+    state.words.push({ start: word.start, end: word.end, el: span });
+    line.append(span, " ");
+  }
+  item.append(seek, line);
+  return item;
+}
+
+function languageName(code) {
+  try {
+    const name = new Intl.DisplayNames(["en"], { type: "language" }).of(code);
+    return name && name !== code ? `${name} (${code})` : code;
+  } catch (_) {
+    return code;
+  }
+}
+
+function showTranscriptInfo(transcript, speakers) {
+  const info = transcript.info || {};
+  const el = $("transcript-info");
+  const parts = [];
+  if (info.language) {
+    const p = info.language_probability;
+    const sure = typeof p === "number" ? `, ${Math.round(p * 100)} % sure` : "";
+    parts.push(`Language: ${languageName(info.language)}${sure}`);
+  }
+  if (typeof info.duration === "number" && transcript.segments.length) {
+    parts.push(`${formatTime(info.duration)} of audio`);
+  }
+  if (state.words.length) parts.push(`${state.words.length} words`);
+  el.replaceChildren(parts.join(" · "));
+  if (speakers.size) {
+    el.append(parts.length ? " · " : "", `Speakers (${speakers.size}): `);
+    for (const speaker of speakers.keys()) el.append(speakerLabel(speaker, speakers), " ");
+  }
+  el.hidden = parts.length === 0 && speakers.size === 0;
+}
+
+// Render a Transcript JSON object (the server's to_dict shape). Also called by the
+// browser test with transcripts it builds (window.auralPage.showTranscript).
 function showTranscript(transcript) {
   state.transcript = transcript;
+  state.words = [];
+  state.current = -1;
   $("final-text").textContent = transcript.text || "(no speech found)";
+  const speakers = speakerClasses(transcript.segments);
   const list = $("segments");
-  list.replaceChildren();
-  for (const seg of transcript.segments) {
-    const item = document.createElement("li");
-    const time = document.createElement("time");
-    time.textContent = `${formatTime(seg.start)}–${formatTime(seg.end)}`;
-    item.append(time, document.createTextNode(seg.text.trim()));
-    list.append(item);
-  }
+  list.replaceChildren(...transcript.segments.map((seg) => segmentItem(seg, speakers)));
+  list.classList.toggle("playable", Boolean(state.audioUrl));
+  // highlighting looks words up by time; rendering keeps the transcript's own order
+  state.words.sort((a, b) => a.start - b.start);
+  showTranscriptInfo(transcript, speakers);
+  $("confidence-legend").hidden = state.words.length === 0;
   const ready = transcript.segments.length > 0;
   for (const id of ["download-txt", "download-srt", "download-vtt"]) $(id).disabled = !ready;
+  if (state.audioUrl) followAudio();
 }
 
 function clearResult() {
+  releaseAudio();
   state.transcript = null;
+  state.words = [];
+  state.current = -1;
   $("partial").textContent = "";
   $("final-text").textContent = "";
   $("segments").replaceChildren();
+  $("transcript-info").hidden = true;
+  $("confidence-legend").hidden = true;
   for (const id of ["download-txt", "download-srt", "download-vtt"]) $(id).disabled = true;
+}
+
+// -- the player ----------------------------------------------------------------------
+
+function loadAudio(file) {
+  releaseAudio();
+  state.audioUrl = URL.createObjectURL(file);
+  $("player").src = state.audioUrl;
+  $("player-bar").hidden = false;
+}
+
+function releaseAudio() {
+  const player = $("player");
+  cancelAnimationFrame(state.frame);
+  state.frame = 0;
+  if (!state.audioUrl) return;
+  player.pause();
+  player.removeAttribute("src");
+  player.load();
+  URL.revokeObjectURL(state.audioUrl);
+  state.audioUrl = null;
+  $("player-bar").hidden = true;
+}
+
+// The index of the word being spoken at `t` seconds: the last word that has started,
+// while `t` is before its end (plus HOLD_S, so short gaps do not flicker); else -1.
+function wordAt(t) {
+  const words = state.words;
+  let lo = 0;
+  let hi = words.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (words[mid].start <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found >= 0 && t < words[found].end + HOLD_S ? found : -1;
+}
+
+function setCurrent(index) {
+  if (index === state.current) return;
+  const old = state.words[state.current];
+  if (old) {
+    old.el.classList.remove("current");
+    old.el.removeAttribute("aria-current");
+  }
+  state.current = index;
+  const word = state.words[index];
+  if (!word) return;
+  word.el.classList.add("current");
+  word.el.setAttribute("aria-current", "true");
+  if (!$("player").paused) keepInView(word.el);
+}
+
+// Scroll a playing word into view when it leaves the window (or hides under the
+// sticky player).
+function keepInView(el) {
+  const box = el.getBoundingClientRect();
+  const top = $("player-bar").getBoundingClientRect().bottom;
+  if (box.top < top || box.bottom > window.innerHeight) {
+    el.scrollIntoView({ block: "center" });
+  }
+}
+
+// Highlight the word at the player's time: on every frame while it plays, and on
+// timeupdate / seeking / pause for the moments frames do not run.
+function followAudio() {
+  const player = $("player");
+  setCurrent(wordAt(player.currentTime));
+  cancelAnimationFrame(state.frame);
+  state.frame = player.paused || player.ended ? 0 : requestAnimationFrame(followAudio);
+}
+
+function seekTo(event) {
+  const target = event.target.closest("[data-start]");
+  if (!target || !state.audioUrl) return;
+  const player = $("player");
+  const start = Number(target.dataset.start);
+  player.currentTime = start;
+  setCurrent(wordAt(start)); // at once, not when the seek completes
+  player.play().catch((err) => {
+    // AbortError: a pause or another seek came first, which is no failure
+    if (err.name !== "AbortError") setStatus(`Could not play the audio: ${err.message}`, true);
+  });
 }
 
 // -- server info ---------------------------------------------------------------------
@@ -105,12 +326,14 @@ async function uploadFile(event) {
     const form = new FormData();
     form.append("file", file, file.name);
     form.append("response_format", "json");
+    form.append("word_timestamps", "true"); // the words the player highlights
     if (hotwords()) form.append("hotwords", hotwords());
     const response = await fetch("/v1/transcribe", {
       method: "POST", body: form, headers: authHeaders(),
     });
     if (!response.ok) throw new Error(await errorMessage(response));
     const transcript = await response.json();
+    loadAudio(file);
     showTranscript(transcript);
     const took = ((performance.now() - started) / 1000).toFixed(1);
     setStatus(`Done: ${formatTime(transcript.info.duration)} of audio in ${took} s.`);
@@ -331,6 +554,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("upload-form").addEventListener("submit", uploadFile);
   $("record-button").addEventListener("click", startRecording);
   $("stop-button").addEventListener("click", stopRecording);
+  $("segments").addEventListener("click", seekTo);
+  for (const name of ["play", "pause", "ended", "seeking", "seeked", "timeupdate"]) {
+    $("player").addEventListener(name, followAudio);
+  }
   for (const id of ["download-txt", "download-srt", "download-vtt"]) {
     $(id).addEventListener("click", download);
   }
@@ -350,3 +577,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   loadInfo();
 });
+
+// For the browser test and the console: render a transcript, read the page's state.
+window.auralPage = Object.freeze({ showTranscript, wordAt, state });
