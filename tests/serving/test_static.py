@@ -4,8 +4,11 @@ elsewhere."""
 from __future__ import annotations
 
 import re
+from importlib import resources
 
 import httpx
+
+from aural.serving.routes_system import STATIC_PACKAGE
 
 
 def test_page_and_assets_are_local(server):
@@ -49,3 +52,18 @@ def test_info_describes_the_server(server):
     assert info["engines"] == ["whisper:tiny.en"]
     assert info["auth_required"] is True
     assert info["max_upload_mb"] == 2.0
+
+
+def test_page_needs_no_inline_code_or_styles():
+    """What the policy (script-src/style-src 'self') would refuse: inline scripts,
+    event-handler attributes, style attributes, and code built from strings."""
+    static = resources.files(STATIC_PACKAGE)
+    html = static.joinpath("index.html").read_text(encoding="utf-8")
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
+    assert "<style" not in html
+    assert re.findall(r"\s(?:on\w+|style)=", html) == []
+    for name in ("app.js", "pcm-worklet.js"):
+        code = static.joinpath(name).read_text(encoding="utf-8")
+        for banned in ("eval(", "new Function", "innerHTML", 'setAttribute("style"'):
+            assert banned not in code, (name, banned)
+    assert '<audio id="player" controls' in html  # the upload plays under its words
