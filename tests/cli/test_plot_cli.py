@@ -1,9 +1,12 @@
-"""`aural plot attention` as a user runs it: real recordings, the real tiny.en."""
+"""`aural plot` (attention, transcript, alignment) as a user runs it: real recordings,
+the real tiny.en."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +218,175 @@ def test_plot_transcript_json_with_a_span_keeps_the_words_inside(
     plain = tmp_path / "p.json"
     plain.write_text(json.dumps({"text": "just text"}))
     assert _transcript_text(plain, None, None, 0.0, 3.0) == "just text"
+
+
+# -- aural plot transcript / alignment (issue 24) --------------------------------------
+
+
+def run_plot(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["plot", *args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def jfk_json(jfk_flac: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny.en's transcript of jfk.flac as `aural transcribe -f json` writes it."""
+    import aural
+
+    path = tmp_path_factory.mktemp("jfk_json") / "jfk.json"
+    transcript = aural.Recognizer().transcribe(jfk_flac)
+    path.write_text(json.dumps(transcript.to_dict()), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_plot_transcript_transcribes_when_no_transcript_is_given(
+    jfk_flac: Path, jfk_json: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "jfk.png"
+    code, output = run_plot("transcript", str(jfk_flac), "-o", str(out))
+    assert code == 0, output
+    given = tmp_path / "given.png"
+    code, output = run_plot(
+        "transcript", str(jfk_flac), "--transcript", str(jfk_json), "-o", str(given)
+    )
+    assert code == 0, output
+    # the same words drawn from the same model: the same picture
+    assert out.read_bytes() == given.read_bytes()
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_plot_transcript_html_of_a_part(
+    jfk_flac: Path, jfk_json: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "part.html"
+    args = ["transcript", str(jfk_flac), "--transcript", str(jfk_json)]
+    args += ["--start", "2", "--end", "6", "-o", str(out)]
+    code, output = run_plot(*args)
+    assert code == 0, output
+    page = out.read_text(encoding="utf-8")
+    words = [
+        w
+        for s in json.loads(jfk_json.read_text())["segments"]
+        for w in s["words"]
+        if 2.0 <= (w["start"] + w["end"]) / 2 < 6.0
+    ]
+    assert page.count("class='word'") == len(words) > 0
+    assert "http://" not in page and "https://" not in page
+    axis = re.search(r"data-axis='([^']+)'", page)
+    assert axis is not None
+    assert json.loads(html.unescape(axis.group(1)))["t0"] == 2.0
+    code, output = run_plot(*args)
+    assert code == 2 and "--overwrite" in output
+    code, output = run_plot(*args, "--overwrite")
+    assert code == 0 and out.read_text(encoding="utf-8") == page
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("t.txt", "hello", "needs word times"),
+        ("t.json", "{not json", "not JSON"),
+        ("t.json", "[1, 2]", "no 'segments' list"),
+        ("t.json", '{"segments": [{"start": 1}]}', "segment 0: needs numeric"),
+    ],
+)
+def test_plot_transcript_refuses_bad_transcripts(
+    jfk_flac: Path, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    transcript = tmp_path / name
+    transcript.write_text(content, encoding="utf-8")
+    out = tmp_path / "a.png"
+    code, output = run_plot(
+        "transcript", str(jfk_flac), "--transcript", str(transcript), "-o", str(out)
+    )
+    assert code == 2 and message in output
+    assert len(output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_plot_transcript_refuses_bad_spans_and_outputs(
+    jfk_flac: Path, long_wav: Path, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "a.png")
+    code, output = run_plot("transcript", str(jfk_flac), "-o", str(tmp_path / "a.pdf"))
+    assert code == 2 and "use .png, .svg or .html" in output
+    code, output = run_plot("transcript", str(jfk_flac), "--start", "12", "-o", out)
+    assert code == 2 and "past the end" in output
+    code, output = run_plot(
+        "transcript", str(jfk_flac), "--start", "3", "--end", "1", "-o", out
+    )
+    assert code == 2 and "start < end" in output
+    code, output = run_plot(
+        "transcript", str(long_wav), "--page-seconds", "0.5", "-o", out
+    )
+    assert code == 2 and "62 pages" in output and "--start/--end" in output
+    code, output = run_plot("transcript", str(tmp_path / "nope.wav"), "-o", out)
+    assert code == 2 and "no such file" in output
+    assert not Path(out).exists()
+
+
+@pytest.mark.slow
+def test_plot_alignment_compares_whisper_and_sphinx(
+    dev_clean: Path, tmp_path: Path
+) -> None:
+    flac = dev_clean / "3752" / "4944" / "3752-4944-0000.flac"
+    text = next(
+        line.split(" ", 1)[1]
+        for line in (flac.parent / "3752-4944.trans.txt").read_text().splitlines()
+        if line.startswith(flac.stem)
+    )
+    transcript = tmp_path / "t.txt"
+    transcript.write_text(text, encoding="utf-8")
+    out = tmp_path / "both.png"
+    args = ["alignment", str(flac), str(transcript), "-o", str(out)]
+    code, output = run_plot(*args, "--compare", "whisper,sphinx")
+    assert code == 0, output
+    assert out.read_bytes().startswith(b"\x89PNG")
+    code, output = run_plot(*args, "--compare", "whisper,sphinx")
+    assert code == 2 and "--overwrite" in output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--compare", "whisper"], "give two aligners"),
+        (["--compare", "whisper,whisper"], "the same"),
+        (["--aligner", "nemo"], "unknown aligner 'nemo'"),
+        (["--compare", "whisper,ctc:/nonexistent/model"], "the ctc aligner is not"),
+    ],
+)
+def test_plot_alignment_refuses_bad_aligners(
+    jfk_flac: Path, jfk_txt: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    out = tmp_path / "a.png"
+    code, output = run_plot(
+        "alignment", str(jfk_flac), str(jfk_txt), "-o", str(out), *extra
+    )
+    assert code != 0 and message in output, output
+    assert len(output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_plot_alignment_refuses_the_default_ctc_model_offline(
+    jfk_flac: Path, jfk_txt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a network the default CTC model (a hub id) is only usable when cached;
+    otherwise --compare names the aligner it cannot load."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "a.png"
+    code, output = run_plot(
+        "alignment",
+        str(jfk_flac),
+        str(jfk_txt),
+        "-o",
+        str(out),
+        "--compare",
+        "whisper,ctc",
+    )
+    if code == 0:  # the model is in this machine's hub cache
+        assert out.read_bytes().startswith(b"\x89PNG")
+        return
+    assert "the ctc aligner is not available here" in output
+    assert "facebook/wav2vec2-base-960h" in output and not out.exists()

@@ -140,7 +140,10 @@ def test_cli_two_engines_with_noise_then_rerender_from_cache(
     for label in ("sphinx", "whisper:tiny.en"):
         for snr in ("clean", "10"):
             assert f"| {label} | {snr} |" in first.stdout
-    assert (tmp_path / "report.md").read_text() == first.stdout
+    # report.md is what was printed, plus links to the pictures (issue 24)
+    report, pictures = (tmp_path / "report.md").read_text().split("\n## Pictures\n")
+    assert report == first.stdout
+    assert "(plots/confusion-matrix-whisper-tiny.en.png)" in pictures
     doc = json.loads((tmp_path / "results.json").read_text())
     assert set(doc["engines"]) == {"sphinx", "whisper:tiny.en"}
     assert doc["engines"]["whisper:tiny.en"]["by_snr"]["10"]["utterances"] == 1

@@ -1,28 +1,40 @@
 """PNG plots of an evaluation (matplotlib, Agg backend): one function per figure.
 
 Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure` and touches no
-file; :func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``.
+file; :func:`render_plots` saves them (atomically) into ``OUTPUT_DIR/plots/``, together
+with each engine's error pictures (:mod:`aural.plots.errors`: substitution matrix,
+error cloud, WER spread, confident errors). :func:`error_utterances` and
+:func:`error_utterances_from_json` turn scored results, or a ``results.json`` written
+earlier, into what those pictures read.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aural.errors import MissingDependencyError
+from aural.errors import ConfigError, MissingDependencyError
 from aural.writers import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from aural.evaluation.report import EngineResults
     from aural.evaluation.runner import EvalResults
+    from aural.plots.errors import ScoredUtterance
 
 __all__ = [
+    "ERROR_PLOT_TITLES",
     "PLOT_DIR",
+    "engine_slug",
+    "error_plot_key",
+    "error_utterances",
+    "error_utterances_from_json",
     "plot_calibration",
     "plot_confusions",
     "plot_durations",
@@ -207,20 +219,143 @@ PLOTS: dict[str, Callable[[EvalResults], Figure]] = {
 }
 
 
+ERROR_PLOT_TITLES: dict[str, str] = {
+    "confusion-matrix": "Substitution matrix",
+    "error-cloud": "Most frequent errors",
+    "wer-spread": "WER over speakers and durations",
+    "confident-errors": "Confident errors",
+}
+"""name -> section title of each engine's error picture (:mod:`aural.plots.errors`)."""
+
+
 def _save(fig: Figure, path: Path) -> None:
-    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+    # no Software tag: the same results give the same bytes
+    write_atomic(
+        path, lambda f: fig.savefig(f, format="png", metadata={"Software": None})
+    )
+
+
+def engine_slug(label: str) -> str:
+    """``whisper:tiny.en`` -> ``whisper-tiny.en``: an engine label as a file name
+    part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-") or "engine"
+
+
+def error_plot_key(name: str, label: str) -> str:
+    """The key of engine ``label``'s error picture ``name`` in
+    :func:`render_plots`' result."""
+    return f"{name}@{label}"
 
 
 def render_plots(results: EvalResults, output_dir: Path) -> dict[str, str]:
-    """Save every plot as ``output_dir/plots/<name>.png``.
+    """Save every plot as ``output_dir/plots/<name>.png`` and each engine's error
+    pictures as ``output_dir/plots/<name>-<engine>.png``.
 
     Returns:
-        plot name -> path relative to ``output_dir`` (what report.html links to).
+        plot name (``name@engine label`` for error pictures) -> path relative to
+        ``output_dir`` (what report.html links to).
     """
+    from aural.evaluation.report import DURATION_BINS
+    from aural.plots.errors import draw_error_pictures
+
     folder = Path(output_dir) / PLOT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     for name, make in PLOTS.items():
         _save(make(results), folder / f"{name}.png")
         written[name] = f"{PLOT_DIR}/{name}.png"
+    for e in results.engines:
+        paths = draw_error_pictures(
+            error_utterances(e),
+            folder,
+            label=e.label,
+            stem_suffix=f"-{engine_slug(e.label)}",
+            duration_bins=DURATION_BINS,
+        )
+        for name, path in paths.items():
+            written[error_plot_key(name, e.label)] = f"{PLOT_DIR}/{path.name}"
     return written
+
+
+def error_utterances(engine: EngineResults) -> list[ScoredUtterance]:
+    """The engine's utterances in its primary condition, as the error pictures read
+    them."""
+    from aural.evaluation.report import duration_bin
+    from aural.plots.errors import ScoredUtterance
+
+    return [
+        ScoredUtterance(
+            u.id,
+            u.speaker,
+            u.duration,
+            duration_bin(u.duration),
+            tuple((op.op, op.ref, op.hyp) for op in u.alignment.ops),
+            u.word_probabilities,
+        )
+        for u in engine.utterances
+        if u.condition == engine.primary_condition
+    ]
+
+
+_OPS = frozenset({"equal", "substitute", "delete", "insert"})
+
+
+def _json_utterance(u: Mapping[str, object], where: str) -> ScoredUtterance:
+    from aural.evaluation.report import duration_bin
+    from aural.plots.errors import ScoredUtterance
+
+    try:
+        ops = tuple(
+            (str(op), None if r is None else str(r), None if h is None else str(h))
+            for op, r, h in u["ops"]  # type: ignore[attr-defined]
+        )
+        duration = float(u["duration"])  # type: ignore[arg-type]
+        probs = u.get("word_probabilities")
+        probabilities = (
+            None if probs is None else tuple(float(p) for p in probs)  # type: ignore[attr-defined]
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(
+            f"{where}: needs 'ops' ([op, ref, hyp] triples) and a numeric "
+            f"'duration' ({type(err).__name__}: {err})"
+        ) from err
+    if any(op not in _OPS for op, _, _ in ops):
+        raise ConfigError(f"{where}: unknown alignment step in 'ops'")
+    return ScoredUtterance(
+        str(u.get("id", "")),
+        str(u.get("speaker") or "unknown"),
+        duration,
+        duration_bin(duration),
+        ops,
+        probabilities,
+    )
+
+
+def error_utterances_from_json(
+    document: object,
+) -> dict[str, list[ScoredUtterance]]:
+    """Engine label -> its utterances in its primary condition, from a
+    ``results.json`` document (``aural evaluate``'s output).
+
+    Raises:
+        ConfigError: not a results.json document; the message names what is missing.
+    """
+    engines = document.get("engines") if isinstance(document, Mapping) else None
+    if not isinstance(engines, Mapping) or not engines:
+        raise ConfigError(
+            "not an aural evaluate results.json: no 'engines' with results"
+        )
+    out: dict[str, list[ScoredUtterance]] = {}
+    for label, e in engines.items():
+        if not isinstance(e, Mapping) or not isinstance(e.get("utterances"), list):
+            raise ConfigError(f"engine {label!r}: no 'utterances' list")
+        primary = e.get("primary_snr", "clean")
+        items = []
+        for k, u in enumerate(e["utterances"]):
+            where = f"engine {label!r} utterance {k}"
+            if not isinstance(u, Mapping):
+                raise ConfigError(f"{where} is not an object")
+            if u.get("snr", primary) == primary:
+                items.append(_json_utterance(u, where))
+        out[str(label)] = items
+    return out

@@ -528,8 +528,12 @@ SUMMARY_HEADER = [
 ]
 
 
-def render_markdown(results: EvalResults) -> str:
-    """A Markdown report: run facts and the summary table (engines x conditions)."""
+def render_markdown(
+    results: EvalResults, plots: Mapping[str, str] | None = None
+) -> str:
+    """A Markdown report: run facts, the summary table (engines x conditions) and,
+    when ``plots`` (name -> file, as :func:`render_html` takes) is given, links to
+    the pictures."""
     o, t = results.options, results.timing
     audio = sum(e.primary.audio_seconds for e in results.engines[:1])
     lines = [
@@ -559,7 +563,41 @@ def render_markdown(results: EvalResults) -> str:
     if results.failures:
         lines += ["", f"{len(results.failures)} utterance(s) failed:", ""]
         lines += [f"- `{i}`: {m}" for i, m in results.failures]
+    if plots:
+        lines += ["", "## Pictures", ""]
+        lines += [
+            f"- [{title}]({plots[name]})"
+            for name, title in _picture_titles(results)
+            if name in plots
+        ]
     return "\n".join(lines) + "\n"
+
+
+_PLOT_TITLES = (
+    ("snr", "WER vs SNR"),
+    ("errors", "Error types"),
+    ("speakers", "WER per speaker"),
+    ("durations", "Utterance durations"),
+    ("confusions", "Most frequent confusions"),
+    ("calibration", "Confidence calibration"),
+)
+
+
+def _error_picture_titles(label: str) -> list[tuple[str, str]]:
+    """(plot key, title) of engine ``label``'s error pictures."""
+    from aural.evaluation.plots import ERROR_PLOT_TITLES, error_plot_key
+
+    return [
+        (error_plot_key(name, label), f"{label}: {title}")
+        for name, title in ERROR_PLOT_TITLES.items()
+    ]
+
+
+def _picture_titles(results: EvalResults) -> list[tuple[str, str]]:
+    titles = list(_PLOT_TITLES)
+    for e in results.engines:
+        titles += _error_picture_titles(e.label)
+    return titles
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -617,14 +655,7 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
         "<h2>Summary</h2>",
         _table(SUMMARY_HEADER, summary_rows(results)),
     ]
-    for name, title in (
-        ("snr", "WER vs SNR"),
-        ("errors", "Error types"),
-        ("speakers", "WER per speaker"),
-        ("durations", "Utterance durations"),
-        ("confusions", "Most frequent confusions"),
-        ("calibration", "Confidence calibration"),
-    ):
+    for name, title in _PLOT_TITLES:
         if name in plots:
             parts.append(
                 f"<h2>{esc(title)}</h2><img src='{esc(plots[name])}' "
@@ -663,6 +694,12 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
                 f"{_pct(p.oov.oov_wer)} %, on known words {_pct(p.oov.in_vocab_wer)} %."
                 "</p>"
             )
+        for key, title in _error_picture_titles(e.label):
+            if key in plots:
+                parts.append(
+                    f"<h3>{esc(title)}</h3><img src='{esc(plots[key])}' "
+                    f"alt='{esc(title)}'>"
+                )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -695,7 +732,7 @@ def write_report(
                 results_to_dict(results), indent=1, ensure_ascii=False, allow_nan=False
             ),
         ),
-        ("report.md", render_markdown(results)),
+        ("report.md", render_markdown(results, pngs)),
         ("report.html", render_html(results, pngs)),
     ):
         write_atomic(output_dir / name, text)
