@@ -19,6 +19,7 @@ from aural.plots.transcript import (
     TranscriptPicture,
     clip_segments,
     draw_transcript,
+    page_count,
     segments_from_dict,
     segments_from_transcript,
     speakers_of,
@@ -215,3 +216,19 @@ def test_segments_from_dict_names_the_bad_entry(doc: dict, needle: str) -> None:
     with pytest.raises(ConfigError) as info:
         segments_from_dict(doc)
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("duration", "page_seconds", "pages"),
+    [
+        (0.5, 30.0, 1),
+        (30.0, 30.0, 1),
+        (30.0005, 30.0, 1),
+        (30.01, 30.0, 2),
+        (61, 30, 3),
+    ],
+)
+def test_page_count_ignores_a_sliver_past_whole_pages(
+    duration: float, page_seconds: float, pages: int
+) -> None:
+    assert page_count(duration, page_seconds) == pages

@@ -284,8 +284,6 @@ def transcript_command(
     Each word is a box at its times shaded by its confidence; dashed lines mark the
     segment boundaries; speakers (when the transcript has them) get a lane each.
     """
-    import math
-
     from aural.audio.waveform import SAMPLE_RATE
     from aural.plots.transcript import (
         MAX_HTML_SECONDS,
@@ -293,6 +291,7 @@ def transcript_command(
         TranscriptPicture,
         clip_segments,
         draw_transcript,
+        page_count,
         write_transcript_html,
     )
 
@@ -309,7 +308,7 @@ def transcript_command(
             f"{last - first:.0f} s is too long for one HTML picture (at most "
             f"{MAX_HTML_SECONDS:g} s): choose a part with --start/--end"
         )
-    pages = math.ceil((last - first) / page_seconds - 1e-9)
+    pages = page_count(last - first, page_seconds)
     if not is_html and pages > MAX_PAGES:
         fail(
             f"{last - first:.0f} s makes {pages} pages of {page_seconds:g} s (at most "

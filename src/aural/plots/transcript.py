@@ -52,6 +52,7 @@ __all__ = [
     "draw_transcript",
     "draw_waveform",
     "log_mel_image",
+    "page_count",
     "save_figure",
     "segments_from_dict",
     "segments_from_transcript",
@@ -394,14 +395,22 @@ def draw_boxes(
 # -- the picture -----------------------------------------------------------------------
 
 
+PAGE_SLACK_S = 1e-3  # audio this much longer than whole pages adds no page
+
+
+def page_count(duration: float, page_seconds: float) -> int:
+    """Pages of ``page_seconds`` that ``duration`` seconds take (at least one)."""
+    return max(1, math.ceil((duration - PAGE_SLACK_S) / page_seconds))
+
+
 def _page_spans(
     start: float, end: float, page_seconds: float
 ) -> list[tuple[float, float]]:
     if not page_seconds > 0:
         raise ConfigError(f"page_seconds must be > 0, got {page_seconds}")
-    if end - start <= page_seconds:  # one page: just the audio
+    count = page_count(end - start, page_seconds)
+    if count == 1:  # one page: just the audio
         return [(start, end)]
-    count = math.ceil((end - start) / page_seconds - 1e-9)
     if count > MAX_PAGES:
         raise ConfigError(
             f"{end - start:.0f} s at {page_seconds:g} s a page makes {count} pages "
