@@ -16,6 +16,7 @@ import soundfile as sf
 
 from aural.errors import ConfigError
 from aural.plots.transcript import (
+    MAX_HTML_SECONDS,
     TranscriptPicture,
     clip_segments,
     draw_transcript,
@@ -232,3 +233,10 @@ def test_page_count_ignores_a_sliver_past_whole_pages(
     duration: float, page_seconds: float, pages: int
 ) -> None:
     assert page_count(duration, page_seconds) == pages
+
+
+def test_transcript_html_refuses_more_than_its_limit() -> None:
+    seconds = int(MAX_HTML_SECONDS) + 1
+    picture = TranscriptPicture(np.zeros(seconds * 16000, np.float32), 16000, 0.0, ())
+    with pytest.raises(ConfigError, match=f"at most {MAX_HTML_SECONDS:g} s"):
+        transcript_html(picture)

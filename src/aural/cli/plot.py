@@ -430,6 +430,8 @@ def errors_command(
     durations) and confident-errors (wrong words the engine was sure of; needs word
     probabilities). With several engines each file name ends in the engine.
     """
+    from functools import partial
+
     from aural.evaluation.plots import engine_slug, error_utterances_from_json
     from aural.evaluation.report import DURATION_BINS
     from aural.plots.errors import ERROR_PICTURES, draw_error_pictures
@@ -462,17 +464,16 @@ def errors_command(
     if existing and not overwrite:
         fail(f"--output {existing[0]} exists; pass --overwrite to replace it")
     for label, utterances in engines.items():
-        write_picture(
-            lambda label=label, utterances=utterances: draw_error_pictures(
-                utterances,
-                output,
-                label=label,
-                stem_suffix=suffixes[label],
-                fmt=fmt,
-                duration_bins=DURATION_BINS,
-            ),
+        draw = partial(
+            draw_error_pictures,
+            utterances,
             output,
+            label=label,
+            stem_suffix=suffixes[label],
+            fmt=fmt,
+            duration_bins=DURATION_BINS,
         )
+        write_picture(draw, output)
     typer.echo("\n".join(str(t) for t in targets))
 
 

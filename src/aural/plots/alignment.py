@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -37,7 +37,7 @@ __all__ = ["AlignmentLike", "alignment_figure", "alignment_lanes", "draw_alignme
 
 FIGURE_WIDTH = 14.0  # inches
 MAX_ALIGNERS = 2
-_LINE_STYLES = ("-", "--")
+_LINE_STYLES: tuple[Literal["-"], Literal["--"]] = ("-", "--")
 _LINE_COLOURS = ("white", "#7fdbff")
 _SVG_SALT = "aural-alignment"
 

@@ -302,7 +302,7 @@ def error_cloud_figure(
     words = error_words(utterances)[:CLOUD_WORDS]
     fig = _figure(9.0, 5.0, constrained=False)
     canvas = FigureCanvasAgg(fig)
-    renderer = canvas.get_renderer()
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     ax = fig.add_axes((0.0, 0.0, 1.0, 0.88))
     ax.set_axis_off()
     ax.set_xlim(0, 1)

@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -293,8 +293,9 @@ def log_mel_image(samples: np.ndarray, sample_rate: int) -> np.ndarray:
             None,
             options,
         )
-    mel = feats[0].numpy().T
-    return np.maximum(mel, float(mel.max()) - MEL_RANGE)
+    mel: np.ndarray = feats[0].numpy().T
+    floored: np.ndarray = np.maximum(mel, float(mel.max()) - MEL_RANGE)
+    return floored
 
 
 def draw_spectrogram(ax: Any, mel: np.ndarray, start: float) -> None:
@@ -502,7 +503,9 @@ def transcript_figure(
     fig = Figure(figsize=(width, height * len(spans)), dpi=DPI, layout="constrained")
     mel = log_mel_image(picture.samples, picture.sample_rate)
     lanes = _lanes(picture.segments)
-    hosts = [fig] if len(spans) == 1 else list(fig.subfigures(len(spans), 1))
+    hosts: list[Figure | SubFigure] = [fig]
+    if len(spans) > 1:
+        hosts = list(cast("np.ndarray", fig.subfigures(len(spans), 1)))
     for host, span in zip(hosts, spans, strict=True):
         confidence_colorbar(
             host, _draw_row(host, picture, mel, span, lanes, WAVEFORM_COLUMNS)
