@@ -328,6 +328,20 @@ def test_plot_transcript_refuses_bad_spans_and_outputs(
     assert not Path(out).exists()
 
 
+def test_plot_transcript_warns_when_there_are_no_word_times(
+    jfk_flac: Path, tmp_path: Path
+) -> None:
+    transcript = tmp_path / "segments.json"
+    segments = [{"start": 0.3, "end": 3.0, "text": "And so my fellow Americans"}]
+    transcript.write_text(json.dumps({"segments": segments}), encoding="utf-8")
+    out = tmp_path / "a.png"
+    code, output = run_plot(
+        "transcript", str(jfk_flac), "--transcript", str(transcript), "-o", str(out)
+    )
+    assert code == 0 and "no word times" in output
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
 @pytest.mark.slow
 def test_plot_alignment_compares_whisper_and_sphinx(
     dev_clean: Path, tmp_path: Path

@@ -88,6 +88,7 @@ def test_confusion_matrix_cells_are_the_counted_substitutions(
     assert counted, "no substitutions to draw"
     matrix = substitution_matrix(utts)
     assert matrix.total == sum(counted.values())
+    assert all(row.sum() > 0 for row in matrix.counts)  # no empty row
     fig = confusion_matrix_figure(utts, whisper_label)
     ax = fig.get_axes()[0]
     rows = [t.get_text() for t in ax.get_yticklabels()]

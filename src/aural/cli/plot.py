@@ -326,6 +326,11 @@ def transcript_command(
         clip_segments(segments, first, last),
         f"{audio.name}, {first:g}-{last:g} s",
     )
+    if picture.segments and not picture.words:
+        warn(
+            f"warning: {transcript or audio}: the segments carry no word times; only "
+            "segment boundaries are drawn (transcribe with word timestamps on)"
+        )
     if is_html:
         write_picture(lambda: write_transcript_html(picture, out), out)
     else:

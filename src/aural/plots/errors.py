@@ -105,7 +105,8 @@ class SubstitutionMatrix:
 
     Attributes:
         refs: the row words (most substituted first).
-        hyps: the column words (most frequent substitutes of those rows first).
+        hyps: the column words: each row's most frequent substitute, then the most
+            frequent substitutes of those rows, most frequent first.
         counts: ``(len(refs), len(hyps))`` substitution counts.
         total: every substitution in the utterances (shown or not).
     """
@@ -156,7 +157,20 @@ def substitution_matrix(
     for (r, h), n in pairs.items():
         if r in refs:
             by_hyp[h] += n
-    hyps = _ranked(by_hyp, size)
+    # each row's most frequent substitute first (so no row is empty), then the most
+    # frequent substitutes overall; shown most frequent first
+    chosen: list[str] = []
+    for r in refs:
+        own = Counter({h: n for (rr, h), n in pairs.items() if rr == r})
+        best = _ranked(own, 1)[0]
+        if best not in chosen and len(chosen) < size:
+            chosen.append(best)
+    for h in _ranked(by_hyp, len(by_hyp)):
+        if len(chosen) >= size:
+            break
+        if h not in chosen:
+            chosen.append(h)
+    hyps = sorted(chosen, key=lambda h: (-by_hyp[h], h))
     counts = np.zeros((len(refs), len(hyps)), dtype=int)
     for i, r in enumerate(refs):
         for j, h in enumerate(hyps):
