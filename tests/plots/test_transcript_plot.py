@@ -240,3 +240,21 @@ def test_transcript_html_refuses_more_than_its_limit() -> None:
     picture = TranscriptPicture(np.zeros(seconds * 16000, np.float32), 16000, 0.0, ())
     with pytest.raises(ConfigError, match=f"at most {MAX_HTML_SECONDS:g} s"):
         transcript_html(picture)
+
+
+def test_speakers_of_a_diarized_transcript_reach_the_lanes() -> None:
+    """aural.types carries speakers (issue 21): from the objects and from their JSON."""
+    from aural.types import Segment, Transcript, TranscriptionInfo, Word
+
+    words = (Word(0.0, 0.4, "hi"), Word(0.5, 1.0, "there", 0.9, "B"))
+    transcript = Transcript(
+        (
+            Segment(0.0, 1.0, "hi there", words, speaker="A"),
+            Segment(1.2, 2.0, "yes", (Word(1.2, 2.0, "yes", 0.5),), speaker="B"),
+        ),
+        TranscriptionInfo("en", 1.0, 2.0, "whisper", "tiny.en"),
+    )
+    from_objects = segments_from_transcript(transcript)
+    assert segments_from_dict(transcript.to_dict()) == from_objects
+    assert [w.speaker for s in from_objects for w in s.words] == ["A", "B", "B"]
+    assert speakers_of(from_objects) == ("A", "B")
