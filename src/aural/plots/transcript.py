@@ -210,18 +210,18 @@ def segments_from_dict(data: Mapping[str, Any]) -> tuple[SpokenSegment, ...]:
 
 
 def segments_from_transcript(transcript: Transcript) -> tuple[SpokenSegment, ...]:
-    """The segments of a :class:`~aural.types.Transcript` (speakers where its segments
-    and words carry a ``speaker`` attribute)."""
+    """The segments of a :class:`~aural.types.Transcript`, with the speakers that
+    diarization set (a word without one takes its segment's)."""
     out = []
     for s in transcript.segments:
-        speaker = getattr(s, "speaker", None)
+        speaker = s.speaker
         words = tuple(
             SpokenWord(
                 w.start,
                 w.end,
                 w.text,
                 w.probability,
-                getattr(w, "speaker", None) or speaker,
+                w.speaker or speaker,
             )
             for w in s.words
         )
