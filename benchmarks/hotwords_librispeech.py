@@ -148,16 +148,25 @@ def rare_words(reference: str, common: set[str]) -> list[str]:
 
 
 def bias_lists(
-    refs: dict[str, str], common: set[str], list_size: int, seed: int
+    refs: dict[str, str],
+    common: set[str],
+    list_size: int,
+    seed: int,
+    absent: bool = False,
 ) -> dict[str, list[str]]:
     """Per utterance: its rare words plus distractors from the other utterances' rare
-    words, ``list_size`` entries in all, in a seeded random order."""
+    words, ``list_size`` entries in all, in a seeded random order. ``absent``: only
+    distractors, none of them a word of the utterance (what a list costs when nothing
+    on it is spoken)."""
     own = {uid: rare_words(ref, common) for uid, ref in refs.items()}
     pool = sorted({w for words in own.values() for w in words})
     lists = {}
     for uid, words in own.items():
         rng = random.Random(f"{seed}:{uid}")  # independent of which others are run
-        others = [w for w in pool if w not in set(words)]
+        if absent:
+            words = []
+        spoken = set(refs[uid].split())
+        others = [w for w in pool if w not in set(words) and w not in spoken]
         extra = rng.sample(others, min(max(0, list_size - len(words)), len(others)))
         entries = words + extra
         rng.shuffle(entries)
@@ -714,13 +723,26 @@ def _targets_table(title: str, rows: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def write_markdown(result: dict[str, Any], out_dir: Path) -> None:
+def write_markdown(result: dict[str, Any], out_dir: Path, name: str) -> None:
+    absent = result.get("absent", False)
     lines = [
-        "# Hotwords: contextual biasing on LibriSpeech (WER, B-WER, U-WER)",
+        "# Hotwords: contextual biasing on LibriSpeech (WER, B-WER, U-WER)"
+        + (", lists of words not spoken" if absent else ""),
         "",
         f"Command: `{result['command']}` (commit {result['commit']}, "
         f"{result['device']}, {result['date']}).",
         "",
+        *(
+            [
+                "**Absent protocol:** each list holds only distractors, none of them "
+                "a word of its utterance, so B-WER is empty and every change is a "
+                "cost: what biasing does to speech that contains none of the listed "
+                "words.",
+                "",
+            ]
+            if absent
+            else []
+        ),
         f"{result['utterances']} utterances of the shared LibriSpeech dev-clean + "
         f"train-clean-100. Each has a list of {result['list_size']} entries: its own "
         f"rare words (outside the {result['common_words']} most probable words of CMU "
@@ -759,7 +781,7 @@ def write_markdown(result: dict[str, Any], out_dir: Path) -> None:
             ),
             "",
         ]
-    (out_dir / "hotwords.md").write_text("\n".join(lines))
+    (out_dir / f"{name}.md").write_text("\n".join(lines))
 
 
 # -- main ------------------------------------------------------------------------------
@@ -801,6 +823,11 @@ def _parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ctc-beam-size", type=int, default=16)
     parser.add_argument("--ctc-hotword-weight", type=float, default=1.0)
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--absent",
+        action="store_true",
+        help="lists of distractors only (none spoken) -> hotwords_absent.{json,md}",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--job", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -829,12 +856,14 @@ def main() -> None:
     every = utterances()
     refs = {u.uid: normalize(u.text) for u in every}
     common = common_words(args.common)
-    lists = bias_lists(refs, common, args.list_size, args.seed)
+    lists = bias_lists(refs, common, args.list_size, args.seed, args.absent)
+    name = "hotwords_absent" if args.absent else "hotwords"
     halves = split_speakers(every, args.seed)
     utts = pick(every, halves, args.limit, args.seed)
     out_dir = args.output_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = _previous(out_dir / "hotwords.json") | {
+    result: dict[str, Any] = _previous(out_dir / f"{name}.json") | {
+        "absent": args.absent,
         "format": RESULT_FORMAT,
         "command": "python benchmarks/hotwords_librispeech.py "
         + " ".join(sys.argv[1:]),
@@ -858,8 +887,8 @@ def main() -> None:
         result["whisper"] = run_whisper(args, utts, refs, lists, halves, normalize)
         result["whisper"]["setup"] = _setup(args, utts, halves)
         say("whisper " + json.dumps(result["whisper"]["conditions"], indent=1))
-    (out_dir / "hotwords.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_markdown(result, out_dir)
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_markdown(result, out_dir, name)
 
 
 def _setup(
