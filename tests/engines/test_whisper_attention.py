@@ -14,13 +14,13 @@ from aural.errors import ConfigError, OptionConflictError
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from tests.engines.tiny_whisper import tiny_whisper  # noqa: E402
+
 from aural.engines.whisper import AttentionMap, attention_map  # noqa: E402
 from aural.engines.whisper.attention import (  # noqa: E402
     alignment_matrix,
     dtw_path,
 )
-
-TINY_EN_VOCAB = 51864  # tiny.en's vocabulary: the tokenizer's 50363 ids + timestamps
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +40,9 @@ def hf_tokenizer(tiny_en_folder: Path) -> Any:
 @pytest.fixture(scope="module")
 def random_whisper() -> Any:
     """A seeded, randomly initialised Whisper: d_model 64, 2+2 layers, 4 heads."""
-    torch.manual_seed(0)
-    config = transformers.WhisperConfig(
-        vocab_size=TINY_EN_VOCAB,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        num_mel_bins=80,
-        pad_token_id=50256,
-        bos_token_id=50257,
-        eos_token_id=50256,
-        decoder_start_token_id=50257,
-    )
-    model = transformers.WhisperForConditionalGeneration._from_config(
-        config, attn_implementation="eager"
-    )
+    model = tiny_whisper(0, attn_implementation="eager")
     model.generation_config.alignment_heads = [[1, 0], [1, 2]]
-    return model.eval()
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -190,20 +172,7 @@ def test_attention_map_tokens_equal_text(
 def test_attention_map_default_heads_are_the_second_half(
     hf_tokenizer: Any, noise: np.ndarray
 ) -> None:
-    torch.manual_seed(1)
-    config = transformers.WhisperConfig(
-        vocab_size=TINY_EN_VOCAB,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-    )
-    model = transformers.WhisperForConditionalGeneration._from_config(
-        config, attn_implementation="eager"
-    ).eval()
+    model = tiny_whisper(1, attn_implementation="eager")
     amap = attention_map(model, noise[:16000], "yes", tokenizer=hf_tokenizer)
     assert amap.heads == ((1, 0), (1, 1), (1, 2), (1, 3))
 
@@ -247,19 +216,7 @@ def test_attention_map_refuses_long_and_tiny_audio(
 
 
 def test_attention_map_refuses_sdpa_model(hf_tokenizer: Any, noise: np.ndarray) -> None:
-    config = transformers.WhisperConfig(
-        vocab_size=TINY_EN_VOCAB,
-        d_model=64,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-    )
-    model = transformers.WhisperForConditionalGeneration._from_config(
-        config, attn_implementation="sdpa"
-    )
+    model = tiny_whisper(0, layers=1, heads=2)
     with pytest.raises(ConfigError, match="eager"):
         attention_map(model, noise, "a", tokenizer=hf_tokenizer)
 

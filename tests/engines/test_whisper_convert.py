@@ -18,6 +18,8 @@ transformers = pytest.importorskip("transformers")
 ctranslate2 = pytest.importorskip("ctranslate2")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
+from tests.engines.tiny_whisper import tiny_whisper  # noqa: E402
+
 from aural.engines.whisper import resolve_whisper_model  # noqa: E402
 from aural.engines.whisper.convert import (  # noqa: E402
     clear_torch_cache,
@@ -44,32 +46,10 @@ def tiny_en() -> Path:
 def random_hf(tmp_path_factory: pytest.TempPathFactory, tiny_en: Path) -> Path:
     """A seeded random Whisper (d_model 64, 2+2 layers, 4 heads) with tiny.en's
     tokenizer, saved as a Hugging Face folder."""
-    torch.manual_seed(0)
     tokenizer = transformers.WhisperTokenizer(
         tokenizer_file=str(tiny_en / "tokenizer.json")
     )
-    config = transformers.WhisperConfig(
-        vocab_size=51864,  # tiny.en's: the tokenizer fits
-        num_mel_bins=80,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_source_positions=1500,
-        max_target_positions=448,
-        pad_token_id=50256,
-        bos_token_id=50256,
-        eos_token_id=50256,
-        decoder_start_token_id=50257,
-    )
-    model = transformers.WhisperForConditionalGeneration(config)
-    with torch.no_grad():  # _init_weights leaves biases and norms at 0/1: vary them
-        for name, param in model.named_parameters():
-            if name.endswith("bias") or "layer_norm" in name:
-                param.add_(torch.randn_like(param) * 0.1)
+    model = tiny_whisper(0, vary_biases=True)
     folder = tmp_path_factory.mktemp("random") / "hf"
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

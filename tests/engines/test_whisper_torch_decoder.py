@@ -18,10 +18,17 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 ctranslate2 = pytest.importorskip("ctranslate2")
 
+from tests.engines.tiny_whisper import (  # noqa: E402
+    EOT,
+    NO_SPEECH,
+    NO_TIMESTAMPS,
+    PREV,
+    SOT,
+    tiny_whisper,
+)
+
 from aural.engines.whisper.biasing import TokenBiasing, TokenClasses  # noqa: E402
 from aural.engines.whisper.torch_decoder import TorchWhisperDecoder  # noqa: E402
-
-SOT, EOT, NO_TIMESTAMPS, NO_SPEECH, PREV = 50257, 50256, 50362, 50361, 50360
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +37,7 @@ def pair(tmp_path_factory):
     Whisper."""
     real = resolve_whisper_model("tiny.en")
     tmp = tmp_path_factory.mktemp("random-whisper")
-    torch.manual_seed(0)
-    config = transformers.WhisperConfig(
-        vocab_size=51864,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        num_mel_bins=80,
-        max_source_positions=1500,
-        max_target_positions=448,
-        decoder_start_token_id=SOT,
-        eos_token_id=EOT,
-        pad_token_id=EOT,
-        bos_token_id=EOT,
-    )
-    model = transformers.WhisperForConditionalGeneration(config).eval()
+    model = tiny_whisper(0)
     with torch.no_grad():  # peaked distributions, so that searches take decisions
         model.model.decoder.embed_tokens.weight.mul_(20)
     model.save_pretrained(tmp / "hf")
