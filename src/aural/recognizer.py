@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aural.audio.load import AudioSource, load
 from aural.audio.waveform import SAMPLE_RATE, Waveform
@@ -15,6 +15,9 @@ from aural.engines.base import Engine, EngineSettings, Segments, create_engine
 from aural.errors import AuralError, ConfigError, EngineNotFoundError
 from aural.streaming.session import StreamingSession
 from aural.types import Transcript
+
+if TYPE_CHECKING:
+    from aural.diarization import DiarizationOptions
 
 
 def _check_options(
@@ -139,20 +142,42 @@ class Recognizer:
         raw_sample_rate: int | None = None,
         raw_encoding: str = "pcm_s16le",
         raw_channels: int = 1,
+        diarize: bool | DiarizationOptions = False,
     ) -> Transcript:
         """Transcribe one input (path, bytes, file-like or :class:`Waveform`): all of
         :meth:`iter_segments`, collected.
 
         A bare numpy array is refused (it has no sample rate): wrap it as
         ``Waveform(samples, sample_rate=...)``.
+
+        Args:
+            diarize: label speakers too (``True`` or the
+                :class:`~aural.diarization.DiarizationOptions` to use): words and
+                segments get ``speaker`` (``S1``, ``S2``...) and segments are split
+                where the speaker changes. Needs ``aural[diarize]``.
         """
-        return self.iter_segments(
+        if diarize is False:
+            return self.iter_segments(
+                source,
+                options,
+                raw_sample_rate=raw_sample_rate,
+                raw_encoding=raw_encoding,
+                raw_channels=raw_channels,
+            ).to_transcript()
+        from aural.diarization import DiarizationOptions, Diarizer, assign_speakers
+
+        opts = _check_options(options, self.options)
+        if not opts.word_timestamps:  # speakers are given word by word
+            opts = opts.with_(word_timestamps=True)
+        wave = self.load(
             source,
-            options,
             raw_sample_rate=raw_sample_rate,
             raw_encoding=raw_encoding,
             raw_channels=raw_channels,
-        ).to_transcript()
+        )
+        transcript = self.iter_segments(wave, opts).to_transcript()
+        settings = diarize if isinstance(diarize, DiarizationOptions) else None
+        return assign_speakers(transcript, Diarizer(settings).diarize(wave))
 
     def transcribe_batch(
         self, sources: Sequence[AudioSource], options: DecodeOptions | None = None

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -38,6 +38,10 @@ from aural.engines.base import Engine
 from aural.engines.layout import Layout, Workload
 from aural.errors import AuralError
 from aural.types import Segment, Transcript
+
+if TYPE_CHECKING:
+    from aural.audio import Waveform
+    from aural.diarization import Diarizer
 
 LONG_INPUT_S = 120.0  # one input longer than this is decoded in parts side by side
 
@@ -446,6 +450,23 @@ def transcribe_command(
         int, typer.Option(help="Threads per decode (0 = chosen for this machine).")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    diarize: Annotated[
+        bool,
+        typer.Option(
+            "--diarize/--no-diarize",
+            help="Label speakers (S1, S2...) on words and segments; segments split "
+            "where the speaker changes (needs aural[diarize]).",
+        ),
+    ] = False,
+    num_speakers: Annotated[
+        int | None, typer.Option(help="--diarize: the number of speakers, if known.")
+    ] = None,
+    min_speakers: Annotated[
+        int | None, typer.Option(help="--diarize: at least this many speakers.")
+    ] = None,
+    max_speakers: Annotated[
+        int | None, typer.Option(help="--diarize: at most this many speakers.")
+    ] = None,
 ) -> None:
     """Transcribe audio files; text to stdout, or files in --output-dir."""
     from aural.batch import expand_inputs
@@ -471,6 +492,7 @@ def transcribe_command(
         formats=formats,
     )
     entries = hotword_entries(hotwords, hotwords_file)
+    diarizer = _diarizer(diarize, num_speakers, min_speakers, max_speakers)
     try:
         options = DecodeOptions(
             language=language,
@@ -478,7 +500,7 @@ def transcribe_command(
             vad=vad,
             hotwords=entries,
             initial_prompt=initial_prompt,
-            word_timestamps=word_timestamps or fmt in ("json", "all"),
+            word_timestamps=word_timestamps or fmt in ("json", "all") or diarize,
             batch_size=batch_size,
             trimmed_windows=trimmed_windows,
         )
@@ -510,6 +532,7 @@ def transcribe_command(
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))
     run = _Run(eng, options, paths, outputs, formats[0], output_dir, spool)
+    run.diarizer = diarizer
     try:
         if len(todo) == 1:
             run.one(
@@ -535,8 +558,28 @@ def transcribe_command(
     run.summary(skipped)
 
 
+def _diarizer(
+    diarize: bool,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> Diarizer | None:
+    """The diarizer for ``--diarize`` (None without it); the speaker-count flags
+    without ``--diarize`` are a usage error."""
+    if not diarize:
+        if (num_speakers, min_speakers, max_speakers) != (None, None, None):
+            fail("--num-speakers, --min-speakers and --max-speakers need --diarize")
+        return None
+    from aural.cli.diarize import diarization_options
+    from aural.diarization import Diarizer
+
+    return Diarizer(diarization_options(num_speakers, min_speakers, max_speakers))
+
+
 class _Run:
     """One ``aural transcribe`` run: where results go, and what failed."""
+
+    diarizer: Diarizer | None = None  # --diarize: speakers added to each transcript
 
     def __init__(
         self,
@@ -593,7 +636,8 @@ class _Run:
                 f"transcribing {escape(path.name)}", total=long_s or 1, audio=0.0
             )
             collected: list[Segment] = []
-            live, printed = self.output_dir is None and self.fmt == "txt", False
+            live = self.output_dir is None and self.fmt == "txt" and not self.diarizer
+            printed = False
             for segment in segments:
                 collected.append(segment)
                 progress.update(task, completed=min(segments.seconds_done, long_s))
@@ -604,10 +648,14 @@ class _Run:
             progress.update(task, completed=long_s or 1)
         transcript = Transcript(tuple(collected), segments.info)
         self.audio_s = wave.duration
+        attributed = self._with_speakers(path, wave, transcript)
+        if attributed is None:
+            return
+        transcript = attributed
         if self.output_dir is not None:
             self._deliver(path, transcript)
             return
-        if self.fmt == "txt":
+        if self.fmt == "txt" and not self.diarizer:
             sys.stdout.write("\n" if transcript.text else "")
         else:
             sys.stdout.write(render(transcript, self.fmt))
@@ -651,9 +699,28 @@ class _Run:
                         else f"{item.source}: no transcript",
                     )
                     continue
-                self._deliver(item.source, item.transcript)
+                transcript = self._with_speakers(item.source, None, item.transcript)
+                if transcript is None:
+                    continue
+                self._deliver(item.source, transcript)
                 self.audio_s += item.duration
                 progress.update(task, audio=self.audio_s)
+
+    def _with_speakers(
+        self, path: Path, wave: Waveform | None, transcript: Transcript
+    ) -> Transcript | None:
+        """``transcript`` with speakers under ``--diarize`` (unchanged without it);
+        None when diarization failed (reported, counted as failed)."""
+        if self.diarizer is None:
+            return transcript
+        from aural.diarization import assign_speakers
+
+        try:
+            turns = self.diarizer.diarize(wave if wave is not None else path)
+        except AuralError as err:
+            self._fail(path, cli_message(err))
+            return None
+        return assign_speakers(transcript, turns)
 
     def _deliver(self, source: Path, transcript: Transcript) -> None:
         from aural.writers import render, write_atomic

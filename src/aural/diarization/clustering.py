@@ -14,6 +14,7 @@ __all__ = [
     "agglomerative_cluster",
     "kmeans_cluster",
     "merge_close_clusters",
+    "absorb_small_clusters",
     "centroids",
 ]
 
@@ -165,6 +166,25 @@ def merge_close_clusters(
         labels[labels == max(i, j)] = min(i, j)
         labels = _relabel(labels)
     return labels
+
+
+def absorb_small_clusters(
+    embeddings: Embeddings, labels: Labels, min_size: int
+) -> Labels:
+    """Give the windows of clusters smaller than ``min_size`` to the nearest other
+    cluster (smallest first), until every cluster has ``min_size`` windows or one
+    cluster is left."""
+    labels = labels.copy()
+    while True:
+        sizes = np.bincount(labels)
+        if len(sizes) <= 1 or sizes.min() >= min_size:
+            return labels
+        small = int(np.argmin(sizes))
+        keep = np.array([j for j in range(len(sizes)) if j != small])
+        c = centroids(embeddings, labels)[keep]
+        mine = labels == small
+        labels[mine] = keep[np.argmax(embeddings[mine] @ c.T, axis=1)]
+        labels = _relabel(labels)
 
 
 def _relabel(labels: Labels) -> Labels:

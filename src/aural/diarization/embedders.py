@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Literal, Protocol, get_args
+from pathlib import Path
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,7 +38,7 @@ EmbedderName = Literal["resemblyzer", "speechbrain", "pyannote"]
 EMBEDDERS: tuple[str, ...] = get_args(EmbedderName)
 Window = tuple[int, int]  # [start, end) in samples at 16 kHz
 
-_BATCH = 64  # windows per forward pass: bounded memory on long inputs
+_BATCH = 256  # windows per forward pass: bounded memory on long inputs
 
 
 class Embedder(Protocol):
@@ -73,24 +74,35 @@ def _normalise(x: NDArray[np.floating]) -> NDArray[np.float32]:
 class ResemblyzerEmbedder:
     """GE2E d-vectors (256 dims) from resemblyzer's pretrained LSTM encoder.
 
-    The log-mel spectrogram (40 bands, 25 ms windows, 10 ms hop) of the whole signal
-    is computed once; each window is a slice of its frames, so overlapping windows
-    cost only the LSTM.
+    Only the weights come from the resemblyzer wheel (``pretrained.pt``); the network
+    (3-layer LSTM, 40 mel bands in, 256 out, then linear + ReLU + L2 norm) and its mel
+    spectrogram (librosa, 25 ms windows, 10 ms hop, 40 bands: resemblyzer's
+    ``wav_to_mel_spectrogram``) are rebuilt here, so resemblyzer's own imports
+    (``webrtcvad``, which needs ``pkg_resources``) are never needed. The spectrogram of
+    the whole signal is computed once; each window is a slice of its frames, so
+    overlapping windows cost only the LSTM.
     """
 
     name = "resemblyzer"
     _HOP = 160  # samples per mel frame (10 ms)
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", num_threads: int = 1) -> None:
+        self.num_threads = num_threads
         try:
+            import librosa
             import torch
-            from resemblyzer import VoiceEncoder
-            from resemblyzer.audio import wav_to_mel_spectrogram
         except ImportError as err:
-            raise missing_dependency("resemblyzer", "diarize", "diarization") from err
-        self._torch = torch
-        self._mel = wav_to_mel_spectrogram
-        self._encoder = VoiceEncoder(device, verbose=False).eval()
+            raise missing_dependency(
+                "torch and librosa", "diarize", "diarization"
+            ) from err
+        self._torch, self._librosa = torch, librosa
+        self._encoder = _load_ge2e(device)
+
+    def _mel(self, wav: NDArray[np.float32]) -> NDArray[np.float32]:
+        frames = self._librosa.feature.melspectrogram(
+            y=wav, sr=16_000, n_fft=400, hop_length=self._HOP, n_mels=40
+        )
+        return np.ascontiguousarray(frames.astype(np.float32).T)
 
     def embed(
         self, samples: NDArray[np.float32], windows: Sequence[Window]
@@ -121,10 +133,19 @@ class ResemblyzerEmbedder:
                 last.append(i)
             else:
                 groups.append([i])
-        with torch.inference_mode():
-            for group in groups:
-                batch = np.stack([mel[spans[g][0] : spans[g][1]] for g in group])
-                result[group] = self._encoder(torch.from_numpy(batch)).numpy()
+        # One thread: the LSTM's per-frame matrix products are small, and on a shared
+        # 2-core machine two threads spent more time waiting for each other than
+        # computing (128 windows: 0.48 s with one thread, 5.9 s with two, issue 21).
+        # torch's thread count is process-wide, so it is restored afterwards.
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads)
+        try:
+            with torch.inference_mode():
+                for group in groups:
+                    batch = np.stack([mel[spans[g][0] : spans[g][1]] for g in group])
+                    result[group] = self._encoder(torch.from_numpy(batch)).numpy()
+        finally:
+            torch.set_num_threads(previous)
         return _normalise(result)
 
 
@@ -148,9 +169,7 @@ class SpeechBrainEmbedder:
             import torch
             from speechbrain.inference.speaker import EncoderClassifier
         except ImportError as err:
-            raise missing_dependency(
-                "speechbrain", "diarize", "ECAPA embeddings"
-            ) from err
+            raise _not_bundled("speechbrain", "speechbrain") from err
         self._torch = torch
         try:
             self._model = EncoderClassifier.from_hparams(
@@ -236,6 +255,42 @@ class PyannoteEmbedder:
         if not vectors:
             return np.zeros((0, 256), dtype=np.float32)
         return _normalise(np.stack(vectors))
+
+
+def _load_ge2e(device: str) -> Any:
+    """resemblyzer's GE2E encoder with the weights from its wheel, found without
+    importing the package."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise missing_dependency("resemblyzer", "diarize", "diarization")
+    weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    if not weights.is_file():
+        raise ModelNotFoundError(
+            f"resemblyzer's encoder weights are missing ({weights}); reinstall it with "
+            "`pip install --no-deps --force-reinstall resemblyzer==0.1.4`"
+        )
+
+    class GE2E(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = torch.nn.LSTM(40, 256, 3, batch_first=True)
+            self.linear = torch.nn.Linear(256, 256)
+
+        def forward(self, mels: torch.Tensor) -> torch.Tensor:
+            _, (hidden, _) = self.lstm(mels)
+            out = torch.relu(self.linear(hidden[-1]))
+            return out / torch.norm(out, dim=1, keepdim=True).clamp_min(1e-12)
+
+    model = GE2E()
+    state = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    if missing:
+        raise ModelNotFoundError(f"{weights} lacks the encoder weights {missing}")
+    return model.to(device).eval()
 
 
 @functools.lru_cache(maxsize=4)

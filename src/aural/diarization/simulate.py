@@ -220,6 +220,8 @@ def simulate_conversation(
         # never the same speaker twice in a row: the conversation ends when only the
         # last speaker has turns left; speakers with more left are likelier next
         choices = [s for s in speakers if queues[s] and s != current]
+        if not choices and len(speakers) == 1 and queues[speakers[0]]:
+            choices = list(speakers)  # a monologue: one speaker, pauses between turns
         if not choices:
             break
         left = np.array([len(queues[s]) for s in choices], dtype=np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aural import audio
 from aural.audio.load import RAW_SUFFIXES
@@ -19,6 +19,9 @@ from aural.errors import (
 from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError, status_for, type_for
 from aural.types import Transcript
+
+if TYPE_CHECKING:
+    from aural.diarization import DiarizationOptions
 
 __all__ = ["JobResult", "RawAudio", "transcribe_file"]
 
@@ -93,6 +96,7 @@ def transcribe_file(
     max_duration_s: float,
     display_name: str | None = None,
     raw: RawAudio | None = None,
+    diarization: DiarizationOptions | None = None,
 ) -> JobResult:
     """Decode ``path``, check its duration and transcribe it with ``engine``.
 
@@ -106,6 +110,7 @@ def transcribe_file(
         display_name: the client's name for the file, shown in error messages instead of
             the temporary path.
         raw: how to read headerless PCM (None = the upload has a header).
+        diarization: label speakers with these settings (None = no speakers).
 
     Raises:
         ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded and
@@ -146,4 +151,9 @@ def transcribe_file(
         raise ApiError(status_for(err), type_for(err), message) from err
     with engine.lease() as instance:
         transcript = instance.transcribe(waveform, options)
+    if diarization is not None:
+        from aural.diarization import Diarizer, assign_speakers
+
+        turns = Diarizer(diarization).diarize(waveform)
+        transcript = assign_speakers(transcript, turns)
     return JobResult(transcript, time.perf_counter() - started)

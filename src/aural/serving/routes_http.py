@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from aural import writers
 from aural.decoding.options import DecodeOptions
+from aural.diarization import DiarizationOptions
 from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError
 from aural.serving.jobs import JobResult, RawAudio, transcribe_file
@@ -105,8 +106,10 @@ async def _run(
     options: DecodeOptions,
     route: str,
     raw: RawAudio | None = None,
+    diarization: DiarizationOptions | None = None,
 ) -> JobResult:
-    """Claim a pool slot (429 when full) and transcribe the complete upload in it."""
+    """Claim a pool slot (429 when full) and transcribe the complete upload in it
+    (with speakers when ``diarization`` is given)."""
     cfg = state.config
     path = upload.path
     assert path is not None
@@ -116,13 +119,30 @@ async def _run(
     result = await state.pool.run(
         slot,
         lambda: transcribe_file(
-            engine, path, options, cfg.max_duration_s, upload.filename, raw
+            engine,
+            path,
+            options,
+            cfg.max_duration_s,
+            upload.filename,
+            raw,
+            diarization,
         ),
         remaining,
     )
     state.metrics.audio_seconds.labels(route).inc(result.transcript.info.duration)
     state.metrics.inference_seconds.labels(engine.name).observe(result.inference_time)
     return result
+
+
+def _with_diarization(
+    params: TranscribeParams | OpenAIParams | Base64Request, options: DecodeOptions
+) -> tuple[DecodeOptions, DiarizationOptions | None]:
+    """The decoding options (word times on, since speakers are given word by word)
+    and the diarization settings for ``diarize=true``; None without it."""
+    diarization = params.diarization_options()
+    if diarization is not None and not options.word_timestamps:
+        options = options.with_(word_timestamps=True)
+    return options, diarization
 
 
 def _render(transcript: Transcript, fmt: str) -> Response:
@@ -152,7 +172,9 @@ async def transcribe(request: Request, state: State) -> Response:
             TranscribeParams, _query(request), upload.fields
         )
         engine = state.cache.get(params.engine, params.model)
-        options = params.decode_options(state.config.beam_size)
+        options, diarization = _with_diarization(
+            params, params.decode_options(state.config.beam_size)
+        )
         result = await _run(
             state,
             started,
@@ -161,6 +183,7 @@ async def transcribe(request: Request, state: State) -> Response:
             options,
             "/v1/transcribe",
             params.raw_audio(),
+            diarization,
         )
     return _render(result.transcript, params.response_format)
 
@@ -210,7 +233,7 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
             changes["temperature"] = params.temperature
         if params.hotwords:
             changes["hotwords"] = params.hotword_entries()
-        options = DecodeOptions(**changes)
+        options, diarization = _with_diarization(params, DecodeOptions(**changes))
         result = await _run(
             state,
             started,
@@ -219,6 +242,7 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
             options,
             "/v1/audio/transcriptions",
             params.raw_audio(),
+            diarization,
         )
     transcript = result.transcript
     fmt = params.response_format
@@ -323,7 +347,9 @@ async def transcribe_base64(request: Request, state: State) -> Response:
     if not audio_bytes:
         raise ApiError(400, "no_audio", "audio_data is empty")
     engine = state.cache.get(params.engine, params.model)
-    options = params.decode_options(cfg.beam_size)
+    options, diarization = _with_diarization(
+        params, params.decode_options(cfg.beam_size)
+    )
     upload = _write_temp(audio_bytes, cfg.tmp_dir)
     del audio_bytes
     with upload:
@@ -335,5 +361,6 @@ async def transcribe_base64(request: Request, state: State) -> Response:
             options,
             "/v1/transcribe/base64",
             params.raw_audio(),
+            diarization,
         )
     return JSONResponse(base64_response(result.transcript, result.inference_time))

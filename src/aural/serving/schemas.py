@@ -23,6 +23,7 @@ from pydantic import (
 from aural.audio.load import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, RawEncoding
 from aural.decoding.hotwords import parse_hotwords
 from aural.decoding.options import DecodeOptions, split_hotword_list
+from aural.diarization import DiarizationOptions
 from aural.errors import ConfigError
 from aural.serving.errors import ApiError
 from aural.serving.jobs import RawAudio
@@ -107,6 +108,44 @@ class _Options(_Hotwords):
         return base.with_(**changes) if changes else base
 
 
+class _Diarize(BaseModel):
+    """``diarize=true`` labels speakers (``S1``, ``S2``...) on words and segments and
+    splits segments where the speaker changes; the counts map one-to-one to
+    :class:`DiarizationOptions` fields (a count without ``diarize`` is a 422)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    diarize: bool = False
+    num_speakers: int | None = Field(None, ge=1, le=20)
+    min_speakers: int | None = Field(None, ge=1, le=20)
+    max_speakers: int | None = Field(None, ge=1, le=20)
+
+    def diarization_options(self) -> DiarizationOptions | None:
+        """The diarization settings, None without ``diarize`` (ConfigError -> 422)."""
+        counts = {
+            "num_speakers": self.num_speakers,
+            "min_speakers": self.min_speakers,
+            "max_speakers": self.max_speakers,
+        }
+        given = {k: v for k, v in counts.items() if v is not None}
+        if not self.diarize:
+            if given:
+                raise ConfigError(
+                    f"{', '.join(given)} need diarize=true", options=list(given)
+                )
+            return None
+        if self.num_speakers is not None and (
+            self.min_speakers is not None or self.max_speakers is not None
+        ):
+            raise ConfigError(
+                "give num_speakers or min_speakers/max_speakers, not both",
+                options=list(given),
+            )
+        if self.num_speakers is not None:
+            given["max_speakers"] = max(self.num_speakers, 8)
+        return DiarizationOptions(**given)
+
+
 class _RawOptions(BaseModel):
     """How to read an upload that is headerless PCM (every endpoint that takes a file).
 
@@ -140,7 +179,7 @@ class _RawOptions(BaseModel):
         )
 
 
-class TranscribeParams(_Options, _RawOptions):
+class TranscribeParams(_Options, _RawOptions, _Diarize):
     """``POST /v1/transcribe`` options (form fields or query parameters)."""
 
     response_format: Literal["json", "txt", "text", "srt", "vtt"] = "json"
@@ -169,13 +208,13 @@ class StreamParams(_Options):
         return StreamingOptions(**given) if given else None
 
 
-class Base64Request(_Options, _RawOptions):
+class Base64Request(_Options, _RawOptions, _Diarize):
     """``POST /v1/transcribe/base64`` JSON body."""
 
     audio_data: str = Field(min_length=1)
 
 
-class OpenAIParams(_RawOptions, _Hotwords):
+class OpenAIParams(_RawOptions, _Hotwords, _Diarize):
     """``POST /v1/audio/transcriptions`` form fields: the OpenAI audio API, plus
     ``hotwords`` and the ``raw_*`` fields for headerless PCM (aural extensions)."""
 
@@ -299,12 +338,19 @@ def openai_verbose_json(
                 "no_speech_prob": s.no_speech_prob
                 if s.no_speech_prob is not None
                 else 0.0,
+                # aural extension, only with diarize=true
+                **({"speaker": s.speaker} if s.speaker is not None else {}),
             }
             for i, s in enumerate(transcript.segments)
         ]
     if "word" in granularities:
         body["words"] = [
-            {"word": w.text.strip(), "start": w.start, "end": w.end}
+            {
+                "word": w.text.strip(),
+                "start": w.start,
+                "end": w.end,
+                **({"speaker": w.speaker} if w.speaker is not None else {}),
+            }
             for w in transcript.words
         ]
     return body
