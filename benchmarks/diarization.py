@@ -214,8 +214,8 @@ def _markdown(results, ami, wder, meta) -> str:
         "# Speaker diarization (issue 21)",
         "",
         f"Command: `{meta['command']}`  ",
-        f"Commit {meta['commit']}; {meta['machine']}; torch threads "
-        f"{meta['torch_threads']}; {meta['date']}.  ",
+        f"Commit {meta['commit']}; {meta['machine']}; the LSTM runs on 1 torch "
+        f"thread (process default {meta['torch_threads']}); {meta['date']}.  ",
         "Embeddings: resemblyzer GE2E d-vectors, 1.5 s windows every 0.5 s; VAD: "
         "Silero. DER: NIST md-eval-22 rules, summed over files, overlap scored. "
         f"Simulated: {meta['num']} conversations per cell from LibriSpeech "
@@ -238,7 +238,12 @@ def _markdown(results, ami, wder, meta) -> str:
             f"{100 * r['fa_c025']:.1f} / {100 * r['conf_c025']:.1f} | "
             f"{100 * r['count_acc']:.0f} % | {rtf} | {target} |"
         )
-    lines += ["", "### Averaged over 2, 3 and 4 speakers (time-weighted)", ""]
+    lines += [
+        "",
+        "### Over 2, 3 and 4 speakers (DER weighted by audio time; count: share of "
+        "conversations)",
+        "",
+    ]
     lines += [
         "| condition | system | DER c0.25 | DER c0 | count right |",
         "|---|---|---|---|---|",
@@ -288,8 +293,12 @@ def _pooled(results, args) -> dict:
             ]
             pooled[(condition, system)] = {
                 key: float(np.average([c[key] for c in cells], weights=weights))
-                for key in ("der_c025", "der_c0", "count_acc")
+                for key in ("der_c025", "der_c0")
             }
+            # every cell has --num conversations: the share of conversations
+            pooled[(condition, system)]["count_acc"] = float(
+                np.mean([c["count_acc"] for c in cells])
+            )
     return pooled
 
 
