@@ -197,7 +197,8 @@ def _write_all(
                         "num_speakers": k,
                         "speakers": list(conv.speakers),
                         "overlap_seconds": round(conv.overlap_seconds, 3),
-                        "speech_seconds": round(
+                        # speaker time: overlapped speech counts once per voice
+                        "speaker_seconds": round(
                             sum(t.end - t.start for t in conv.reference), 3
                         ),
                         "seed": [seed, k, i],
