@@ -663,9 +663,15 @@ def _whisper_table(part: dict[str, Any], split: str) -> list[str]:
         s = by_split.get(split)
         if s is None:
             continue
+        # no listed word spoken (--absent): B-WER's errors are listed words inserted
+        b_wer = (
+            f"{s['b_wer']:.1%}"
+            if s["biased_ref_words"]
+            else f"n/a: {round(s['b_wer'])} listed words inserted"
+        )
         lines.append(
             f"| {_name(cond, part['chosen_weight'])} | {s['wer']:.2%} | "
-            f"{s['b_wer']:.1%} | {s['u_wer']:.2%} | {s.get('b_wer_cut', 0):+.1%} | "
+            f"{b_wer} | {s['u_wer']:.2%} | {s.get('b_wer_cut', 0):+.1%} | "
             f"{100 * s.get('u_wer_rise', 0):+.2f} pt | "
             f"{s['seconds_per_utterance']:.3f} | {s.get('time_ratio', 1):.2f}x |"
         )
@@ -780,6 +786,19 @@ def write_markdown(result: dict[str, Any], out_dir: Path, name: str) -> None:
                 for c, s in ctc["conditions"].items()
             ),
             "",
+        ]
+    if absent:  # the targets are about listed words that are spoken: none here
+        kept, skipping = [], False
+        for line in lines:
+            if line.startswith("#"):
+                skipping = line.startswith("### Targets")
+            if not skipping:
+                kept.append(line)
+        lines = [
+            line.replace(
+                "its own rare words", "(in the normal protocol) its own rare words"
+            )
+            for line in kept
         ]
     (out_dir / f"{name}.md").write_text("\n".join(lines))
 

@@ -59,9 +59,12 @@ __all__ = ["WhisperEngine", "WhisperSettings", "parallel_settings"]
 
 FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
 DECODERS = ("auto", "torch", "ctranslate2")
-# bonus per hotword token; chosen on held-out LibriSpeech speakers
-# (benchmarks/hotwords_librispeech.py, benchmarks/results/hotwords.md)
-DEFAULT_HOTWORD_WEIGHT = 1.5
+# bonus per hotword token (natural log). On LibriSpeech with 100-entry lists the tuning
+# speakers' lowest WER was at 3 of 0.5-3, but 3 cost +0.5 points of WER when none of the
+# listed words was spoken, and 2 cost nothing there while cutting the held-out
+# speakers' listed-word WER by two thirds (benchmarks/results/hotwords.md and
+# hotwords_absent.md)
+DEFAULT_HOTWORD_WEIGHT = 2.0
 _BIASING_CACHE = 8  # compiled hotword lists kept per engine
 _WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
 
