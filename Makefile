@@ -24,6 +24,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[all,test]'
 	# reference implementation for the normaliser tests only; its own deps (triton...) are not needed
 	$(PIP) install -q --no-deps openai-whisper==20250625
+	# resemblyzer's pretrained speaker encoder (diarization): weights only, its own deps
+	# (webrtcvad, the typing backport) are not needed
+	$(PIP) install -q --no-deps resemblyzer==0.1.4
 	# KenLM binaries (the `lm` extra) build from source: cmake and a C++ compiler, ~1 min
 	$(PIP) install -q kenlm || echo "warning: kenlm did not build; KenLM binary tests will skip"
 	touch $(VENV)/.core-installed $@

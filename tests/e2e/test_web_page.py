@@ -376,6 +376,29 @@ def test_upload_plays_audio_under_its_words(
         _save_docs_screenshot(shot)
 
 
+@pytest.mark.slow
+def test_upload_with_label_speakers_shows_the_speakers(
+    page, page_url: str, shared_data: Path
+):
+    """The "Label speakers" box sends diarize=true; a real two-person recording comes
+    back with speakers on its words, and the page labels them."""
+    from playwright.sync_api import expect
+
+    _open(page, page_url)
+    page.check("#diarize")
+    meeting = shared_data / "diarization" / "ami" / "audio" / "trn00.wav"
+    transcript = _upload(page, meeting)
+    speakers = {seg.get("speaker") for seg in transcript["segments"]}
+    assert None not in speakers and len(speakers) >= 2, transcript["segments"]
+    labels = page.locator("#segments .speaker")
+    expect(labels.first).to_be_visible(timeout=LONG_S)
+    shown = set(labels.evaluate_all("els => els.map(e => e.textContent)"))
+    assert shown == speakers
+    expect(page.locator("#transcript-info")).to_contain_text(
+        f"Speakers ({len(speakers)})"
+    )
+
+
 def test_page_shows_speakers_confidence_and_language_of_a_transcript(
     page, page_url: str
 ):

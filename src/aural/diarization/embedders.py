@@ -266,7 +266,11 @@ def _load_ge2e(device: str) -> Any:
 
     spec = importlib.util.find_spec("resemblyzer")
     if spec is None or not spec.submodule_search_locations:
-        raise missing_dependency("resemblyzer", "diarize", "diarization")
+        err = missing_dependency("resemblyzer", "diarize", "diarization")
+        raise type(err)(
+            f"{err} and `pip install --no-deps resemblyzer==0.1.4` (its speaker "
+            "encoder's weights; its own dependencies are not needed)"
+        )
     weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
     if not weights.is_file():
         raise ModelNotFoundError(

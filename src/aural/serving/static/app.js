@@ -328,6 +328,7 @@ async function uploadFile(event) {
     form.append("response_format", "json");
     form.append("word_timestamps", "true"); // the words the player highlights
     if (hotwords()) form.append("hotwords", hotwords());
+    if ($("diarize").checked) form.append("diarize", "true"); // speakers on the words
     const response = await fetch("/v1/transcribe", {
       method: "POST", body: form, headers: authHeaders(),
     });
