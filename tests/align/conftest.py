@@ -43,36 +43,3 @@ def sphinx_aligner():
     from aural.align import create_aligner
 
     return create_aligner("sphinx")
-
-
-@pytest.fixture(scope="session")
-def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded, randomly initialised Wav2Vec2ForCTC + processor saved locally."""
-    import json
-
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    folder = tmp_path_factory.mktemp("tiny_ctc_align")
-    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-    vocab.update({c: 5 + i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ'")})
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    tokenizer = transformers.Wav2Vec2CTCTokenizer(str(folder / "vocab.json"))
-    extractor = transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True)
-    torch.manual_seed(0)
-    config = transformers.Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(16,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-    )
-    transformers.Wav2Vec2ForCTC(config).save_pretrained(folder)
-    transformers.Wav2Vec2Processor(
-        feature_extractor=extractor, tokenizer=tokenizer
-    ).save_pretrained(folder)
-    return folder

@@ -3,7 +3,6 @@ CTC model for characters) on a real LibriSpeech clip."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -43,38 +42,6 @@ def whisper_alignment(clip) -> Alignment:
 def sphinx_alignment(clip) -> Alignment:
     waveform, text = clip
     return create_aligner("sphinx").align(waveform, text)
-
-
-@pytest.fixture(scope="module")
-def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded, randomly initialised Wav2Vec2ForCTC + processor saved locally (the
-    character lane needs a CTC model; none is downloaded in tests)."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    folder = tmp_path_factory.mktemp("tiny_ctc_plot")
-    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4}
-    vocab.update({c: 5 + i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ'")})
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    tokenizer = transformers.Wav2Vec2CTCTokenizer(str(folder / "vocab.json"))
-    extractor = transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True)
-    torch.manual_seed(0)
-    config = transformers.Wav2Vec2Config(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(16,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-    )
-    transformers.Wav2Vec2ForCTC(config).save_pretrained(folder)
-    transformers.Wav2Vec2Processor(
-        feature_extractor=extractor, tokenizer=tokenizer
-    ).save_pretrained(folder)
-    return folder
 
 
 def boxes(fig, prefix: str) -> list:

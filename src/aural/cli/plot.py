@@ -43,6 +43,13 @@ OutputOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
 ]
+ModelOption = Annotated[
+    str | None, typer.Option(help="Whisper model alias or folder (tiny.en).")
+]
+LanguageOption = Annotated[str, typer.Option(help="The language spoken.")]
+StartOption = Annotated[
+    float | None, typer.Option(help="Draw from here (seconds into AUDIO).")
+]
 # mean word probability under which the text likely does not match the audio (as for
 # `aural align`)
 LOW_CONFIDENCE = 0.3
@@ -102,13 +109,9 @@ def attention_command(
             "with --model.",
         ),
     ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Whisper model alias or folder (tiny.en).")
-    ] = None,
-    language: Annotated[str, typer.Option(help="The language spoken.")] = "en",
-    start: Annotated[
-        float | None, typer.Option(help="Draw from here (seconds into AUDIO).")
-    ] = None,
+    model: ModelOption = None,
+    language: LanguageOption = "en",
+    start: StartOption = None,
     end: Annotated[
         float | None, typer.Option(help="Draw to here (at most 30 s after --start).")
     ] = None,
@@ -266,13 +269,9 @@ def transcript_command(
             "give speaker lanes). Default: transcribe with --model.",
         ),
     ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Whisper model alias or folder (tiny.en).")
-    ] = None,
-    language: Annotated[str, typer.Option(help="The language spoken.")] = "en",
-    start: Annotated[
-        float | None, typer.Option(help="Draw from here (seconds into AUDIO).")
-    ] = None,
+    model: ModelOption = None,
+    language: LanguageOption = "en",
+    start: StartOption = None,
     end: Annotated[float | None, typer.Option(help="Draw to here (seconds).")] = None,
     page_seconds: Annotated[
         float, typer.Option(help="Seconds per page of a .png/.svg picture.")
@@ -507,9 +506,7 @@ def alignment_command(
             "whisper,sphinx)."
         ),
     ] = None,
-    start: Annotated[
-        float | None, typer.Option(help="Draw from here (seconds into AUDIO).")
-    ] = None,
+    start: StartOption = None,
     end: Annotated[float | None, typer.Option(help="Draw to here (seconds).")] = None,
     overwrite: OverwriteOption = False,
 ) -> None:
