@@ -332,7 +332,10 @@ class WhisperEngine(Engine):
     def _faster_whisper(self, options: DecodeOptions) -> Any:
         """The faster-whisper model for ``options``' long form: the loaded one, or a
         shallow copy whose ``generate`` is aural's decoder (hotwords)."""
-        generator = self._generator(options)
+        return self._with_generator(self._generator(options))
+
+    def _with_generator(self, generator: Any) -> Any:
+        """The loaded faster-whisper model, or a shallow copy running ``generator``."""
         if generator is None:
             return self._model
         import copy
@@ -554,7 +557,7 @@ class WhisperEngine(Engine):
                             piece.start,
                             piece.end,
                             fallback_kwargs,
-                            self._faster_whisper(options),
+                            self._with_generator(generator),
                         )[0]
             todo, rounds = rest, rounds + 1
         return _Group(found, tuple(long_form))

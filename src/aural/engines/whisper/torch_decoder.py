@@ -278,24 +278,24 @@ class TorchWhisperDecoder:
             raise ValueError("no_repeat_ngram_size is not supported by the torch path")
         with torch.inference_mode():
             enc = torch.as_tensor(np.asarray(_cpu(encoded), dtype=np.float32))
-            if enc.dim() == 2:
-                enc = enc[None]
             return self._generate(
-                enc,
+                enc if enc.dim() == 3 else enc[None],
                 [list(p) for p in prompts],
-                beam_size=max(1, beam_size),
-                patience=patience,
-                length_penalty=length_penalty,
-                repetition_penalty=repetition_penalty,
-                max_length=max_length,
-                no_speech=return_no_speech_prob,
-                suppress_blank=suppress_blank,
-                suppress_tokens=list(suppress_tokens or ()),
-                max_initial=max_initial_timestamp_index,
-                num_hypotheses=max(1, num_hypotheses),
-                topk=sampling_topk,
-                temperature=sampling_temperature,
-                biasing=biasing,
+                _Rules(
+                    beam_size=max(1, beam_size),
+                    patience=patience,
+                    length_penalty=length_penalty,
+                    repetition_penalty=repetition_penalty,
+                    max_length=max_length,
+                    no_speech=return_no_speech_prob,
+                    disabled=self._disabled(list(suppress_tokens or ())),
+                    disabled_begin=self.suppress_begin if suppress_blank else [],
+                    max_initial=max_initial_timestamp_index,
+                    num_hypotheses=max(1, num_hypotheses),
+                    topk=sampling_topk,
+                    temperature=sampling_temperature,
+                ),
+                biasing,
             )
 
     def _layout(self, prompt: list[int]) -> tuple[int, int]:
@@ -320,19 +320,7 @@ class TorchWhisperDecoder:
         self,
         enc: Any,
         prompts: list[list[int]],
-        *,
-        beam_size: int,
-        patience: float,
-        length_penalty: float,
-        repetition_penalty: float,
-        max_length: int,
-        no_speech: bool,
-        suppress_blank: bool,
-        suppress_tokens: list[int],
-        max_initial: int,
-        num_hypotheses: int,
-        topk: int,
-        temperature: float,
+        rules: _Rules,
         biasing: TokenBiasing | None,
     ) -> list[GenerationResult]:
         import torch
@@ -348,11 +336,13 @@ class TorchWhisperDecoder:
         prompt = torch.tensor([p[: length - 1] for p in prompts], dtype=torch.long)
         starts = torch.tensor([p[length - 1 :] for p in prompts], dtype=torch.long)
         start_step = prompt.shape[1]
-        steps = min(max_length // 2, max_length - start_step)
+        steps = min(rules.max_length // 2, rules.max_length - start_step)
         steps = max(1, min(steps, self.max_positions - start_step - starts.shape[1]))
         timestamps = prompts[0][length - 1] != self.no_timestamps
-        sampling = topk != 1 or (beam_size == 1 and num_hypotheses > 1)
-        group = num_hypotheses if sampling else beam_size
+        sampling = rules.topk != 1 or (
+            rules.beam_size == 1 and rules.num_hypotheses > 1
+        )
+        group = rules.num_hypotheses if sampling else rules.beam_size
         capacity = start_step + starts.shape[1] + steps + 1
 
         cross = self._cross(enc)
@@ -360,34 +350,28 @@ class TorchWhisperDecoder:
         no_speech_probs = [0.0] * batch
         if start_step:
             hidden = self._forward(prompt, state)
-            if no_speech and sot_index < start_step:
+            if rules.no_speech and sot_index < start_step:
                 probs = self._logits(hidden[:, sot_index]).float().softmax(-1)
                 no_speech_probs = probs[:, self.no_speech].tolist()
         hidden = self._forward(starts, state)
         logits = self._logits(hidden[:, -1])
-        if no_speech and sot_index == start_step + starts.shape[1] - 1:
+        if rules.no_speech and sot_index == start_step + starts.shape[1] - 1:
             no_speech_probs = logits.softmax(-1)[:, self.no_speech].tolist()
 
         search = _Search(
             self,
+            rules,
+            biasing,
             batch=batch,
             group=group,
             steps=steps,
             sampling=sampling,
-            temperature=temperature,
-            topk=topk,
-            length_penalty=length_penalty,
-            max_hypotheses=(
-                num_hypotheses if sampling else round(beam_size * patience)
-            ),
-            num_hypotheses=num_hypotheses,
-            repetition_penalty=repetition_penalty,
-            disabled=self._disabled(suppress_tokens),
-            disabled_begin=self.suppress_begin if suppress_blank else [],
             timestamps=timestamps,
-            max_initial=max_initial,
-            biasing=biasing,
-            prompt_tokens=[p[: length - 1] for p in prompts],
+            max_hypotheses=(
+                rules.num_hypotheses
+                if sampling
+                else round(rules.beam_size * rules.patience)
+            ),
         )
         search.run(logits, state)
         return [
@@ -401,14 +385,50 @@ class TorchWhisperDecoder:
         ]
 
 
-class _Search:
-    """One beam search (or sampling) over a batch, CTranslate2's rules."""
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """One generate call's options, as CTranslate2's ``generate`` takes them
+    (``disabled``: the suppressed ids, ``-1`` expanded)."""
 
-    def __init__(self, decoder: TorchWhisperDecoder, **kw: Any) -> None:
-        self.d = decoder
-        self.__dict__.update(kw)
+    beam_size: int
+    patience: float
+    length_penalty: float
+    repetition_penalty: float
+    max_length: int
+    no_speech: bool
+    disabled: list[int]
+    disabled_begin: list[int]
+    max_initial: int
+    num_hypotheses: int
+    topk: int
+    temperature: float
+
+
+class _Search:
+    """One beam search (or sampling) over a batch, CTranslate2's rules.
+
+    ``group`` rows per item (the beam, or the samples), at most ``steps`` steps;
+    ``max_hypotheses`` finished hypotheses end an item's search."""
+
+    def __init__(
+        self,
+        decoder: TorchWhisperDecoder,
+        rules: _Rules,
+        biasing: TokenBiasing | None,
+        *,
+        batch: int,
+        group: int,
+        steps: int,
+        sampling: bool,
+        timestamps: bool,
+        max_hypotheses: int,
+    ) -> None:
+        self.d, self.rules, self.biasing = decoder, rules, biasing
+        self.batch, self.group, self.steps = batch, group, steps
+        self.sampling, self.timestamps = sampling, timestamps
+        self.max_hypotheses = max_hypotheses
         self.results: list[list[tuple[list[int], float, float]]] = [
-            [] for _ in range(kw["batch"])
+            [] for _ in range(batch)
         ]
 
     def _mask(self, logits: Any, seqs: list[list[int]], step: int) -> Any:
@@ -416,20 +436,20 @@ class _Search:
         import torch
 
         d = self.d
-        if self.repetition_penalty != 1.0:
+        if self.rules.repetition_penalty != 1.0:
             for row, seq in enumerate(seqs):
                 if seq:
                     ids = torch.tensor(sorted(set(seq)))
                     vals = logits[row, ids]
                     logits[row, ids] = torch.where(
                         vals < 0,
-                        vals * self.repetition_penalty,
-                        vals / self.repetition_penalty,
+                        vals * self.rules.repetition_penalty,
+                        vals / self.rules.repetition_penalty,
                     )
-        if self.disabled:
-            logits[:, self.disabled] = NEG_INF
-        if step == 0 and self.disabled_begin:
-            logits[:, self.disabled_begin] = NEG_INF
+        if self.rules.disabled:
+            logits[:, self.rules.disabled] = NEG_INF
+        if step == 0 and self.rules.disabled_begin:
+            logits[:, self.rules.disabled_begin] = NEG_INF
         if not self.timestamps:
             return logits
         tb, eot = d.timestamp_begin, d.eot
@@ -439,7 +459,7 @@ class _Search:
             line[d.no_timestamps] = NEG_INF
             if step == 0:
                 line[:tb] = NEG_INF
-                line[tb + self.max_initial + 1 :] = NEG_INF
+                line[tb + self.rules.max_initial + 1 :] = NEG_INF
                 continue
             last = seq[-1]
             if last >= tb:
@@ -496,9 +516,11 @@ class _Search:
         for step in range(self.steps):
             last = step + 1 == self.steps
             log_probs = self._mask(logits.float(), seqs, step).log_softmax(-1)
-            scaled = self._ranked(log_probs, bias_states) / max(self.temperature, 1e-6)
-            if self.topk > 1:
-                kth = scaled.topk(self.topk, -1).values[:, -1:]
+            scaled = self._ranked(log_probs, bias_states) / max(
+                self.rules.temperature, 1e-6
+            )
+            if self.rules.topk > 1:
+                kth = scaled.topk(self.rules.topk, -1).values[:, -1:]
                 scaled = scaled.masked_fill(scaled < kth, NEG_INF)
             tokens = torch.multinomial(scaled.softmax(-1), 1)[:, 0].tolist()
             for r, tok in enumerate(tokens):
@@ -575,8 +597,8 @@ class _Search:
                                 break
                     chosen.append(pick)
                 found = len(self.results[item])
-                if self.length_penalty == 0:
-                    finished = top_finished[item] and found >= self.num_hypotheses
+                if self.rules.length_penalty == 0:
+                    finished = top_finished[item] and found >= self.rules.num_hypotheses
                 else:
                     finished = found >= self.max_hypotheses
                 if last or finished:
@@ -623,10 +645,16 @@ class _Search:
         (ranked with the hotword bonus), ``num_hypotheses`` kept."""
         hyps = []
         for seq, pure, bonus in self.results[item]:
-            norm = max(len(seq), 1) ** self.length_penalty if self.length_penalty else 1
+            norm = (
+                max(len(seq), 1) ** self.rules.length_penalty
+                if self.rules.length_penalty
+                else 1
+            )
             hyps.append((seq, pure / norm, bonus, (pure + bonus) / norm))
         hyps.sort(key=lambda h: -h[3])
-        self.results[item] = [(s, p, b) for s, p, b, _ in hyps[: self.num_hypotheses]]
+        self.results[item] = [
+            (s, p, b) for s, p, b, _ in hyps[: self.rules.num_hypotheses]
+        ]
 
 
 def _cpu(encoded: Any) -> Any:
