@@ -17,6 +17,24 @@ import pytest
 
 
 def load_whisper_normalizer() -> Callable[[str], str] | None:
+    modules = _load_whisper_modules()
+    return None if modules is None else modules["english"].EnglishTextNormalizer()
+
+
+def load_whisper_basic_normalizer(
+    remove_diacritics: bool = False,
+) -> Callable[[str], str] | None:
+    """Whisper's BasicTextNormalizer (None when openai-whisper is not installed)."""
+    modules = _load_whisper_modules()
+    if modules is None:
+        return None
+    basic: Callable[[str], str] = modules["basic"].BasicTextNormalizer(
+        remove_diacritics=remove_diacritics
+    )
+    return basic
+
+
+def _load_whisper_modules() -> dict[str, types.ModuleType] | None:
     try:
         spec = importlib.util.find_spec("whisper")
     except (ImportError, ValueError):
@@ -26,7 +44,7 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
     folder = Path(next(iter(spec.submodule_search_locations))) / "normalizers"
     if not (folder / "english.py").is_file():
         return None
-    if importlib.util.find_spec("more_itertools") is None:
+    if any(importlib.util.find_spec(m) is None for m in ("more_itertools", "regex")):
         return None
     name = "_aural_whisper_ref_normalizers"
     package = sys.modules.get(name)
@@ -46,7 +64,7 @@ def load_whisper_normalizer() -> Callable[[str], str] | None:
             sys.modules[full] = module
             sub_spec.loader.exec_module(module)
         modules[sub] = sys.modules[full]
-    return modules["english"].EnglishTextNormalizer()
+    return modules
 
 
 @pytest.fixture(scope="session")

@@ -158,7 +158,12 @@ def test_basic_normalizer_rejects_non_bool_option() -> None:
 
 
 def test_get_normalizer_names() -> None:
-    assert set(NORMALIZER_NAMES) == {"whisper", "basic", "none"}
+    assert set(NORMALIZER_NAMES) == {"auto", "whisper", "basic", "multilingual", "none"}
+    assert get_normalizer("auto")("Mr. Smith's 2 dogs") == "mister smith is 2 dogs"
+    assert (
+        get_normalizer("auto", "de")("Herr Müller's 2 Hunde") == "herr müller s 2 hunde"
+    )
+    assert get_normalizer("multilingual")("Mr. Smith's 2 dogs") == "mr smith s 2 dogs"
     assert get_normalizer("whisper")("Mr. Smith's 2 dogs") == "mister smith is 2 dogs"
     assert get_normalizer("basic")("Mr. Smith's 2 dogs") == "mr smith s 2 dogs"
     assert get_normalizer("none")("Mr. Smith's 2 dogs") == "Mr. Smith's 2 dogs"
@@ -177,7 +182,9 @@ def test_evaluation_uses_the_one_normalizer_name_type() -> None:
 
 
 def test_get_normalizer_unknown_name_names_it() -> None:
-    with pytest.raises(ConfigError, match=r"'whispr'.*whisper, basic, none"):
+    with pytest.raises(
+        ConfigError, match=r"'whispr'.*auto, whisper, basic, multilingual, none"
+    ):
         get_normalizer("whispr")
 
 

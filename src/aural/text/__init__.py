@@ -1,5 +1,11 @@
 """aural.text: normalisers (for scoring), number spelling and tokenizers."""
 
+from aural.text.multilingual import (
+    CER_LANGUAGES,
+    MultilingualNormalizer,
+    normalizer_for,
+    uses_cer,
+)
 from aural.text.normalizers import (
     NORMALIZER_NAMES,
     BasicNormalizer,
@@ -7,4 +13,13 @@ from aural.text.normalizers import (
     get_normalizer,
 )
 
-__all__ = ["NORMALIZER_NAMES", "BasicNormalizer", "EnglishNormalizer", "get_normalizer"]
+__all__ = [
+    "CER_LANGUAGES",
+    "NORMALIZER_NAMES",
+    "BasicNormalizer",
+    "EnglishNormalizer",
+    "MultilingualNormalizer",
+    "get_normalizer",
+    "normalizer_for",
+    "uses_cer",
+]

@@ -6,7 +6,10 @@
   digits, British spellings made American, symbols and diacritics removed.
 - :class:`BasicNormalizer` lower-cases and strips punctuation and symbols, for any
   language.
-- :func:`get_normalizer` returns one of them (or the identity) by name.
+- :class:`~aural.text.multilingual.MultilingualNormalizer` normalises any language
+  (Whisper's ``BasicTextNormalizer`` with word-internal marks kept).
+- :func:`get_normalizer` returns one of them (or the identity) by name; ``auto`` picks
+  by language (:func:`aural.text.multilingual.normalizer_for`).
 
 All normalisers are pure functions of the text; the output has no leading, trailing or
 doubled spaces, and normalising twice gives the same text as normalising once.
@@ -39,7 +42,7 @@ __all__ = [
     "remove_symbols_and_diacritics",
 ]
 
-NormalizerName = Literal["whisper", "basic", "none"]
+NormalizerName = Literal["auto", "whisper", "basic", "multilingual", "none"]
 """The text normalisers by name: the one definition (evaluation and the CLI use it)."""
 NORMALIZER_NAMES: tuple[str, ...] = get_args(NormalizerName)
 
@@ -245,12 +248,27 @@ def _identity(text: str) -> str:
     return text
 
 
-def get_normalizer(name: str) -> Callable[[str], str]:
-    """The normaliser named ``name``: ``"whisper"``, ``"basic"`` or ``"none"``.
+def get_normalizer(name: str, language: str | None = None) -> Callable[[str], str]:
+    """The normaliser named ``name``.
+
+    Args:
+        name: ``"auto"`` (English for ``en`` or an unknown language, multilingual for
+            any other), ``"whisper"`` (English), ``"basic"``, ``"multilingual"`` or
+            ``"none"``.
+        language: the text's ISO 639 code, for ``auto`` and ``multilingual`` (which
+            drops the vowel points some languages' corpora write).
 
     Raises:
         ConfigError: for any other name.
     """
+    if name == "auto":
+        from aural.text.multilingual import normalizer_for
+
+        return normalizer_for(language)
+    if name == "multilingual":
+        from aural.text.multilingual import MultilingualNormalizer, base_language
+
+        return MultilingualNormalizer(language=base_language(language))
     if name == "whisper":
         return EnglishNormalizer()
     if name == "basic":
