@@ -14,12 +14,15 @@ from aural.data.readers import (
     DATASET_KINDS,
     DatasetKind,
     read_common_voice,
+    read_fleurs,
     read_fsdd,
     read_librispeech,
     read_ljspeech,
     read_manifest_file,
+    read_mls,
     read_tedlium,
     read_vctk,
+    utterance_language,
 )
 
 __all__ = [
@@ -31,13 +34,16 @@ __all__ = [
     "load_dataset",
     "load_utterance_audio",
     "read_common_voice",
+    "read_fleurs",
     "read_fsdd",
     "read_hf_dataset",
     "read_librispeech",
     "read_ljspeech",
     "read_manifest_file",
+    "read_mls",
     "read_tedlium",
     "read_vctk",
     "utterance_audio",
     "utterance_duration",
+    "utterance_language",
 ]

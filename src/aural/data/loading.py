@@ -33,6 +33,8 @@ _READERS: dict[str, Callable[[Path, str | None], Manifest]] = {
     "common_voice": lambda path, split: readers.read_common_voice(
         path, split=split or "test"
     ),
+    "fleurs": lambda path, split: readers.read_fleurs(path, split=split or "test"),
+    "mls": lambda path, split: readers.read_mls(path, split=split),
     "vctk": lambda path, _: readers.read_vctk(path),
     "tedlium": lambda path, split: readers.read_tedlium(path, split=split),
     "fsdd": lambda path, _: readers.read_fsdd(path),
@@ -63,6 +65,16 @@ def detect_layout(path: str | Path) -> str:
         ("hf", lambda: is_hf_saved_dataset(p)),
         ("ljspeech", lambda: (p / "metadata.csv").is_file() and (p / "wavs").is_dir()),
         ("common_voice", lambda: (p / "clips").is_dir() and any(p.glob("*.tsv"))),
+        (
+            "fleurs",
+            lambda: any((p / "audio" / t.stem).is_dir() for t in p.glob("*.tsv")),
+        ),
+        (
+            "mls",
+            lambda: (
+                (p / "transcripts.txt").is_file() or any(p.glob("*/transcripts.txt"))
+            ),
+        ),
         ("vctk", lambda: (p / "txt").is_dir() and any(p.glob("wav48*"))),
         ("tedlium", lambda: (p / "stm").is_dir() or any(p.glob("*/stm"))),
         (
@@ -122,8 +134,9 @@ def load_dataset(
         path_or_name: a corpus folder, a manifest file, a ``save_to_disk`` folder, or a
             Hugging Face hub name (``"owner/name"``) when no such local path exists.
         kind: ``"auto"`` (detect from the files) or one of :data:`DATASET_KINDS`.
-        split: Common Voice TSV (default ``test``), a LibriSpeech or TED-LIUM split
-            under a root folder, or a Hugging Face split.
+        split: Common Voice or FLEURS TSV (default ``test``), a LibriSpeech,
+            Multilingual LibriSpeech or TED-LIUM split under a root folder, or a
+            Hugging Face split.
 
     Raises:
         DatasetError: missing path, unknown layout (naming the layouts expected) or

@@ -7,7 +7,13 @@ kind               layout
                    ``<spk>-<chapter>.trans.txt``, a split folder or a root holding
                    several splits
 ``ljspeech``       ``wavs/<id>.wav`` + ``metadata.csv`` (``id|raw|normalized``)
-``common_voice``   ``clips/`` + ``<split>.tsv`` (``client_id``, ``path``, ``sentence``)
+``common_voice``   ``clips/`` + ``<split>.tsv`` (``client_id``, ``path``, ``sentence``,
+                   ``locale``)
+``fleurs``         ``<split>.tsv`` (no header: id, file, raw text, text, ...) +
+                   ``audio/<split>/*.wav``, in a language folder such as ``fr_fr``
+``mls``            Multilingual LibriSpeech: ``<split>/transcripts.txt`` +
+                   ``<split>/audio/<spk>/<book>/<spk>_<book>_<n>.flac|opus`` in a
+                   ``mls_<language>`` folder
 ``vctk``           ``txt/<spk>/<spk>_<n>.txt`` +
                    ``wav48*/<spk>/<spk>_<n>[_mic1].wav|flac``
 ``tedlium``        ``stm/*.stm`` + ``sph/*.sph``: segments of long recordings
@@ -19,6 +25,12 @@ kind               layout
 :func:`load_dataset` detects the layout when ``kind="auto"``. Durations come from the
 audio headers where that is cheap (WAV, FLAC, NIST) and are otherwise left ``None`` for
 :func:`aural.data.utterance_duration` to read when needed.
+
+Languages: readers of multilingual corpora put the utterance's language in
+``extra["language"]`` as a Whisper-style ISO 639 code (``zh``, ``fr``, ``yue``) and the
+corpus's own spelling in ``extra["locale"]`` (``zh-CN``, ``cmn_hans_cn``) when it
+differs; a manifest's ``language`` column lands there too. :func:`utterance_language`
+reads it.
 """
 
 from __future__ import annotations
@@ -43,12 +55,15 @@ __all__ = [
     "DATASET_KINDS",
     "DatasetKind",
     "read_common_voice",
+    "read_fleurs",
     "read_fsdd",
     "read_librispeech",
     "read_ljspeech",
     "read_manifest_file",
+    "read_mls",
     "read_tedlium",
     "read_vctk",
+    "utterance_language",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +73,8 @@ DatasetKind = Literal[
     "librispeech",
     "ljspeech",
     "common_voice",
+    "fleurs",
+    "mls",
     "vctk",
     "tedlium",
     "fsdd",
@@ -69,7 +86,9 @@ DATASET_KINDS: tuple[str, ...] = tuple(k for k in get_args(DatasetKind) if k != 
 
 _LAYOUTS_HELP = (
     "LibriSpeech (<spk>/<chapter>/*.flac + *.trans.txt), LJSpeech (wavs/ + "
-    "metadata.csv), Common Voice (clips/ + <split>.tsv), VCTK (txt/ + wav48*/), "
+    "metadata.csv), Common Voice (clips/ + <split>.tsv), FLEURS (<split>.tsv + "
+    "audio/<split>/), Multilingual LibriSpeech (<split>/transcripts.txt + "
+    "<split>/audio/), VCTK (txt/ + wav48*/), "
     "TED-LIUM (stm/ + sph/), Free Spoken Digit (<digit>_<speaker>_<n>.wav), a "
     ".jsonl/.csv/.tsv manifest, or a Hugging Face dataset saved with save_to_disk"
 )
@@ -85,6 +104,8 @@ _DIGITS = (
     "eight",
     "nine",
 )
+_LANGUAGE_FOLDER = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+"""A folder named like a language code (Common Voice: ``fr``, ``zh-CN``, ``yue``)."""
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9]+)_(\d+)\.wav$")
 _HEADER_SUFFIXES = frozenset(
     {".wav", ".flac", ".sph", ".nist", ".aiff", ".aif", ".ogg"}
@@ -283,18 +304,26 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(text, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
+def read_common_voice(
+    path: str | Path, split: str = "test", language: str | None = None
+) -> Manifest:
     """Read a Common Voice language folder: ``clips/`` + ``<split>.tsv``.
 
     Args:
         path: the folder holding ``clips/`` and the TSV files (e.g.
-            ``cv-corpus-17.0/en``).
+            ``cv-corpus-17.0/fr``).
         split: which TSV to read: ``train``, ``dev``, ``test``, ``validated``, ...
+        language: the language of every clip; None = each row's ``locale`` column,
+            else the folder's name when it is a language code (``fr``, ``zh-CN``).
 
     The speaker is ``client_id``; ``clip_durations.tsv`` (milliseconds) is used for
-    durations when present, otherwise they are read lazily.
+    durations when present, otherwise they are read lazily. The language goes to
+    ``extra["language"]`` (see the module docstring).
     """
     root = _require_dir(Path(path), "Common Voice")
+    folder_language = language or (
+        root.name if _LANGUAGE_FOLDER.match(root.name) else None
+    )
     tsv = root / f"{split}.tsv"
     if not tsv.is_file():
         found = sorted(p.stem for p in root.glob("*.tsv"))
@@ -337,6 +366,7 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
             )
             and v
         }
+        extra.update(_language_fields(language or row.get("locale") or folder_language))
         utts.append(
             Utterance(
                 id=Path(row["path"]).stem,
@@ -350,6 +380,200 @@ def read_common_voice(path: str | Path, split: str = "test") -> Manifest:
     if missing:
         raise _missing_audio(str(tsv), missing)
     return Manifest(f"{root.name}-{split}", tuple(utts))
+
+
+def _language_fields(code: str | None) -> dict[str, str]:
+    """``{"language": <Whisper-style code>, "locale": <as written>}`` (locale only when
+    it differs); empty when the code is unknown."""
+    from aural.text.multilingual import base_language
+
+    language = base_language(code)
+    if code is None or language is None:
+        return {}
+    fields = {"language": language}
+    if code != language:
+        fields["locale"] = code
+    return fields
+
+
+def utterance_language(utterance: Utterance) -> str | None:
+    """The utterance's language (``extra["language"]``, a Whisper-style ISO 639 code
+    such as ``zh``), or None when the dataset does not say."""
+    from aural.text.multilingual import base_language
+
+    value = utterance.extra.get("language")
+    return base_language(value) if isinstance(value, str) else None
+
+
+# --- FLEURS ---------------------------------------------------------------------------
+
+# google/fleurs: id, file name, raw transcription, transcription, characters,
+# number of samples, gender
+_FLEURS_FIELDS = 7
+
+
+def read_fleurs(
+    path: str | Path, split: str = "test", language: str | None = None
+) -> Manifest:
+    """Read a FLEURS language folder (``google/fleurs`` ``data/<lang>``, its audio
+    archives extracted): ``<split>.tsv`` + ``audio/<split>/<file>.wav``.
+
+    The TSV has no header; its columns are the id, the file name, the raw transcription,
+    the normalised transcription (lower case, no punctuation: the reference, as FLEURS
+    scores it), the characters, the number of samples and the gender. The same sentence
+    is read by several speakers, so the utterance id is the file's stem and the
+    sentence id is kept in ``extra["sentence_id"]``.
+
+    Args:
+        path: the language folder, e.g. ``fleurs/data/fr_fr``.
+        split: ``train``, ``dev`` or ``test``.
+        language: the language of every clip; None = from the folder name (``fr_fr``
+            -> ``fr``, ``cmn_hans_cn`` -> ``zh``).
+
+    Raises:
+        DatasetError: no ``<split>.tsv``, a line without 7 fields, or missing audio.
+    """
+    root = _require_dir(Path(path), "FLEURS")
+    tsv = root / f"{split}.tsv"
+    if not tsv.is_file():
+        found = sorted(p.stem for p in root.glob("*.tsv"))
+        raise DatasetError(
+            f"FLEURS folder {str(root)!r} has no {split}.tsv; splits found: "
+            f"{', '.join(found) or 'none'}"
+        )
+    audio_dir = root / "audio" / split
+    lang = _language_fields(language or root.name)
+    utts: list[Utterance] = []
+    missing: list[Path] = []
+    for lineno, line in enumerate(_read_text(tsv).splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != _FLEURS_FIELDS:
+            raise DatasetError(
+                f"{str(tsv)!r} line {lineno} has {len(fields)} tab-separated field(s); "
+                "FLEURS lines have 7 (id, file, raw text, text, characters, samples, "
+                "gender)"
+            )
+        sentence_id, name, raw, text, _, samples, gender = fields
+        audio = audio_dir / name
+        if not audio.exists():
+            missing.append(audio)
+            continue
+        duration = _header_duration(audio)
+        if duration is None and samples.strip().isdigit():
+            duration = int(samples) / 16000.0  # FLEURS is 16 kHz
+        extra: dict[str, Any] = {
+            "sentence_id": sentence_id,
+            "raw_text": raw,
+            "split": split,
+            **lang,
+        }
+        if gender.strip():
+            extra["gender"] = gender.strip()
+        utts.append(
+            Utterance(Path(name).stem, audio, text.strip(), None, duration, extra=extra)
+        )
+    if missing:
+        raise _missing_audio(str(tsv), missing)
+    return Manifest(f"fleurs-{root.name}-{split}", tuple(utts))
+
+
+# --- Multilingual LibriSpeech ---------------------------------------------------------
+
+_MLS_LANGUAGES = {
+    "english": "en",
+    "german": "de",
+    "dutch": "nl",
+    "french": "fr",
+    "spanish": "es",
+    "italian": "it",
+    "portuguese": "pt",
+    "polish": "pl",
+}
+_MLS_SUFFIXES = (".flac", ".opus", ".wav")
+
+
+def _mls_split_dirs(root: Path, split: str | None) -> list[Path]:
+    if (root / "transcripts.txt").is_file():
+        return [root]
+    dirs = sorted(p.parent for p in root.glob("*/transcripts.txt"))
+    if split is not None:
+        dirs = [d for d in dirs if d.name == split]
+    return dirs
+
+
+def read_mls(
+    path: str | Path, split: str | None = None, language: str | None = None
+) -> Manifest:
+    """Read Multilingual LibriSpeech: ``<split>/transcripts.txt`` (``<spk>_<book>_<n>``
+    TAB text) + ``<split>/audio/<spk>/<book>/<spk>_<book>_<n>.flac`` (or ``.opus``).
+
+    Args:
+        path: a language folder (``mls_spanish``) or one split folder inside it.
+        split: with a language folder, the split to read (``train``, ``dev``,
+            ``test``); None = every split (as for a LibriSpeech root).
+        language: the language of every clip; None = from the folder name
+            (``mls_spanish`` -> ``es``).
+
+    Raises:
+        DatasetError: no ``transcripts.txt``, a malformed line, or missing audio.
+    """
+    root = _require_dir(Path(path), "Multilingual LibriSpeech")
+    dirs = _mls_split_dirs(root, split)
+    if not dirs:
+        raise DatasetError(
+            "no Multilingual LibriSpeech transcripts (<split>/transcripts.txt) under "
+            f"{str(root)!r}" + (f" for split {split!r}" if split else "")
+        )
+    if language is None:
+        for folder in (root, root.parent):
+            name = folder.name.lower().removeprefix("mls_").removesuffix("_opus")
+            if name in _MLS_LANGUAGES:
+                language = _MLS_LANGUAGES[name]
+                break
+    lang = _language_fields(language)
+    utts: list[Utterance] = []
+    missing: list[Path] = []
+    for d in dirs:
+        trans = d / "transcripts.txt"
+        for lineno, line in enumerate(_read_text(trans).splitlines(), 1):
+            if not line.strip():
+                continue
+            utt_id, sep, text = line.partition("\t")
+            parts = utt_id.strip().split("_")
+            if not sep or len(parts) != 3:
+                raise DatasetError(
+                    f"{str(trans)!r} line {lineno}: expected '<spk>_<book>_<n>' TAB "
+                    f"text, got {line[:60]!r}"
+                )
+            utt_id = utt_id.strip()
+            folder = d / "audio" / parts[0] / parts[1]
+            audio = next(
+                (
+                    folder / f"{utt_id}{suffix}"
+                    for suffix in _MLS_SUFFIXES
+                    if (folder / f"{utt_id}{suffix}").exists()
+                ),
+                None,
+            )
+            if audio is None:
+                missing.append(folder / f"{utt_id}.flac")
+                continue
+            utts.append(
+                Utterance(
+                    utt_id,
+                    audio,
+                    text.strip(),
+                    parts[0],
+                    _header_duration(audio),
+                    extra={"book": parts[1], "split": d.name, **lang},
+                )
+            )
+    if missing:
+        raise _missing_audio(str(root), missing)
+    name = root.name if len(dirs) > 1 or dirs[0] == root else f"{root.name}-{split}"
+    return Manifest(name, tuple(utts))
 
 
 # --- VCTK -----------------------------------------------------------------------------
