@@ -67,6 +67,29 @@ def serve_command(
             help="Request bodies received at once; more get 429 (default 32)."
         ),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Job store: sqlite:///FILE or postgresql://USER:PW@HOST/DB "
+            "(default: a SQLite file in the jobs dir)."
+        ),
+    ] = None,
+    jobs_dir: Annotated[
+        Path | None,
+        typer.Option(help="Job spool folder (default $XDG_STATE_HOME/aural/jobs)."),
+    ] = None,
+    job_workers: Annotated[
+        int | None,
+        typer.Option(help="Jobs run here at once (default --workers; 0 = none)."),
+    ] = None,
+    job_retention_s: Annotated[
+        float | None,
+        typer.Option(help="Keep finished jobs this long (default 86400)."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(help="HMAC-SHA256 key signing job webhooks (16+ chars)."),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML file of settings.")
     ] = None,
@@ -78,6 +101,7 @@ def serve_command(
 
         from aural.serving import ModelCache, create_app, load_serve_config
         from aural.serving.app import load_engines
+        from aural.serving.jobrunner import job_store_for
         from aural.serving.runner import WS_MAX_SIZE
     except ImportError as err:
         fail(
@@ -105,6 +129,11 @@ def serve_command(
         "request_timeout_s": request_timeout_s,
         "upload_idle_timeout_s": upload_idle_timeout_s,
         "max_uploads": max_uploads,
+        "database_url": database_url,
+        "jobs_dir": jobs_dir,
+        "job_workers": job_workers,
+        "job_retention_s": job_retention_s,
+        "webhook_secret": webhook_secret,
     }
     cache = ModelCache()
     try:
@@ -112,6 +141,7 @@ def serve_command(
         load_engines(
             settings, cache
         )  # fail here, with one clear line, not in the lifespan
+        job_store_for(settings).close()  # the job store opens (and has its tables)
     except AuralError as err:
         cache.clear()
         fail(cli_message(err), exit_code_for(err))

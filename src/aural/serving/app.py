@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from aural.serving import routes_http, routes_listen, routes_system
+from aural.serving import jobs_api, routes_http, routes_listen, routes_system
 from aural.serving.cache import ModelCache
 from aural.serving.config import ServeConfig
 from aural.serving.errors import UnexpectedErrorMiddleware, install_error_handlers
+from aural.serving.jobrunner import JobService
 from aural.serving.metrics import MetricsMiddleware, ServerMetrics
 from aural.serving.pool import WorkerPool
 from aural.serving.state import ServerState
@@ -85,17 +86,20 @@ def create_app(
         metrics=metrics,
         uploads=UploadLimiter(config.max_uploads, config.retry_after_s),
     )
+    jobs = JobService(config, state)  # the job API's store, runner and webhooks
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if config.tmp_dir is not None:
             config.tmp_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(load_engines, config, cache)
+        await jobs.start()
         state.ready.set()
         try:
             yield
         finally:
             state.ready.clear()
+            await jobs.stop()  # running jobs go back to the queue
             # uvicorn has already drained in-flight requests; let queued work end too
             await asyncio.to_thread(pool.shutdown, True)
             await asyncio.to_thread(stream_pool.shutdown, True)
@@ -112,10 +116,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.aural = state
+    app.state.aural_jobs = jobs
     install_error_handlers(app)
     app.include_router(routes_system.router)
     app.include_router(routes_http.router)
     app.include_router(routes_listen.router)
+    app.include_router(jobs_api.router)
     app.mount(
         "/static", StaticFiles(packages=[("aural.serving", "static")]), name="static"
     )
@@ -126,8 +132,8 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(config.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=["Retry-After"],
             max_age=600,
         )

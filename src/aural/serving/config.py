@@ -55,6 +55,24 @@ class ServeConfig(BaseModel):
         tmp_dir: where uploads are spooled (None = the system temp dir).
         shutdown_timeout_s: how long a graceful shutdown waits for in-flight work.
         log_level: uvicorn log level.
+        database_url: the job store (``sqlite:///path.db`` or
+            ``postgresql://user:password@host/db``; None = the SQLite file
+            ``<jobs_dir>/jobs.sqlite3``). Servers on one PostgreSQL share one queue.
+        jobs_dir: where job uploads are spooled (and the default SQLite file lives);
+            servers sharing a queue need it on shared storage (None =
+            ``$XDG_STATE_HOME/aural/jobs``).
+        job_workers: jobs this server runs at once, on idle request workers (None =
+            ``workers``; 0 = accept and serve jobs but run none here).
+        job_lease_s: a running job's lease; a job whose server stops renewing it for
+            this long is taken up again by another server.
+        job_max_attempts: runs of a job whose server died before it is failed.
+        job_retention_s: how long a finished job and its result are kept.
+        job_poll_s: how often an idle server looks for queued jobs.
+        webhook_secret: the HMAC-SHA256 key that signs webhooks (``webhook_url`` is
+            refused without it).
+        webhook_max_attempts: deliveries tried before a webhook is given up.
+        webhook_backoff_s: the wait before the first retry (doubling each time).
+        webhook_timeout_s: how long one delivery may take.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,6 +101,18 @@ class ServeConfig(BaseModel):
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = (
         "info"
     )
+    # the job API (issue 23): store, workers, leases, retention, webhooks
+    database_url: str | None = None
+    jobs_dir: Path | None = None
+    job_workers: int | None = Field(None, ge=0, le=64)
+    job_lease_s: float = Field(30.0, ge=1.0, le=3600.0)
+    job_max_attempts: int = Field(3, ge=1, le=100)
+    job_retention_s: float = Field(86_400.0, gt=0)
+    job_poll_s: float = Field(1.0, gt=0, le=60.0)
+    webhook_secret: str | None = Field(None, min_length=16)
+    webhook_max_attempts: int = Field(8, ge=1, le=100)
+    webhook_backoff_s: float = Field(2.0, gt=0)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=300.0)
 
     @field_validator("api_key")
     @classmethod

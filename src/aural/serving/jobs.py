@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,8 @@ def transcribe_file(
     display_name: str | None = None,
     raw: RawAudio | None = None,
     diarization: DiarizationOptions | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
 ) -> JobResult:
     """Decode ``path``, check its duration and transcribe it with ``engine``.
 
@@ -111,6 +114,8 @@ def transcribe_file(
             the temporary path.
         raw: how to read headerless PCM (None = the upload has a header).
         diarization: label speakers with these settings (None = no speakers).
+        progress: called with the fraction of the audio decoded so far, after each
+            segment (the job API's progress); an exception it raises stops the decode.
 
     Raises:
         ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded and
@@ -150,7 +155,18 @@ def transcribe_file(
             message += f"; if it is headerless PCM, {_RAW_HINT}"
         raise ApiError(status_for(err), type_for(err), message) from err
     with engine.lease() as instance:
-        transcript = instance.transcribe(waveform, options)
+        if progress is None:
+            transcript = instance.transcribe(waveform, options)
+        else:
+            segments = instance.iter_segments(waveform, options)
+            collected = []
+            try:
+                for segment in segments:
+                    collected.append(segment)
+                    progress(segments.seconds_done / max(waveform.duration, 1e-9))
+            finally:
+                segments.close()
+            transcript = Transcript(tuple(collected), segments.info)
     if diarization is not None:
         from aural.diarization import Diarizer, assign_speakers
 
