@@ -38,13 +38,20 @@ transcribe: $(VENV)/.core-installed
 	@test -n "$(AUDIO)" || { echo "usage: make transcribe AUDIO=path/to/audio [ARGS='--format srt']"; exit 2; }
 	$(VENV)/bin/aural transcribe $(AUDIO) $(ARGS)
 
-# Chromium for the web-page test (Debian package; Playwright drives it, no browser download).
+# Chromium for the web-page test (Debian package; Playwright drives it, no browser download)
+# and PostgreSQL for the job API's store tests.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "warning: could not install chromium; browser tests will skip"; \
 	  else echo "note: chromium not installed; browser tests will skip outside CI"; fi; }
+	@# PostgreSQL for the job store tests (they start a throwaway cluster with initdb/pg_ctl)
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "warning: could not install postgresql; PostgreSQL job-store tests will skip"; \
+	  else echo "note: postgresql not installed; PostgreSQL job-store tests will skip"; fi; }
 
 test: $(VENV)/.dev-installed system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
