@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "listen",
     "serve",
     "train",
+    "finetune",  # aural finetune, aural distill
     "align",
     "lm",
     "baseline",
@@ -50,6 +51,7 @@ _EXTRA_FOR_PACKAGE = {
     "onnx": "train",
     "onnxruntime": "train",
     "transformers": "whisper-torch",
+    "peft": "finetune",
     "safetensors": "whisper-torch",
     "hmmlearn": "baselines",
     "sklearn": "baselines",

@@ -1,0 +1,177 @@
+"""The typed fine-tuning recipe: YAML in, frozen pydantic models out, unknown keys
+rejected.
+
+It shares its data, augmentation, optimiser and tracking sections with ``aural train``
+(:mod:`aural.training.config` owns them) and adds what adapting a pretrained model
+needs: which model, full or LoRA, what to freeze, Whisper's label format, the telephone
+channel and the export. :func:`load_finetune_config` turns any validation problem into
+one :class:`~aural.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aural.errors import ConfigError
+from aural.training.config import (
+    AugmentConfig,
+    DataConfig,
+    OptimConfig,
+    TrackingConfig,
+)
+
+__all__ = [
+    "CtcOptions",
+    "FinetuneConfig",
+    "LoopConfig",
+    "TelephoneConfig",
+    "WhisperOptions",
+    "load_finetune_config",
+    "parse_finetune_config",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelephoneConfig(_Strict):
+    """A telephone channel: 8 kHz, 300-3400 Hz band and a speech codec, applied with
+    ``probability`` after the other waveform effects."""
+
+    enabled: bool = False
+    probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    codec: Literal["none", "mulaw", "gsm"] = "gsm"
+
+
+class WhisperOptions(_Strict):
+    """How a Whisper model is adapted and what its labels look like."""
+
+    method: Literal["full", "lora"] = "lora"
+    freeze_encoder: bool = False
+    # full/LoRA: train only the top N encoder layers (None = all); the layers below run
+    # without gradients, so their backward pass is skipped
+    trainable_encoder_layers: int | None = Field(default=None, ge=0)
+    lora_rank: int = Field(default=16, ge=1)
+    lora_alpha: float = Field(default=32.0, gt=0.0)
+    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "out_proj")
+    language: str | None = None  # multilingual models; None = English
+    task: Literal["transcribe", "translate"] = "transcribe"
+    timestamps: bool = False  # <|0.00|> text <|end|> instead of <|notimestamps|>
+    prompt_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    # LibriSpeech is upper case without punctuation: Whisper should not learn that
+    text_case: Literal["keep", "sentence", "auto"] = "auto"
+    export_quantization: Literal["int8", "float16", "float32"] = "int8"
+    encoder_cache_mb: int = Field(default=2048, ge=0)  # frozen encoder, no augmentation
+
+
+class CtcOptions(_Strict):
+    """How a Hugging Face CTC model is adapted."""
+
+    vocabulary: Literal["keep", "build"] = "keep"
+    freeze_feature_encoder: bool = True
+    text_case: Literal["auto", "upper", "lower"] = "auto"  # auto: the vocabulary's
+
+
+class LoopConfig(_Strict):
+    max_steps: int = Field(default=500, ge=1)  # optimizer steps
+    max_minutes: float | None = Field(default=None, gt=0.0)
+    batch_seconds: float = Field(default=120.0, gt=0.0)  # padded audio per micro-batch
+    max_batch_size: int = Field(default=8, ge=1)
+    amp: Literal["auto", "off", "fp16", "bf16"] = "auto"  # auto: bf16/fp16 on CUDA
+    device: str = "auto"
+    num_threads: int | None = Field(default=None, ge=1)
+    eval_every: int = Field(default=100, ge=1)
+    eval_at_start: bool = True  # the "before" WER
+    checkpoint_every: int = Field(default=100, ge=1)
+    keep_checkpoints: int = Field(default=2, ge=1)
+    log_every: int = Field(default=10, ge=1)
+    early_stopping_patience: int | None = Field(default=None, ge=1)  # evaluations
+    final_engine_eval: bool = True  # before/after WER through the deployed engine
+
+
+class FinetuneConfig(_Strict):
+    """A whole fine-tuning recipe (``recipes/finetune_*.yaml``)."""
+
+    name: str
+    kind: Literal["whisper", "ctc"] = "whisper"
+    model: str = "tiny.en"
+    output_dir: str
+    seed: int = 0
+    data: DataConfig
+    whisper: WhisperOptions = WhisperOptions()
+    ctc: CtcOptions = CtcOptions()
+    augment: AugmentConfig = AugmentConfig()
+    telephone: TelephoneConfig = TelephoneConfig()
+    optim: OptimConfig = OptimConfig(lr=1e-4, warmup_steps=50, weight_decay=0.01)
+    training: LoopConfig = LoopConfig()
+    tracking: TrackingConfig = TrackingConfig(experiment="aural-finetune")
+
+    @model_validator(mode="after")
+    def _check(self) -> FinetuneConfig:
+        if self.data.max_duration <= self.data.min_duration:
+            raise ValueError("data.max_duration must be greater than data.min_duration")
+        if self.kind == "whisper" and self.data.max_duration > 30.0:
+            raise ValueError(
+                "data.max_duration: Whisper sees at most 30 s at once; set it to 30 "
+                "or less"
+            )
+        return self
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def with_changes(self, changes: dict[str, Any]) -> FinetuneConfig:
+        """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
+        return parse_finetune_config(
+            _merge(self.model_dump(mode="json"), changes), "<changes>"
+        )
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = (
+            _merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else v
+        )
+    return out
+
+
+def parse_finetune_config(data: Any, source: str = "<config>") -> FinetuneConfig:
+    """Validate a mapping as a :class:`FinetuneConfig`.
+
+    Raises:
+        ConfigError: naming every offending key.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: a fine-tuning recipe must be a mapping, got "
+            f"{type(data).__name__}"
+        )
+    try:
+        return FinetuneConfig.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "<top level>"
+            problems.append(f"{where}: {e['msg'].lower()}")
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from err
+
+
+def load_finetune_config(path: str | Path) -> FinetuneConfig:
+    """Read and validate a YAML recipe."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read recipe {path}: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    return parse_finetune_config(data, str(path))
