@@ -18,9 +18,12 @@ import torch
 from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
 from aural.models.conformer import ConformerCtc, ConformerOptions
+from aural.models.transducer import ConformerTransducer, TransducerOptions
 
 __all__ = [
     "FORMAT",
+    "TRANSDUCER_FORMAT",
+    "AcousticModel",
     "MODEL_FILE",
     "LoadedModel",
     "load_model",
@@ -30,13 +33,15 @@ __all__ = [
 
 MODEL_FILE = "model.pt"
 FORMAT = "aural-conformer-ctc/1"
+TRANSDUCER_FORMAT = "aural-conformer-transducer/1"
+AcousticModel = ConformerCtc | ConformerTransducer
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadedModel:
     """A model ready for inference plus how its features are computed."""
 
-    model: ConformerCtc
+    model: ConformerCtc | ConformerTransducer
     feature_options: FeatureOptions
     folder: Path
     info: dict[str, Any] = field(default_factory=dict)
@@ -44,7 +49,7 @@ class LoadedModel:
 
 def save_model(
     folder: str | Path,
-    model: ConformerCtc,
+    model: ConformerCtc | ConformerTransducer,
     feature_options: FeatureOptions,
     info: dict[str, Any] | None = None,
 ) -> Path:
@@ -52,7 +57,9 @@ def save_model(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     payload = {
-        "format": FORMAT,
+        "format": TRANSDUCER_FORMAT
+        if isinstance(model, ConformerTransducer)
+        else FORMAT,
         "model_options": model.options.to_dict(),
         "feature_options": feature_options.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -101,11 +108,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         raise ModelNotFoundError(
             f"{folder / MODEL_FILE} is not a readable checkpoint: {err}"
         ) from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    fmt = payload.get("format") if isinstance(payload, dict) else None
+    if fmt not in (FORMAT, TRANSDUCER_FORMAT):
         raise ModelNotFoundError(
-            f"{folder / MODEL_FILE} is not an aural model (expected format {FORMAT!r})"
+            f"{folder / MODEL_FILE} is not an aural model (expected format {FORMAT!r} "
+            f"or {TRANSDUCER_FORMAT!r})"
         )
-    model = ConformerCtc(ConformerOptions.from_dict(payload["model_options"]))
+    model: ConformerCtc | ConformerTransducer = (
+        ConformerTransducer(TransducerOptions.from_dict(payload["model_options"]))
+        if fmt == TRANSDUCER_FORMAT
+        else ConformerCtc(ConformerOptions.from_dict(payload["model_options"]))
+    )
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
     return LoadedModel(

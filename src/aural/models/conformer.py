@@ -24,10 +24,13 @@ from torch import nn
 from aural.errors import ConfigError
 
 __all__ = [
+    "BlockCache",
     "ConformerCtc",
     "ConformerEncoder",
     "ConformerOptions",
     "ConformerSize",
+    "StreamState",
+    "chunk_attention_mask",
     "conformer_preset",
     "count_parameters",
     "subsampled_lengths",
@@ -86,6 +89,12 @@ class ConformerOptions:
         subsampling: 4 (two stride-2 convolutions, for 10 ms features) or 1 (a linear
             projection, for features that already come at 20 ms such as Whisper's).
         dropout: dropout in every residual branch.
+        chunk_size: 0 = full context; N > 0 = chunk-causal (streaming) mode: encoded
+            frames are grouped in chunks of N, each attends to its own chunk and the
+            ``left_chunks`` before it (0 = all earlier ones), and the convolutions
+            look only back. A stream then encodes chunk by chunk with cached left
+            context (:meth:`ConformerEncoder.stream_chunk`), exactly as offline.
+        left_chunks: chunks of left context in chunk-causal mode (0 = unlimited).
     """
 
     num_features: int
@@ -98,6 +107,8 @@ class ConformerOptions:
     subsampling_channels: int | None = None
     subsampling: int = 4
     dropout: float = 0.1
+    chunk_size: int = 0
+    left_chunks: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -131,6 +142,12 @@ class ConformerOptions:
             raise ConfigError(
                 f"conformer subsampling must be 1 or 4, got {self.subsampling!r}"
             )
+        for name in ("chunk_size", "left_chunks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(
+                    f"conformer {name} must be an integer >= 0, got {value!r}"
+                )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(
                 f"conformer dropout must be in [0, 1), got {self.dropout}"
@@ -230,8 +247,10 @@ class SinusoidalPosition(nn.Module):
         )
         self.register_buffer("inv_freq", inv, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(x.shape[1], device=x.device, dtype=torch.float32)[:, None]
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        pos = torch.arange(
+            offset, offset + x.shape[1], device=x.device, dtype=torch.float32
+        )[:, None]
         angles = pos * self.inv_freq[None, :]
         pe = torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)
         return self.dropout(x * self.scale + pe[None, :, : self.d_model].to(x.dtype))
@@ -265,42 +284,117 @@ class SelfAttention(nn.Module):
         self.attn_dropout = nn.Dropout(dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        cache: tuple[torch.Tensor, torch.Tensor] | None = None,
+        keep: int = 0,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """``mask``: ``(b, t_keys)`` valid keys, or ``(b, t, t_keys)`` per query.
+
+        With ``cache`` (keys and values of earlier frames, ``(b, h, n, d/h)``) the
+        queries attend to the cache and ``x``; the new cache keeps the last ``keep``
+        frames' keys and values (0 = all).
+        """
         b, t, d = x.shape
         h = self.num_heads
         q, k, v = (
             self.qkv(self.norm(x)).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
         )
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // h)  # (b, h, t, t)
-        scores = scores.masked_fill(
-            ~mask[:, None, None, :], torch.finfo(scores.dtype).min
-        )
+        new_cache = None
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)
+            v = torch.cat([cache[1], v], dim=2)
+            new_cache = (k[:, :, -keep:], v[:, :, -keep:]) if keep else (k, v)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // h)  # (b, h, t, t_keys)
+        mask = mask[:, None, None, :] if mask.dim() == 2 else mask[:, None]
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         weights = self.attn_dropout(torch.softmax(scores, dim=-1))
         out = (weights @ v).transpose(1, 2).reshape(b, t, d)
-        return self.dropout(self.proj(out))
+        return self.dropout(self.proj(out)), new_cache
 
 
 class ConvModule(nn.Module):
     """Pointwise conv + GLU, depthwise conv, LayerNorm, SiLU, pointwise conv."""
 
-    def __init__(self, d_model: int, kernel: int, dropout: float) -> None:
+    def __init__(
+        self, d_model: int, kernel: int, dropout: float, causal: bool = False
+    ) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.pointwise_in = nn.Conv1d(d_model, 2 * d_model, 1)
+        self.causal = causal
+        self.kernel = kernel
         self.depthwise = nn.Conv1d(
-            d_model, d_model, kernel, padding=kernel // 2, groups=d_model
+            d_model,
+            d_model,
+            kernel,
+            padding=0 if causal else kernel // 2,
+            groups=d_model,
         )
         self.mid_norm = nn.LayerNorm(d_model)
         self.pointwise_out = nn.Conv1d(d_model, d_model, 1)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, cache: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``mask``: ``(b, t)`` valid frames. Causal mode only: ``cache`` holds the
+        last ``kernel - 1`` gated frames before ``x`` (zeros at the start); the new one
+        is returned."""
         y = self.norm(x).transpose(1, 2)  # (b, d, t)
         y = nn.functional.glu(self.pointwise_in(y), dim=1)
         y = y * mask[:, None, :].to(y.dtype)  # padding must not leak into valid frames
+        new_cache = None
+        if self.causal:
+            if cache is None:
+                cache = y.new_zeros(y.shape[0], y.shape[1], self.kernel - 1)
+            y = torch.cat([cache, y], dim=2)
+            new_cache = y[:, :, y.shape[2] - (self.kernel - 1) :]
         y = self.depthwise(y)
         y = nn.functional.silu(self.mid_norm(y.transpose(1, 2))).transpose(1, 2)
-        return self.dropout(self.pointwise_out(y).transpose(1, 2))
+        return self.dropout(self.pointwise_out(y).transpose(1, 2)), new_cache
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BlockCache:
+    """One block's streaming state: attention keys/values of the left context
+    ``(b, heads, n, d/heads)`` and the causal convolution's last inputs."""
+
+    keys: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+    conv: torch.Tensor | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StreamState:
+    """A chunk-causal encoder stream: the frames encoded so far and each block's
+    cache."""
+
+    frames_done: int = 0
+    blocks: tuple[BlockCache, ...] = ()
+
+
+def _empty_kv(x: torch.Tensor, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    b, _, d = x.shape
+    empty = x.new_zeros(b, heads, 0, d // heads)
+    return empty, empty
+
+
+def chunk_attention_mask(
+    lengths: torch.Tensor, total: int, chunk_size: int, left_chunks: int
+) -> torch.Tensor:
+    """``(batch, total, total)``: query frame ``i`` may see key ``j`` when ``j`` is a
+    valid frame in ``i``'s chunk or in the ``left_chunks`` chunks before it (0 = all
+    earlier chunks)."""
+    idx = torch.arange(total, device=lengths.device)
+    q_chunk = (idx // chunk_size)[:, None]
+    k_chunk = (idx // chunk_size)[None, :]
+    allowed = k_chunk <= q_chunk
+    if left_chunks > 0:
+        allowed = allowed & (k_chunk >= q_chunk - left_chunks)
+    return allowed[None] & _padding_mask(lengths, total)[:, None, :]
 
 
 class ConformerBlock(nn.Module):
@@ -309,16 +403,44 @@ class ConformerBlock(nn.Module):
         d, p = options.d_model, options.dropout
         self.ff1 = FeedForward(d, options.ff_mult, p)
         self.attn = SelfAttention(d, options.num_heads, p)
-        self.conv = ConvModule(d, options.conv_kernel, p)
+        self.conv = ConvModule(d, options.conv_kernel, p, causal=options.chunk_size > 0)
         self.ff2 = FeedForward(d, options.ff_mult, p)
         self.norm = nn.LayerNorm(d)
+        self.keep = options.chunk_size * options.left_chunks
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        cache: BlockCache | None = None,
+    ) -> tuple[torch.Tensor, BlockCache | None]:
+        """``mask``: ``(b, t)`` valid frames; ``attn_mask``: ``(b, t, t_keys)`` (None =
+        ``mask`` for every query); ``cache``: a stream's state (see
+        :meth:`ConformerEncoder.stream_chunk`)."""
         x = x + 0.5 * self.ff1(x)
-        x = x + self.attn(x, mask)
-        x = x + self.conv(x, mask)
-        x = x + 0.5 * self.ff2(x)
-        return self.norm(x)
+        if cache is None:
+            a, _ = self.attn(x, mask if attn_mask is None else attn_mask)
+            x = x + a
+            c, _ = self.conv(x, mask)
+            x = x + c
+            return self.norm(x + 0.5 * self.ff2(x)), None
+        kv = (cache.keys, cache.values) if cache.keys is not None else None
+        full = torch.ones(
+            x.shape[0],
+            x.shape[1] + (0 if kv is None else kv[0].shape[2]),
+            dtype=torch.bool,
+            device=x.device,
+        )
+        a, kv_new = self.attn(
+            x, full, cache=kv or _empty_kv(x, self.attn.num_heads), keep=self.keep
+        )
+        x = x + a
+        c, conv_new = self.conv(x, mask, cache.conv)
+        x = x + c
+        assert kv_new is not None
+        out = self.norm(x + 0.5 * self.ff2(x))
+        return out, BlockCache(kv_new[0], kv_new[1], conv_new)
 
 
 class ConformerEncoder(nn.Module):
@@ -365,9 +487,61 @@ class ConformerEncoder(nn.Module):
         x, out_lengths = self.subsampling(features, lengths)
         x = self.position(x)
         mask = _padding_mask(out_lengths, x.shape[1])
+        opts = self.options
+        attn_mask = (
+            chunk_attention_mask(
+                out_lengths, x.shape[1], opts.chunk_size, opts.left_chunks
+            )
+            if opts.chunk_size > 0
+            else None
+        )
         for block in self.blocks:
-            x = block(x, mask)
+            x, _ = block(x, mask, attn_mask)
         return x, out_lengths
+
+    def subsample_range(
+        self, features: torch.Tensor, start: int, end: int
+    ) -> torch.Tensor:
+        """Subsampled frames ``[start, end)`` of ``features`` ``(1, n, num_features)``,
+        computed from just the input frames they depend on (as :meth:`forward`
+        computes them); ``end`` is at most ``subsampled_lengths(n)``."""
+        factor = self.options.subsampling
+        if factor == 1:
+            window = features[:, start:end]
+        else:  # two kernel-3 stride-2 convolutions: output j reads rows 4j .. 4j + 6
+            window = features[:, factor * start : factor * (end - 1) + 7]
+        n = torch.tensor([window.shape[1]], device=features.device)
+        x, _ = self.subsampling(window, n)
+        return x
+
+    def stream_chunk(
+        self, subsampled: torch.Tensor, state: StreamState | None = None
+    ) -> tuple[torch.Tensor, StreamState]:
+        """Encode the next frames of a stream (chunk-causal models only).
+
+        Args:
+            subsampled: ``(1, n, d_model)``: the next ``n`` frames out of
+                :attr:`subsampling` (``n`` = ``chunk_size``, or fewer for the last
+                chunk).
+            state: the stream so far (None = its start).
+
+        Returns:
+            ``(encoded (1, n, d_model), state)``; concatenated over a stream's chunks
+            this equals :meth:`forward` on the whole input.
+        """
+        if self.options.chunk_size <= 0:
+            raise ConfigError(
+                "stream_chunk needs a chunk-causal encoder (model chunk_size > 0)"
+            )
+        state = state or StreamState(0, tuple(BlockCache() for _ in self.blocks))
+        x = self.position(subsampled, offset=state.frames_done)
+        mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        caches = []
+        for block, cache in zip(self.blocks, state.blocks, strict=True):
+            x, new = block(x, mask, cache=cache)
+            assert new is not None
+            caches.append(new)
+        return x, StreamState(state.frames_done + x.shape[1], tuple(caches))
 
 
 class FeatureNormalizer(nn.Module):

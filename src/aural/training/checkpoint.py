@@ -25,8 +25,7 @@ import torch
 
 from aural.audio.features import FeatureOptions
 from aural.errors import ModelNotFoundError
-from aural.models.checkpoint import MODEL_FILE, save_model
-from aural.models.conformer import ConformerCtc
+from aural.models.checkpoint import MODEL_FILE, AcousticModel, save_model
 from aural.writers import write_atomic
 
 __all__ = [
@@ -61,7 +60,7 @@ class LoopState:
 
 def save_checkpoint(
     output_dir: Path,
-    model: ConformerCtc,
+    model: AcousticModel,
     feature_options: FeatureOptions,
     tokenizer: Any,
     optimizer: torch.optim.Optimizer,
@@ -101,7 +100,7 @@ def save_checkpoint(
 
 def save_best(
     output_dir: Path,
-    model: ConformerCtc,
+    model: AcousticModel,
     feature_options: FeatureOptions,
     tokenizer: Any,
     info: dict[str, Any],

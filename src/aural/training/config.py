@@ -125,8 +125,16 @@ class TokenizerConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """A size preset, with any field overridden."""
+    """A size preset, with any field overridden.
 
+    ``type: ctc`` (the default) puts a CTC head on the Conformer encoder;
+    ``type: transducer`` a stateless predictor (``context_size`` tokens,
+    ``predictor_dim`` wide) and an additive joiner (``joiner_dim``), trained with the
+    RNN-T loss. ``chunk_size`` > 0 makes the encoder chunk-causal (attention within
+    the chunk and ``left_chunks`` chunks back, causal convolutions) for native
+    streaming."""
+
+    type: Literal["ctc", "transducer"] = "ctc"
     size: Literal["tiny", "small", "medium", "large"] = "small"
     d_model: int | None = Field(default=None, ge=8)
     num_layers: int | None = Field(default=None, ge=1)
@@ -136,6 +144,13 @@ class ModelConfig(_Strict):
     subsampling_channels: int | None = Field(default=None, ge=1)
     subsampling: Literal[1, 4] | None = None  # 1 for 20 ms frames (whisper features)
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    chunk_size: int = Field(default=0, ge=0)  # encoded frames per chunk; 0 = full
+    left_chunks: int = Field(default=0, ge=0)  # 0 = all earlier chunks
+    # transducer only
+    predictor_dim: int = Field(default=0, ge=0)  # 0 = d_model
+    joiner_dim: int = Field(default=0, ge=0)  # 0 = d_model
+    context_size: int = Field(default=2, ge=1)
+    rnnt_backend: Literal["auto", "torch", "numba"] = "auto"
 
     def overrides(self) -> dict[str, Any]:
         keys = (
@@ -146,6 +161,8 @@ class ModelConfig(_Strict):
             "conv_kernel",
             "subsampling_channels",
             "subsampling",
+            "chunk_size",
+            "left_chunks",
         )
         out: dict[str, Any] = {
             k: getattr(self, k) for k in keys if getattr(self, k) is not None

@@ -1,16 +1,19 @@
-"""Turning CTC log-probabilities into text for evaluation, via
-:mod:`aural.decoding.ctc`."""
+"""Turning CTC log-probabilities (:mod:`aural.decoding.ctc`) and transducer encoder
+frames (:mod:`aural.decoding.transducer`) into text for evaluation."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 import numpy as np
+import torch
 
 from aural.decoding.ctc import CtcPrefixBeamSearch, ctc_greedy
+from aural.decoding.transducer import TransducerBeamSearch, TransducerGreedyDecoder
+from aural.models.transducer import ConformerTransducer, TransducerScorer
 from aural.text.tokenizers import BpeTokenizer, CharTokenizer
 
-__all__ = ["decode_log_probs", "vocabulary"]
+__all__ = ["decode_log_probs", "decode_transducer", "vocabulary"]
 
 
 def vocabulary(tokenizer: CharTokenizer | BpeTokenizer) -> tuple[str, ...]:
@@ -40,3 +43,22 @@ def decode_log_probs(
         np.ascontiguousarray(log_probs)
     )[0]
     return " ".join(best.text.split())
+
+
+def decode_transducer(
+    model: ConformerTransducer,
+    encoded: torch.Tensor,
+    tokenizer: CharTokenizer | BpeTokenizer,
+    beam_size: int = 1,
+) -> str:
+    """Text of one utterance's projected encoder frames ``(num_frames, joiner_dim)``:
+    greedy for ``beam_size == 1``, else modified beam search."""
+    if encoded.shape[0] == 0:
+        return ""
+    vocab = list(vocabulary(tokenizer))
+    decoder: TransducerGreedyDecoder | TransducerBeamSearch = (
+        TransducerGreedyDecoder(vocab, 0)
+        if beam_size <= 1
+        else TransducerBeamSearch(vocab, 0, beam_size=beam_size)
+    )
+    return decoder.decode(TransducerScorer(model), encoded)[0].text

@@ -28,6 +28,7 @@ from torch import nn
 from aural.audio.features import FeatureOptions, GlobalCmvn, extract
 from aural.errors import ConfigError
 from aural.models.conformer import ConformerCtc, conformer_preset, count_parameters
+from aural.models.transducer import ConformerTransducer, TransducerOptions
 from aural.text.tokenizers import (
     BpeTokenizer,
     CharTokenizer,
@@ -51,7 +52,8 @@ from aural.training.data import (
     read_sources,
     split_dev,
 )
-from aural.training.decode import decode_log_probs
+from aural.training.decode import decode_log_probs, decode_transducer
+from aural.training.losses import rnnt_loss
 from aural.training.sampler import BucketBatchSampler
 from aural.training.schedule import build_scheduler
 from aural.training.tracking import MultiTracker, build_tracker
@@ -211,6 +213,42 @@ class Trainer:
         flat = torch.tensor([t for e in encoded for t in e], dtype=torch.long)
         return flat, lengths
 
+    def _padded_targets(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(targets (b, max_len) padded with blank, lengths (b,))`` on the device."""
+        encoded = [self.token_ids[i] for i in indices]
+        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+        padded = torch.zeros(
+            len(encoded), int(lengths.max()) if len(lengths) else 0, dtype=torch.long
+        )
+        for row, e in enumerate(encoded):
+            padded[row, : len(e)] = torch.tensor(e, dtype=torch.long)
+        return padded.to(self.device), lengths.to(self.device)
+
+    def _transducer_loss(
+        self,
+        feats: torch.Tensor,
+        frame_lengths: torch.Tensor,
+        targets: torch.Tensor,
+        target_lengths: torch.Tensor,
+        model: nn.Module,
+    ) -> torch.Tensor:
+        """Summed RNN-T loss of a batch (``model``: the DDP wrapper in training)."""
+        with torch.autocast(
+            self.device.type,
+            dtype=self.amp_dtype or torch.float32,
+            enabled=self.amp_dtype is not None,
+        ):
+            logits, out_lengths = model(feats, frame_lengths, targets)
+        return rnnt_loss(
+            logits.float(),
+            targets,
+            out_lengths.clamp(min=1),
+            target_lengths,
+            blank=0,
+            reduction="sum",
+            backend=self.config.model.rnnt_backend,
+        )
+
     def _features(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         audio, lengths = collate_audio(waves)
         with torch.no_grad():
@@ -235,6 +273,13 @@ class Trainer:
         feats = spec_augment(
             feats, frame_lengths.cpu(), self.config.augment.spec_augment, gen
         )
+        seconds = sum(len(w) for w in waves) / self.config.sample_rate
+        if self.is_transducer:
+            padded, padded_lengths = self._padded_targets(indices)
+            loss = self._transducer_loss(
+                feats, frame_lengths, padded, padded_lengths, self.ddp_model
+            )
+            return loss / len(indices), seconds
         targets, target_lengths = self._targets(indices)
         with torch.autocast(
             self.device.type,
@@ -251,7 +296,6 @@ class Trainer:
             reduction="sum",
             zero_infinity=True,
         )
-        seconds = sum(len(w) for w in waves) / self.config.sample_rate
         return loss / len(indices), seconds
 
     def _next_batch(self) -> list[int] | None:
@@ -329,6 +373,13 @@ class Trainer:
             feats, frame_lengths = self._features(
                 [self.cache.get(utts[i]) for i in batch]
             )
+            if self.is_transducer:
+                loss_sum += self._evaluate_transducer(
+                    batch, ids, feats, frame_lengths, hyps
+                )
+                for i in batch:
+                    refs[i] = normalize_transcript(utts[i].text)
+                continue
             log_probs, out_lengths = self.model(feats, frame_lengths)
             targets = torch.tensor([t for i in batch for t in ids[i]], dtype=torch.long)
             target_lengths = torch.tensor(
@@ -363,6 +414,41 @@ class Trainer:
             len(utts),
             samples,
         )
+
+    def _evaluate_transducer(
+        self,
+        batch: list[int],
+        ids: list[list[int]],
+        feats: torch.Tensor,
+        frame_lengths: torch.Tensor,
+        hyps: dict[int, str],
+    ) -> float:
+        """Summed dev loss of one batch; writes each utterance's decoded text."""
+        model = self.model
+        assert isinstance(model, ConformerTransducer)
+        encoded = [ids[i] for i in batch]
+        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+        padded = torch.zeros(
+            len(batch), int(lengths.max()) if len(lengths) else 0, dtype=torch.long
+        )
+        for row, e in enumerate(encoded):
+            padded[row, : len(e)] = torch.tensor(e, dtype=torch.long)
+        loss = self._transducer_loss(
+            feats,
+            frame_lengths,
+            padded.to(self.device),
+            lengths.to(self.device),
+            model,
+        )
+        enc, enc_lengths = model.encode(feats, frame_lengths)
+        for row, i in enumerate(batch):
+            hyps[i] = decode_transducer(
+                model,
+                enc[row, : int(enc_lengths[row])],
+                self.tokenizer,
+                self.config.training.decode_beam_size,
+            )
+        return float(loss)
 
     # ------------------------------------------------------------------ bookkeeping
     def _log(self, record: dict[str, Any]) -> None:
@@ -454,7 +540,19 @@ class Trainer:
             self.tokenizer.vocab_size,
             **overrides,
         )
-        self.model = ConformerCtc(options).to(self.device)
+        self.is_transducer = cfg.model.type == "transducer"
+        self.model: ConformerCtc | ConformerTransducer = (
+            ConformerTransducer(
+                TransducerOptions(
+                    options,
+                    predictor_dim=cfg.model.predictor_dim,
+                    joiner_dim=cfg.model.joiner_dim,
+                    context_size=cfg.model.context_size,
+                )
+            )
+            if self.is_transducer
+            else ConformerCtc(options)
+        ).to(self.device)
         if cfg.features.cmvn == "global" and resume_dir is None:
             stats = self._global_stats(self.train_utts, self.features)
             self.model.set_feature_stats(
