@@ -193,6 +193,18 @@ def _one(engine: Engine, path: Path, w: Waveform, options: DecodeOptions) -> Bat
         return BatchItem(path, error=err, duration=w.duration)
 
 
+def transcribe_decoded(
+    engine: Engine, pending: list[tuple[Path, Waveform]], options: DecodeOptions
+) -> list[BatchItem]:
+    """Transcribe inputs already decoded, as :func:`transcribe_many` does each chunk.
+
+    Several inputs go to one ``transcribe_batch`` call (one by one when it fails), so
+    a caller that decodes elsewhere (``aural.distributed``: on other machines) gets the
+    local batch's transcripts exactly.
+    """
+    return _transcribe_chunk(engine, pending, options)
+
+
 def _transcribe_chunk(
     engine: Engine, pending: list[tuple[Path, Waveform]], options: DecodeOptions
 ) -> list[BatchItem]:
@@ -209,4 +221,4 @@ def _transcribe_chunk(
     ]
 
 
-__all__ = ["BatchItem", "expand_inputs", "transcribe_many"]
+__all__ = ["BatchItem", "expand_inputs", "transcribe_decoded", "transcribe_many"]

@@ -9,8 +9,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -104,7 +105,10 @@ def hotword_entries(
 
 
 def _output_paths(
-    paths: list[Path], out_dir: Path, formats: list[str]
+    paths: list[Path],
+    out_dir: Path,
+    formats: list[str],
+    exists: Callable[[Path], bool] = Path.exists,
 ) -> dict[Path, list[Path]]:
     """DIR/<stem>.<fmt> per input, never one name for two inputs.
 
@@ -115,8 +119,8 @@ def _output_paths(
     """
     counts: dict[str, int] = {}
     for p in paths:  # a missing input (reported as such) takes no name from the others
-        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + p.exists()
-    names = {p: p.stem for p in paths if counts[p.stem.lower()] <= 1 and p.exists()}
+        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + exists(p)
+    names = {p: p.stem for p in paths if counts[p.stem.lower()] <= 1 and exists(p)}
     taken = {name.lower() for name in names.values()}
     for p in paths:
         if p in names:
@@ -253,10 +257,11 @@ def _plan_outputs(
     formats: list[str],
     overwrite: bool,
     stdin_path: Path | None,
+    exists: Callable[[Path], bool] = Path.exists,
 ) -> tuple[dict[Path, list[Path]], list[Path]]:
     """The files to write per input, and the inputs left to do (nothing the user has is
-    replaced unless ``overwrite``)."""
-    outputs = _output_paths(paths, output_dir, formats) if output_dir else {}
+    replaced unless ``overwrite``); ``exists`` tells which inputs are there."""
+    outputs = _output_paths(paths, output_dir, formats, exists) if output_dir else {}
     if stdin_path in outputs and not overwrite:
         outputs[stdin_path] = _fresh_name(outputs[stdin_path])
     if not overwrite:  # only what is missing: a user's file is never replaced unasked
@@ -290,7 +295,33 @@ def _load_engine(
 ) -> Engine:
     """The engine with the layout's settings and the flags it takes; a flag the engine
     has no setting for is a usage error naming it."""
-    from aural.engines.base import create_engine, engine_class
+    from aural.engines.base import create_engine
+
+    settings = _engine_settings(
+        name,
+        layout,
+        compute_type=compute_type,
+        lm=lm,
+        lm_vocabulary=lm_vocabulary,
+        lm_weight=lm_weight,
+        hotword_weight=hotword_weight,
+    )
+    return create_engine(name, model, **settings)
+
+
+def _engine_settings(
+    name: str,
+    layout: Layout,
+    *,
+    compute_type: str | None,
+    lm: Path | None,
+    lm_vocabulary: Path | None,
+    lm_weight: float,
+    hotword_weight: float | None = None,
+) -> dict[str, Any]:
+    """:func:`_load_engine`'s settings by name (usage errors for flags the engine
+    lacks)."""
+    from aural.engines.base import engine_class
 
     cls = engine_class(name)
     fields = {f.name for f in dataclasses.fields(cls.settings_type)}
@@ -311,7 +342,7 @@ def _load_engine(
             )
         values.update(given)
     values.update(hotword_weight_setting(name, hotword_weight))
-    return create_engine(name, model, **values)
+    return values
 
 
 def _engines_taking(settings: set[str]) -> str:
@@ -394,7 +425,8 @@ def transcribe_command(
         typer.Option(
             min=0,
             help="Decodes side by side (0 = chosen for this machine: one per core, up "
-            "to 4, for several inputs or one long one).",
+            "to 4, for several inputs or one long one); --backend ray: recognising "
+            "actors (0 = one per GPU of the cluster, else one per CPU).",
         ),
     ] = 0,
     overwrite: Annotated[
@@ -467,18 +499,52 @@ def transcribe_command(
     max_speakers: Annotated[
         int | None, typer.Option(help="--diarize: at most this many speakers.")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="local (this process) or ray (Ray Data on this machine or a cluster, "
+            "with a ledger a re-run resumes from; needs aural[ray] and --output-dir).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="--backend ray: the cluster to join, auto or ray://HOST:PORT "
+            "(default: a Ray started on this machine for the job).",
+        ),
+    ] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="--backend ray: stop (exit 1) once more inputs than this have "
+            "failed (default: never; every failure is recorded).",
+        ),
+    ] = None,
 ) -> None:
     """Transcribe audio files; text to stdout, or files in --output-dir."""
     from aural.batch import expand_inputs
     from aural.decoding.options import DecodeOptions
+    from aural.distributed import EngineSpec
     from aural.engines.layout import choose_layout
     from aural.writers import FORMATS
 
     formats = list(FORMATS) if fmt == "all" else [fmt]
     if any(f not in FORMATS for f in formats):
         fail(f"unknown --format {fmt!r}; use {FORMAT_HELP}")
-    inputs, spool = _stdin_input(inputs)  # the spool is removed when this returns
-    paths = expand_inputs(inputs)
+    if backend not in ("local", "ray"):
+        fail(f"unknown --backend {backend!r}; use local or ray")
+    ray_job = None
+    if backend == "ray":
+        from aural.cli.transcribe_ray import RayJob
+
+        ray_job = RayJob.prepare(inputs, output_dir=output_dir, diarize=diarize)
+        inputs, spool, paths = [], None, ray_job.paths
+    elif address is not None or max_failures is not None:
+        fail("--address and --max-failures go with --backend ray")
+    else:
+        inputs, spool = _stdin_input(inputs)  # the spool is removed when this returns
+        paths = expand_inputs(inputs)
     if not paths:
         fail("no audio inputs found in " + ", ".join(inputs))
     _check_flags(
@@ -506,6 +572,33 @@ def transcribe_command(
         )
     except AuralError as err:
         fail(cli_message(err), exit_code_for(err))
+    if ray_job is not None and output_dir is not None:  # workers build the engine
+        try:
+            settings = _engine_settings(
+                engine,
+                Layout(threads=threads or 1, decodes=1),
+                compute_type=compute_type,
+                lm=lm,
+                lm_vocabulary=lm_vocabulary,
+                lm_weight=lm_weight,
+                hotword_weight=hotword_weight,
+            )
+        except AuralError as err:
+            fail(cli_message(err), exit_code_for(err))
+        ray_job.run(
+            EngineSpec(engine, model, settings),
+            options,
+            formats,
+            output_dir,
+            overwrite=overwrite,
+            quiet=quiet,
+            workers=workers or None,
+            address=address,
+            max_failures=max_failures,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+        )
+        return
     stdin_path = Path(spool.name) / "stdin" if spool is not None else None
     outputs, todo = _plan_outputs(paths, output_dir, formats, overwrite, stdin_path)
     skipped = len(paths) - len(todo)
