@@ -17,7 +17,7 @@ started with initdb/pg_ctl) and, on the same server, measures:
 The machine is shared with other work, so compare the ratios within one run, not the
 absolute numbers between runs.
 
-    python benchmarks/job_api.py [--clips 40] [--single 8] [--no-postgres]
+    python benchmarks/job_api.py [--clips 32] [--single 8] [--no-postgres]
         -> benchmarks/results/job_api.{json,md}
 """
 
@@ -390,7 +390,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=40)
+    parser.add_argument("--clips", type=int, default=32)
     parser.add_argument("--single", type=int, default=8)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
