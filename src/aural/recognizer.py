@@ -200,6 +200,80 @@ class Recognizer:
                 raise
         return self.engine.transcribe_batch(waveforms, opts) if waveforms else []
 
+    def detect_language(
+        self,
+        source: AudioSource,
+        options: DecodeOptions | None = None,
+        *,
+        languages: Sequence[str] | None = None,
+        top_k: int | None = None,
+        raw_sample_rate: int | None = None,
+        raw_encoding: str = "pcm_s16le",
+        raw_channels: int = 1,
+    ) -> list[tuple[str, float]]:
+        """Which language is spoken in ``source``: ``(language, probability)`` pairs,
+        most probable first.
+
+        ``Recognizer.detect_language(source, options=None, *, languages=None,
+        top_k=None, raw_sample_rate=None, raw_encoding="pcm_s16le", raw_channels=1)
+        -> list[tuple[str, float]]``
+
+        Detection listens to the speech VAD finds (``options.vad``, on by default), so
+        leading silence or noise does not decide it; a long input is judged by a vote
+        of chunks spread through it. Nothing is transcribed.
+
+        Args:
+            source: path, bytes, file-like or :class:`Waveform`.
+            options: decoding options (None = the recognizer's); ``vad``,
+                ``vad_options`` and ``languages`` are used.
+            languages: choose only among these ISO 639 codes (probabilities
+                renormalised over them); None = ``options.languages``, or every
+                language the model knows.
+            top_k: return only the ``top_k`` most probable (None = all).
+            raw_sample_rate, raw_encoding, raw_channels: describe headerless PCM.
+
+        Returns:
+            Ranked pairs whose probabilities sum to 1 over the candidates (before
+            ``top_k``); ``[]`` when VAD finds no speech.
+
+        Raises:
+            ConfigError: the model cannot identify languages (an English-only model
+                such as tiny.en), an unknown code in ``languages``, or a bad ``top_k``.
+            AudioDecodeError, UnsupportedAudioError: the audio cannot be read.
+
+        Example:
+            >>> rec = Recognizer(model="base")
+            >>> rec.detect_language("talk.mp3", top_k=3)
+            [('de', 0.97), ('nl', 0.01), ('en', 0.01)]
+            >>> rec.detect_language("talk.mp3", languages=["en", "fr"])
+            [('en', 0.62), ('fr', 0.38)]
+        """
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise ConfigError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
+        if isinstance(languages, str):
+            raise ConfigError(
+                f"languages must be a list of codes like ['en', 'de'], got the string "
+                f"{languages!r}"
+            )
+        self.engine.check_language_detection()
+        opts = _check_options(options, self.options)
+        opts = opts.with_(
+            language=None,
+            language_per_segment=False,
+            languages=opts.languages if languages is None else tuple(languages),
+        )
+        self.engine.check_options(opts)
+        wave = self.load(
+            source,
+            raw_sample_rate=raw_sample_rate,
+            raw_encoding=raw_encoding,
+            raw_channels=raw_channels,
+        )
+        ranked = list(self.engine.detect_language(wave, opts))
+        return ranked if top_k is None else ranked[:top_k]
+
     def stream(
         self,
         options: DecodeOptions | None = None,

@@ -110,6 +110,9 @@ class Segment:
     avg_log_prob: float | None = None
     no_speech_prob: float | None = None
     speaker: str | None = None  # the diarization label (None when unknown)
+    # the segment's own language (ISO 639), set when it was detected per segment
+    # (DecodeOptions.language_per_segment); None: the transcript's, info.language
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -122,6 +125,8 @@ class Segment:
         }
         if self.speaker is not None:  # absent when unknown: older JSON stays identical
             d["speaker"] = self.speaker
+        if self.language is not None:  # likewise
+            d["language"] = self.language
         return d
 
     @classmethod
@@ -134,6 +139,7 @@ class Segment:
             avg_log_prob=d.get("avg_log_prob"),
             no_speech_prob=d.get("no_speech_prob"),
             speaker=_speaker(d),
+            language=None if d.get("language") is None else str(d["language"]),
         )
 
 

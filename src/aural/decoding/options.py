@@ -31,7 +31,8 @@ _COMMENT = re.compile(r"(?:^|(?<=\s))#")  # a '#' at a line's or a word's start
 class DecodeOptions:
     """How to decode. ``None`` always means "the engine's documented default"."""
 
-    language: str | None = None  # ISO 639-1 code; None = the model's language / detect
+    # ISO 639-1 code; None (or "auto") = the model's language, or detect it
+    language: str | None = None
     beam_size: int = 5  # 1 = greedy
     temperature: float = 0.0  # first sampling temperature (fallback raises it)
     vad: bool = True  # skip non-speech with VAD (guards against invented text)
@@ -52,6 +53,12 @@ class DecodeOptions:
     # deprecated name of trimmed_windows (until the next release):
     # DecodeOptions(short_form=)
     short_form: InitVar[bool | None] = None
+    # language detection may choose only these (probabilities renormalised over them);
+    # () = any language the model knows
+    languages: tuple[str, ...] = ()
+    # detect the language of each speech chunk (code-switching; Segment.language is
+    # set); a switch needs two confident chunks in a row or one very confident one
+    language_per_segment: bool = False
 
     def __post_init__(self, short_form: bool | None) -> None:
         if isinstance(short_form, bool):
@@ -68,6 +75,7 @@ class DecodeOptions:
             "word_timestamps",
             "condition_on_previous_text",
             "trimmed_windows",
+            "language_per_segment",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
@@ -95,12 +103,16 @@ class DecodeOptions:
             raise ConfigError(
                 f"task must be 'transcribe' or 'translate', got {self.task!r}"
             )
+        if self.language == "auto":  # the CLI's and the server's word for "detect"
+            object.__setattr__(self, "language", None)
         if self.language is not None and (
             not isinstance(self.language, str) or not 2 <= len(self.language) <= 8
         ):
             raise ConfigError(
-                f"language must be an ISO 639 code like 'en', got {self.language!r}"
+                f"language must be an ISO 639 code like 'en' (or 'auto'), got "
+                f"{self.language!r}"
             )
+        self._check_languages()
         if isinstance(self.hotwords, str):
             raise OptionConflictError(
                 "hotwords must be a tuple of strings, not one string"
@@ -108,6 +120,42 @@ class DecodeOptions:
         if any(not isinstance(h, str) or not h.strip() for h in self.hotwords):
             raise ConfigError(
                 f"hotwords must be non-empty strings, got {self.hotwords!r}"
+            )
+
+    def _check_languages(self) -> None:
+        """The allow-list: a tuple of language codes, agreeing with ``language``."""
+        if isinstance(self.languages, str):
+            raise OptionConflictError(
+                "languages must be a tuple of codes like ('en', 'de'), not one string"
+            )
+        if not isinstance(self.languages, tuple):
+            if not isinstance(self.languages, list):
+                raise ConfigError(
+                    f"languages must be a tuple of codes, got {self.languages!r}"
+                )
+            object.__setattr__(self, "languages", tuple(self.languages))
+        if any(
+            not isinstance(code, str) or not 2 <= len(code) <= 8
+            for code in self.languages
+        ):
+            raise ConfigError(
+                "languages must be ISO 639 codes like ('en', 'de'), got "
+                f"{self.languages!r}"
+            )
+        if (
+            self.language is not None
+            and self.languages
+            and self.language not in self.languages
+        ):
+            raise OptionConflictError(
+                f"language={self.language!r} is not in languages="
+                f"{self.languages!r}; give one of them, or language='auto'"
+            )
+        if self.language is not None and self.language_per_segment:
+            raise OptionConflictError(
+                f"language_per_segment detects each segment's language, but "
+                f"language={self.language!r} fixes it; use language='auto' (optionally "
+                "with languages=(...))"
             )
 
     def with_(self, **changes: Any) -> DecodeOptions:
@@ -118,6 +166,7 @@ class DecodeOptions:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hotwords"] = list(self.hotwords)
+        d["languages"] = list(self.languages)
         return d
 
 

@@ -73,6 +73,9 @@ class EngineCapabilities:
         word_timestamps: the engine gives word times.
         reports_progress: :meth:`Engine.iter_segments` yields a long input's segments
             as its parts finish (others yield them all at the end).
+        language_detection: :meth:`Engine.detect_language` names the language spoken,
+            ``DecodeOptions.languages`` restricts it and ``language_per_segment``
+            detects it segment by segment.
     """
 
     streaming: StreamingKind = "redecode"
@@ -86,6 +89,7 @@ class EngineCapabilities:
     sampling: bool = False
     word_timestamps: bool = True
     reports_progress: bool = False
+    language_detection: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +261,25 @@ class Engine(abc.ABC):
                 "multilingual model",
                 options=("language", "model"),
             )
+        self._check_language_options(options, what)
+
+    def _check_language_options(self, options: DecodeOptions, what: str) -> None:
+        """Refuse an allow-list or per-segment languages the engine cannot honour."""
+        caps = self.capabilities
+        if options.language_per_segment and not caps.language_detection:
+            raise ConfigError(
+                f"{what} cannot detect languages (language_per_segment); it needs a "
+                "multilingual model, e.g. Whisper base",
+                options=("language_per_segment", "model"),
+            )
+        if options.languages and caps.languages is not None:
+            outside = [c for c in options.languages if c not in caps.languages]
+            if outside:
+                raise ConfigError(
+                    f"{what} knows only {', '.join(sorted(caps.languages))}; "
+                    f"languages={', '.join(outside)} need a multilingual model",
+                    options=("languages", "model"),
+                )
 
     # -- audio ---------------------------------------------------------------------
     def prepare(self, waveform: Waveform) -> Waveform:
@@ -354,6 +377,42 @@ class Engine(abc.ABC):
             engine=self.name,
             model=self.model_id,
             options=options.to_dict() | extra,
+        )
+
+    def detect_language(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> tuple[tuple[str, float], ...]:
+        """The languages spoken in ``waveform`` (mono, at :attr:`sample_rate`), most
+        probable first, with probabilities summing to 1 over the model's languages
+        (or ``options.languages``, renormalised); ``()`` when no speech is found.
+
+        Raises:
+            ConfigError: the engine or its model cannot identify languages
+                (:attr:`EngineCapabilities.language_detection` is False).
+        """
+        self.check_language_detection()
+        raise NotImplementedError(  # pragma: no cover - engines that declare it
+            f"{type(self).__name__} declares language_detection but does not "
+            "implement detect_language"
+        )
+
+    def check_language_detection(self) -> None:
+        """Raise :class:`ConfigError` unless this engine, with its model, can identify
+        languages (callers check before decoding any audio)."""
+        if self.capabilities.language_detection:
+            return
+        what = f"the {self.name} engine" + (
+            f" ({self.model_id})" if self.model_id else ""
+        )
+        only = (
+            f" (it knows only {', '.join(sorted(self.capabilities.languages))})"
+            if self.capabilities.languages is not None
+            else ""
+        )
+        raise ConfigError(
+            f"{what} cannot identify languages{only}; use a multilingual model, "
+            "e.g. --model base (pip install 'aural[base]')",
+            options=("model",),
         )
 
     # -- streaming -----------------------------------------------------------------

@@ -11,14 +11,23 @@ Paths (chosen per input by :func:`.longform.plan_input`):
   chunks of at most 29 s, decoded like short inputs, batched and side by side; each
   decode is judged (:mod:`.longform`) and continued, redone or handed to faster-whisper.
 * long form: faster-whisper's sequential decoder (30 s windows, temperature fallback,
-  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text``, sampling
-  temperatures, and multilingual models without a language (language detection).
+  VAD), for ``trimmed_windows=False``, ``condition_on_previous_text`` and sampling
+  temperatures.
+
+A multilingual model without a language detects it (:mod:`.language`): a short input
+from its own trimmed window's encoder output (one decoder step, no extra encoder pass);
+a long one by a vote of up to five chunks spread through it (their encoder outputs are
+reused by the decodes); with ``language_per_segment`` chunk by chunk, with hysteresis.
+The long form is given the voted language too, so ``DecodeOptions.languages`` holds on
+every path.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +45,7 @@ from aural.engines.base import (
     single_threaded_blas,
 )
 from aural.engines.layout import Layout, choose_layout
+from aural.engines.whisper import language as lid
 from aural.engines.whisper import longform
 from aural.engines.whisper.limits import LOG_PROB_THRESHOLD, NO_SPEECH_THRESHOLD
 from aural.engines.whisper.longform import (
@@ -52,10 +62,12 @@ from aural.engines.whisper.window import (
     WhisperWindowDecoder,
     WindowResult,
 )
-from aural.errors import ConfigError
+from aural.errors import ConfigError, OptionConflictError
 from aural.types import Segment, Transcript
 
 __all__ = ["WhisperEngine", "WhisperSettings", "parallel_settings"]
+
+logger = logging.getLogger(__name__)
 
 FALLBACK_STEP = 0.2  # temperature increments when a window fails the quality checks
 DECODERS = ("auto", "torch", "ctranslate2")
@@ -67,6 +79,12 @@ DECODERS = ("auto", "torch", "ctranslate2")
 DEFAULT_HOTWORD_WEIGHT = 2.0
 _BIASING_CACHE = 8  # compiled hotword lists kept per engine
 _WORKER_PREFIX = "aural-whisper"  # the engine's worker threads (no nested submissions)
+# per-segment languages: encoder outputs kept from detection for the decodes to reuse
+# (about 1.5-4 MB each for base); chunks past this many are encoded again
+_MAX_KEPT_ENCODINGS = 32
+
+SpanKey = tuple[int, float, float]  # (input, start, end): a span whatever its language
+Language = tuple[str, float | None]  # a language and its probability (None: given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +148,8 @@ class _Group:
 
     segments: dict[int, list[Segment]]
     long_form: tuple[int, ...]
+    # inputs whose language was detected from their own window (a short input)
+    languages: dict[int, Language] = dataclasses.field(default_factory=dict)
 
 
 class WhisperEngine(Engine):
@@ -185,9 +205,12 @@ class WhisperEngine(Engine):
             sampling=True,
             word_timestamps=True,
             reports_progress=True,
+            language_detection=self.is_multilingual,
         )
         self._workers = workers
-        self._decoders: dict[tuple[str, str], WhisperWindowDecoder] = {}
+        self._decoders: dict[
+            tuple[str | None, str, tuple[str, ...]], WhisperWindowDecoder
+        ] = {}
         self._decoders_lock = threading.Lock()
         self._torch: Any = None  # aural's PyTorch decoder, loaded on first use
         self._biasings: dict[tuple[str, ...], Any] = {}
@@ -229,16 +252,32 @@ class WhisperEngine(Engine):
     # -- options ---------------------------------------------------------------------
     def check_options(self, options: DecodeOptions) -> None:
         super().check_options(options)
-        if options.language is not None and self.is_multilingual:
+        if self.is_multilingual:
             from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-            if options.language not in _LANGUAGE_CODES:
-                raise ConfigError(
-                    f"unknown language {options.language!r} for {self.model_id!r}; "
-                    "use a Whisper language code such as en, de, fr, es, zh (or none "
-                    "to detect it)",
-                    options=("language",),
-                )
+            for name, codes in (
+                ("language", (options.language,) if options.language else ()),
+                ("languages", options.languages),
+            ):
+                unknown = [c for c in codes if c not in _LANGUAGE_CODES]
+                if unknown:
+                    raise ConfigError(
+                        f"unknown {name} {', '.join(map(repr, unknown))} for "
+                        f"{self.model_id!r}; use Whisper language codes such as en, "
+                        "de, fr, es, zh (or auto to detect it)",
+                        options=(name,),
+                    )
+        if options.language_per_segment and (
+            not options.trimmed_windows
+            or options.condition_on_previous_text
+            or options.temperature > 0
+        ):
+            raise OptionConflictError(
+                "language_per_segment decodes each speech chunk in its own trimmed "
+                "window; it cannot go with trimmed_windows=False, "
+                "condition_on_previous_text or a temperature above 0",
+                options=("language_per_segment",),
+            )
         parse_hotwords(options.hotwords)  # a malformed weight is refused now
         if options.hotwords or self.settings.decoder == "torch":
             self._check_torch(bool(options.hotwords))
@@ -348,31 +387,146 @@ class WhisperEngine(Engine):
         return options.language if self.is_multilingual else "en"
 
     def _window_decoder(self, options: DecodeOptions) -> WhisperWindowDecoder | None:
-        """The trimmed-window decoder for these options (one per language and task,
-        shared by every call and stream); None when only faster-whisper's long form can
-        honour them (sampling, or a multilingual model that must detect the
-        language)."""
-        language = self._language(options)
-        if not options.trimmed_windows or options.temperature > 0 or language is None:
+        """The trimmed-window decoder for these options (one per language, task and
+        allow-list, shared by every call and stream); None when only faster-whisper's
+        long form can honour them (sampling, or trimmed windows turned off)."""
+        if not options.trimmed_windows or options.temperature > 0:
             return None
-        key = (language, options.task)
+        return self._decoder_for(self._language(options), options.task, options)
+
+    def _decoder_for(
+        self, language: str | None, task: str, options: DecodeOptions
+    ) -> WhisperWindowDecoder:
+        allowed = options.languages if language is None else ()
+        key = (language, task, allowed)
         with self._decoders_lock:
             decoder = self._decoders.get(key)
             if decoder is None:
                 decoder = self._decoders[key] = WhisperWindowDecoder(
-                    self._model, language, options.task
+                    self._model, language, task, allowed
                 )
         return decoder
+
+    # -- language identification -----------------------------------------------------
+    def detect_language(
+        self, waveform: Waveform, options: DecodeOptions | None = None
+    ) -> tuple[tuple[str, float], ...]:
+        """The languages spoken in ``waveform``, most probable first (see
+        :meth:`aural.engines.base.Engine.detect_language`).
+
+        Detection runs on the speech VAD finds (``options.vad``): a short input in one
+        trimmed window, a long one by a vote of up to :data:`.language.MAX_VOTES`
+        chunks spread through it, each weighted by its speech seconds and confidence.
+        """
+        options = options or self.default_options()
+        self.check_language_detection()
+        self.check_options(options)
+        waveform = self.prepare(waveform)
+        spans = self._detection_spans(waveform, options)
+        if not spans:
+            return ()
+        decoder = self._decoder_for(None, "transcribe", options)
+        probs, _ = self._vote(decoder, waveform, spans, keep=False)
+        return probs
+
+    def _detection_spans(
+        self, waveform: Waveform, options: DecodeOptions
+    ) -> tuple[Span, ...]:
+        """Where to listen for the language: the input's speech (the short-form clip or
+        the long form's chunks); () when there is none."""
+        plain = options.with_(
+            language=None, condition_on_previous_text=False, language_per_segment=False
+        )
+        return longform.plan_input(waveform, plain, 0, windows=True).spans
+
+    def _vote(
+        self,
+        decoder: WhisperWindowDecoder,
+        waveform: Waveform,
+        spans: Sequence[Span],
+        *,
+        keep: bool,
+    ) -> tuple[lid.LanguageProbs, dict[SpanKey, Any]]:
+        """The languages of an input by a vote of up to :data:`.language.MAX_VOTES` of
+        its ``spans``, and (``keep``) their encoder outputs for the decodes to reuse."""
+        windows, kept = [], {}
+        for k in lid.pick_windows(len(spans)):
+            span = spans[k]
+            encoded = decoder.encode([span.samples(waveform)], FINAL_PAD_FRAMES)
+            windows.append((decoder.detect(encoded)[0], span.speech_seconds))
+            if keep:
+                kept[_key(span)] = encoded
+        return lid.vote(windows), kept
+
+    def _assign_languages(
+        self,
+        decoder: WhisperWindowDecoder,
+        waveform: Waveform,
+        spans: tuple[Span, ...],
+        options: DecodeOptions,
+    ) -> tuple[tuple[Span, ...], dict[SpanKey, Any], Language | None]:
+        """``spans`` with the language each is decoded in, the encoder outputs already
+        computed, and the input's language when it was voted on here.
+
+        A given language, or a lone span (it detects its own language from the window
+        it is decoded in), is left as it is. Several spans are given the language a
+        vote of chunks spread through the input chose; with ``language_per_segment``
+        every chunk is detected and :func:`.language.follow_languages` decides.
+        """
+        if decoder.language is not None or not self.is_multilingual:
+            return spans, {}, None
+        if not options.language_per_segment:
+            if len(spans) == 1:
+                return spans, {}, None
+            probs, kept = self._vote(decoder, waveform, spans, keep=True)
+            if not probs:
+                return spans, kept, None
+            chosen = probs[0]
+            spans = tuple(dataclasses.replace(s, language=chosen[0]) for s in spans)
+            return spans, kept, chosen
+        windows, kept = [], {}
+        for span in spans:
+            encoded = decoder.encode([span.samples(waveform)], FINAL_PAD_FRAMES)
+            windows.append((decoder.detect(encoded)[0], span.speech_seconds))
+            if len(kept) < _MAX_KEPT_ENCODINGS:
+                kept[_key(span)] = encoded
+        voted = lid.vote(windows)
+        if not voted:
+            return spans, kept, None
+        languages = lid.follow_languages(windows, voted[0][0])
+        spans = tuple(
+            dataclasses.replace(s, language=lang)
+            for s, lang in zip(spans, languages, strict=True)
+        )
+        return spans, kept, voted[0]
+
+    def _found_language(
+        self, segments: Segments | None, found: Language | None
+    ) -> None:
+        """Record the language found in ``segments.info``; warn when it is unsure."""
+        if found is None:
+            return
+        language, probability = found
+        if probability is not None and probability < lid.UNSURE:
+            logger.warning(
+                "the language detected is unsure: %s with probability %.2f; pass "
+                "language=CODE, or languages=(...) to choose among a few",
+                language,
+                probability,
+            )
+        if segments is not None:
+            segments.info = _with_language(segments.info, language, probability)
 
     # -- decoding ----------------------------------------------------------------------
     def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
         decoder = self._window_decoder(options)
         plan = longform.plan_input(waveform, options, 0, windows=decoder is not None)
+        language = self._language(options)
         info = self.info(
             waveform.duration,
             options,
-            language=self._language(options),
-            language_probability=None if plan.kind == "long_form" else 1.0,
+            language=language,
+            language_probability=None if language is None else 1.0,
         )
         if plan.kind == "empty":
             return Segments((), info)
@@ -398,10 +552,21 @@ class WhisperEngine(Engine):
             longform.plan_input(w, options, i, windows=decoder is not None)
             for i, w in enumerate(waves)
         ]
+        kept: dict[SpanKey, Any] = {}
+        voted: dict[int, Language] = {}
+        if decoder is not None:  # long inputs' languages, voted on before decoding
+            for i, plan in enumerate(plans):
+                assigned, found, chosen = self._assign_languages(
+                    decoder, waves[i], plan.spans, options
+                )
+                plans[i] = dataclasses.replace(plan, spans=assigned)
+                kept.update(found)
+                if chosen is not None:
+                    voted[i] = chosen
         spans = sorted((s for p in plans for s in p.spans), key=lambda s: s.duration)
         size = self.batch_size(options)
         groups = [spans[k : k + size] for k in range(0, len(spans), size)]
-        found: dict[int, list[Segment]] = {
+        found_segments: dict[int, list[Segment]] = {
             i: [] for i, p in enumerate(plans) if p.kind == "windows"
         }
         long_inputs = [i for i, p in enumerate(plans) if p.kind == "long_form"]
@@ -410,7 +575,7 @@ class WhisperEngine(Engine):
                 sum(s.duration for s in g),
                 (
                     lambda g=g: self._decode_group(
-                        decoder, {s.index: waves[s.index] for s in g}, g, options
+                        decoder, {s.index: waves[s.index] for s in g}, g, options, kept
                     )
                 ),
             )
@@ -429,29 +594,39 @@ class WhisperEngine(Engine):
         )
         for result in results[: len(groups)]:
             for i, segs in result.segments.items():
-                found[i].extend(segs)
+                found_segments[i].extend(segs)
+            voted.update(result.languages)
             for i in result.long_form:  # a whole short input whose window failed
-                long_results[i] = self._long_form_transcript(waves[i], options)
+                long_results[i] = self._long_form_transcript(
+                    waves[i], options, voted.get(i)
+                )
         out: list[Transcript] = []
         for i, (w, plan) in enumerate(zip(waves, plans, strict=True)):
             if i in long_results:
                 out.append(long_results[i])
                 continue
+            given = self._language(options)
+            language, probability = voted.get(i) or (
+                given,
+                None if given is None or plan.kind != "windows" else 1.0,
+            )
             info = self.info(
                 w.duration,
                 options,
-                language=self._language(options),
-                language_probability=1.0 if plan.kind == "windows" else None,
+                language=language,
+                language_probability=probability,
             )
-            out.append(Transcript(longform.stitch(found.get(i, ()), options), info))
+            out.append(
+                Transcript(longform.stitch(found_segments.get(i, ()), options), info)
+            )
         return out
 
     def _long_form_transcript(
-        self, waveform: Waveform, options: DecodeOptions
+        self, waveform: Waveform, options: DecodeOptions, found: Language | None = None
     ) -> Transcript:
         info = self.info(waveform.duration, options, language=self._language(options))
         return Segments.lazy(
-            info, lambda segs: self._long_form(waveform, options, segs)
+            info, lambda segs: self._long_form(waveform, options, segs, found)
         ).to_transcript()
 
     # -- running jobs ----------------------------------------------------------------
@@ -473,18 +648,22 @@ class WhisperEngine(Engine):
         self,
         decoder: WhisperWindowDecoder,
         waveform: Waveform,
-        spans: Sequence[Span],
+        spans: tuple[Span, ...],
         options: DecodeOptions,
         segments: Segments,
     ) -> Iterator[Segment]:
         """One input's spans decoded in groups of consecutive spans, side by side on the
-        workers, yielded in time order as the groups finish."""
+        workers, yielded in time order as the groups finish. Without a language it is
+        detected first (:meth:`_assign_languages`) and written into
+        ``segments.info`` before the first segment."""
+        spans, kept, voted = self._assign_languages(decoder, waveform, spans, options)
+        self._found_language(segments, voted)
         size = self.batch_size(options)
         groups = [list(spans[k : k + size]) for k in range(0, len(spans), size)]
         waves = {0: waveform}
 
         def run(group: list[Span]) -> _Group:
-            return self._decode_group(decoder, waves, group, options)
+            return self._decode_group(decoder, waves, group, options, kept)
 
         if self._executor is None or len(groups) < 2 or _in_worker():
             pending: Iterator[_Group] = (run(g) for g in groups)
@@ -494,8 +673,11 @@ class WhisperEngine(Engine):
             pending = (f.result() for f in futures)
         try:
             for group in pending:
+                if voted is None and 0 in group.languages:  # a lone span found it
+                    voted = group.languages[0]
+                    self._found_language(segments, voted)
                 if group.long_form:  # a whole input: only when it was one window
-                    yield from self._long_form(waveform, options, segments)
+                    yield from self._long_form(waveform, options, segments, voted)
                     continue
                 yield from longform.stitch(group.segments.get(0, ()), options)
         finally:
@@ -508,12 +690,17 @@ class WhisperEngine(Engine):
         waves: dict[int, Waveform],
         group: Sequence[Span],
         options: DecodeOptions,
+        kept: Mapping[SpanKey, Any] | None = None,
     ) -> _Group:
         """Decode ``group`` in one batched call, then judge each decode and decode what
         it leaves (continuations and redone regions, batched with the rest) for up to
         :data:`.longform.MAX_CONTINUATIONS` further rounds; what still fails goes to
-        faster-whisper. Returns the segments found and the whole inputs to redo."""
+        faster-whisper. Each span is decoded in its own language (detected from its
+        window when it has none); a lone span whose encoder output is in ``kept`` reuses
+        it. Returns the segments found, the whole inputs to redo and the languages
+        detected."""
         found: dict[int, list[Segment]] = {}
+        languages: dict[int, Language] = {}
         long_form: list[int] = []
         fallback_kwargs: dict[str, Any] | None = None
         generator = self._generator(options)
@@ -526,16 +713,24 @@ class WhisperEngine(Engine):
                 generator=generator,
                 word_timestamps=True,  # also for the completeness check
                 pad_frames=FINAL_PAD_FRAMES,
+                languages=[span.language for span in todo],
+                encoded=(kept or {}).get(_key(todo[0])) if len(todo) == 1 else None,
             )
             rest: list[Span] = []
             for span, window in zip(todo, windows, strict=True):
+                if span.language is None and window.language is not None:
+                    languages[span.index] = (
+                        window.language,
+                        window.language_probability,
+                    )
+                    span = dataclasses.replace(span, language=window.language)
                 verdict = _judge(window, span, waves[span.index].duration)
                 if isinstance(verdict, FallBack) and verdict.span.regions is None:
                     long_form.append(span.index)
                     continue
                 segments = found.setdefault(span.index, [])
                 if isinstance(verdict, (Done, Continue)):
-                    segments.extend(verdict.segments)
+                    segments.extend(_tagged(verdict.segments, span, options))
                 more = (
                     (verdict.rest,)
                     if isinstance(verdict, Continue)
@@ -552,15 +747,16 @@ class WhisperEngine(Engine):
                 if failed:
                     fallback_kwargs = fallback_kwargs or self._long_form_kwargs(options)
                     for piece in failed:
-                        segments += self._decode_piece(
+                        pieces = self._decode_piece(
                             waves[span.index],
                             piece.start,
                             piece.end,
-                            fallback_kwargs,
+                            {**fallback_kwargs, "language": span.language},
                             self._with_generator(generator),
                         )[0]
+                        segments += _tagged(pieces, span, options)
             todo, rounds = rest, rounds + 1
-        return _Group(found, tuple(long_form))
+        return _Group(found, tuple(long_form), languages)
 
     # -- faster-whisper's long form --------------------------------------------------
     def _long_form(
@@ -568,6 +764,7 @@ class WhisperEngine(Engine):
         waveform: Waveform,
         options: DecodeOptions,
         segments: Segments | None = None,
+        found: Language | None = None,
     ) -> Iterator[Segment]:
         """faster-whisper's sequential decoder: 30 s windows, temperature fallback, VAD.
 
@@ -577,9 +774,22 @@ class WhisperEngine(Engine):
         with several workers decodes the pieces side by side, unless
         ``condition_on_previous_text`` chains them (each piece is then prompted with the
         end of the last). The language found is written into ``segments.info``.
+
+        Without a language, aural detects it first (a vote over the input's speech,
+        as :meth:`detect_language`), unless the caller already ``found`` it, and
+        faster-whisper is told it.
         """
         pieces = longform.plan_pieces(waveform.samples)
         kwargs = self._long_form_kwargs(options)
+        if kwargs["language"] is None and self.is_multilingual:
+            if found is None:
+                spans = self._detection_spans(waveform, options)
+                decoder = self._decoder_for(None, options.task, options)
+                probs = self._vote(decoder, waveform, spans, keep=False)[0]
+                found = probs[0] if probs else None
+            if found is not None:
+                kwargs["language"] = found[0]
+                self._found_language(segments, found)
         model = self._faster_whisper(options)
         parallel = (
             len(pieces) > 1
@@ -600,11 +810,11 @@ class WhisperEngine(Engine):
         else:
             decoded = self._sequential_pieces(waveform, pieces, kwargs, options, model)
         first = True
-        for found, (language, probability) in decoded:
-            if first and segments is not None:
+        for piece_segments, (language, probability) in decoded:
+            if first and segments is not None and found is None:
                 segments.info = _with_language(segments.info, language, probability)
             first = False
-            yield from found
+            yield from piece_segments
 
     def _sequential_pieces(
         self,
@@ -680,6 +890,19 @@ class WhisperEngine(Engine):
         )
 
 
+def _key(span: Span) -> SpanKey:
+    return (span.index, span.start, span.end)
+
+
+def _tagged(
+    segments: Sequence[Segment], span: Span, options: DecodeOptions
+) -> Sequence[Segment]:
+    """``segments`` with ``language`` set to their span's in per-segment mode."""
+    if not options.language_per_segment or span.language is None:
+        return segments
+    return [dataclasses.replace(s, language=span.language) for s in segments]
+
+
 def _judge(window: WindowResult, span: Span, duration: float) -> Verdict:
     if span.regions is None:
         return longform.judge_whole(window, span, duration)
@@ -692,8 +915,6 @@ def _in_worker() -> bool:
 
 
 def _with_language(info: Any, language: str | None, probability: float | None) -> Any:
-    import dataclasses
-
     return dataclasses.replace(
         info, language=language, language_probability=probability
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -70,12 +70,21 @@ class Span:
         index: which input (position in the batch).
         start, end: seconds on the input's clock.
         regions: the speech regions inside (a chunk), or None for a whole short input.
+        language: the language to decode it in (None: detected from its own window).
     """
 
     index: int
     start: float
     end: float
     regions: tuple[Region, ...] | None = None
+    language: str | None = None
+
+    @property
+    def speech_seconds(self) -> float:
+        """Seconds of speech inside (the whole span for a short input)."""
+        if self.regions is None:
+            return self.duration
+        return sum(b - a for a, b in self.regions)
 
     @property
     def duration(self) -> float:
@@ -141,14 +150,15 @@ def plan_input(
     waveform: Waveform, options: DecodeOptions, index: int, *, windows: bool
 ) -> InputPlan:
     """How to decode input ``index`` (``windows``: trimmed windows may be used at
-    all)."""
+    all). With ``options.language_per_segment`` every speech region is a chunk of its
+    own (never merged), so that each gets its own language."""
     if waveform.duration < MIN_AUDIO_S or is_digital_silence(waveform.samples):
         # no word fits in a frame or two (and Whisper's alignment fails on them); on
         # digital silence without VAD Whisper invents "you"
         return InputPlan("empty")
     if not windows:
         return InputPlan("long_form")
-    if waveform.duration <= WINDOW_S:
+    if waveform.duration <= WINDOW_S and not options.language_per_segment:
         clip = (
             speech_clip(waveform, options) if options.vad else (0.0, waveform.duration)
         )
@@ -158,7 +168,9 @@ def plan_input(
             return InputPlan("windows", (Span(index, *clip),))
     if options.condition_on_previous_text:
         return InputPlan("long_form")  # windows chained by their text
-    chunks = plan_chunks(waveform, options, index)
+    chunks = plan_chunks(
+        waveform, options, index, merge=not options.language_per_segment
+    )
     return InputPlan("windows", chunks) if chunks else InputPlan("empty")
 
 
@@ -192,12 +204,12 @@ def plan_pieces(
 
 
 def plan_chunks(
-    waveform: Waveform, options: DecodeOptions, index: int = 0
+    waveform: Waveform, options: DecodeOptions, index: int = 0, *, merge: bool = True
 ) -> tuple[Span, ...]:
     """The chunks of a long input, in time order: speech regions merged into spans of at
-    most :data:`SHORT_FORM_MAX_S`, never across :data:`MAX_GAP_S` of silence. VAD runs
-    on :func:`plan_pieces` of the input, so memory stays flat; without VAD the input is
-    cut at its quietest moments."""
+    most :data:`SHORT_FORM_MAX_S`, never across :data:`MAX_GAP_S` of silence (each
+    region alone when not ``merge``). VAD runs on :func:`plan_pieces` of the input, so
+    memory stays flat; without VAD the input is cut at its quietest moments."""
     samples = waveform.samples
     regions: list[Region] = []
     for a, b in plan_pieces(samples):
@@ -222,7 +234,8 @@ def plan_chunks(
     for start, end in regions:
         last = chunks[-1] if chunks else None
         if (
-            last is not None
+            merge
+            and last is not None
             and last.regions is not None
             and end - last.start <= SHORT_FORM_MAX_S
             and start - last.end <= MAX_GAP_S
@@ -275,14 +288,25 @@ def judge_chunk(window: WindowResult, span: Span, duration: float) -> Verdict:
         or (len(regions) > 1 and skips_speech(words, span.start, regions))
     ):
         if len(regions) > 1:
-            return Redo(tuple(Span(span.index, a, b, ((a, b),)) for a, b in regions))
+            return Redo(
+                tuple(
+                    Span(span.index, a, b, ((a, b),), span.language) for a, b in regions
+                )
+            )
         return FallBack(span)
     found = tuple(window_segments(window, span.start, duration))
     resume = span.start + words[-1].end
     if span.end - resume > MAX_UNDECODED_S:
         left = tuple((max(a, resume), b) for a, b in regions if b > resume)
         return Continue(
-            found, Span(span.index, resume, span.end, left or ((resume, span.end),))
+            found,
+            Span(
+                span.index,
+                resume,
+                span.end,
+                left or ((resume, span.end),),
+                span.language,
+            ),
         )
     return Done(found)
 
@@ -323,7 +347,7 @@ def window_segments(
     ``duration``. Without words, or when the words do not spell the text exactly
     (scripts written without spaces), the decode is one segment."""
     words = [shift_word(w, offset, duration) for w in window.words]
-    common = {
+    common: dict[str, Any] = {
         "avg_log_prob": window.avg_log_prob,
         "no_speech_prob": window.no_speech_prob,
     }

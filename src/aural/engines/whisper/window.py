@@ -12,6 +12,7 @@ redone by the engine's full path, with its temperature fallback.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,9 @@ class WindowResult:
     no_speech_prob: float
     compression_ratio: float
     duration: float  # seconds of audio decoded
+    language: str | None = None  # the language token the decode was given
+    # its probability when it was detected from this window (None: it was given)
+    language_probability: float | None = None
 
     @property
     def is_suspect(self) -> bool:
@@ -77,22 +81,74 @@ class WhisperWindowDecoder:
 
     Args:
         model: a ``faster_whisper.WhisperModel``.
-        language: the language token to force (``en`` for English-only models).
+        language: the language token to force (``en`` for English-only models), or
+            None to detect each window's language from its own encoder output (one
+            decoder step, no extra encoder pass).
         task: ``transcribe`` or ``translate``.
+        allowed: with ``language=None``, the languages detection may choose from
+            (empty: any the model knows).
     """
 
-    def __init__(self, model: Any, language: str, task: str = "transcribe") -> None:
-        from faster_whisper.tokenizer import Tokenizer
+    def __init__(
+        self,
+        model: Any,
+        language: str | None,
+        task: str = "transcribe",
+        allowed: tuple[str, ...] = (),
+    ) -> None:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         self._model = model
-        self._tokenizer = Tokenizer(
-            model.hf_tokenizer,
-            model.model.is_multilingual,
-            task=task,
-            language=language,
+        self._task = task
+        self.language = language
+        self.allowed = allowed
+        self._tokenizers: dict[str, Any] = {}
+        # the suppressed tokens do not depend on the language
+        self._suppress = list(
+            get_suppressed_tokens(self._tokenizer(language or "en"), [-1])
         )
-        self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
+
+    def _tokenizer(self, language: str) -> Any:
+        """faster-whisper's tokenizer for ``language`` and the task (made once)."""
+        tok = self._tokenizers.get(language)
+        if tok is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            tok = Tokenizer(
+                self._model.hf_tokenizer,
+                self._model.model.is_multilingual,
+                task=self._task,
+                language=language,
+            )
+            self._tokenizers[language] = tok
+        return tok
+
+    def encode(self, audios: list[np.ndarray], pad_frames: int = PAD_FRAMES) -> Any:
+        """The encoder output of ``audios`` in one batched trimmed window: as wide as
+        the longest input plus ``pad_frames`` of silence (a ``StorageView``, on the
+        model's device)."""
+        import ctranslate2
+
+        model = self._model
+        frames = [_frames(a) for a in audios]
+        width = min(MAX_FRAMES, max(frames) + pad_frames)
+        features = [model.feature_extractor(audio) for audio in audios]
+        batch = np.zeros((len(audios), features[0].shape[0], width), dtype=np.float32)
+        for i, (feature, n) in enumerate(zip(features, frames, strict=True)):
+            batch[i, :, :n] = feature[:, :n]
+        return model.model.encode(
+            ctranslate2.StorageView.from_array(batch), to_cpu=False
+        )
+
+    def detect(self, encoded: Any) -> list[tuple[tuple[str, float], ...]]:
+        """Each batch item's language probabilities from its encoder output (over
+        :attr:`allowed`, renormalised), most probable first."""
+        from aural.engines.whisper.language import detect_encoded, restrict
+
+        return [
+            restrict(p, self.allowed)
+            for p in detect_encoded(self._model.model, encoded)
+        ]
 
     def decode(
         self,
@@ -103,6 +159,7 @@ class WhisperWindowDecoder:
         generator: Any = None,
         word_timestamps: bool = False,
         pad_frames: int = PAD_FRAMES,
+        language: str | None = None,
     ) -> WindowResult:
         """Decode ``audio`` (16 kHz mono float32, under 29 s) in one window.
 
@@ -113,7 +170,8 @@ class WhisperWindowDecoder:
 
         The output is capped at ``TOKENS_PER_SECOND`` tokens per second of audio (plus
         a few), far above any speaking rate, so a repetition loop ends early and
-        cheaply.
+        cheaply. ``language`` overrides the decoder's own (None: the decoder's, or
+        detected).
         """
         return self.decode_many(
             [audio],
@@ -122,6 +180,7 @@ class WhisperWindowDecoder:
             generator=generator,
             word_timestamps=word_timestamps,
             pad_frames=pad_frames,
+            languages=[language],
         )[0]
 
     def decode_many(
@@ -133,6 +192,8 @@ class WhisperWindowDecoder:
         generator: Any = None,
         word_timestamps: bool = False,
         pad_frames: int = PAD_FRAMES,
+        languages: Sequence[str | None] | None = None,
+        encoded: Any = None,
     ) -> list[WindowResult]:
         """Decode several inputs in one batched encoder and decoder call.
 
@@ -140,30 +201,32 @@ class WhisperWindowDecoder:
         get more silence after them. Callers group inputs of similar length.
         ``generator`` runs the search (None: CTranslate2; aural's PyTorch decoder with
         hotwords, :class:`~aural.engines.whisper.torch_decoder.TorchWhisper`).
-        """
-        import ctranslate2
 
+        ``languages`` gives each input's language (None items, or no list: the
+        decoder's :attr:`language`, or detected from the input's own encoder output
+        when that is None too). ``encoded`` is the batch's encoder output when the
+        caller already has it (:meth:`encode` with the same ``pad_frames``; it is not
+        computed again).
+        """
         if not audios:
             return []
-        model, tok = self._model, self._tokenizer
-        frames = [min(a.size // 160, MAX_FRAMES - 100) for a in audios]
-        width = min(MAX_FRAMES, max(frames) + pad_frames)
-        features = [model.feature_extractor(audio) for audio in audios]
-        batch = np.zeros((len(audios), features[0].shape[0], width), dtype=np.float32)
-        for i, (feature, n) in enumerate(zip(features, frames, strict=True)):
-            batch[i, :, :n] = feature[:, :n]
-        encoded = model.model.encode(
-            ctranslate2.StorageView.from_array(batch), to_cpu=False
+        model = self._model
+        frames = [_frames(a) for a in audios]
+        if encoded is None:
+            encoded = self.encode(audios, pad_frames)
+        chosen = self._languages(encoded, languages or [None] * len(audios))
+        toks = [self._tokenizer(lang) for lang, _ in chosen]
+        previous = (
+            toks[0].encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         )
-        previous = tok.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         previous = previous[-MAX_PROMPT_TOKENS:]
-        tokens_in = model.get_prompt(tok, previous, without_timestamps=True)
+        prompts = [model.get_prompt(t, previous, without_timestamps=True) for t in toks]
         longest = max(a.size for a in audios)
         results = (generator or model.model).generate(
             encoded,
-            [tokens_in] * len(audios),
+            prompts,
             beam_size=beam_size,
-            max_length=len(tokens_in)
+            max_length=len(prompts[0])
             + min(MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * longest / 16000)),
             return_scores=True,
             return_no_speech_prob=True,
@@ -171,11 +234,12 @@ class WhisperWindowDecoder:
             suppress_tokens=self._suppress,
         )
         outputs = []
+        eot = toks[0].eot
         for audio, n, result in zip(audios, frames, results, strict=True):
             # the cap per input: a short input batched with a long one must not loop on
             cap = 8 + int(TOKENS_PER_SECOND * audio.size / 16000)
-            tokens = [t for t in result.sequences_ids[0] if t < tok.eot][:cap]
-            text = tok.decode(tokens).strip()
+            tokens = [t for t in result.sequences_ids[0] if t < eot][:cap]
+            text = toks[0].decode(tokens).strip()
             length = len(tokens)
             avg_log_prob = result.scores[0] * length / (length + 1) if length else 0.0
             outputs.append(
@@ -183,22 +247,10 @@ class WhisperWindowDecoder:
             )
         aligned: list[tuple[Word, ...]] = [()] * len(audios)
         if word_timestamps:
-            # a frame or two of audio cannot be aligned (faster-whisper fails on it)
-            todo = [
-                i for i, o in enumerate(outputs) if o[0] and o[4] >= MIN_ALIGN_FRAMES
-            ]
-            if todo:
-                alignments = self._model.find_alignment(
-                    tok,
-                    [outputs[i][0] for i in todo],
-                    _select(encoded, todo, len(audios)),
-                    [outputs[i][4] for i in todo],
-                )
-                for i, alignment in zip(todo, alignments, strict=True):
-                    aligned[i] = _words(alignment, outputs[i][4])
+            self._align(encoded, outputs, toks, aligned)
         windows = []
-        for (_, text, avg_log_prob, no_speech, _, size), words in zip(
-            outputs, aligned, strict=True
+        for (_, text, avg_log_prob, no_speech, _, size), words, (lang, prob) in zip(
+            outputs, aligned, chosen, strict=True
         ):
             encoded_text = text.encode("utf-8")
             ratio = (
@@ -214,9 +266,55 @@ class WhisperWindowDecoder:
                     float(no_speech),
                     ratio,
                     size / 16000,
+                    lang if model.model.is_multilingual else "en",
+                    prob,
                 )
             )
         return windows
+
+    def _languages(
+        self, encoded: Any, languages: Sequence[str | None]
+    ) -> list[tuple[str, float | None]]:
+        """Each input's language and, when it was detected here, its probability."""
+        given = [lang or self.language for lang in languages]
+        if not self._model.model.is_multilingual:
+            return [("en", None)] * len(given)
+        if all(lang is not None for lang in given):
+            return [(str(lang), None) for lang in given]
+        detected = self.detect(encoded)
+        return [
+            (lang, None) if lang is not None else detected[i][0]
+            for i, lang in enumerate(given)
+        ]
+
+    def _align(
+        self,
+        encoded: Any,
+        outputs: list[tuple[Any, ...]],
+        toks: list[Any],
+        aligned: list[tuple[Word, ...]],
+    ) -> None:
+        """Word times for ``outputs`` into ``aligned``: one alignment call per language
+        (the start of transcript names it)."""
+        # a frame or two of audio cannot be aligned (faster-whisper fails on it)
+        todo = [i for i, o in enumerate(outputs) if o[0] and o[4] >= MIN_ALIGN_FRAMES]
+        by_language: dict[int, list[int]] = {}
+        for i in todo:
+            by_language.setdefault(id(toks[i]), []).append(i)
+        for rows in by_language.values():
+            alignments = self._model.find_alignment(
+                toks[rows[0]],
+                [outputs[i][0] for i in rows],
+                _select(encoded, rows, len(outputs)),
+                [outputs[i][4] for i in rows],
+            )
+            for i, alignment in zip(rows, alignments, strict=True):
+                aligned[i] = _words(alignment, outputs[i][4])
+
+
+def _frames(audio: np.ndarray) -> int:
+    """Mel frames of ``audio`` that a trimmed window holds."""
+    return min(audio.size // 160, MAX_FRAMES - 100)
 
 
 def _select(encoded: Any, rows: list[int], total: int) -> Any:
