@@ -79,6 +79,8 @@ def _build(
     seed: int,
     vocabulary: Path | None,
     batch_size: int | None,
+    language: str = "auto",
+    languages: str | None = None,
 ) -> tuple[object, list[tuple[str, str | None]], object]:
     """Validate everything before any decoding; raises AuralError on bad input."""
     from aural.data import load_dataset
@@ -100,14 +102,23 @@ def _build(
     for flag, folder in (("--noise-dir", noise_dir), ("--rir-dir", rir_dir)):
         if folder is not None and not folder.is_dir():
             raise ConfigError(f"{flag} {str(folder)!r} is not a folder")
+    from_dataset = language == "dataset"
+    allowed = tuple(c.strip() for c in (languages or "").split(",") if c.strip())
+    decode = DecodeOptions(
+        beam_size=beam_size,
+        batch_size=batch_size,
+        language=None if from_dataset or language == "auto" else language,
+        **({"languages": allowed} if allowed else {}),
+    )
     options = EvalOptions(
         normalizer=normalizer,  # type: ignore[arg-type]  # validated in __post_init__
         snrs=parse_snrs(snr) if snr else (None,),
         noise_dir=noise_dir,
         rir_dir=rir_dir,
         seed=seed,
-        decode=DecodeOptions(beam_size=beam_size, batch_size=batch_size),
+        decode=decode,
         vocabulary=read_vocabulary(vocabulary) if vocabulary is not None else None,
+        language_from_dataset=from_dataset,
     )
     path = Path(dataset).expanduser()
     if not path.exists():
@@ -141,8 +152,23 @@ def evaluate_command(
         ),
     ] = None,
     normalizer: Annotated[
-        str, typer.Option(help="whisper, basic or none.")
-    ] = "whisper",
+        str,
+        typer.Option(
+            help="auto (English for en or unlabelled data, multilingual otherwise), "
+            "whisper (English), basic, multilingual or none."
+        ),
+    ] = "auto",
+    language: Annotated[
+        str,
+        typer.Option(
+            help="auto (the engine detects it), a code (en, de, zh...) for every "
+            "utterance, or dataset (each utterance's own language column)."
+        ),
+    ] = "auto",
+    languages: Annotated[
+        str | None,
+        typer.Option(help="Detect only among these languages: en,de,fr."),
+    ] = None,
     snr: Annotated[
         list[str] | None,
         typer.Option(
@@ -187,6 +213,11 @@ def evaluate_command(
 ) -> None:
     """Evaluate engines on a dataset: WER, CER, breakdowns, noise robustness, reports.
 
+    On a dataset with a language column (Common Voice, FLEURS, Multilingual
+    LibriSpeech, a manifest's "language"), each language is scored on its own (CER for
+    languages written without spaces: zh, ja, th, yue...) and the detected language is
+    checked against it (accuracy and a confusion matrix).
+
     Writes OUTPUT_DIR/results.json, report.md and report.html (with PNG plots), and
     keeps the hypotheses in OUTPUT_DIR/hypotheses.jsonl so that a rerun resumes or
     re-renders.
@@ -211,6 +242,8 @@ def evaluate_command(
             seed,
             vocabulary,
             batch_size,
+            language,
+            languages,
         )
     except AuralError as err:
         fail(cli_message(err), EXIT_USAGE)

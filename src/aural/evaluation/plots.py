@@ -39,6 +39,7 @@ __all__ = [
     "plot_confusions",
     "plot_durations",
     "plot_error_types",
+    "plot_languages",
     "plot_speakers",
     "plot_wer_vs_snr",
     "render_plots",
@@ -209,6 +210,46 @@ def plot_calibration(results: EvalResults) -> Figure:
     return fig
 
 
+def plot_languages(results: EvalResults) -> Figure:
+    """Language identification: per engine, a matrix of detected (columns) against
+    labelled (rows) language, each row as shares of that language's utterances."""
+    engines = [
+        e
+        for e in results.engines
+        if e.primary.language_id is not None and e.primary.language_id.total
+    ]
+    if not engines:
+        raise ConfigError("no engine identified languages on labelled utterances")
+    sizes = [len(e.primary.language_id.labels) for e in engines]  # type: ignore[union-attr]
+    side = max(4.0, 0.45 * max(sizes) + 2.0)
+    fig, axes = _figure(side * len(engines), side, ncols=len(engines))
+    for ax, e in zip(axes, engines, strict=True):
+        lid = e.primary.language_id
+        assert lid is not None
+        labels = lid.labels
+        true = sorted(lid.confusion)
+        counts = np.array(lid.matrix(), dtype=float)
+        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+        ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+        for (i, j), n in np.ndenumerate(counts):
+            if n:
+                ax.text(
+                    j,
+                    i,
+                    str(int(n)),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if shares[i, j] > 0.6 else "black",
+                )
+        ax.set_xticks(np.arange(len(labels)), labels, fontsize=8, rotation=90)
+        ax.set_yticks(np.arange(len(true)), true, fontsize=8)
+        ax.set_xlabel("detected")
+        ax.set_ylabel("labelled")
+        ax.set_title(f"{e.label}: {100.0 * lid.accuracy:.1f} % right")
+    return fig
+
+
 PLOTS: dict[str, Callable[[EvalResults], Figure]] = {
     "speakers": plot_speakers,
     "snr": plot_wer_vs_snr,
@@ -264,6 +305,12 @@ def render_plots(results: EvalResults, output_dir: Path) -> dict[str, str]:
     for name, make in PLOTS.items():
         _save(make(results), folder / f"{name}.png")
         written[name] = f"{PLOT_DIR}/{name}.png"
+    if any(
+        e.primary.language_id is not None and e.primary.language_id.total
+        for e in results.engines
+    ):
+        _save(plot_languages(results), folder / "languages.png")
+        written["languages"] = f"{PLOT_DIR}/languages.png"
     for e in results.engines:
         paths = draw_error_pictures(
             error_utterances(e),

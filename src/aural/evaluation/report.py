@@ -13,10 +13,19 @@ import html
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aural.evaluation.languages import (
+    LanguageIdStats,
+    LanguageStats,
+    Metric,
+    clip_weighted_error_rate,
+    language_breakdown,
+    language_identification,
+    metric_for,
+)
 from aural.evaluation.metrics import (
     CalibrationResult,
     EditAlignment,
@@ -80,6 +89,10 @@ class UtteranceResult:
         engine_seconds: time the engine spent on this utterance.
         word_probabilities: one probability per normalised hypothesis word, or ``None``
             when the engine's words do not map one-to-one onto them.
+        language: the utterance's language as the dataset labels it (None: unknown).
+        detected_language / detected_probability: what the engine reported.
+        metric: ``cer`` for languages written without spaces, whose alignment is then
+            one of characters (spaces ignored); else ``wer``.
     """
 
     id: str
@@ -94,9 +107,14 @@ class UtteranceResult:
     chars: ErrorCounts
     engine_seconds: float
     word_probabilities: tuple[float, ...] | None
+    language: str | None = None
+    detected_language: str | None = None
+    detected_probability: float | None = None
+    metric: Metric = "wer"
 
     @property
     def counts(self) -> ErrorCounts:
+        """Error counts in the metric's units (words, or characters for ``cer``)."""
         return self.alignment.counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +145,10 @@ class UtteranceResult:
                 if self.word_probabilities is None
                 else [round(p, 4) for p in self.word_probabilities]
             ),
+            "language": self.language,
+            "detected_language": self.detected_language,
+            "detected_probability": self.detected_probability,
+            "metric": self.metric,
         }
 
 
@@ -166,6 +188,10 @@ class ConditionSummary:
         calibration: reliability of word probabilities (None with no mapped words).
         confusions: most frequent substitution pairs, deleted and inserted words.
         oov: out-of-vocabulary statistics (None without a word list).
+        by_language: scores per labelled language (WER, or CER where the language is
+            written without spaces); empty when no utterance has a language label.
+        language_id: detected against labelled language (None when the language was
+            given to the engine or no utterance has a label).
     """
 
     condition: Condition
@@ -180,6 +206,13 @@ class ConditionSummary:
     confusions: Mapping[str, list[tuple[Any, int]]]
     oov: OovStats | None
     utterances: int
+    by_language: Mapping[str, LanguageStats] = field(default_factory=dict)
+    language_id: LanguageIdStats | None = None
+
+    @property
+    def clip_weighted_error_rate(self) -> float | None:
+        """Per-language error rates weighted by clips (None without labels)."""
+        return clip_weighted_error_rate(self.by_language)
 
     @property
     def label(self) -> str:
@@ -225,6 +258,11 @@ class ConditionSummary:
                 ],
             },
             "oov": None if self.oov is None else self.oov.to_dict(),
+            "by_language": {k: v.to_dict() for k, v in self.by_language.items()},
+            "clip_weighted_error_rate": self.clip_weighted_error_rate,
+            "language_id": None
+            if self.language_id is None
+            else self.language_id.to_dict(),
         }
 
 
@@ -287,8 +325,13 @@ def _condition_brief(d: dict[str, Any]) -> dict[str, Any]:
         "audio_seconds",
         "by_speaker",
         "by_duration",
+        "by_language",
+        "clip_weighted_error_rate",
     )
     brief = {k: d[k] for k in keep}
+    brief["lid_accuracy"] = (
+        None if d["language_id"] is None else d["language_id"]["accuracy"]
+    )
     brief["ece"] = None if d["calibration"] is None else d["calibration"]["ece"]
     return brief
 
@@ -350,6 +393,8 @@ def _summarise(
     options: EvalOptions,
     vocabulary: frozenset[str] | None,
 ) -> ConditionSummary:
+    labelled = any(u.language is not None for u in items)
+    detected = options.detects_language
     counts = ErrorCounts.total(u.counts for u in items)
     pairs = [
         (p, ok)
@@ -387,6 +432,8 @@ def _summarise(
         if vocabulary is None
         else oov_stats((u.alignment for u in items), vocabulary),
         utterances=len(items),
+        by_language=language_breakdown(items, detected) if labelled else {},
+        language_id=language_identification(items) if labelled and detected else None,
     )
 
 
@@ -409,15 +456,27 @@ def score_engine(
             one (failed to decode) are left out.
         options: the run's options (normaliser, bootstrap, bins, vocabulary).
     """
+    from aural.data.readers import utterance_language
+    from aural.text.multilingual import scoring_units
     from aural.text.normalizers import get_normalizer
 
-    normalize = get_normalizer(options.normalizer)
+    languages = {
+        str(u.id): utterance_language(u) if hasattr(u, "extra") else None
+        for u in utterances
+    }
+    normalizers = {
+        code: get_normalizer(options.normalizer, code)
+        for code in set(languages.values())
+    }
+    normalize = normalizers.get(None) or get_normalizer(options.normalizer)
     vocabulary = None
     if options.vocabulary is not None:
         vocabulary = frozenset(
             t for w in options.vocabulary for t in normalize(w).split()
         )
-    ref_norms = {str(u.id): normalize(u.text or "") for u in utterances}
+    ref_norms = {
+        str(u.id): normalizers[languages[str(u.id)]](u.text or "") for u in utterances
+    }
     scored: list[UtteranceResult] = []
     summaries: list[ConditionSummary] = []
     for condition in options.snrs:
@@ -427,8 +486,17 @@ def score_engine(
             h = hyps.get(str(u.id))
             if h is None:
                 continue
-            ref_norm, hyp_norm = ref_norms[str(u.id)], normalize(h.text)
-            hyp_tokens = hyp_norm.split()
+            language = languages[str(u.id)]
+            norm = normalizers[language]
+            ref_norm, hyp_norm = ref_norms[str(u.id)], norm(h.text)
+            metric = metric_for(language)
+            ref_tokens = scoring_units(ref_norm, language)
+            hyp_tokens = scoring_units(hyp_norm, language)
+            chars = (
+                char_counts("".join(ref_tokens), "".join(hyp_tokens))
+                if metric == "cer"
+                else char_counts(ref_norm, hyp_norm)
+            )
             items.append(
                 UtteranceResult(
                     id=str(u.id),
@@ -439,12 +507,18 @@ def score_engine(
                     hyp=h.text,
                     ref_norm=ref_norm,
                     hyp_norm=hyp_norm,
-                    alignment=align_words(ref_norm.split(), hyp_tokens),
-                    chars=char_counts(ref_norm, hyp_norm),
+                    alignment=align_words(ref_tokens, hyp_tokens),
+                    chars=chars,
                     engine_seconds=h.engine_seconds,
-                    word_probabilities=_word_probabilities(
-                        h.words, hyp_tokens, normalize
+                    word_probabilities=(
+                        _word_probabilities(h.words, hyp_tokens, norm)
+                        if metric == "wer"
+                        else None
                     ),
+                    language=language,
+                    detected_language=h.language,
+                    detected_probability=h.language_probability,
+                    metric=metric,
                 )
             )
         summaries.append(_summarise(condition, items, options, vocabulary))
@@ -560,6 +634,7 @@ def render_markdown(
         + "|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in summary_rows(results)]
+    lines += _language_markdown(results)
     if results.failures:
         lines += ["", f"{len(results.failures)} utterance(s) failed:", ""]
         lines += [f"- `{i}`: {m}" for i, m in results.failures]
@@ -573,6 +648,107 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+LANGUAGE_HEADER = [
+    "engine",
+    "language",
+    "metric",
+    "error %",
+    "utts",
+    "ref units",
+    "sub",
+    "del",
+    "ins",
+    "LID %",
+]
+
+
+def language_rows(results: EvalResults) -> list[list[str]]:
+    """One row per engine and labelled language (primary condition): the metric
+    (WER, or CER for languages written without spaces), its rate and the
+    language-ID accuracy (``-`` when the language was given)."""
+    rows = []
+    for e in results.engines:
+        p = e.primary
+        for language, stats in p.by_language.items():
+            c = stats.counts
+            lid = stats.lid_accuracy
+            rows.append(
+                [
+                    e.label,
+                    language,
+                    stats.metric.upper(),
+                    _pct(c.wer),
+                    str(stats.utterances),
+                    str(c.ref_len),
+                    str(c.substitutions),
+                    str(c.deletions),
+                    str(c.insertions),
+                    "-" if lid is None else _pct(lid),
+                ]
+            )
+        weighted = p.clip_weighted_error_rate
+        if p.by_language and weighted is not None:
+            lid_all = p.language_id
+            rows.append(
+                [
+                    e.label,
+                    "all (clip-weighted)",
+                    "WER/CER",
+                    _pct(weighted),
+                    str(sum(s.utterances for s in p.by_language.values())),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "-" if lid_all is None else _pct(lid_all.accuracy),
+                ]
+            )
+    return rows
+
+
+def confusion_table(stats: LanguageIdStats) -> tuple[list[str], list[list[str]]]:
+    """The language-ID confusion matrix as a table: rows are the true languages,
+    columns the detected ones (``none``: the engine named no language)."""
+    labels = stats.labels
+    header = ["true / detected", *labels]
+    rows = [
+        [true, *[str(n) if n else "." for n in counts]]
+        for true, counts in zip(sorted(stats.confusion), stats.matrix(), strict=True)
+    ]
+    return header, rows
+
+
+def _markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1
+) -> list[str]:
+    """A Markdown table; the first ``left`` columns left-aligned, the rest right."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def _language_markdown(results: EvalResults) -> list[str]:
+    rows = language_rows(results)
+    if not rows:
+        return []
+    lines = ["", "## By language", ""]
+    lines += _markdown_table(LANGUAGE_HEADER, rows, left=3)
+    for e in results.engines:
+        lid = e.primary.language_id
+        if lid is None or not lid.total:
+            continue
+        lines += [
+            "",
+            f"### Language identification: {e.label} "
+            f"({lid.correct}/{lid.total} = {_pct(lid.accuracy)} %)",
+            "",
+        ]
+        lines += _markdown_table(*confusion_table(lid))
+    return lines
+
+
 _PLOT_TITLES = (
     ("snr", "WER vs SNR"),
     ("errors", "Error types"),
@@ -580,6 +756,7 @@ _PLOT_TITLES = (
     ("durations", "Utterance durations"),
     ("confusions", "Most frequent confusions"),
     ("calibration", "Confidence calibration"),
+    ("languages", "Language identification"),
 )
 
 
@@ -655,6 +832,17 @@ def render_html(results: EvalResults, plots: Mapping[str, str]) -> str:
         "<h2>Summary</h2>",
         _table(SUMMARY_HEADER, summary_rows(results)),
     ]
+    language_table = language_rows(results)
+    if language_table:
+        parts.append("<h2>By language</h2>" + _table(LANGUAGE_HEADER, language_table))
+        for e in results.engines:
+            lid = e.primary.language_id
+            if lid is not None and lid.total:
+                parts.append(
+                    f"<h3>Language identification: {esc(e.label)} ({lid.correct}/"
+                    f"{lid.total} = {_pct(lid.accuracy)} %)</h3>"
+                    + _table(*confusion_table(lid))
+                )
     for name, title in _PLOT_TITLES:
         if name in plots:
             parts.append(

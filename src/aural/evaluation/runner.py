@@ -81,9 +81,12 @@ class EvalOptions:
             share one batched decoder call is ``decode.batch_size``).
         calibration_bins: equal-width confidence bins of the calibration curve.
         top_k: how many confusion pairs of each kind to keep.
+        language_from_dataset: decode each utterance in its own labelled language
+            (``extra["language"]``, see :func:`aural.data.utterance_language`) instead
+            of ``decode.language``; utterances without a label are detected.
     """
 
-    normalizer: NormalizerName = "whisper"
+    normalizer: NormalizerName = "auto"
     snrs: tuple[Condition, ...] = (None,)
     noise_dir: Path | None = None
     rir_dir: Path | None = None
@@ -94,6 +97,7 @@ class EvalOptions:
     chunk_size: int = 8
     calibration_bins: int = 10
     top_k: int = 20
+    language_from_dataset: bool = False
 
     def __post_init__(self) -> None:
         if self.normalizer not in NORMALIZER_NAMES:
@@ -128,6 +132,22 @@ class EvalOptions:
             or self.seed < 0
         ):
             raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.language_from_dataset, bool):
+            raise ConfigError(
+                "language_from_dataset must be True or False, got "
+                f"{self.language_from_dataset!r}"
+            )
+        if self.language_from_dataset and self.decode.language is not None:
+            raise ConfigError(
+                "language_from_dataset decodes each utterance in its own language; "
+                f"decode.language={self.decode.language!r} would fix one: drop one",
+                options=("language",),
+            )
+
+    @property
+    def detects_language(self) -> bool:
+        """Whether the engines identify the language themselves (nothing fixes it)."""
+        return self.decode.language is None and not self.language_from_dataset
 
     @property
     def primary(self) -> Condition:
@@ -142,6 +162,8 @@ class EvalOptions:
         """
         # decode.batch_size is part of the key: batched decoding may change hypotheses
         key: dict[str, Any] = {"decode": self.decode.to_dict(), "snr": condition}
+        if self.language_from_dataset:  # absent otherwise: older caches stay valid
+            key["language_from_dataset"] = True
         if condition is not None:
             key["noise_dir"] = _resolved(self.noise_dir)
         if self.rir_dir is not None:
@@ -163,6 +185,7 @@ class EvalOptions:
             else len(self.vocabulary),
             "bootstrap_samples": self.bootstrap_samples,
             "chunk_size": self.chunk_size,
+            "language_from_dataset": self.language_from_dataset,
         }
 
 
@@ -180,12 +203,17 @@ class UtteranceHypothesis:
         words: ``(word, probability)`` per recognised word, in order.
         engine_seconds: time spent inside the engine for this utterance.
         duration: seconds of audio decoded.
+        language: the language the engine reported (detected or given; None when it
+            says nothing).
+        language_probability: its probability, when detected.
     """
 
     text: str
     words: tuple[tuple[str, float], ...]
     engine_seconds: float
     duration: float
+    language: str | None = None
+    language_probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -193,15 +221,21 @@ class UtteranceHypothesis:
             "words": [list(w) for w in self.words],
             "engine_seconds": self.engine_seconds,
             "duration": self.duration,
+            "language": self.language,
+            "language_probability": self.language_probability,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UtteranceHypothesis:
+        language = d.get("language")
+        probability = d.get("language_probability")
         return cls(
             str(d["text"]),
             tuple((str(w), float(p)) for w, p in d["words"]),
             float(d["engine_seconds"]),
             float(d["duration"]),
+            None if language is None else str(language),
+            None if probability is None else float(probability),
         )
 
 
@@ -448,7 +482,16 @@ def _hypothesis_from(
         for w in transcript.words
         if w.text.strip()
     )
-    return UtteranceHypothesis(transcript.text, words, engine_seconds, duration)
+    info = transcript.info
+    probability = info.language_probability
+    return UtteranceHypothesis(
+        transcript.text,
+        words,
+        engine_seconds,
+        duration,
+        info.language,
+        None if probability is None else float(probability),
+    )
 
 
 @dataclass(slots=True)
@@ -566,20 +609,49 @@ def _decode_batch(
                 continue
             engine, load_seconds = slot.get()
             counters.load += load_seconds
-            waves = [_for_engine(engine, noisy[k][1]) for k in todo]
-            ids = [str(noisy[k][0].id) for k in todo]
-            for i, transcript, seconds in _transcribe(
-                engine, waves, options.decode, ids, counters
+            for decode, group in _language_groups(
+                todo, {k: noisy[k][0] for k in todo}, options
             ):
-                hyp = _hypothesis_from(transcript, seconds, waves[i].duration)
-                cache.put(
-                    keys[(slot.label, condition)],
-                    todo[i],
-                    hyp,
-                    label=f"{slot.label}@{condition}",
-                )
-                counters.decoded += 1
-                counters.audio_duration += hyp.duration
+                waves = [_for_engine(engine, noisy[k][1]) for k in group]
+                ids = [str(noisy[k][0].id) for k in group]
+                for i, transcript, seconds in _transcribe(
+                    engine, waves, decode, ids, counters
+                ):
+                    hyp = _hypothesis_from(transcript, seconds, waves[i].duration)
+                    cache.put(
+                        keys[(slot.label, condition)],
+                        group[i],
+                        hyp,
+                        label=f"{slot.label}@{condition}",
+                    )
+                    counters.decoded += 1
+                    counters.audio_duration += hyp.duration
+
+
+def _language_groups(
+    keys: list[str], utterances: dict[str, Any], options: EvalOptions
+) -> list[tuple[DecodeOptions, list[str]]]:
+    """The decoding options of each group of ``keys``: one group with
+    ``options.decode``, or with ``language_from_dataset`` one per labelled language
+    (unlabelled utterances are detected)."""
+    if not options.language_from_dataset:
+        return [(options.decode, keys)]
+    from aural.data.readers import utterance_language
+
+    groups: dict[str | None, list[str]] = {}
+    for k in keys:
+        u = utterances[k]
+        language = utterance_language(u) if hasattr(u, "extra") else None
+        groups.setdefault(language, []).append(k)
+    return [
+        (
+            options.decode
+            if language is None
+            else options.decode.with_(language=language, languages=()),
+            group,
+        )
+        for language, group in groups.items()
+    ]
 
 
 def _for_engine(engine: Engine, wave: Waveform) -> Waveform:
