@@ -34,6 +34,7 @@ _COMMAND_MODULES = (
     "plot",  # aural plot attention|transcript|errors|alignment
     "diarize",
     "data",  # aural data simulate-conversations
+    "detect_language",  # aural detect-language
 )
 
 for _name in _COMMAND_MODULES:
