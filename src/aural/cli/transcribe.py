@@ -34,6 +34,7 @@ from aural.cli.common import (
     fail,
     warn,
 )
+from aural.cli.detect_language import LANGUAGE_FLAGS, split_languages
 from aural.decoding.options import DecodeOptions
 from aural.engines.base import Engine
 from aural.engines.layout import Layout, Workload
@@ -400,8 +401,30 @@ def transcribe_command(
     ] = "whisper",
     model: Annotated[str | None, typer.Option(help="Model name or path.")] = None,
     language: Annotated[
-        str | None, typer.Option(help="Language code, e.g. en.")
+        str | None,
+        typer.Option(
+            help="Language code, e.g. en, or auto: detect it (the default for "
+            "multilingual models)."
+        ),
     ] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            help="With auto: choose only among these, comma-separated (en,de,fr)."
+        ),
+    ] = None,
+    task: Annotated[
+        str,
+        typer.Option(help="transcribe, or translate (to English; multilingual)."),
+    ] = "transcribe",
+    language_per_segment: Annotated[
+        bool,
+        typer.Option(
+            "--language-per-segment",
+            help="Detect the language of each speech chunk (recordings that switch "
+            "languages); shown in json, tsv and vtt.",
+        ),
+    ] = False,
     beam_size: Annotated[int, typer.Option(help="Beam size (1 = greedy).")] = 5,
     vad: Annotated[
         bool, typer.Option("--vad/--no-vad", help="Skip non-speech.")
@@ -569,9 +592,12 @@ def transcribe_command(
             word_timestamps=word_timestamps or fmt in ("json", "all") or diarize,
             batch_size=batch_size,
             trimmed_windows=trimmed_windows,
+            languages=split_languages(languages),
+            task=task,
+            language_per_segment=language_per_segment,
         )
     except AuralError as err:
-        fail(cli_message(err), exit_code_for(err))
+        fail(cli_message(err, LANGUAGE_FLAGS), exit_code_for(err))
     if ray_job is not None and output_dir is not None:  # workers build the engine
         try:
             settings = _engine_settings(
@@ -623,7 +649,7 @@ def transcribe_command(
             options
         )  # e.g. a language the model lacks: refused before any work
     except AuralError as err:
-        fail(cli_message(err), exit_code_for(err))
+        fail(cli_message(err, LANGUAGE_FLAGS), exit_code_for(err))
     run = _Run(eng, options, paths, outputs, formats[0], output_dir, spool)
     run.diarizer = diarizer
     try:

@@ -231,8 +231,14 @@ class Engine(abc.ABC):
                 f"{what} does not support hotwords", options=("hotwords",)
             )
         if options.task == "translate" and not caps.translate:
+            model = (
+                "; translation needs a multilingual model, e.g. Whisper base"
+                if not caps.multilingual
+                else ""
+            )
             raise ConfigError(
-                f"{what} cannot translate (task='translate')", options=("task",)
+                f"{what} cannot translate (task='translate'){model}",
+                options=("task", "model"),
             )
         if options.temperature > 0 and not caps.sampling:
             raise ConfigError(
