@@ -3,7 +3,10 @@ RTTM, and write files atomically.
 
 Speakers (``Segment.speaker``, from diarization) appear only when set, so transcripts
 without them render exactly as before: ``S1: text`` in txt and SRT, a ``<v S1>`` voice
-tag in VTT, a ``speaker`` column in TSV and a ``speaker`` field in JSON.
+tag in VTT, a ``speaker`` column in TSV and a ``speaker`` field in JSON. Segment
+languages (``Segment.language``, from per-segment language detection) likewise: a
+``<lang de>`` span in VTT, a ``language`` column in TSV and a ``language`` field in
+JSON (txt and SRT have no place for them).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def _vtt(t: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     for s in t.segments:
         text = s.text.strip()
+        if s.language is not None:  # a WebVTT language span (BCP 47 tag)
+            text = f"<lang {s.language}>{text}</lang>"
         if s.speaker is not None:  # a WebVTT voice span names who speaks the cue
             text = f"<v {s.speaker}>{text}"
         blocks.append(
@@ -65,14 +70,21 @@ def _vtt(t: Transcript) -> str:
 
 def _tsv(t: Transcript) -> str:
     # Whisper's convention: integer milliseconds, tab-separated, tabs in text replaced.
-    # A speaker column is added only when diarization set one.
+    # A speaker column is added only when diarization set one, a language column only
+    # when segments carry their own language.
     with_speaker = any(s.speaker is not None for s in t.segments)
-    rows = ["start\tend\tspeaker\ttext" if with_speaker else "start\tend\ttext"]
+    with_language = any(s.language is not None for s in t.segments)
+    header = ["start", "end"]
+    header += ["speaker"] if with_speaker else []
+    header += ["language"] if with_language else []
+    rows = ["\t".join([*header, "text"])]
     for s in t.segments:
         text = s.text.strip().replace("\t", " ")
         cells = [str(int(round(s.start * 1000))), str(int(round(s.end * 1000)))]
         if with_speaker:
             cells.append(s.speaker or "")
+        if with_language:
+            cells.append(s.language or "")
         rows.append("\t".join([*cells, text]))
     return "\n".join(rows) + "\n"
 
