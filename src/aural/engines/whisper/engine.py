@@ -887,6 +887,7 @@ class WhisperEngine(Engine):
             self,
             self._window_decoder(options.with_(trimmed_windows=True)),
             self._generator(options),
+            per_segment=options.language_per_segment,
         )
 
 
