@@ -4,6 +4,7 @@ case a pretrained model expects."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from aural.finetune.channel import telephone
 from aural.finetune.config import FinetuneConfig
 from aural.training.augment import WaveformAugmenter
+from aural.training.config import AugmentConfig
 from aural.training.data import AudioCache, TrainUtterance
 
 __all__ = ["AugmentedAudio", "sentence_case"]
@@ -24,7 +26,7 @@ class AugmentedAudio:
     def __init__(self, config: FinetuneConfig) -> None:
         self.config = config
         self.cache = AudioCache(SAMPLE_RATE)
-        self.augmenter = WaveformAugmenter(config.augment, SAMPLE_RATE)
+        self.augmenter = WaveformAugmenter(_expanded(config.augment), SAMPLE_RATE)
 
     @property
     def is_active(self) -> bool:
@@ -51,6 +53,24 @@ class AugmentedAudio:
                     wave = telephone(wave, SAMPLE_RATE, tel.codec)
             out.append(wave)
         return out
+
+
+def _expanded(config: AugmentConfig) -> AugmentConfig:
+    """``$VARS`` and ``~`` expanded in the noise and room-response folders."""
+
+    def expand(path: str) -> str:
+        return os.path.expanduser(os.path.expandvars(path))
+
+    return config.model_copy(
+        update={
+            "noise": config.noise.model_copy(
+                update={"directory": expand(config.noise.directory)}
+            ),
+            "rir": config.rir.model_copy(
+                update={"directory": expand(config.rir.directory)}
+            ),
+        }
+    )
 
 
 def sentence_case(text: str) -> str:
