@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -214,6 +215,12 @@ def test_idempotency_key_returns_the_same_job(jobs_server, auth, ldc_wav: Path):
 def test_cancel_a_queued_job_and_refuse_bad_requests(
     jobs_server, auth, ldc_wav: Path, tmp_path: Path
 ):
+    spool = tmp_path / "jobs" / "spool"
+    spool.mkdir(parents=True)
+    orphan, fresh = spool / "job_crashed-before-its-row.wav", spool / "arriving.wav"
+    orphan.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    os.utime(orphan, (time.time() - 86_400, time.time() - 86_400))
     server = jobs_server(job_workers=0, webhook_secret=None)  # accepts, runs nothing
     with _client(server, auth) as client:
         job = client.post("/v1/jobs", content=ldc_wav.read_bytes()).json()
@@ -253,6 +260,11 @@ def test_cancel_a_queued_job_and_refuse_bad_requests(
             == (job["id"])
         )
     assert httpx.get(f"{server.url}/v1/jobs").status_code == 401
+    # the sweep (at the first heartbeat) removed the old orphan, not the new file
+    deadline = time.monotonic() + 10
+    while orphan.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not orphan.exists() and fresh.exists()
 
 
 def test_url_job_and_signed_webhooks_retried_until_delivered(

@@ -457,13 +457,25 @@ class JobService:
                     running.stop.set()
 
     def _sweep(self, store: JobStore) -> None:
-        """Delete expired jobs and the audio of finished ones."""
+        """Delete expired jobs, the audio of finished ones, and spool files no job
+        names (a crash between spooling an upload and storing its job, or during an
+        upload) once they are older than any request could be."""
         for path in store.expire():
             Path(path).unlink(missing_ok=True)
-        for job in store.list(("cancelled", "failed", "succeeded"), limit=500):
-            if job.audio_path is not None:
-                Path(job.audio_path).unlink(missing_ok=True)
-                store.forget_audio(job.id)
+        live, done = store.audio_paths()
+        for job_id, path in done:
+            Path(path).unlink(missing_ok=True)
+            store.forget_audio(job_id)
+        cutoff = time.time() - 2 * self.config.request_timeout_s - _SWEEP_EVERY_S
+        for folder in (self.spool_dir, self.spool_dir / "incoming"):
+            for path in folder.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if (
+                        path.is_file()
+                        and str(path) not in live
+                        and path.stat().st_mtime < cutoff
+                    ):
+                        path.unlink()
 
     def _count_webhook(self, delivered: bool, attempt: WebhookAttempt) -> None:
         self.webhooks.labels("delivered" if delivered else "failed").inc()

@@ -654,6 +654,18 @@ class JobStore:
                 "UPDATE aural_jobs SET audio_path = NULL WHERE id = ?", (job_id,)
             )
 
+    def audio_paths(self) -> tuple[set[str], list[tuple[str, str]]]:
+        """Spool files the store still names: (those of unfinished jobs, (job id,
+        path) of finished ones, whose audio is no longer needed)."""
+        with self._tx(write=False) as tx:
+            rows = tx.execute(
+                "SELECT id, status, audio_path FROM aural_jobs "
+                "WHERE audio_path IS NOT NULL"
+            ).fetchall()
+        live = {path for _, status, path in rows if status not in TERMINAL_STATUSES}
+        done = [(job_id, path) for job_id, status, path in rows if path not in live]
+        return live, done
+
     # -- webhooks ------------------------------------------------------------------
     def claim_webhook(
         self, worker: str, lease_s: float, now: float | None = None
