@@ -1,10 +1,15 @@
-"""aural's own Conformer-CTC checkpoints as an engine (torch or ONNX Runtime).
+"""aural's own Conformer-CTC and Conformer-transducer checkpoints as an engine (torch
+or ONNX Runtime).
 
 ``create_engine("aural", model="runs/x")`` accepts a run folder (its ``best/``), a
 checkpoint folder, a ``model.pt`` file, or a folder written by ``aural export`` (ONNX).
 Audio is cut into fixed windows (``window_seconds``), each decoded with greedy CTC
 (``beam_size == 1``) or the CTC prefix beam search with hotword boosting and an optional
 n-gram LM (settings ``lm``, ``lm_weight``), the same decoders as the ``ctc`` engine.
+Transducer models decode with :mod:`aural.decoding.transducer` (greedy, or modified
+beam search with the same LM fusion and hotwords); a chunk-causal transducer
+(``chunk_size`` > 0) streams natively, frame by frame
+(:class:`aural.streaming.transducer.TransducerSession`).
 """
 
 from __future__ import annotations
@@ -15,16 +20,21 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
 from aural.audio.features import FeatureOptions, extract
-from aural.audio.waveform import Waveform
+from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.ctc import CtcGreedyDecoder, CtcPrefixBeamSearch, ctc_decoder
 from aural.decoding.lm import LanguageModel, engine_lm
 from aural.decoding.options import DecodeOptions
+from aural.decoding.transducer import (
+    TransducerBeamSearch,
+    TransducerGreedyDecoder,
+    transducer_decoder,
+)
 from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segments
 from aural.engines.whisper import encoder as _whisper_encoder  # noqa: F401 - feature kind
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
@@ -37,6 +47,9 @@ __all__ = [
     "AuralModelEngine",
     "AuralModelSettings",
 ]
+
+if TYPE_CHECKING:
+    from aural.streaming.session import StreamingSession
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +100,64 @@ class AuralModelSettings(EngineSettings):
 
 
 class _TorchRunner:
+    """A checkpoint in torch: CTC log-probabilities, or a transducer's projected
+    encoder frames (with :attr:`scorer` for the search)."""
+
     def __init__(self, folder: Path, device: str) -> None:
         from aural.models.checkpoint import load_model
+        from aural.models.transducer import ConformerTransducer, TransducerScorer
 
         loaded = load_model(folder, device=device)
         self.model = loaded.model
         self.device = torch.device(device)
         self.feature_options = loaded.feature_options
-        self.subsampling = loaded.model.options.subsampling
+        self.transducer = isinstance(self.model, ConformerTransducer)
+        self.scorer: Any = None
+        if isinstance(self.model, ConformerTransducer):
+            self.scorer = TransducerScorer(self.model)
+            self.subsampling = self.model.options.encoder.subsampling
+        else:
+            self.subsampling = self.model.options.subsampling
 
     @torch.inference_mode()
     def __call__(
         self, feats: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[np.ndarray, np.ndarray]:
-        log_probs, out = self.model(feats.to(self.device), lengths.to(self.device))
+    ) -> tuple[Any, np.ndarray]:
+        feats, lengths = feats.to(self.device), lengths.to(self.device)
+        if self.transducer:
+            enc, out = self.model.encode(feats, lengths)  # type: ignore[operator]
+            return enc, out.cpu().numpy()
+        log_probs, out = self.model(feats, lengths)
         return log_probs.float().cpu().numpy(), out.cpu().numpy()
+
+
+class _OnnxScorer:
+    """A transducer's predictor and joiner under ONNX Runtime (numpy frames)."""
+
+    def __init__(self, predictor: Any, joiner: Any, options: dict[str, Any]) -> None:
+        self.predictor = predictor
+        self.joiner = joiner
+        self.blank = 0
+        self.context_size = int(options["context_size"])
+        self.vocab_size = int(options["encoder"]["vocab_size"])
+        self._cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def predict(self, contexts: list[tuple[int, ...]]) -> list[np.ndarray]:
+        missing = [c for c in dict.fromkeys(contexts) if c not in self._cache]
+        if missing:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            (out,) = self.predictor.run(
+                None, {"contexts": np.asarray(missing, dtype=np.int64)}
+            )
+            self._cache.update(zip(missing, out, strict=True))
+        return [self._cache[c] for c in contexts]
+
+    def log_probs(self, frame: np.ndarray, preds: list[np.ndarray]) -> np.ndarray:
+        pred = np.stack(preds).astype(np.float32)
+        enc = np.broadcast_to(frame[None], pred.shape).astype(np.float32)
+        (out,) = self.joiner.run(None, {"encoder": enc, "predictor": pred})
+        return np.asarray(out)
 
 
 class _OnnxRunner:
@@ -120,6 +176,24 @@ class _OnnxRunner:
         self.session = ort.InferenceSession(
             str(path), opts, providers=["CPUExecutionProvider"]
         )
+        # a transducer export: model.onnx is the encoder, predictor/joiner beside it
+        suffix = ".int8.onnx" if ".int8." in path.name else ".onnx"
+        joiner = path.parent / f"joiner{suffix}"
+        self.transducer = joiner.is_file()
+        self.scorer: Any = None
+        if self.transducer:
+            options = json.loads((path.parent / MODEL_OPTIONS_FILE).read_text())
+            self.scorer = _OnnxScorer(
+                ort.InferenceSession(
+                    str(path.parent / f"predictor{suffix}"),
+                    opts,
+                    providers=["CPUExecutionProvider"],
+                ),
+                ort.InferenceSession(
+                    str(joiner), opts, providers=["CPUExecutionProvider"]
+                ),
+                options,
+            )
         spec = path.parent / FEATURES_FILE
         if not spec.is_file():
             raise ModelNotFoundError(
@@ -128,15 +202,14 @@ class _OnnxRunner:
             )
         self.feature_options = FeatureOptions.from_dict(json.loads(spec.read_text()))
         shape = path.parent / MODEL_OPTIONS_FILE  # absent in exports older than it: 4
-        self.subsampling = (
-            int(json.loads(shape.read_text()).get("subsampling", 4))
-            if shape.is_file()
-            else 4
-        )
+        shape_options = json.loads(shape.read_text()) if shape.is_file() else {}
+        if "encoder" in shape_options:  # a transducer's options nest the encoder's
+            shape_options = shape_options["encoder"]
+        self.subsampling = int(shape_options.get("subsampling", 4))
 
     def __call__(
         self, feats: torch.Tensor, lengths: torch.Tensor
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[Any, np.ndarray]:
         log_probs, out = self.session.run(
             None,
             {"features": feats.numpy().astype(np.float32), "lengths": lengths.numpy()},
@@ -216,6 +289,23 @@ class AuralModelEngine(Engine):
         bonus = settings.word_insertion_bonus
         self.word_insertion_bonus = float(bonus) if bonus is not None else None
         self.hotword_weight = float(settings.hotword_weight)
+        self.transducer = bool(self._runner.transducer)
+        if self._native_streaming():
+            self.capabilities = EngineCapabilities(streaming="native", hotwords=True)
+
+    def _native_streaming(self) -> bool:
+        """A chunk-causal transducer in torch on causal 16 kHz fbank/MFCC features
+        streams frame by frame (Whisper-encoder features need the whole window)."""
+        runner = self._runner
+        return (
+            isinstance(runner, _TorchRunner)
+            and runner.transducer
+            and runner.model.options.encoder.chunk_size > 0  # type: ignore[union-attr]
+            and self.features.kind != "whisper"
+            and not self.features.deltas
+            and self.features.cmvn != "utterance"
+            and self.sample_rate == SAMPLE_RATE
+        )
 
     @staticmethod
     def _runner_folder(path: Path) -> Path:
@@ -232,9 +322,9 @@ class AuralModelEngine(Engine):
             if len(samples[start : start + step]) >= int(0.1 * self.sample_rate)
         ]
 
-    def _posteriors(self, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Log-probabilities ``(frames, vocab)`` of each chunk, computed as one
-        batch."""
+    def _posteriors(self, chunks: Sequence[np.ndarray]) -> list[Any]:
+        """Log-probabilities ``(frames, vocab)`` of each chunk (a transducer: its
+        projected encoder frames ``(frames, joiner_dim)``), computed as one batch."""
         if not chunks:
             return []
         lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
@@ -250,7 +340,16 @@ class AuralModelEngine(Engine):
 
     def posteriors(self, waveform: Waveform) -> np.ndarray:
         """Log posteriors ``(frames, vocab)`` of the whole input (its windows
-        joined)."""
+        joined); CTC models only.
+
+        Raises:
+            ConfigError: the model is a transducer (it has no per-frame posteriors).
+        """
+        if self.transducer:
+            raise ConfigError(
+                f"{self.model_id} is a transducer: it has no CTC posteriors to align "
+                "with; use a CTC model (or the whisper engine) for alignment"
+            )
         windows = self._windows(self.prepare(waveform))
         parts = self._posteriors([chunk for _, chunk in windows])
         return (
@@ -259,9 +358,17 @@ class AuralModelEngine(Engine):
             else np.zeros((0, len(self.vocabulary)), np.float32)
         )
 
-    def decoder(self, options: DecodeOptions) -> CtcGreedyDecoder | CtcPrefixBeamSearch:
+    def decoder(
+        self, options: DecodeOptions
+    ) -> (
+        CtcGreedyDecoder
+        | CtcPrefixBeamSearch
+        | TransducerGreedyDecoder
+        | TransducerBeamSearch
+    ):
         """The decoder ``options`` ask for, with this engine's LM and hotword weight."""
-        return ctc_decoder(
+        make = transducer_decoder if self.transducer else ctc_decoder
+        return make(
             self.vocabulary,
             self.blank,
             options.beam_size,
@@ -276,15 +383,19 @@ class AuralModelEngine(Engine):
     def _segments(
         self,
         waveform: Waveform,
-        pieces: list[tuple[tuple[float, np.ndarray], np.ndarray]],
+        pieces: list[tuple[tuple[float, np.ndarray], Any]],
         options: DecodeOptions,
-        decoder: CtcGreedyDecoder | CtcPrefixBeamSearch,
+        decoder: Any,
     ) -> tuple[Segment, ...]:
         segments = []
         for (offset, chunk), log_probs in pieces:
             if log_probs.shape[0] == 0:
                 continue
-            hyp = decoder.decode(log_probs)[0]
+            hyp = (
+                decoder.decode(self._runner.scorer, log_probs)[0]
+                if self.transducer
+                else decoder.decode(log_probs)[0]
+            )
             text = " ".join(hyp.text.split())
             if not text:
                 continue
@@ -348,3 +459,21 @@ class AuralModelEngine(Engine):
             pieces = [((offset, chunk), next(posteriors)) for offset, chunk in ws]
             out.append(self._segments(wave, pieces, options, decoder))
         return out
+
+    # -- streaming -----------------------------------------------------------------
+    def new_session(self, options: DecodeOptions, **session: Any) -> StreamingSession:
+        """A chunk-causal transducer streams natively
+        (:class:`aural.streaming.transducer.TransducerSession`); other models
+        re-decode a VAD-bounded buffer."""
+        if not self._native_streaming():
+            return super().new_session(options, **session)
+        from aural.streaming.transducer import TransducerSession
+
+        assert isinstance(self._runner, _TorchRunner)
+        return TransducerSession(
+            self._runner.model,  # type: ignore[arg-type]
+            self.features,
+            self.decoder(options),
+            options,
+            **session,
+        )
