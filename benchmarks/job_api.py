@@ -14,10 +14,13 @@ started with initdb/pg_ctl) and, on the same server, measures:
    synchronous latency of the same clip on the same idle server; the difference is what
    the queue, the store and the webhook add.
 
+Phases 1 and 2 alternate for ``--rounds`` rounds (the load from other work on a shared
+machine changes; the median ratio is the figure to read).
+
 The machine is shared with other work, so compare the ratios within one run, not the
 absolute numbers between runs.
 
-    python benchmarks/job_api.py [--clips 32] [--single 8] [--no-postgres]
+    python benchmarks/job_api.py [--clips 32] [--rounds 3] [--single 10] [--no-postgres]
         -> benchmarks/results/job_api.{json,md}
 """
 
@@ -290,12 +293,15 @@ def run_single(
     sync: list[float] = []
     hook: list[float] = []
     with httpx.Client(base_url=url, timeout=300) as client:
-        for name, data, _ in clips:
+
+        def sync_one(name: str, data: bytes) -> None:
             t0 = time.perf_counter()
             client.post(
                 "/v1/transcribe", files={"file": (name, data)}
             ).raise_for_status()
             sync.append(time.perf_counter() - t0)
+
+        def job_one(name: str, data: bytes) -> None:
             t0 = time.perf_counter()
             r = client.post(
                 "/v1/jobs",
@@ -305,6 +311,12 @@ def run_single(
             job_id = r.json()["id"]
             receiver.wait_for({job_id}, 300)
             hook.append(receiver.arrivals[job_id] - t0)
+
+        for i, (name, data, _) in enumerate(clips):
+            # alternate which goes first, so neither always meets warmer caches
+            first, second = (sync_one, job_one) if i % 2 == 0 else (job_one, sync_one)
+            first(name, data)
+            second(name, data)
     extra = [h - s for h, s in zip(hook, sync)]
     return {
         "jobs": len(clips),
@@ -316,17 +328,20 @@ def run_single(
 
 
 def measure(
-    store: str, database_url: str | None, clips: list, single: list
+    store: str, database_url: str | None, clips: list, single: list, rounds: int
 ) -> dict[str, Any]:
+    """``rounds`` rounds of (synchronous, jobs) on one server, then the lone jobs."""
     receiver = Receiver()
+    sync, jobs = [], []
     try:
         with (
             tempfile.TemporaryDirectory(prefix="aural-job-bench-") as tmp,
             aural_serve(Path(tmp) / "jobs", database_url) as url,
         ):
             run_sync(url, clips[:4])  # warm-up
-            sync = run_sync(url, clips)
-            jobs = run_jobs(url, clips, receiver)
+            for _ in range(rounds):
+                sync.append(run_sync(url, clips))
+                jobs.append(run_jobs(url, clips, receiver))
             lone = run_single(url, single, receiver)
     finally:
         receiver.close()
@@ -337,6 +352,12 @@ def measure(
         "single": lone,
         "bad_signatures": receiver.bad_signatures,
     }
+
+
+def median_ratio(run: dict[str, Any]) -> float:
+    return statistics.median(
+        j["per_minute"] / s["per_minute"] for s, j in zip(run["sync"], run["jobs"])
+    )
 
 
 def write_markdown(report: dict[str, Any], path: Path) -> None:
@@ -360,14 +381,18 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
-        s, j = run["sync"], run["jobs"]
-        lines.append(
-            f"| {run['store']} | {s['per_minute']:.1f} | {j['per_minute']:.1f} | "
-            f"{j['per_minute'] / s['per_minute']:.2f} | "
-            f"{j['accept_p50_s'] * 1000:.0f} / {j['accept_p95_s'] * 1000:.0f} ms | "
-            f"{j['to_webhook_p50_s']:.1f} / {j['to_webhook_p95_s']:.1f} s | "
-            f"{j['failed']} | {run['bad_signatures']} |"
-        )
+        for k, (s, j) in enumerate(zip(run["sync"], run["jobs"]), 1):
+            lines.append(
+                f"| {run['store']}, round {k} | {s['per_minute']:.1f} | "
+                f"{j['per_minute']:.1f} | {j['per_minute'] / s['per_minute']:.2f} | "
+                f"{j['accept_p50_s'] * 1000:.0f} / {j['accept_p95_s'] * 1000:.0f} ms "
+                f"| {j['to_webhook_p50_s']:.1f} / {j['to_webhook_p95_s']:.1f} s | "
+                f"{j['failed']} | {run['bad_signatures']} |"
+            )
+    lines += ["", "Median ratio (jobs/min over synchronous clips/min) per store: "]
+    lines[-1] += ", ".join(
+        f"{run['store']} {median_ratio(run):.2f}" for run in report["runs"]
+    )
     lines += [
         "",
         "## One job on an idle server (time to webhook)",
@@ -391,19 +416,22 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=32)
-    parser.add_argument("--single", type=int, default=8)
+    parser.add_argument("--single", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     clips = pick_clips(args.clips)
     single = clips[: args.single]
-    runs = [measure("SQLite (default)", None, clips, single)]
+    runs = [measure("SQLite (default)", None, clips, single, args.rounds)]
     note = None
     if not args.no_postgres:
         with throwaway_postgres() as pg_url:
             if pg_url is None:
                 note = "PostgreSQL: not measured (no initdb/pg_ctl or psycopg here)."
             else:
-                runs.append(measure("PostgreSQL 15", pg_url, clips, single))
+                runs.append(
+                    measure("PostgreSQL 15", pg_url, clips, single, args.rounds)
+                )
     report = {
         "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
