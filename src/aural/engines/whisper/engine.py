@@ -25,6 +25,7 @@ every path.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -226,6 +227,21 @@ class WhisperEngine(Engine):
     def concurrency(self) -> int:
         return self._workers
 
+    @functools.cached_property
+    def model_languages(self) -> frozenset[str]:
+        """The language codes the loaded model has a token for (``{"en"}`` for an
+        English-only model; base has 99, large-v3 adds ``yue``)."""
+        if not self.is_multilingual:
+            return frozenset({"en"})
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        vocab = self._model.hf_tokenizer
+        return frozenset(
+            code
+            for code in _LANGUAGE_CODES
+            if vocab.token_to_id(f"<|{code}|>") is not None
+        )
+
     def batch_size(self, options: DecodeOptions) -> int:
         """``options.batch_size``, else 1 on a CPU: there a batched call pads every
         input to the longest and gains nothing from wider matrices (measured on 2 cores:
@@ -253,13 +269,12 @@ class WhisperEngine(Engine):
     def check_options(self, options: DecodeOptions) -> None:
         super().check_options(options)
         if self.is_multilingual:
-            from faster_whisper.tokenizer import _LANGUAGE_CODES
-
+            known = self.model_languages
             for name, codes in (
                 ("language", (options.language,) if options.language else ()),
                 ("languages", options.languages),
             ):
-                unknown = [c for c in codes if c not in _LANGUAGE_CODES]
+                unknown = [c for c in codes if c not in known]
                 if unknown:
                     raise ConfigError(
                         f"unknown {name} {', '.join(map(repr, unknown))} for "
