@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,7 @@ class LoadedEngine:
     """
 
     def __init__(self, replicas: list[Engine], shared: bool) -> None:
+        self.loaded_at = int(time.time())  # Unix seconds (GET /v1/models' created)
         self.primary = replicas[0]
         self.shared = shared
         self._replicas = replicas

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aural import audio
 from aural.audio.load import RAW_SUFFIXES
+from aural.audio.waveform import Waveform
 from aural.decoding.options import DecodeOptions
 from aural.errors import (
     AudioDecodeError,
@@ -24,7 +25,7 @@ from aural.types import Transcript
 if TYPE_CHECKING:
     from aural.diarization import DiarizationOptions
 
-__all__ = ["JobResult", "RawAudio", "transcribe_file"]
+__all__ = ["JobResult", "RawAudio", "load_upload", "transcribe_file"]
 
 _RAW_HINT = (
     "send raw_sample_rate with the request (a form field, query parameter or JSON "
@@ -90,6 +91,52 @@ def _too_long(limit: float, duration: float | None = None) -> ApiError:
     )
 
 
+def load_upload(
+    engine: LoadedEngine,
+    path: Path,
+    max_duration_s: float,
+    display_name: str | None = None,
+    raw: RawAudio | None = None,
+) -> Waveform:
+    """Decode the upload at ``path`` for ``engine``, refusing it when it is too long.
+
+    The header is probed first so an over-long file is refused before it is decoded.
+
+    Raises:
+        ApiError: 413 ``audio_too_long``; 415/400 for audio that cannot be decoded and
+            422 for raw PCM without its sample rate or with bad raw settings (the
+            message names the client's file, not the server's temporary path).
+    """
+    name = display_name or "the uploaded audio"
+    raw_args = (raw or RawAudio()).load_args()
+    if not raw_args and path.suffix.lower() in RAW_SUFFIXES:
+        raise ApiError(
+            422,
+            "invalid_options",
+            f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
+        )
+    try:
+        info = audio.probe(path, name=name, **raw_args)
+        if info.duration > max_duration_s:
+            raise _too_long(max_duration_s, info.duration)
+        # the limit again while decoding: a header can understate the length
+        return audio.load(
+            path,
+            sample_rate=engine.sample_rate,
+            max_duration=max_duration_s,
+            name=name,
+            **raw_args,
+        )
+    except AudioTooLongError as err:
+        raise _too_long(max_duration_s) from err
+    except (AudioDecodeError, ConfigError) as err:
+        # messages name the client's file (name=), never the server's temporary path
+        message = str(err)
+        if isinstance(err, UnsupportedAudioError) and "raw_sample_rate" in err.options:
+            message += f"; if it is headerless PCM, {_RAW_HINT}"
+        raise ApiError(status_for(err), type_for(err), message) from err
+
+
 def transcribe_file(
     engine: LoadedEngine,
     path: Path,
@@ -123,37 +170,10 @@ def transcribe_file(
             message names the client's file, not the server's temporary path).
     """
     started = time.perf_counter()
-    name = display_name or "the uploaded audio"
-    raw_args = (raw or RawAudio()).load_args()
-    if not raw_args and path.suffix.lower() in RAW_SUFFIXES:
-        raise ApiError(
-            422,
-            "invalid_options",
-            f"{name}: headerless PCM has no header giving its sample rate; {_RAW_HINT}",
-        )
     engine.primary.check_options(
         options
     )  # what the engine cannot honour: before decoding
-    try:
-        info = audio.probe(path, name=name, **raw_args)
-        if info.duration > max_duration_s:
-            raise _too_long(max_duration_s, info.duration)
-        # the limit again while decoding: a header can understate the length
-        waveform = audio.load(
-            path,
-            sample_rate=engine.sample_rate,
-            max_duration=max_duration_s,
-            name=name,
-            **raw_args,
-        )
-    except AudioTooLongError as err:
-        raise _too_long(max_duration_s) from err
-    except (AudioDecodeError, ConfigError) as err:
-        # messages name the client's file (name=), never the server's temporary path
-        message = str(err)
-        if isinstance(err, UnsupportedAudioError) and "raw_sample_rate" in err.options:
-            message += f"; if it is headerless PCM, {_RAW_HINT}"
-        raise ApiError(status_for(err), type_for(err), message) from err
+    waveform = load_upload(engine, path, max_duration_s, display_name, raw)
     with engine.lease() as instance:
         if progress is None:
             transcript = instance.transcribe(waveform, options)

@@ -21,14 +21,18 @@ from aural import writers
 from aural.decoding.options import DecodeOptions
 from aural.diarization import DiarizationOptions
 from aural.serving.cache import LoadedEngine
+from aural.serving.detection import check_detection, detect_file
 from aural.serving.errors import ApiError
 from aural.serving.jobs import JobResult, RawAudio, transcribe_file
 from aural.serving.schemas import (
     Base64Request,
+    DetectLanguageParams,
     OpenAIParams,
     TranscribeParams,
+    TranslationParams,
     base64_response,
     describe_validation_error,
+    detect_language_response,
     openai_verbose_json,
     parse_params,
 )
@@ -233,6 +237,8 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
             changes["temperature"] = params.temperature
         if params.hotwords:
             changes["hotwords"] = params.hotword_entries()
+        if params.languages:
+            changes["languages"] = params.language_list()
         options, diarization = _with_diarization(params, DecodeOptions(**changes))
         result = await _run(
             state,
@@ -255,6 +261,121 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
             )
         )
     return _render(transcript, fmt)
+
+
+@router.post(
+    "/v1/audio/translations",
+    summary="OpenAI-compatible translation into English",
+    openapi_extra=_multipart_body(TranslationParams, raw_body=False),
+)
+async def openai_translations(request: Request, state: State) -> Response:
+    """The OpenAI audio API: speech in any language -> English text (``file``,
+    ``model``, ``prompt``, ``response_format``, ``temperature``). A model that cannot
+    translate (English-only, e.g. tiny.en) is refused with 422 before decoding."""
+    started = time.monotonic()
+    upload = await _receive(request, state)
+    with upload:
+        params: TranslationParams = parse_params(
+            TranslationParams, _query(request), upload.fields
+        )
+        engine = _openai_engine(state, params.model)
+        if not engine.primary.capabilities.translate:
+            raise ApiError(
+                422,
+                "invalid_options",
+                f"model {engine.name}:{engine.model_id} is English-only and cannot "
+                "translate; serve a multilingual model (aural serve --model base) and "
+                "pick it with model=",
+            )
+        changes: dict[str, Any] = {
+            "beam_size": state.config.beam_size,
+            "task": "translate",
+            "word_timestamps": False,
+        }
+        if params.prompt:
+            changes["initial_prompt"] = params.prompt
+        if params.temperature is not None:
+            changes["temperature"] = params.temperature
+        options = DecodeOptions(**changes)
+        result = await _run(
+            state,
+            started,
+            engine,
+            upload,
+            options,
+            "/v1/audio/translations",
+            params.raw_audio(),
+        )
+    transcript = result.transcript
+    fmt = params.response_format
+    if fmt == "json":
+        return JSONResponse({"text": transcript.text})
+    if fmt == "verbose_json":
+        return JSONResponse(
+            openai_verbose_json(
+                transcript, ("segment",), options.temperature, "translate"
+            )
+        )
+    return _render(transcript, fmt)
+
+
+@router.post(
+    "/v1/detect-language",
+    summary="Which language is spoken: the top languages with probabilities",
+    openapi_extra=_multipart_body(DetectLanguageParams, raw_body=True),
+)
+async def detect_language(request: Request, state: State) -> Response:
+    """Multipart ``file`` (or the raw body) plus ``languages`` (an allow-list,
+    comma-separated), ``top_k``, ``vad``, ``engine``/``model`` as form fields or query
+    parameters -> ``{"language", "language_probability", "languages": [{"language",
+    "name", "probability"}...], "duration", ...}``. Nothing is transcribed."""
+    cfg = state.config
+    started = time.monotonic()
+    upload = await _receive(request, state)
+    with upload:
+        params: DetectLanguageParams = parse_params(
+            DetectLanguageParams, _query(request), upload.fields
+        )
+        if params.engine is None and params.model is not None:
+            engine = _openai_engine(state, params.model)
+        else:
+            engine = state.cache.get(params.engine, params.model)
+        changes: dict[str, Any] = {}
+        if params.vad is not None:
+            changes["vad"] = params.vad
+        if params.languages:
+            changes["languages"] = params.language_list()
+        options = DecodeOptions(**changes)
+        check_detection(engine, options)  # refused before waiting for a slot
+        path = upload.path
+        assert path is not None
+        slot = state.pool.admit()
+        remaining = max(0.001, cfg.request_timeout_s - (time.monotonic() - started))
+        raw = params.raw_audio()
+        result = await state.pool.run(
+            slot,
+            lambda: detect_file(
+                engine,
+                path,
+                options,
+                cfg.max_duration_s,
+                params.top_k,
+                upload.filename,
+                raw,
+            ),
+            remaining,
+        )
+    state.metrics.audio_seconds.labels("/v1/detect-language").inc(result.duration)
+    state.metrics.inference_seconds.labels(engine.name).observe(result.inference_time)
+    return JSONResponse(
+        detect_language_response(
+            result.languages,
+            result.duration,
+            result.inference_time,
+            engine.name,
+            engine.model_id,
+        )
+    )
 
 
 def _decode_base64(text: str) -> bytes:

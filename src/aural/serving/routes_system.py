@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aural import writers
+from aural.serving.cache import LoadedEngine
 from aural.serving.errors import ApiError
 from aural.serving.metrics import CONTENT_TYPE_LATEST
 from aural.serving.schemas import describe_validation_error
-from aural.serving.state import State, require_api_key
+from aural.serving.state import ServerState, State, require_api_key
 from aural.serving.uploads import read_json_body
 from aural.types import Transcript
 
@@ -55,7 +56,83 @@ async def info(state: State) -> dict[str, Any]:
         "max_upload_mb": cfg.max_upload_mb,
         "max_duration_s": cfg.max_duration_s,
         "formats": ["json", "txt", "srt", "vtt"],
+        # the default model's languages (code -> name), for the page's picker
+        "languages": _languages(state.cache.default) if state.cache.is_loaded else {},
     }
+
+
+OPENAI_DEFAULT_MODEL = "whisper-1"
+"""The OpenAI model name that selects the server's default model."""
+
+
+def _languages(engine: LoadedEngine) -> dict[str, str]:
+    """The languages a loaded model takes, code -> English name."""
+    from aural.text.multilingual import LANGUAGE_NAMES
+
+    known = engine.primary.capabilities.languages
+    codes = sorted(LANGUAGE_NAMES) if known is None else sorted(known)
+    return {c: LANGUAGE_NAMES.get(c, c) for c in codes}
+
+
+def _model_entry(model_id: str, engine: LoadedEngine, default: bool) -> dict[str, Any]:
+    caps = engine.primary.capabilities
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": engine.loaded_at,
+        "owned_by": "aural",
+        # aural's own fields: what the model is and what it can do
+        "engine": engine.name,
+        "model": engine.model_id,
+        "default": default,
+        "multilingual": caps.multilingual,
+        "translate": caps.translate,
+        "language_detection": caps.language_detection,
+        "languages": None if caps.languages is None else sorted(caps.languages),
+    }
+
+
+def _model_entries(state: ServerState) -> list[dict[str, Any]]:
+    """One entry per loaded model (``engine:model``), the default first, and
+    ``whisper-1`` (the OpenAI name clients send by default) for the default."""
+    if not state.cache.is_loaded:
+        return []
+    default = state.cache.default
+    entries = [
+        _model_entry(f"{e.name}:{e.model_id}", e, e is default)
+        for e in state.cache.engines()
+    ]
+    entries.sort(key=lambda e: not e["default"])
+    entries.append(_model_entry(OPENAI_DEFAULT_MODEL, default, True))
+    return entries
+
+
+@router.get(
+    "/v1/models",
+    dependencies=[Depends(require_api_key)],
+    summary="The models served, as the OpenAI API lists them",
+)
+async def list_models(state: State) -> dict[str, Any]:
+    """``{"object": "list", "data": [{"id", "object": "model", "created",
+    "owned_by"}, ...]}``; each id works as ``model`` on the OpenAI endpoints."""
+    return {"object": "list", "data": _model_entries(state)}
+
+
+@router.get(
+    "/v1/models/{model_id:path}",
+    dependencies=[Depends(require_api_key)],
+    summary="One served model, as the OpenAI API describes it",
+)
+async def retrieve_model(model_id: str, state: State) -> dict[str, Any]:
+    for entry in _model_entries(state):
+        if entry["id"] == model_id:
+            return entry
+    served = ", ".join(e["id"] for e in _model_entries(state)) or "none yet"
+    raise ApiError(
+        404,
+        "model_not_found",
+        f"model {model_id!r} is not served here; served: {served}",
+    )
 
 
 class RenderRequest(BaseModel):

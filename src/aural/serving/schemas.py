@@ -8,7 +8,7 @@ naming it, never silently ignored) and turns them into :class:`DecodeOptions`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import (
@@ -28,15 +28,19 @@ from aural.errors import ConfigError
 from aural.serving.errors import ApiError
 from aural.serving.jobs import RawAudio
 from aural.streaming import StreamingOptions, pcm
+from aural.text.multilingual import language_name
 from aural.types import Transcript
 
 __all__ = [
     "Base64Request",
+    "DetectLanguageParams",
     "OpenAIParams",
+    "TranslationParams",
     "StreamParams",
     "TranscribeParams",
     "base64_response",
     "confidence_of",
+    "detect_language_response",
     "describe_validation_error",
     "openai_verbose_json",
     "parse_params",
@@ -72,14 +76,53 @@ class _Hotwords(BaseModel):
         return tuple(dict.fromkeys(entries))
 
 
-class _Options(_Hotwords):
-    """Decoding options every endpoint accepts (None = the server's default)."""
+_LANGUAGE_CODE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"
+
+
+class _Languages(BaseModel):
+    """``languages``: detection picks only among these codes (comma-separated,
+    ``en,de,fr``; probabilities renormalised over them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    languages: str | None = Field(None, max_length=1000)
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: str | None) -> str | None:
+        import re
+
+        for code in split_languages(value):
+            if not re.match(_LANGUAGE_CODE, code):
+                raise ValueError(
+                    f"{code!r} is not a language code; give ISO 639 codes separated "
+                    "by commas, e.g. en,de,fr"
+                )
+        return value
+
+    def language_list(self) -> tuple[str, ...]:
+        """The allow-list, each code once, in the order given."""
+        return tuple(dict.fromkeys(split_languages(self.languages)))
+
+
+def split_languages(value: str | None) -> list[str]:
+    """``"en, de,fr"`` -> ``["en", "de", "fr"]`` (blanks dropped)."""
+    return [c.strip() for c in (value or "").split(",") if c.strip()]
+
+
+class _Options(_Hotwords, _Languages):
+    """Decoding options every endpoint accepts (None = the server's default).
+
+    ``language`` is a code or ``auto`` (detect it; the default for multilingual
+    models); ``languages`` restricts detection to a list; ``language_per_segment``
+    detects the language of each segment (code-switching)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     engine: str | None = None
     model: str | None = None
     language: str | None = None
+    language_per_segment: bool | None = None
     beam_size: int | None = Field(None, ge=1, le=20)
     temperature: float | None = Field(None, ge=0.0, le=1.0)
     vad: bool | None = None
@@ -99,12 +142,15 @@ class _Options(_Hotwords):
             "word_timestamps",
             "initial_prompt",
             "task",
+            "language_per_segment",
         ):
             value = getattr(self, name)
             if value is not None:
                 changes[name] = value
         if self.hotwords:
             changes["hotwords"] = self.hotword_entries()
+        if self.languages:
+            changes["languages"] = self.language_list()
         return base.with_(**changes) if changes else base
 
 
@@ -214,9 +260,10 @@ class Base64Request(_Options, _RawOptions, _Diarize):
     audio_data: str = Field(min_length=1)
 
 
-class OpenAIParams(_RawOptions, _Hotwords, _Diarize):
+class OpenAIParams(_RawOptions, _Hotwords, _Diarize, _Languages):
     """``POST /v1/audio/transcriptions`` form fields: the OpenAI audio API, plus
-    ``hotwords`` and the ``raw_*`` fields for headerless PCM (aural extensions)."""
+    ``hotwords``, ``languages`` (detect only among these) and the ``raw_*`` fields for
+    headerless PCM (aural extensions)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -238,6 +285,34 @@ class OpenAIParams(_RawOptions, _Hotwords, _Diarize):
                 "streamed responses are not supported here; use WS /v1/listen"
             )
         return value
+
+
+class TranslationParams(_RawOptions):
+    """``POST /v1/audio/translations`` form fields: the OpenAI audio API (speech in
+    any language to English text), plus the ``raw_*`` fields for headerless PCM."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "whisper-1"
+    prompt: str | None = Field(None, max_length=4000)
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] = "json"
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+
+
+class DetectLanguageParams(_RawOptions, _Languages):
+    """``POST /v1/detect-language`` options (form fields or query parameters).
+
+    ``engine``/``model`` pick a loaded model (an OpenAI ``model`` name works too),
+    ``languages`` restricts the candidates, ``top_k`` is how many to return and
+    ``vad`` whether detection listens only to the speech VAD finds (the default).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: str | None = None
+    model: str | None = None
+    top_k: int = Field(5, ge=1, le=100)
+    vad: bool | None = None
 
 
 _LIST_FIELDS = {"timestamp_granularities[]", "timestamp_granularities"}
@@ -287,39 +362,19 @@ def confidence_of(transcript: Transcript) -> float | None:
     return None
 
 
-_LANGUAGE_NAMES = {
-    "en": "english",
-    "de": "german",
-    "fr": "french",
-    "es": "spanish",
-    "it": "italian",
-    "pt": "portuguese",
-    "nl": "dutch",
-    "ru": "russian",
-    "zh": "chinese",
-    "ja": "japanese",
-    "ko": "korean",
-    "ar": "arabic",
-    "hi": "hindi",
-    "pl": "polish",
-    "tr": "turkish",
-    "sv": "swedish",
-    "uk": "ukrainian",
-    "cs": "czech",
-    "el": "greek",
-    "fi": "finnish",
-}
-
-
 def openai_verbose_json(
-    transcript: Transcript, granularities: tuple[str, ...], temperature: float
+    transcript: Transcript,
+    granularities: tuple[str, ...],
+    temperature: float,
+    task: Literal["transcribe", "translate"] = "transcribe",
 ) -> dict[str, Any]:
-    """The ``verbose_json`` body of the OpenAI audio API for ``transcript``."""
+    """The ``verbose_json`` body of the OpenAI audio API for ``transcript``: the
+    language as OpenAI names it (``german``), the spoken one also for a translation."""
     info = transcript.info
     language = info.language or "en"
     body: dict[str, Any] = {
-        "task": "transcribe",
-        "language": _LANGUAGE_NAMES.get(language, language),
+        "task": task,
+        "language": language_name(language),
         "duration": info.duration,
         "text": transcript.text,
     }
@@ -356,6 +411,31 @@ def openai_verbose_json(
     return body
 
 
+def detect_language_response(
+    ranked: Sequence[tuple[str, float]],
+    duration: float,
+    inference_time: float,
+    engine: str,
+    model: str,
+) -> dict[str, Any]:
+    """The ``/v1/detect-language`` body: the most probable language first, then every
+    candidate returned with its probability (``language`` is None when no speech was
+    found)."""
+    top = ranked[0] if ranked else None
+    return {
+        "language": None if top is None else top[0],
+        "language_probability": None if top is None else top[1],
+        "languages": [
+            {"language": code, "name": language_name(code), "probability": p}
+            for code, p in ranked
+        ],
+        "duration": duration,
+        "inference_time": inference_time,
+        "engine": engine,
+        "model": model,
+    }
+
+
 def base64_response(transcript: Transcript, inference_time: float) -> dict[str, Any]:
     """The ``/v1/transcribe/base64`` body: text, confidence, timings and the
     segments."""
@@ -367,6 +447,7 @@ def base64_response(transcript: Transcript, inference_time: float) -> dict[str, 
         "audio_duration": duration,
         "real_time_factor": inference_time / duration if duration > 0 else None,
         "language": transcript.info.language,
+        "language_probability": transcript.info.language_probability,
         "engine": transcript.info.engine,
         "model": transcript.info.model,
         "segments": [s.to_dict() for s in transcript.segments],
