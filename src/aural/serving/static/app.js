@@ -39,6 +39,33 @@ function setStatus(text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
+// The language picker's value: a code, or "" for auto (the server detects it).
+function chosenLanguage() {
+  const select = $("language");
+  if (select.disabled) return ""; // one-language model: nothing to choose
+  return select.value && select.value !== "auto" ? select.value : "";
+}
+
+// Fill the picker with the default model's languages (/v1/info), keeping a choice made
+// before (this tab's last one, or /?language=de in the page URL).
+function fillLanguages(languages) {
+  const select = $("language");
+  const page = new URLSearchParams(location.search);
+  const wanted = page.get("language") ?? sessionStorage.getItem("aural-language") ?? "auto";
+  const codes = Object.keys(languages || {});
+  const options = [new Option("Detect it (auto)", "auto")];
+  for (const code of codes.sort((a, b) => languageName(a).localeCompare(languageName(b)))) {
+    options.push(new Option(languageName(code), code));
+  }
+  select.replaceChildren(...options);
+  select.value = codes.includes(wanted) ? wanted : "auto";
+  if (codes.length === 1) {
+    select.value = codes[0]; // an English-only model: nothing to detect
+    select.disabled = true;
+    $("language-hint").textContent = `This model knows only ${languageName(codes[0])}.`;
+  }
+}
+
 // The hotwords field as the API takes it: comma-separated entries, blanks dropped.
 function hotwords() {
   return $("hotwords").value.split(",").map((s) => s.trim()).filter(Boolean).join(", ");
@@ -304,6 +331,7 @@ async function loadInfo() {
     $("engine-info").textContent =
       `Engine: ${state.info.engines[0]} · uploads up to ${state.info.max_upload_mb} MiB`;
     $("key-panel").hidden = !state.info.auth_required;
+    fillLanguages(state.info.languages);
   } catch (err) {
     $("engine-info").textContent = `Server not reachable: ${err.message}`;
   }
@@ -328,6 +356,7 @@ async function uploadFile(event) {
     form.append("response_format", "json");
     form.append("word_timestamps", "true"); // the words the player highlights
     if (hotwords()) form.append("hotwords", hotwords());
+    if (chosenLanguage()) form.append("language", chosenLanguage());
     if ($("diarize").checked) form.append("diarize", "true"); // speakers on the words
     const response = await fetch("/v1/transcribe", {
       method: "POST", body: form, headers: authHeaders(),
@@ -391,6 +420,7 @@ function listenUrl(sampleRate) {
   const key = $("api-key").value.trim();
   if (key) params.set("api_key", key);
   if (hotwords()) params.set("hotwords", hotwords());
+  if (chosenLanguage()) params.set("language", chosenLanguage());
   // streaming knobs given to the page (e.g. /?partial_interval_s=1) go to the stream
   const page = new URLSearchParams(location.search);
   for (const name of STREAM_KNOBS) {
@@ -571,6 +601,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("hotwords").value = page.get("hotwords") ?? sessionStorage.getItem("aural-hotwords") ?? "";
   $("hotwords").addEventListener("change", () => {
     sessionStorage.setItem("aural-hotwords", $("hotwords").value.trim());
+  });
+  $("language").addEventListener("change", () => {
+    sessionStorage.setItem("aural-language", $("language").value);
   });
   if (!navigator.mediaDevices || !window.AudioContext) {
     $("record-button").disabled = true;
