@@ -282,3 +282,47 @@ def test_transcription_language_options(
 def test_info_lists_the_default_models_languages(http: httpx.Client) -> None:
     languages = http.get("/v1/info").json()["languages"]
     assert len(languages) == 100 and languages["de"] == "german"
+
+
+def test_listen_takes_the_language_options(
+    ml_server: LiveServer, clips: dict[str, Path]
+) -> None:
+    """WS /v1/listen: an allow-list for detection, and a bad code refused at once."""
+    import asyncio
+
+    import numpy as np
+    from websockets.asyncio.client import connect
+
+    from aural import audio
+
+    samples = audio.load(clips["de"]).samples
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+    async def stream(query: str) -> list[dict[str, object]]:
+        url = f"{ml_server.ws_url}/v1/listen?{query}"
+        events = []
+        async with connect(url, additional_headers=AUTH, proxy=None) as ws:
+            step = 3200  # 100 ms
+            for i in range(0, len(pcm), step):
+                await ws.send(pcm[i : i + step])
+            await ws.send(json.dumps({"type": "end"}))
+            async for message in ws:
+                events.append(json.loads(message))
+        return events
+
+    events = asyncio.run(stream("language=auto&languages=de,en&partials=false"))
+    finals = [e for e in events if e["type"] == "final"]
+    assert finals and events[-1]["type"] == "end"
+    text = " ".join(str(e["text"]) for e in finals).lower()
+    assert "werbung" in text or "eindruck" in text, text
+
+    async def first_message(query: str) -> dict[str, object]:
+        url = f"{ml_server.ws_url}/v1/listen?{query}"
+        async with connect(url, additional_headers=AUTH, proxy=None) as ws:
+            message: dict[str, object] = json.loads(
+                await asyncio.wait_for(ws.recv(), 30)
+            )
+            return message
+
+    error = asyncio.run(first_message("languages=de,x!"))
+    assert error["type"] == "error" and "not a language code" in str(error["message"])
