@@ -516,13 +516,14 @@ class WhisperEngine(Engine):
         return spans, kept, voted[0]
 
     def _found_language(
-        self, segments: Segments | None, found: Language | None
+        self, segments: Segments | None, found: Language | None, *, warn: bool = True
     ) -> None:
-        """Record the language found in ``segments.info``; warn when it is unsure."""
+        """Record the language found in ``segments.info``; warn when it is unsure
+        (not in per-segment mode, where a mixture of languages is expected)."""
         if found is None:
             return
         language, probability = found
-        if probability is not None and probability < lid.UNSURE:
+        if warn and probability is not None and probability < lid.UNSURE:
             logger.warning(
                 "the language detected is unsure: %s with probability %.2f; pass "
                 "language=CODE, or languages=(...) to choose among a few",
@@ -672,7 +673,7 @@ class WhisperEngine(Engine):
         detected first (:meth:`_assign_languages`) and written into
         ``segments.info`` before the first segment."""
         spans, kept, voted = self._assign_languages(decoder, waveform, spans, options)
-        self._found_language(segments, voted)
+        self._found_language(segments, voted, warn=not options.language_per_segment)
         size = self.batch_size(options)
         groups = [list(spans[k : k + size]) for k in range(0, len(spans), size)]
         waves = {0: waveform}
@@ -734,10 +735,11 @@ class WhisperEngine(Engine):
             rest: list[Span] = []
             for span, window in zip(todo, windows, strict=True):
                 if span.language is None and window.language is not None:
-                    languages[span.index] = (
-                        window.language,
-                        window.language_probability,
-                    )
+                    if window.language_probability is not None:  # detected here
+                        languages[span.index] = (
+                            window.language,
+                            window.language_probability,
+                        )
                     span = dataclasses.replace(span, language=window.language)
                 verdict = _judge(window, span, waves[span.index].duration)
                 if isinstance(verdict, FallBack) and verdict.span.regions is None:

@@ -121,11 +121,12 @@ def follow_languages(
     """The language of each chunk of an input that may switch languages.
 
     Starting from ``start`` (the input's voted language), a chunk whose most probable
-    language differs from the current one switches to it when it holds at least
-    :data:`MIN_SWITCH_S` of speech and either Whisper gives it at least
-    :data:`VERY_CONFIDENT`, or it and the next chunk both name that language with at
-    least :data:`CONFIDENT`. Otherwise the chunk keeps the current language: one
-    uncertain chunk (a name, a loan word, a cough) does not flip the transcript.
+    language differs from the current one switches to it when either Whisper gives it
+    at least :data:`VERY_CONFIDENT` and the chunk holds at least :data:`MIN_SWITCH_S`
+    of speech, or it and the next chunk both name that language with at least
+    :data:`CONFIDENT` and hold :data:`MIN_SWITCH_S` of speech between them. Otherwise
+    the chunk keeps the current language: one uncertain or very short chunk (a name, a
+    loan word, a cough) does not flip the transcript.
 
     Args:
         chunks: per chunk in time order, its language probabilities (ranked) and its
@@ -137,17 +138,17 @@ def follow_languages(
     """
     current, out = start, []
     for k, (probs, seconds) in enumerate(chunks):
-        if probs and seconds >= MIN_SWITCH_S:
-            top, p = probs[0]
-            if top != current and p >= VERY_CONFIDENT:
+        top, p = probs[0] if probs else (current, 0.0)
+        if top != current:
+            if p >= VERY_CONFIDENT and seconds >= MIN_SWITCH_S:
                 current = top
-            elif top != current and p >= CONFIDENT and k + 1 < len(chunks):
+            elif p >= CONFIDENT and k + 1 < len(chunks):
                 nxt, seconds_next = chunks[k + 1]
                 if (
                     nxt
                     and nxt[0][0] == top
                     and nxt[0][1] >= CONFIDENT
-                    and seconds_next >= MIN_SWITCH_S
+                    and seconds + seconds_next >= MIN_SWITCH_S
                 ):
                     current = top
         out.append(current)
