@@ -18,7 +18,8 @@ Run folder::
 
 Exact resume: batches are a pure function of ``(seed, epoch)``, waveform augmentation
 draws from ``(seed, epoch, utterance)``, and every step reseeds torch from
-``(seed, step, micro-batch)`` (dropout, SpecAugment), so a resumed run repeats the
+``(seed, step, micro-batch)`` (dropout, SpecAugment; numpy's and Python's global
+generators too, which wav2vec2's time masking uses), so a resumed run repeats the
 uninterrupted one step for step.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -293,7 +295,11 @@ class FinetuneLoop:
         for micro in range(accumulate):
             batch = self._next_batch()
             seconds += sum(self.train[i].duration for i in batch)
-            torch.manual_seed(seed_for(cfg.seed, self.state.step, micro))
+            step_seed = seed_for(cfg.seed, self.state.step, micro)
+            torch.manual_seed(step_seed)
+            # wav2vec2's own time masking draws from numpy's global generator
+            np.random.seed(step_seed)
+            random.seed(step_seed)
             autocast = (
                 torch.autocast(self.device.type, dtype=self.amp)
                 if self.amp is not None
