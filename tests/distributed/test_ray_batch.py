@@ -278,3 +278,49 @@ def test_ray_settings_refuse_bad_values() -> None:
         RaySettings(address="10.0.0.1:6379")
     with pytest.raises(ConfigError, match="workers"):
         RaySettings(workers=0)
+
+
+@pytest.mark.slow
+def test_ray_max_failures_stops_and_an_engine_error_stops_at_once(
+    local_ray: object, tmp_path: Path, jfk_flac: Path
+) -> None:
+    runner = CliRunner()
+    bad = []
+    for i in range(4):
+        bad.append(tmp_path / "in" / f"bad{i}.wav")
+        bad[-1].parent.mkdir(exist_ok=True)
+        bad[-1].write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    out = tmp_path / "out"
+    p = runner.invoke(
+        app,
+        ["transcribe", *map(str, bad), "--backend", "ray", "--output-dir", str(out)]
+        + ["--max-failures", "1"],
+    )
+    assert p.exit_code == 1, p.output
+    assert "--max-failures" in p.output and "Traceback" not in p.output
+    failed = [r for r in read_ledger(out / LEDGER_NAME) if r.event == "failed"]
+    assert len(failed) == 2  # stopped at the failure past the limit
+    assert all(r.error and "bad" in r.error for r in failed)
+
+    missing = tmp_path / "no-such-model"
+    out2 = tmp_path / "out2"
+    p = runner.invoke(
+        app,
+        ["transcribe", str(jfk_flac), "--backend", "ray", "--output-dir", str(out2)]
+        + ["--model", str(missing)],
+    )
+    assert p.exit_code == 2, p.output  # the engine cannot load: a usage error
+    assert "no-such-model" in p.output and "Traceback" not in p.output
+    assert [r.event for r in read_ledger(out2 / LEDGER_NAME)] == ["run"]
+
+
+@pytest.mark.parametrize("workers", [None, 1, 2, 3, 4, 6, 7])
+def test_ray_pool_leaves_room_for_decoding(workers: int | None) -> None:
+    # the actors' CPUs plus one decode task fit the cluster, or the job waits for ever
+    from aural.distributed.ray_batch import DECODE_CPUS, _pool
+
+    pool = _pool({"CPU": 2.0}, workers)
+    assert pool["size"] == (workers or 2) and pool["num_gpus"] == 0
+    assert 0 < pool["size"] * pool["num_cpus"] + DECODE_CPUS <= 2.0
+    gpu = _pool({"CPU": 8.0, "GPU": 2.0}, workers)
+    assert gpu["size"] * gpu["num_gpus"] <= 2.0 and gpu["num_gpus"] > 0

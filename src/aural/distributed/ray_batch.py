@@ -28,6 +28,7 @@ from __future__ import annotations
 import glob
 import importlib
 import logging
+import math
 import os
 import socket
 import warnings
@@ -430,9 +431,15 @@ def _pool(resources: Mapping[str, float], workers: int | None) -> dict[str, Any]
     else:
         size = workers or max(1, int(cpus))
         num_gpus = 0.0
-    # leave room for one decode task, so that recognition never starves decoding
-    num_cpus = max(0.01, min(1.0, (cpus - DECODE_CPUS) / size))
-    return {"size": size, "num_cpus": round(num_cpus, 3), "num_gpus": num_gpus}
+    # Leave room for one decode task, so that recognition never starves decoding;
+    # rounded down, or 4 actors' 0.4375 CPU rounded to 0.438 would leave decoding
+    # 0.248 of the 0.25 it asks for, and the job would wait for ever.
+    num_cpus = max(0.001, min(1.0, (cpus - DECODE_CPUS) / size))
+    return {
+        "size": size,
+        "num_cpus": math.floor(num_cpus * 1000) / 1000,
+        "num_gpus": math.floor(num_gpus * 1000) / 1000,
+    }
 
 
 def transcribe_on_ray(
@@ -545,19 +552,25 @@ def _run(
     ds.context.print_on_execution_start = False
     pending = dict(plan)
     failures = 0
-    for row in ds.iter_rows():
-        if row["fatal"]:
-            raise _rebuild(str(row["fatal"]))
-        source = str(row["source"])
-        outputs = pending.pop(source, None)
-        if outputs is None:  # delivered twice (never expected): written once only
-            logger.warning("%s: a second result was ignored", source)
-            continue
-        item = _deliver(row, outputs, ledger)
-        yield item
-        if item.error is not None:
-            failures += 1
-            _check_failures(failures, settings, ledger, len(pending))
+    rows = iter(ds.iter_rows())
+    try:
+        for row in rows:
+            if row["fatal"]:
+                raise _rebuild(str(row["fatal"]))
+            source = str(row["source"])
+            outputs = pending.pop(source, None)
+            if outputs is None:  # delivered twice (never expected): written once only
+                logger.warning("%s: a second result was ignored", source)
+                continue
+            item = _deliver(row, outputs, ledger)
+            yield item
+            if item.error is not None:
+                failures += 1
+                _check_failures(failures, settings, ledger, len(pending))
+    finally:  # a job stopped early stops its tasks and actors now (a shared Ray)
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     for source in pending:  # every retry of its recognition failed
         error = (
             f"{source}: lost: its worker died each of the {TASK_RETRIES + 1} times it "
