@@ -144,5 +144,58 @@ def finetune_command(
     typer.echo(str(result.run_dir))
 
 
+def distill_command(
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", help="Recipe YAML (recipes/distill_*.yaml)."),
+    ],
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Override output_dir.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a run folder that holds a run.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    """Distil a teacher (any aural engine and model) into a smaller Whisper.
+
+    The teacher labels the recipe's audio; confident labels (and, where references
+    exist, those within max_wer of them) train the student; teacher and student are
+    scored on the test set (WER and real-time factor). The student loads as
+    aural transcribe --engine whisper --model RUN/student.
+    """
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+    )
+
+    def say(line: str) -> None:
+        if not quiet:
+            err_console.print(line, markup=False)
+
+    try:
+        from aural.finetune.distill import (
+            DistillConfig,
+            load_distill_config,
+            run_distill,
+        )
+
+        recipe = load_distill_config(config)
+        if output_dir is not None:
+            recipe = DistillConfig.model_validate(
+                {**recipe.model_dump(), "output_dir": str(output_dir)}
+            )
+        result = run_distill(recipe, overwrite=overwrite, progress=not quiet, say=say)
+    except AuralError as err:
+        fail(cli_message(err), exit_code_for(err))
+    for s in result.scores:
+        say(
+            f"{s.label:15s} {s.engine}:{s.model}  WER {100 * s.wer:.2f} %  "
+            f"RTF {s.rtf:.3f}"
+        )
+    say(f"kept {result.kept} of {result.labelled} labels; KL: {result.kl}")
+    typer.echo(str(result.run_dir / "student"))
+
+
 def register(app: typer.Typer) -> None:
     app.command("finetune")(finetune_command)
+    app.command("distill")(distill_command)

@@ -5,6 +5,8 @@
   WER, early stopping, MLflow) and :func:`run_finetune`.
 * :mod:`.whisper`: Whisper, full or LoRA, exported to CTranslate2.
 * :mod:`.ctc`: Hugging Face CTC models (wav2vec2 and relatives).
+* :mod:`.distill`: a teacher labels audio, a smaller Whisper learns (``aural
+  distill``).
 * :mod:`.channel`: the telephone channel (8 kHz band, GSM or mu-law codec).
 
 Needs torch and transformers (and peft for LoRA): the ``finetune`` extra.
@@ -19,6 +21,10 @@ _LAZY = {
     "FinetuneResult": "loop",
     "run_finetune": "loop",
     "telephone": "channel",
+    "DistillConfig": "distill",
+    "DistillResult": "distill",
+    "load_distill_config": "distill",
+    "run_distill": "distill",
 }
 
 

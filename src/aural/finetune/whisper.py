@@ -312,8 +312,14 @@ class WhisperTask:
 
     # ------------------------------------------------------------------ loss
     def batch_loss(
-        self, utts: Sequence[TrainUtterance], indices: Sequence[int], epoch: int
+        self,
+        utts: Sequence[TrainUtterance],
+        indices: Sequence[int],
+        epoch: int,
+        capture: dict[str, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, int]:
+        """Mean cross-entropy over the label tokens; ``capture`` (distillation)
+        receives the decoder inputs, labels and logits."""
         rng = np.random.default_rng([self.config.seed, epoch, indices[0], 7])
         seqs = []
         for i in indices:
@@ -340,6 +346,10 @@ class WhisperTask:
             use_cache=False,
         )
         labels = labels.to(self.device)
+        if capture is not None:
+            capture.update(
+                inputs=inputs.to(self.device), labels=labels, logits=out.logits.float()
+            )
         loss = torch.nn.functional.cross_entropy(
             out.logits.float().transpose(1, 2), labels, ignore_index=-100
         )

@@ -1,0 +1,377 @@
+"""Knowledge distillation: a teacher labels audio, a smaller Whisper learns from it.
+
+1. **Label.** Any aural engine and model (``teacher: {engine, model}``) transcribes the
+   ``data.unlabelled`` audio. A label is kept when the teacher was confident, by the
+   thresholds Whisper itself uses for its temperature fallback: mean token log
+   probability (``min_avg_log_prob``), no-speech probability (``max_no_speech_prob``)
+   and gzip compression ratio of the text (``max_compression_ratio``, repetition
+   loops); and, where the audio has a reference transcript, when the label's WER
+   against it is at most ``max_wer`` (distil-whisper keeps those within 10 %).
+   The kept labels are written to ``RUN/labels.jsonl`` (a manifest).
+2. **Train.** The student fine-tunes on the kept labels with the loop of
+   ``aural finetune``. When the teacher is a Whisper whose vocabulary the student
+   shares, the loss adds ``kl_weight * T^2 * KL(teacher || student)`` over the
+   teacher-forced token distributions at temperature ``T`` (logit-level distillation).
+3. **Measure.** Teacher, student before and student after on ``data.test``: WER and
+   real-time factor, each through its engine; ``RUN/distill.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aural.errors import ConfigError
+from aural.finetune.config import FinetuneConfig, parse_finetune_config
+from aural.training.config import DataSource
+from aural.training.data import TrainUtterance, read_sources
+from aural.writers import write_atomic
+
+__all__ = [
+    "DistillConfig",
+    "DistillResult",
+    "ModelScore",
+    "compression_ratio",
+    "load_distill_config",
+    "run_distill",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TeacherConfig(_Strict):
+    engine: str = "whisper"
+    model: str = "base"
+    language: str | None = "en"
+    beam_size: int = Field(default=5, ge=1)
+
+
+class LabelFilter(_Strict):
+    min_avg_log_prob: float | None = -1.0
+    max_no_speech_prob: float | None = 0.6
+    max_compression_ratio: float | None = 2.4
+    max_wer: float | None = Field(default=0.10, ge=0.0)  # where references exist
+
+
+class DistillData(_Strict):
+    unlabelled: list[DataSource] = Field(min_length=1)
+    test: list[DataSource] = Field(default_factory=list)
+    min_duration: float = Field(default=0.5, ge=0.0)
+    max_duration: float = Field(default=30.0, gt=0.0, le=30.0)
+
+
+class DistillConfig(_Strict):
+    """A distillation recipe (``recipes/distill_*.yaml``). ``student`` is a fine-tuning
+    recipe without ``data`` and ``output_dir`` (they come from here)."""
+
+    name: str
+    output_dir: str
+    teacher: TeacherConfig = TeacherConfig()
+    filter: LabelFilter = LabelFilter()
+    data: DistillData
+    kl_weight: float = Field(default=0.5, ge=0.0)
+    kl_temperature: float = Field(default=2.0, gt=0.0)
+    dev_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
+    student: dict[str, Any] = Field(default_factory=dict)
+
+    def student_recipe(self, run_dir: Path, labels: Path) -> FinetuneConfig:
+        student = dict(self.student)
+        for key in ("data", "output_dir"):
+            if key in student:
+                raise ConfigError(
+                    f"student.{key}: set by the distillation recipe; remove it"
+                )
+        student.setdefault("name", f"{self.name}-student")
+        student.setdefault("model", "tiny.en")
+        student["kind"] = "whisper"
+        student["output_dir"] = str(run_dir / "student")
+        student["data"] = {
+            "train": [{"path": str(labels)}],
+            "dev_fraction": self.dev_fraction,
+            "min_duration": self.data.min_duration,
+            "max_duration": self.data.max_duration,
+        }
+        return parse_finetune_config(student, "student")
+
+
+def load_distill_config(path: str | Path) -> DistillConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read recipe {path}: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a distillation recipe must be a mapping")
+    try:
+        return DistillConfig.model_validate(data)
+    except ValidationError as err:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].lower()}"
+            for e in err.errors()
+        ]
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from err
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetition measure: text bytes over their zlib-compressed bytes."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    """One model on the test set: corpus WER and real-time factor (engine seconds
+    over audio seconds; lower is faster)."""
+
+    label: str
+    engine: str
+    model: str
+    wer: float
+    rtf: float
+
+
+@dataclass(frozen=True, slots=True)
+class DistillResult:
+    run_dir: Path
+    labelled: int
+    kept: int
+    rejected: dict[str, int]
+    kl: bool
+    scores: tuple[ModelScore, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir),
+            "labelled": self.labelled,
+            "kept": self.kept,
+            "rejected": self.rejected,
+            "kl": self.kl,
+            "scores": [asdict(s) for s in self.scores],
+        }
+
+
+def _normalizer() -> Callable[[str], str]:
+    from aural.text.normalizers import get_normalizer
+
+    return get_normalizer("whisper")
+
+
+def label(
+    config: DistillConfig, utts: Sequence[TrainUtterance], out: Path
+) -> tuple[int, dict[str, int]]:
+    """Transcribe ``utts`` with the teacher, keep the confident ones, write a
+    manifest; (kept, rejections by reason)."""
+    from aural.audio import Waveform
+    from aural.decoding.options import DecodeOptions
+    from aural.evaluation.metrics import corpus_wer
+    from aural.recognizer import Recognizer
+    from aural.training.data import AudioCache
+
+    t, f = config.teacher, config.filter
+    rec = Recognizer(t.engine, t.model)
+    options = DecodeOptions(language=t.language, beam_size=t.beam_size)
+    cache = AudioCache(16000)
+    norm = _normalizer()
+    rejected = {"log_prob": 0, "no_speech": 0, "compression": 0, "wer": 0, "empty": 0}
+    lines = []
+    for utt in utts:
+        result = rec.transcribe(Waveform(cache.get(utt), 16000), options)
+        text = result.text.strip()
+        segs = result.segments
+        logps = [s.avg_log_prob for s in segs if s.avg_log_prob is not None]
+        nospeech = [s.no_speech_prob for s in segs if s.no_speech_prob is not None]
+        reason = None
+        if not norm(text):
+            reason = "empty"
+        elif (
+            f.min_avg_log_prob is not None and logps and min(logps) < f.min_avg_log_prob
+        ):
+            reason = "log_prob"
+        elif (
+            f.max_no_speech_prob is not None
+            and nospeech
+            and max(nospeech) > f.max_no_speech_prob
+        ):
+            reason = "no_speech"
+        elif (
+            f.max_compression_ratio is not None
+            and compression_ratio(text) > f.max_compression_ratio
+        ):
+            reason = "compression"
+        elif (
+            f.max_wer is not None
+            and utt.text.strip()
+            and corpus_wer([norm(utt.text)], [norm(text)]).wer > f.max_wer
+        ):
+            reason = "wer"
+        if reason is not None:
+            rejected[reason] += 1
+            continue
+        entry = {
+            "id": utt.id,
+            "audio": str(utt.source.audio),
+            "text": text,
+            "extra": {"reference": utt.text},
+        }
+        if utt.source.start is not None:
+            entry["start"] = utt.source.start
+        if utt.source.end is not None:
+            entry["end"] = utt.source.end
+        lines.append(json.dumps(entry))
+    write_atomic(out, "\n".join(lines) + ("\n" if lines else ""))
+    return len(lines), rejected
+
+
+def score(
+    label_: str, engine: str, model: str, utts: Sequence[TrainUtterance]
+) -> ModelScore:
+    from aural.audio import Waveform
+    from aural.decoding.options import DecodeOptions
+    from aural.evaluation.metrics import corpus_wer
+    from aural.recognizer import Recognizer
+    from aural.training.data import AudioCache
+
+    rec = Recognizer(engine, model)
+    cache = AudioCache(16000)
+    norm = _normalizer()
+    options = DecodeOptions(language="en", beam_size=5 if engine == "whisper" else 1)
+    hyps, seconds, audio = [], 0.0, 0.0
+    for utt in utts:
+        wave = cache.get(utt)
+        started = time.perf_counter()
+        hyps.append(rec.transcribe(Waveform(wave, 16000), options).text)
+        seconds += time.perf_counter() - started
+        audio += len(wave) / 16000
+    wer = corpus_wer([norm(u.text) for u in utts], [norm(h) for h in hyps]).wer
+    return ModelScore(label_, engine, model, wer, seconds / max(audio, 1e-9))
+
+
+class _KlWhisperTask:
+    """Adds the teacher's token distributions to a :class:`WhisperTask`'s loss."""
+
+    def __init__(self, base: Any, teacher: Any, weight: float, temperature: float):
+        self.base = base
+        self.teacher = teacher
+        self.weight = weight
+        self.temperature = temperature
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        module: torch.nn.Module = self.base.model
+        return module
+
+    def batch_loss(
+        self, utts: Sequence[TrainUtterance], indices: Sequence[int], epoch: int
+    ) -> tuple[torch.Tensor, int]:
+        b = self.base
+        captured: dict[str, torch.Tensor] = {}
+        ce, tokens = b.batch_loss(utts, indices, epoch, capture=captured)
+        with torch.no_grad():
+            waves = [b.audio.clean(utts[i]) for i in indices]
+            mels = b._mels(waves).to(next(self.teacher.parameters()).device)
+            teacher_logits = self.teacher(
+                input_features=mels, decoder_input_ids=captured["inputs"]
+            ).logits.float()
+        mask = captured["labels"] != -100
+        t = self.temperature
+        student = torch.log_softmax(captured["logits"][mask] / t, dim=-1)
+        target = torch.log_softmax(teacher_logits[mask] / t, dim=-1)
+        kl = torch.nn.functional.kl_div(
+            student, target, log_target=True, reduction="batchmean"
+        )
+        return (1 - self.weight) * ce + self.weight * t * t * kl, tokens
+
+
+def run_distill(
+    config: DistillConfig,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> DistillResult:
+    """Label, filter, train the student and score teacher and student.
+
+    Raises:
+        ConfigError, ModelNotFoundError, DatasetError: bad recipe, model or data.
+    """
+    from aural.finetune.loop import FinetuneLoop, check_run_dir
+    from aural.finetune.whisper import WhisperTask, load_whisper
+
+    say = say or (lambda line: logger.info("%s", line))
+    run_dir = Path(config.output_dir).expanduser()
+    check_run_dir(run_dir, resume=False, overwrite=overwrite)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    d = config.data
+    audio = read_sources(d.unlabelled, d.min_duration, d.max_duration)
+    test = read_sources(d.test, d.min_duration, d.max_duration) if d.test else []
+    say(
+        f"teacher {config.teacher.engine}:{config.teacher.model} labels "
+        f"{len(audio)} clips"
+    )
+    labels = run_dir / "labels.jsonl"
+    kept, rejected = label(config, audio, labels)
+    say(f"kept {kept} of {len(audio)} labels (rejected: {rejected})")
+    if kept == 0:
+        raise ConfigError(
+            "the teacher's labels were all rejected; loosen filter.* or check the "
+            "teacher and the audio"
+        )
+    recipe = config.student_recipe(run_dir, labels)
+    teacher_net = None
+    if config.teacher.engine == "whisper" and config.kl_weight > 0:
+        teacher_net, _, _ = load_whisper(config.teacher.model)
+    use_kl = False
+
+    def factory(cfg: FinetuneConfig, device: torch.device, out: Path) -> Any:
+        nonlocal use_kl
+        task = WhisperTask(cfg, device, out)
+        if teacher_net is not None:
+            if teacher_net.config.vocab_size == task.whisper.config.vocab_size:
+                use_kl = True
+                teacher = teacher_net.to(device).eval()
+                return _KlWhisperTask(
+                    task, teacher, config.kl_weight, config.kl_temperature
+                )
+            say(
+                "teacher and student vocabularies differ "
+                f"({teacher_net.config.vocab_size} vs "
+                f"{task.whisper.config.vocab_size}): no logit-level KL, labels only"
+            )
+        return task
+
+    loop = FinetuneLoop(recipe, factory, overwrite=True, progress=progress, say=say)
+    loop.run()
+    scores: list[ModelScore] = []
+    if test:
+        t = config.teacher
+        say(f"scoring teacher and student on {len(test)} test clips ...")
+        scores.append(score("teacher", t.engine, t.model, test))
+        source = loop.task.source_for_engine
+        if source is not None:
+            scores.append(score("student before", "whisper", source, test))
+        scores.append(score("student after", "whisper", str(recipe.output_dir), test))
+    result = DistillResult(run_dir, len(audio), kept, rejected, use_kl, tuple(scores))
+    write_atomic(
+        run_dir / "distill.json",
+        json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n",
+    )
+    return result

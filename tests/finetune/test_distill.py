@@ -1,0 +1,74 @@
+"""`aural distill` on real clips: tiny.en labels them, confident labels within 10 % WER
+of the references are kept, a tiny random student with the same vocabulary learns with
+logit-level KL, and teacher and student are scored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+@pytest.mark.slow
+def test_distill_labels_filters_trains_and_scores(
+    shared_data: Path, tiny_whisper_dir: Path, tmp_path: Path
+) -> None:
+    from tests.finetune.conftest import losses
+
+    from aural.finetune import DistillConfig, run_distill
+
+    clips = str(shared_data / "LibriSpeech" / "dev-clean")
+    config = DistillConfig.model_validate(
+        {
+            "name": "t",
+            "output_dir": str(tmp_path / "run"),
+            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
+            "filter": {"max_wer": 0.10},
+            "data": {
+                "unlabelled": [{"path": clips, "id_pattern": r"3752-4944-000[02]"}],
+                "test": [{"path": clips, "id_pattern": r"3752-4944-0000"}],
+            },
+            "dev_fraction": 0.0,
+            "student": {
+                "model": str(tiny_whisper_dir),
+                "whisper": {"method": "full"},
+                "optim": {"lr": 2e-3, "warmup_steps": 0, "schedule": "constant"},
+                "training": {
+                    "max_steps": 2,
+                    "max_batch_size": 2,
+                    "eval_at_start": False,
+                    "final_engine_eval": False,
+                    "log_every": 1,
+                },
+                "tracking": {"mlflow": False},
+            },
+        }
+    )
+    result = run_distill(config, progress=False)
+    assert result.labelled == 2
+    assert result.kept + sum(result.rejected.values()) == 2
+    assert result.kept >= 1  # tiny.en is within 10 % on these clean clips
+    assert result.kl  # teacher and student share tiny.en's vocabulary
+    labels = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "labels.jsonl").read_text().splitlines()
+    ]
+    assert len(labels) == result.kept
+    assert all(x["text"] and x["extra"]["reference"] for x in labels)
+    assert sorted(losses(tmp_path / "run" / "student")) == [1, 2]
+    assert [s.label for s in result.scores] == ["teacher", "student after"]
+    teacher = result.scores[0]
+    assert teacher.wer < 0.5 and teacher.rtf > 0  # tiny.en on clean read speech
+    assert (tmp_path / "run" / "student" / "model.bin").is_file()
+    saved = json.loads((tmp_path / "run" / "distill.json").read_text())
+    assert saved["kept"] == result.kept
+
+
+def test_compression_ratio_flags_repetition() -> None:
+    from aural.finetune.distill import compression_ratio
+
+    assert compression_ratio("the cat sat on the mat") < 1.5
+    assert compression_ratio("the the the the " * 20) > 2.4
