@@ -28,9 +28,10 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="aural" \
       org.opencontainers.image.description="Speech recognition server: HTTP, WebSocket and job API" \
       org.opencontainers.image.licenses="MIT"
-# a fixed numeric id, so Kubernetes can check runAsNonRoot
-RUN groupadd --system --gid 10001 aural \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/aural \
+# a fixed numeric id, so Kubernetes can check runAsNonRoot (--no-log-init: a high uid
+# would otherwise grow /var/log/lastlog to gigabytes)
+RUN groupadd --gid 10001 aural \
+    && useradd --no-log-init --uid 10001 --gid 10001 --home-dir /var/lib/aural \
        --shell /usr/sbin/nologin aural \
     && mkdir -p /var/lib/aural/jobs \
     && chown -R 10001:10001 /var/lib/aural

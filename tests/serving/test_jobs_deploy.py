@@ -127,6 +127,9 @@ def test_dockerfile_lint_rules(dockerfile: list[tuple[str, str]]):
                 or "--no-cache-dir" in rest
             )
         assert not (keyword == "RUN" and re.search(r"\bsudo\b", rest))
+        # a high uid without --no-log-init makes a huge sparse lastlog (hadolint DL3046)
+        if keyword == "RUN" and "useradd" in rest:
+            assert "--no-log-init" in rest or re.search(r"useradd[^&;]* -l\b", rest)
     entry = [rest for keyword, rest in final if keyword == "ENTRYPOINT"]
     assert entry and entry[-1].startswith("["), "ENTRYPOINT should be exec form"
     # the default model is resolved while building: the image works offline
