@@ -66,6 +66,13 @@ def test_recipes_parse() -> None:
     assert names
     for path in names:
         load_finetune_config(path)
+    from aural.finetune import load_distill_config
+
+    distill = sorted(root.glob("distill_*.yaml"))
+    assert distill
+    for path in distill:
+        recipe = load_distill_config(path)
+        recipe.student_recipe(Path("run"), Path("labels.jsonl"))
 
 
 def test_telephone_channel_narrows_the_band(shared_data: Path) -> None:
