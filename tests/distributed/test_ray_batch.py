@@ -32,6 +32,8 @@ from aural.distributed import (
 )
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+# Ray Data's own deprecations (its context's old fields), not aural's
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated:DeprecationWarning")
 
 AURAL = [sys.executable, "-m", "aural.cli"]
 
@@ -294,7 +296,7 @@ def test_ray_max_failures_stops_and_an_engine_error_stops_at_once(
     p = runner.invoke(
         app,
         ["transcribe", *map(str, bad), "--backend", "ray", "--output-dir", str(out)]
-        + ["--max-failures", "1"],
+        + ["--max-failures", "1", "--workers", "1"],
     )
     assert p.exit_code == 1, p.output
     assert "--max-failures" in p.output and "Traceback" not in p.output
@@ -321,6 +323,7 @@ def test_ray_pool_leaves_room_for_decoding(workers: int | None) -> None:
 
     pool = _pool({"CPU": 2.0}, workers)
     assert pool["size"] == (workers or 2) and pool["num_gpus"] == 0
+    assert _pool({"CPU": 2.0}, workers, inputs=1)["size"] == 1  # a model per actor
     assert 0 < pool["size"] * pool["num_cpus"] + DECODE_CPUS <= 2.0
     gpu = _pool({"CPU": 8.0, "GPU": 2.0}, workers)
     assert gpu["size"] * gpu["num_gpus"] <= 2.0 and gpu["num_gpus"] > 0

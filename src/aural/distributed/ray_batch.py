@@ -421,8 +421,11 @@ def _connect(ray: Any, settings: RaySettings) -> bool:
     return True
 
 
-def _pool(resources: Mapping[str, float], workers: int | None) -> dict[str, Any]:
-    """Actors and what each asks for, from the cluster's resources."""
+def _pool(
+    resources: Mapping[str, float], workers: int | None, inputs: int | None = None
+) -> dict[str, Any]:
+    """Actors and what each asks for, from the cluster's resources (never more actors
+    than ``inputs``: each loads a model)."""
     cpus = float(resources.get("CPU", 1.0))
     gpus = float(resources.get("GPU", 0.0))
     if gpus >= 1:
@@ -431,6 +434,7 @@ def _pool(resources: Mapping[str, float], workers: int | None) -> dict[str, Any]
     else:
         size = workers or max(1, int(cpus))
         num_gpus = 0.0
+    size = max(1, min(size, inputs or size))
     # Leave room for one decode task, so that recognition never starves decoding;
     # rounded down, or 4 actors' 0.4375 CPU rounded to 0.438 would leave decoding
     # 0.248 of the 0.25 it asks for, and the job would wait for ever.
@@ -512,7 +516,7 @@ def _run(
 ) -> Iterator[RayItem]:
     import ray.data
 
-    pool = _pool(ray.cluster_resources(), settings.workers)
+    pool = _pool(ray.cluster_resources(), settings.workers, len(plan))
     per_call = options.batch_size or (8 if pool["num_gpus"] else 1)
     rows = [
         {"source": s, "formats": ",".join(o.suffix[1:] for o in outs)}
