@@ -575,10 +575,10 @@ def _run(
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    for source in pending:  # every retry of its recognition failed
+    for source in pending:  # its recognition failed, retries included
         error = (
-            f"{source}: lost: its worker died each of the {TASK_RETRIES + 1} times it "
-            "recognised it"
+            f"{source}: lost: its recognition failed {TASK_RETRIES + 1} times (its "
+            "worker died, or an unexpected error; Ray's logs name it)"
         )
         ledger.failed(source, error)
         yield RayItem(source, error=error)
