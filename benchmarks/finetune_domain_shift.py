@@ -1,4 +1,4 @@
-"""Fine-tune Whisper tiny.en for noisy and telephone speech and measure the domain shift.
+"""Fine-tune Whisper tiny.en for noisy and telephone speech; measure the domain shift.
 
 Train: LibriSpeech train-clean-100 minus held-out speakers, plus LJSpeech, mixed with 16
 of the 21 shared noise recordings at 0-10 dB SNR (80 % of clips), room responses (15 %)
@@ -84,7 +84,7 @@ def prepare(work: Path) -> dict[str, object]:
     )
     train_noise = [n for n in noise_names if n not in TEST_NOISES]
     noise_train = _link_folder(data / "noise", work / "noise_train", train_noise)
-    noise_test = _link_folder(data / "noise", work / "noise_test", list(TEST_NOISES))
+    _link_folder(data / "noise", work / "noise_test", list(TEST_NOISES))
     corpus = load_dataset(data / "LibriSpeech" / "train-clean-100")
     by_spk = {str(u.speaker): u for u in corpus}
     # dev: pre-mixed once with the training noises at 0-10 dB (seeded)
@@ -175,7 +175,7 @@ def train(work: Path, run_dir: Path, max_minutes: float | None) -> int:
         r = yaml.safe_load(path.read_text())
         r["training"]["max_minutes"] = max_minutes
         path.write_text(yaml.safe_dump(r, sort_keys=False))
-    print(" ".join(cmd), flush=True)
+    print(" ".join(cmd), flush=True)  # noqa: T201
     return subprocess.call(cmd)
 
 
@@ -250,14 +250,16 @@ def write_results(work: Path, run_dir: Path, tables: dict[str, object]) -> Path:
     tel_rel = (tel["tiny.en"]["clean"] - tel["fine-tuned"]["clean"]) / max(
         1e-9, tel["tiny.en"]["clean"]
     )
+    today = time.strftime("%Y-%m-%d", time.gmtime())
     text = f"""# Fine-tuning tiny.en for a domain shift (noise, telephone)
 
-`benchmarks/finetune_domain_shift.py` at commit `{git_commit()}`, {time.strftime("%Y-%m-%d", time.gmtime())}.
+`benchmarks/finetune_domain_shift.py` at commit `{git_commit()}`, {today}.
 
-Test: {info["test_speakers"]} held-out LibriSpeech train-clean-100 speakers (one utterance
-each; never in training or dev), mixed by `aural.evaluation.evaluate` with the 5 noise
-recordings training never used ({", ".join(info["test_noises"])}); telephone = the same
-utterances through 8 kHz, 300-3400 Hz and GSM 06.10. WER % (Whisper normaliser), beam 5,
+Test: {info["test_speakers"]} held-out LibriSpeech train-clean-100 speakers (one
+utterance each; never in training or dev), mixed by `aural.evaluation.evaluate` with
+the 5 noise recordings training never used ({", ".join(info["test_noises"])});
+telephone = the same utterances through 8 kHz, 300-3400 Hz and GSM 06.10.
+WER % (Whisper normaliser), beam 5,
 CTranslate2 int8 through aural's whisper engine for both models.
 
 | model | clean | 10 dB | 5 dB | 0 dB | telephone | RTF clean |
@@ -317,17 +319,18 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     run_dir = work / "run"
     if args.stage in ("prepare", "all"):
-        print(json.dumps(prepare(work), indent=2))
+        print(json.dumps(prepare(work), indent=2))  # noqa: T201
     if args.stage in ("train", "all"):
         rc = train(work, run_dir, args.max_minutes)
         if rc:
             return rc
     if args.stage == "evaluate-pretrained":
-        print(json.dumps(evaluate_models(work, run_dir, True), indent=2))
+        tables = evaluate_models(work, run_dir, True)
+        print(json.dumps(tables, indent=2))  # noqa: T201
     if args.stage in ("evaluate", "all"):
         tables = evaluate_models(work, run_dir)
-        print(json.dumps(tables, indent=2))
-        print(write_results(work, run_dir, tables))
+        print(json.dumps(tables, indent=2))  # noqa: T201
+        print(write_results(work, run_dir, tables))  # noqa: T201
     return 0
 
 
