@@ -71,6 +71,7 @@ def test_values_and_gradients_match_the_reference(backend: str, blank: int) -> N
     assert float(grad[2, :, 1:].abs().sum()) == 0.0
 
 
+@pytest.mark.slow  # numba compiles its float64 kernel here
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gradcheck_float64(backend: str) -> None:
     logits, targets = _batch(2, 2, 4, 3, 5, torch.float64)

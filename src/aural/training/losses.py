@@ -113,17 +113,26 @@ def _check(
 
 
 # ----------------------------------------------------------------------- torch back-end
-def _skew(x: torch.Tensor, num_diag: int, fill: float) -> torch.Tensor:
-    """``(B, T, W)`` to anti-diagonal layout ``(B, num_diag, W)``: ``out[b, n, u] =
-    x[b, n - u, u]`` (``fill`` where ``n - u`` is outside ``[0, T)``)."""
-    b, t, w = x.shape
-    n = torch.arange(num_diag, device=x.device)[:, None]
-    u = torch.arange(w, device=x.device)[None, :]
+def _skew_index(t: int, w: int, num_diag: int, device: torch.device) -> torch.Tensor:
+    """Flat indices into a ``(t, w)`` grid for the anti-diagonal layout ``(num_diag,
+    w)`` (``out[n, u] = x[n - u, u]``), and ``-1`` where ``n - u`` is outside
+    ``[0, t)``."""
+    n = torch.arange(num_diag, device=device)[:, None]
+    u = torch.arange(w, device=device)[None, :]
     rows = n - u
-    valid = (rows >= 0) & (rows < t)
-    idx = (rows.clamp(0, t - 1) * w + u).reshape(1, -1).expand(b, -1)
-    out = x.reshape(b, t * w).gather(1, idx).reshape(b, num_diag, w)
-    return out.masked_fill(~valid[None], fill)
+    idx = rows * w + u
+    return torch.where((rows >= 0) & (rows < t), idx, -1).reshape(-1)
+
+
+def _skew(x: torch.Tensor, num_diag: int) -> torch.Tensor:
+    """``(B, T, W, ...)`` to anti-diagonal layout ``(B, num_diag, W, ...)``:
+    ``out[b, n, u] = x[b, n - u, u]``, ``-inf`` outside the grid."""
+    b, t, w = x.shape[:3]
+    idx = _skew_index(t, w, num_diag, x.device)
+    flat = x.reshape(b, t * w, *x.shape[3:])
+    out = flat.index_select(1, idx.clamp(min=0))
+    out = out.masked_fill((idx < 0).view(1, -1, *([1] * (x.dim() - 3))), _NEG_INF)
+    return out.reshape(b, num_diag, w, *x.shape[3:])
 
 
 def _unskew(d: torch.Tensor, t: int) -> torch.Tensor:
@@ -131,8 +140,8 @@ def _unskew(d: torch.Tensor, t: int) -> torch.Tensor:
     b, n, w = d.shape
     rows = torch.arange(t, device=d.device)[:, None]
     u = torch.arange(w, device=d.device)[None, :]
-    idx = ((rows + u) * w + u).reshape(1, -1).expand(b, -1)
-    return d.reshape(b, n * w).gather(1, idx).reshape(b, t, w)
+    idx = ((rows + u) * w + u).reshape(-1)
+    return d.reshape(b, n * w).index_select(1, idx).reshape(b, t, w)
 
 
 def _lattice(
@@ -149,6 +158,7 @@ def _lattice(
     sequence is the virtual end: the last blank at ``(T_b - 1, U_b)`` leads to
     ``(T_b, U_b)``, whose ``alpha`` is ``log P``. Transitions outside a sequence's
     lengths are ``-inf``, so padded sequences need no special casing in the recursion.
+    Each diagonal step is two additions and one ``logaddexp`` written in place.
     """
     b, t, u1 = blank_lp.shape
     dev = blank_lp.device
@@ -156,40 +166,52 @@ def _lattice(
     uu = torch.arange(u1, device=dev)[None, None, :]
     tl = logit_lengths[:, None, None]
     ul = target_lengths[:, None, None]
-    pad = blank_lp.new_full((b, 1, u1), _NEG_INF)
-    blank = torch.cat([blank_lp, pad], 1).masked_fill(
-        ~((tt < tl) & (uu <= ul)), _NEG_INF
-    )
-    label = torch.cat([label_lp, blank_lp.new_full((b, t, 1), _NEG_INF)], 2)
-    label = torch.cat([label, pad], 1).masked_fill(~((tt < tl) & (uu < ul)), _NEG_INF)
+    both = blank_lp.new_full((b, t + 1, u1, 2), _NEG_INF)
+    both[:, :t, :, 0] = blank_lp
+    both[:, :t, :-1, 1] = label_lp
+    inside = tt < tl
+    both[..., 0].masked_fill_(~(inside & (uu <= ul)), _NEG_INF)
+    both[..., 1].masked_fill_(~(inside & (uu < ul)), _NEG_INF)
     num_diag = t + u1  # diagonals n = t + u over the (T + 1) x (U + 1) grid
-    blank_d = _skew(blank, num_diag, _NEG_INF)
-    label_d = _skew(label, num_diag, _NEG_INF)
-    neg = blank_lp.new_full((b, 1), _NEG_INF)
+    skewed = _skew(both, num_diag)
+    blank_d = skewed[..., 0].contiguous()
+    label_d = skewed[..., 1].contiguous()
+    # label of (t, u - 1), read at u: shifted right by one, -inf at u = 0
+    label_up = torch.nn.functional.pad(label_d[:, :, :-1], (1, 0), value=_NEG_INF)
 
-    alpha_d = blank_lp.new_full((b, num_diag, u1), _NEG_INF)
-    alpha_d[:, 0, 0] = 0.0
-    prev = alpha_d[:, 0]
+    # alpha with a guard column of -inf in front: real u at column u + 1
+    alpha_p = blank_lp.new_full((b, num_diag, u1 + 1), _NEG_INF)
+    alpha_p[:, 0, 1] = 0.0
     for n in range(1, num_diag):
-        stay = prev + blank_d[:, n - 1]  # (t - 1, u) --blank--> (t, u)
-        up = torch.cat([neg, (prev + label_d[:, n - 1])[:, :-1]], 1)  # (t, u - 1)
-        prev = torch.logaddexp(stay, up)
-        alpha_d[:, n] = prev
+        prev = alpha_p[:, n - 1]
+        torch.logaddexp(
+            prev[:, 1:] + blank_d[:, n - 1],  # (t - 1, u) --blank--> (t, u)
+            prev[:, :-1] + label_up[:, n - 1],  # (t, u - 1) --label--> (t, u)
+            out=alpha_p[:, n, 1:],
+        )
 
-    # beta(t, u): log-probability of finishing from (t, u); beta(T_b, U_b) = 0
-    beta_d = blank_lp.new_full((b, num_diag + 1, u1), _NEG_INF)
+    # beta(t, u): log-probability of finishing from (t, u), beta(T_b, U_b) = 0; a
+    # guard column of -inf at the end
+    beta_p = blank_lp.new_full((b, num_diag + 1, u1 + 1), _NEG_INF)
     rows = torch.arange(b, device=dev)
-    beta_d[rows, logit_lengths + target_lengths, target_lengths] = 0.0
-    nxt = beta_d[:, num_diag]
+    end_diag = (logit_lengths + target_lengths).tolist()
+    ends: dict[int, list[int]] = {}
+    for row, n in enumerate(end_diag):
+        ends.setdefault(n, []).append(row)
     for n in range(num_diag - 1, -1, -1):
-        stay = beta_d[:, n + 1] + blank_d[:, n]  # (t, u) --blank--> (t + 1, u)
-        up = torch.cat([beta_d[:, n + 1, 1:], neg], 1) + label_d[:, n]  # (t, u + 1)
-        nxt = torch.logaddexp(stay, up)
-        beta_d[:, n] = torch.maximum(beta_d[:, n], nxt)  # keeps the end's 0
-    alpha = _unskew(alpha_d, t + 1)
-    beta = _unskew(beta_d[:, :num_diag], t + 1)
+        nxt = beta_p[:, n + 1]
+        torch.logaddexp(
+            nxt[:, :-1] + blank_d[:, n],  # (t, u) --blank--> (t + 1, u)
+            nxt[:, 1:] + label_d[:, n],  # (t, u) --label--> (t, u + 1)
+            out=beta_p[:, n, :-1],
+        )
+        if n in ends:
+            r = torch.tensor(ends[n], device=dev)
+            beta_p[r, n, target_lengths[r]] = 0.0
+    alpha = _unskew(alpha_p[:, :, 1:].contiguous(), t + 1)
+    beta = _unskew(beta_p[:, :num_diag, :-1].contiguous(), t + 1)
     log_p = alpha[rows, logit_lengths, target_lengths]
-    return alpha, beta, log_p, blank[:, :t], label[:, :t, :-1]
+    return alpha, beta, log_p, both[:, :t, :, 0], both[:, :t, :-1, 1]
 
 
 def _occupancies(
@@ -243,10 +265,14 @@ class _RnntTorch(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         log_probs, targets, occ_blank, occ_label = ctx.saved_tensors
         u = targets.shape[1]
+        # clamping applies to the per-sequence gradient, before grad_out scales it
+        scale = grad_out[:, None, None].to(occ_blank.dtype)
+        if ctx.clamp <= 0:
+            occ_blank, occ_label = occ_blank * scale, occ_label * scale
         if ctx.fused:  # d(-log P)/d logits = softmax * gamma - transitions taken
-            grad = torch.exp(log_probs) * (
-                occ_blank + torch.nn.functional.pad(occ_label, (0, 1))
-            ).unsqueeze(-1)
+            grad = torch.exp(log_probs)
+            node = occ_blank + torch.nn.functional.pad(occ_label, (0, 1))
+            grad.mul_(node.unsqueeze(-1))
         else:
             grad = torch.zeros_like(log_probs)
         grad[..., ctx.blank] -= occ_blank
@@ -257,8 +283,7 @@ class _RnntTorch(torch.autograd.Function):
             -occ_label.unsqueeze(-1),
         )
         if ctx.clamp > 0:
-            grad = grad.clamp(-ctx.clamp, ctx.clamp)
-        grad = grad * grad_out[:, None, None, None]
+            grad = grad.clamp_(-ctx.clamp, ctx.clamp).mul_(scale.unsqueeze(-1))
         return grad.to(ctx.logits_dtype), None, None, None, None, None, None
 
 

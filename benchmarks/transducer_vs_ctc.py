@@ -1,0 +1,567 @@
+"""CTC against transducer with the same encoder and data (issue 22).
+
+Both models are the Whisper-encoder recipes (recipes/librispeech_ljspeech_whisper_ctc.yaml
+and its transducer twin recipes/librispeech_ljspeech_whisper_transducer.yaml: the same
+Conformer over Whisper tiny.en encoder frames, trained on the shared train-clean-100 +
+LJSpeech with the same augmentation, schedule and wall-clock budget), trained side by
+side on the same shared 2-core machine:
+
+    OMP_NUM_THREADS=1 aural train --config recipes/librispeech_ljspeech_whisper_ctc.yaml \
+        --output-dir runs/tvc_ctc --max-minutes 30 &
+    OMP_NUM_THREADS=1 aural train --config recipes/librispeech_ljspeech_whisper_transducer.yaml \
+        --output-dir runs/tvc_transducer --max-minutes 30 &
+    OMP_NUM_THREADS=1 python benchmarks/transducer_vs_ctc.py \
+        -> benchmarks/results/transducer_vs_ctc.{json,md}
+
+Measured here, for both models in the same process:
+
+* training: steps done in the budget, audio seconds trained per second (the trainer's own
+  log), parameters;
+* WER / CER on LibriSpeech dev-clean (speakers never heard in training; the utterance whose
+  audio does not match its text is left out) with greedy decoding, beam search and beam +
+  word 3-gram LM (CMU Sphinx's general English LM, as in ctc_own_model.py), and the
+  search's RTF; the whole pipeline's RTF (Whisper encoder + Conformer + greedy search);
+* the loss alone: ``ctc_loss`` against ``rnnt_loss`` (torch and numba back-ends), forward
+  + backward, on the same real batch (the models' own outputs for the same utterances),
+  one thread, median of repeats;
+* streaming latency as benchmarks/streaming_librispeech.py measures it (part A: simulated
+  real time, 100 ms chunks, CPU-time clock): both Whisper-feature models stream by
+  re-decoding (their encoder needs the whole window). Native frame-by-frame streaming
+  needs a chunk-causal model on fbank features; its latency is measured on such a model
+  trained in this script on FSDD digits (``--native-steps``), since no fbank model could be
+  trained on LibriSpeech on this machine in the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+from _common import git_commit, shared_data  # noqa: E402
+
+MISMATCHED = {"1272-128104-0000"}  # its audio is another utterance's speech
+
+
+def dev_utterances() -> list[tuple[str, Path, str]]:
+    rows = []
+    for trans in sorted(
+        (shared_data() / "LibriSpeech" / "dev-clean").rglob("*.trans.txt")
+    ):
+        for line in trans.read_text().splitlines():
+            uid, text = line.split(" ", 1)
+            if uid not in MISMATCHED:
+                rows.append((uid, trans.parent / f"{uid}.flac", text))
+    return rows
+
+
+def training_summary(run: Path) -> dict[str, Any]:
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "loss" in r]
+    evals = [r for r in records if "dev_wer" in r]
+    speed = [r["audio_seconds_per_second"] for r in steps]
+    from aural.models.checkpoint import load_model
+    from aural.models.conformer import count_parameters
+
+    loaded = load_model(run)
+    return {
+        "steps": steps[-1]["step"] if steps else 0,
+        "epochs": steps[-1]["epoch"] if steps else 0,
+        "audio_s_per_s": round(statistics.median(speed), 2) if speed else None,
+        "first_loss": round(steps[0]["loss"], 2) if steps else None,
+        "last_loss": round(steps[-1]["loss"], 2) if steps else None,
+        "best_dev_wer_in_training": round(min(r["dev_wer"] for r in evals), 4)
+        if evals
+        else None,
+        "parameters": count_parameters(loaded.model),
+        "model_dir": str(loaded.folder),
+    }
+
+
+def accuracy(
+    run: Path, utts: list[tuple[str, Path, str]], beam: int, lm_weight: float
+) -> dict[str, Any]:
+    from aural.audio import load
+    from aural.decoding.lm import load_lm
+    from aural.decoding.options import DecodeOptions
+    from aural.engines import create_engine
+    from aural.evaluation.metrics import corpus_cer, corpus_wer
+    from aural.text.normalizers import get_normalizer
+
+    normalize = get_normalizer("whisper")
+    waves = [load(p) for _, p, _ in utts]
+    refs = [normalize(t) for _, _, t in utts]
+    audio_s = sum(w.duration for w in waves)
+    engine = create_engine("aural", model=str(run))
+    lm_engine = create_engine(
+        "aural", model=str(run), lm=load_lm("sphinx-en-us"), lm_weight=lm_weight
+    )
+    engine._posteriors([waves[0].samples])  # warm-up
+    t = time.perf_counter()
+    outs = [engine._posteriors([w.samples])[0] for w in waves]
+    acoustic_s = time.perf_counter() - t
+
+    def run_decoder(eng: Any, b: int) -> tuple[list[str], float]:
+        decoder = eng.decoder(DecodeOptions(beam_size=b))
+        t = time.perf_counter()
+        hyps = []
+        for out in outs:
+            hyp = (
+                decoder.decode(eng._runner.scorer, out)[0]
+                if eng.transducer
+                else decoder.decode(out)[0]
+            )
+            hyps.append(normalize(hyp.text))
+        return hyps, time.perf_counter() - t
+
+    rows = []
+    for name, eng, b in (
+        ("greedy", engine, 1),
+        (f"beam {beam}", engine, beam),
+        (f"beam {beam} + LM (weight {lm_weight})", lm_engine, beam),
+    ):
+        hyps, seconds = run_decoder(eng, b)
+        rows.append(
+            {
+                "decoding": name,
+                "wer": round(corpus_wer(refs, hyps).wer, 4),
+                "cer": round(corpus_cer(refs, hyps).wer, 4),
+                "search_rtf": round(seconds / audio_s, 4),
+                "example": hyps[1],
+            }
+        )
+    t = time.perf_counter()
+    for w in waves:
+        engine.transcribe(w, DecodeOptions(beam_size=1))
+    pipeline_rtf = (time.perf_counter() - t) / audio_s
+    return {
+        "rows": rows,
+        "acoustic_rtf": round(acoustic_s / audio_s, 4),
+        "pipeline_rtf_greedy": round(pipeline_rtf, 4),
+        "audio_s": round(audio_s, 1),
+        "reference_example": refs[1],
+    }
+
+
+def _median_time(fn: Any, repeats: int) -> float:
+    fn()  # warm-up (and numba compilation)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def loss_timing(
+    ctc_run: Path, rnnt_run: Path, batch_size: int, repeats: int
+) -> dict[str, Any]:
+    """ctc_loss vs rnnt_loss (forward + backward) on the same real batch."""
+    from aural.audio.features import extract
+    from aural.models.checkpoint import load_model
+    from aural.text.tokenizers import load_tokenizer, normalize_transcript
+    from aural.training.data import collate_audio
+    from aural.training.losses import numba_available, rnnt_loss
+
+    utts = dev_utterances()[:batch_size]
+    from aural.audio import load
+
+    ctc, rnnt = load_model(ctc_run), load_model(rnnt_run)
+    tok = load_tokenizer(rnnt.folder)
+    audio, lengths = collate_audio([load(p).samples for _, p, _ in utts])
+    with torch.no_grad():
+        feats, frame_lengths = extract(audio, lengths, ctc.feature_options)
+    ids = [tok.encode(normalize_transcript(t)) for _, _, t in utts]
+    target_lengths = torch.tensor([len(i) for i in ids])
+    padded = torch.zeros(len(ids), int(target_lengths.max()), dtype=torch.long)
+    for row, i in enumerate(ids):
+        padded[row, : len(i)] = torch.tensor(i)
+    flat = torch.cat([torch.tensor(i) for i in ids])
+    with torch.no_grad():
+        log_probs, ctc_lengths = ctc.model(feats, frame_lengths)
+        logits, rnnt_lengths = rnnt.model(feats, frame_lengths, padded)
+    log_probs = log_probs.detach().transpose(0, 1).contiguous().requires_grad_()
+    logits = logits.detach().float().contiguous().requires_grad_()
+
+    def ctc_step() -> None:
+        log_probs.grad = None
+        torch.nn.functional.ctc_loss(
+            log_probs, flat, ctc_lengths, target_lengths, reduction="sum"
+        ).backward()
+
+    def rnnt_step(backend: str) -> Any:
+        def step() -> None:
+            logits.grad = None
+            rnnt_loss(
+                logits,
+                padded,
+                rnnt_lengths,
+                target_lengths,
+                reduction="sum",
+                backend=backend,  # type: ignore[arg-type]
+            ).backward()
+
+        return step
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ctc_s = _median_time(ctc_step, repeats)
+        out: dict[str, Any] = {
+            "batch": len(utts),
+            "frames": int(rnnt_lengths.max()),
+            "max_target": int(target_lengths.max()),
+            "vocab": int(logits.shape[-1]),
+            "lattice_points": int((rnnt_lengths * (target_lengths + 1)).sum()),
+            "ctc_loss_s": round(ctc_s, 4),
+        }
+        for backend in ("torch", "numba") if numba_available() else ("torch",):
+            s = _median_time(rnnt_step(backend), repeats)
+            out[f"rnnt_{backend}_s"] = round(s, 4)
+            out[f"rnnt_{backend}_ratio"] = round(s / ctc_s, 2)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def redecode_streaming(run: Path, limit: int | None) -> dict[str, Any]:
+    from streaming_librispeech import librispeech, part_a
+
+    from aural.decoding.options import DecodeOptions
+    from aural.engines import create_engine
+    from aural.streaming import StreamingOptions
+
+    engine = create_engine("aural", model=str(run))
+    utts = librispeech("dev-clean", limit)
+    out = part_a(engine, utts, DecodeOptions(beam_size=1), StreamingOptions())
+    out.pop("rows")
+    out["streaming"] = engine.capabilities.streaming
+    return out
+
+
+def native_streaming(steps: int, workdir: Path) -> dict[str, Any]:
+    """Train a chunk-causal fbank transducer on FSDD digits (2 speakers), then stream
+    held-out speakers' digits with 1.5 s of trailing silence, like part A."""
+    from streaming_librispeech import TRAILING_SILENCE_S, timed_stream
+
+    from aural.audio import load
+    from aural.decoding.options import DecodeOptions
+    from aural.engines import create_engine
+    from aural.streaming import StreamingOptions
+    from aural.training.config import parse_config
+    from aural.training.trainer import Trainer
+    from aural.types import Final, Partial
+
+    fsdd = shared_data() / "fsdd" / "recordings"
+    train = {
+        "path": str(fsdd),
+        "kind": "fsdd",
+        "id_pattern": "[0-9]_(george|jackson)_[0-4]",
+    }
+    cfg = parse_config(
+        {
+            "name": "native_digits",
+            "output_dir": str(workdir / "native"),
+            "data": {"train": [train], "dev_fraction": 0.1, "min_duration": 0.1},
+            "features": {"kind": "fbank", "num_mels": 40, "cmvn": "global"},
+            "model": {
+                "type": "transducer",
+                "size": "tiny",
+                "d_model": 64,
+                "num_layers": 2,
+                "subsampling_channels": 16,
+                "dropout": 0.1,
+                "chunk_size": 4,
+                "joiner_dim": 64,
+                "predictor_dim": 64,
+            },
+            "optim": {"lr": 0.005, "warmup_steps": 30, "weight_decay": 0.0},
+            "training": {
+                "max_steps": steps,
+                "batch_seconds": 30,
+                "max_batch_size": 16,
+                "eval_every": steps,
+                "checkpoint_every": steps,
+                "num_threads": 1,
+            },
+            "tracking": {"mlflow": False},
+        }
+    )
+    t = time.perf_counter()
+    result = Trainer(cfg).run()
+    train_s = time.perf_counter() - t
+    engine = create_engine("aural", model=str(result.model_dir))
+    chunk_s = engine.frame_duration * 4
+    final_lat, first_lat, correct, n, compute, audio_total = [], [], 0, 0, 0.0, 0.0
+    words = "zero one two three four five six seven eight nine".split()
+    for digit in range(10):
+        for who in ("lucas", "theo"):  # speakers not in training
+            wave = load(fsdd / f"{digit}_{who}_0.wav", sample_rate=16000)
+            samples = np.concatenate(
+                [wave.samples, np.zeros(int(TRAILING_SILENCE_S * 16000), np.float32)]
+            )
+            session = engine.stream(
+                DecodeOptions(beam_size=1),
+                streaming=StreamingOptions(endpoint_silence_s=0.4),
+                clock=time.process_time,
+            )
+            triples = timed_stream(session, samples)
+            finals = [(t, e) for t, _, e in triples if isinstance(e, Final)]
+            partial = next(
+                (t for t, _, e in triples if isinstance(e, Partial) and e.text), None
+            )
+            if finals:
+                final_lat.append(finals[-1][0] - wave.duration)
+            if partial is not None:
+                first_lat.append(partial)
+            text = " ".join(e.segment.text for _, e in finals)
+            correct += text == words[digit]
+            n += 1
+            compute += session.stats.compute_s
+            audio_total += wave.duration + TRAILING_SILENCE_S
+
+    def summ(v: list[float]) -> dict[str, float]:
+        return (
+            {
+                "p50": round(float(np.median(v)), 3),
+                "p90": round(float(np.percentile(v, 90)), 3),
+                "max": round(float(np.max(v)), 3),
+                "n": len(v),
+            }
+            if v
+            else {}
+        )
+
+    return {
+        "train_steps": result.step,
+        "train_s": round(train_s, 1),
+        "chunk_s": round(chunk_s, 3),
+        "digits_correct": f"{correct}/{n}",
+        "final_after_audio_end_s": summ(final_lat),
+        "first_partial_after_audio_start_s": summ(first_lat),
+        "stream_rtf": round(compute / audio_total, 4),
+        "streaming": engine.capabilities.streaming,
+    }
+
+
+def markdown(r: dict[str, Any]) -> str:
+    ctc, rnnt = r["models"]["ctc"], r["models"]["transducer"]
+    lines = [
+        "# CTC vs transducer (same encoder, same data)",
+        "",
+        f"Commands (commit {r['commit']}, {r['machine']}):",
+        "",
+        "```",
+        *r["commands"],
+        "```",
+        "",
+        "The machine's 2 cores were shared with other engineers' jobs throughout "
+        f"(load average {r['load_before']} before, {r['load_after']} after the "
+        "evaluation): compare the two models against each other, not with other "
+        "machines. Both trained side by side, each on one thread, for the same "
+        "wall-clock budget.",
+        "",
+        "## Training (same budget)",
+        "",
+        "| model | parameters | steps | epochs | audio s trained per s | loss first -> last | best dev WER (greedy, in training) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in (("CTC", ctc), ("transducer", rnnt)):
+        t = m["training"]
+        lines.append(
+            f"| {name} | {t['parameters']:,} | {t['steps']} | {t['epochs']} | "
+            f"{t['audio_s_per_s']} | {t['first_loss']} -> {t['last_loss']} | "
+            f"{_pct(t['best_dev_wer_in_training'])} |"
+        )
+    acc_c, acc_r = ctc["accuracy"], rnnt["accuracy"]
+    lines += [
+        "",
+        f"## Accuracy on LibriSpeech dev-clean (held-out speakers, {len(r['utterances'])} "
+        f"utterances, {acc_c['audio_s']} s), Whisper normaliser",
+        "",
+        "| decoding | CTC WER | CTC CER | transducer WER | transducer CER | CTC search RTF | transducer search RTF |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a, b in zip(acc_c["rows"], acc_r["rows"], strict=True):
+        lines.append(
+            f"| {a['decoding']} | {_pct(a['wer'])} | {_pct(a['cer'])} | "
+            f"{_pct(b['wer'])} | {_pct(b['cer'])} | {a['search_rtf']} | "
+            f"{b['search_rtf']} |"
+        )
+    lines += [
+        "",
+        f"Whole pipeline, greedy (Whisper tiny.en encoder + Conformer + search): RTF "
+        f"CTC {acc_c['pipeline_rtf_greedy']}, transducer {acc_r['pipeline_rtf_greedy']} "
+        f"(encoder part alone: {acc_c['acoustic_rtf']} / {acc_r['acoustic_rtf']}).",
+        "",
+        f"Reference: {acc_c['reference_example']}",
+        "",
+    ]
+    for name, acc in (("CTC", acc_c), ("transducer", acc_r)):
+        for row in acc["rows"]:
+            lines.append(f"- {name}, {row['decoding']}: {row['example']}")
+    lt = r["loss_timing"]
+    lines += [
+        "",
+        "## The loss alone (forward + backward, one thread, median)",
+        "",
+        f"Batch: {lt['batch']} dev-clean utterances, up to {lt['frames']} frames and "
+        f"{lt['max_target']} characters, vocabulary {lt['vocab']} "
+        f"({lt['lattice_points']:,} lattice points).",
+        "",
+        "| loss | seconds | x ctc_loss | target <= 3x |",
+        "|---|---|---|---|",
+        f"| torch ctc_loss | {lt['ctc_loss_s']} | 1.0 | - |",
+    ]
+    for backend in ("torch", "numba"):
+        if f"rnnt_{backend}_s" in lt:
+            ratio = lt[f"rnnt_{backend}_ratio"]
+            lines.append(
+                f"| aural rnnt_loss ({backend}) | {lt[f'rnnt_{backend}_s']} | {ratio} | "
+                f"{'met' if ratio <= 3 else 'not met'} |"
+            )
+    if "streaming" in r:
+        lines += [
+            "",
+            "## Streaming latency (benchmarks/streaming_librispeech.py part A: "
+            "simulated real time, 100 ms chunks, CPU-time clock)",
+            "",
+            "| model | kind | end of speech -> final p50 / p90 | onset -> first "
+            "partial p50 / p90 | stream WER / offline WER | CPU s per audio s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, key in (("CTC", "ctc"), ("transducer", "transducer")):
+            s = r["streaming"][key]
+            lines.append(
+                f"| {name} (Whisper features) | {s['streaming']} | "
+                f"{_lat(s['final_latency_s'])} | {_lat(s['first_partial_latency_s'])} | "
+                f"{_pct(s['stream_wer'])} / {_pct(s['offline_wer'])} | {s['stream_rtf']} |"
+            )
+    if "native" in r:
+        n = r["native"]
+        lines += [
+            "",
+            "Native streaming (chunk-causal fbank transducer, chunk "
+            f"{n['chunk_s']} s, trained here on FSDD digits of 2 speakers for "
+            f"{n['train_steps']} steps / {n['train_s']} s, streamed on 2 other "
+            f"speakers' digits + 1.5 s silence): final after the end of the audio "
+            f"{_lat(n['final_after_audio_end_s'])} s (the endpoint rule waits 0.4 s "
+            f"without tokens), first partial {_lat(n['first_partial_after_audio_start_s'])} "
+            f"s after the audio starts, {n['digits_correct']} digits right, "
+            f"{n['stream_rtf']} CPU s per audio s.",
+        ]
+    lines += ["", "## Targets (issue 22)", ""] + r["targets"]
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _lat(s: dict[str, float]) -> str:
+    return f"{s['p50']} / {s['p90']}" if s else "n/a"
+
+
+def targets(r: dict[str, Any]) -> list[str]:
+    c = r["models"]["ctc"]["accuracy"]["rows"]
+    t = r["models"]["transducer"]["accuracy"]["rows"]
+    lt = r["loss_timing"]
+    out = [
+        f"- transducer greedy WER matches CTC greedy: {_pct(t[0]['wer'])} vs "
+        f"{_pct(c[0]['wer'])}: {'met' if t[0]['wer'] <= c[0]['wer'] + 0.01 else 'not met'}",
+        f"- transducer beam beats CTC (beam): {_pct(t[1]['wer'])} vs {_pct(c[1]['wer'])}"
+        f": {'met' if t[1]['wer'] < c[1]['wer'] else 'not met'}; "
+        f"transducer beam vs CTC greedy {_pct(t[1]['wer'])} vs {_pct(c[0]['wer'])}",
+        f"- RNN-T loss <= 3x ctc_loss on the same batch (CPU): torch back-end "
+        f"{lt['rnnt_torch_ratio']}x: {'met' if lt['rnnt_torch_ratio'] <= 3 else 'not met'}",
+    ]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ctc", default=str(HERE.parent / "runs" / "tvc_ctc"))
+    ap.add_argument(
+        "--transducer", default=str(HERE.parent / "runs" / "tvc_transducer")
+    )
+    ap.add_argument("--beam-size", type=int, default=8)
+    ap.add_argument("--lm-weight", type=float, default=0.5)
+    ap.add_argument("--loss-batch", type=int, default=8)
+    ap.add_argument("--loss-repeats", type=int, default=5)
+    ap.add_argument(
+        "--streaming",
+        default="redecode,native",
+        help="streaming measurements: redecode (the two Whisper-feature models), "
+        "native (a chunk-causal fbank transducer trained here on digits); '' = none",
+    )
+    ap.add_argument("--native-steps", type=int, default=300)
+    ap.add_argument(
+        "--train-minutes", type=float, default=30.0, help="(for the record)"
+    )
+    ap.add_argument("--out", default=str(RESULTS / "transducer_vs_ctc"))
+    args = ap.parse_args()
+
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    utts = dev_utterances()
+    runs = {"ctc": Path(args.ctc), "transducer": Path(args.transducer)}
+    result: dict[str, Any] = {
+        "commands": [
+            "OMP_NUM_THREADS=1 aural train --config "
+            "recipes/librispeech_ljspeech_whisper_ctc.yaml --output-dir runs/tvc_ctc "
+            f"--max-minutes {args.train_minutes:g} &",
+            "OMP_NUM_THREADS=1 aural train --config "
+            "recipes/librispeech_ljspeech_whisper_transducer.yaml --output-dir "
+            f"runs/tvc_transducer --max-minutes {args.train_minutes:g} &",
+            "OMP_NUM_THREADS=1 python benchmarks/transducer_vs_ctc.py "
+            + " ".join(sys.argv[1:]),
+        ],
+        "commit": git_commit(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
+        "utterances": [u for u, _, _ in utts],
+        "models": {},
+    }
+    for name, run in runs.items():
+        print(f"{name}: training summary, accuracy", flush=True)
+        result["models"][name] = {
+            "training": training_summary(run),
+            "accuracy": accuracy(run, utts, args.beam_size, args.lm_weight),
+        }
+    print("loss timing", flush=True)
+    result["loss_timing"] = loss_timing(
+        runs["ctc"], runs["transducer"], args.loss_batch, args.loss_repeats
+    )
+    kinds = [k for k in args.streaming.split(",") if k]
+    if "redecode" in kinds:
+        print("re-decode streaming", flush=True)
+        result["streaming"] = {
+            name: redecode_streaming(run, None) for name, run in runs.items()
+        }
+    if "native" in kinds:
+        print("native streaming", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            result["native"] = native_streaming(args.native_steps, Path(tmp))
+    result["load_before"] = load_before
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    result["targets"] = targets(result)
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    out.with_suffix(".md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
