@@ -82,8 +82,8 @@ def diarize_command(
     ] = "resemblyzer",
     clustering: Annotated[
         str,
-        typer.Option(help="spectral, agglomerative or kmeans (needs --num-speakers)."),
-    ] = "spectral",
+        typer.Option(help="agglomerative, spectral or kmeans (needs --num-speakers)."),
+    ] = "agglomerative",
     overwrite: Annotated[
         bool, typer.Option(help="Redo files whose outputs exist.")
     ] = False,

@@ -1,7 +1,7 @@
-"""Clustering speaker embeddings: spectral with an eigengap speaker count (NME-SC),
-agglomerative with a distance threshold, and k-means with a known count (the
-baseline). All take L2-normalised embeddings ``(num_windows, dim)`` and return one
-integer label per window, ``0..k-1``.
+"""Clustering speaker embeddings: agglomerative over-clustering refined by merging
+close clusters (the default), spectral with an eigengap speaker count (NME-SC), and
+k-means with a known count (the baseline). All take L2-normalised embeddings
+``(num_windows, dim)`` and return one integer label per window, ``0..k-1``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ __all__ = [
     "agglomerative_cluster",
     "kmeans_cluster",
     "merge_close_clusters",
+    "merge_clusters",
     "absorb_small_clusters",
     "centroids",
 ]
@@ -85,7 +86,7 @@ def spectral_cluster(
     the one with the smallest ``p / eigengap``, and the count is the index of the
     largest eigengap of that graph's Laplacian. A count of one is not decided here:
     the count never goes below 2 when two or more are allowed, and
-    :func:`merge_close_clusters` joins clusters of one voice afterwards.
+    :func:`merge_clusters` joins clusters of one voice afterwards.
     """
     n = len(embeddings)
     if n == 0:
@@ -162,6 +163,44 @@ def merge_close_clusters(
         np.fill_diagonal(sim, -np.inf)
         i, j = np.unravel_index(int(np.argmax(sim)), sim.shape)
         if sim[i, j] < threshold:
+            break
+        labels[labels == max(i, j)] = min(i, j)
+        labels = _relabel(labels)
+    return labels
+
+
+def merge_clusters(
+    embeddings: Embeddings,
+    labels: Labels,
+    *,
+    merge_threshold: float,
+    small_size: int,
+    small_threshold: float,
+    min_clusters: int = 1,
+    num_clusters: int | None = None,
+) -> Labels:
+    """Join clusters pair by pair, the pair whose centroid similarity exceeds its
+    bar by the most first: the bar is ``merge_threshold``, or the lower
+    ``small_threshold`` when either cluster has fewer than ``small_size`` windows (a
+    few windows make a noisy centroid: a small cluster must be clearly unlike every
+    other to count as a speaker of its own, yet a distinct voice that spoke for a
+    second or two still can).
+
+    Merging stops when no pair reaches its bar or ``min_clusters`` remain; with
+    ``num_clusters`` it goes on, best pair first, until exactly that many remain.
+    """
+    labels = labels.copy()
+    stop = num_clusters if num_clusters is not None else min_clusters
+    while len(np.unique(labels)) > max(stop, 1):
+        c = centroids(embeddings, labels)
+        small = np.bincount(labels) < small_size
+        bar = np.full((len(c), len(c)), merge_threshold)
+        bar[small, :] = small_threshold
+        bar[:, small] = small_threshold
+        gain = c @ c.T - bar
+        np.fill_diagonal(gain, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        if num_clusters is None and gain[i, j] < 0:
             break
         labels[labels == max(i, j)] = min(i, j)
         labels = _relabel(labels)

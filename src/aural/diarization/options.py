@@ -37,19 +37,22 @@ class DiarizationOptions:
     min_speakers: int = 1  # lower bound of the estimated count
     max_speakers: int = 8  # upper bound of the estimated count
     embedder: EmbedderName = "resemblyzer"  # speaker embedding back-end
-    # spectral (eigengap count; with a known count the windows are grouped by
-    # agglomerative clustering, which confused less on held-out speakers),
-    # agglomerative (threshold count) or kmeans (needs num_speakers: the baseline)
-    clustering: Clustering = "spectral"
+    # agglomerative (average linkage cut at distance_threshold, then clusters merged
+    # by merge_clusters: the count; told the count, the merging goes on to it),
+    # spectral (NME-SC eigengap count, then the same merging) or kmeans (needs
+    # num_speakers: the baseline)
+    clustering: Clustering = "agglomerative"
     window_s: float = 1.5  # length of each embedding window, seconds
     hop_s: float = 0.5  # step between windows, seconds
     # clusters whose centroids are at least this cosine-similar are one speaker
     # (tuned on held-out LibriSpeech speakers, see docs/diarization.md)
-    merge_threshold: float = 0.86
-    # with the count unknown, a cluster of fewer windows (5 = about 3.5 s of speech)
-    # is not a speaker: its windows go to the nearest other cluster
+    merge_threshold: float = 0.82
+    # a cluster of fewer windows (5 = about 3.5 s of speech) is small: it joins
+    # another cluster when their centroids are at least small_merge_threshold alike
     min_speaker_windows: int = 5
-    # agglomerative: cosine distance at which clusters stop merging
+    small_merge_threshold: float = 0.65
+    # agglomerative: cosine distance at which average linkage stops (over-clusters;
+    # the merging above then joins clusters of one voice)
     distance_threshold: float = 0.3
     # resegmentation: log-score cost of a speaker change between two windows
     switch_penalty: float = 0.15

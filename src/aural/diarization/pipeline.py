@@ -14,11 +14,10 @@ from aural.audio import SAMPLE_RATE, Waveform, load
 from aural.audio.load import AudioSource
 from aural.audio.vad import speech_regions
 from aural.diarization.clustering import (
-    absorb_small_clusters,
     agglomerative_cluster,
     centroids,
     kmeans_cluster,
-    merge_close_clusters,
+    merge_clusters,
     spectral_cluster,
 )
 from aural.diarization.embedders import Embedder, load_embedder
@@ -62,24 +61,31 @@ def _cluster(
     if o.clustering == "kmeans":
         assert o.num_speakers is not None  # DiarizationOptions checks this
         return kmeans_cluster(embeddings, o.num_speakers)
-    bounds = {
-        "num_speakers": o.num_speakers,
-        "min_speakers": o.min_speakers,
-        "max_speakers": o.max_speakers,
-    }
-    if o.clustering == "agglomerative" or o.num_speakers is not None:
-        # told the count, average linkage confused speakers less than spectral
-        # clustering on the held-out tuning conversations (1.1 % vs 2.9 %)
-        labels = agglomerative_cluster(
-            embeddings, distance_threshold=o.distance_threshold, **bounds
+    if o.clustering == "spectral" and o.num_speakers is None:
+        labels = spectral_cluster(
+            embeddings, min_speakers=o.min_speakers, max_speakers=o.max_speakers
         )
     else:
-        labels = spectral_cluster(embeddings, **bounds)
-    if o.num_speakers is None:
-        labels = merge_close_clusters(
-            embeddings, labels, o.merge_threshold, o.min_speakers
+        # over-cluster by average linkage; merging below finds the speakers
+        labels = agglomerative_cluster(
+            embeddings,
+            distance_threshold=o.distance_threshold,
+            min_speakers=max(o.min_speakers, o.num_speakers or 1),
+            max_speakers=len(embeddings),
         )
-        labels = absorb_small_clusters(embeddings, labels, o.min_speaker_windows)
+    merge = {
+        "merge_threshold": o.merge_threshold,
+        "small_size": o.min_speaker_windows,
+        "small_threshold": o.small_merge_threshold,
+    }
+    if o.num_speakers is not None:
+        # told the count: the same merging, forced on to that many clusters
+        return merge_clusters(embeddings, labels, num_clusters=o.num_speakers, **merge)
+    labels = merge_clusters(embeddings, labels, min_clusters=o.min_speakers, **merge)
+    if len(np.unique(labels)) > o.max_speakers:
+        labels = merge_clusters(
+            embeddings, labels, num_clusters=o.max_speakers, **merge
+        )
     return labels
 
 
