@@ -210,8 +210,23 @@ def evaluate_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar.")
     ] = False,
+    collar: Annotated[
+        float | None,
+        typer.Option(help="RTTM datasets: DER collar, seconds each side (0.25)."),
+    ] = None,
+    skip_overlap: Annotated[
+        bool, typer.Option(help="RTTM datasets: do not score overlapped speech.")
+    ] = False,
+    oracle_speakers: Annotated[
+        bool, typer.Option(help="RTTM datasets: tell each file its speaker count.")
+    ] = False,
 ) -> None:
     """Evaluate engines on a dataset: WER, CER, breakdowns, noise robustness, reports.
+
+    On a manifest whose rows carry an "rttm" reference (aural data
+    simulate-conversations, the AMI excerpts), the diarizer is evaluated instead:
+    DER (--collar, --skip-overlap, UEM), JER, speaker-count accuracy and, on rows
+    with a transcript, WDER (see docs/diarization.md).
 
     On a dataset with a language column (Common Voice, FLEURS, Multilingual
     LibriSpeech, a manifest's "language"), each language is scored on its own (CER for
@@ -227,6 +242,30 @@ def evaluate_command(
 
     if output_dir.exists() and not output_dir.is_dir():
         fail(f"--output-dir {output_dir} exists and is not a folder")
+    from aural.evaluation.diarization import is_diarization_manifest
+
+    if is_diarization_manifest(Path(dataset).expanduser()):
+        from aural.cli.evaluate_diarization import evaluate_diarization_dataset
+
+        wer_only = {"--snr": snr, "--noise-dir": noise_dir, "--rir-dir": rir_dir}
+        wer_only.update({"--vocabulary": vocabulary, "--speakers": speakers})
+        for flag, value in wer_only.items():
+            if value:
+                fail(f"{flag} does not apply to a dataset with RTTM references")
+        evaluate_diarization_dataset(
+            dataset,
+            engines=engine or [],
+            collar=0.25 if collar is None else collar,
+            skip_overlap=skip_overlap,
+            oracle_speakers=oracle_speakers,
+            limit=limit,
+            beam_size=beam_size,
+            output_dir=output_dir,
+            quiet=quiet,
+        )
+        return
+    if collar is not None or skip_overlap or oracle_speakers:
+        fail("--collar, --skip-overlap and --oracle-speakers need RTTM references")
     try:
         manifest, specs, options = _build(
             dataset,

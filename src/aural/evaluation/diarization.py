@@ -27,16 +27,31 @@ and skip-overlap do not apply, as in dscore).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from aural.types import Turn, Word
+from aural.errors import DatasetError
+from aural.types import SCHEMA_VERSION, Transcript, Turn, Word
+
+if TYPE_CHECKING:
+    from aural.diarization import Diarizer
 
 __all__ = [
+    "DiarizationItem",
+    "DiarizationFileResult",
+    "DiarizationEvaluation",
+    "is_diarization_manifest",
+    "load_diarization_manifest",
+    "evaluate_diarization",
+    "render_diarization_markdown",
     "DiarizationScore",
     "score_diarization",
     "diarization_error_rate",
@@ -358,3 +373,324 @@ def word_speaker_error(words: Sequence[Word], reference: Sequence[Turn]) -> floa
     rows, cols = linear_sum_assignment(-counts) if counts.size else ([], [])
     right = sum(counts[r, c] for r, c in zip(rows, cols))
     return float(1.0 - right / len(pairs))
+
+
+# --- datasets with RTTM references (``aural evaluate`` on a diarization manifest) ---
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationItem:
+    """One recording of a diarization dataset and its reference."""
+
+    id: str
+    audio: Path
+    reference: tuple[Turn, ...]
+    uem: tuple[tuple[float, float], ...] | None  # scored regions (None: the extent)
+    has_transcript: bool = False  # the row names a transcript: WDER can be scored
+
+
+def _manifest_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DatasetError(
+                f"{path}:{number}: not a JSON object: {err.msg}"
+            ) from err
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def is_diarization_manifest(path: str | Path) -> bool:
+    """Whether ``path`` is a JSONL manifest whose rows carry an ``rttm`` reference
+    (as ``aural data simulate-conversations`` and the shared AMI excerpts write)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.jsonl"
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    try:
+        with path.open(encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "")
+        row = json.loads(first)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(row, dict) and "rttm" in row
+
+
+def _pick(by_file: Mapping[str, list[Any]], wanted: str, what: str, where: Path) -> Any:
+    if wanted in by_file:
+        return by_file[wanted]
+    if len(by_file) == 1:
+        return next(iter(by_file.values()))
+    raise DatasetError(
+        f"{where} holds {len(by_file)} files ({', '.join(sorted(by_file)[:4])}...) "
+        f"and none is {wanted!r}: give each row its own {what}"
+    )
+
+
+def load_diarization_manifest(path: str | Path) -> tuple[DiarizationItem, ...]:
+    """The rows of a diarization manifest: ``audio`` and ``rttm`` (paths relative to
+    the manifest), optional ``uem``, ``id`` (default: the audio file's stem) and
+    ``transcript``.
+
+    Raises:
+        DatasetError: a row lacks a field, names a missing file or an RTTM without
+            its recording.
+    """
+    from aural.diarization import read_rttm, read_uem
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.jsonl"
+    root = path.parent
+    items = []
+    for number, row in enumerate(_manifest_rows(path), 1):
+        if not row.get("audio") or not row.get("rttm"):
+            raise DatasetError(f"{path} row {number}: needs 'audio' and 'rttm'")
+        audio, rttm = root / row["audio"], root / row["rttm"]
+        for p in (audio, rttm):
+            if not p.is_file():
+                raise DatasetError(f"{path} row {number}: {p} does not exist")
+        file_id = str(row.get("id") or audio.stem)
+        reference = _pick(read_rttm(rttm), file_id, "RTTM", rttm)
+        uem = None
+        if row.get("uem"):
+            uem_path = root / row["uem"]
+            if not uem_path.is_file():
+                raise DatasetError(f"{path} row {number}: {uem_path} does not exist")
+            uem = tuple(_pick(read_uem(uem_path), file_id, "UEM", uem_path))
+        items.append(
+            DiarizationItem(
+                file_id, audio, tuple(reference), uem, bool(row.get("transcript"))
+            )
+        )
+    if not items:
+        raise DatasetError(f"{path} holds no recordings")
+    return tuple(items)
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationFileResult:
+    """The scores of one recording."""
+
+    id: str
+    reference_speakers: int
+    hypothesis_speakers: int
+    score: DiarizationScore  # DER error times at the evaluation's collar
+    jer: float  # mean over this file's reference speakers
+    wder: float | None  # None: no transcript, nothing recognised
+    words: int  # recognised words scored for WDER
+    audio_seconds: float
+    wall_seconds: float  # diarization time (models loaded)
+    turns: tuple[Turn, ...] = field(repr=False, default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reference_speakers": self.reference_speakers,
+            "hypothesis_speakers": self.hypothesis_speakers,
+            **self.score.to_dict(),
+            "jer": self.jer,
+            "wder": self.wder,
+            "words": self.words,
+            "audio_seconds": self.audio_seconds,
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationEvaluation:
+    """DER, JER, speaker-count accuracy and WDER of a diarizer on a dataset."""
+
+    files: tuple[DiarizationFileResult, ...]
+    collar: float
+    skip_overlap: bool
+    oracle_speakers: bool  # each file was given its reference speaker count
+    jer: float  # dscore's: the mean over all reference speakers of all files
+
+    @property
+    def score(self) -> DiarizationScore:
+        """Error times summed over the files (``.der`` is the dataset's DER)."""
+        return sum((f.score for f in self.files), DiarizationScore())
+
+    @property
+    def speaker_count_accuracy(self) -> float:
+        right = sum(f.reference_speakers == f.hypothesis_speakers for f in self.files)
+        return right / len(self.files) if self.files else 0.0
+
+    @property
+    def wder(self) -> float | None:
+        """Word-weighted WDER over the files with transcripts (None: none had)."""
+        scored = [f for f in self.files if f.wder is not None]
+        words = sum(f.words for f in scored)
+        if not scored or words == 0:
+            return None
+        return sum(f.wder * f.words for f in scored if f.wder is not None) / words
+
+    @property
+    def rtf(self) -> float:
+        audio = sum(f.audio_seconds for f in self.files)
+        return sum(f.wall_seconds for f in self.files) / audio if audio else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.score
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "diarization": {
+                "der": s.der,
+                "miss": s.miss / s.total if s.total else 0.0,
+                "false_alarm": s.false_alarm / s.total if s.total else 0.0,
+                "confusion": s.confusion / s.total if s.total else 0.0,
+                "scored_seconds": s.total,
+                "jer": self.jer,
+                "speaker_count_accuracy": self.speaker_count_accuracy,
+                "wder": self.wder,
+                "rtf": self.rtf,
+                "collar": self.collar,
+                "skip_overlap": self.skip_overlap,
+                "oracle_speakers": self.oracle_speakers,
+                "files": [f.to_dict() for f in self.files],
+            },
+        }
+
+
+def _speakers_in(
+    turns: Sequence[Turn], uem: Sequence[tuple[float, float]] | None
+) -> int:
+    if uem is None:
+        return len({t.speaker for t in turns})
+    region = _union(uem)
+    return sum(
+        bool(v) for v in (_intersect(iv, region) for iv in _by_speaker(turns).values())
+    )
+
+
+def evaluate_diarization(
+    items: Sequence[DiarizationItem],
+    diarizer: Diarizer,
+    *,
+    collar: float = 0.25,
+    skip_overlap: bool = False,
+    oracle_speakers: bool = False,
+    transcribe: Callable[[Path], Transcript] | None = None,
+    progress: Callable[[int, DiarizationFileResult], None] | None = None,
+) -> DiarizationEvaluation:
+    """Diarize every recording and score it against its reference.
+
+    Args:
+        items: the recordings (:func:`load_diarization_manifest`).
+        diarizer: the diarizer and its options.
+        collar: seconds not scored on each side of reference boundaries (md-eval).
+        skip_overlap: do not score overlapped reference speech.
+        oracle_speakers: give each recording its reference speaker count (within
+            the UEM).
+        transcribe: recognises a recording with word times; with it, the WDER of
+            the recordings that have transcripts is scored.
+        progress: called after each recording with its index and result.
+    """
+    from aural.diarization import assign_speakers
+
+    if collar < 0:
+        raise ValueError(f"collar must be >= 0 seconds, got {collar}")
+    diarizer.embedder  # noqa: B018 - load the model before timing (RTF)
+    files = []
+    for index, item in enumerate(items):
+        options = diarizer.options
+        if oracle_speakers:
+            n = max(1, _speakers_in(item.reference, item.uem))
+            options = replace(
+                options,
+                num_speakers=n,
+                min_speakers=min(options.min_speakers, n),
+                max_speakers=max(options.max_speakers, n),
+            )
+        t0 = time.perf_counter()
+        trace = diarizer.trace(item.audio, options)
+        wall = time.perf_counter() - t0
+        turns = trace.turns
+        score = score_diarization(
+            item.reference,
+            turns,
+            uem=item.uem,
+            collar=collar,
+            skip_overlap=skip_overlap,
+        )
+        jers = _speaker_jers(item.reference, turns, item.uem)
+        wder, words = None, 0
+        if transcribe is not None and item.has_transcript:
+            attributed = assign_speakers(transcribe(item.audio), turns)
+            words = len(attributed.words)
+            wder = (
+                word_speaker_error(attributed.words, item.reference) if words else None
+            )
+        result = DiarizationFileResult(
+            item.id,
+            _speakers_in(item.reference, item.uem),
+            _speakers_in(turns, item.uem),
+            score,
+            float(np.mean(jers)) if jers else 0.0,
+            wder,
+            words,
+            trace.duration,
+            wall,
+            turns,
+        )
+        files.append(result)
+        if progress is not None:
+            progress(index, result)
+    all_jers = [
+        j
+        for item, f in zip(items, files)
+        for j in _speaker_jers(item.reference, f.turns, item.uem)
+    ]
+    return DiarizationEvaluation(
+        tuple(files),
+        collar,
+        skip_overlap,
+        oracle_speakers,
+        float(np.mean(all_jers)) if all_jers else 0.0,
+    )
+
+
+def render_diarization_markdown(evaluation: DiarizationEvaluation) -> str:
+    """A Markdown report: the totals, then one row per recording."""
+    e, s = evaluation, evaluation.score
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f} %"
+
+    total = s.total or 1.0
+    lines = [
+        "# Diarization evaluation",
+        "",
+        f"DER at collar {e.collar:g} s (each side, NIST md-eval)"
+        + (", overlap not scored" if e.skip_overlap else ", overlap scored")
+        + (", each file told its speaker count" if e.oracle_speakers else "")
+        + f"; {len(e.files)} recordings, {s.total:.1f} s of reference speech.",
+        "",
+        "| DER | missed | false alarm | confusion | JER | speaker count right | "
+        "WDER | RTF |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {pct(s.der)} | {pct(s.miss / total)} | {pct(s.false_alarm / total)} | "
+        f"{pct(s.confusion / total)} | {pct(e.jer)} | "
+        f"{pct(e.speaker_count_accuracy)} | {pct(e.wder)} | {e.rtf:.4f} |",
+        "",
+        "| file | speakers (ref / found) | DER | missed | false alarm | confusion | "
+        "JER | WDER |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in e.files:
+        t = f.score.total or 1.0
+        lines.append(
+            f"| {f.id} | {f.reference_speakers} / {f.hypothesis_speakers} | "
+            f"{pct(f.score.der)} | {pct(f.score.miss / t)} | "
+            f"{pct(f.score.false_alarm / t)} | {pct(f.score.confusion / t)} | "
+            f"{pct(f.jer)} | {pct(f.wder)} |"
+        )
+    return "\n".join(lines) + "\n"
