@@ -1,4 +1,5 @@
-// aural web page: upload a file to POST /v1/transcribe, or stream the microphone to
+// aural web page: upload a file to POST /v1/transcribe (a long one as a job, POST
+// /v1/jobs, with its progress shown), or stream the microphone to
 // WS /v1/listen as 16-bit PCM and show partial and final results as they arrive.
 // An uploaded file plays under its transcript: the word being spoken is highlighted,
 // clicking a word seeks to it, words are shaded by confidence and speakers labelled.
@@ -339,6 +340,46 @@ async function loadInfo() {
 
 // -- upload --------------------------------------------------------------------------
 
+async function transcribeNow(form) {
+  const response = await fetch("/v1/transcribe", {
+    method: "POST", body: form, headers: authHeaders(),
+  });
+  if (!response.ok) throw new Error(await errorMessage(response));
+  return response.json();
+}
+
+// Long files go through the job API (docs/jobs.md): POST /v1/jobs answers at once, the
+// page polls GET /v1/jobs/{id} and shows the progress until the job ends.
+const JOB_BYTES = 8 * 1024 * 1024;
+const JOB_POLL_MS = 1000;
+
+async function runJob(form, name) {
+  const submitted = await fetch("/v1/jobs", {
+    method: "POST", body: form, headers: authHeaders(),
+  });
+  if (!submitted.ok) throw new Error(await errorMessage(submitted));
+  let job = await submitted.json();
+  while (job.status === "queued" || job.status === "running") {
+    const percent = Math.round(job.progress * 100);
+    setStatus(job.status === "queued"
+      ? `${name}: job ${job.id} is waiting for a worker…`
+      : `${name}: job ${job.id} is running, ${percent} % done…`);
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+    const response = await fetch(`/v1/jobs/${job.id}`, { headers: authHeaders() });
+    if (!response.ok) throw new Error(await errorMessage(response));
+    job = await response.json();
+  }
+  if (job.status !== "succeeded") {
+    throw new Error(job.error ? job.error.message : `the job was ${job.status}`);
+  }
+  return job.result;
+}
+
+function suggestJob() {
+  const file = $("file-input").files[0];
+  if (file && file.size > JOB_BYTES) $("as-job").checked = true;
+}
+
 async function uploadFile(event) {
   event.preventDefault();
   const file = $("file-input").files[0];
@@ -358,11 +399,9 @@ async function uploadFile(event) {
     if (hotwords()) form.append("hotwords", hotwords());
     if (chosenLanguage()) form.append("language", chosenLanguage());
     if ($("diarize").checked) form.append("diarize", "true"); // speakers on the words
-    const response = await fetch("/v1/transcribe", {
-      method: "POST", body: form, headers: authHeaders(),
-    });
-    if (!response.ok) throw new Error(await errorMessage(response));
-    const transcript = await response.json();
+    const transcript = $("as-job").checked
+      ? await runJob(form, file.name)
+      : await transcribeNow(form);
     loadAudio(file);
     showTranscript(transcript);
     const took = ((performance.now() - started) / 1000).toFixed(1);
@@ -583,6 +622,7 @@ async function download(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("upload-form").addEventListener("submit", uploadFile);
+  $("file-input").addEventListener("change", suggestJob);
   $("record-button").addEventListener("click", startRecording);
   $("stop-button").addEventListener("click", stopRecording);
   $("segments").addEventListener("click", seekTo);
