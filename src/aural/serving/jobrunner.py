@@ -35,10 +35,10 @@ from aural.errors import AuralError
 from aural.serving.config import ServeConfig
 from aural.serving.errors import ApiError, status_for, type_for
 from aural.serving.jobs import transcribe_file
-from aural.serving.jobstore import JobRecord, JobStore, open_store
+from aural.serving.jobstore import JobRecord, JobStore, WebhookAttempt, open_store
 from aural.serving.schemas import TranscribeParams
 from aural.serving.state import ServerState
-from aural.serving.webhooks import WebhookAttempt, WebhookDispatcher, WebhookPolicy
+from aural.serving.webhooks import WebhookDispatcher, WebhookPolicy
 
 __all__ = [
     "JobParams",
@@ -468,14 +468,14 @@ class JobService:
             store.forget_audio(job_id)
         cutoff = time.time() - 2 * self.config.request_timeout_s - _SWEEP_EVERY_S
         for folder in (self.spool_dir, self.spool_dir / "incoming"):
-            for path in folder.iterdir():
+            for entry in folder.iterdir():
                 with contextlib.suppress(FileNotFoundError):
                     if (
-                        path.is_file()
-                        and str(path) not in live
-                        and path.stat().st_mtime < cutoff
+                        entry.is_file()
+                        and str(entry) not in live
+                        and entry.stat().st_mtime < cutoff
                     ):
-                        path.unlink()
+                        entry.unlink()
 
     def _count_webhook(self, delivered: bool, attempt: WebhookAttempt) -> None:
         self.webhooks.labels("delivered" if delivered else "failed").inc()

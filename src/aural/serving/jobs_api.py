@@ -370,7 +370,7 @@ def _statuses(value: str | None) -> tuple[JobStatus, ...]:
                 "invalid_options",
                 f"status: {name!r} is not one of {', '.join(JOB_STATUSES)}",
             )
-        out.append(name)  # type: ignore[arg-type]
+        out.append(name)
     return tuple(out)
 
 
@@ -390,7 +390,7 @@ async def list_jobs(
         anchor = await _job(service, before)
         cursor = (anchor.created_at, anchor.id)
     jobs = await asyncio.to_thread(
-        service.store.list, _statuses(status), limit + 1, cursor
+        service.store.list_jobs, _statuses(status), limit + 1, cursor
     )
     page = jobs[:limit]
     return {

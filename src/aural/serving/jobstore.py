@@ -356,7 +356,7 @@ class JobStore:
             ).fetchone()
         return None if row is None else JobRecord.from_row(row)
 
-    def list(
+    def list_jobs(
         self,
         statuses: Sequence[JobStatus] = (),
         limit: int = 100,
