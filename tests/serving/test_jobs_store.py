@@ -293,3 +293,23 @@ def test_two_servers_share_one_postgresql_queue(
         assert len(workers) == 2  # both servers took jobs from the one queue
         queued = client.get(f"{url_a}/metrics").text
         assert "aural_jobs_queued 0.0" in queued
+
+
+def test_serve_refuses_a_bad_database_url_with_one_line(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from aural.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--engine", "sphinx", "--database-url", "mysql://u:hunter2@h/db"],
+    )
+    assert result.exit_code == 2
+    assert "unknown scheme 'mysql'" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+    short = CliRunner().invoke(
+        app,
+        ["serve", "--engine", "sphinx", "--webhook-secret", "short",
+         "--jobs-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert short.exit_code == 2 and "webhook_secret" in short.output
