@@ -9,6 +9,7 @@ from aural.diarization.clustering import (
     agglomerative_cluster,
     kmeans_cluster,
     merge_close_clusters,
+    merge_clusters,
     spectral_cluster,
 )
 
@@ -62,3 +63,34 @@ def test_kmeans_baseline_and_empty_inputs() -> None:
     assert _agree(kmeans_cluster(x, 2), truth) == 1.0
     empty = np.zeros((0, 8), dtype=np.float32)
     assert len(spectral_cluster(empty)) == len(kmeans_cluster(empty, 2)) == 0
+
+
+def test_merge_clusters_keeps_a_brief_distinct_voice() -> None:
+    # two talkative speakers and one who spoke for two windows: the small cluster
+    # is unlike both, so it stays a speaker; a small cluster of a known voice joins
+    x, truth = _speakers(3, 20, 0.3, seed=7)
+    brief = np.concatenate([x[truth != 2], x[truth == 2][:2]])
+    labels = np.array([0] * 20 + [1] * 20 + [2] * 2)
+    kept = merge_clusters(
+        brief, labels, merge_threshold=0.8, small_size=5, small_threshold=0.6
+    )
+    assert len(np.unique(kept)) == 3
+    stray = labels.copy()
+    stray[:2] = 2  # two windows of speaker 0 split off
+    joined = merge_clusters(
+        brief[:40], stray[:40], merge_threshold=0.8, small_size=5, small_threshold=0.6
+    )
+    assert len(np.unique(joined)) == 2
+    assert _agree(joined, truth[:40]) == 1.0
+
+
+def test_merge_clusters_forced_to_a_count() -> None:
+    x, truth = _speakers(3, 15, 0.4, seed=2)
+    over = np.arange(len(x)) % 9  # nine mixed clusters
+    over = np.where(truth == 0, over % 3, over % 3 + 3 * truth)
+    labels = merge_clusters(
+        x, over, merge_threshold=0.99, small_size=5, small_threshold=0.99,
+        num_clusters=3,
+    )  # fmt: skip
+    assert len(np.unique(labels)) == 3
+    assert _agree(labels, truth) > 0.98
