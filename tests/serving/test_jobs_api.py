@@ -349,3 +349,28 @@ def test_url_job_and_signed_webhooks_retried_until_delivered(
         assert verify_signature(
             SECRET, last["body"], last["headers"]["X-Aural-Signature"]
         )
+
+
+def test_finished_jobs_expire_after_the_retention_time(
+    jobs_server, auth, ldc_wav: Path
+):
+    server = jobs_server(job_retention_s=1.0)
+    with _client(server, auth) as client:
+        key = {"Idempotency-Key": "expires-soon"}
+        job = client.post(
+            "/v1/jobs", files={"file": ("a.wav", ldc_wav.read_bytes())}, headers=key
+        ).json()
+        done = wait_terminal(client, job["id"])
+        assert done["status"] == "succeeded" and done["expires_at"] is not None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if client.get(f"/v1/jobs/{job['id']}").status_code == 404:
+                break
+            time.sleep(0.2)
+        gone = client.get(f"/v1/jobs/{job['id']}")
+        assert gone.status_code == 404 and "expired" in gone.json()["error"]["message"]
+        # its idempotency key is free again: the same request makes a new job
+        again = client.post(
+            "/v1/jobs", files={"file": ("a.wav", ldc_wav.read_bytes())}, headers=key
+        )
+        assert again.status_code == 202 and again.json()["id"] != job["id"]

@@ -49,7 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_SWEEP_EVERY_S = 30.0
+_SWEEP_EVERY_S = 30.0  # at most; a short job_retention_s sweeps more often
 _JOB_ROUTE = "/v1/jobs"
 
 
@@ -177,6 +177,10 @@ class JobService:
             ("outcome",),
             registry=registry,
         )
+
+    @property
+    def _sweep_every_s(self) -> float:
+        return min(_SWEEP_EVERY_S, max(1.0, self.config.job_retention_s / 2))
 
     @property
     def job_workers(self) -> int:
@@ -441,7 +445,7 @@ class JobService:
             }
             try:
                 lost = store.heartbeat(self.worker_id, held, self.config.job_lease_s)
-                if time.monotonic() - last_sweep > _SWEEP_EVERY_S:
+                if time.monotonic() - last_sweep > self._sweep_every_s:
                     last_sweep = time.monotonic()
                     self._sweep(store)
             except (AuralError, OSError) as err:
