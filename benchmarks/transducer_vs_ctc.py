@@ -10,6 +10,7 @@ side on the same shared 2-core machine:
         --output-dir runs/tvc_ctc --max-minutes 30 &
     OMP_NUM_THREADS=1 aural train --config recipes/librispeech_ljspeech_whisper_transducer.yaml \
         --output-dir runs/tvc_transducer --max-minutes 30 &
+    (more rounds: the same commands with --resume and another --max-minutes)
     OMP_NUM_THREADS=1 python benchmarks/transducer_vs_ctc.py \
         -> benchmarks/results/transducer_vs_ctc.{json,md}
 
@@ -510,7 +511,10 @@ def main() -> None:
     )
     ap.add_argument("--native-steps", type=int, default=300)
     ap.add_argument(
-        "--train-minutes", type=float, default=30.0, help="(for the record)"
+        "--train-minutes",
+        default="30",
+        help="(for the record) the wall-clock budget of each training round, comma "
+        "separated when a run was resumed (--resume) for more rounds",
     )
     ap.add_argument("--out", default=str(RESULTS / "transducer_vs_ctc"))
     args = ap.parse_args()
@@ -520,14 +524,15 @@ def main() -> None:
     runs = {"ctc": Path(args.ctc), "transducer": Path(args.transducer)}
     result: dict[str, Any] = {
         "commands": [
-            "OMP_NUM_THREADS=1 aural train --config "
-            "recipes/librispeech_ljspeech_whisper_ctc.yaml --output-dir runs/tvc_ctc "
-            f"--max-minutes {args.train_minutes:g} &",
-            "OMP_NUM_THREADS=1 aural train --config "
-            "recipes/librispeech_ljspeech_whisper_transducer.yaml --output-dir "
-            f"runs/tvc_transducer --max-minutes {args.train_minutes:g} &",
+            f"OMP_NUM_THREADS=1 aural train --config "
+            f"recipes/librispeech_ljspeech_whisper_{name}.yaml --output-dir "
+            f"runs/tvc_{name} --max-minutes {minutes}{' --resume' if i else ''} &"
+            for i, minutes in enumerate(args.train_minutes.split(","))
+            for name in ("ctc", "transducer")
+        ]
+        + [
             "OMP_NUM_THREADS=1 python benchmarks/transducer_vs_ctc.py "
-            + " ".join(sys.argv[1:]),
+            + " ".join(sys.argv[1:])
         ],
         "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
