@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+import soundfile as sf
 
+from aural import audio
 from aural.serving import ModelCache, ServeConfig, create_app
 from aural.serving.runner import serve_in_thread
 from aural.serving.webhooks import verify_signature
@@ -374,3 +377,42 @@ def test_finished_jobs_expire_after_the_retention_time(
             "/v1/jobs", files={"file": ("a.wav", ldc_wav.read_bytes())}, headers=key
         )
         assert again.status_code == 202 and again.json()["id"] != job["id"]
+
+
+def test_cancel_a_running_job(
+    jobs_server, auth, receiver: Receiver, jfk_flac: Path, tmp_path: Path
+):
+    waveform = audio.load(jfk_flac)
+    long = tmp_path / "jfk-x3.wav"  # 33 s: long enough to cancel while it runs
+    sf.write(long, np.tile(waveform.samples, 3), waveform.sample_rate)
+    server = jobs_server(job_workers=1, max_duration_s=120.0, max_upload_mb=8.0)
+    with _client(server, auth) as client:
+        job = client.post(
+            "/v1/jobs",
+            files={"file": (long.name, long.read_bytes())},
+            data={"webhook_url": f"{receiver.url}/hook"},
+        ).json()
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/jobs/{job['id']}").json()["status"] == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        r = client.delete(f"/v1/jobs/{job['id']}")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "cancelled"
+        # the worker notices at its next heartbeat; whatever it decoded is refused
+        deadline = time.monotonic() + 60
+        while not receiver.received() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (hook,) = receiver.received()
+        assert hook["headers"]["X-Aural-Event"] == "job.cancelled"
+        # the worker is free again and runs the next job
+        nxt = client.post(
+            "/v1/jobs", files={"file": ("jfk.flac", jfk_flac.read_bytes())}
+        ).json()
+        assert wait_terminal(client, nxt["id"])["status"] == "succeeded"
+        final = client.get(f"/v1/jobs/{job['id']}").json()
+        assert final["status"] == "cancelled" and final["result"] is None
+        runs = client.get(f"/v1/jobs/{job['id']}/attempts").json()["runs"]
+        assert [r["outcome"] for r in runs] == ["cancelled"]
+        metrics = client.get("/metrics").text
+        assert 'aural_jobs_finished_total{status="succeeded"} 1.0' in metrics
