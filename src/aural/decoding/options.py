@@ -149,13 +149,15 @@ class DecodeOptions:
         ):
             raise OptionConflictError(
                 f"language={self.language!r} is not in languages="
-                f"{self.languages!r}; give one of them, or language='auto'"
+                f"{self.languages!r}; give one of them, or language='auto'",
+                options=("language", "languages"),
             )
         if self.language is not None and self.language_per_segment:
             raise OptionConflictError(
                 f"language_per_segment detects each segment's language, but "
                 f"language={self.language!r} fixes it; use language='auto' (optionally "
-                "with languages=(...))"
+                "with languages=(...))",
+                options=("language", "language_per_segment"),
             )
 
     def with_(self, **changes: Any) -> DecodeOptions:
