@@ -21,11 +21,15 @@ How it is computed (back-end ``torch``):
 
 Back-end ``numba`` does the same per sequence in compiled loops over the lattice
 (parallel over the batch and over the ``(t, u)`` softmax rows), reading the logits
-once and writing their gradient in place. Both agree to float32 precision (float64
-logits are computed in float64). ``backend="auto"`` is torch: on a CPU it measured
-faster than the numba loops (12 x 300 frames x 101 x 30 tokens, one thread: 0.22 s
-against 0.35 s forward and backward, and 0.10 s for ``ctc_loss`` on the same batch),
-because the vocabulary-wide softmax and gradient dominate and torch vectorises them.
+twice (softmax, gradient) and writing their gradient once, on as many threads as torch
+uses. Both agree
+to float32 precision (float64 logits are computed in float64). ``backend="auto"`` is
+torch: it needs no compilation, runs on GPUs, and on a quiet CPU it was the faster one
+(12 x 300 frames x 101 labels x 30 tokens: 0.22 s against 0.35 s forward and backward
+(numba on 2 threads),
+``ctc_loss`` 0.10 s on the same batch); on the shared, overloaded 2-core machine the
+numba loops, which make fewer passes over memory, were 2-2.5x faster than torch
+(benchmarks/results/transducer_vs_ctc.md has the measurement on a real batch).
 
 Example:
     >>> logits = torch.randn(2, 50, 11, 30, requires_grad=True)
@@ -299,7 +303,9 @@ def _numba_kernel() -> Any:
     import numba
     import numpy as np
 
-    @numba.njit(parallel=True, cache=True, fastmath=False)  # type: ignore[untyped-decorator]
+    @numba.njit(
+        parallel=True, cache=True, fastmath={"contract", "arcp", "reassoc", "afn"}
+    )  # type: ignore[untyped-decorator]
     def kernel(  # type: ignore[no-untyped-def]
         logits, targets, t_len, u_len, blank, fused, grads
     ):
@@ -411,6 +417,12 @@ class _RnntNumba(torch.autograd.Function):
         clamp: float,
     ) -> torch.Tensor:
         kernel = _numba_kernel()
+        import numba
+
+        # as many threads as torch uses (torch.set_num_threads), at most numba's pool
+        numba.set_num_threads(
+            max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+        )
         x = logits.detach()
         x = (x if x.dtype == torch.float64 else x.float()).contiguous()
         grads = torch.zeros_like(x)
