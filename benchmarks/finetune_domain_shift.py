@@ -183,6 +183,36 @@ def train(work: Path, run_dir: Path, max_minutes: float | None) -> int:
     return subprocess.call(cmd)
 
 
+def export_last(work: Path, run_dir: Path) -> Path:
+    """The newest checkpoint's weights (not the dev-chosen best) exported like the best,
+    to ``WORK/last``: what training did, whatever the dev set chose."""
+    import shutil
+    import tempfile
+
+    import torch
+
+    from aural.finetune.config import load_finetune_config
+    from aural.finetune.whisper import WhisperTask
+
+    config = load_finetune_config(work / "recipe.yaml")
+    latest = (
+        run_dir
+        / "checkpoints"
+        / (run_dir / "checkpoints" / "latest.txt").read_text().strip()
+    )
+    out = work / "last"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    task = WhisperTask(config, torch.device("cpu"), out)
+    task.load_trainable_state(torch.load(latest / "trainable.pt"))
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        task.save_model(Path(tmp) / "hf")
+        task.export(Path(tmp) / "hf", out)
+    (out / "checkpoint.txt").write_text(latest.name + "\n")
+    return out
+
+
 def _table(results: object, labels: list[str]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name, e in zip(labels, results.engines, strict=True):  # type: ignore[attr-defined]
@@ -208,6 +238,8 @@ def evaluate_models(
     models = {"tiny.en": "tiny.en"}
     if not pretrained_only:
         models["fine-tuned"] = str(run_dir)
+        if (work / "last" / "model.bin").is_file():
+            models["last step"] = str(work / "last")
     engines = [
         ("whisper", create_engine("whisper", model, cpu_threads=1))
         for model in models.values()
@@ -253,7 +285,7 @@ def write_results(work: Path, run_dir: Path, tables: dict[str, object]) -> Path:
         f"| {name} | "
         + " | ".join(_pct(noisy[name][c]) for c in SNRS)
         + f" | {_pct(tel[name]['clean'])} | {noisy[name]['rtf clean']:.3f} |"
-        for name in ("tiny.en", "fine-tuned")
+        for name in noisy
     ]
     met0 = "met" if rel0 >= 0.20 else "NOT met"
     met_clean = "met" if clean_delta <= 0.3 else "NOT met"
@@ -261,6 +293,16 @@ def write_results(work: Path, run_dir: Path, tables: dict[str, object]) -> Path:
         1e-9, tel["tiny.en"]["clean"]
     )
     today = time.strftime("%Y-%m-%d", time.gmtime())
+    last_line = ""
+    if "last step" in noisy:
+        last, ckpt = noisy["last step"], (work / "last" / "checkpoint.txt").read_text()
+        rel_last = (base["0"] - last["0"]) / base["0"] if base["0"] else float("nan")
+        last_line = (
+            f"- last step ({ckpt.strip()}, exported the same way but not chosen by the "
+            f"dev set): 0 dB {_pct(last['0'])} % ({100 * rel_last:.1f} % relative), "
+            f"clean {_pct(last['clean'])} % "
+            f"({100 * (last['clean'] - base['clean']):+.2f} points).\n"
+        )
     text = f"""# Fine-tuning tiny.en for a domain shift (noise, telephone)
 
 `benchmarks/finetune_domain_shift.py` at commit `{git_commit()}`, {today}.
@@ -281,8 +323,8 @@ CTranslate2 int8 through aural's whisper engine for both models.
   >= 20 % lower: **{met0}**).
 - clean: {_pct(base["clean"])} -> {_pct(tuned["clean"])} % ({clean_delta:+.2f} points;
   target <= +0.3: **{met_clean}**).
-- telephone: {_pct(tel["tiny.en"]["clean"])} -> {_pct(tel["fine-tuned"]["clean"])} %
-  ({100 * tel_rel:.1f} % relative).
+{last_line}- telephone: {_pct(tel["tiny.en"]["clean"])} ->
+  {_pct(tel["fine-tuned"]["clean"])} % ({100 * tel_rel:.1f} % relative).
 
 What ran: {run["steps"]} optimizer steps (stopped: {run["stopped"]}; best dev WER at
 step {run["best_step"]}), {run["train_seconds"] / 60:.0f} min of training in the last
@@ -319,7 +361,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--stage",
-        choices=("prepare", "train", "evaluate", "evaluate-pretrained", "all"),
+        choices=(
+            "prepare",
+            "train",
+            "export-last",
+            "evaluate",
+            "evaluate-pretrained",
+            "all",
+        ),
         default="all",
     )
     ap.add_argument("--work-dir", type=Path, default=REPO / "runs" / NAME)
@@ -335,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         rc = train(work, run_dir, args.max_minutes)
         if rc:
             return rc
+    if args.stage == "export-last":
+        print(export_last(work, run_dir))  # noqa: T201
     if args.stage == "evaluate-pretrained":
         tables = evaluate_models(work, run_dir, True)
         print(json.dumps(tables, indent=2))  # noqa: T201
