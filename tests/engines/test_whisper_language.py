@@ -277,7 +277,7 @@ def test_translate_to_english_in_batch_and_stream(
     base: Recognizer, clips: dict[str, Waveform]
 ) -> None:
     options = DecodeOptions(task="translate")
-    for source in ("es", "zh"):
+    for source in ("es", "de"):
         text = base.transcribe(clips[source], options).text
         assert _english(text), (source, text)
     # a clock that never moves: the stream never counts itself behind real time on a
@@ -285,8 +285,8 @@ def test_translate_to_english_in_batch_and_stream(
     session = base.engine.stream(options, clock=lambda: 0.0)
     pcm = (np.clip(clips["fr"].samples, -1, 1) * 32767).astype("<i2").tobytes()
     events = []
-    for k in range(0, len(pcm), 16000):
-        events += session.feed(pcm[k : k + 16000])
+    for k in range(0, len(pcm), 128_000):  # 4 s per chunk: few partial re-decodes
+        events += session.feed(pcm[k : k + 128_000])
     events += session.finish()
     finals = " ".join(e.segment.text for e in events if isinstance(e, Final))
     assert _english(finals), finals
