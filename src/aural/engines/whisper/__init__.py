@@ -4,6 +4,8 @@
 * :mod:`.longform`: long-form decoding as named steps (plan chunks, decode, judge,
   stitch) over small frozen types.
 * :mod:`.window`: decodes of short windows with the encoder run on their frames only.
+* :mod:`.language`: language identification on trimmed windows: allow-lists, the vote
+  through long inputs, per-chunk languages with hysteresis (code-switching).
 * :mod:`.models`: model resolution (alias -> registry package -> folder -> hub).
 * :mod:`.encoder`: the pretrained encoder as a training feature front-end.
 * :mod:`.limits`: Whisper's 30 s window and the quality thresholds.
