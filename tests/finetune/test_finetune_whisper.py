@@ -78,7 +78,7 @@ def test_refuses_to_overwrite_a_run(
     from aural.errors import ConfigError
     from aural.finetune import run_finetune
 
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(ConfigError, match="resume"):
         run_finetune(recipe(shared_data, tiny_whisper_dir, full_run), progress=False)
 
 

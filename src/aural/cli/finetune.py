@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from aural.cli.common import cli_message, err_console, exit_code_for, fail
+from aural.cli.common import CLI_FLAGS, cli_message, err_console, exit_code_for, fail
 from aural.errors import AuralError, ConfigError
+
+_FLAGS = {**CLI_FLAGS, "resume": "--resume", "overwrite": "--overwrite"}
 
 
 def _kind_of(model: str) -> str:
@@ -126,7 +128,7 @@ def finetune_command(
             recipe, resume=resume, overwrite=overwrite, progress=not quiet, say=say
         )
     except AuralError as err:
-        fail(cli_message(err), exit_code_for(err))
+        fail(cli_message(err, _FLAGS), exit_code_for(err))
 
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{100 * value:.2f} %"
@@ -186,7 +188,7 @@ def distill_command(
             )
         result = run_distill(recipe, overwrite=overwrite, progress=not quiet, say=say)
     except AuralError as err:
-        fail(cli_message(err), exit_code_for(err))
+        fail(cli_message(err, _FLAGS), exit_code_for(err))
     for s in result.scores:
         say(
             f"{s.label:15s} {s.engine}:{s.model}  WER {100 * s.wer:.2f} %  "

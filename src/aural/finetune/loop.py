@@ -198,14 +198,16 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> Path | None:
     if resume:
         if latest is None:
             raise ConfigError(
-                f"--resume: {run_dir} has no complete checkpoint to continue from"
+                f"resume: {run_dir} has no complete checkpoint to continue from",
+                options=("resume",),
             )
         return latest
     if run_dir.is_dir() and any(run_dir.iterdir()):
         if not overwrite:
             raise ConfigError(
-                f"output_dir {run_dir} exists and is not empty; pass --resume to "
-                "continue it, --overwrite to start again, or choose another folder"
+                f"output_dir {run_dir} exists and is not empty; pass resume=True to "
+                "continue it, overwrite=True to start again, or choose another folder",
+                options=("resume", "overwrite"),
             )
         shutil.rmtree(run_dir)
     return None

@@ -40,8 +40,8 @@ def check_detection(engine: LoadedEngine, options: DecodeOptions) -> None:
             422,
             "invalid_options",
             f"model {engine.name}:{engine.model_id} is not multilingual and cannot "
-            "identify languages; serve a multilingual model (aural serve --model "
-            "base) and pick it with model=",
+            "identify languages; serve a multilingual model (`aural serve --model "
+            "base`) and pick it with model=",
         )
     try:
         primary.check_options(options)

@@ -106,8 +106,9 @@ def _validate(
         raise ApiError(
             422,
             "invalid_options",
-            "webhook_url: this server signs webhooks with its webhook_secret, and none "
-            "is set; start it with --webhook-secret (or AURAL_SERVE_WEBHOOK_SECRET)",
+            "webhook_url: this server signs webhooks with its webhook_secret, and "
+            "none is set; start it with `aural serve --webhook-secret S` (or set "
+            "AURAL_SERVE_WEBHOOK_SECRET)",
         )
     engine = state.cache.get(params.engine, params.model)
     options = params.decode_options(state.config.beam_size)

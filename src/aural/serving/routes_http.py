@@ -284,8 +284,8 @@ async def openai_translations(request: Request, state: State) -> Response:
                 422,
                 "invalid_options",
                 f"model {engine.name}:{engine.model_id} is English-only and cannot "
-                "translate; serve a multilingual model (aural serve --model base) and "
-                "pick it with model=",
+                "translate; serve a multilingual model (`aural serve --model base`) "
+                "and pick it with model=",
             )
         changes: dict[str, Any] = {
             "beam_size": state.config.beam_size,
