@@ -461,17 +461,42 @@ class WhisperEngine(Engine):
         spans: Sequence[Span],
         *,
         keep: bool,
+        settle: DecodeOptions | None = None,
     ) -> tuple[lid.LanguageProbs, dict[SpanKey, Any]]:
         """The languages of an input by a vote of up to :data:`.language.MAX_VOTES` of
-        its ``spans``, and (``keep``) their encoder outputs for the decodes to reuse."""
+        its ``spans``, and (``keep``) their encoder outputs for the decodes to reuse.
+
+        With ``settle`` (the decode options), an unsure vote (top below
+        :data:`.language.UNSURE`) is settled by decoding: the voting window with the
+        most speech is decoded in each :func:`.language.candidates` language on its
+        encoder output, and the likeliest decode's language is put first (with its
+        voted probability). :meth:`detect_language` does not settle: it ranks by the
+        language head alone."""
         windows, kept = [], {}
+        longest: tuple[float, Span, Any] | None = None
         for k in lid.pick_windows(len(spans)):
             span = spans[k]
             encoded = decoder.encode([span.samples(waveform)], FINAL_PAD_FRAMES)
             windows.append((decoder.detect(encoded)[0], span.speech_seconds))
             if keep:
                 kept[_key(span)] = encoded
-        return lid.vote(windows), kept
+            if longest is None or span.speech_seconds > longest[0]:
+                longest = (span.speech_seconds, span, encoded)
+        voted = lid.vote(windows)
+        candidates = lid.candidates(voted)
+        if settle is not None and candidates and longest is not None:
+            # unsure: the voting window with the most speech, decoded in each candidate
+            pick = decoder.likeliest(
+                longest[1].samples(waveform),
+                longest[2],
+                candidates,
+                beam_size=settle.beam_size,
+                generator=self._generator(settle),
+            )
+            voted = ((pick, dict(voted)[pick]),) + tuple(
+                item for item in voted if item[0] != pick
+            )
+        return voted, kept
 
     def _assign_languages(
         self,
@@ -493,7 +518,9 @@ class WhisperEngine(Engine):
         if not options.language_per_segment:
             if len(spans) == 1:
                 return spans, {}, None
-            probs, kept = self._vote(decoder, waveform, spans, keep=True)
+            probs, kept = self._vote(
+                decoder, waveform, spans, keep=True, settle=options
+            )
             if not probs:
                 return spans, kept, None
             chosen = probs[0]
@@ -802,7 +829,9 @@ class WhisperEngine(Engine):
             if found is None:
                 spans = self._detection_spans(waveform, options)
                 decoder = self._decoder_for(None, options.task, options)
-                probs = self._vote(decoder, waveform, spans, keep=False)[0]
+                probs = self._vote(
+                    decoder, waveform, spans, keep=False, settle=options
+                )[0]
                 found = probs[0] if probs else None
             if found is not None:
                 kwargs["language"] = found[0]

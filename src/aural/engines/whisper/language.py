@@ -15,6 +15,9 @@ Every function here but :func:`detect_encoded` is pure (no model, no I/O):
   confidence).
 * :func:`follow_languages`: the language of each chunk with hysteresis (a switch needs
   two confident chunks in a row, or one very confident chunk).
+* :func:`candidates` and :func:`by_likelihood`: when detection is unsure (top
+  probability below :data:`UNSURE`), the languages the window is decoded in, and the
+  one whose decode Whisper finds most likely (best average log probability per token).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ __all__ = [
     "MIN_SWITCH_S",
     "UNSURE",
     "VERY_CONFIDENT",
+    "by_likelihood",
+    "candidates",
     "detect_encoded",
     "follow_languages",
     "pick_windows",
@@ -44,6 +49,8 @@ CONFIDENT = 0.5  # per-segment mode: two chunks in a row this sure switch the la
 VERY_CONFIDENT = 0.9  # per-segment mode: one chunk this sure switches it alone
 MIN_SWITCH_S = 1.0  # a chunk with less speech than this never switches the language
 MAX_VOTES = 5  # windows of a long input that vote on its language
+CANDIDATE_RATIO = 0.5  # unsure: a third language is decoded too when this near the top
+MAX_CANDIDATES = 3  # unsure: at most this many languages are decoded
 
 
 def detect_encoded(model: Any, encoded: Any) -> list[LanguageProbs]:
@@ -153,3 +160,34 @@ def follow_languages(
                     current = top
         out.append(current)
     return out
+
+
+def candidates(probs: LanguageProbs) -> tuple[str, ...]:
+    """The languages an unsure detection is settled between by decoding.
+
+    Empty when the top language has at least :data:`UNSURE` (it is taken as it is, no
+    extra decode). Otherwise the top two, and a third when its probability is at least
+    :data:`CANDIDATE_RATIO` times the top's (up to :data:`MAX_CANDIDATES`), most
+    probable first. ``probs`` is already restricted to any allow-list, so the
+    candidates respect it.
+    """
+    if len(probs) < 2 or probs[0][1] >= UNSURE:
+        return ()
+    top = probs[0][1]
+    out = [probs[0][0], probs[1][0]]
+    for lang, p in probs[2:MAX_CANDIDATES]:
+        if p > 0.0 and p >= CANDIDATE_RATIO * top:
+            out.append(lang)
+    return tuple(out)
+
+
+def by_likelihood(scored: Sequence[tuple[str, float]]) -> str:
+    """The language whose decode has the best average log probability per token, from
+    ``(language, avg_log_prob)`` pairs in the detector's order (a tie keeps the
+    detector's choice). Language choice by decoding likelihood: a window decoded in the
+    wrong language gives tokens Whisper itself finds unlikely."""
+    best, best_score = scored[0]
+    for lang, score in scored[1:]:
+        if score > best_score:
+            best, best_score = lang, score
+    return best

@@ -69,6 +69,7 @@ class WhisperBufferDecoder:
             prompt=options.initial_prompt,
             generator=self._generator,
             language=self.language,
+            settle=False,  # an unsure partial takes the top language (no extra decode)
         )
         if result.is_suspect:  # a repetition loop on a cut-off word
             return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from aural.engines.whisper.limits import (
     NO_SPEECH_THRESHOLD,
 )
 from aural.types import Word
+
+if TYPE_CHECKING:
+    from aural.engines.whisper.language import LanguageProbs
 
 __all__ = ["FINAL_PAD_FRAMES", "PAD_FRAMES", "WhisperWindowDecoder", "WindowResult"]
 
@@ -160,6 +163,7 @@ class WhisperWindowDecoder:
         word_timestamps: bool = False,
         pad_frames: int = PAD_FRAMES,
         language: str | None = None,
+        settle: bool = True,
     ) -> WindowResult:
         """Decode ``audio`` (16 kHz mono float32, under 29 s) in one window.
 
@@ -171,7 +175,7 @@ class WhisperWindowDecoder:
         The output is capped at ``TOKENS_PER_SECOND`` tokens per second of audio (plus
         a few), far above any speaking rate, so a repetition loop ends early and
         cheaply. ``language`` overrides the decoder's own (None: the decoder's, or
-        detected).
+        detected); ``settle`` as in :meth:`decode_many`.
         """
         return self.decode_many(
             [audio],
@@ -181,6 +185,7 @@ class WhisperWindowDecoder:
             word_timestamps=word_timestamps,
             pad_frames=pad_frames,
             languages=[language],
+            settle=settle,
         )[0]
 
     def decode_many(
@@ -194,6 +199,7 @@ class WhisperWindowDecoder:
         pad_frames: int = PAD_FRAMES,
         languages: Sequence[str | None] | None = None,
         encoded: Any = None,
+        settle: bool = True,
     ) -> list[WindowResult]:
         """Decode several inputs in one batched encoder and decoder call.
 
@@ -206,7 +212,9 @@ class WhisperWindowDecoder:
         decoder's :attr:`language`, or detected from the input's own encoder output
         when that is None too). ``encoded`` is the batch's encoder output when the
         caller already has it (:meth:`encode` with the same ``pad_frames``; it is not
-        computed again).
+        computed again). ``settle``: an input whose detected language is unsure is
+        decoded in each candidate language and keeps the likeliest decode
+        (:meth:`_settle`; False for cheap partial decodes, which take the top one).
         """
         if not audios:
             return []
@@ -214,34 +222,31 @@ class WhisperWindowDecoder:
         frames = [_frames(a) for a in audios]
         if encoded is None:
             encoded = self.encode(audios, pad_frames)
-        chosen = self._languages(encoded, languages or [None] * len(audios))
+        chosen, detected = self._languages(encoded, languages or [None] * len(audios))
         toks = [self._tokenizer(lang) for lang, _ in chosen]
         previous = (
             toks[0].encode(" " + prompt.strip()) if prompt and prompt.strip() else []
         )
         previous = previous[-MAX_PROMPT_TOKENS:]
-        prompts = [model.get_prompt(t, previous, without_timestamps=True) for t in toks]
-        longest = max(a.size for a in audios)
-        results = (generator or model.model).generate(
-            encoded,
-            prompts,
-            beam_size=beam_size,
-            max_length=len(prompts[0])
-            + min(MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * longest / 16000)),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppress,
-        )
+        gen = generator or model.model
+        results = list(self._generate(gen, encoded, toks, previous, beam_size, audios))
+        if settle:
+            self._settle(
+                gen,
+                encoded,
+                audios,
+                previous,
+                beam_size,
+                chosen,
+                detected,
+                toks,
+                results,
+            )
         outputs = []
         eot = toks[0].eot
         for audio, n, result in zip(audios, frames, results, strict=True):
-            # the cap per input: a short input batched with a long one must not loop on
-            cap = 8 + int(TOKENS_PER_SECOND * audio.size / 16000)
-            tokens = [t for t in result.sequences_ids[0] if t < eot][:cap]
+            tokens, avg_log_prob = _scored(result, eot, audio.size)
             text = toks[0].decode(tokens).strip()
-            length = len(tokens)
-            avg_log_prob = result.scores[0] * length / (length + 1) if length else 0.0
             outputs.append(
                 (tokens, text, avg_log_prob, result.no_speech_prob, n, audio.size)
             )
@@ -272,20 +277,142 @@ class WhisperWindowDecoder:
             )
         return windows
 
+    def likeliest(
+        self,
+        audio: np.ndarray,
+        encoded: Any,
+        languages: Sequence[str],
+        *,
+        beam_size: int,
+        generator: Any = None,
+    ) -> str:
+        """Of ``languages`` (the detector's order), the one whose decode of ``audio``
+        has the best average log probability per token; ``encoded`` is its encoder
+        output (:meth:`encode`, one row), reused by every decode (one batched search).
+        """
+        rows = [0] * len(languages)
+        toks = [self._tokenizer(lang) for lang in languages]
+        results = self._generate(
+            generator or self._model.model,
+            _select(encoded, rows, 1),
+            toks,
+            [],
+            beam_size,
+            [audio],
+        )
+        from aural.engines.whisper.language import by_likelihood
+
+        eot = toks[0].eot
+        return by_likelihood(
+            [
+                (lang, _scored(result, eot, audio.size)[1])
+                for lang, result in zip(languages, results, strict=True)
+            ]
+        )
+
+    def _generate(
+        self,
+        generator: Any,
+        encoded: Any,
+        toks: list[Any],
+        previous: list[int],
+        beam_size: int,
+        audios: Sequence[np.ndarray],
+    ) -> Any:
+        """One batched search: each row of ``encoded`` in its tokenizer's language."""
+        model = self._model
+        prompts = [model.get_prompt(t, previous, without_timestamps=True) for t in toks]
+        longest = max(a.size for a in audios)
+        return generator.generate(
+            encoded,
+            prompts,
+            beam_size=beam_size,
+            max_length=len(prompts[0])
+            + min(MAX_NEW_TOKENS, 8 + int(TOKENS_PER_SECOND * longest / 16000)),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )
+
+    def _settle(
+        self,
+        generator: Any,
+        encoded: Any,
+        audios: list[np.ndarray],
+        previous: list[int],
+        beam_size: int,
+        chosen: list[tuple[str, float | None]],
+        detected: list[LanguageProbs | None],
+        toks: list[Any],
+        results: list[Any],
+    ) -> None:
+        """Settle unsure detections by decoding (in place on ``chosen``, ``toks`` and
+        ``results``).
+
+        A row whose detected top language is below :data:`.language.UNSURE` is decoded
+        again, on the same encoder output, in each other
+        :func:`.language.candidates` language (one batched search for all of them),
+        and keeps the decode with the best average log probability per token. The
+        language reported is the one kept, with the detector's probability of it.
+        """
+        from aural.engines.whisper.language import by_likelihood, candidates
+
+        rows: list[int] = []
+        langs: list[str] = []
+        for i, probs in enumerate(detected):
+            for lang in candidates(probs or ())[1:]:
+                rows.append(i)
+                langs.append(lang)
+        if not rows:
+            return
+        alt_toks = [self._tokenizer(lang) for lang in langs]
+        alt = list(
+            self._generate(
+                generator,
+                _select(encoded, rows, len(audios)),
+                alt_toks,
+                previous,
+                beam_size,
+                [audios[i] for i in rows],
+            )
+        )
+        eot = toks[0].eot
+        scored: dict[int, list[tuple[str, float]]] = {}
+        for i, lang, result in zip(rows, langs, alt, strict=True):
+            if i not in scored:
+                first = _scored(results[i], eot, audios[i].size)[1]
+                scored[i] = [(chosen[i][0], first)]
+            scored[i].append((lang, _scored(result, eot, audios[i].size)[1]))
+        for i, pairs in scored.items():
+            pick = by_likelihood(pairs)
+            if pick == chosen[i][0]:
+                continue
+            k = next(
+                k for k, (r, g) in enumerate(zip(rows, langs)) if r == i and g == pick
+            )
+            results[i] = alt[k]
+            toks[i] = alt_toks[k]
+            chosen[i] = (pick, dict(detected[i] or ()).get(pick, 0.0))
+
     def _languages(
         self, encoded: Any, languages: Sequence[str | None]
-    ) -> list[tuple[str, float | None]]:
-        """Each input's language and, when it was detected here, its probability."""
+    ) -> tuple[list[tuple[str, float | None]], list[LanguageProbs | None]]:
+        """Each input's language and, when it was detected here, its probability; and
+        the detected probabilities of each input (None where it was given)."""
         given = [lang or self.language for lang in languages]
         if not self._model.model.is_multilingual:
-            return [("en", None)] * len(given)
+            return [("en", None)] * len(given), [None] * len(given)
         if all(lang is not None for lang in given):
-            return [(str(lang), None) for lang in given]
+            return [(str(lang), None) for lang in given], [None] * len(given)
         detected = self.detect(encoded)
-        return [
-            (lang, None) if lang is not None else detected[i][0]
-            for i, lang in enumerate(given)
-        ]
+        return (
+            [
+                (lang, None) if lang is not None else detected[i][0]
+                for i, lang in enumerate(given)
+            ],
+            [None if lang is not None else detected[i] for i, lang in enumerate(given)],
+        )
 
     def _align(
         self,
@@ -317,10 +444,21 @@ def _frames(audio: np.ndarray) -> int:
     return min(audio.size // 160, MAX_FRAMES - 100)
 
 
+def _scored(result: Any, eot: int, samples: int) -> tuple[list[int], float]:
+    """A search result's text tokens, capped at ``TOKENS_PER_SECOND`` per second of
+    the input's ``samples`` (a short input batched with a long one must not loop on),
+    and its average log probability per token (faster-whisper's: end token counted)."""
+    cap = 8 + int(TOKENS_PER_SECOND * samples / 16000)
+    tokens = [t for t in result.sequences_ids[0] if t < eot][:cap]
+    length = len(tokens)
+    avg_log_prob = result.scores[0] * length / (length + 1) if length else 0.0
+    return tokens, float(avg_log_prob)
+
+
 def _select(encoded: Any, rows: list[int], total: int) -> Any:
     """The encoder output for ``rows`` of the batch (all of it when that is every
-    row)."""
-    if len(rows) == total:
+    row, in order; a row may be repeated)."""
+    if rows == list(range(total)):
         return encoded
     import ctranslate2
 
