@@ -18,7 +18,10 @@ from aural.audio.waveform import SAMPLE_RATE, Waveform
 from aural.decoding.options import DecodeOptions
 from aural.engines.whisper.language import (
     CONFIDENT,
+    UNSURE,
     VERY_CONFIDENT,
+    by_likelihood,
+    candidates,
     follow_languages,
     pick_windows,
     restrict,
@@ -93,6 +96,21 @@ def test_follow_languages_switches_with_hysteresis(
     chunks: list, expected: list[str]
 ) -> None:
     assert follow_languages(chunks, "de") == expected
+
+
+def test_unsure_candidates_and_the_likeliest_decode() -> None:
+    # sure: no candidates, no extra decode
+    assert candidates((("de", 0.5), ("nl", 0.3), ("en", 0.2))) == ()
+    assert candidates((("de", 0.4),)) == ()
+    # unsure: the top two, and a third only within half the top's probability
+    assert candidates((("ms", 0.42), ("en", 0.40), ("hi", 0.07))) == ("ms", "en")
+    assert candidates((("el", 0.22), ("ar", 0.21), ("es", 0.15), ("it", 0.14))) == (
+        "el",
+        "ar",
+        "es",
+    )
+    assert by_likelihood([("ms", -1.2), ("en", -0.4), ("hi", -0.9)]) == "en"
+    assert by_likelihood([("ms", -0.4), ("en", -0.4)]) == "ms"  # a tie: the detector's
 
 
 def test_decode_options_language_fields() -> None:
@@ -242,6 +260,28 @@ def test_auto_language_transcribes_as_the_language_given(
     # the allow-list holds on the transcription too
     limited = base.transcribe(clips["es"], DecodeOptions(languages=("fr", "it")))
     assert limited.info.language in ("fr", "it")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "lang"), [("fleurs_en_008.ogg", "en"), ("fleurs_es_001.ogg", "es")]
+)
+def test_an_unsure_detection_is_settled_by_decoding(
+    base: Recognizer, shared_data: Path, name: str, lang: str
+) -> None:
+    # the first 2 s of a clip: Whisper's language head is unsure and ranks another
+    # language first; decoding in the candidates keeps the language-given transcript
+    wave = load(shared_data / "multilingual" / "clips" / name, SAMPLE_RATE)
+    wave = Waveform(wave.samples[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    ranked = base.detect_language(wave)
+    assert ranked[0][1] < UNSURE and ranked[0][0] != lang, ranked[:3]
+    assert lang in candidates(tuple(ranked))
+    auto = base.transcribe(wave)
+    given = base.transcribe(wave, DecodeOptions(language=lang))
+    assert auto.info.language == lang
+    # its probability stays the language head's (below UNSURE: still reported unsure)
+    assert auto.info.language_probability == pytest.approx(dict(ranked)[lang], abs=1e-4)
+    assert auto.text == given.text and auto.text
 
 
 @pytest.mark.slow
