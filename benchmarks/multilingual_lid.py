@@ -37,8 +37,19 @@ other work: compare the systems' ratios, not absolute times).
    where that clip's speech starts (its first VAD region); the table counts found
    switches, the mean distance, and segments in the wrong language.
 
+4. ``--unsure``: only the inputs whose detection is unsure (top probability below
+   :data:`aural.engines.whisper.language.UNSURE`, found by one ``detect_language`` pass
+   over every clip, and with ``--cut-s S`` also over each clip's first S seconds).
+   Each is transcribed by aural auto (which settles an unsure detection by decoding
+   the candidate languages), by aural in the head's top language (what auto did before
+   the settling: the previous behaviour), by aural given the language, and by
+   faster-whisper given it; the section "Unsure detections" of ``--output`` is
+   replaced (the rest of the file is kept). Confident inputs are not re-run: their
+   path does not change (no candidate decode when the top probability is 0.5 or more).
+
     python benchmarks/multilingual_lid.py [--threads 2] [--limit N]
         [--switch-recordings 8] [--output benchmarks/results/multilingual_lid.md]
+    python benchmarks/multilingual_lid.py --unsure [--cut-s 2]
 """
 
 from __future__ import annotations
@@ -459,6 +470,135 @@ def differing(asr: dict[str, AsrResult]) -> int:
     )
 
 
+UNSURE_HEADING = "## Unsure detections settled by decoding"
+
+
+def run_unsure(
+    rec: Recognizer, fw: Any, clips: list[Clip], cut_s: float | None
+) -> tuple[list[dict[str, Any]], int]:
+    """The unsure inputs (see the docstring, 4) and how many inputs were checked."""
+    from aural.engines.whisper.language import UNSURE, candidates
+
+    inputs: list[tuple[str, Clip]] = [("whole", c) for c in clips]
+    if cut_s:
+        n = int(cut_s * SAMPLE_RATE)
+        inputs += [
+            (f"first {cut_s:g} s", Clip(c.audio, c.language, c.text, c.samples[:n]))
+            for c in clips
+        ]
+    rows = []
+    for kind, clip in inputs:
+        wave = Waveform(clip.samples, SAMPLE_RATE)
+        ranked = rec.detect_language(wave)
+        if not ranked or ranked[0][1] >= UNSURE:
+            continue
+        given = DecodeOptions(language=clip.model_language)
+        auto, s_auto = timed(lambda wave=wave: rec.transcribe(wave, DecodeOptions()))
+        head = rec.transcribe(wave, DecodeOptions(language=ranked[0][0]))
+        told, s_given = timed(
+            lambda wave=wave, given=given: rec.transcribe(wave, given)
+        )
+
+        def faster(clip: Clip = clip) -> str:
+            segments, _ = fw.transcribe(
+                clip.samples, language=clip.model_language, beam_size=5
+            )
+            return " ".join(s.text.strip() for s in segments)
+
+        _, s_fw = timed(faster)
+        rows.append(
+            {
+                "clip": clip.audio.removeprefix("clips/"),
+                "kind": kind,
+                "language": clip.language,
+                "seconds": clip.duration,
+                "head": ranked[0],
+                "candidates": candidates(tuple(ranked)),
+                "auto": (auto.info.language, auto.info.language_probability),
+                "errors": {
+                    "before": score(clip, head.text),
+                    "auto": score(clip, auto.text),
+                    "given": score(clip, told.text),
+                },
+                "same_before": head.text == told.text,
+                "same_auto": auto.text == told.text,
+                "time": {"auto": s_auto, "given": s_given, "fw": s_fw},
+            }
+        )
+        sys.stderr.write(f"unsure: {kind} {clip.audio} {ranked[:3]}\n")
+    return rows, len(inputs)
+
+
+def unsure_report(
+    rows: list[dict[str, Any]], checked: int, command: str, threads: int
+) -> str:
+    lines = [
+        UNSURE_HEADING,
+        "",
+        f"Commit `{git_commit()}`. Command: `{command}`.",
+        "",
+        f"Inputs checked: {checked}; unsure (language head's top probability below "
+        f"0.5): {len(rows)}. Only these are re-run: on every other input auto takes "
+        "the head's top language exactly as before (no candidate decode runs when the "
+        "top probability is 0.5 or more), so its transcript is unchanged by "
+        "construction. *before* = decoded in the head's top language (what auto did "
+        "before the settling), *auto* = decoded in each candidate language on the same "
+        "encoder output and the likeliest (best average log probability per token) "
+        "kept; the probability shown is the head's for the language kept. Errors are "
+        "WER (CER for zh, ja, th, yue) units against the reference; = given: the "
+        f"transcript equals the language-given one. Whisper base int8, {threads} "
+        "threads, beam 5, the machine shared with other work (ratios within the run).",
+        "",
+        "| input | language | head's top | candidates | auto chose | errors before / "
+        "auto / given (of ref) | = given before | = given auto |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        e = r["errors"]
+        lines.append(
+            f"| {r['clip']} ({r['kind']}, {r['seconds']:.1f} s) | {r['language']} "
+            f"| {r['head'][0]} {r['head'][1]:.3f} | {', '.join(r['candidates'])} "
+            f"| {r['auto'][0]} {r['auto'][1]:.3f} "
+            f"| {e['before'][0]} / {e['auto'][0]} / {e['given'][0]} ({e['given'][1]}) "
+            f"| {'yes' if r['same_before'] else 'no'} "
+            f"| {'yes' if r['same_auto'] else 'no'} |"
+        )
+    fixed = sum(1 for r in rows if r["same_auto"] and not r["same_before"])
+    broken = sum(1 for r in rows if r["same_before"] and not r["same_auto"])
+    same_before = sum(r["same_before"] for r in rows)
+    same_auto = sum(r["same_auto"] for r in rows)
+    audio = sum(r["seconds"] for r in rows) or 1.0
+    t = {k: sum(r["time"][k] for r in rows) / audio for k in ("auto", "given", "fw")}
+    lines += [
+        "",
+        f"Equal to the language-given transcript: before {same_before} of "
+        f"{len(rows)}, auto {same_auto} of {len(rows)} "
+        f"(fixed {fixed}, right before and wrong now **{broken}**).",
+        "",
+        "| RTF on the unsure inputs | aural auto | aural given | fw given |",
+        "|---|---:|---:|---:|",
+        f"| | {t['auto']:.4f} | {t['given']:.4f} | {t['fw']:.4f} |",
+        "",
+        f"aural auto / aural given = **{t['auto'] / max(t['given'], 1e-9):.2f}x** "
+        f"(the detection step plus the candidate decodes); aural auto / fw given = "
+        f"**{t['auto'] / max(t['fw'], 1e-9):.2f}x**.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def replace_section(path: Path, heading: str, section: str) -> str:
+    """``path``'s text with the ``heading`` section (up to the next ``## ``) replaced
+    by ``section``, or ``section`` appended."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + len(heading))
+    rest = text[end + 1 :] if end >= 0 else ""
+    return text[:start] + section + ("\n" + rest if rest else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -479,6 +619,17 @@ def main() -> None:
     parser.add_argument(
         "--output", type=Path, default=REPO / "benchmarks/results/multilingual_lid.md"
     )
+    parser.add_argument(
+        "--unsure",
+        action="store_true",
+        help="only the inputs whose detection is unsure: replace that section",
+    )
+    parser.add_argument(
+        "--cut-s",
+        type=float,
+        default=None,
+        help="with --unsure: also check each clip's first CUT_S seconds",
+    )
     args = parser.parse_args()
     from faster_whisper import WhisperModel
 
@@ -495,6 +646,13 @@ def main() -> None:
     warm = clips[0].samples
     rec.transcribe(Waveform(warm, SAMPLE_RATE))
     list(fw.transcribe(warm)[0])
+    command = "python benchmarks/multilingual_lid.py " + " ".join(sys.argv[1:])
+    if args.unsure:
+        rows, checked = run_unsure(rec, fw, clips, args.cut_s)
+        section = unsure_report(rows, checked, command.strip(), args.threads)
+        args.output.write_text(replace_section(args.output, UNSURE_HEADING, section))
+        sys.stdout.write(section)
+        return
     lid = {c: {s: Tally() for s in systems} for c in CONDITIONS}
     asr = {s: AsrResult() for s in SYSTEMS_ASR}
     done: list[Clip] = []
@@ -509,7 +667,6 @@ def main() -> None:
             f"{i + 1}/{len(clips)} {clip.audio} ({time.perf_counter() - t0:.0f} s)\n"
         )
     switches = run_switches(rec, clips, args.switch_recordings)
-    command = "python benchmarks/multilingual_lid.py " + " ".join(sys.argv[1:])
     text = report(
         done, lid, asr, switches, command.strip(), args.threads, systems, len(clips)
     )
