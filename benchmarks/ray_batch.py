@@ -207,12 +207,9 @@ def render(record: dict) -> str:  # type: ignore[type-arg]
         "by side in one process), so both take the same share of the shared cores.",
         "- 2 cores cap scaling: 2 workers is all this machine runs side by side, and 4 "
         "share the same cores; on a cluster, Ray's workers add machines.",
-        "- The cores were shared with other sessions' work (the load above), where "
-        "Ray's several processes (driver, decode tasks, actors) take a larger share "
-        "of them than the local batch's one process. Both run the same engine with "
-        "the same settings, so Ray's higher steady rate here is most likely that "
-        "share rather than faster recognition (not measured on an idle machine). "
-        "Compare within this table only.",
+        "- The cores were shared with other sessions' work (the load above, which "
+        "changed during the runs): one run can take twice another's time, and "
+        "*steady*, from two runs, varies more. Compare walls, within this table only.",
         "",
     ]
     return "\n".join(lines)
