@@ -509,6 +509,7 @@ def run_unsure(
         rows.append(
             {
                 "clip": clip.audio.removeprefix("clips/"),
+                "clip_obj": clip,
                 "kind": kind,
                 "language": clip.language,
                 "seconds": clip.duration,
@@ -545,8 +546,10 @@ def unsure_report(
         "before the settling), *auto* = decoded in each candidate language on the same "
         "encoder output and the likeliest (best average log probability per token) "
         "kept; the probability shown is the head's for the language kept. Errors are "
-        "WER (CER for zh, ja, th, yue) units against the reference; = given: the "
-        f"transcript equals the language-given one. Whisper base int8, {threads} "
+        "WER (CER for zh, ja, th, yue) units against the reference (for a first-"
+        "seconds cut the reference is still the whole clip's text, so only the "
+        "columns = given mean much there); = given: the transcript equals the "
+        f"language-given one. Whisper base int8, {threads} "
         "threads, beam 5, the machine shared with other work (ratios within the run).",
         "",
         "| input | language | head's top | candidates | auto chose | errors before / "
@@ -567,13 +570,17 @@ def unsure_report(
     broken = sum(1 for r in rows if r["same_before"] and not r["same_auto"])
     same_before = sum(r["same_before"] for r in rows)
     same_auto = sum(r["same_auto"] for r in rows)
+    lang_before = sum(lid_right(r["clip_obj"], r["head"][0]) for r in rows)
+    lang_auto = sum(lid_right(r["clip_obj"], r["auto"][0]) for r in rows)
     audio = sum(r["seconds"] for r in rows) or 1.0
     t = {k: sum(r["time"][k] for r in rows) / audio for k in ("auto", "given", "fw")}
     lines += [
         "",
         f"Equal to the language-given transcript: before {same_before} of "
         f"{len(rows)}, auto {same_auto} of {len(rows)} "
-        f"(fixed {fixed}, right before and wrong now **{broken}**).",
+        f"(fixed {fixed}, right before and wrong now **{broken}**). Language "
+        f"right: before {lang_before} of {len(rows)}, auto {lang_auto} of "
+        f"{len(rows)}.",
         "",
         "| RTF on the unsure inputs | aural auto | aural given | fw given |",
         "|---|---:|---:|---:|",
