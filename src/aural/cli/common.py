@@ -47,6 +47,7 @@ CLI_FLAGS: Mapping[str, str] = MappingProxyType(
         "initial_prompt": "--initial-prompt",
         "word_timestamps": "--word-timestamps",
         "vad": "--vad",
+        "output_dir": "--output-dir",
     }
 )
 """The command-line flag for each API option an :class:`AuralError` may ask for (its

@@ -173,8 +173,9 @@ class Ledger:
             os.close(self._fd)
             raise ConfigError(
                 f"{self.path} is held by another run writing to "
-                f"{self.path.parent}; wait for it to finish, or use another "
-                "--output-dir"
+                f"{self.path.parent}; wait for it to finish, or write to another "
+                "output_dir",
+                options=("output_dir",),
             ) from err
         self._seal()
 
