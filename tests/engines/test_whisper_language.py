@@ -330,3 +330,22 @@ def test_translate_to_english_in_batch_and_stream(
     events += session.finish()
     finals = " ".join(e.segment.text for e in events if isinstance(e, Final))
     assert _english(finals), finals
+
+
+@pytest.mark.slow
+def test_an_unsure_vote_is_settled_on_its_longest_window(
+    base: Recognizer, shared_data: Path
+) -> None:
+    # the engine's vote (long inputs) on the unsure 2 s of fleurs_en_008: without
+    # settling it ranks ms first; settled, the likeliest decode's language (en) comes
+    # first with its own voted probability
+    clip = shared_data / "multilingual" / "clips" / "fleurs_en_008.ogg"
+    wave = Waveform(load(clip, SAMPLE_RATE).samples[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    engine, options = base.engine, DecodeOptions()
+    decoder = engine._decoder_for(None, "transcribe", options)
+    spans = engine._detection_spans(wave, options)
+    plain = engine._vote(decoder, wave, spans, keep=False)[0]
+    settled = engine._vote(decoder, wave, spans, keep=False, settle=options)[0]
+    assert plain[0][0] == "ms" and plain[0][1] < UNSURE
+    assert settled[0] == ("en", dict(plain)["en"])
+    assert dict(settled) == dict(plain)  # the same probabilities, reordered
