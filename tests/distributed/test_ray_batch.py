@@ -46,6 +46,7 @@ def local_ray() -> object:
     if ray.is_initialized():
         ray.shutdown()
     ray.init(
+        address="local",  # our own, even if another Ray runs on this machine
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,

@@ -404,7 +404,10 @@ def _connect(ray: Any, settings: RaySettings) -> bool:
     if settings.address is None:
         from aural.engines.layout import usable_cores
 
+        # address="local": always a Ray of our own, never one that happens to run
+        # here already (another job's, or RAY_ADDRESS), which would refuse num_cpus
         ray.init(
+            address="local",
             num_cpus=settings.num_cpus or usable_cores(),
             include_dashboard=False,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
