@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 import soundfile as sf
+from tests.browser import CHROMIUM_ARGS, open_page, require_chromium
 
 from aural import audio
 from aural.serving import ServeConfig, create_app
@@ -26,7 +27,6 @@ from aural.serving.runner import free_port, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "page-key"
 LONG_S = 120_000  # ms: the model shares two CPU cores with everything else
@@ -37,14 +37,7 @@ HOLD_S = 0.3  # app.js: a word stays lit this long after its end
 
 def chromium_args(mic_wav: Path) -> list[str]:
     return [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         "--autoplay-policy=no-user-gesture-required",  # play() from the test
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
@@ -54,17 +47,7 @@ def chromium_args(mic_wav: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "/usr/bin/chromium is missing under CI (apt-get install chromium)"
-            )
-        pytest.skip(
-            "Debian chromium not installed at /usr/bin/chromium (apt-get install "
-            "chromium)"
-        )
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -95,34 +78,13 @@ def mic_wav(jfk_flac: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def page(chromium: Path, mic_wav: Path, tmp_path: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user-data-dir
-            executable_path=str(chromium),
-            headless=True,
-            args=chromium_args(mic_wav),
-            accept_downloads=True,
-            viewport={"width": 1100, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            # Chromium reports each resource or inline code the policy refused here
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(msg.text)
-                    if "Content Security Policy" in msg.text
-                    else None
-                ),
-            )
-            yield page
-            assert errors == [], errors
-        finally:
-            context.close()
+    with open_page(
+        tmp_path / "profile",  # a fresh user-data-dir
+        chromium_args(mic_wav),
+        accept_downloads=True,
+        viewport={"width": 1100, "height": 900},
+    ) as page:
+        yield page
 
 
 def _open(page, url: str) -> None:

@@ -4,11 +4,11 @@ the audio to it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.browser import CHROMIUM_ARGS, open_page
 
 from aural.plots.transcript import (
     TranscriptPicture,
@@ -18,18 +18,7 @@ from aural.plots.transcript import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    "--mute-audio",
-]
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 
 
 @pytest.fixture(scope="module")
@@ -49,36 +38,16 @@ def player(jfk_flac: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def page(player: Path, tmp_path: Path) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "/usr/bin/chromium is missing under CI (apt-get install chromium)"
-            )
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1000, "height": 700},
-        )
-        try:
-            page = context.new_page()
-            errors: list[str] = []
-            requests: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(player.as_uri())
-            page.wait_for_function("document.getElementById('audio').readyState >= 1")
-            yield page
-            assert errors == [], errors
-            # the page fetches nothing but itself and its data: URIs
-            assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-        finally:
-            context.close()
+    with open_page(
+        tmp_path / "profile", ARGS, viewport={"width": 1000, "height": 700}
+    ) as page:
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(player.as_uri())
+        page.wait_for_function("document.getElementById('audio').readyState >= 1")
+        yield page
+        # the page fetches nothing but itself and its data: URIs
+        assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
 
 
 def cursor_left(page) -> float:

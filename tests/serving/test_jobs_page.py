@@ -6,7 +6,6 @@ violation."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
+from tests.browser import open_page, require_chromium
 
 from aural import audio
 from aural.serving import ModelCache, ServeConfig, create_app
@@ -22,21 +22,13 @@ from aural.serving.runner import serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 LONG_MS = 120_000  # the model shares two CPU cores with everything else
 API_KEY = "test-key-123"  # tests/serving/conftest.py's key
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "/usr/bin/chromium is missing under CI (apt-get install chromium)"
-            )
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture()
@@ -61,40 +53,8 @@ def jobs_url(
 
 @pytest.fixture()
 def page(chromium: Path, tmp_path: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(chromium),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(msg.text)
-                    if "Content Security Policy" in msg.text
-                    else None
-                ),
-            )
-            yield page
-            assert errors == [], errors
-        finally:
-            context.close()
+    with open_page(tmp_path / "profile") as page:
+        yield page
 
 
 def test_page_runs_a_long_file_as_a_job_and_shows_progress(

@@ -8,31 +8,23 @@ error or a content-security-policy violation.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.browser import open_page, require_chromium
 
 from aural.serving import ServeConfig, create_app
 from aural.serving.runner import free_port, serve_in_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 LONG_MS = 120_000  # the model shares two CPU cores with everything else
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "/usr/bin/chromium is missing under CI (apt-get install chromium)"
-            )
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium")
-    pytest.importorskip("playwright.sync_api")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -57,40 +49,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture()
 def page(chromium: Path, tmp_path: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user-data-dir
-            executable_path=str(chromium),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(msg.text)
-                    if "Content Security Policy" in msg.text
-                    else None
-                ),
-            )
-            yield page
-            assert errors == [], errors
-        finally:
-            context.close()
+    with open_page(tmp_path / "profile") as page:
+        yield page
 
 
 def _upload(page, path: Path) -> dict:  # type: ignore[no-untyped-def,type-arg]
