@@ -493,6 +493,24 @@ class _PrefixTrie:
         return tuple(reversed(out))
 
 
+def refuse_beam_options(
+    hotwords: Sequence[str], lm: object | None, lm_name: str | None
+) -> None:
+    """Greedy decoding has no beam to rescore: hotwords and an LM need one.
+
+    Raises:
+        OptionConflictError: ``hotwords`` or ``lm`` given.
+    """
+    if hotwords:
+        raise OptionConflictError(
+            f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1"
+        )
+    if lm is not None:
+        raise OptionConflictError(
+            f"the language model {lm_name!r} needs beam search; use beam_size > 1"
+        )
+
+
 def ctc_decoder(
     vocabulary: Sequence[str],
     blank: int,
@@ -514,14 +532,7 @@ def ctc_decoder(
             beam).
     """
     if beam_size <= 1:
-        if hotwords:
-            raise OptionConflictError(
-                f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1"
-            )
-        if lm is not None:
-            raise OptionConflictError(
-                f"the language model {lm_name!r} needs beam search; use beam_size > 1"
-            )
+        refuse_beam_options(hotwords, lm, lm_name)
         return CtcGreedyDecoder(vocabulary, blank, word_delimiter)
     return CtcPrefixBeamSearch(
         vocabulary,

@@ -31,11 +31,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from aural.decoding.ctc import CtcPrefixBeamSearch, Hypothesis
+from aural.decoding.ctc import CtcPrefixBeamSearch, Hypothesis, refuse_beam_options
 from aural.decoding.ctc_tokens import TokenSpan, token_texts, word_spans_from_tokens
 from aural.decoding.hotwords import Hotword
 from aural.decoding.lm import LanguageModel
-from aural.errors import ConfigError, OptionConflictError
+from aural.errors import ConfigError
 
 __all__ = [
     "TransducerBeamSearch",
@@ -369,14 +369,7 @@ def transducer_decoder(
         OptionConflictError: hotwords or an LM with ``beam_size == 1``.
     """
     if beam_size <= 1:
-        if hotwords:
-            raise OptionConflictError(
-                f"hotwords {list(hotwords)!r} need beam search; use beam_size > 1"
-            )
-        if lm is not None:
-            raise OptionConflictError(
-                f"the language model {lm_name!r} needs beam search; use beam_size > 1"
-            )
+        refuse_beam_options(hotwords, lm, lm_name)
         return TransducerGreedyDecoder(vocabulary, blank, word_delimiter)
     return TransducerBeamSearch(
         vocabulary,
