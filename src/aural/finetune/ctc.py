@@ -25,6 +25,7 @@ import torch
 from aural.errors import ModelNotFoundError, missing_dependency
 from aural.finetune.config import FinetuneConfig
 from aural.finetune.data import SAMPLE_RATE, AugmentedAudio
+from aural.finetune.loop import load_trainable_state, trainable_state
 from aural.training.data import TrainUtterance
 
 __all__ = ["CtcTask"]
@@ -196,23 +197,10 @@ class CtcTask:
 
     # ------------------------------------------------------------------ state
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        return {
-            n: p.detach().cpu().clone()
-            for n, p in self.model.named_parameters()
-            if p.requires_grad
-        }
+        return trainable_state(self.model)
 
     def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        params = dict(self.model.named_parameters())
-        for name, value in state.items():
-            if name not in params or params[name].shape != value.shape:
-                raise ModelNotFoundError(
-                    f"the checkpoint does not fit this recipe's model ({name}); resume "
-                    "with the recipe that wrote it"
-                )
-        with torch.no_grad():
-            for name, value in state.items():
-                params[name].copy_(value.to(params[name].device))
+        load_trainable_state(self.model, state)
 
     def save_model(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

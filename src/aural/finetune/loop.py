@@ -106,6 +106,35 @@ class FinetuneTask(Protocol):
         """The pretrained model as the engine loads it (None: not loadable)."""
 
 
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the parameters that train (a checkpoint's model part)."""
+    return {
+        name: p.detach().cpu().clone()
+        for name, p in model.named_parameters()
+        if p.requires_grad
+    }
+
+
+def load_trainable_state(
+    model: torch.nn.Module, state: dict[str, torch.Tensor]
+) -> None:
+    """Copies :func:`trainable_state`'s tensors back into ``model``.
+
+    Raises:
+        ModelNotFoundError: a tensor this model does not have, or of another shape.
+    """
+    params = dict(model.named_parameters())
+    for name, value in state.items():
+        if name not in params or params[name].shape != value.shape:
+            raise ModelNotFoundError(
+                f"the checkpoint does not fit this recipe's model ({name}); resume "
+                "with the recipe that wrote it"
+            )
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value.to(params[name].device))
+
+
 @dataclass(frozen=True, slots=True)
 class FinetuneResult:
     """What a fine-tuning run produced.

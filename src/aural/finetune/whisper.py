@@ -31,6 +31,7 @@ import torch
 from aural.errors import ConfigError, ModelNotFoundError
 from aural.finetune.config import FinetuneConfig
 from aural.finetune.data import SAMPLE_RATE, AugmentedAudio, sentence_case
+from aural.finetune.loop import load_trainable_state, trainable_state
 from aural.training.augment import spec_augment
 from aural.training.data import TrainUtterance
 
@@ -425,23 +426,10 @@ class WhisperTask:
 
     # ------------------------------------------------------------------ state
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        return {
-            name: p.detach().cpu().clone()
-            for name, p in self.model.named_parameters()
-            if p.requires_grad
-        }
+        return trainable_state(self.model)
 
     def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        params = dict(self.model.named_parameters())
-        unknown = [k for k in state if k not in params]
-        if unknown:
-            raise ModelNotFoundError(
-                f"the checkpoint does not fit this recipe's model (e.g. {unknown[0]}); "
-                "resume with the recipe that wrote it"
-            )
-        with torch.no_grad():
-            for name, value in state.items():
-                params[name].copy_(value.to(params[name].device))
+        load_trainable_state(self.model, state)
 
     def merged(self) -> Any:
         """A standalone ``WhisperForConditionalGeneration`` of the current weights
