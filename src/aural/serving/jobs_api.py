@@ -34,7 +34,7 @@ from aural.serving.jobstore import (
 )
 from aural.serving.schemas import parse_params
 from aural.serving.state import ServerState, State, require_api_key
-from aural.serving.uploads import Upload, read_json_body, receive_upload
+from aural.serving.uploads import Upload, read_json_body, receive_upload_in_time
 from aural.types import Transcript
 
 __all__ = ["get_jobs", "router"]
@@ -197,22 +197,13 @@ async def _receive(
         }
         return None, fields
     with state.uploads.claim():
-        try:
-            upload = await asyncio.wait_for(
-                receive_upload(
-                    request,
-                    cfg.max_upload_bytes,
-                    service.spool_dir / "incoming",
-                    cfg.upload_idle_timeout_s,
-                ),
-                cfg.request_timeout_s,
-            )
-        except TimeoutError:
-            raise ApiError(
-                408,
-                "timeout",
-                f"the upload did not arrive within {cfg.request_timeout_s:g} s",
-            ) from None
+        upload = await receive_upload_in_time(
+            request,
+            cfg.max_upload_bytes,
+            service.spool_dir / "incoming",
+            cfg.upload_idle_timeout_s,
+            cfg.request_timeout_s,
+        )
     return upload, upload.fields
 
 

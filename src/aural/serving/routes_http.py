@@ -37,7 +37,7 @@ from aural.serving.schemas import (
     parse_params,
 )
 from aural.serving.state import ServerState, State, require_api_key
-from aural.serving.uploads import Upload, read_json_body, receive_upload
+from aural.serving.uploads import Upload, read_json_body, receive_upload_in_time
 from aural.types import Transcript
 
 __all__ = ["router"]
@@ -84,22 +84,13 @@ async def _receive(request: Request, state: ServerState) -> Upload:
     cfg = state.config
     state.pool.check_room()
     with state.uploads.claim():
-        try:
-            return await asyncio.wait_for(
-                receive_upload(
-                    request,
-                    cfg.max_upload_bytes,
-                    cfg.tmp_dir,
-                    cfg.upload_idle_timeout_s,
-                ),
-                cfg.request_timeout_s,
-            )
-        except TimeoutError:
-            raise ApiError(
-                408,
-                "timeout",
-                f"the upload did not arrive within {cfg.request_timeout_s:g} s",
-            ) from None
+        return await receive_upload_in_time(
+            request,
+            cfg.max_upload_bytes,
+            cfg.tmp_dir,
+            cfg.upload_idle_timeout_s,
+            cfg.request_timeout_s,
+        )
 
 
 async def _run(

@@ -370,6 +370,28 @@ async def receive_upload(
     return upload
 
 
+async def receive_upload_in_time(
+    request: Request,
+    limit: int,
+    tmp_dir: Path | None,
+    idle_timeout_s: float,
+    deadline_s: float,
+) -> Upload:
+    """:func:`receive_upload`, whole within ``deadline_s``.
+
+    Raises:
+        ApiError: 408 past ``deadline_s``; else as :func:`receive_upload`.
+    """
+    try:
+        return await asyncio.wait_for(
+            receive_upload(request, limit, tmp_dir, idle_timeout_s), deadline_s
+        )
+    except TimeoutError:
+        raise ApiError(
+            408, "timeout", f"the upload did not arrive within {deadline_s:g} s"
+        ) from None
+
+
 async def read_json_body(
     request: Request, limit: int, idle_timeout_s: float = 30.0
 ) -> bytes:
