@@ -305,15 +305,14 @@ def test_look_ahead_charges_impossible_words_at_once(char_vocab):
 
     lm = estimate_kneser_ney([s.split() for s in CORPUS], order=2)
     search = CtcPrefixBeamSearch(char_vocab, beam_size=4, lm=lm, lm_weight=1.0)
-    ctx = search._root()
+    text = search.text_scorer
+    ctx = text.root()
     for token in [char_vocab.index(c) for c in "CA"]:
-        ctx = search._extend(ctx, token)
+        ctx = text.extend(ctx, token)
     assert ctx.pending == 0.0 and ctx.lm_score == 0.0  # "ca" starts "cat"
-    ctx = search._extend(ctx, char_vocab.index("G"))
+    ctx = text.extend(ctx, char_vocab.index("G"))
     assert ctx.pending == pytest.approx(lm.oov_score) and ctx.lm_score == ctx.pending
-    ctx = search._extend(
-        search._extend(ctx, char_vocab.index("E")), char_vocab.index("|")
-    )
+    ctx = text.extend(text.extend(ctx, char_vocab.index("E")), char_vocab.index("|"))
     assert ctx.pending == 0.0  # the word ended: the look-ahead became the real score
     assert ctx.lm_score == pytest.approx(lm.score(lm.begin_state(), "cage")[0])
 
@@ -339,9 +338,9 @@ def test_kenlm_vocabulary_turns_on_the_look_ahead(tmp_path, char_vocab, source):
     )  # "zebra": not in the model, ignored
     assert lm.oov_score == pytest.approx(arpa.oov_score, abs=1e-4)
     search = CtcPrefixBeamSearch(char_vocab, beam_size=4, lm=lm, lm_weight=1.0)
-    ctx = search._root()
+    ctx = search.text_scorer.root()
     for c in "CAG":
-        ctx = search._extend(ctx, char_vocab.index(c))
+        ctx = search.text_scorer.extend(ctx, char_vocab.index(c))
     assert ctx.pending == pytest.approx(lm.oov_score)  # no word starts with "cag"
 
 

@@ -10,8 +10,8 @@ models of any kind (transformers wav2vec2/HuBERT, aural's own Conformer-CTC) sha
   confidences from the posteriors; :meth:`Hypothesis.to_words` turns them into
   :class:`aural.types.Word` with times ``frame_index * frame_duration``).
 * The beam search fuses a word n-gram LM (shallow fusion: ``lm_weight * ln P(word) +
-  word_insertion_bonus`` per completed word) and hotword boosting
-  (:class:`aural.decoding.hotwords.HotwordTrie`).
+  word_insertion_bonus`` per completed word) and hotword boosting, both scored by
+  :class:`aural.decoding.text_scorer.TextScorer` (the transducer search's too).
 
 Example:
     >>> decoder = CtcPrefixBeamSearch(
@@ -34,12 +34,14 @@ from aural.decoding.alignment import ctc_forced_align
 from aural.decoding.ctc_tokens import (
     TokenSpan,
     WordSpan,
+    check_beam,
     check_log_probs,
     token_texts,
     word_spans_from_tokens,
 )
-from aural.decoding.hotwords import Hotword, HotwordState, HotwordTrie
+from aural.decoding.hotwords import Hotword
 from aural.decoding.lm import LanguageModel
+from aural.decoding.text_scorer import TextContext, TextScorer
 from aural.errors import ConfigError, OptionConflictError
 from aural.types import Word
 
@@ -206,41 +208,6 @@ def _lse(a: float, b: float) -> float:
     return a + math.log1p(math.exp(b - a))
 
 
-class _Context:
-    """Text-side state of a prefix: partial word, LM state, hotword state, fused
-    bonus."""
-
-    __slots__ = (
-        "bonus",
-        "hot_score",
-        "hot_state",
-        "lm_score",
-        "lm_state",
-        "partial",
-        "pending",
-    )
-
-    def __init__(
-        self,
-        partial: str,
-        lm_state: object,
-        hot_state: HotwordState,
-        lm_score: float,
-        hot_score: float,
-        bonus: float,
-        pending: float = 0.0,
-    ):
-        self.partial = partial
-        self.lm_state = lm_state
-        self.hot_state = hot_state
-        self.lm_score = lm_score
-        self.hot_score = hot_score
-        self.bonus = bonus  # lm_score + hot_score + insertion bonuses
-        self.pending = (
-            pending  # look-ahead charge for the partial word, inside lm_score
-        )
-
-
 class CtcPrefixBeamSearch:
     """CTC prefix beam search with optional n-gram LM fusion and hotword boosting.
 
@@ -279,111 +246,17 @@ class CtcPrefixBeamSearch:
             raise ConfigError(
                 f"blank index {blank} is outside the vocabulary of {len(vocabulary)}"
             )
-        if not isinstance(beam_size, int) or beam_size < 1:
-            raise ConfigError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-        if not 1 <= num_hypotheses <= beam_size:
-            raise ConfigError(
-                f"num_hypotheses must be in [1, beam_size], got {num_hypotheses}"
-            )
-        if lm_weight < 0:
-            raise ConfigError(f"lm_weight must be >= 0, got {lm_weight}")
+        check_beam(beam_size, num_hypotheses)
         self.vocabulary = list(vocabulary)
         self.blank = blank
         self.beam_size = beam_size
         self.lm = lm
-        self.lm_weight = lm_weight
-        self.word_insertion_bonus = (
-            (1.0 if lm is not None else 0.0)
-            if word_insertion_bonus is None
-            else float(word_insertion_bonus)
-        )
-        self.hotwords = HotwordTrie(hotwords, hotword_weight) if hotwords else None
         self.token_min_log_prob = token_min_log_prob
         self.num_hypotheses = num_hypotheses
         self._texts = token_texts(self.vocabulary, word_delimiter)
-        # Look-ahead: a partial word that no LM word starts with pays the LM's
-        # unknown-word score at once, not when the word ends. Without it, hypotheses
-        # that skip the word delimiter defer their LM cost and push the right ones out
-        # of the beam ("CABSAT" beats "CAT SAT"). Needs an LM that lists its words
-        # (ARPA, Sphinx, KenLM given its vocabulary).
-        prefixes = getattr(lm, "word_prefixes", None)
-        self._prefixes: frozenset[str] | None = (
-            prefixes() if callable(prefixes) else None
+        self.text_scorer = TextScorer(
+            self._texts, lm, lm_weight, word_insertion_bonus, hotwords, hotword_weight
         )
-        self._oov_charge = (
-            lm_weight * float(getattr(lm, "oov_score", 0.0))
-            if self._prefixes is not None
-            else 0.0
-        )
-
-    # --------------------------------------------------------------- text-side scoring
-    def _root(self) -> _Context:
-        lm_state = self.lm.begin_state() if self.lm is not None else None
-        hot = (
-            self.hotwords.initial_state if self.hotwords is not None else (0, 0.0, True)
-        )
-        return _Context("", lm_state, hot, 0.0, 0.0, 0.0)
-
-    def _complete_word(
-        self, word: str, lm_state: object
-    ) -> tuple[object, float, float]:
-        """Next LM state, weighted LM score and total bonus for finishing ``word``."""
-        if self.lm is None:
-            return None, 0.0, self.word_insertion_bonus
-        ln_p, state = self.lm.score(lm_state, word)
-        lm = self.lm_weight * ln_p
-        return state, lm, lm + self.word_insertion_bonus
-
-    def _extend(self, ctx: _Context, token: int) -> _Context:
-        text = self._texts[token]
-        if not text:
-            return ctx
-        partial, lm_state, hot = ctx.partial, ctx.lm_state, ctx.hot_state
-        lm_score, hot_score, bonus = ctx.lm_score, ctx.hot_score, ctx.bonus
-        pending = ctx.pending
-        for ch in text:
-            if ch == " ":
-                if partial:
-                    lm_score, bonus, pending = lm_score - pending, bonus - pending, 0.0
-                    lm_state, lm_delta, delta = self._complete_word(partial, lm_state)
-                    lm_score += lm_delta
-                    bonus += delta
-                    partial = ""
-                else:
-                    continue  # repeated delimiters: one space
-            else:
-                partial += ch
-                if (
-                    self._prefixes is not None
-                    and not pending
-                    and partial.lower() not in self._prefixes
-                ):
-                    pending = self._oov_charge
-                    lm_score, bonus = lm_score + pending, bonus + pending
-            if self.hotwords is not None:
-                hot, h_delta = self.hotwords.step(hot, ch)
-                hot_score += h_delta
-                bonus += h_delta
-        return _Context(partial, lm_state, hot, lm_score, hot_score, bonus, pending)
-
-    def _final(self, ctx: _Context) -> tuple[float, float, float]:
-        """(lm_score, hotword_score, bonus) once the text ends."""
-        lm_score, bonus = ctx.lm_score - ctx.pending, ctx.bonus - ctx.pending
-        hot_score = ctx.hot_score
-        lm_state = ctx.lm_state
-        if ctx.partial:
-            lm_state, lm_delta, delta = self._complete_word(ctx.partial, lm_state)
-            lm_score += lm_delta
-            bonus += delta
-        if self.lm is not None:
-            end = self.lm_weight * self.lm.end_score(lm_state)
-            lm_score += end
-            bonus += end
-        if self.hotwords is not None:
-            h = self.hotwords.finish(ctx.hot_state)
-            hot_score += h
-            bonus += h
-        return lm_score, hot_score, bonus
 
     # ---------------------------------------------------------------------- search
     def decode(self, log_probs: np.ndarray) -> list[Hypothesis]:
@@ -396,14 +269,14 @@ class CtcPrefixBeamSearch:
         lp = np.asarray(log_probs, dtype=np.float64)
         # Prefixes live in a trie of integer ids (0 = empty), so extending and hashing a
         # prefix costs O(1) however long it is.
-        trie = _PrefixTrie(self._root())
+        trie = _PrefixTrie(self.text_scorer.root())
         beams: dict[int, list[float]] = {0: [0.0, _NEG]}
         for t in range(lp.shape[0]):
             beams = self._step(lp[t], beams, trie)
         ranked = []
         for node, (pb, pnb) in beams.items():
             acoustic = _lse(pb, pnb)
-            lm_score, hot_score, bonus = self._final(trie.context[node])
+            lm_score, hot_score, bonus = self.text_scorer.final(trie.context[node])
             ranked.append((acoustic + bonus, node, acoustic, lm_score, hot_score))
         ranked.sort(key=lambda r: r[0], reverse=True)
         out = []
@@ -443,7 +316,7 @@ class CtcPrefixBeamSearch:
             for c, lpc in candidates:
                 child = children.get((node, c))
                 if child is None:
-                    child = trie.add(node, c, self._extend)
+                    child = trie.add(node, c, self.text_scorer.extend)
                 slot = nxt.setdefault(child, [_NEG, _NEG])
                 if c == last:
                     entry[1] = _lse(
@@ -468,14 +341,14 @@ class _PrefixTrie:
 
     __slots__ = ("children", "context", "last", "parent")
 
-    def __init__(self, root: _Context):
+    def __init__(self, root: TextContext):
         self.parent: list[int] = [-1]
         self.last: list[int] = [-1]
-        self.context: list[_Context] = [root]
+        self.context: list[TextContext] = [root]
         self.children: dict[tuple[int, int], int] = {}
 
     def add(
-        self, node: int, token: int, extend: Callable[[_Context, int], _Context]
+        self, node: int, token: int, extend: Callable[[TextContext, int], TextContext]
     ) -> int:
         """Create the child of ``node`` by ``token`` (it must not exist yet)."""
         found = len(self.parent)

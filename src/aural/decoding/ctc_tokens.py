@@ -22,6 +22,7 @@ __all__ = [
     "SENTENCEPIECE_SPACE",
     "TokenSpan",
     "WordSpan",
+    "check_beam",
     "check_log_probs",
     "token_texts",
     "word_spans_from_tokens",
@@ -100,6 +101,17 @@ def token_texts(
         else:
             out.append(tok)
     return out
+
+
+def check_beam(beam_size: int, num_hypotheses: int) -> None:
+    """Raise ConfigError unless ``beam_size`` >= 1 and ``num_hypotheses`` is in
+    ``[1, beam_size]`` (the beam searches' shared settings)."""
+    if not isinstance(beam_size, int) or beam_size < 1:
+        raise ConfigError(f"beam_size must be an integer >= 1, got {beam_size!r}")
+    if not 1 <= num_hypotheses <= beam_size:
+        raise ConfigError(
+            f"num_hypotheses must be in [1, beam_size], got {num_hypotheses}"
+        )
 
 
 def check_log_probs(

@@ -11,8 +11,8 @@ only numpy; :class:`aural.models.transducer.TransducerScorer` is the torch one.
   at each frame every hypothesis is extended by blank or by one token, and the
   ``beam_size`` best of all extensions are kept (equal token sequences merged). A word
   n-gram LM (shallow fusion: ``lm_weight * ln P(word) + word_insertion_bonus`` per
-  finished word) and hotwords are scored by the CTC prefix search's text side (the
-  same look-ahead, LM states and :class:`~aural.decoding.hotwords.HotwordTrie`), so
+  finished word) and hotwords are scored by
+  :class:`~aural.decoding.text_scorer.TextScorer`, as in the CTC prefix search, so
   both decoders fuse and bias the same way.
 
 Both are incremental: :meth:`begin` returns a :class:`TransducerSearch` that takes
@@ -31,10 +31,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from aural.decoding.ctc import CtcPrefixBeamSearch, Hypothesis, refuse_beam_options
-from aural.decoding.ctc_tokens import TokenSpan, token_texts, word_spans_from_tokens
+from aural.decoding.ctc import Hypothesis, refuse_beam_options
+from aural.decoding.ctc_tokens import (
+    TokenSpan,
+    check_beam,
+    token_texts,
+    word_spans_from_tokens,
+)
 from aural.decoding.hotwords import Hotword
 from aural.decoding.lm import LanguageModel
+from aural.decoding.text_scorer import TextScorer
 from aural.errors import ConfigError
 
 __all__ = [
@@ -78,7 +84,7 @@ class _Path:
     frames: tuple[int, ...]
     token_lps: tuple[float, ...]
     acoustic: float
-    ctx: Any  # aural.decoding.ctc._Context (None for greedy)
+    ctx: Any  # a TextContext (None for greedy)
 
 
 def _context(tokens: tuple[int, ...], size: int, blank: int) -> tuple[int, ...]:
@@ -87,6 +93,11 @@ def _context(tokens: tuple[int, ...], size: int, blank: int) -> tuple[int, ...]:
 
 
 class _Base:
+    """What both searches share: the vocabulary, ``begin``/``decode`` and turning a
+    path into a :class:`Hypothesis`; each search defines the three steps below."""
+
+    num_hypotheses = 1
+
     def __init__(
         self, vocabulary: Sequence[str], blank: int, word_delimiter: str | None
     ) -> None:
@@ -97,6 +108,31 @@ class _Base:
         self.vocabulary = list(vocabulary)
         self.blank = blank
         self._texts = token_texts(self.vocabulary, word_delimiter)
+
+    def begin(self, scorer: TransducerScorer) -> TransducerSearch:
+        """A search over one utterance or stream, fed frames as they come."""
+        self._check(scorer)
+        return TransducerSearch(self, scorer)
+
+    def decode(
+        self, scorer: TransducerScorer, frames: Iterable[Any]
+    ) -> list[Hypothesis]:
+        """Decode one utterance's encoder frames; up to ``num_hypotheses`` (1 for
+        greedy), best first."""
+        search = self.begin(scorer)
+        search.advance(frames)
+        return search.hypotheses(self.num_hypotheses)
+
+    def _root_context(self) -> Any:
+        raise NotImplementedError
+
+    def _step(
+        self, scorer: TransducerScorer, frame: Any, paths: list[_Path], t: int
+    ) -> list[_Path]:
+        raise NotImplementedError
+
+    def _finish(self, paths: list[_Path], num: int) -> list[Hypothesis]:
+        raise NotImplementedError
 
     def _check(self, scorer: TransducerScorer) -> None:
         if scorer.vocab_size != len(self.vocabulary):
@@ -137,9 +173,7 @@ class TransducerSearch:
     :meth:`TransducerBeamSearch.begin`.
     """
 
-    def __init__(
-        self, decoder: TransducerGreedyDecoder | TransducerBeamSearch, scorer: Any
-    ) -> None:
+    def __init__(self, decoder: _Base, scorer: Any) -> None:
         self.decoder = decoder
         self.scorer = scorer
         self.num_frames = 0
@@ -180,18 +214,6 @@ class TransducerGreedyDecoder(_Base):
         word_delimiter: str | None = None,
     ) -> None:
         super().__init__(vocabulary, blank, word_delimiter)
-
-    def begin(self, scorer: TransducerScorer) -> TransducerSearch:
-        self._check(scorer)
-        return TransducerSearch(self, scorer)
-
-    def decode(
-        self, scorer: TransducerScorer, frames: Iterable[Any]
-    ) -> list[Hypothesis]:
-        """Decode one utterance's encoder frames; returns a one-item list."""
-        search = self.begin(scorer)
-        search.advance(frames)
-        return search.hypotheses()
 
     def _root_context(self) -> Any:
         return None
@@ -259,38 +281,16 @@ class TransducerBeamSearch(_Base):
         num_hypotheses: int = 1,
     ) -> None:
         super().__init__(vocabulary, blank, word_delimiter)
-        # the CTC prefix search's text side: LM look-ahead, LM states, hotword trie
-        self._text = CtcPrefixBeamSearch(
-            vocabulary,
-            blank,
-            beam_size=beam_size,
-            lm=lm,
-            lm_weight=lm_weight,
-            word_insertion_bonus=word_insertion_bonus,
-            hotwords=hotwords,
-            hotword_weight=hotword_weight,
-            word_delimiter=word_delimiter,
-            num_hypotheses=num_hypotheses,
-        )
+        check_beam(beam_size, num_hypotheses)
         self.beam_size = beam_size
         self.num_hypotheses = num_hypotheses
         self.lm = lm
-
-    def begin(self, scorer: TransducerScorer) -> TransducerSearch:
-        self._check(scorer)
-        return TransducerSearch(self, scorer)
-
-    def decode(
-        self, scorer: TransducerScorer, frames: Iterable[Any]
-    ) -> list[Hypothesis]:
-        """Decode one utterance's encoder frames; up to ``num_hypotheses``, best
-        first."""
-        search = self.begin(scorer)
-        search.advance(frames)
-        return search.hypotheses(self.num_hypotheses)
+        self.text_scorer = TextScorer(
+            self._texts, lm, lm_weight, word_insertion_bonus, hotwords, hotword_weight
+        )
 
     def _root_context(self) -> Any:
-        return self._text._root()
+        return self.text_scorer.root()
 
     def _step(
         self, scorer: TransducerScorer, frame: Any, paths: list[_Path], t: int
@@ -324,7 +324,7 @@ class TransducerBeamSearch(_Base):
                     (*path.frames, t),
                     (*path.token_lps, lpv),
                     path.acoustic + lpv,
-                    self._text._extend(path.ctx, v),
+                    self.text_scorer.extend(path.ctx, v),
                 )
             rank = new.acoustic + new.ctx.bonus
             old = merged.get(new.tokens)
@@ -343,7 +343,7 @@ class TransducerBeamSearch(_Base):
     def _finish(self, paths: list[_Path], num: int) -> list[Hypothesis]:
         ranked = []
         for p in paths:
-            lm_score, hot_score, bonus = self._text._final(p.ctx)
+            lm_score, hot_score, bonus = self.text_scorer.final(p.ctx)
             ranked.append((p.acoustic + bonus, lm_score, hot_score, p))
         ranked.sort(key=lambda r: r[0], reverse=True)
         return [self._hypothesis(p, s, lm, h) for s, lm, h, p in ranked[:num]]
