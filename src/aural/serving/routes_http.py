@@ -9,9 +9,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -46,6 +46,10 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 
 _MEDIA_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain"}
 _OPENAI_DEFAULT_MODEL = "whisper-1"
+_OPENAI_ROUTES = {
+    "transcribe": "/v1/audio/transcriptions",
+    "translate": "/v1/audio/translations",
+}
 
 
 def _multipart_body(params: type[BaseModel], raw_body: bool) -> dict[str, Any]:
@@ -149,6 +153,51 @@ def _render(transcript: Transcript, fmt: str) -> Response:
     )
 
 
+_Plan = tuple[LoadedEngine, DecodeOptions, DiarizationOptions | None]
+_P = TypeVar("_P", TranscribeParams, OpenAIParams, TranslationParams)
+_O = TypeVar("_O", OpenAIParams, TranslationParams)
+
+
+async def _transcribe_upload(
+    request: Request,
+    state: ServerState,
+    params_type: type[_P],
+    route: str,
+    plan: Callable[[_P], _Plan],
+) -> tuple[_P, DecodeOptions, Transcript]:
+    """Receive the upload, parse its options (query parameters, then form fields),
+    ``plan`` the engine, decoding and diarization options from them, and transcribe
+    in a pool slot; the upload is removed when done.
+
+    Returns:
+        The parsed parameters, the decoding options used and the transcript.
+    """
+    started = time.monotonic()
+    upload = await _receive(request, state)
+    with upload:
+        params: _P = parse_params(params_type, _query(request), upload.fields)
+        engine, options, diarization = plan(params)
+        result = await _run(
+            state,
+            started,
+            engine,
+            upload,
+            options,
+            route,
+            params.raw_audio(),
+            diarization,
+        )
+    return params, options, result.transcript
+
+
+def _native_plan(state: ServerState, params: TranscribeParams | Base64Request) -> _Plan:
+    """The engine (by ``engine``/``model``), decoding and diarization options of an
+    aural-native request."""
+    engine = state.cache.get(params.engine, params.model)
+    options = params.decode_options(state.config.beam_size)
+    return (engine, *_with_diarization(params, options))
+
+
 @router.post(
     "/v1/transcribe",
     summary="Transcribe an uploaded file or a raw audio body",
@@ -160,27 +209,14 @@ async def transcribe(request: Request, state: State) -> Response:
 
     Returns the Transcript JSON, or txt/srt/vtt with ``response_format``.
     """
-    started = time.monotonic()
-    upload = await _receive(request, state)
-    with upload:
-        params: TranscribeParams = parse_params(
-            TranscribeParams, _query(request), upload.fields
-        )
-        engine = state.cache.get(params.engine, params.model)
-        options, diarization = _with_diarization(
-            params, params.decode_options(state.config.beam_size)
-        )
-        result = await _run(
-            state,
-            started,
-            engine,
-            upload,
-            options,
-            "/v1/transcribe",
-            params.raw_audio(),
-            diarization,
-        )
-    return _render(result.transcript, params.response_format)
+    params, _, transcript = await _transcribe_upload(
+        request,
+        state,
+        TranscribeParams,
+        "/v1/transcribe",
+        lambda p: _native_plan(state, p),
+    )
+    return _render(transcript, params.response_format)
 
 
 def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
@@ -200,6 +236,67 @@ def _openai_engine(state: ServerState, model: str) -> LoadedEngine:
     )
 
 
+def _openai_plan(state: ServerState, params: OpenAIParams | TranslationParams) -> _Plan:
+    """The engine (by OpenAI ``model``) and options of a transcription, or of a
+    translation into English (refused with 422 by an English-only model)."""
+    engine = _openai_engine(state, params.model)
+    changes: dict[str, Any] = {"beam_size": state.config.beam_size}
+    if params.prompt:
+        changes["initial_prompt"] = params.prompt
+    if params.temperature is not None:
+        changes["temperature"] = params.temperature
+    if isinstance(params, TranslationParams):
+        if not engine.primary.capabilities.translate:
+            raise ApiError(
+                422,
+                "invalid_options",
+                f"model {engine.name}:{engine.model_id} is English-only and cannot "
+                "translate; serve a multilingual model (`aural serve --model base`) "
+                "and pick it with model=",
+            )
+        options = DecodeOptions(task="translate", word_timestamps=False, **changes)
+        return engine, options, None
+    changes["word_timestamps"] = "word" in params.timestamp_granularities
+    if params.language:
+        changes["language"] = params.language
+    if params.hotwords:
+        changes["hotwords"] = params.hotword_entries()
+    if params.languages:
+        changes["languages"] = params.language_list()
+    return (engine, *_with_diarization(params, DecodeOptions(**changes)))
+
+
+async def _openai_upload(
+    request: Request, state: ServerState, params_type: type[_O]
+) -> Response:
+    """``/v1/audio/transcriptions`` (``OpenAIParams``) or ``/v1/audio/translations``
+    (``TranslationParams``): the upload transcribed or translated, rendered as the
+    OpenAI API's ``response_format``."""
+    task: Literal["transcribe", "translate"] = (
+        "translate" if params_type is TranslationParams else "transcribe"
+    )
+    params, options, transcript = await _transcribe_upload(
+        request,
+        state,
+        params_type,
+        _OPENAI_ROUTES[task],
+        lambda p: _openai_plan(state, p),
+    )
+    fmt = params.response_format
+    if fmt == "json":
+        return JSONResponse({"text": transcript.text})
+    if fmt == "verbose_json":
+        granularities = (
+            params.timestamp_granularities
+            if isinstance(params, OpenAIParams)
+            else ("segment",)
+        )
+        return JSONResponse(
+            openai_verbose_json(transcript, granularities, options.temperature, task)
+        )
+    return _render(transcript, fmt)
+
+
 @router.post(
     "/v1/audio/transcriptions",
     summary="OpenAI-compatible transcription",
@@ -209,49 +306,7 @@ async def openai_transcriptions(request: Request, state: State) -> Response:
     """The OpenAI audio API: ``file``, ``model``, ``language``, ``prompt``,
     ``response_format``, ``temperature``, ``timestamp_granularities[]``; plus aural's
     ``hotwords`` (comma-separated, ``word:weight`` allowed) and ``raw_*`` fields."""
-    started = time.monotonic()
-    upload = await _receive(request, state)
-    with upload:
-        params: OpenAIParams = parse_params(
-            OpenAIParams, _query(request), upload.fields
-        )
-        engine = _openai_engine(state, params.model)
-        changes: dict[str, Any] = {
-            "beam_size": state.config.beam_size,
-            "word_timestamps": "word" in params.timestamp_granularities,
-        }
-        if params.language:
-            changes["language"] = params.language
-        if params.prompt:
-            changes["initial_prompt"] = params.prompt
-        if params.temperature is not None:
-            changes["temperature"] = params.temperature
-        if params.hotwords:
-            changes["hotwords"] = params.hotword_entries()
-        if params.languages:
-            changes["languages"] = params.language_list()
-        options, diarization = _with_diarization(params, DecodeOptions(**changes))
-        result = await _run(
-            state,
-            started,
-            engine,
-            upload,
-            options,
-            "/v1/audio/transcriptions",
-            params.raw_audio(),
-            diarization,
-        )
-    transcript = result.transcript
-    fmt = params.response_format
-    if fmt == "json":
-        return JSONResponse({"text": transcript.text})
-    if fmt == "verbose_json":
-        return JSONResponse(
-            openai_verbose_json(
-                transcript, params.timestamp_granularities, options.temperature
-            )
-        )
-    return _render(transcript, fmt)
+    return await _openai_upload(request, state, OpenAIParams)
 
 
 @router.post(
@@ -263,51 +318,7 @@ async def openai_translations(request: Request, state: State) -> Response:
     """The OpenAI audio API: speech in any language -> English text (``file``,
     ``model``, ``prompt``, ``response_format``, ``temperature``). A model that cannot
     translate (English-only, e.g. tiny.en) is refused with 422 before decoding."""
-    started = time.monotonic()
-    upload = await _receive(request, state)
-    with upload:
-        params: TranslationParams = parse_params(
-            TranslationParams, _query(request), upload.fields
-        )
-        engine = _openai_engine(state, params.model)
-        if not engine.primary.capabilities.translate:
-            raise ApiError(
-                422,
-                "invalid_options",
-                f"model {engine.name}:{engine.model_id} is English-only and cannot "
-                "translate; serve a multilingual model (`aural serve --model base`) "
-                "and pick it with model=",
-            )
-        changes: dict[str, Any] = {
-            "beam_size": state.config.beam_size,
-            "task": "translate",
-            "word_timestamps": False,
-        }
-        if params.prompt:
-            changes["initial_prompt"] = params.prompt
-        if params.temperature is not None:
-            changes["temperature"] = params.temperature
-        options = DecodeOptions(**changes)
-        result = await _run(
-            state,
-            started,
-            engine,
-            upload,
-            options,
-            "/v1/audio/translations",
-            params.raw_audio(),
-        )
-    transcript = result.transcript
-    fmt = params.response_format
-    if fmt == "json":
-        return JSONResponse({"text": transcript.text})
-    if fmt == "verbose_json":
-        return JSONResponse(
-            openai_verbose_json(
-                transcript, ("segment",), options.temperature, "translate"
-            )
-        )
-    return _render(transcript, fmt)
+    return await _openai_upload(request, state, TranslationParams)
 
 
 @router.post(
@@ -458,10 +469,7 @@ async def transcribe_base64(request: Request, state: State) -> Response:
         )
     if not audio_bytes:
         raise ApiError(400, "no_audio", "audio_data is empty")
-    engine = state.cache.get(params.engine, params.model)
-    options, diarization = _with_diarization(
-        params, params.decode_options(cfg.beam_size)
-    )
+    engine, options, diarization = _native_plan(state, params)
     upload = _write_temp(audio_bytes, cfg.tmp_dir)
     del audio_bytes
     with upload:
