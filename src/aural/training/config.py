@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,19 +31,28 @@ __all__ = [
     "RirConfig",
     "SpecAugmentConfig",
     "SpeedConfig",
+    "StrictModel",
     "TokenizerConfig",
     "TrackingConfig",
     "TrainConfig",
     "TrainingConfig",
+    "describe_config_error",
     "load_config",
+    "merge_changes",
+    "read_yaml",
+    "validate_config",
 ]
 
+_M = TypeVar("_M", bound=BaseModel)
 
-class _Strict(BaseModel):
+
+class StrictModel(BaseModel):
+    """A config section: frozen, unknown keys rejected (the recipes' base model)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DataSource(_Strict):
+class DataSource(StrictModel):
     """One dataset folder or manifest read with :func:`aural.data.load_dataset`."""
 
     path: str
@@ -72,7 +81,7 @@ class DataSource(_Strict):
         return Path(os.path.expanduser(os.path.expandvars(self.path)))
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     train: list[DataSource] = Field(min_length=1)
     dev: list[DataSource] = Field(default_factory=list)
     dev_fraction: float = Field(
@@ -85,7 +94,7 @@ class DataConfig(_Strict):
     )  # cap on dev utterances per evaluation
 
 
-class FeatureConfig(_Strict):
+class FeatureConfig(StrictModel):
     """Input features; ``kind: whisper`` feeds the frames of a pretrained Whisper
     encoder (``encoder``, 20 ms each) to the model, and the mel / cepstral keys are
     unused."""
@@ -119,12 +128,12 @@ class FeatureConfig(_Strict):
             raise ConfigError(f"features: {err}") from err
 
 
-class TokenizerConfig(_Strict):
+class TokenizerConfig(StrictModel):
     kind: Literal["char", "bpe"] = "char"
     vocab_size: int = Field(default=256, ge=8)  # BPE only
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """A size preset, with any field overridden.
 
     ``type: ctc`` (the default) puts a CTC head on the Conformer encoder;
@@ -171,31 +180,31 @@ class ModelConfig(_Strict):
         return out
 
 
-class NoiseConfig(_Strict):
+class NoiseConfig(StrictModel):
     enabled: bool = False
     directory: str = "../shared/data/noise"
     probability: float = Field(default=0.5, ge=0.0, le=1.0)
     snr_db: tuple[float, float] = (5.0, 20.0)  # sampled uniformly
 
 
-class RirConfig(_Strict):
+class RirConfig(StrictModel):
     enabled: bool = False
     directory: str = "../shared/data/rir"
     probability: float = Field(default=0.3, ge=0.0, le=1.0)
 
 
-class SpeedConfig(_Strict):
+class SpeedConfig(StrictModel):
     enabled: bool = False
     factors: tuple[float, ...] = (0.9, 1.0, 1.1)
 
 
-class PitchConfig(_Strict):
+class PitchConfig(StrictModel):
     enabled: bool = False
     probability: float = Field(default=0.3, ge=0.0, le=1.0)
     semitones: tuple[float, float] = (-2.0, 2.0)
 
 
-class SpecAugmentConfig(_Strict):
+class SpecAugmentConfig(StrictModel):
     enabled: bool = False
     freq_masks: int = Field(default=2, ge=0)
     freq_width: int = Field(default=15, ge=0)  # mel bins, at most
@@ -203,7 +212,7 @@ class SpecAugmentConfig(_Strict):
     time_width: float = Field(default=0.05, ge=0.0, le=0.5)  # fraction of the utterance
 
 
-class AugmentConfig(_Strict):
+class AugmentConfig(StrictModel):
     seed_offset: int = 0
     noise: NoiseConfig = NoiseConfig()
     rir: RirConfig = RirConfig()
@@ -212,7 +221,7 @@ class AugmentConfig(_Strict):
     spec_augment: SpecAugmentConfig = SpecAugmentConfig()
 
 
-class OptimConfig(_Strict):
+class OptimConfig(StrictModel):
     lr: float = Field(default=1e-3, gt=0.0)  # peak learning rate
     weight_decay: float = Field(default=1e-3, ge=0.0)
     betas: tuple[float, float] = (0.9, 0.98)
@@ -223,7 +232,7 @@ class OptimConfig(_Strict):
     accumulate_steps: int = Field(default=1, ge=1)
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(StrictModel):
     max_steps: int = Field(default=1000, ge=1)  # optimizer steps
     max_epochs: int | None = Field(default=None, ge=1)
     max_minutes: float | None = Field(
@@ -245,7 +254,7 @@ class TrainingConfig(_Strict):
     feature_cache_mb: int = Field(default=2048, ge=0)
 
 
-class TrackingConfig(_Strict):
+class TrackingConfig(StrictModel):
     mlflow: bool = True
     mlflow_dir: str | None = None  # None = <output_dir>/mlruns (SQLite db + artifacts)
     mlflow_uri: str | None = (
@@ -258,7 +267,7 @@ class TrackingConfig(_Strict):
     num_sample_predictions: int = Field(default=5, ge=0)
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     """A whole recipe (see ``recipes/*.yaml``)."""
 
     name: str
@@ -286,26 +295,66 @@ class TrainConfig(_Strict):
 
     def with_changes(self, changes: dict[str, Any]) -> TrainConfig:
         """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
-        return parse_config(_merge(self.model_dump(mode="json"), changes), "<changes>")
+        return parse_config(
+            merge_changes(self.model_dump(mode="json"), changes), "<changes>"
+        )
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def merge_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with nested ``changes`` applied (a dict merges into a dict, anything
+    else replaces); neither is modified."""
     out = dict(base)
     for k, v in changes.items():
         out[k] = (
-            _merge(out[k], v)
+            merge_changes(out[k], v)
             if isinstance(v, dict) and isinstance(out.get(k), dict)
             else v
         )
     return out
 
 
-def _describe(err: ValidationError, source: str) -> str:
+def describe_config_error(err: ValidationError, source: str) -> str:
+    """One line naming every offending key: ``source: optim.lr: input should be
+    ...; data.train: field required``."""
     problems = []
     for e in err.errors():
         where = ".".join(str(p) for p in e["loc"]) or "<top level>"
         problems.append(f"{where}: {e['msg'].lower()}")
     return f"{source}: " + "; ".join(problems)
+
+
+def validate_config(model: type[_M], data: Any, source: str, what: str) -> _M:
+    """Validate a mapping read from ``source`` as ``model``.
+
+    Args:
+        what: what the mapping is, for the message (``"training config"``).
+
+    Raises:
+        ConfigError: ``data`` is not a mapping, or naming every offending key.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: a {what} must be a mapping, got {type(data).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_config_error(err, source)) from err
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML document at ``path``.
+
+    Raises:
+        ConfigError: the file cannot be read (``cannot read {what} PATH: ...``) or is
+            not valid YAML.
+    """
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror or err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
 
 
 def parse_config(data: Any, source: str = "<config>") -> TrainConfig:
@@ -315,23 +364,10 @@ def parse_config(data: Any, source: str = "<config>") -> TrainConfig:
         ConfigError: naming every offending key
             (``optim.lr: input should be greater...``).
     """
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{source}: a training config must be a mapping, got {type(data).__name__}"
-        )
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_describe(err, source)) from err
+    return validate_config(TrainConfig, data, source, "training config")
 
 
 def load_config(path: str | Path) -> TrainConfig:
     """Read and validate a YAML recipe."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read training config {path}: {err}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from err
-    return parse_config(data, str(path))
+    return parse_config(read_yaml(path, "training config"), str(path))
