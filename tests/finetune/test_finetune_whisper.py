@@ -154,3 +154,90 @@ def test_labels_use_whisper_special_tokens(
     )
     assert decode(tokens[sot + 2 : -2]) == " Hello I am here"
     assert skip == sot + 1  # the loss starts after <|startoftranscript|>
+
+
+def test_clean_teacher_is_zero_on_clean_audio_and_positive_on_noise(
+    shared_data: Path, tiny_whisper_dir: Path, tmp_path: Path
+) -> None:
+    """The clean-teacher loss compares the trained encoder on the augmented clip with
+    the pretrained encoder on the clean one: nothing to learn before training on clean
+    audio, something to learn once noise is mixed in."""
+    from aural.finetune.loop import read_data
+    from aural.finetune.whisper import WhisperTask
+
+    whisper = {"method": "full", "freeze_decoder": True, "clean_teacher_weight": 1.0}
+    clean_cfg = recipe(shared_data, tiny_whisper_dir, tmp_path / "c", whisper=whisper)
+    noisy_cfg = recipe(
+        shared_data,
+        tiny_whisper_dir,
+        tmp_path / "n",
+        whisper=whisper,
+        augment={
+            "noise": {
+                "enabled": True,
+                "directory": str(shared_data / "noise"),
+                "probability": 1.0,
+                "snr_db": [0.0, 0.0],
+            }
+        },
+    )
+    losses_seen = []
+    for cfg in (clean_cfg, noisy_cfg):
+        task = WhisperTask(cfg, torch.device("cpu"), tmp_path)
+        train, _ = read_data(cfg)
+        task.prepare(train)
+        states = task._encode_audio(train, [0, 1], epoch=0)
+        loss = task._clean_teacher_loss(train, [0, 1], states)
+        assert loss is not None
+        losses_seen.append(float(loss.detach()))
+    assert losses_seen[0] < 1e-6, losses_seen
+    # a random tiny encoder moves little, but far more than not at all
+    assert losses_seen[1] > 1e-5 and losses_seen[1] > 100 * losses_seen[0], losses_seen
+
+
+@pytest.mark.slow
+def test_clean_teacher_run_trains_the_encoder_only(
+    shared_data: Path, tiny_whisper_dir: Path, tmp_path: Path
+) -> None:
+    from aural.finetune import run_finetune
+
+    out = tmp_path / "teacher"
+    cfg = recipe(
+        shared_data,
+        tiny_whisper_dir,
+        out,
+        whisper={"method": "full", "freeze_decoder": True, "clean_teacher_weight": 1.0},
+        augment={
+            "noise": {
+                "enabled": True,
+                "directory": str(shared_data / "noise"),
+                "probability": 1.0,
+                "snr_db": [5.0, 10.0],
+            }
+        },
+    )
+    run_finetune(cfg, progress=False)
+    record = losses(out)
+    assert record[4] < record[1], record
+    state = torch.load(out / "checkpoints" / "step_0000004" / "trainable.pt")
+    assert state and all(".encoder." in name for name in state), sorted(state)
+
+
+@pytest.mark.parametrize(
+    "whisper",
+    [
+        {"freeze_encoder": True, "freeze_decoder": True},
+        {"freeze_encoder": True, "clean_teacher_weight": 1.0},
+        {"trainable_encoder_layers": 0, "clean_teacher_weight": 0.5},
+    ],
+)
+def test_recipes_that_cannot_train_are_refused(
+    shared_data: Path,
+    tiny_whisper_dir: Path,
+    tmp_path: Path,
+    whisper: dict[str, object],
+) -> None:
+    from aural.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="whisper"):
+        recipe(shared_data, tiny_whisper_dir, tmp_path / "x", whisper=whisper)

@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from aural.errors import ConfigError
 from aural.training.config import (
     AugmentConfig,
     DataConfig,
     OptimConfig,
+    StrictModel,
     TrackingConfig,
+    merge_changes,
+    read_yaml,
+    validate_config,
 )
 
 __all__ = [
@@ -35,11 +38,7 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TelephoneConfig(_Strict):
+class TelephoneConfig(StrictModel):
     """A telephone channel: 8 kHz, 300-3400 Hz band and a speech codec, applied with
     ``probability`` after the other waveform effects."""
 
@@ -48,11 +47,18 @@ class TelephoneConfig(_Strict):
     codec: Literal["none", "mulaw", "gsm"] = "gsm"
 
 
-class WhisperOptions(_Strict):
+class WhisperOptions(StrictModel):
     """How a Whisper model is adapted and what its labels look like."""
 
     method: Literal["full", "lora"] = "lora"
     freeze_encoder: bool = False
+    # train the encoder only: the decoder keeps its language model and output style
+    freeze_decoder: bool = False
+    # noise robustness by a clean teacher: the frozen pretrained encoder's output on the
+    # clean clip is the target (mean squared error, per feature, over the speech frames)
+    # for the trained encoder's output on the augmented clip, added to the cross-entropy
+    # with this weight (0: off)
+    clean_teacher_weight: float = Field(default=0.0, ge=0.0)
     # full/LoRA: train only the top N encoder layers (None = all); the layers below run
     # without gradients, so their backward pass is skipped
     trainable_encoder_layers: int | None = Field(default=None, ge=0)
@@ -70,7 +76,7 @@ class WhisperOptions(_Strict):
     encoder_cache_mb: int = Field(default=2048, ge=0)  # frozen encoder, no augmentation
 
 
-class CtcOptions(_Strict):
+class CtcOptions(StrictModel):
     """How a Hugging Face CTC model is adapted."""
 
     vocabulary: Literal["keep", "build"] = "keep"
@@ -78,7 +84,7 @@ class CtcOptions(_Strict):
     text_case: Literal["auto", "upper", "lower"] = "auto"  # auto: the vocabulary's
 
 
-class LoopConfig(_Strict):
+class LoopConfig(StrictModel):
     max_steps: int = Field(default=500, ge=1)  # optimizer steps
     max_minutes: float | None = Field(default=None, gt=0.0)
     batch_seconds: float = Field(default=120.0, gt=0.0)  # padded audio per micro-batch
@@ -95,7 +101,7 @@ class LoopConfig(_Strict):
     final_engine_eval: bool = True  # before/after WER through the deployed engine
 
 
-class FinetuneConfig(_Strict):
+class FinetuneConfig(StrictModel):
     """A whole fine-tuning recipe (``recipes/finetune_*.yaml``)."""
 
     name: str
@@ -121,6 +127,18 @@ class FinetuneConfig(_Strict):
                 "data.max_duration: Whisper sees at most 30 s at once; set it to 30 "
                 "or less"
             )
+        w = self.whisper
+        if w.freeze_encoder and w.freeze_decoder:
+            raise ValueError(
+                "whisper.freeze_encoder and whisper.freeze_decoder: nothing would train"
+            )
+        if w.clean_teacher_weight > 0 and (
+            w.freeze_encoder or w.trainable_encoder_layers == 0
+        ):
+            raise ValueError(
+                "whisper.clean_teacher_weight needs a trained encoder (it teaches the "
+                "encoder); the encoder is frozen"
+            )
         return self
 
     def to_yaml(self) -> str:
@@ -129,19 +147,8 @@ class FinetuneConfig(_Strict):
     def with_changes(self, changes: dict[str, Any]) -> FinetuneConfig:
         """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
         return parse_finetune_config(
-            _merge(self.model_dump(mode="json"), changes), "<changes>"
+            merge_changes(self.model_dump(mode="json"), changes), "<changes>"
         )
-
-
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in changes.items():
-        out[k] = (
-            _merge(out[k], v)
-            if isinstance(v, dict) and isinstance(out.get(k), dict)
-            else v
-        )
-    return out
 
 
 def parse_finetune_config(data: Any, source: str = "<config>") -> FinetuneConfig:
@@ -150,28 +157,10 @@ def parse_finetune_config(data: Any, source: str = "<config>") -> FinetuneConfig
     Raises:
         ConfigError: naming every offending key.
     """
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{source}: a fine-tuning recipe must be a mapping, got "
-            f"{type(data).__name__}"
-        )
-    try:
-        return FinetuneConfig.model_validate(data)
-    except ValidationError as err:
-        problems = []
-        for e in err.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "<top level>"
-            problems.append(f"{where}: {e['msg'].lower()}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from err
+    return validate_config(FinetuneConfig, data, source, "fine-tuning recipe")
 
 
 def load_finetune_config(path: str | Path) -> FinetuneConfig:
     """Read and validate a YAML recipe."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read recipe {path}: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from err
-    return parse_finetune_config(data, str(path))
+    return parse_finetune_config(read_yaml(path, "recipe"), str(path))

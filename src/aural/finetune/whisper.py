@@ -117,6 +117,12 @@ class WhisperTask:
         self._ids()
         self.audio = AugmentedAudio(config)
         self.generation = getattr(self.whisper, "generation_config", None)
+        self._teacher: torch.nn.Module | None = None
+        self._teacher_cache: dict[str, torch.Tensor] = {}
+        if self.options.clean_teacher_weight > 0:
+            # the pretrained encoder, before any training or LoRA: it never changes
+            self._teacher = copy.deepcopy(self.whisper.get_encoder()).eval()
+            self._teacher.requires_grad_(False)
         self._freeze()
         self.model: torch.nn.Module = self.whisper
         self.peft_model: Any = None
@@ -166,6 +172,10 @@ class WhisperTask:
         o = self.options
         encoder = self.whisper.model.encoder
         encoder.embed_positions.requires_grad_(False)
+        if o.freeze_decoder:
+            # the output projection shares the token embedding, so it is frozen too
+            self.whisper.model.decoder.requires_grad_(False)
+            self.whisper.proj_out.requires_grad_(False)
         if o.freeze_encoder:
             encoder.requires_grad_(False)
         elif o.trainable_encoder_layers is not None and o.method == "full":
@@ -182,7 +192,7 @@ class WhisperTask:
             enc_layers = list(range(n_enc - o.trainable_encoder_layers, n_enc))
         else:
             enc_layers = list(range(n_enc))
-        places = [r"decoder\.layers\.\d+"]
+        places = [] if o.freeze_decoder else [r"decoder\.layers\.\d+"]
         if enc_layers:
             places.append(rf"encoder\.layers\.(?:{'|'.join(map(str, enc_layers))})")
         targets = "|".join(re.escape(t) for t in o.lora_targets)
@@ -341,6 +351,7 @@ class WhisperTask:
             target[: skip - 1] = -100
             labels[row, :n] = target
         states = self._encode_audio(utts, indices, epoch)
+        teacher_loss = self._clean_teacher_loss(utts, indices, states)
         out = self.whisper(
             encoder_outputs=(states,),
             decoder_input_ids=inputs.to(self.device),
@@ -354,7 +365,49 @@ class WhisperTask:
         loss = torch.nn.functional.cross_entropy(
             out.logits.float().transpose(1, 2), labels, ignore_index=-100
         )
+        if teacher_loss is not None:
+            loss = loss + self.options.clean_teacher_weight * teacher_loss
         return loss, int((labels != -100).sum())
+
+    def _clean_teacher_loss(
+        self,
+        utts: Sequence[TrainUtterance],
+        indices: Sequence[int],
+        states: torch.Tensor,
+    ) -> torch.Tensor | None:
+        """Mean squared error between the trained encoder's output on the augmented
+        clips and the pretrained encoder's on the clean ones, per feature and over each
+        clip's speech frames (two mel frames per encoder frame); None when off."""
+        if self._teacher is None:
+            return None
+        computed: dict[int, torch.Tensor] = {}
+        missing = [i for i in indices if utts[i].id not in self._teacher_cache]
+        if missing:
+            waves = [self.audio.clean(utts[i]) for i in missing]
+            with torch.no_grad():
+                clean = self._teacher(self._mels(waves)).last_hidden_state.half()
+            for i, c in zip(missing, clean, strict=True):
+                computed[i] = c
+                if self._cache_bytes + c.numel() * 2 <= self._cache_limit:
+                    self._teacher_cache[utts[i].id] = c
+                    self._cache_bytes += c.numel() * 2
+        targets = [
+            computed.get(i, self._teacher_cache.get(utts[i].id)) for i in indices
+        ]
+        target = torch.stack(targets).to(states.device, states.dtype)  # type: ignore[arg-type]
+        frames = torch.tensor(
+            [
+                min(states.shape[1], len(self.audio.clean(utts[i])) // (2 * HOP) + 1)
+                for i in indices
+            ],
+            device=states.device,
+        )
+        mask = (
+            torch.arange(states.shape[1], device=states.device)[None, :]
+            < frames[:, None]
+        )
+        err = (states.float() - target.float()).pow(2).mean(dim=-1)
+        return (err * mask).sum() / mask.sum().clamp(min=1)
 
     # ------------------------------------------------------------------ decoding
     def _suppressed(self) -> tuple[list[int], list[int]]:
