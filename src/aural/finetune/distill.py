@@ -28,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from aural.errors import ConfigError
 from aural.finetune.config import FinetuneConfig, parse_finetune_config
-from aural.training.config import DataSource
+from aural.training.config import (
+    DataSource,
+    StrictModel,
+    read_yaml,
+    validate_config,
+)
 from aural.training.data import TrainUtterance, read_sources
 from aural.writers import write_atomic
 
@@ -49,32 +53,28 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TeacherConfig(_Strict):
+class TeacherConfig(StrictModel):
     engine: str = "whisper"
     model: str = "base"
     language: str | None = "en"
     beam_size: int = Field(default=5, ge=1)
 
 
-class LabelFilter(_Strict):
+class LabelFilter(StrictModel):
     min_avg_log_prob: float | None = -1.0
     max_no_speech_prob: float | None = 0.6
     max_compression_ratio: float | None = 2.4
     max_wer: float | None = Field(default=0.10, ge=0.0)  # where references exist
 
 
-class DistillData(_Strict):
+class DistillData(StrictModel):
     unlabelled: list[DataSource] = Field(min_length=1)
     test: list[DataSource] = Field(default_factory=list)
     min_duration: float = Field(default=0.5, ge=0.0)
     max_duration: float = Field(default=30.0, gt=0.0, le=30.0)
 
 
-class DistillConfig(_Strict):
+class DistillConfig(StrictModel):
     """A distillation recipe (``recipes/distill_*.yaml``). ``student`` is a fine-tuning
     recipe without ``data`` and ``output_dir`` (they come from here)."""
 
@@ -109,23 +109,10 @@ class DistillConfig(_Strict):
 
 
 def load_distill_config(path: str | Path) -> DistillConfig:
+    """Read and validate a YAML distillation recipe."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"cannot read recipe {path}: {err.strerror or err}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a distillation recipe must be a mapping")
-    try:
-        return DistillConfig.model_validate(data)
-    except ValidationError as err:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].lower()}"
-            for e in err.errors()
-        ]
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from err
+    data = read_yaml(path, "recipe")
+    return validate_config(DistillConfig, data, str(path), "distillation recipe")
 
 
 def compression_ratio(text: str) -> float:
