@@ -52,6 +52,13 @@ class WhisperOptions(StrictModel):
 
     method: Literal["full", "lora"] = "lora"
     freeze_encoder: bool = False
+    # train the encoder only: the decoder keeps its language model and output style
+    freeze_decoder: bool = False
+    # noise robustness by a clean teacher: the frozen pretrained encoder's output on the
+    # clean clip is the target (mean squared error, per feature, over the speech frames)
+    # for the trained encoder's output on the augmented clip, added to the cross-entropy
+    # with this weight (0: off)
+    clean_teacher_weight: float = Field(default=0.0, ge=0.0)
     # full/LoRA: train only the top N encoder layers (None = all); the layers below run
     # without gradients, so their backward pass is skipped
     trainable_encoder_layers: int | None = Field(default=None, ge=0)
@@ -119,6 +126,18 @@ class FinetuneConfig(StrictModel):
             raise ValueError(
                 "data.max_duration: Whisper sees at most 30 s at once; set it to 30 "
                 "or less"
+            )
+        w = self.whisper
+        if w.freeze_encoder and w.freeze_decoder:
+            raise ValueError(
+                "whisper.freeze_encoder and whisper.freeze_decoder: nothing would train"
+            )
+        if w.clean_teacher_weight > 0 and (
+            w.freeze_encoder or w.trainable_encoder_layers == 0
+        ):
+            raise ValueError(
+                "whisper.clean_teacher_weight needs a trained encoder (it teaches the "
+                "encoder); the encoder is frozen"
             )
         return self
 
