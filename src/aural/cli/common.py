@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from aural.errors import (
     AuralError,
@@ -95,3 +99,82 @@ def parse_engine_spec(spec: str) -> tuple[str, str | None]:
     """``whisper:base`` -> ("whisper", "base"); ``sphinx`` -> ("sphinx", None)."""
     name, _, model = spec.partition(":")
     return name.strip(), (model.strip() or None)
+
+
+@dataclass(slots=True)
+class InputTally:
+    """What :func:`for_each_input` did: inputs done, failed and the audio they held."""
+
+    count: int  # inputs given
+    done: int = 0
+    failed: int = 0
+    audio_s: float = 0.0
+    elapsed_s: float = 0.0
+
+    def finish(self, verb: str, *, rtf: bool = False) -> None:
+        """For two inputs or more, one summary line on stderr (``done: 3 diarized, 1
+        failed; ...``, with the real-time factor when ``rtf``); then exit 1 if any
+        input failed."""
+        if self.count > 1:
+            line = (
+                f"done: {self.done} {verb}, {self.failed} failed; {self.audio_s:.1f} s "
+                f"of audio in {self.elapsed_s:.1f} s"
+            )
+            if rtf:
+                factor = self.elapsed_s / self.audio_s if self.audio_s else 0.0
+                line += f" (RTF {factor:.3f})"
+            err_console.print(line)
+        if self.failed:
+            sys.exit(EXIT_SOME_FAILED)
+
+
+def for_each_input(
+    paths: Sequence[Path],
+    description: str,
+    process: Callable[[Path], float | None],
+    *,
+    quiet: bool = False,
+    flags: Mapping[str, str] = CLI_FLAGS,
+    on_failure: Callable[[Path, str], None] | None = None,
+) -> InputTally:
+    """Run ``process`` on each input in turn, with a progress bar for two or more.
+
+    Args:
+        paths: the inputs.
+        description: the progress bar's label (``"diarizing"``).
+        process: handles one input and returns the seconds of audio it held, or None
+            for an input it skipped. An :class:`AuralError` it raises is printed as one
+            ``failed:`` line, counted, and the next input follows.
+        quiet: no progress bar.
+        flags: option name -> flag for the failure lines (:func:`cli_message`).
+        on_failure: also told of each failure, with its input and message.
+
+    Returns:
+        The tally; its :meth:`InputTally.finish` prints the summary and exits.
+    """
+    tally = InputTally(len(paths))
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        disable=quiet or len(paths) < 2,
+    ) as progress:
+        task = progress.add_task(description, total=len(paths))
+        for path in paths:
+            try:
+                seconds = process(path)
+            except AuralError as err:
+                tally.failed += 1
+                message = cli_message(err, flags)
+                err_console.print(f"[red]failed:[/] {escape(message)}")
+                if on_failure is not None:
+                    on_failure(path, message)
+            else:
+                if seconds is not None:
+                    tally.done += 1
+                    tally.audio_s += seconds
+            progress.advance(task)
+    tally.elapsed_s = time.perf_counter() - t0
+    return tally

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from aural.cli.common import (
     CLI_FLAGS,
-    EXIT_SOME_FAILED,
     cli_message,
-    err_console,
     exit_code_for,
     fail,
+    for_each_input,
 )
 from aural.errors import AuralError
 
@@ -134,44 +131,31 @@ def detect_language_command(
     except AuralError as err:
         fail(cli_message(err, LANGUAGE_FLAGS), exit_code_for(err))
     results: list[dict[str, Any]] = []
-    failed, audio_s, t0 = 0, 0.0, time.perf_counter()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        disable=quiet or len(paths) < 2,
-    ) as progress:
-        task = progress.add_task("detecting languages", total=len(paths))
-        for path in paths:
-            try:
-                wave = rec.load(path)
-                ranked = rec.detect_language(wave, options, top_k=top_k)
-            except AuralError as err:
-                failed += 1
-                message = cli_message(err, LANGUAGE_FLAGS)
-                err_console.print(f"[red]failed:[/] {escape(message)}")
-                results.append({"file": str(path), "error": message})
-                progress.advance(task)
-                continue
-            audio_s += wave.duration
-            if fmt == "text":
-                sys.stdout.write(_ranked_text(str(path), ranked))
-                sys.stdout.flush()
-            results.append(_result(str(path), ranked, wave.duration))
-            progress.advance(task)
+
+    def detect(path: Path) -> float:
+        wave = rec.load(path)
+        ranked = rec.detect_language(wave, options, top_k=top_k)
+        if fmt == "text":
+            sys.stdout.write(_ranked_text(str(path), ranked))
+            sys.stdout.flush()
+        results.append(_result(str(path), ranked, wave.duration))
+        return wave.duration
+
+    tally = for_each_input(
+        paths,
+        "detecting languages",
+        detect,
+        quiet=quiet,
+        flags=LANGUAGE_FLAGS,
+        on_failure=lambda path, message: results.append(
+            {"file": str(path), "error": message}
+        ),
+    )
     rec.close()
     if fmt == "json":
         doc = {"schema_version": "1.0", "model": model, "results": results}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-    if len(paths) > 1:
-        elapsed = time.perf_counter() - t0
-        err_console.print(
-            f"done: {len(paths) - failed} detected, {failed} failed; {audio_s:.1f} s "
-            f"of audio in {elapsed:.1f} s"
-        )
-    if failed:
-        sys.exit(EXIT_SOME_FAILED)
+    tally.finish("detected")
 
 
 def register(app: typer.Typer) -> None:

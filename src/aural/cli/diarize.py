@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from aural.cli.common import (
-    EXIT_SOME_FAILED,
-    cli_message,
-    err_console,
-    exit_code_for,
-    fail,
-)
+from aural.cli.common import cli_message, exit_code_for, fail, for_each_input
 from aural.errors import AuralError
 
 if TYPE_CHECKING:
@@ -113,44 +104,23 @@ def diarize_command(
             fail(f"--output-dir {output_dir} exists and is not a folder")
         output_dir.mkdir(parents=True, exist_ok=True)
     diarizer = Diarizer(options)
-    failed, done, audio_s, t0 = 0, 0, 0.0, time.perf_counter()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        disable=quiet or len(paths) < 2,
-    ) as progress:
-        task = progress.add_task("diarizing", total=len(paths))
-        for path in paths:
-            out = output_dir / f"{path.stem}.{fmt}" if output_dir else None
-            if out is not None and out.exists() and not overwrite:
-                progress.advance(task)
-                continue
-            try:
-                trace = diarizer.trace(path)
-            except AuralError as err:
-                failed += 1
-                err_console.print(f"[red]failed:[/] {escape(cli_message(err))}")
-                progress.advance(task)
-                continue
-            text = render_turns(trace.turns, fmt, path.stem)
-            if out is None:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            else:
-                write_atomic(out, text)
-            done += 1
-            audio_s += trace.duration
-            progress.advance(task)
-    if len(paths) > 1:
-        elapsed = time.perf_counter() - t0
-        err_console.print(
-            f"done: {done} diarized, {failed} failed; {audio_s:.1f} s of audio in "
-            f"{elapsed:.1f} s (RTF {elapsed / audio_s if audio_s else 0.0:.3f})"
-        )
-    if failed:
-        sys.exit(EXIT_SOME_FAILED)
+
+    def diarize(path: Path) -> float | None:
+        out = output_dir / f"{path.stem}.{fmt}" if output_dir else None
+        if out is not None and out.exists() and not overwrite:
+            return None
+        trace = diarizer.trace(path)
+        text = render_turns(trace.turns, fmt, path.stem)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_atomic(out, text)
+        return trace.duration
+
+    for_each_input(paths, "diarizing", diarize, quiet=quiet).finish(
+        "diarized", rtf=True
+    )
 
 
 def register(app: typer.Typer) -> None:
