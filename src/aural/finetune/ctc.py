@@ -25,7 +25,7 @@ import torch
 from aural.errors import ModelNotFoundError, missing_dependency
 from aural.finetune.config import FinetuneConfig
 from aural.finetune.data import SAMPLE_RATE, AugmentedAudio
-from aural.finetune.loop import load_trainable_state, trainable_state
+from aural.finetune.loop import TaskBase
 from aural.training.data import TrainUtterance
 
 __all__ = ["CtcTask"]
@@ -71,7 +71,7 @@ def _load(model: str) -> tuple[Any, Any]:
     return net.float(), processor
 
 
-class CtcTask:
+class CtcTask(TaskBase):
     """Fine-tunes one Hugging Face CTC model (the loop's
     :class:`~aural.finetune.loop.FinetuneTask`)."""
 
@@ -189,19 +189,7 @@ class CtcTask:
             hyps.extend(self.tokenizer.batch_decode(ids))
         return hyps
 
-    def reference(self, text: str) -> str:
-        return self._normalize(text)
-
-    def hypothesis(self, text: str) -> str:
-        return self._normalize(text)
-
     # ------------------------------------------------------------------ state
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        return trainable_state(self.model)
-
-    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        load_trainable_state(self.model, state)
-
     def save_model(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(folder)
@@ -227,16 +215,6 @@ class CtcTask:
     def engine_wer(
         self, model: str | Path, utts: Sequence[TrainUtterance]
     ) -> float | None:
-        from aural.audio import Waveform
         from aural.decoding.options import DecodeOptions
-        from aural.evaluation.metrics import corpus_wer
-        from aural.recognizer import Recognizer
 
-        rec = Recognizer("ctc", str(model))
-        options = DecodeOptions(beam_size=1)
-        hyps = [
-            rec.transcribe(Waveform(self.audio.clean(u), SAMPLE_RATE), options).text
-            for u in utts
-        ]
-        refs = [self.reference(u.text) for u in utts]
-        return corpus_wer(refs, [self.hypothesis(h) for h in hyps]).wer
+        return self._engine_wer("ctc", model, DecodeOptions(beam_size=1), utts)

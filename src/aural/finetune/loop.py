@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -47,6 +47,10 @@ from aural.training.sampler import BucketBatchSampler
 from aural.training.schedule import build_scheduler
 from aural.training.tracking import MultiTracker, build_tracker
 from aural.writers import write_atomic
+
+if TYPE_CHECKING:
+    from aural.decoding.options import DecodeOptions
+    from aural.finetune.data import AugmentedAudio
 
 __all__ = ["FinetuneResult", "FinetuneTask", "run_finetune", "seed_for"]
 
@@ -104,6 +108,63 @@ class FinetuneTask(Protocol):
     @property
     def source_for_engine(self) -> str | None:
         """The pretrained model as the engine loads it (None: not loadable)."""
+
+
+def scored_wer(
+    task: FinetuneTask | TaskBase,
+    utts: Sequence[TrainUtterance],
+    hyps: Sequence[str],
+) -> float:
+    """Corpus WER of ``hyps`` against the texts of ``utts``, each side normalised as
+    ``task`` scores it."""
+    from aural.evaluation.metrics import corpus_wer
+
+    refs = [task.reference(u.text) for u in utts]
+    return corpus_wer(refs, [task.hypothesis(h) for h in hyps]).wer
+
+
+class TaskBase:
+    """What the fine-tuning tasks share: references and hypotheses scored with one
+    normaliser, the trainable weights saved and restored, and WER through the engine
+    that deploys the model."""
+
+    model: torch.nn.Module
+    audio: AugmentedAudio
+    _normalize: Callable[[str], str]  # set by the task: its scoring normaliser
+
+    def reference(self, text: str) -> str:
+        """A reference as it is scored (the same normaliser as the hypotheses)."""
+        return self._normalize(text)
+
+    def hypothesis(self, text: str) -> str:
+        """A hypothesis as it is scored."""
+        return self._normalize(text)
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return trainable_state(self.model)
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        load_trainable_state(self.model, state)
+
+    def _engine_wer(
+        self,
+        engine: str,
+        model: str | Path,
+        options: DecodeOptions,
+        utts: Sequence[TrainUtterance],
+    ) -> float:
+        """WER of ``utts`` (clean audio) transcribed by aural's ``engine`` loading
+        ``model``."""
+        from aural.audio import Waveform
+        from aural.finetune.data import SAMPLE_RATE
+        from aural.recognizer import Recognizer
+
+        rec = Recognizer(engine, str(model))
+        hyps = [
+            rec.transcribe(Waveform(self.audio.clean(u), SAMPLE_RATE), options).text
+            for u in utts
+        ]
+        return scored_wer(self, utts, hyps)
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -375,12 +436,8 @@ class FinetuneLoop:
     def evaluate(self) -> float | None:
         if not self.dev:
             return None
-        from aural.evaluation.metrics import corpus_wer
-
         self.task.model.eval()
-        hyps = self.task.transcribe(self.dev)
-        refs = [self.task.reference(u.text) for u in self.dev]
-        return corpus_wer(refs, [self.task.hypothesis(h) for h in hyps]).wer
+        return scored_wer(self.task, self.dev, self.task.transcribe(self.dev))
 
     def _after_eval(self, wer: float | None) -> bool:
         """Record an evaluation; True when early stopping says stop."""

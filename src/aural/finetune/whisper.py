@@ -31,7 +31,7 @@ import torch
 from aural.errors import ConfigError, ModelNotFoundError
 from aural.finetune.config import FinetuneConfig
 from aural.finetune.data import SAMPLE_RATE, AugmentedAudio, sentence_case
-from aural.finetune.loop import load_trainable_state, trainable_state
+from aural.finetune.loop import TaskBase
 from aural.training.augment import spec_augment
 from aural.training.data import TrainUtterance
 
@@ -96,7 +96,7 @@ def load_whisper(model: str) -> tuple[Any, Path, str | None]:
     return net, folder, model
 
 
-class WhisperTask:
+class WhisperTask(TaskBase):
     """Fine-tunes one Whisper model under a :class:`FinetuneConfig` (the loop's
     :class:`~aural.finetune.loop.FinetuneTask`)."""
 
@@ -471,19 +471,7 @@ class WhisperTask:
         waves = [self.audio.clean(u) for u in utts]
         return [self.text_of(ids) for ids in self.greedy(waves)]
 
-    def reference(self, text: str) -> str:
-        return self._normalize(text)
-
-    def hypothesis(self, text: str) -> str:
-        return self._normalize(text)
-
     # ------------------------------------------------------------------ state
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        return trainable_state(self.model)
-
-    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        load_trainable_state(self.model, state)
-
     def merged(self) -> Any:
         """A standalone ``WhisperForConditionalGeneration`` of the current weights
         (LoRA merged into a copy; training continues unchanged)."""
@@ -520,20 +508,11 @@ class WhisperTask:
     def engine_wer(
         self, model: str | Path, utts: Sequence[TrainUtterance]
     ) -> float | None:
-        from aural.audio import Waveform
         from aural.decoding.options import DecodeOptions
-        from aural.evaluation.metrics import corpus_wer
-        from aural.recognizer import Recognizer
 
         language = "en" if not self.multilingual else (self.options.language or "en")
-        rec = Recognizer("whisper", str(model))
         options = DecodeOptions(language=language)
-        hyps = [
-            rec.transcribe(Waveform(self.audio.clean(u), SAMPLE_RATE), options).text
-            for u in utts
-        ]
-        refs = [self.reference(u.text) for u in utts]
-        return corpus_wer(refs, [self.hypothesis(h) for h in hyps]).wer
+        return self._engine_wer("whisper", model, options, utts)
 
 
 def _save_processor(source: Path, folder: Path, num_mels: int) -> None:
