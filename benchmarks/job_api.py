@@ -33,8 +33,6 @@ import os
 import platform
 import pwd
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,19 +47,13 @@ from typing import Any
 
 import httpx
 import soundfile as sf
-from _common import git_commit, shared_data
+from _common import aural_serve, free_port, git_commit, shared_data
 
 from aural.serving.webhooks import verify_signature
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SECRET = "benchmark-webhook-secret-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pick_clips(count: int) -> list[tuple[str, bytes, float]]:
@@ -130,48 +122,20 @@ class Receiver:
 
 
 @contextmanager
-def aural_serve(jobs_dir: Path, database_url: str | None) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "AURAL_SERVE_PORT": str(port),
-        "AURAL_SERVE_LOG_LEVEL": "warning",
-        "AURAL_SERVE_BEAM_SIZE": "1",
-        "AURAL_SERVE_WORKERS": "2",
-        "AURAL_SERVE_QUEUE": "64",
-        "AURAL_SERVE_JOBS_DIR": str(jobs_dir),
-        "AURAL_SERVE_WEBHOOK_SECRET": SECRET,
+def job_server(jobs_dir: Path, database_url: str | None) -> Iterator[str]:
+    """``aural serve`` with durable jobs in ``jobs_dir`` (and ``database_url``, when
+    given) and this benchmark's webhook secret; yields its URL."""
+    settings: dict[str, Any] = {
+        "beam_size": 1,
+        "workers": 2,
+        "queue": 64,
+        "jobs_dir": jobs_dir,
+        "webhook_secret": SECRET,
     }
     if database_url is not None:
-        env["AURAL_SERVE_DATABASE_URL"] = database_url
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from aural.cli import main; main()", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not become ready")
-            time.sleep(0.2)
+        settings["database_url"] = database_url
+    with aural_serve(**settings) as (url, _):
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -336,7 +300,7 @@ def measure(
     try:
         with (
             tempfile.TemporaryDirectory(prefix="aural-job-bench-") as tmp,
-            aural_serve(Path(tmp) / "jobs", database_url) as url,
+            job_server(Path(tmp) / "jobs", database_url) as url,
         ):
             run_sync(url, clips[:4])  # warm-up
             for _ in range(rounds):

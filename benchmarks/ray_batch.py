@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 import soundfile as sf
-from _common import git_commit, shared_data
+from _common import cpu_name, git_commit, keep_fastest, shared_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LEDGER = "aural-ledger.jsonl"
@@ -110,8 +110,7 @@ def main() -> None:
                 steady = (audio_s - first_s) / max(wall - fixed, 1e-3)
                 run = {"wall": wall, "fixed": fixed, "steady": steady}
                 print(system, json.dumps({k: round(v, 2) for k, v in run.items()}))
-                if system not in best or run["wall"] < best[system]["wall"]:
-                    best[system] = run
+                keep_fastest(best, system, run, "wall")
                 if system != systems[0]:
                     first = Path(tmp) / f"{systems[0].replace(':', '')}-{r}"
                     ok = same_outputs(first, out)
@@ -122,7 +121,7 @@ def main() -> None:
         f"--workers {' '.join(map(str, args.workers))}",
         "commit": git_commit(),
         "machine": {
-            "processor": _cpu_name(),
+            "processor": cpu_name(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "load_min": round(min(loads), 2),
@@ -155,16 +154,6 @@ def _ray_version() -> str:
         return str(ray.__version__)
     except ImportError:
         return "not installed"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def render(record: dict) -> str:  # type: ignore[type-arg]

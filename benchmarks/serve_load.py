@@ -28,21 +28,16 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-from _common import git_commit, shared_data
+from _common import aural_serve, git_commit, shared_data
 
 ALL_PHASES = ("scaling", "overload", "memory", "streams")
 WARMUP_REQUESTS = 250  # before the memory phase's first RSS reading
@@ -51,59 +46,11 @@ RESULTS = HERE / "results"
 REPO = HERE.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
     raise RuntimeError("no VmRSS")
-
-
-@contextmanager
-def aural_serve(**settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start ``aural serve`` with AURAL_SERVE_* settings; yield (url, process)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "AURAL_SERVE_PORT": str(port),
-        "AURAL_SERVE_LOG_LEVEL": "warning",
-    }
-    env.update({f"AURAL_SERVE_{k.upper()}": str(v) for k, v in settings.items()})
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from aural.cli import main; main()", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    proc.stderr.read().decode() if proc.stderr else "exited"
-                )
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
-        yield url, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from _common import git_commit, shared_data
+from _common import cpu_name, git_commit, keep_fastest, shared_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -147,11 +147,7 @@ def measure(sets: dict[str, list[Path]], rounds: int) -> dict[str, dict[str, dic
                     text=True,
                 ).stdout
                 run = json.loads(out.strip().splitlines()[-1])
-                if (
-                    label not in best[name]
-                    or run["seconds"] < best[name][label]["seconds"]
-                ):
-                    best[name][label] = run
+                keep_fastest(best[name], label, run, "seconds")
     return best
 
 
@@ -218,7 +214,7 @@ def main() -> None:
         ),
         "commit": git_commit(),
         "machine": {
-            "processor": _cpu_name(),
+            "processor": cpu_name(),
             "cores": usable_cores(),
             "python": platform.python_version(),
             "load_before": os.getloadavg()[0],
@@ -234,16 +230,6 @@ def main() -> None:
     (RESULTS / "thread_layout.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / "thread_layout.md").write_text(render(record))
     print(render(record))
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def render(record: dict) -> str:  # type: ignore[type-arg]
