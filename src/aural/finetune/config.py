@@ -13,16 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, model_validator
 
 from aural.training.config import (
     AugmentConfig,
     DataConfig,
     OptimConfig,
+    RecipeModel,
     StrictModel,
     TrackingConfig,
-    merge_changes,
     read_yaml,
     validate_config,
 )
@@ -101,7 +100,7 @@ class LoopConfig(StrictModel):
     final_engine_eval: bool = True  # before/after WER through the deployed engine
 
 
-class FinetuneConfig(StrictModel):
+class FinetuneConfig(RecipeModel):
     """A whole fine-tuning recipe (``recipes/finetune_*.yaml``)."""
 
     name: str
@@ -140,15 +139,6 @@ class FinetuneConfig(StrictModel):
                 "encoder); the encoder is frozen"
             )
         return self
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-    def with_changes(self, changes: dict[str, Any]) -> FinetuneConfig:
-        """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
-        return parse_finetune_config(
-            merge_changes(self.model_dump(mode="json"), changes), "<changes>"
-        )
 
 
 def parse_finetune_config(data: Any, source: str = "<config>") -> FinetuneConfig:

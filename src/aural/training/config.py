@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,6 +28,7 @@ __all__ = [
     "NoiseConfig",
     "OptimConfig",
     "PitchConfig",
+    "RecipeModel",
     "RirConfig",
     "SpecAugmentConfig",
     "SpeedConfig",
@@ -50,6 +51,22 @@ class StrictModel(BaseModel):
     """A config section: frozen, unknown keys rejected (the recipes' base model)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecipeModel(StrictModel):
+    """A whole recipe: saved as YAML beside its outputs, copied with changes."""
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def with_changes(self, changes: dict[str, Any]) -> Self:
+        """A copy with nested changes such as ``{"training": {"max_steps": 10}}``.
+
+        Raises:
+            ConfigError: the changed recipe is invalid (naming every offending key).
+        """
+        merged = merge_changes(self.model_dump(mode="json"), changes)
+        return validate_config(type(self), merged, "<changes>", "recipe")
 
 
 class DataSource(StrictModel):
@@ -267,7 +284,7 @@ class TrackingConfig(StrictModel):
     num_sample_predictions: int = Field(default=5, ge=0)
 
 
-class TrainConfig(StrictModel):
+class TrainConfig(RecipeModel):
     """A whole recipe (see ``recipes/*.yaml``)."""
 
     name: str
@@ -289,15 +306,6 @@ class TrainConfig(StrictModel):
             raise ValueError("data.max_duration must be greater than data.min_duration")
         self.features.options(self.sample_rate)  # raises on inconsistent features
         return self
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
-
-    def with_changes(self, changes: dict[str, Any]) -> TrainConfig:
-        """A copy with nested changes such as ``{"training": {"max_steps": 10}}``."""
-        return parse_config(
-            merge_changes(self.model_dump(mode="json"), changes), "<changes>"
-        )
 
 
 def merge_changes(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
