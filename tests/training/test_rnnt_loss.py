@@ -49,10 +49,13 @@ def _batch(
     return logits.requires_grad_(), targets
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("blank", [0, 3, -1])
-def test_values_and_gradients_match_the_reference(backend: str, blank: int) -> None:
-    logits, targets = _batch(1, 4, 7, 5, 6)
+def test_values_and_gradients_match_the_reference(
+    backend: str, blank: int, dtype: torch.dtype
+) -> None:
+    logits, targets = _batch(1, 4, 7, 5, 6, dtype)
     # padded batch: shorter sequences, an empty target among them
     t_len = torch.tensor([7, 5, 3, 6], dtype=torch.int32)
     u_len = torch.tensor([5, 2, 0, 4], dtype=torch.int32)
@@ -64,8 +67,11 @@ def test_values_and_gradients_match_the_reference(backend: str, blank: int) -> N
         logits, targets, t_len, u_len, blank=blank, reduction="none", backend=backend
     )
     (grad,) = torch.autograd.grad(got.sum(), logits)
-    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-4)
-    torch.testing.assert_close(grad.double(), ref_grad.double(), rtol=1e-4, atol=1e-5)
+    assert got.dtype == grad.dtype == dtype
+    tol = {"rtol": 1e-5, "atol": 1e-4} if dtype == torch.float32 else {}
+    torch.testing.assert_close(got.double(), ref, **tol)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == torch.float32 else {}
+    torch.testing.assert_close(grad.double(), ref_grad.double(), **tol)
     # gradients of padded frames / labels are exactly zero
     assert float(grad[1, 5:].abs().sum()) == 0.0
     assert float(grad[2, :, 1:].abs().sum()) == 0.0
@@ -103,11 +109,17 @@ def test_padding_does_not_change_a_sequence_loss(backend: str) -> None:
         torch.testing.assert_close(batched[b], alone[0])
 
 
-def test_empty_targets_is_the_blank_path() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_targets_is_the_blank_path(backend: str) -> None:
     logits, _ = _batch(4, 2, 5, 0, 4)
     targets = torch.zeros(2, 0, dtype=torch.int32)
     loss = rnnt_loss(
-        logits, targets, torch.tensor([5, 2]), torch.tensor([0, 0]), reduction="none"
+        logits,
+        targets,
+        torch.tensor([5, 2]),
+        torch.tensor([0, 0]),
+        reduction="none",
+        backend=backend,
     )
     lp = torch.log_softmax(logits, -1)[..., 0, 0]
     torch.testing.assert_close(loss, torch.stack([-lp[0].sum(), -lp[1, :2].sum()]))
@@ -158,13 +170,83 @@ def test_backends_agree_on_a_larger_batch() -> None:
     torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-5)
 
 
-def test_clamp_bounds_the_gradient() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_clamp_bounds_the_gradient(backend: str) -> None:
     logits, targets = _batch(7, 2, 6, 3, 5)
     loss = rnnt_loss(
-        logits * 10, targets, torch.tensor([6, 6]), torch.tensor([3, 3]), clamp=0.05
+        logits * 10,
+        targets,
+        torch.tensor([6, 6]),
+        torch.tensor([3, 3]),
+        clamp=0.05,
+        backend=backend,
     )
     (g,) = torch.autograd.grad(loss, logits)
     assert float(g.abs().max()) <= 0.05 * 10 / 2 + 1e-6  # chain rule: x10, mean over 2
+    unclamped = rnnt_loss(
+        logits * 10,
+        targets,
+        torch.tensor([6, 6]),
+        torch.tensor([3, 3]),
+        backend=backend,
+    )
+    (g_free,) = torch.autograd.grad(unclamped, logits)
+    assert float(g_free.abs().max()) > 0.05 * 10 / 2  # the clamp did something
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_upstream_gradient_scales_each_sequence(backend: str, reduction: str) -> None:
+    """The gradient reaching the logits is the per-sequence gradient times what flows
+    back into the loss (weights, a mean's 1/B), as for the reference."""
+    logits, targets = _batch(9, 3, 6, 4, 5)
+    t_len, u_len = torch.tensor([6, 5, 3]), torch.tensor([4, 2, 1])
+    weights = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64)
+    ref = reference_nll(logits, targets, t_len, u_len, 0)
+    ref_out = {"none": ref, "mean": ref.mean(), "sum": ref.sum()}[reduction]
+    got = rnnt_loss(logits, targets, t_len, u_len, reduction=reduction, backend=backend)
+    w = weights if reduction == "none" else weights[1]
+    (g_ref,) = torch.autograd.grad((ref_out * w).sum(), logits)
+    (g,) = torch.autograd.grad((got * w.float()).sum(), logits)
+    torch.testing.assert_close(g.double(), g_ref.double(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_second_backward_pass_gives_the_same_gradient(backend: str) -> None:
+    logits, targets = _batch(10, 2, 5, 3, 6)
+    t_len, u_len = torch.tensor([5, 4]), torch.tensor([3, 2])
+    loss = rnnt_loss(logits, targets, t_len, u_len, backend=backend)
+    (g1,) = torch.autograd.grad(loss, logits, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, logits)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_points_far_below_the_frame_maximum_stay_exact(backend: str) -> None:
+    """The numba pass shifts a frame's exponentials by the frame's largest logit; a
+    lattice point 300 nats below it (whose exponentials would underflow) is
+    normalised with its own maximum instead."""
+    logits, targets = _batch(11, 2, 6, 4, 7)
+    with torch.no_grad():
+        logits[0, :, 2] -= 300.0
+        logits[1, 3, 0] += 300.0
+    t_len, u_len = torch.tensor([6, 6]), torch.tensor([4, 3])
+    ref = reference_nll(logits, targets, t_len, u_len, 0)
+    (g_ref,) = torch.autograd.grad(ref.sum(), logits)
+    got = rnnt_loss(logits, targets, t_len, u_len, reduction="none", backend=backend)
+    (g,) = torch.autograd.grad(got.sum(), logits)
+    assert bool(torch.isfinite(got).all())
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(g.double(), g_ref.double(), rtol=1e-4, atol=1e-5)
+
+
+def test_auto_backend_is_numba_on_a_cpu_when_installed() -> None:
+    logits, targets = _batch(12, 1, 3, 2, 4)
+    loss = rnnt_loss(logits, targets, torch.tensor([3]), torch.tensor([2]))
+    expected = "Numba" if numba_available() else "Torch"
+    assert expected in type(loss.grad_fn).__name__ or expected in str(
+        loss.grad_fn.next_functions if loss.grad_fn is not None else ""
+    )
 
 
 def test_bad_arguments_are_config_errors() -> None:
@@ -182,3 +264,7 @@ def test_bad_arguments_are_config_errors() -> None:
         rnnt_loss(logits, targets, t_len, u_len, reduction="avg")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="blank"):
         rnnt_loss(logits, targets, t_len, u_len, blank=5)
+    with pytest.raises(ConfigError, match="backend"):
+        rnnt_loss(logits, targets, t_len, u_len, backend="cuda")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="lengths must be integers"):
+        rnnt_loss(logits, targets, t_len.float(), u_len)
