@@ -216,12 +216,9 @@ class CtcPrefixBeamSearch:
             sentencepiece pieces with ``"▁"``).
         blank: the blank token id.
         beam_size: prefixes kept after every frame.
-        lm: a word language model (:class:`aural.decoding.lm.NgramLM`, ``KenLM``) or
-            None.
-        lm_weight: weight of ``ln P(word | history)`` added per completed word.
-        word_insertion_bonus: added per completed word; None = 1.0 with an LM, else 0.0.
-        hotwords: words/phrases to favour (``"word:2.5, a phrase"`` or a sequence).
-        hotword_weight: default bonus per matched hotword character (natural log).
+        lm, lm_weight, word_insertion_bonus, hotwords, hotword_weight: n-gram LM
+            fusion and hotword boosting, as
+            :class:`~aural.decoding.text_scorer.TextScorer` takes them.
         word_delimiter: the token standing for a space, if any.
         token_min_log_prob: tokens below this log posterior in a frame are not expanded
             (the frame's best token always is).

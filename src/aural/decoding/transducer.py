@@ -258,11 +258,9 @@ class TransducerBeamSearch(_Base):
         vocabulary: token strings indexed by id.
         blank: the blank id.
         beam_size: hypotheses kept after every frame.
-        lm: a word language model, or None.
-        lm_weight: weight of ``ln P(word | history)`` per finished word.
-        word_insertion_bonus: per finished word; None = 1.0 with an LM, else 0.0.
-        hotwords: words/phrases to favour (``"word:2.5, a phrase"`` or a sequence).
-        hotword_weight: default bonus per matched hotword character.
+        lm, lm_weight, word_insertion_bonus, hotwords, hotword_weight: n-gram LM
+            fusion and hotword boosting, as
+            :class:`~aural.decoding.text_scorer.TextScorer` takes them.
         word_delimiter: the token standing for a space, if any.
         num_hypotheses: how many results :meth:`decode` returns (<= beam_size).
     """
