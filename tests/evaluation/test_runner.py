@@ -373,3 +373,22 @@ def test_rir_folder_errors_name_the_room_response_folder(
     ) as empty_rirs:
         evaluate(short_manifest, [("sphinx", None)], EvalOptions(rir_dir=empty))
     assert empty_rirs.value.options == ("rir_dir",)
+
+
+def test_a_model_changed_in_place_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    """The hypothesis cache keys a local model by its files, so a model re-trained or
+    re-exported into the same folder is decoded again."""
+    import os
+
+    from aural.evaluation.runner import _model_files_key
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"weights one")
+    first = _model_files_key(str(folder))
+    assert first is not None and first == _model_files_key(str(folder))
+    (folder / "model.bin").write_bytes(b"weights two")
+    stat = (folder / "model.bin").stat()
+    os.utime(folder / "model.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert _model_files_key(str(folder)) not in (None, first)
+    assert _model_files_key("tiny.en") is None  # an alias: its name is the key

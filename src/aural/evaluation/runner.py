@@ -459,7 +459,28 @@ def _condition_key(
         "model": slot.model_key,
         **options.decode_key(condition),
     }
+    files = _model_files_key(slot.model_key)
+    if files is not None:
+        payload["model_files"] = files
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _model_files_key(model: str) -> str | None:
+    """For a model given as a local file or folder: the name, size and modification
+    time of its files, so that a model re-trained or re-exported in the same place is
+    decoded again rather than served from the hypothesis cache; None for an alias."""
+    path = Path(model).expanduser()
+    try:
+        if path.is_file():
+            entries = [path]
+        elif path.is_dir():
+            entries = sorted(p for p in path.iterdir() if p.is_file())
+        else:
+            return None
+        stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in entries]
+    except OSError:
+        return None
+    return hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:20]
 
 
 def _utterance_key(utt: Any) -> str:
