@@ -6,7 +6,8 @@ tuning half never appears here; ``--split tune`` measures that half, for tuning)
 the 10 real AMI excerpts. Every system in the table uses the same VAD and the same
 resemblyzer embeddings:
 
-- ``aural`` - the speaker count unknown (average linkage, then size-aware merging);
+- ``aural`` - the speaker count unknown (average linkage, then merging with a bar
+  that rises with the smaller cluster's size);
 - ``aural, told the count``;
 - ``k-means, true count`` - the plain baseline, no resegmentation;
 - ``one speaker`` - every VAD region given to one speaker.
@@ -303,9 +304,9 @@ def _pooled(results, args) -> dict:
 
 
 TUNE_GRID = {
-    "merge_threshold": (0.78, 0.80, 0.82, 0.84, 0.86),
-    "min_speaker_windows": (4, 5, 6, 7),
-    "small_merge_threshold": (0.6, 0.65, 0.7, 0.75),
+    "merge_threshold": (0.85, 0.88, 0.92),
+    "small_merge_threshold": (0.54, 0.57, 0.6),
+    "merge_size_slope": (0.09, 0.117, 0.14),
 }
 
 

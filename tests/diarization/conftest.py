@@ -36,13 +36,26 @@ def make_conversation(dev_clean_manifest):  # type: ignore[no-untyped-def]
 
     speakers = sorted(speakers_of(dev_clean_manifest))
 
-    def make(k: int, seed: int, **changes: object):  # type: ignore[no-untyped-def]
+    def make(k: int, seed: int, noises=(), **changes: object):  # type: ignore[no-untyped-def]
         rng = np.random.default_rng(seed)
         chosen = [speakers[i] for i in rng.choice(len(speakers), k, replace=False)]
         options = ConversationOptions(num_speakers=k, max_turn_s=4.0, **changes)
-        return simulate_conversation(dev_clean_manifest, chosen, options, rng)
+        return simulate_conversation(
+            dev_clean_manifest, chosen, options, rng, noises=noises
+        )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def noises(shared_data: Path) -> list[np.ndarray]:
+    """The shared noise recordings, 16 kHz mono."""
+    from aural.audio import load
+
+    return [
+        np.asarray(load(p, 16000).samples, dtype=np.float32)
+        for p in sorted((shared_data / "noise").glob("*.wav"))
+    ]
 
 
 @pytest.fixture(scope="session")

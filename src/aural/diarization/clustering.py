@@ -1,7 +1,8 @@
 """Clustering speaker embeddings: agglomerative over-clustering refined by merging
-close clusters (the default), spectral with an eigengap speaker count (NME-SC), and
-k-means with a known count (the baseline). All take L2-normalised embeddings
-``(num_windows, dim)`` and return one integer label per window, ``0..k-1``.
+close clusters with a size-dependent bar (the default), spectral with an eigengap
+speaker count (NME-SC), and k-means with a known count (the baseline). All take
+L2-normalised embeddings ``(num_windows, dim)`` and return one integer label per
+window, ``0..k-1``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ __all__ = [
     "kmeans_cluster",
     "merge_close_clusters",
     "merge_clusters",
+    "merge_bar",
     "absorb_small_clusters",
     "centroids",
 ]
@@ -169,22 +171,41 @@ def merge_close_clusters(
     return labels
 
 
+def merge_bar(
+    sizes: NDArray[np.integer],
+    *,
+    merge_threshold: float,
+    small_merge_threshold: float,
+    size_slope: float,
+) -> NDArray[np.float64]:
+    """The centroid similarity at or above which each pair of clusters is one
+    speaker: ``small_merge_threshold + size_slope * ln(n)`` for ``n`` windows in the
+    smaller cluster of the pair, capped at ``merge_threshold``.
+
+    A centroid of a few windows is noisy, so a small cluster joins another at a
+    lower similarity (it must be clearly unlike every other cluster to count as a
+    speaker of its own, yet a distinct voice heard for a second or two still can);
+    two large clusters are precise, and two similar voices measured over many
+    windows are kept apart up to the cap.
+    """
+    n = np.minimum(sizes[:, None], sizes[None, :]).astype(np.float64)
+    bar = small_merge_threshold + size_slope * np.log(np.maximum(n, 1.0))
+    return np.minimum(bar, merge_threshold)
+
+
 def merge_clusters(
     embeddings: Embeddings,
     labels: Labels,
     *,
     merge_threshold: float,
-    small_size: int,
-    small_threshold: float,
+    small_merge_threshold: float,
+    size_slope: float,
     min_clusters: int = 1,
     num_clusters: int | None = None,
 ) -> Labels:
     """Join clusters pair by pair, the pair whose centroid similarity exceeds its
-    bar by the most first: the bar is ``merge_threshold``, or the lower
-    ``small_threshold`` when either cluster has fewer than ``small_size`` windows (a
-    few windows make a noisy centroid: a small cluster must be clearly unlike every
-    other to count as a speaker of its own, yet a distinct voice that spoke for a
-    second or two still can).
+    bar (:func:`merge_bar`, which rises with the smaller cluster's size) by the most
+    first.
 
     Merging stops when no pair reaches its bar or ``min_clusters`` remain; with
     ``num_clusters`` it goes on, best pair first, until exactly that many remain.
@@ -193,10 +214,12 @@ def merge_clusters(
     stop = num_clusters if num_clusters is not None else min_clusters
     while len(np.unique(labels)) > max(stop, 1):
         c = centroids(embeddings, labels)
-        small = np.bincount(labels) < small_size
-        bar = np.full((len(c), len(c)), merge_threshold)
-        bar[small, :] = small_threshold
-        bar[:, small] = small_threshold
+        bar = merge_bar(
+            np.bincount(labels),
+            merge_threshold=merge_threshold,
+            small_merge_threshold=small_merge_threshold,
+            size_slope=size_slope,
+        )
         gain = c @ c.T - bar
         np.fill_diagonal(gain, -np.inf)
         i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)

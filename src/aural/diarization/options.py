@@ -44,13 +44,14 @@ class DiarizationOptions:
     clustering: Clustering = "agglomerative"
     window_s: float = 1.5  # length of each embedding window, seconds
     hop_s: float = 0.5  # step between windows, seconds
-    # clusters whose centroids are at least this cosine-similar are one speaker
-    # (tuned on held-out LibriSpeech speakers, see docs/diarization.md)
-    merge_threshold: float = 0.82
-    # a cluster of fewer windows (5 = about 3.5 s of speech) is small: it joins
-    # another cluster when their centroids are at least small_merge_threshold alike
-    min_speaker_windows: int = 5
-    small_merge_threshold: float = 0.65
+    # two clusters are one speaker when their centroids' cosine similarity reaches
+    # small_merge_threshold + merge_size_slope * ln(windows in the smaller cluster),
+    # capped at merge_threshold: 0.57 for one window, 0.65 for two, 0.76 for five,
+    # 0.88 from 14 on (fitted on the tuning half of the LibriSpeech speakers,
+    # docs/diarization.md)
+    merge_threshold: float = 0.88
+    small_merge_threshold: float = 0.57
+    merge_size_slope: float = 0.117
     # agglomerative: cosine distance at which average linkage stops (over-clusters;
     # the merging above then joins clusters of one voice)
     distance_threshold: float = 0.3
@@ -92,6 +93,10 @@ class DiarizationOptions:
             raise ConfigError(
                 f"need 0 < hop_s <= window_s, got hop_s={self.hop_s} and "
                 f"window_s={self.window_s}"
+            )
+        if self.merge_size_slope < 0:
+            raise ConfigError(
+                f"merge_size_slope must be >= 0, got {self.merge_size_slope}"
             )
         if self.min_turn_s < 0:
             raise ConfigError(f"min_turn_s must be >= 0, got {self.min_turn_s}")

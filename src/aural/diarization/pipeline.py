@@ -75,8 +75,8 @@ def _cluster(
         )
     merge = {
         "merge_threshold": o.merge_threshold,
-        "small_size": o.min_speaker_windows,
-        "small_threshold": o.small_merge_threshold,
+        "small_merge_threshold": o.small_merge_threshold,
+        "size_slope": o.merge_size_slope,
     }
     if o.num_speakers is not None:
         # told the count: the same merging, forced on to that many clusters
