@@ -125,3 +125,34 @@ def test_options_round_trip_and_errors() -> None:
     full = ConformerEncoder(_encoder_options(4, 0, 0))
     with pytest.raises(ConfigError, match="chunk-causal"):
         full.stream_chunk(torch.zeros(1, 4, 32))
+
+
+def test_ctc_head_is_an_optional_training_output(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``ctc_head``: an auxiliary CTC output on the encoder (before the joiner's
+    projection), saved and loaded with the model; a model without it refuses."""
+    from aural.audio.features import FeatureOptions
+    from aural.models.checkpoint import load_model, save_model
+
+    torch.manual_seed(3)
+    opts = TransducerOptions(_encoder_options(4, 0, 0), joiner_dim=24, ctc_head=True)
+    model = ConformerTransducer(opts).eval()
+    feats, lengths = torch.randn(2, 60, 23), torch.tensor([60, 41])
+    targets = torch.tensor([[3, 4, 5], [6, 7, 0]])
+    with torch.no_grad():
+        logits, out_lengths, ctc = model(feats, lengths, targets, with_ctc=True)
+        plain_logits, _ = model(feats, lengths, targets)
+        encoded, _ = model.encoder(model.normalizer(feats), lengths)
+    assert ctc.shape == (2, logits.shape[1], 12)
+    torch.testing.assert_close(ctc, torch.log_softmax(model.ctc_head(encoded), -1))  # type: ignore[misc]
+    torch.testing.assert_close(logits, plain_logits)  # the head changes nothing else
+    assert torch.allclose(ctc.exp().sum(-1), torch.ones(2, logits.shape[1]))
+    save_model(tmp_path, model, FeatureOptions(kind="fbank", num_mels=23))
+    loaded = load_model(tmp_path).model
+    assert isinstance(loaded, ConformerTransducer) and loaded.options == opts
+    torch.testing.assert_close(loaded.state_dict(), model.state_dict())
+    bare = ConformerTransducer(TransducerOptions(opts.encoder, joiner_dim=24))
+    assert bare.ctc_head is None
+    with pytest.raises(ConfigError, match="no CTC head"):
+        bare(feats, lengths, targets, with_ctc=True)
+    with pytest.raises(ConfigError, match="ctc_head"):
+        TransducerOptions(opts.encoder, ctc_head=1)  # type: ignore[arg-type]

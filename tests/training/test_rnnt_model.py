@@ -252,7 +252,12 @@ def test_transducer_resume_matches_uninterrupted_run(
     shared_data: Path, tmp_path: Path
 ) -> None:
     changes = {
-        "model": {"type": "transducer", "chunk_size": 2, "joiner_dim": 16},
+        "model": {
+            "type": "transducer",
+            "chunk_size": 2,
+            "joiner_dim": 16,
+            "ctc_aux_weight": 0.3,
+        },
         "training": {"max_steps": 4, "checkpoint_every": 100, "eval_every": 2},
     }
     full = Trainer(tiny_recipe(shared_data, tmp_path / "straight", changes)).run()

@@ -50,18 +50,23 @@ class TransducerOptions:
         predictor_dim: predictor embedding width (0 = the encoder's ``d_model``).
         joiner_dim: joiner hidden width (0 = the encoder's ``d_model``).
         context_size: tokens the stateless predictor looks at (>= 1).
+        ctc_head: a CTC output layer on the encoder, for an auxiliary CTC loss in
+            training (it speeds up the encoder's learning; decoding never uses it).
     """
 
     encoder: ConformerOptions
     predictor_dim: int = 0
     joiner_dim: int = 0
     context_size: int = 2
+    ctc_head: bool = False
 
     def __post_init__(self) -> None:
         for name in ("predictor_dim", "joiner_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"transducer {name} must be an integer >= 0")
+        if not isinstance(self.ctc_head, bool):
+            raise ConfigError("transducer ctc_head must be true or false")
         if not isinstance(self.context_size, int) or self.context_size < 1:
             raise ConfigError(
                 f"transducer context_size must be >= 1, got {self.context_size!r}"
@@ -123,6 +128,10 @@ class ConformerTransducer(nn.Module):
         self.enc_proj = nn.Linear(enc.d_model, jdim)
         self.pred_proj = nn.Linear(pdim, jdim)
         self.joiner_out = nn.Linear(jdim, enc.vocab_size)
+        # auxiliary CTC output (training only; not exported, never decoded)
+        self.ctc_head = (
+            nn.Linear(enc.d_model, enc.vocab_size) if options.ctc_head else None
+        )
 
     def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Install global CMVN statistics (identity by default)."""
@@ -152,23 +161,37 @@ class ConformerTransducer(nn.Module):
         features: torch.Tensor,
         lengths: torch.Tensor,
         targets: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        with_ctc: bool = False,
+    ) -> tuple[torch.Tensor, ...]:
         """Training forward pass.
 
         Args:
             features: ``(b, frames, num_features)``.
             lengths: ``(b,)`` valid frames.
             targets: ``(b, u)`` label ids, padded with anything valid.
+            with_ctc: also return the auxiliary CTC head's log-probabilities
+                ``(b, t', vocab)`` (needs ``options.ctc_head``).
 
         Returns:
             ``(logits (b, t', u + 1, vocab), out_lengths (b,))`` for
-            :func:`aural.training.losses.rnnt_loss`.
+            :func:`aural.training.losses.rnnt_loss`, and the CTC log-probabilities
+            third when ``with_ctc``.
+
+        Raises:
+            ConfigError: ``with_ctc`` on a model without a CTC head.
         """
-        enc, out_lengths = self.encode(features, lengths)
+        encoded, out_lengths = self.encoder(self.normalizer(features), lengths)
+        enc = self.enc_proj(encoded)
         k = self.options.context_size
         start = targets.new_full((targets.shape[0], k), self.blank)
         pred = self.pred_proj(self.predictor(torch.cat([start, targets], dim=1)))
-        return self.join(enc[:, :, None], pred[:, None]), out_lengths
+        logits = self.join(enc[:, :, None], pred[:, None])
+        if not with_ctc:
+            return logits, out_lengths
+        if self.ctc_head is None:
+            raise ConfigError("this transducer has no CTC head (options.ctc_head)")
+        ctc = torch.log_softmax(self.ctc_head(encoded).float(), dim=-1)
+        return logits, out_lengths, ctc
 
     # -- streaming -------------------------------------------------------------------
     def stream_encode(

@@ -33,6 +33,13 @@ from numba.extending import intrinsic, overload
 
 __all__ = ["rnnt_gradient", "rnnt_lattice", "rnnt_normalise"]
 
+# numba's OpenMP threading layer shares libgomp's thread settings with torch: after one
+# of its parallel launches, torch's own OpenMP regions ran with other thread counts and
+# training stopped being reproducible (exact resume broke). The workqueue layer keeps
+# its own threads. It does not nest, which these kernels never do.
+if numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "workqueue"
+
 _FAST = {"contract", "arcp", "nsz", "afn", "reassoc"}
 
 

@@ -177,6 +177,15 @@ class ModelConfig(StrictModel):
     joiner_dim: int = Field(default=0, ge=0)  # 0 = d_model
     context_size: int = Field(default=2, ge=1)
     rnnt_backend: Literal["auto", "torch", "numba"] = "auto"
+    # > 0: a CTC head on the encoder, its loss times this weight added to the RNN-T
+    # loss in training (the encoder learns as fast as a CTC model's; not decoded)
+    ctc_aux_weight: float = Field(default=0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _check_transducer_fields(self) -> ModelConfig:
+        if self.ctc_aux_weight > 0 and self.type != "transducer":
+            raise ValueError("model.ctc_aux_weight applies to type: transducer only")
+        return self
 
     def overrides(self) -> dict[str, Any]:
         keys = (

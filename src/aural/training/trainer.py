@@ -231,23 +231,41 @@ class Trainer:
         targets: torch.Tensor,
         target_lengths: torch.Tensor,
         model: nn.Module,
+        aux: bool = False,
     ) -> torch.Tensor:
-        """Summed RNN-T loss of a batch (``model``: the DDP wrapper in training)."""
+        """Summed RNN-T loss of a batch (``model``: the DDP wrapper in training),
+        plus ``model.ctc_aux_weight`` times the CTC head's loss when ``aux``."""
+        weight = self.config.model.ctc_aux_weight if aux else 0.0
         with torch.autocast(
             self.device.type,
             dtype=self.amp_dtype or torch.float32,
             enabled=self.amp_dtype is not None,
         ):
-            logits, out_lengths = model(feats, frame_lengths, targets)
-        return rnnt_loss(
+            out = model(feats, frame_lengths, targets, with_ctc=weight > 0)
+        logits, out_lengths = out[0], out[1].clamp(min=1)
+        loss = rnnt_loss(
             logits.float(),
             targets,
-            out_lengths.clamp(min=1),
+            out_lengths,
             target_lengths,
             blank=0,
             reduction="sum",
             backend=self.config.model.rnnt_backend,
         )
+        if weight > 0:
+            flat = torch.cat(
+                [row[: int(n)] for row, n in zip(targets, target_lengths, strict=True)]
+            )
+            loss = loss + weight * nn.functional.ctc_loss(
+                out[2].transpose(0, 1),
+                flat,
+                out_lengths,
+                target_lengths,
+                blank=0,
+                reduction="sum",
+                zero_infinity=True,
+            )
+        return loss
 
     def _features(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         audio, lengths = collate_audio(waves)
@@ -277,7 +295,7 @@ class Trainer:
         if self.is_transducer:
             padded, padded_lengths = self._padded_targets(indices)
             loss = self._transducer_loss(
-                feats, frame_lengths, padded, padded_lengths, self.ddp_model
+                feats, frame_lengths, padded, padded_lengths, self.ddp_model, aux=True
             )
             return loss / len(indices), seconds
         targets, target_lengths = self._targets(indices)
@@ -548,6 +566,7 @@ class Trainer:
                     predictor_dim=cfg.model.predictor_dim,
                     joiner_dim=cfg.model.joiner_dim,
                     context_size=cfg.model.context_size,
+                    ctc_head=cfg.model.ctc_aux_weight > 0,
                 )
             )
             if self.is_transducer
