@@ -10,6 +10,8 @@ resemblyzer embeddings:
   that rises with the smaller cluster's size);
 - ``aural, told the count``;
 - ``k-means, true count`` - the plain baseline, no resegmentation;
+- ``k-means, true count, + overlap step`` - the baseline with aural's overlap step
+  (turns extended across changes without a pause), to separate the two gains;
 - ``one speaker`` - every VAD region given to one speaker.
 
 DER is NIST md-eval's (aural.evaluation.diarization), summed over files, at collar
@@ -57,7 +59,13 @@ CONDITIONS = {
     "overlap 10 %": {"overlap": 0.1},
     "noise 15 dB": {"snr_db": 15.0},
 }
-SYSTEMS = ("aural", "aural, told the count", "k-means, true count", "one speaker")
+SYSTEMS = (
+    "aural",
+    "aural, told the count",
+    "k-means, true count",
+    "k-means, true count, + overlap step",
+    "one speaker",
+)
 TARGETS = {  # issue 21, speaker count unknown
     "clean": "DER(0.25) <= 6 %, count right >= 80 %",
     "overlap 10 %": "DER(0.25) <= 12 %",
@@ -77,19 +85,23 @@ def _noises(root: Path) -> list[np.ndarray]:
 
 def _systems(trace, k: int, options: DiarizationOptions) -> dict[str, list[Turn]]:
     told = label_windows(
-        trace.regions, trace.windows, trace.embeddings, replace(options, num_speakers=k)
-    )[2]
-    kmeans = label_windows(
         trace.regions,
         trace.windows,
         trace.embeddings,
-        replace(options, num_speakers=k, clustering="kmeans"),
+        replace(options, num_speakers=k),
+        levels=trace.levels,
+    )[2]
+    baseline = replace(options, num_speakers=k, clustering="kmeans")
+    kmeans = label_windows(trace.regions, trace.windows, trace.embeddings, baseline)[2]
+    kmeans_overlap = label_windows(
+        trace.regions, trace.windows, trace.embeddings, baseline, levels=trace.levels
     )[2]
     one = [Turn(s, e, "S1") for s, e in trace.regions]
     return {
         "aural": list(trace.turns),
         "aural, told the count": told,
         "k-means, true count": kmeans,
+        "k-means, true count, + overlap step": kmeans_overlap,
         "one speaker": one,
     }
 
@@ -216,7 +228,10 @@ def _markdown(results, ami, wder, meta) -> str:
         "",
         f"Command: `{meta['command']}`  ",
         f"Commit {meta['commit']}; {meta['machine']}; the LSTM runs on 1 torch "
-        f"thread (process default {meta['torch_threads']}); {meta['date']}.  ",
+        f"thread (process default {meta['torch_threads']}); {meta['date']}; "
+        f"load average (1 / 5 / 15 min) {meta['load_start']} at the start, "
+        f"{meta['load_end']} at the end (other jobs share the cores: compare RTF "
+        "within this run, not across runs).  ",
         "Embeddings: resemblyzer GE2E d-vectors, 1.5 s windows every 0.5 s; VAD: "
         "Silero. DER: NIST md-eval-22 rules, summed over files, overlap scored. "
         f"Simulated: {meta['num']} conversations per cell from LibriSpeech "
@@ -321,7 +336,9 @@ def _tune(conversations: dict, base: DiarizationOptions) -> list[dict]:
         changes = dict(zip(TUNE_GRID, values))
         o = replace(base, **changes)
         hyps = {
-            name: label_windows(t.regions, t.windows, t.embeddings, o)[2]
+            name: label_windows(t.regions, t.windows, t.embeddings, o, levels=t.levels)[
+                2
+            ]
             for name, (_, t) in conversations.items()
         }
         row = _score(refs, hyps)
@@ -347,6 +364,7 @@ def main() -> None:
     args = parser.parse_args()
     args.speakers = [int(x) for x in args.speakers.split(",")]
     root = shared_data()
+    load_start = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     diarizer = Diarizer(DiarizationOptions())
     diarizer.diarize(load(root / "diarization" / "ami" / "audio" / "trn00.wav"))  # warm
     results, conversations = _simulated(args, diarizer, root)
@@ -374,6 +392,8 @@ def main() -> None:
         "split": args.split,
         "wder_model": args.wder_model,
         "pooled": _pooled(results, args),
+        "load_start": load_start,
+        "load_end": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     md = _markdown(results, ami, wder, meta)
     sys.stdout.write(md)

@@ -61,3 +61,10 @@ def test_no_turns_leaves_speakers_unknown() -> None:
     seg = Segment(0, 1, " a", tuple(_words((0.1, 0.5))))
     out = assign_speakers(Transcript((seg,), INFO), [])
     assert out.segments[0].speaker is None and out.words[0].speaker is None
+
+
+def test_word_inside_two_overlapping_turns_takes_the_deeper_one() -> None:
+    # the overlap step extended S1 to 3.3 and S2 back to 2.7 across the change at 3.0
+    turns = [Turn(0.0, 3.3, "S1"), Turn(2.7, 6.0, "S2")]
+    words = _words((2.75, 2.95), (3.05, 3.25))
+    assert word_speakers(words, turns, island_words=0) == ["S1", "S2"]

@@ -6,6 +6,8 @@ The rules, from the complaints users of WhisperX-style pipelines make most (issu
 - a word's span is capped to its last ``max_word_s`` seconds before matching, since
   Whisper often stretches a word's start back over the pause before it, and the
   stretched part would otherwise grab the previous speaker;
+- a word inside turns of two speakers takes the turn it lies deepest inside (the
+  overlap step extends both turns of a change across it);
 - a word that overlaps no turn takes the nearest turn's speaker;
 - a run of one or two words whose speaker differs from the same speaker on both sides,
   with no pause of ``island_gap_s`` or more around it, is absorbed by its neighbours
@@ -19,6 +21,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import replace
+
+import numpy as np
 
 from aural.types import Segment, Transcript, Turn, Word
 
@@ -44,7 +48,16 @@ def _speaker_of(
     nearby = [t for t in turns[max(0, hi - 64) : hi] if t.end > start]
     totals = _overlaps(start, end, nearby)
     if totals:
-        return max(totals.items(), key=lambda kv: kv[1])[0]
+        # a word inside two overlapping turns (speech where two people talk) goes to
+        # the turn it lies deepest inside: the overlap step extends both turns of a
+        # change across it, and the word belongs to the side it was said on
+        middle = (start + end) / 2
+        depth: dict[str, float] = {}
+        for t in nearby:
+            if t.speaker in totals:
+                inside = min(middle - t.start, t.end - middle)
+                depth[t.speaker] = max(depth.get(t.speaker, -np.inf), inside)
+        return max(totals, key=lambda spk: (round(totals[spk], 6), depth[spk]))
     middle = (start + end) / 2
     nearest = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
     return nearest.speaker

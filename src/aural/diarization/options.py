@@ -58,6 +58,10 @@ class DiarizationOptions:
     # resegmentation: log-score cost of a speaker change between two windows
     switch_penalty: float = 0.15
     min_turn_s: float = 0.3  # turns shorter than this go to a neighbour
+    # where the speaker changes without a pause (no dip in the level), the two
+    # voices likely overlap: each turn reaches this far into the other (0 = one
+    # speaker at a time; aural.diarization.overlap)
+    overlap_s: float = 0.3
     vad: VadOptions = field(default_factory=lambda: DIARIZATION_VAD)
 
     def __post_init__(self) -> None:
@@ -100,3 +104,5 @@ class DiarizationOptions:
             )
         if self.min_turn_s < 0:
             raise ConfigError(f"min_turn_s must be >= 0, got {self.min_turn_s}")
+        if self.overlap_s < 0:
+            raise ConfigError(f"overlap_s must be >= 0, got {self.overlap_s}")

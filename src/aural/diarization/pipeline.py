@@ -1,5 +1,5 @@
 """The diarization pipeline: VAD -> windows -> embeddings -> clustering ->
-resegmentation -> turns."""
+resegmentation -> turns -> overlaps at changes without a pause."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from aural.diarization.clustering import (
 )
 from aural.diarization.embedders import Embedder, load_embedder
 from aural.diarization.options import DiarizationOptions
+from aural.diarization.overlap import add_overlaps, frame_levels
 from aural.diarization.segmentation import (
     Region,
     Window,
@@ -53,6 +54,7 @@ class DiarizationTrace:
     cluster_labels: NDArray[np.int64]  # labels after clustering and merging
     labels: NDArray[np.int64]  # labels after resegmentation
     turns: tuple[Turn, ...]
+    levels: NDArray[np.float32]  # signal level per 10 ms frame, dB
 
 
 def _cluster(
@@ -178,7 +180,10 @@ class Diarizer:
             for s, e, _ in windows
         ]
         embeddings = self.embedder.embed(samples, spans)
-        clustered, labels, turns = label_windows(regions, windows, embeddings, o)
+        levels = frame_levels(samples, SAMPLE_RATE)
+        clustered, labels, turns = label_windows(
+            regions, windows, embeddings, o, levels=levels
+        )
         log.debug(
             "%d speech regions, %d windows, %d speakers",
             len(regions),
@@ -186,7 +191,14 @@ class Diarizer:
             len({t.speaker for t in turns}),
         )
         return DiarizationTrace(
-            duration, regions, windows, embeddings, clustered, labels, tuple(turns)
+            duration,
+            regions,
+            windows,
+            embeddings,
+            clustered,
+            labels,
+            tuple(turns),
+            levels,
         )
 
 
@@ -195,10 +207,13 @@ def label_windows(
     windows: Sequence[Window],
     embeddings: NDArray[np.float32],
     options: DiarizationOptions,
+    *,
+    levels: NDArray[np.float32] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[Turn]]:
     """The stages after the embeddings: clustering (with speaker counting),
-    resegmentation and turns. Separate so that tuning and baselines can reuse one
-    set of embeddings.
+    resegmentation, turns, and overlaps at changes without a pause (given the
+    signal ``levels`` of :func:`aural.diarization.overlap.frame_levels`). Separate
+    so that tuning and baselines can reuse one set of embeddings.
 
     Returns:
         The clustering's labels, the labels after resegmentation, and the turns.
@@ -215,6 +230,8 @@ def label_windows(
         if options.switch_penalty >= 0 and options.clustering != "kmeans":
             labels = _resegment(embeddings, windows, clustered, options.switch_penalty)
     turns = labels_to_turns(regions, windows, labels, min_turn_s=options.min_turn_s)
+    if levels is not None and options.overlap_s > 0:
+        turns = add_overlaps(turns, levels, reach_s=options.overlap_s)
     return clustered, labels, turns
 
 
