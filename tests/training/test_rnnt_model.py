@@ -257,6 +257,7 @@ def test_transducer_resume_matches_uninterrupted_run(
             "chunk_size": 2,
             "joiner_dim": 16,
             "ctc_aux_weight": 0.3,
+            "rnnt_warmup_steps": 4,  # the RNN-T loss comes in across the resume
         },
         "training": {"max_steps": 4, "checkpoint_every": 100, "eval_every": 2},
     }

@@ -180,12 +180,26 @@ class ModelConfig(StrictModel):
     # > 0: a CTC head on the encoder, its loss times this weight added to the RNN-T
     # loss in training (the encoder learns as fast as a CTC model's; not decoded)
     ctc_aux_weight: float = Field(default=0.0, ge=0.0)
+    # > 0 (needs ctc_aux_weight): the RNN-T loss's weight is 0 for the first half of
+    # these steps and rises linearly to 1 over the second half, so the encoder first
+    # learns from the CTC head alone, as a CTC model's does
+    rnnt_warmup_steps: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _check_transducer_fields(self) -> ModelConfig:
         if self.ctc_aux_weight > 0 and self.type != "transducer":
             raise ValueError("model.ctc_aux_weight applies to type: transducer only")
+        if self.rnnt_warmup_steps > 0 and self.ctc_aux_weight <= 0:
+            raise ValueError("model.rnnt_warmup_steps needs model.ctc_aux_weight > 0")
         return self
+
+    def rnnt_weight(self, step: int) -> float:
+        """The RNN-T loss's weight at optimizer step ``step`` (see
+        ``rnnt_warmup_steps``)."""
+        half = self.rnnt_warmup_steps / 2
+        if half <= 0:
+            return 1.0
+        return min(1.0, max(0.0, (step - half) / half))
 
     def overrides(self) -> dict[str, Any]:
         keys = (

@@ -231,11 +231,16 @@ class Trainer:
         targets: torch.Tensor,
         target_lengths: torch.Tensor,
         model: nn.Module,
-        aux: bool = False,
+        aux_step: int | None = None,
     ) -> torch.Tensor:
-        """Summed RNN-T loss of a batch (``model``: the DDP wrapper in training),
-        plus ``model.ctc_aux_weight`` times the CTC head's loss when ``aux``."""
-        weight = self.config.model.ctc_aux_weight if aux else 0.0
+        """Summed RNN-T loss of a batch (``model``: the DDP wrapper in training). In
+        training (``aux_step``: the optimizer step) the RNN-T loss is weighted by
+        ``model.rnnt_weight(step)`` and ``model.ctc_aux_weight`` times the CTC head's
+        loss is added."""
+        weight = self.config.model.ctc_aux_weight if aux_step is not None else 0.0
+        rnnt_weight = (
+            self.config.model.rnnt_weight(aux_step) if aux_step is not None else 1.0
+        )
         with torch.autocast(
             self.device.type,
             dtype=self.amp_dtype or torch.float32,
@@ -252,6 +257,8 @@ class Trainer:
             reduction="sum",
             backend=self.config.model.rnnt_backend,
         )
+        if rnnt_weight != 1.0:
+            loss = loss * rnnt_weight
         if weight > 0:
             flat = torch.cat(
                 [row[: int(n)] for row, n in zip(targets, target_lengths, strict=True)]
@@ -295,7 +302,7 @@ class Trainer:
         if self.is_transducer:
             padded, padded_lengths = self._padded_targets(indices)
             loss = self._transducer_loss(
-                feats, frame_lengths, padded, padded_lengths, self.ddp_model, aux=True
+                feats, frame_lengths, padded, padded_lengths, self.ddp_model, step
             )
             return loss / len(indices), seconds
         targets, target_lengths = self._targets(indices)
