@@ -45,6 +45,16 @@ def test_no_overlap_across_pauses_same_speaker_or_gaps() -> None:
     assert add_overlaps(TURNS, _levels([]), reach_s=0.0) == TURNS
 
 
+def test_digital_silence_is_not_the_noise_floor() -> None:
+    # 4 s of padding at exact zero (-100 dB), then speech at -20 dB over a room
+    # noise at -50 dB: a pause at the noise level is still a pause
+    levels = _levels(dips=[8.0], seconds=16.0)
+    levels[levels < -60] = -50.0  # pauses and the tail at the room's noise
+    levels = np.concatenate([np.full(400, -100.0, np.float32), levels])
+    shifted = [Turn(t.start + 4.0, t.end + 4.0, t.speaker) for t in TURNS]
+    assert overlapping_changes(shifted, levels) == [0]
+
+
 def test_reach_never_passes_the_other_turn() -> None:
     short = [Turn(0.0, 4.0, "S1"), Turn(4.0, 4.2, "S2"), Turn(4.2, 8.0, "S1")]
     out = add_overlaps(short, _levels([]), reach_s=0.5)

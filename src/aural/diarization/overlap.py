@@ -5,7 +5,7 @@ half missed. Where the speaker changes inside one speech region and the signal l
 does not dip around the change (no pause between the two), the two voices most
 likely overlap there: each of the two turns is extended ``reach_s`` seconds into the
 other. A change with a pause (the level falls at least halfway from the speech level
-to the recording's noise floor) is left as it is.
+to the recording's noise floor, digital silence aside) is left as it is.
 
 Pure functions on levels and turns; the levels come from :func:`frame_levels`.
 """
@@ -23,7 +23,8 @@ __all__ = ["FRAME_S", "frame_levels", "overlapping_changes", "add_overlaps"]
 
 FRAME_S = 0.01  # one level per 10 ms
 _SMOOTH_FRAMES = 5  # levels averaged over 50 ms (power) before looking for dips
-_FLOOR_PERCENTILE = 10  # the recording's noise floor
+_FLOOR_PERCENTILE = 10  # the recording's noise floor, among frames above _SILENT_DB
+_SILENT_DB = -90.0
 _CONTEXT_S = 3.0  # speech level: median over this much of each turn by the change
 
 
@@ -64,7 +65,10 @@ def overlapping_changes(
     ts = sorted(turns)
     if len(ts) < 2 or len(levels) == 0:
         return []
-    floor = float(np.percentile(levels, _FLOOR_PERCENTILE))
+    # digital silence (padding, muted stretches) is not the room's noise floor: a
+    # floor of -100 dB would hide real pauses at the noise level
+    heard = levels[levels > _SILENT_DB]
+    floor = float(np.percentile(heard if heard.size else levels, _FLOOR_PERCENTILE))
     out = []
     for i, (a, b) in enumerate(zip(ts, ts[1:])):
         if a.speaker == b.speaker or abs(a.end - b.start) > 1e-6:
