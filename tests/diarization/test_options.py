@@ -19,6 +19,8 @@ from aural.errors import ConfigError, OptionConflictError
         ({"embedder": "xvector"}, ConfigError, "xvector"),
         ({"hop_s": 2.0}, ConfigError, "hop_s"),
         ({"min_turn_s": -1}, ConfigError, "min_turn_s"),
+        ({"merge_size_slope": -0.1}, ConfigError, "merge_size_slope"),
+        ({"overlap_s": -0.3}, ConfigError, "overlap_s"),
     ],
 )
 def test_options_refuse_bad_values(changes: dict, error: type, needle: str) -> None:
