@@ -40,6 +40,7 @@ import importlib
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -251,6 +252,87 @@ def loss_timing(
     return out
 
 
+def step_timing(
+    ctc_run: Path, rnnt_run: Path, batch_size: int, repeats: int
+) -> dict[str, Any]:
+    """One training step's compute (forward, loss, backward; train mode) of each model
+    on the same batch of real utterances, one thread, median of ``repeats``; the
+    Whisper encoder's features (shared by both recipes) timed apart."""
+    from aural.audio import load
+    from aural.audio.features import extract
+    from aural.models.checkpoint import load_model
+    from aural.text.tokenizers import load_tokenizer, normalize_transcript
+    from aural.training.data import collate_audio
+    from aural.training.losses import rnnt_loss
+
+    importlib.import_module("aural.engines.whisper.encoder")
+    utts = dev_utterances()[:batch_size]
+    ctc, rnnt = load_model(ctc_run), load_model(rnnt_run)
+    tok = load_tokenizer(rnnt.folder)
+    audio, lengths = collate_audio([load(p).samples for _, p, _ in utts])
+    ids = [tok.encode(normalize_transcript(t)) for _, _, t in utts]
+    target_lengths = torch.tensor([len(i) for i in ids])
+    padded = torch.zeros(len(ids), int(target_lengths.max()), dtype=torch.long)
+    for row, i in enumerate(ids):
+        padded[row, : len(i)] = torch.tensor(i)
+    flat = torch.cat([torch.tensor(i) for i in ids])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        feats: list[torch.Tensor] = []
+
+        def features() -> None:
+            with torch.no_grad():
+                feats[:] = extract(audio, lengths, ctc.feature_options)
+
+        features_s = _median_time(features, repeats)
+        x, x_lengths = feats
+        ctc.model.train()
+        rnnt.model.train()
+
+        def ctc_step() -> None:
+            ctc.model.zero_grad()
+            log_probs, out_lengths = ctc.model(x, x_lengths)
+            torch.nn.functional.ctc_loss(
+                log_probs.transpose(0, 1),
+                flat,
+                out_lengths,
+                target_lengths,
+                reduction="sum",
+                zero_infinity=True,
+            ).backward()
+
+        aux = rnnt.model.ctc_head is not None
+
+        def rnnt_step() -> None:
+            rnnt.model.zero_grad()
+            out = rnnt.model(x, x_lengths, padded, with_ctc=aux)
+            loss = rnnt_loss(out[0], padded, out[1], target_lengths, reduction="sum")
+            if aux:
+                loss = loss + 0.3 * torch.nn.functional.ctc_loss(
+                    out[2].transpose(0, 1),
+                    flat,
+                    out[1],
+                    target_lengths,
+                    reduction="sum",
+                    zero_infinity=True,
+                )
+            loss.backward()
+
+        ctc_s = _median_time(ctc_step, repeats)
+        rnnt_s = _median_time(rnnt_step, repeats)
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "batch": len(utts),
+        "audio_s": round(float(lengths.sum()) / 16000, 1),
+        "features_s": round(features_s, 3),
+        "ctc_step_s": round(ctc_s, 3),
+        "transducer_step_s": round(rnnt_s, 3),
+        "with_aux_ctc": aux,
+    }
+
+
 def redecode_streaming(run: Path, limit: int | None) -> dict[str, Any]:
     from streaming_librispeech import librispeech, part_a
 
@@ -435,6 +517,27 @@ def markdown(r: dict[str, Any]) -> str:
     for name, acc in (("CTC", acc_c), ("transducer", acc_r)):
         for row in acc["rows"]:
             lines.append(f"- {name}, {row['decoding']}: {row['example']}")
+    if "step_timing" in r:
+        st = r["step_timing"]
+        f, c, t = st["features_s"], st["ctc_step_s"], st["transducer_step_s"]
+        lines += [
+            "",
+            "## Training compute per step (same batch, one thread, median)",
+            "",
+            f"{st['batch']} dev-clean utterances ({st['audio_s']} s of audio), train mode, "
+            "forward + loss + backward"
+            + (
+                " (the transducer's with its auxiliary CTC head and loss)"
+                if st["with_aux_ctc"]
+                else ""
+            )
+            + f": CTC {c} s, transducer {t} s ({t / c:.2f}x CTC). The joiner's "
+            "(B, T, U+1, joiner_dim) activations are the extra; the loss is a small part "
+            "(next section). The frozen Whisper tiny.en encoder is shared by both recipes "
+            "and the trainer caches its output per utterance (no waveform augmentation "
+            f"here), so after the first epoch a step is mostly this compute (features "
+            f"of this batch, repeated: {f} s).",
+        ]
     lt = r["loss_timing"]
     lines += [
         "",
@@ -539,6 +642,15 @@ def targets(r: dict[str, Any]) -> list[str]:
         f"{lt['rnnt_torch_ratio']}x)"
     )
     return out
+
+
+def _shown_arguments(argv: list[str]) -> str:
+    """The command line as run, the --setup paragraph (printed below it) elided."""
+    shown = list(argv)
+    for i, arg in enumerate(shown[:-1]):
+        if arg == "--setup":
+            shown[i + 1] = "(the paragraph below)"
+    return shlex.join(shown)
 
 
 def main() -> None:
@@ -649,7 +761,7 @@ def main() -> None:
         "commands": train_commands
         + [
             "OMP_NUM_THREADS=1 python benchmarks/transducer_vs_ctc.py "
-            + " ".join(sys.argv[1:])
+            + _shown_arguments(sys.argv[1:])
         ],
         "commit": git_commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
@@ -662,6 +774,10 @@ def main() -> None:
             "training": training_summary(run, models[name]),
             "accuracy": accuracy(models[name], utts, args.beam_size, args.lm_weight),
         }
+    print("step timing", flush=True)
+    result["step_timing"] = step_timing(
+        models["ctc"], models["transducer"], 6, args.loss_repeats
+    )
     print("loss timing", flush=True)
     result["loss_timing"] = loss_timing(
         models["ctc"], models["transducer"], args.loss_batch, args.loss_repeats
