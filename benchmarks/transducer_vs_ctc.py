@@ -175,33 +175,42 @@ def _median_time(fn: Any, repeats: int) -> float:
     return statistics.median(times)
 
 
-def loss_timing(
-    ctc_run: Path, rnnt_run: Path, batch_size: int, repeats: int
-) -> dict[str, Any]:
-    """ctc_loss vs rnnt_loss (forward + backward) on the same real batch, on one and
-    on two threads (torch.set_num_threads; the numba back-end follows it)."""
-    from aural.audio.features import extract
+def _real_batch(ctc_run: Path, rnnt_run: Path, batch_size: int) -> tuple[Any, ...]:
+    """Both models and one batch of real dev utterances: (ctc, rnnt, audio, lengths,
+    padded targets, flat targets, target lengths) in the transducer's vocabulary."""
+    from aural.audio import load
     from aural.models.checkpoint import load_model
     from aural.text.tokenizers import load_tokenizer, normalize_transcript
     from aural.training.data import collate_audio
-    from aural.training.losses import numba_available, rnnt_loss
 
     # Whisper features need the engine's front-end registered (the engines import it)
     importlib.import_module("aural.engines.whisper.encoder")
     utts = dev_utterances()[:batch_size]
-    from aural.audio import load
-
     ctc, rnnt = load_model(ctc_run), load_model(rnnt_run)
     tok = load_tokenizer(rnnt.folder)
     audio, lengths = collate_audio([load(p).samples for _, p, _ in utts])
-    with torch.no_grad():
-        feats, frame_lengths = extract(audio, lengths, ctc.feature_options)
     ids = [tok.encode(normalize_transcript(t)) for _, _, t in utts]
     target_lengths = torch.tensor([len(i) for i in ids])
     padded = torch.zeros(len(ids), int(target_lengths.max()), dtype=torch.long)
     for row, i in enumerate(ids):
         padded[row, : len(i)] = torch.tensor(i)
     flat = torch.cat([torch.tensor(i) for i in ids])
+    return ctc, rnnt, audio, lengths, padded, flat, target_lengths
+
+
+def loss_timing(
+    ctc_run: Path, rnnt_run: Path, batch_size: int, repeats: int
+) -> dict[str, Any]:
+    """ctc_loss vs rnnt_loss (forward + backward) on the same real batch, on one and
+    on two threads (torch.set_num_threads; the numba back-end follows it)."""
+    from aural.audio.features import extract
+    from aural.training.losses import numba_available, rnnt_loss
+
+    ctc, rnnt, audio, lengths, padded, flat, target_lengths = _real_batch(
+        ctc_run, rnnt_run, batch_size
+    )
+    with torch.no_grad():
+        feats, frame_lengths = extract(audio, lengths, ctc.feature_options)
     with torch.no_grad():
         log_probs, ctc_lengths = ctc.model(feats, frame_lengths)
         logits, rnnt_lengths = rnnt.model(feats, frame_lengths, padded)
@@ -229,7 +238,7 @@ def loss_timing(
         return step
 
     out: dict[str, Any] = {
-        "batch": len(utts),
+        "batch": len(lengths),
         "frames": int(rnnt_lengths.max()),
         "max_target": int(target_lengths.max()),
         "vocab": int(logits.shape[-1]),
@@ -258,24 +267,12 @@ def step_timing(
     """One training step's compute (forward, loss, backward; train mode) of each model
     on the same batch of real utterances, one thread, median of ``repeats``; the
     Whisper encoder's features (shared by both recipes) timed apart."""
-    from aural.audio import load
     from aural.audio.features import extract
-    from aural.models.checkpoint import load_model
-    from aural.text.tokenizers import load_tokenizer, normalize_transcript
-    from aural.training.data import collate_audio
     from aural.training.losses import rnnt_loss
 
-    importlib.import_module("aural.engines.whisper.encoder")
-    utts = dev_utterances()[:batch_size]
-    ctc, rnnt = load_model(ctc_run), load_model(rnnt_run)
-    tok = load_tokenizer(rnnt.folder)
-    audio, lengths = collate_audio([load(p).samples for _, p, _ in utts])
-    ids = [tok.encode(normalize_transcript(t)) for _, _, t in utts]
-    target_lengths = torch.tensor([len(i) for i in ids])
-    padded = torch.zeros(len(ids), int(target_lengths.max()), dtype=torch.long)
-    for row, i in enumerate(ids):
-        padded[row, : len(i)] = torch.tensor(i)
-    flat = torch.cat([torch.tensor(i) for i in ids])
+    ctc, rnnt, audio, lengths, padded, flat, target_lengths = _real_batch(
+        ctc_run, rnnt_run, batch_size
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -324,7 +321,7 @@ def step_timing(
     finally:
         torch.set_num_threads(threads)
     return {
-        "batch": len(utts),
+        "batch": len(lengths),
         "audio_s": round(float(lengths.sum()) / 16000, 1),
         "features_s": round(features_s, 3),
         "ctc_step_s": round(ctc_s, 3),
@@ -404,7 +401,18 @@ def native_streaming(steps: int, workdir: Path) -> dict[str, Any]:
     chunk_s = engine.frame_duration * 4
     final_lat, first_lat, correct, n, compute, audio_total = [], [], 0, 0, 0.0, 0.0
     extra = 0
-    words = "zero one two three four five six seven eight nine".split()
+    words = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+    ]
     for digit in range(10):
         for who in ("lucas", "theo"):  # recordings not in training
             wave = load(fsdd / f"{digit}_{who}_49.wav", sample_rate=16000)
