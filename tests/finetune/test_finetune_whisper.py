@@ -156,6 +156,19 @@ def test_labels_use_whisper_special_tokens(
     assert skip == sot + 1  # the loss starts after <|startoftranscript|>
 
 
+def _noise(shared_data: Path, low: float, high: float) -> dict[str, object]:
+    """The augment section that mixes a shared noise into every clip at low-high dB."""
+    folder = str(shared_data / "noise")
+    return {
+        "noise": {
+            "enabled": True,
+            "directory": folder,
+            "probability": 1.0,
+            "snr_db": [low, high],
+        }
+    }
+
+
 def test_clean_teacher_is_zero_on_clean_audio_and_positive_on_noise(
     shared_data: Path, tiny_whisper_dir: Path, tmp_path: Path
 ) -> None:
@@ -172,14 +185,7 @@ def test_clean_teacher_is_zero_on_clean_audio_and_positive_on_noise(
         tiny_whisper_dir,
         tmp_path / "n",
         whisper=whisper,
-        augment={
-            "noise": {
-                "enabled": True,
-                "directory": str(shared_data / "noise"),
-                "probability": 1.0,
-                "snr_db": [0.0, 0.0],
-            }
-        },
+        augment=_noise(shared_data, 0.0, 0.0),
     )
     losses_seen = []
     for cfg in (clean_cfg, noisy_cfg):
@@ -207,14 +213,7 @@ def test_clean_teacher_run_trains_the_encoder_only(
         tiny_whisper_dir,
         out,
         whisper={"method": "full", "freeze_decoder": True, "clean_teacher_weight": 1.0},
-        augment={
-            "noise": {
-                "enabled": True,
-                "directory": str(shared_data / "noise"),
-                "probability": 1.0,
-                "snr_db": [5.0, 10.0],
-            }
-        },
+        augment=_noise(shared_data, 5.0, 10.0),
     )
     run_finetune(cfg, progress=False)
     record = losses(out)
