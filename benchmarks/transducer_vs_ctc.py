@@ -401,18 +401,7 @@ def native_streaming(steps: int, workdir: Path) -> dict[str, Any]:
     chunk_s = engine.frame_duration * 4
     final_lat, first_lat, correct, n, compute, audio_total = [], [], 0, 0, 0.0, 0.0
     extra = 0
-    words = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-    ]
+    words = "zero one two three four five six seven eight nine".split()
     for digit in range(10):
         for who in ("lucas", "theo"):  # recordings not in training
             wave = load(fsdd / f"{digit}_{who}_49.wav", sample_rate=16000)
