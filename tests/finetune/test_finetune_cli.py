@@ -72,7 +72,8 @@ def test_recipes_parse() -> None:
     assert distill
     for path in distill:
         recipe = load_distill_config(path)
-        recipe.student_recipe(Path("run"), Path("labels.jsonl"))
+        student = recipe.student_config(Path("run"), Path("labels.jsonl"))
+        assert student.data.train[0].path == "labels.jsonl"
 
 
 def test_telephone_channel_narrows_the_band(shared_data: Path) -> None:

@@ -159,12 +159,14 @@ def distill_command(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
 ) -> None:
-    """Distil a teacher (any aural engine and model) into a smaller Whisper.
+    """Distil a teacher (any aural engine and model) into a smaller Whisper or aural's
+    own CTC / transducer model.
 
     The teacher labels the recipe's audio; confident labels (and, where references
     exist, those within max_wer of them) train the student; teacher and student are
     scored on the test set (WER and real-time factor). The student loads as
-    aural transcribe --engine whisper --model RUN/student.
+    aural transcribe --engine whisper --model RUN/student (student.kind: aural:
+    --engine aural).
     """
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s"

@@ -1,4 +1,4 @@
-"""Knowledge distillation: a teacher labels audio, a smaller Whisper learns from it.
+"""Knowledge distillation: a teacher labels audio, a smaller model learns from it.
 
 1. **Label.** Any aural engine and model (``teacher: {engine, model}``) transcribes the
    ``data.unlabelled`` audio. A label is kept when the teacher was confident, by the
@@ -8,10 +8,14 @@
    loops); and, where the audio has a reference transcript, when the label's WER
    against it is at most ``max_wer`` (distil-whisper keeps those within 10 %).
    The kept labels are written to ``RUN/labels.jsonl`` (a manifest).
-2. **Train.** The student fine-tunes on the kept labels with the loop of
-   ``aural finetune``. When the teacher is a Whisper whose vocabulary the student
-   shares, the loss adds ``kl_weight * T^2 * KL(teacher || student)`` over the
-   teacher-forced token distributions at temperature ``T`` (logit-level distillation).
+2. **Train.** A Whisper student (``student.kind: whisper``, the default) fine-tunes
+   on the kept labels with the loop of ``aural finetune``. When the teacher is a
+   Whisper whose vocabulary the student shares, the loss adds
+   ``kl_weight * T^2 * KL(teacher || student)`` over the teacher-forced token
+   distributions at temperature ``T`` (logit-level distillation). aural's own CTC or
+   transducer model (``student.kind: aural``: an ``aural train`` recipe, inline or
+   ``recipe: PATH`` plus changes) trains on the labels with ``aural train``; its
+   characters share no vocabulary with a Whisper teacher, so it learns from the labels.
 3. **Measure.** Teacher, student before and student after on ``data.test``: WER and
    real-time factor, each through its engine; ``RUN/distill.json``.
 """
@@ -35,6 +39,7 @@ from aural.finetune.config import FinetuneConfig, parse_finetune_config
 from aural.training.config import (
     DataSource,
     StrictModel,
+    TrainConfig,
     read_yaml,
     validate_config,
 )
@@ -51,6 +56,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+STUDENT_KINDS = ("whisper", "aural")
 
 
 class TeacherConfig(StrictModel):
@@ -88,7 +95,16 @@ class DistillConfig(StrictModel):
     dev_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
     student: dict[str, Any] = Field(default_factory=dict)
 
-    def student_recipe(self, run_dir: Path, labels: Path) -> FinetuneConfig:
+    @property
+    def student_kind(self) -> str:
+        kind = str(self.student.get("kind", "whisper"))
+        if kind not in STUDENT_KINDS:
+            raise ConfigError(
+                f"student.kind: {kind!r} is not one of {', '.join(STUDENT_KINDS)}"
+            )
+        return kind
+
+    def _student_dict(self) -> dict[str, Any]:
         student = dict(self.student)
         for key in ("data", "output_dir"):
             if key in student:
@@ -96,23 +112,63 @@ class DistillConfig(StrictModel):
                     f"student.{key}: set by the distillation recipe; remove it"
                 )
         student.setdefault("name", f"{self.name}-student")
-        student.setdefault("model", "tiny.en")
-        student["kind"] = "whisper"
-        student["output_dir"] = str(run_dir / "student")
-        student["data"] = {
+        return student
+
+    def _student_data(self, labels: Path) -> dict[str, Any]:
+        return {
             "train": [{"path": str(labels)}],
             "dev_fraction": self.dev_fraction,
             "min_duration": self.data.min_duration,
             "max_duration": self.data.max_duration,
         }
+
+    def aural_student_recipe(self, run_dir: Path, labels: Path) -> TrainConfig:
+        """``student.kind: aural``: the ``aural train`` recipe the student trains with
+        (``recipe: PATH`` read first, the other keys merged over it)."""
+        from aural.training.config import load_config, merge_changes, parse_config
+
+        student = self._student_dict()
+        student.pop("kind", None)
+        base: dict[str, Any] = {}
+        path = student.pop("recipe", None)
+        if path is not None:
+            base = load_config(Path(str(path)).expanduser()).model_dump(mode="json")
+            base.pop("data", None)
+        merged = merge_changes(base, student)
+        merged["output_dir"] = str(run_dir / "student")
+        merged["data"] = self._student_data(labels)
+        return parse_config(merged, "student")
+
+    def student_config(
+        self, run_dir: Path, labels: Path
+    ) -> FinetuneConfig | TrainConfig:
+        """The student's recipe: an ``aural finetune`` recipe (``kind: whisper``) or
+        an ``aural train`` one (``kind: aural``)."""
+        if self.student_kind == "aural":
+            return self.aural_student_recipe(run_dir, labels)
+        return self.student_recipe(run_dir, labels)
+
+    def student_recipe(self, run_dir: Path, labels: Path) -> FinetuneConfig:
+        """``student.kind: whisper``: the fine-tuning recipe of the Whisper student."""
+        student = self._student_dict()
+        student.setdefault("model", "tiny.en")
+        student["kind"] = "whisper"
+        student["output_dir"] = str(run_dir / "student")
+        student["data"] = self._student_data(labels)
         return parse_finetune_config(student, "student")
 
 
 def load_distill_config(path: str | Path) -> DistillConfig:
-    """Read and validate a YAML distillation recipe."""
+    """Read and validate a YAML distillation recipe. A relative ``student.recipe`` is
+    read from the distillation recipe's folder."""
     path = Path(path)
     data = read_yaml(path, "recipe")
-    return validate_config(DistillConfig, data, str(path), "distillation recipe")
+    config = validate_config(DistillConfig, data, str(path), "distillation recipe")
+    base = config.student.get("recipe")
+    if base is not None and not Path(str(base)).expanduser().is_absolute():
+        student = {**config.student, "recipe": str(path.parent / str(base))}
+        config = config.model_copy(update={"student": student})
+    return config
 
 
 def compression_ratio(text: str) -> float:
@@ -210,7 +266,7 @@ def label(
         if reason is not None:
             rejected[reason] += 1
             continue
-        entry = {
+        entry: dict[str, Any] = {
             "id": utt.id,
             "audio": str(utt.source.audio),
             "text": text,
@@ -307,6 +363,12 @@ def run_distill(
     run_dir = Path(config.output_dir).expanduser()
     check_run_dir(run_dir, resume=False, overwrite=overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
+    labels = run_dir / "labels.jsonl"
+    # the student's recipe is checked before the teacher spends its time labelling
+    if config.student_kind == "aural":
+        aural_recipe = config.aural_student_recipe(run_dir, labels)
+    else:
+        recipe = config.student_recipe(run_dir, labels)
     d = config.data
     audio = read_sources(d.unlabelled, d.min_duration, d.max_duration)
     test = read_sources(d.test, d.min_duration, d.max_duration) if d.test else []
@@ -314,7 +376,6 @@ def run_distill(
         f"teacher {config.teacher.engine}:{config.teacher.model} labels "
         f"{len(audio)} clips"
     )
-    labels = run_dir / "labels.jsonl"
     kept, rejected = label(config, audio, labels)
     say(f"kept {kept} of {len(audio)} labels (rejected: {rejected})")
     if kept == 0:
@@ -322,7 +383,17 @@ def run_distill(
             "the teacher's labels were all rejected; loosen filter.* or check the "
             "teacher and the audio"
         )
-    recipe = config.student_recipe(run_dir, labels)
+    if config.student_kind == "aural":
+        return _finish(
+            config,
+            run_dir,
+            len(audio),
+            kept,
+            rejected,
+            test,
+            _aural_student(aural_recipe, test, say),
+            say,
+        )
     teacher_net = None
     if config.teacher.engine == "whisper" and config.kl_weight > 0:
         teacher_net, _, _ = load_whisper(config.teacher.model)
@@ -349,14 +420,48 @@ def run_distill(
     loop.run()
     scores: list[ModelScore] = []
     if test:
-        t = config.teacher
-        say(f"scoring teacher and student on {len(test)} test clips ...")
-        scores.append(score("teacher", t.engine, t.model, test))
+        say(f"scoring the student on {len(test)} test clips ...")
         source = loop.task.source_for_engine
         if source is not None:
             scores.append(score("student before", "whisper", source, test))
         scores.append(score("student after", "whisper", str(recipe.output_dir), test))
-    result = DistillResult(run_dir, len(audio), kept, rejected, use_kl, tuple(scores))
+    return _finish(
+        config, run_dir, len(audio), kept, rejected, test, scores, say, use_kl
+    )
+
+
+def _aural_student(
+    recipe: TrainConfig, test: Sequence[TrainUtterance], say: Callable[[str], None]
+) -> list[ModelScore]:
+    """Train aural's own model on the labels; its score on ``test``."""
+    from aural.training import train
+
+    say(f"training the aural student ({recipe.model.type}) on the kept labels ...")
+    train(recipe)
+    if not test:
+        return []
+    return [score("student after", "aural", str(recipe.output_dir), test)]
+
+
+def _finish(
+    config: DistillConfig,
+    run_dir: Path,
+    labelled: int,
+    kept: int,
+    rejected: dict[str, int],
+    test: Sequence[TrainUtterance],
+    student_scores: list[ModelScore],
+    say: Callable[[str], None],
+    use_kl: bool = False,
+) -> DistillResult:
+    """Score the teacher beside the student's scores; write ``RUN/distill.json``."""
+    scores: list[ModelScore] = []
+    if test:
+        t = config.teacher
+        say(f"scoring the teacher on {len(test)} test clips ...")
+        scores.append(score("teacher", t.engine, t.model, test))
+    scores.extend(student_scores)
+    result = DistillResult(run_dir, labelled, kept, rejected, use_kl, tuple(scores))
     write_atomic(
         run_dir / "distill.json",
         json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n",
