@@ -145,3 +145,72 @@ def test_distill_refuses_an_unknown_student_kind_before_labelling(
     with pytest.raises(ConfigError, match="student.kind"):
         run_distill(config, progress=False)
     assert not (tmp_path / "run" / "labels.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_interrupted_labelling_resumes_without_labelling_again(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The progress file holds the decisions made before an interruption (here one
+    rejection the real teacher would not make, and a line cut short): the resumed
+    labelling keeps those decisions, labels only the rest and writes the manifest."""
+    from aural.errors import ConfigError
+    from aural.finetune import DistillConfig
+    from aural.finetune.distill import PROGRESS_FILE, _label_key, label
+    from aural.training.data import read_sources
+
+    clips = str(shared_data / "LibriSpeech" / "dev-clean")
+    config = DistillConfig.model_validate(
+        {
+            "name": "t",
+            "output_dir": str(tmp_path / "run"),
+            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
+            "data": {
+                "unlabelled": [{"path": clips, "id_pattern": r"3752-4944-000[012]"}]
+            },
+        }
+    )
+    utts = read_sources(config.data.unlabelled, 0.5, 30.0)
+    assert [u.id for u in utts] == [f"3752-4944-000{i}" for i in range(3)]
+    progress = tmp_path / PROGRESS_FILE
+    decided = {"id": utts[0].id, "reason": "wer", "entry": None}
+    progress.write_text(
+        json.dumps(_label_key(config))
+        + "\n"
+        + json.dumps(decided)
+        + "\n"
+        + '{"id": "3752-4944-0001", "rea'  # the interruption cut this line short
+    )
+    out = tmp_path / "labels.jsonl"
+    kept, rejected = label(config, utts, out, progress)
+    assert rejected["wer"] >= 1  # the recorded decision stands: not labelled again
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert utts[0].id not in ids
+    assert kept == len(ids) == 3 - sum(rejected.values())
+    rows = [json.loads(line) for line in progress.read_text().splitlines()[1:]]
+    assert [r["id"] for r in rows] == [u.id for u in utts]  # the cut line replaced
+    # labelling again with everything decided reads every decision and adds none
+    size = progress.stat().st_size
+    assert label(config, utts, out, progress) == (kept, rejected)
+    assert progress.stat().st_size == size
+    # another teacher: the decisions do not apply
+    other = config.model_copy(
+        update={"teacher": config.teacher.model_copy(update={"beam_size": 5})}
+    )
+    with pytest.raises(ConfigError, match="another teacher or filter"):
+        label(other, utts, out, progress)
+
+
+def test_distill_resume_needs_a_started_run(tmp_path: Path) -> None:
+    from aural.errors import ConfigError
+    from aural.finetune import DistillConfig, run_distill
+
+    config = DistillConfig.model_validate(
+        {
+            "name": "t",
+            "output_dir": str(tmp_path / "run"),
+            "data": {"unlabelled": [{"path": str(tmp_path)}]},
+        }
+    )
+    with pytest.raises(ConfigError, match="no distillation to continue"):
+        run_distill(config, resume=True, progress=False)

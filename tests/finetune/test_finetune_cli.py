@@ -44,6 +44,20 @@ def test_missing_data_is_one_line(tmp_path: Path) -> None:
     assert "error:" in result.output and "Traceback" not in result.output
 
 
+def test_distill_resume_without_a_run_names_the_flag(tmp_path: Path) -> None:
+    recipe = tmp_path / "d.yaml"
+    recipe.write_text(
+        f"name: d\noutput_dir: {tmp_path / 'run'}\n"
+        f"data: {{unlabelled: [{{path: {tmp_path}}}]}}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["distill", "--config", str(recipe), "--resume", "--quiet"]
+    )
+    assert result.exit_code == 2
+    assert "no distillation to continue" in result.output
+    assert "--resume" in result.output and "Traceback" not in result.output
+
+
 def test_whisper_recipe_refuses_clips_over_30_s() -> None:
     from aural.errors import ConfigError
     from aural.finetune import parse_finetune_config

@@ -154,6 +154,13 @@ def distill_command(
     output_dir: Annotated[
         Path | None, typer.Option(help="Override output_dir.")
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue an interrupted distillation: labelled clips are not "
+            "labelled again; the student continues from its newest checkpoint."
+        ),
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option(help="Replace a run folder that holds a run.")
     ] = False,
@@ -188,7 +195,9 @@ def distill_command(
             recipe = DistillConfig.model_validate(
                 {**recipe.model_dump(), "output_dir": str(output_dir)}
             )
-        result = run_distill(recipe, overwrite=overwrite, progress=not quiet, say=say)
+        result = run_distill(
+            recipe, resume=resume, overwrite=overwrite, progress=not quiet, say=say
+        )
     except AuralError as err:
         fail(cli_message(err, _FLAGS), exit_code_for(err))
     for s in result.scores:

@@ -215,70 +215,150 @@ def _normalizer() -> Callable[[str], str]:
     return get_normalizer("whisper")
 
 
+PROGRESS_FILE = "labels.progress.jsonl"
+
+
+def _label_key(config: DistillConfig) -> dict[str, Any]:
+    return {
+        "teacher": config.teacher.model_dump(mode="json"),
+        "filter": config.filter.model_dump(mode="json"),
+    }
+
+
+def _read_progress(
+    path: Path, config: DistillConfig
+) -> dict[str, tuple[str | None, dict[str, Any] | None]]:
+    """The decisions of an interrupted labelling: id -> (rejection, manifest entry).
+    A line cut short by the interruption is dropped (that clip is labelled again)."""
+    if not path.is_file():
+        return {}
+    lines = path.read_text().splitlines()
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError:
+        header = None
+    if header != _label_key(config):
+        raise ConfigError(
+            f"{path} was labelled with another teacher or filter; start the "
+            "distillation again (overwrite) or restore the recipe",
+            options=("overwrite",),
+        )
+    done: dict[str, tuple[str | None, dict[str, Any] | None]] = {}
+    kept = [lines[0]]
+    for line in lines[1:]:
+        try:
+            row = json.loads(line)
+            done[row["id"]] = (row["reason"], row["entry"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+        kept.append(line)
+    if len(kept) != len(lines) or not path.read_text().endswith("\n"):
+        # drop the line the interruption cut short, so appending starts on a new line
+        write_atomic(path, "\n".join(kept) + "\n")
+    return done
+
+
 def label(
-    config: DistillConfig, utts: Sequence[TrainUtterance], out: Path
+    config: DistillConfig,
+    utts: Sequence[TrainUtterance],
+    out: Path,
+    progress: Path | None = None,
 ) -> tuple[int, dict[str, int]]:
     """Transcribe ``utts`` with the teacher, keep the confident ones, write a
-    manifest; (kept, rejections by reason)."""
-    from aural.audio import Waveform
+    manifest; (kept, rejections by reason).
+
+    With ``progress``, each clip's decision is appended to that file as it is made, and
+    the clips it already holds are not labelled again: an interrupted labelling resumes
+    where it stopped, and the manifest comes out as if it had not been interrupted.
+    """
     from aural.decoding.options import DecodeOptions
-    from aural.evaluation.metrics import corpus_wer
     from aural.recognizer import Recognizer
     from aural.training.data import AudioCache
 
-    t, f = config.teacher, config.filter
+    t = config.teacher
     rec = Recognizer(t.engine, t.model)
     options = DecodeOptions(language=t.language, beam_size=t.beam_size)
     cache = AudioCache(16000)
     norm = _normalizer()
     rejected = {"log_prob": 0, "no_speech": 0, "compression": 0, "wer": 0, "empty": 0}
     lines = []
-    for utt in utts:
-        result = rec.transcribe(Waveform(cache.get(utt), 16000), options)
-        text = result.text.strip()
-        segs = result.segments
-        logps = [s.avg_log_prob for s in segs if s.avg_log_prob is not None]
-        nospeech = [s.no_speech_prob for s in segs if s.no_speech_prob is not None]
-        reason = None
-        if not norm(text):
-            reason = "empty"
-        elif (
-            f.min_avg_log_prob is not None and logps and min(logps) < f.min_avg_log_prob
-        ):
-            reason = "log_prob"
-        elif (
-            f.max_no_speech_prob is not None
-            and nospeech
-            and max(nospeech) > f.max_no_speech_prob
-        ):
-            reason = "no_speech"
-        elif (
-            f.max_compression_ratio is not None
-            and compression_ratio(text) > f.max_compression_ratio
-        ):
-            reason = "compression"
-        elif (
-            f.max_wer is not None
-            and utt.text.strip()
-            and corpus_wer([norm(utt.text)], [norm(text)]).wer > f.max_wer
-        ):
-            reason = "wer"
-        if reason is not None:
-            rejected[reason] += 1
-            continue
-        entry: dict[str, Any] = {
-            "id": utt.id,
-            "audio": str(utt.source.audio),
-            "text": text,
-            "extra": {"reference": utt.text},
-        }
-        if utt.source.start is not None:
-            entry["start"] = utt.source.start
-        if utt.source.end is not None:
-            entry["end"] = utt.source.end
-        lines.append(json.dumps(entry))
+    done = _read_progress(progress, config) if progress is not None else {}
+    log = None
+    if progress is not None:
+        if not done:
+            write_atomic(progress, json.dumps(_label_key(config)) + "\n")
+        log = progress.open("a", encoding="utf-8")
+    try:
+        for utt in utts:
+            if utt.id in done:
+                reason, entry = done[utt.id]
+            else:
+                reason, entry = _decide(utt, rec, options, cache, norm, config)
+                if log is not None:
+                    row = {"id": utt.id, "reason": reason, "entry": entry}
+                    log.write(json.dumps(row) + "\n")
+                    log.flush()
+            if reason is not None:
+                rejected[reason] += 1
+            elif entry is not None:
+                lines.append(json.dumps(entry))
+    finally:
+        if log is not None:
+            log.close()
     write_atomic(out, "\n".join(lines) + ("\n" if lines else ""))
     return len(lines), rejected
+
+
+def _decide(
+    utt: TrainUtterance,
+    rec: Any,
+    options: Any,
+    cache: Any,
+    norm: Callable[[str], str],
+    config: DistillConfig,
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The teacher's label for one clip: (rejection reason, None) or (None, entry)."""
+    from aural.audio import Waveform
+    from aural.evaluation.metrics import corpus_wer
+
+    f = config.filter
+    result = rec.transcribe(Waveform(cache.get(utt), 16000), options)
+    text = result.text.strip()
+    segs = result.segments
+    logps = [s.avg_log_prob for s in segs if s.avg_log_prob is not None]
+    nospeech = [s.no_speech_prob for s in segs if s.no_speech_prob is not None]
+    if not norm(text):
+        return "empty", None
+    if f.min_avg_log_prob is not None and logps and min(logps) < f.min_avg_log_prob:
+        return "log_prob", None
+    if (
+        f.max_no_speech_prob is not None
+        and nospeech
+        and max(nospeech) > f.max_no_speech_prob
+    ):
+        return "no_speech", None
+    if (
+        f.max_compression_ratio is not None
+        and compression_ratio(text) > f.max_compression_ratio
+    ):
+        return "compression", None
+    if (
+        f.max_wer is not None
+        and utt.text.strip()
+        and corpus_wer([norm(utt.text)], [norm(text)]).wer > f.max_wer
+    ):
+        return "wer", None
+    entry: dict[str, Any] = {
+        "id": utt.id,
+        "audio": str(utt.source.audio),
+        "text": text,
+        "extra": {"reference": utt.text},
+    }
+    if utt.source.start is not None:
+        entry["start"] = utt.source.start
+    if utt.source.end is not None:
+        entry["end"] = utt.source.end
+    return None, entry
 
 
 def score(
@@ -347,22 +427,36 @@ class _KlWhisperTask:
 def run_distill(
     config: DistillConfig,
     *,
+    resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
 ) -> DistillResult:
     """Label, filter, train the student and score teacher and student.
 
+    ``resume`` continues an interrupted distillation in ``config.output_dir``: the
+    clips already labelled are not labelled again and the student continues from its
+    newest checkpoint.
+
     Raises:
         ConfigError, ModelNotFoundError, DatasetError: bad recipe, model or data.
     """
-    from aural.finetune.loop import FinetuneLoop, check_run_dir
+    from aural.finetune.loop import FinetuneLoop, check_run_dir, latest_checkpoint
     from aural.finetune.whisper import WhisperTask, load_whisper
+    from aural.training.checkpoint import find_latest
 
     say = say or (lambda line: logger.info("%s", line))
     run_dir = Path(config.output_dir).expanduser()
-    check_run_dir(run_dir, resume=False, overwrite=overwrite)
+    if resume:
+        if not (run_dir / PROGRESS_FILE).is_file():
+            raise ConfigError(
+                f"resume: {run_dir} holds no distillation to continue",
+                options=("resume",),
+            )
+    else:
+        check_run_dir(run_dir, resume=False, overwrite=overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
+    student_dir = run_dir / "student"
     labels = run_dir / "labels.jsonl"
     # the student's recipe is checked before the teacher spends its time labelling
     if config.student_kind == "aural":
@@ -376,7 +470,7 @@ def run_distill(
         f"teacher {config.teacher.engine}:{config.teacher.model} labels "
         f"{len(audio)} clips"
     )
-    kept, rejected = label(config, audio, labels)
+    kept, rejected = label(config, audio, labels, run_dir / PROGRESS_FILE)
     say(f"kept {kept} of {len(audio)} labels (rejected: {rejected})")
     if kept == 0:
         raise ConfigError(
@@ -391,7 +485,9 @@ def run_distill(
             kept,
             rejected,
             test,
-            _aural_student(aural_recipe, test, say),
+            _aural_student(
+                aural_recipe, test, say, resume=find_latest(student_dir) is not None
+            ),
             say,
         )
     teacher_net = None
@@ -416,7 +512,12 @@ def run_distill(
             )
         return task
 
-    loop = FinetuneLoop(recipe, factory, overwrite=True, progress=progress, say=say)
+    again = latest_checkpoint(student_dir) is not None
+    if again:
+        say(f"the student continues from its checkpoint in {student_dir}")
+    loop = FinetuneLoop(
+        recipe, factory, resume=again, overwrite=not again, progress=progress, say=say
+    )
     loop.run()
     scores: list[ModelScore] = []
     if test:
@@ -431,13 +532,23 @@ def run_distill(
 
 
 def _aural_student(
-    recipe: TrainConfig, test: Sequence[TrainUtterance], say: Callable[[str], None]
+    recipe: TrainConfig,
+    test: Sequence[TrainUtterance],
+    say: Callable[[str], None],
+    resume: bool,
 ) -> list[ModelScore]:
-    """Train aural's own model on the labels; its score on ``test``."""
+    """Train aural's own model on the labels (continuing its newest checkpoint with
+    ``resume``); its score on ``test``."""
+    import shutil
+
     from aural.training import train
 
+    if resume:
+        say(f"the student continues from its checkpoint in {recipe.output_dir}")
+    else:
+        shutil.rmtree(recipe.output_dir, ignore_errors=True)
     say(f"training the aural student ({recipe.model.type}) on the kept labels ...")
-    train(recipe)
+    train(recipe, resume=resume)
     if not test:
         return []
     return [score("student after", "aural", str(recipe.output_dir), test)]

@@ -271,7 +271,8 @@ def read_data(
     return train, dev
 
 
-def _find_latest(run_dir: Path) -> Path | None:
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoint of a fine-tuning run folder, or None."""
     latest = run_dir / "checkpoints" / LATEST_FILE
     if not latest.is_file():
         return None
@@ -284,7 +285,7 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> Path | None:
     """The checkpoint to resume from, after refusing to clobber a finished run."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"output_dir {run_dir} is a file; choose a folder")
-    latest = _find_latest(run_dir) if run_dir.is_dir() else None
+    latest = latest_checkpoint(run_dir) if run_dir.is_dir() else None
     if resume:
         if latest is None:
             raise ConfigError(
