@@ -6,10 +6,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("torch")
+
+
+def _tiny_teacher(
+    shared_data: Path, tmp_path: Path, unlabelled: str, test: str | None, **extra: Any
+) -> Any:
+    """A distillation recipe: tiny.en (greedy) labels the dev-clean clips whose ids
+    match ``unlabelled``; ``test`` picks the scored clips; ``extra`` adds keys."""
+    from aural.finetune import DistillConfig
+
+    clips = str(shared_data / "LibriSpeech" / "dev-clean")
+    data: dict[str, Any] = {"unlabelled": [{"path": clips, "id_pattern": unlabelled}]}
+    if test is not None:
+        data["test"] = [{"path": clips, "id_pattern": test}]
+    return DistillConfig.model_validate(
+        {
+            "name": "t",
+            "output_dir": str(tmp_path / "run"),
+            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
+            "data": data,
+            **extra,
+        }
+    )
 
 
 @pytest.mark.slow
@@ -18,34 +41,28 @@ def test_distill_labels_filters_trains_and_scores(
 ) -> None:
     from tests.finetune.conftest import losses
 
-    from aural.finetune import DistillConfig, run_distill
+    from aural.finetune import run_distill
 
-    clips = str(shared_data / "LibriSpeech" / "dev-clean")
-    config = DistillConfig.model_validate(
-        {
-            "name": "t",
-            "output_dir": str(tmp_path / "run"),
-            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
-            "filter": {"max_wer": 0.10},
-            "data": {
-                "unlabelled": [{"path": clips, "id_pattern": r"3752-4944-000[02]"}],
-                "test": [{"path": clips, "id_pattern": r"3752-4944-0000"}],
+    config = _tiny_teacher(
+        shared_data,
+        tmp_path,
+        r"3752-4944-000[02]",
+        r"3752-4944-0000",
+        filter={"max_wer": 0.10},
+        dev_fraction=0.0,
+        student={
+            "model": str(tiny_whisper_dir),
+            "whisper": {"method": "full"},
+            "optim": {"lr": 2e-3, "warmup_steps": 0, "schedule": "constant"},
+            "training": {
+                "max_steps": 2,
+                "max_batch_size": 2,
+                "eval_at_start": False,
+                "final_engine_eval": False,
+                "log_every": 1,
             },
-            "dev_fraction": 0.0,
-            "student": {
-                "model": str(tiny_whisper_dir),
-                "whisper": {"method": "full"},
-                "optim": {"lr": 2e-3, "warmup_steps": 0, "schedule": "constant"},
-                "training": {
-                    "max_steps": 2,
-                    "max_batch_size": 2,
-                    "eval_at_start": False,
-                    "final_engine_eval": False,
-                    "log_every": 1,
-                },
-                "tracking": {"mlflow": False},
-            },
-        }
+            "tracking": {"mlflow": False},
+        },
     )
     result = run_distill(config, progress=False)
     assert result.labelled == 2
@@ -79,27 +96,21 @@ def test_distill_into_an_aural_ctc_student(shared_data: Path, tmp_path: Path) ->
     """``student.kind: aural``: tiny.en labels real clips and aural's own
     Conformer-CTC (an ``aural train`` recipe read from recipes/ with changes) trains on
     the kept labels and is scored through the ``aural`` engine beside the teacher."""
-    from aural.finetune import DistillConfig, run_distill
+    from aural.finetune import run_distill
     from aural.recognizer import Recognizer
 
     repo = Path(__file__).resolve().parents[2]
-    clips = str(shared_data / "LibriSpeech" / "dev-clean")
-    config = DistillConfig.model_validate(
-        {
-            "name": "t",
-            "output_dir": str(tmp_path / "run"),
-            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
-            "data": {
-                "unlabelled": [{"path": clips, "id_pattern": r"3752-4944-000[02]"}],
-                "test": [{"path": clips, "id_pattern": r"3752-4944-0000"}],
-            },
-            "dev_fraction": 0.0,
-            "student": {
-                "kind": "aural",
-                "recipe": str(repo / "recipes" / "overfit_tiny.yaml"),
-                "training": {"max_steps": 3, "eval_every": 3, "checkpoint_every": 3},
-            },
-        }
+    config = _tiny_teacher(
+        shared_data,
+        tmp_path,
+        r"3752-4944-000[02]",
+        r"3752-4944-0000",
+        dev_fraction=0.0,
+        student={
+            "kind": "aural",
+            "recipe": str(repo / "recipes" / "overfit_tiny.yaml"),
+            "training": {"max_steps": 3, "eval_every": 3, "checkpoint_every": 3},
+        },
     )
     result = run_distill(config, progress=False)
     assert result.kept >= 1 and not result.kl  # characters vs Whisper tokens
@@ -155,21 +166,10 @@ def test_interrupted_labelling_resumes_without_labelling_again(
     rejection the real teacher would not make, and a line cut short): the resumed
     labelling keeps those decisions, labels only the rest and writes the manifest."""
     from aural.errors import ConfigError
-    from aural.finetune import DistillConfig
     from aural.finetune.distill import PROGRESS_FILE, _label_key, label
     from aural.training.data import read_sources
 
-    clips = str(shared_data / "LibriSpeech" / "dev-clean")
-    config = DistillConfig.model_validate(
-        {
-            "name": "t",
-            "output_dir": str(tmp_path / "run"),
-            "teacher": {"engine": "whisper", "model": "tiny.en", "beam_size": 1},
-            "data": {
-                "unlabelled": [{"path": clips, "id_pattern": r"3752-4944-000[012]"}]
-            },
-        }
-    )
+    config = _tiny_teacher(shared_data, tmp_path, r"3752-4944-000[012]", None)
     utts = read_sources(config.data.unlabelled, 0.5, 30.0)
     assert [u.id for u in utts] == [f"3752-4944-000{i}" for i in range(3)]
     progress = tmp_path / PROGRESS_FILE
