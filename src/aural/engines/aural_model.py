@@ -35,7 +35,11 @@ from aural.decoding.transducer import (
     TransducerGreedyDecoder,
     transducer_decoder,
 )
-from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segments
+from aural.engines.base import (
+    BatchedEngine,
+    EngineCapabilities,
+    EngineSettings,
+)
 from aural.engines.whisper import encoder as _whisper_encoder  # noqa: F401 - feature kind
 from aural.errors import ConfigError, MissingDependencyError, ModelNotFoundError
 from aural.text.tokenizers import load_tokenizer
@@ -217,7 +221,7 @@ class _OnnxRunner:
         return log_probs, out
 
 
-class AuralModelEngine(Engine):
+class AuralModelEngine(BatchedEngine):
     """Transcribes with a checkpoint trained by ``aural train``.
 
     Args:
@@ -419,23 +423,6 @@ class AuralModelEngine(Engine):
 
     def default_options(self) -> DecodeOptions:
         return DecodeOptions(beam_size=8 if self.lm is not None else 1)
-
-    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        return Segments.lazy(
-            self._info(waveform.duration, options),
-            lambda _: iter(self._decode_all([waveform], options)[0]),
-        )
-
-    def decode_batch(
-        self, waveforms: Sequence[Waveform], options: DecodeOptions
-    ) -> list[Segments]:
-        """All windows of all waveforms go through the model as one padded batch."""
-        return [
-            Segments(segs, self._info(w.duration, options))
-            for w, segs in zip(
-                waveforms, self._decode_all(waveforms, options), strict=True
-            )
-        ]
 
     def _info(self, duration: float, options: DecodeOptions) -> TranscriptionInfo:
         return self.info(

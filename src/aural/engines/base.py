@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from aural.streaming.session import StreamingSession
 
 __all__ = [
+    "BatchedEngine",
     "Engine",
     "EngineCapabilities",
     "EngineSettings",
@@ -471,6 +472,39 @@ class Engine(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release native resources (optional)."""
+
+
+class BatchedEngine(Engine):
+    """An engine whose decoding runs on a batch of waveforms at once (windows of all
+    of them share padded forward passes): :meth:`decode` is a lazy batch of one.
+    Subclasses give :meth:`_decode_all` and :meth:`_info`."""
+
+    @abc.abstractmethod
+    def _decode_all(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[tuple[Segment, ...]]:
+        """The segments of each waveform, in order."""
+
+    @abc.abstractmethod
+    def _info(self, duration: float, options: DecodeOptions) -> TranscriptionInfo:
+        """The :class:`TranscriptionInfo` of one waveform of ``duration`` seconds."""
+
+    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
+        return Segments.lazy(
+            self._info(waveform.duration, options),
+            lambda _: iter(self._decode_all([waveform], options)[0]),
+        )
+
+    def decode_batch(
+        self, waveforms: Sequence[Waveform], options: DecodeOptions
+    ) -> list[Segments]:
+        """All waveforms through :meth:`_decode_all` together."""
+        return [
+            Segments(segs, self._info(w.duration, options))
+            for w, segs in zip(
+                waveforms, self._decode_all(waveforms, options), strict=True
+            )
+        ]
 
 
 _BLAS_LIMITED = False

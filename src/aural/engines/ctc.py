@@ -34,7 +34,11 @@ from aural.decoding.ctc import (
 from aural.decoding.ctc_windows import Window, plan_windows, stitch_log_probs
 from aural.decoding.lm import LanguageModel, engine_lm
 from aural.decoding.options import DecodeOptions
-from aural.engines.base import Engine, EngineCapabilities, EngineSettings, Segments
+from aural.engines.base import (
+    BatchedEngine,
+    EngineCapabilities,
+    EngineSettings,
+)
 from aural.errors import (
     ConfigError,
     ModelNotFoundError,
@@ -101,7 +105,7 @@ def _is_local(model: str) -> bool:
     return Path(model).expanduser().is_dir()
 
 
-class CtcEngine(Engine):
+class CtcEngine(BatchedEngine):
     """A transformers CTC model with aural's CTC decoders.
 
     Args:
@@ -258,23 +262,6 @@ class CtcEngine(Engine):
             hotword_weight=self.hotword_weight,
             word_delimiter=self.word_delimiter,
         )
-
-    def decode(self, waveform: Waveform, options: DecodeOptions) -> Segments:
-        return Segments.lazy(
-            self._info(waveform.duration, options),
-            lambda _: iter(self._decode_all([waveform], options)[0]),
-        )
-
-    def decode_batch(
-        self, waveforms: Sequence[Waveform], options: DecodeOptions
-    ) -> list[Segments]:
-        """Windows of all waveforms share padded forward passes."""
-        return [
-            Segments(segs, self._info(w.duration, options))
-            for w, segs in zip(
-                waveforms, self._decode_all(waveforms, options), strict=True
-            )
-        ]
 
     def batch_size(self, options: DecodeOptions) -> int:
         """Windows per forward pass: ``options.batch_size``, else 8."""
