@@ -49,6 +49,7 @@ DEV_SNRS = (None, 10.0, 5.0, 0.0)
 TEST_LIMIT: int | None = None
 BEAM = 1
 NAME = "finetune_domain_shift"
+HISTORY = "## Runs of this benchmark so far"
 
 
 def _speakers(data: Path) -> list[str]:
@@ -398,6 +399,11 @@ Recipe as run:
 {recipe_text}```
 """
     out = REPO / "benchmarks" / "results" / f"{NAME}.md"
+    if out.is_file():  # the hand-kept history of earlier runs stays at the end
+        old = out.read_text()
+        at = old.find(HISTORY)
+        if at >= 0:
+            text += "\n" + old[at:]
     out.write_text(text)
     (REPO / "benchmarks" / "results" / f"{NAME}.json").write_text(
         json.dumps({"tables": tables, "run": run, "split": info}, indent=2) + "\n"
